@@ -1,0 +1,130 @@
+"""traitkg: a knowledge graph linking organismal traits to phylogeny.
+
+The Python API. The CLI and the web API only call this.
+
+>>> from kg import KnowledgeGraph
+>>> g = KnowledgeGraph.open("oxigraph:")          # in memory; default: oxigraph:./traitkg-data
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "t.ttl"
+>>> _ = p.write_text('<http://example.org/a> <http://www.w3.org/2000/01/rdf-schema#label> "a" .')
+>>> g.load_rdf(p, name="toy").status
+'loaded'
+>>> g.query("SELECT ?l WHERE { ?s ?p ?l }").values()
+[('a',)]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+from kg import graphs as _graphs
+from kg.errors import TraitKGError
+from kg.store import SelectResult, Store, Term, Triple, _query_kind, open_store
+
+if TYPE_CHECKING:  # pragma: no cover
+    from loaders.report import LoadReport
+
+__all__ = ["KnowledgeGraph", "TraitKGError", "__version__", "open_store"]
+
+
+class KnowledgeGraph:
+    """The facade: a store plus everything traitkg knows how to do with it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, selector: str | None = None) -> KnowledgeGraph:
+        """Open a store by selector (``oxigraph:PATH``, ``oxigraph:``, ``sparql:URL``;
+        default ``$TRAITKG_STORE`` or ``oxigraph:./traitkg-data``)."""
+        return cls(open_store(selector))
+
+    @property
+    def selector(self) -> str:
+        return self.store.selector
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"KnowledgeGraph({self.selector!r})"
+
+    def invalidate(self) -> None:
+        """Forget cached derived views (indices, closures) after the store changed."""
+        self._cache.clear()
+
+    # loading -----------------------------------------------------------------------------------
+    def load(self, path: str | Path, *, format: str | None = None, kind: str | None = None,
+             name: str | None = None, version: str | None = None, **options: Any) -> LoadReport:
+        """Load any supported source; the loader is picked by ``format`` or file extension."""
+        from loaders import loader_for
+        from loaders.source import Source
+
+        src = Source.resolve(path)
+        mod = loader_for(format, extension=src.format_hint, kind=kind)
+        if format and format not in mod.FORMATS[:1] and "fmt" not in options:
+            options["fmt"] = format
+        report = mod.load(self.store, src, name=name, version=version, **options)
+        self.invalidate()
+        return report
+
+    def load_rdf(self, path: str | Path, *, name: str | None = None, version: str | None = None,
+                 format: str | None = None, kind: str = "rdf", **options: Any) -> LoadReport:
+        """Load an RDF file (Turtle, N-Triples, N-Quads, RDF/XML, JSON-LD; ``.gz`` too)."""
+        from loaders import rdf
+
+        report = rdf.load(self.store, path, name=name, version=version, fmt=format, kind=kind, **options)
+        self.invalidate()
+        return report
+
+    # querying ----------------------------------------------------------------------------------
+    def query(self, sparql: str, bindings: Mapping[str, Term] | None = None,
+              *, union_default_graph: bool = True) -> SelectResult | bool | list[Triple]:
+        """Run a SPARQL query. Values are bound, never pasted into the text. The default graph
+        is the union of all graphs unless ``union_default_graph=False``."""
+        kind = _query_kind(sparql)
+        if kind == "SELECT":
+            return self.store.select(sparql, bindings, union_default_graph=union_default_graph)
+        if kind == "ASK":
+            return self.store.ask(sparql, bindings, union_default_graph=union_default_graph)
+        return self.store.construct(sparql, bindings, union_default_graph=union_default_graph)
+
+    # graphs and provenance ---------------------------------------------------------------------
+    def graphs(self, *, kind: str | None = None, name: str | None = None) -> list[_graphs.GraphRecord]:
+        """The manifest: every loaded or derived graph with its provenance."""
+        return _graphs.list_graphs(self.store, kind=kind, name=name)
+
+    def graph(self, ref: str) -> _graphs.GraphRecord:
+        """One graph by IRI, ``kind/name/version``, or ``kind/name`` / ``name`` (latest version)."""
+        return _graphs.get_graph(self.store, ref)
+
+    def drop(self, ref: str) -> _graphs.GraphRecord:
+        """Drop a graph and its manifest entry."""
+        rec = _graphs.drop_graph(self.store, ref)
+        self.invalidate()
+        return rec
+
+    def diff(self, a: str, b: str, *, sample: int = 10) -> _graphs.GraphDiff:
+        """Triples added and removed between two graphs (e.g. two releases of one source)."""
+        return _graphs.diff_graphs(self.store, a, b, sample=sample)
+
+    def export(self, directory: str | Path, **kw: Any) -> dict[str, Any]:
+        """Write a KG release: every graph as N-Quads plus ``release.json`` with checksums."""
+        return _graphs.export_release(self.store, directory, **kw)
+
+    def import_release(self, directory: str | Path, **kw: Any) -> dict[str, Any]:
+        """Restore a release written by :meth:`export` (checksums verified first)."""
+        out = _graphs.import_release(self.store, directory, **kw)
+        self.invalidate()
+        return out

@@ -1,0 +1,393 @@
+"""Named graphs, the provenance manifest, versions, diff, export and import.
+
+Every load goes into its own graph ``<base>graph/<kind>/<name>/<version>``. The manifest graph
+(``<base>graph/manifest``) records for each graph, with PROV-O: source, sha256, byte size,
+loader and version, parameters, times, triple count and the graphs it was derived from.
+
+Loads are atomic: the data goes into a graph nobody has seen yet, and the manifest entry is
+written last in one transaction; if anything fails the new graph is dropped, so the store is
+exactly as it was. Loading identical bytes (same kind, name and parameters) again is a no-op.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kg.errors import GraphNotFound, IntegrityError, TraitKGError, ValidationError
+from kg.store import Literal, NamedNode, Quad, RdfFormat, Store, parse_rdf
+
+log = logging.getLogger(__name__)
+
+#: Base IRI for everything traitkg mints (configurable with ``TRAITKG_BASE``).
+BASE = os.environ.get("TRAITKG_BASE", "https://w3id.org/traitkg/")
+if not BASE.endswith(("/", "#")):
+    BASE += "/"
+#: The project's own vocabulary (fixed, independent of BASE).
+TKG = "https://w3id.org/traitkg/schema#"
+PROV = "http://www.w3.org/ns/prov#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+DCT = "http://purl.org/dc/terms/"
+
+MANIFEST = BASE + "graph/manifest"
+GRAPH_PREFIX = BASE + "graph/"
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+RELEASE_FORMAT = "traitkg-release/1"
+
+
+def _n(iri: str) -> NamedNode:
+    return NamedNode(iri)
+
+
+def graph_iri(kind: str, name: str, version: str) -> str:
+    """The IRI of one source release's graph.
+
+    >>> graph_iri("ontology", "uberon", "2015-05-25").endswith("graph/ontology/uberon/2015-05-25")
+    True
+    """
+    for label, value in (("kind", kind), ("name", name), ("version", version)):
+        if not _SLUG.match(value):
+            raise ValidationError(f"graph {label} {value!r} must match {_SLUG.pattern} (letters, digits, . _ -)")
+    return f"{GRAPH_PREFIX}{kind}/{name}/{version}"
+
+
+def slug(text: str) -> str:
+    """Turn free text (a file stem, a date) into a graph name/version component."""
+    s = re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-._")
+    return s or "x"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
+    """Return (sha256 hex, byte size) of a file, streaming."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+            size += len(block)
+    return h.hexdigest(), size
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class GraphRecord:
+    """One manifest entry."""
+
+    iri: str
+    kind: str
+    name: str
+    version: str
+    source: str
+    sha256: str
+    byte_size: int
+    loader: str
+    loader_version: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    started: str = ""
+    ended: str = ""
+    triples: int = 0
+    derived_from: list[str] = field(default_factory=list)
+    status: str = "loaded"  # loaded | unchanged (only in answers, not stored)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_FIELDS = {  # python field -> (predicate, literal datatype or None for IRI)
+    "kind": (TKG + "kind", None), "name": (TKG + "name", None), "version": (TKG + "version", None),
+    "source": (TKG + "source", None), "sha256": (TKG + "sha256", None),
+    "byte_size": (TKG + "byteSize", XSD + "integer"), "triples": (TKG + "tripleCount", XSD + "integer"),
+    "loader_version": (TKG + "loaderVersion", None), "parameters": (TKG + "parameters", None),
+}
+
+
+def _record_quads(rec: GraphRecord) -> list[Quad]:
+    m = _n(MANIFEST)
+    g = _n(rec.iri)
+    act = _n(rec.iri + "#activity")
+    q = [
+        Quad(g, _n(RDF_TYPE), _n(PROV + "Entity"), m),
+        Quad(g, _n(RDF_TYPE), _n(TKG + "SourceGraph" if not rec.derived_from else TKG + "DerivedGraph"), m),
+        Quad(g, _n(PROV + "wasGeneratedBy"), act, m),
+        Quad(act, _n(RDF_TYPE), _n(PROV + "Activity"), m),
+        Quad(act, _n(PROV + "wasAssociatedWith"), _n(BASE + "loader/" + rec.loader), m),
+        Quad(act, _n(PROV + "startedAtTime"), Literal(rec.started, datatype=_n(XSD + "dateTime")), m),
+        Quad(act, _n(PROV + "endedAtTime"), Literal(rec.ended, datatype=_n(XSD + "dateTime")), m),
+    ]
+    for attr, (pred, dt) in _FIELDS.items():
+        val = getattr(rec, attr)
+        if attr == "parameters":
+            val = json.dumps(val, sort_keys=True)
+        lit = Literal(str(val), datatype=_n(dt)) if dt else Literal(str(val))
+        q.append(Quad(act if attr in ("loader_version", "parameters") else g, _n(pred), lit, m))
+    for src in rec.derived_from:
+        q.append(Quad(g, _n(PROV + "wasDerivedFrom"), _n(src), m))
+    return q
+
+
+_LIST_QUERY = """
+PREFIX tkg: <%(tkg)s>
+PREFIX prov: <%(prov)s>
+SELECT ?g ?kind ?name ?version ?source ?sha ?size ?triples ?loader ?lv ?params ?start ?end
+       (GROUP_CONCAT(DISTINCT STR(?from); SEPARATOR=" ") AS ?froms)
+WHERE { GRAPH ?m {
+  ?g tkg:kind ?kind ; tkg:name ?name ; tkg:version ?version ; tkg:source ?source ;
+     tkg:sha256 ?sha ; tkg:byteSize ?size ; tkg:tripleCount ?triples ; prov:wasGeneratedBy ?a .
+  ?a prov:wasAssociatedWith ?loader ; tkg:loaderVersion ?lv ; tkg:parameters ?params ;
+     prov:startedAtTime ?start ; prov:endedAtTime ?end .
+  OPTIONAL { ?g prov:wasDerivedFrom ?from }
+} }
+GROUP BY ?g ?kind ?name ?version ?source ?sha ?size ?triples ?loader ?lv ?params ?start ?end
+ORDER BY ?kind ?name ?start
+""" % {"tkg": TKG, "prov": PROV}
+
+
+def list_graphs(store: Store, *, kind: str | None = None, name: str | None = None) -> list[GraphRecord]:
+    """Every graph in the manifest (optionally one kind / name), oldest version first."""
+    b: dict[str, Any] = {"m": _n(MANIFEST)}
+    if kind:
+        b["kind"] = Literal(kind)
+    if name:
+        b["name"] = Literal(name)
+    out = []
+    for r in store.select(_LIST_QUERY, b).rows:
+        v = [t.value if t is not None else "" for t in r]
+        out.append(GraphRecord(
+            iri=v[0], kind=v[1], name=v[2], version=v[3], source=v[4], sha256=v[5],
+            byte_size=int(v[6]), triples=int(v[7]), loader=v[8].rsplit("/", 1)[-1], loader_version=v[9],
+            parameters=json.loads(v[10] or "{}"), started=v[11], ended=v[12],
+            derived_from=[x for x in v[13].split(" ") if x]))
+    return out
+
+
+def get_graph(store: Store, ref: str) -> GraphRecord:
+    """Find a graph by IRI, by ``kind/name/version``, or by ``kind/name`` / ``name`` (latest)."""
+    graphs = list_graphs(store)
+    if not graphs:
+        raise GraphNotFound(f"no graph {ref!r}: the store has no graphs loaded")
+    exact = [g for g in graphs if ref in (g.iri, f"{g.kind}/{g.name}/{g.version}")]
+    if exact:
+        return exact[0]
+    latest = [g for g in graphs if ref in (f"{g.kind}/{g.name}", g.name)]
+    if latest:
+        return latest[-1]
+    known = ", ".join(f"{g.kind}/{g.name}/{g.version}" for g in graphs[:20])
+    raise GraphNotFound(f"no graph {ref!r}; known graphs: {known}")
+
+
+def _remove_record(store: Store, iri: str) -> None:
+    g, act, m = _n(iri), _n(iri + "#activity"), _n(MANIFEST)
+    quads = [q for subj in (g, act) for q in store.quads(subj, None, None, MANIFEST)]
+    if not quads:
+        return
+    store.update("DELETE DATA { GRAPH %s { %s } }" % (m, " ".join(
+        f"{q.subject} {q.predicate} {q.object} ." for q in quads)))
+
+
+def drop_graph(store: Store, ref: str) -> GraphRecord:
+    """Drop a graph and its manifest entry. Graphs derived from it are reported, not dropped."""
+    rec = get_graph(store, ref)
+    store.drop_graph(rec.iri)
+    _remove_record(store, rec.iri)
+    store.flush()
+    return rec
+
+
+Writer = Callable[[str], Any]
+
+
+def load_graph(store: Store, *, kind: str, name: str, writer: Writer, source: str, sha256: str,
+               byte_size: int, loader: str, loader_version: str, version: str | None = None,
+               parameters: dict[str, Any] | None = None, derived_from: Sequence[str] = ()) -> GraphRecord:
+    """Write one graph atomically and record it in the manifest.
+
+    ``writer(graph_iri)`` puts the data into the store (and may raise: the graph is then dropped).
+    Returns the record, with ``status == "unchanged"`` when identical input was loaded before.
+    """
+    params = dict(parameters or {})
+    for prev in list_graphs(store, kind=kind, name=name):
+        if prev.sha256 == sha256 and prev.parameters == params and (version is None or prev.version == version):
+            prev.status = "unchanged"
+            return prev
+    version = version or sha256[:12]
+    iri = graph_iri(kind, name, version)
+    if any(g.iri == iri for g in list_graphs(store, kind=kind, name=name)):
+        raise ValidationError(
+            f"{kind}/{name}/{version} is already loaded from different content; "
+            "give the new release another version (--version) or drop the old one")
+    started = _now()
+    store.drop_graph(iri)  # an orphan left by a crashed process; never a manifest graph
+    try:
+        writer(iri)
+        triples = store.count(iri)
+        rec = GraphRecord(iri=iri, kind=kind, name=name, version=version, source=source, sha256=sha256,
+                          byte_size=byte_size, loader=loader, loader_version=loader_version,
+                          parameters=params, started=started, ended=_now(), triples=triples,
+                          derived_from=list(derived_from))
+        store.add_quads(_record_quads(rec))
+    except BaseException:
+        try:
+            store.drop_graph(iri)
+        except Exception:  # pragma: no cover - keep the original error
+            log.exception("could not clean up graph %s after a failed load", iri)
+        raise
+    store.flush()
+    return rec
+
+
+def derived_sha(inputs: Iterable[GraphRecord], parameters: dict[str, Any] | None = None) -> str:
+    """A stable fingerprint for a derived graph: its inputs' checksums and its parameters."""
+    h = hashlib.sha256()
+    for rec in sorted(inputs, key=lambda r: r.iri):
+        h.update(f"{rec.iri} {rec.sha256}\n".encode())
+    h.update(json.dumps(parameters or {}, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- diff
+
+@dataclass
+class GraphDiff:
+    a: str
+    b: str
+    added: int
+    removed: int
+    common: int
+    sample_added: list[str]
+    sample_removed: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_ONLY_IN = """SELECT %s WHERE { GRAPH ?x { ?s ?p ?o } FILTER(!isBlank(?s) && !isBlank(?o))
+  FILTER NOT EXISTS { GRAPH ?y { ?s ?p ?o } } } %s"""
+
+
+def diff_graphs(store: Store, a: str, b: str, *, sample: int = 10) -> GraphDiff:
+    """Triples added in ``b`` and removed since ``a`` (blank-node triples are left out of the
+    comparison: blank node ids are local to each load)."""
+    ra, rb = get_graph(store, a), get_graph(store, b)
+    x, y = _n(ra.iri), _n(rb.iri)
+
+    def only(first: NamedNode, second: NamedNode) -> tuple[int, list[str]]:
+        n = int(store.select(_ONLY_IN % ("(COUNT(*) AS ?n)", ""), {"x": first, "y": second}).rows[0][0].value)
+        rows = store.select(_ONLY_IN % ("?s ?p ?o", f"LIMIT {int(sample)}"), {"x": first, "y": second}).rows
+        return n, [f"{s} {p} {o} ." for s, p, o in rows]
+
+    added, s_add = only(y, x)
+    removed, s_rem = only(x, y)
+    total_b = int(store.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?x { ?s ?p ?o } "
+                               "FILTER(!isBlank(?s) && !isBlank(?o)) }", {"x": y}).rows[0][0].value)
+    return GraphDiff(ra.iri, rb.iri, added, removed, total_b - added, s_add, s_rem)
+
+
+# --------------------------------------------------------------------------- export / import
+
+def _file_for(rec_iri: str, i: int) -> str:
+    tail = rec_iri[len(GRAPH_PREFIX):] if rec_iri.startswith(GRAPH_PREFIX) else rec_iri
+    return f"graphs/{i:04d}-{slug(tail.replace('/', '--'))}.nq"
+
+
+def export_release(store: Store, directory: str | Path, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Write every manifest graph (and the manifest itself) as N-Quads plus ``release.json``."""
+    out = Path(directory)
+    if out.exists() and any(out.iterdir()):
+        raise ValidationError(f"export directory {out} is not empty")
+    (out / "graphs").mkdir(parents=True, exist_ok=True)
+    entries = []
+    iris = [MANIFEST] + [g.iri for g in list_graphs(store)]
+    for i, iri in enumerate(iris):
+        rel = _file_for(iri, i)
+        with open(out / rel, "wb") as fh:
+            store.dump_graph(iri, fh)
+        sha, size = sha256_file(out / rel)
+        entries.append({"graph": iri, "file": rel, "sha256": sha, "bytes": size, "triples": store.count(iri)})
+        if progress:
+            progress(iri)
+    release = {"format": RELEASE_FORMAT, "created": _now(), "base": BASE, "store": store.selector,
+               "graphs": entries}
+    (out / "release.json").write_text(json.dumps(release, indent=2) + "\n")
+    return release
+
+
+def import_release(store: Store, directory: str | Path, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Restore a release written by :func:`export_release`. Checksums are verified for every file
+    before anything is written; graphs already in the store are refused; all-or-nothing."""
+    src = Path(directory)
+    meta_path = src / "release.json"
+    if not meta_path.is_file():
+        raise IntegrityError(f"{src} is not a traitkg release: release.json is missing")
+    try:
+        release = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise IntegrityError(f"{meta_path}:{exc.lineno}: invalid JSON ({exc.msg})") from exc
+    if release.get("format") != RELEASE_FORMAT:
+        raise IntegrityError(f"{meta_path}: format {release.get('format')!r}, expected {RELEASE_FORMAT!r}")
+    for e in release["graphs"]:
+        f = src / e["file"]
+        if not f.is_file():
+            raise IntegrityError(f"{f}: listed in release.json but missing")
+        sha, size = sha256_file(f)
+        if sha != e["sha256"] or size != e["bytes"]:
+            raise IntegrityError(f"{f}: checksum {sha[:12]}… ({size} bytes) does not match release.json "
+                                 f"({e['sha256'][:12]}…, {e['bytes']} bytes); the release is corrupt or edited")
+    existing = set(store.named_graphs())
+    clash = [e["graph"] for e in release["graphs"] if e["graph"] in existing and e["graph"] != MANIFEST]
+    if clash:
+        raise ValidationError(f"graphs already in the store: {', '.join(clash[:5])}; drop them first")
+    # Validate every file fully before the first write.
+    for e in release["graphs"]:
+        try:
+            with open(src / e["file"], "rb") as fh:
+                for q in parse_rdf(fh, RdfFormat.N_QUADS):
+                    if not isinstance(q.graph_name, NamedNode) or q.graph_name.value != e["graph"]:
+                        raise IntegrityError(f"{src / e['file']}: quad outside graph {e['graph']}")
+        except SyntaxError as exc:
+            raise IntegrityError(f"{src / e['file']}: {exc}") from exc
+    written: list[str] = []
+    manifest_quads: list[Quad] = []
+    try:
+        for e in release["graphs"]:
+            if e["graph"] == MANIFEST:
+                with open(src / e["file"], "rb") as fh:
+                    manifest_quads = list(parse_rdf(fh, RdfFormat.N_QUADS))
+                continue
+            written.append(e["graph"])
+            store.load_file(src / e["file"], RdfFormat.N_QUADS, e["graph"])
+            if progress:
+                progress(e["graph"])
+        store.add_quads(manifest_quads)
+    except BaseException:
+        for g in written:
+            store.drop_graph(g)
+        raise
+    store.flush()
+    return release
+
+
+def ensure_known(store: Store, iris: Iterable[str]) -> None:
+    """Raise if any graph IRI is not in the manifest."""
+    known = {g.iri for g in list_graphs(store)}
+    missing = [i for i in iris if i not in known]
+    if missing:
+        raise GraphNotFound(f"graphs not in the manifest: {', '.join(missing)}")
+
+
+__all__ = [
+    "BASE", "TKG", "PROV", "MANIFEST", "GraphRecord", "GraphDiff", "graph_iri", "slug", "sha256_file",
+    "list_graphs", "get_graph", "drop_graph", "load_graph", "derived_sha", "diff_graphs",
+    "export_release", "import_release", "ensure_known", "TraitKGError",
+]

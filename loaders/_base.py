@@ -1,0 +1,38 @@
+"""Shared load plumbing: resolve the source, write one graph atomically, fill the report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kg import __version__
+from kg.graphs import load_graph
+from kg.store import NamedNode, Quad, Store, Triple
+from loaders.report import LoadReport
+from loaders.source import Source
+
+#: ``progress(done, total)``: units done so far and the total (bytes, records...), or None.
+Progress = Callable[[int, "int | None"], None]
+
+
+def ingest(store: Store, source: Source, *, kind: str, name: str, version: str | None,
+           loader: str, writer: Callable[[str], Any], parameters: dict[str, Any] | None = None,
+           report: LoadReport | None = None, derived_from: Iterable[str] = ()) -> LoadReport:
+    """Load ``source`` through ``writer(graph_iri)`` into a new graph and return the report."""
+    t0 = time.perf_counter()
+    rec = load_graph(store, kind=kind, name=name, writer=writer, source=source.origin,
+                     sha256=source.sha256, byte_size=source.size, loader=loader,
+                     loader_version=__version__, version=version, parameters=parameters,
+                     derived_from=list(derived_from))
+    rep = report or LoadReport(source=source.origin, kind=kind)
+    rep.graph, rep.name, rep.version, rep.status, rep.triples = rec.iri, rec.name, rec.version, rec.status, rec.triples
+    rep.seconds = time.perf_counter() - t0
+    return rep
+
+
+def write_triples(store: Store, graph: str, triples: Iterable[Triple | tuple]) -> int:
+    """Put triples (pyoxigraph Triples or (s, p, o) tuples) into ``graph``."""
+    g = NamedNode(graph)
+    return store.add_quads(Quad(t[0], t[1], t[2], g) if isinstance(t, tuple) else Quad(t.subject, t.predicate, t.object, g)
+                           for t in triples)

@@ -1,0 +1,170 @@
+"""Sources: a local path or a URL (downloaded once into a cache), gzip read transparently.
+
+>>> from pathlib import Path
+>>> s = Source.resolve(Path(__file__))
+>>> s.format_hint
+'py'
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import os
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from kg.errors import ParseError, SourceNotFound, StoreUnavailable
+from kg.graphs import sha256_file, slug
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept (``$TRAITKG_CACHE`` or ``~/.cache/traitkg``)."""
+    return Path(os.environ.get("TRAITKG_CACHE") or Path.home() / ".cache" / "traitkg")
+
+
+def is_url(text: str) -> bool:
+    return str(text).startswith(("http://", "https://", "file://"))
+
+
+def download(url: str, *, dest_dir: Path | None = None, timeout: float = 60.0,
+             progress: Callable[[int, int | None], None] | None = None) -> Path:
+    """Fetch ``url`` into the cache (once; later calls reuse the file). Atomic: a partial
+    download never appears under the final name."""
+    import httpx
+
+    dest_dir = dest_dir or cache_dir() / "downloads"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        path = Path(urllib.parse.unquote(parsed.path))
+        if not path.is_file():
+            raise SourceNotFound(f"{url}: no such file")
+        return path
+    name = Path(parsed.path).name or "index"
+    digest = hashlib.sha256(url.encode()).hexdigest()[:10]
+    target = dest_dir / f"{digest}-{slug(name)}"
+    if target.is_file():
+        return target
+    tmp = target.with_suffix(target.suffix + ".part")
+    try:
+        with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as r:
+            if r.status_code == 404:
+                raise SourceNotFound(f"{url}: 404 not found")
+            if r.status_code >= 400:
+                raise StoreUnavailable(f"{url}: HTTP {r.status_code}")
+            total = int(r.headers.get("content-length") or 0) or None
+            done = 0
+            with open(tmp, "wb") as fh:
+                for chunk in r.iter_bytes(1 << 20):
+                    fh.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+        tmp.replace(target)
+    except httpx.HTTPError as exc:
+        tmp.unlink(missing_ok=True)
+        raise StoreUnavailable(f"cannot download {url}: {exc}. Download it by hand and pass the local path, "
+                               f"or put it at {target}") from exc
+    return target
+
+
+class _Counting(io.RawIOBase):
+    """Wraps a binary stream, reporting bytes read (for progress bars)."""
+
+    def __init__(self, raw: IO[bytes], callback: Callable[[int], None]) -> None:
+        self._raw, self._cb = raw, callback
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._raw.read(n)
+        self._cb(len(data))
+        return data
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        data = self.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+@dataclass
+class Source:
+    """A resolved input file: where it came from, its checksum and how to open it."""
+
+    path: Path
+    origin: str  # the path or URL the user gave
+    sha256: str
+    size: int
+
+    @classmethod
+    def resolve(cls, ref: str | Path, **download_kw) -> Source:
+        text = str(ref)
+        if is_url(text):
+            path = download(text, **download_kw)
+            origin = text
+        else:
+            path = Path(text).expanduser()
+            if not path.exists():
+                raise SourceNotFound(f"{path}: no such file")
+            if not path.is_file():
+                raise SourceNotFound(f"{path}: not a file")
+            origin = str(path.resolve())
+        sha, size = sha256_file(path)
+        return cls(path, origin, sha, size)
+
+    @property
+    def gzipped(self) -> bool:
+        with open(self.path, "rb") as fh:
+            return fh.read(2) == b"\x1f\x8b"
+
+    @property
+    def stem(self) -> str:
+        """File name without compression and format suffixes: ``uberon.owl.gz`` -> ``uberon``."""
+        name = self.path.name
+        if name.endswith(".gz"):
+            name = name[:-3]
+        return name.rsplit(".", 1)[0] if "." in name else name
+
+    @property
+    def format_hint(self) -> str:
+        """The format extension, ignoring ``.gz``: ``uberon.owl.gz`` -> ``owl``."""
+        name = self.path.name[:-3] if self.path.name.endswith(".gz") else self.path.name
+        return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+    @contextmanager
+    def open(self, progress: Callable[[int], None] | None = None) -> Iterator[IO[bytes]]:
+        """Open for binary reading, decompressing gzip; ``progress(n)`` gets compressed bytes read."""
+        raw: IO[bytes] = open(self.path, "rb")
+        try:
+            stream: IO[bytes] = raw
+            if progress:
+                stream = io.BufferedReader(_Counting(raw, progress), 1 << 20)  # type: ignore[arg-type]
+            if self.gzipped:
+                stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+            yield stream
+        except (EOFError, gzip.BadGzipFile, OSError) as exc:
+            if isinstance(exc, (EOFError, gzip.BadGzipFile)) or "gzip" in str(exc).lower() \
+                    or "Compressed file" in str(exc):
+                raise ParseError(f"truncated or corrupt gzip data ({exc})", source=str(self.path)) from exc
+            raise
+        finally:
+            raw.close()
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        with self.open() as fh:
+            data = fh.read()
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ParseError(f"not valid {encoding} text", source=str(self.path), line=line) from exc

@@ -435,7 +435,10 @@ class SparqlEndpointStore:
         data += [("named-graph-uri", g) for g in named_graphs or []]
         if union and not default_graphs:
             data.append(("union-default-graph", ""))  # Oxigraph's switch; others ignore it
-        return self._request("POST", self.query_url, data=data, headers={"Accept": accept})
+        from urllib.parse import urlencode
+
+        return self._request("POST", self.query_url, content=urlencode(data).encode(),
+                             headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
 
     def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
                union_default_graph: bool = False) -> SelectResult:

@@ -1,0 +1,116 @@
+"""The ``traitkg`` command group and what every command shares.
+
+Commands live one noun per module in this package and attach themselves to :data:`main`
+(or to :data:`load_group`); ``kg/cli/__init__.py`` discovers the modules, so the command list
+is derived from the code. Modules import heavy libraries inside their functions only:
+``traitkg --help`` must stay well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from kg import __version__
+from kg.errors import TraitKGError
+
+log = logging.getLogger("traitkg")
+
+
+class _Group(click.Group):
+    """Turns TraitKGError (and file errors) into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except TraitKGError as exc:
+            fail(str(exc))
+        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+            fail(f"{exc.filename or ''}: {exc.strerror}".lstrip(": "))
+        except KeyboardInterrupt:
+            fail("interrupted; the store is unchanged by the unfinished step")
+
+
+def fail(message: str) -> None:
+    click.echo(f"traitkg: error: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--store", envvar="TRAITKG_STORE", default="oxigraph:./traitkg-data", show_default=True,
+              help="Store selector: oxigraph:PATH, oxigraph: (memory) or sparql:URL. Env: TRAITKG_STORE.")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="traitkg")
+@click.pass_context
+def main(ctx: click.Context, store: str, verbose: int) -> None:
+    """traitkg: a knowledge graph linking organismal traits to phylogeny."""
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    ctx.obj = {"selector": store, "kg": None}
+    ctx.call_on_close(lambda: ctx.obj["kg"] and ctx.obj["kg"].close())
+
+
+def get_kg(ctx: click.Context | None = None) -> Any:
+    """The KnowledgeGraph for this invocation, opened on first use."""
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if root.obj["kg"] is None:
+        from kg import KnowledgeGraph
+
+        root.obj["kg"] = KnowledgeGraph.open(root.obj["selector"])
+    return root.obj["kg"]
+
+
+@main.group("load", cls=_Group)
+def load_group() -> None:
+    """Load a source into its own versioned named graph."""
+
+
+def progress_bar(desc: str, unit: str = "B") -> Callable[[int, int | None], None]:
+    """A ``progress(done, total)`` callback drawing a bar on stderr (silent when not a TTY)."""
+    from tqdm import tqdm
+
+    bar: dict[str, Any] = {}
+
+    def update(done: int, total: int | None) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
+                              disable=None, leave=False)
+        b = bar["bar"]
+        b.update(done - b.n)
+        if total is not None and done >= total:
+            b.close()
+
+    return update
+
+
+def emit(rows: Sequence[Sequence[Any]], header: Sequence[str], fmt: str = "table") -> None:
+    """Print rows as an aligned table, CSV, TSV or JSON (a list of objects)."""
+    import csv
+
+    cells = [["" if v is None else str(v) for v in r] for r in rows]
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(header, r)) for r in rows], indent=2, default=str))
+    elif fmt in ("csv", "tsv"):
+        w = csv.writer(sys.stdout, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        w.writerow(header)
+        w.writerows(cells)
+    else:
+        widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
+        click.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+        click.echo("  ".join("-" * w for w in widths))
+        for r in cells:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str))
+
+
+FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]),
+                             default="table", show_default=True, help="Output format.")

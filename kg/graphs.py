@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import io
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import GraphNotFound, IntegrityError, TraitKGError, ValidationError
-from kg.store import Literal, NamedNode, Quad, RdfFormat, Store, parse_rdf
+from kg.store import Literal, NamedNode, Quad, RdfFormat, Store, canonical_nquads, parse_rdf
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
 @dataclass
@@ -311,8 +312,10 @@ def export_release(store: Store, directory: str | Path, *, progress: Callable[[s
     iris = [MANIFEST] + [g.iri for g in list_graphs(store)]
     for i, iri in enumerate(iris):
         rel = _file_for(iri, i)
-        with open(out / rel, "wb") as fh:
-            store.dump_graph(iri, fh)
+        buf = io.BytesIO()
+        store.dump_graph(iri, buf)
+        # canonical blank nodes and line order: the same store always exports to the same bytes
+        (out / rel).write_bytes(canonical_nquads(parse_rdf(buf.getvalue(), RdfFormat.N_QUADS)))
         sha, size = sha256_file(out / rel)
         entries.append({"graph": iri, "file": rel, "sha256": sha, "bytes": size, "triples": store.count(iri)})
         if progress:
@@ -366,7 +369,7 @@ def import_release(store: Store, directory: str | Path, *, progress: Callable[[s
                     manifest_quads = list(parse_rdf(fh, RdfFormat.N_QUADS))
                 continue
             written.append(e["graph"])
-            store.load_file(src / e["file"], RdfFormat.N_QUADS, e["graph"])
+            store.load_file(src / e["file"], RdfFormat.N_QUADS, e["graph"], keep_graphs=True)
             if progress:
                 progress(e["graph"])
         store.add_quads(manifest_quads)

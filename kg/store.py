@@ -44,7 +44,7 @@ __all__ = [
     "BlankNode", "DefaultGraph", "Literal", "NamedNode", "Quad", "Triple", "Variable",
     "RdfFormat", "QueryResultsFormat", "Term", "SelectResult", "Store", "OxigraphStore",
     "SparqlEndpointStore", "open_store", "register_backend", "backends", "parse_rdf",
-    "serialize_rdf", "rdf_format", "DEFAULT_SELECTOR", "RDFS_LABEL", "RDF_TYPE",
+    "serialize_rdf", "rdf_format", "isomorphic", "canonical_nquads", "bind_values", "DEFAULT_SELECTOR", "RDFS_LABEL", "RDF_TYPE",
 ]
 
 log = logging.getLogger(__name__)
@@ -134,12 +134,15 @@ class Store(Protocol):
                          graph_format: RdfFormat, union_default_graph: bool = True,
                          default_graphs: list[str] | None = None,
                          named_graphs: list[str] | None = None) -> tuple[str, bytes]: ...
+    def iter_query(self, sparql: str, *, union_default_graph: bool = True,
+                   default_graphs: list[str] | None = None,
+                   named_graphs: list[str] | None = None) -> tuple[str, Any]: ...
     def update(self, sparql: str) -> None: ...
     def named_graphs(self) -> list[str]: ...
     def has_graph(self, graph: str) -> bool: ...
     def count(self, graph: str) -> int: ...
     def load_file(self, source: str | Path | IO[bytes], fmt: RdfFormat, graph: str, *,
-                  base_iri: str | None = None) -> None: ...
+                  base_iri: str | None = None, keep_graphs: bool = False) -> None: ...
     def add_quads(self, quads: Iterable[Quad]) -> int: ...
     def quads(self, subject: Term | None = None, predicate: NamedNode | None = None,
               obj: Term | None = None, graph: str | None = None) -> Iterator[Quad]: ...
@@ -214,6 +217,14 @@ def _query_kind(sparql: str) -> str:
     if not m:
         raise QueryError("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
     return m.group(1).upper()
+
+
+def _guarded(items: Iterator[Any]) -> Iterator[Any]:
+    """Re-raise evaluation errors met while streaming results as :class:`QueryError`."""
+    try:
+        yield from items
+    except OSError as exc:
+        raise QueryError(f"query failed: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- embedded backend
@@ -295,6 +306,30 @@ class OxigraphStore:
         except OSError as exc:
             raise QueryError(f"query failed: {exc}") from exc
 
+    def iter_query(self, sparql: str, *, union_default_graph: bool = True,
+                   default_graphs: list[str] | None = None,
+                   named_graphs: list[str] | None = None) -> tuple[str, Any]:
+        """Run a query and stream the answer: ``("solutions", (variables, rows))``, ``("boolean", b)``
+        or ``("graph", triples)``; rows/triples are lazy iterators the caller may stop early.
+
+        >>> OxigraphStore().iter_query("ASK {}")
+        ('boolean', True)
+        """
+        kw: dict[str, Any] = {}
+        if default_graphs:
+            kw["default_graph"] = [NamedNode(g) for g in default_graphs]
+            union_default_graph = False
+        if named_graphs:
+            kw["named_graphs"] = [NamedNode(g) for g in named_graphs]
+        res = self._run(sparql, None, union_default_graph, **kw)
+        if isinstance(res, ox.QueryBoolean):
+            return "boolean", bool(res)
+        if isinstance(res, ox.QueryTriples):
+            return "graph", _guarded(iter(res))
+        names = [v.value for v in res.variables]
+        n = len(names)
+        return "solutions", (names, _guarded(tuple(sol[i] for i in range(n)) for sol in res))
+
     def update(self, sparql: str) -> None:
         try:
             self._store.update(sparql)
@@ -315,17 +350,19 @@ class OxigraphStore:
         return int(next(iter(res))[0].value)
 
     def load_file(self, source: str | Path | IO[bytes], fmt: RdfFormat, graph: str, *,
-                  base_iri: str | None = None) -> None:
-        """Bulk-load a file (path or binary stream) into ``graph``. Not transactional: callers
-        load into a fresh graph and drop it on failure (see :mod:`kg.graphs`)."""
+                  base_iri: str | None = None, keep_graphs: bool = False) -> None:
+        """Bulk-load a file (path or binary stream) into ``graph``. Quads of dataset formats
+        (N-Quads, TriG) are moved into ``graph`` too unless ``keep_graphs``. Not transactional:
+        callers load into a fresh graph and drop it on failure (see :mod:`kg.graphs`)."""
         target = NamedNode(graph)
-        kw: dict[str, Any] = {"format": fmt, "base_iri": base_iri}
-        if fmt not in (RdfFormat.N_QUADS, RdfFormat.TRIG):
-            kw["to_graph"] = target
-        if isinstance(source, (str, Path)):
-            self._store.bulk_load(path=str(source), **kw)
+        src: dict[str, Any] = {"path": str(source)} if isinstance(source, (str, Path)) else {"input": source}
+        if fmt.supports_datasets and not keep_graphs:
+            self._store.bulk_extend(Quad(q.subject, q.predicate, q.object, target)
+                                    for q in ox.parse(format=fmt, base_iri=base_iri, **src))
+        elif fmt.supports_datasets:
+            self._store.bulk_load(format=fmt, base_iri=base_iri, **src)
         else:
-            self._store.bulk_load(input=source, **kw)
+            self._store.bulk_load(format=fmt, base_iri=base_iri, to_graph=target, **src)
 
     def add_quads(self, quads: Iterable[Quad]) -> int:
         """Add quads; small batches in one transaction, large ones through the bulk path."""
@@ -348,7 +385,8 @@ class OxigraphStore:
             self._store.remove_graph(node)
 
     def dump_graph(self, graph: str, out: IO[bytes]) -> None:
-        self._store.dump(out, format=RdfFormat.N_QUADS, from_graph=NamedNode(graph))
+        ox.serialize(self._store.quads_for_pattern(None, None, None, NamedNode(graph)), out,
+                     format=RdfFormat.N_QUADS)
 
     def flush(self) -> None:
         if self.path is not None:
@@ -474,6 +512,22 @@ class SparqlEndpointStore:
         r = self._post_query(sparql, results_format.media_type, union_default_graph, default_graphs, named_graphs)
         return ("boolean" if kind == "ASK" else "solutions"), r.content
 
+    def iter_query(self, sparql: str, *, union_default_graph: bool = True,
+                   default_graphs: list[str] | None = None,
+                   named_graphs: list[str] | None = None) -> tuple[str, Any]:
+        """Like :meth:`OxigraphStore.iter_query`, parsing the endpoint's answer as it is read."""
+        kind = _query_kind(sparql)
+        if kind in ("CONSTRUCT", "DESCRIBE"):
+            r = self._post_query(sparql, "application/n-triples", union_default_graph, default_graphs, named_graphs)
+            return "graph", (q.triple for q in ox.parse(input=r.content, format=RdfFormat.N_TRIPLES))
+        r = self._post_query(sparql, "application/sparql-results+json", union_default_graph, default_graphs,
+                             named_graphs)
+        res = ox.parse_query_results(r.content, format=QueryResultsFormat.JSON)
+        if isinstance(res, ox.QueryBoolean):
+            return "boolean", bool(res)
+        names = [v.value for v in res.variables]
+        return "solutions", (names, (tuple(sol[i] for i in range(len(names))) for sol in res))
+
     def update(self, sparql: str) -> None:
         self._request("POST", self.update_url, content=sparql.encode(),
                       headers={"Content-Type": "application/sparql-update"})
@@ -489,41 +543,52 @@ class SparqlEndpointStore:
         rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": NamedNode(graph)})
         return int(rows.rows[0][0].value)
 
-    def _post_ntriples(self, graph: str, body: bytes) -> None:
+    def _stream_graph(self, graph: str, triples: Iterable[Triple]) -> int:
+        """Send one graph's triples in ONE request, serialised in chunks as they are produced:
+        blank nodes are scoped to a request, so splitting a graph would split its blank nodes."""
+        count = [0]
+
+        def body() -> Iterator[bytes]:
+            batch: list[Triple] = []
+            if not self.store_url:
+                yield f"INSERT DATA {{ GRAPH <{NamedNode(graph).value}> {{\n".encode()
+            for t in triples:
+                batch.append(t)
+                if len(batch) >= self.CHUNK:
+                    yield ox.serialize(batch, format=RdfFormat.N_TRIPLES)
+                    count[0] += len(batch)
+                    batch.clear()
+            if batch:
+                yield ox.serialize(batch, format=RdfFormat.N_TRIPLES)
+                count[0] += len(batch)
+            if not self.store_url:
+                yield b"} }\n"
+
         if self.store_url:
-            self._request("POST", self.store_url, params={"graph": graph}, content=body,
+            self._request("POST", self.store_url, params={"graph": graph}, content=body(),
                           headers={"Content-Type": "application/n-triples"})
         else:
-            self.update(f"INSERT DATA {{ GRAPH <{graph}> {{ {body.decode()} }} }}")
-
-    def _send_chunks(self, quads: Iterable[Quad], default_graph: str | None = None) -> int:
-        """Group quads by graph and send them in chunks of N-Triples."""
-        total = 0
-        pending: dict[str, list[Triple]] = {}
-        for q in quads:
-            g = q.graph_name.value if isinstance(q.graph_name, NamedNode) else default_graph
-            if g is None:
-                raise TraitKGError("quads for a remote store must name their graph")
-            batch = pending.setdefault(g, [])
-            batch.append(q.triple)
-            total += 1
-            if len(batch) >= self.CHUNK:
-                self._post_ntriples(g, ox.serialize(batch, format=RdfFormat.N_TRIPLES))
-                batch.clear()
-        for g, batch in pending.items():
-            if batch:
-                self._post_ntriples(g, ox.serialize(batch, format=RdfFormat.N_TRIPLES))
-        return total
+            self._request("POST", self.update_url, content=body(),
+                          headers={"Content-Type": "application/sparql-update"})
+        return count[0]
 
     def load_file(self, source: str | Path | IO[bytes], fmt: RdfFormat, graph: str, *,
-                  base_iri: str | None = None) -> None:
-        # Parse locally (validates the whole input with positions) and stream N-Triples out.
-        quads = ox.parse(path=str(source), format=fmt, base_iri=base_iri) if isinstance(source, (str, Path)) \
-            else ox.parse(input=source, format=fmt, base_iri=base_iri)
-        self._send_chunks(quads, default_graph=graph)
+                  base_iri: str | None = None, keep_graphs: bool = False) -> None:
+        # Parse locally (validates the input with positions) and stream N-Triples out.
+        src: dict[str, Any] = {"path": str(source)} if isinstance(source, (str, Path)) else {"input": source}
+        quads = ox.parse(format=fmt, base_iri=base_iri, **src)
+        if keep_graphs and fmt.supports_datasets:
+            self.add_quads(quads)
+        else:
+            self._stream_graph(graph, (q.triple for q in quads))
 
     def add_quads(self, quads: Iterable[Quad]) -> int:
-        return self._send_chunks(quads)
+        by_graph: dict[str, list[Triple]] = {}
+        for q in quads:
+            if not isinstance(q.graph_name, NamedNode):
+                raise TraitKGError("quads for a remote store must name their graph")
+            by_graph.setdefault(q.graph_name.value, []).append(q.triple)
+        return sum(self._stream_graph(g, ts) for g, ts in by_graph.items())
 
     def quads(self, subject: Term | None = None, predicate: NamedNode | None = None,
               obj: Term | None = None, graph: str | None = None) -> Iterator[Quad]:
@@ -597,3 +662,27 @@ def open_store(selector: str | None = None) -> Store:
 def buffer_for(data: bytes) -> IO[bytes]:
     """A binary stream over ``data`` (helper for callers that hold bytes)."""
     return io.BytesIO(data)
+
+
+def isomorphic(a: Iterable[Quad], b: Iterable[Quad]) -> bool:
+    """True when two sets of quads are the same dataset up to blank node renaming.
+
+    >>> g = NamedNode("https://example.org/g")
+    >>> p = NamedNode("https://example.org/p")
+    >>> isomorphic([Quad(BlankNode(), p, Literal("x"), g)], [Quad(BlankNode(), p, Literal("x"), g)])
+    True
+    """
+    da, db = ox.Dataset(a), ox.Dataset(b)
+    da.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    db.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    return da == db
+
+
+def canonical_nquads(quads: Iterable[Quad]) -> bytes:
+    """N-Quads with canonical blank node labels and sorted lines: the same dataset always gives
+    the same bytes (used for KG releases and their checksums)."""
+    ds = ox.Dataset(quads)
+    ds.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+    lines = (ox.serialize(ds, format=RdfFormat.N_QUADS) or b"").splitlines(keepends=True)
+    lines.sort()
+    return b"".join(lines)

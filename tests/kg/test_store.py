@@ -1,0 +1,139 @@
+"""The store seam: the same suite on the embedded store and on a real Oxigraph server."""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+
+import pytest
+
+from kg.errors import QueryError, StoreUnavailable, UnknownStoreScheme
+from kg.store import BlankNode, Literal, NamedNode, Quad, RdfFormat, isomorphic, open_store, parse_rdf
+
+EX = "https://example.org/"
+G1, G2 = EX + "g1", EX + "g2"
+LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+
+NASTY = ['plain', 'quote " inside', "single ' quote", "brace } ; DROP ALL", '} } ; INSERT DATA { <x> <y> <z> }',
+         "back\\slash", "new\nline", "émoji 🐟"]
+
+
+def _fill(store):
+    quads = [Quad(NamedNode(f"{EX}t{i}"), LABEL, Literal(v), NamedNode(G1)) for i, v in enumerate(NASTY)]
+    quads.append(Quad(NamedNode(EX + "a"), NamedNode(EX + "p"), NamedNode(EX + "b"), NamedNode(G2)))
+    assert store.add_quads(quads) == len(quads)
+    return quads
+
+
+def test_named_graphs_count_and_drop(store):
+    _fill(store)
+    assert store.named_graphs() == [G1, G2]
+    assert store.count(G1) == len(NASTY) and store.count(G2) == 1
+    assert store.has_graph(G1) and not store.has_graph(EX + "nope")
+    store.drop_graph(G2)
+    assert store.named_graphs() == [G1]
+    store.drop_graph(G2)  # dropping twice is harmless
+
+
+@pytest.mark.parametrize("value", NASTY)
+def test_bound_values_round_trip_and_never_become_syntax(store, value):
+    _fill(store)
+    rows = store.select("SELECT ?s WHERE { GRAPH ?g { ?s ?p ?label } }", {"label": Literal(value)})
+    assert len(rows) == 1
+    assert rows.rows[0][0].value.startswith(EX + "t")
+    # nothing was inserted or dropped by the payload
+    assert store.count(G1) == len(NASTY) and store.count(G2) == 1
+
+
+def test_select_ask_construct(store):
+    _fill(store)
+    res = store.select("SELECT ?o WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?o", {"g": NamedNode(G2)})
+    assert res.variables == ["o"] and res.values() == [(EX + "b",)]
+    assert store.ask("ASK { GRAPH ?g { ?s ?p ?o } }", {"g": NamedNode(G2)}) is True
+    assert store.ask("ASK { GRAPH ?g { ?s ?p ?o } }", {"g": NamedNode(EX + "none")}) is False
+    triples = store.construct("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": NamedNode(G2)})
+    assert [(t.subject.value, t.object.value) for t in triples] == [(EX + "a", EX + "b")]
+    # the default graph is empty unless asked to be the union of all graphs
+    assert len(store.select("SELECT * WHERE { ?s ?p ?o }")) == 0
+    assert len(store.select("SELECT * WHERE { ?s ?p ?o }", union_default_graph=True)) == len(NASTY) + 1
+
+
+def test_aggregate_with_bound_variable_not_projected(store):
+    _fill(store)
+    n = store.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": NamedNode(G1)})
+    assert int(n.rows[0][0].value) == len(NASTY)
+
+
+def test_update_and_quads(store):
+    store.update(f'INSERT DATA {{ GRAPH <{G1}> {{ <{EX}x> <{EX}p> "1" }} }}')
+    qs = list(store.quads(NamedNode(EX + "x"), None, None, G1))
+    assert len(qs) == 1 and qs[0].object.value == "1"
+
+
+def test_malformed_query_is_a_query_error(store):
+    with pytest.raises(QueryError):
+        store.select("SELECT ?s WHERE { ?s ?p }")
+
+
+def test_load_file_moves_dataset_quads_into_the_target_graph(store):
+    nq = f'<{EX}s> <{EX}p> "default" .\n<{EX}s> <{EX}p> "named" <{EX}other> .\n'.encode()
+    store.load_file(io.BytesIO(nq), RdfFormat.N_QUADS, G1)
+    assert store.named_graphs() == [G1] and store.count(G1) == 2
+
+
+def test_blank_nodes_survive_chunked_remote_loads(store, monkeypatch):
+    # a restriction-like structure crossing a chunk boundary must stay one node
+    if hasattr(store, "CHUNK"):
+        monkeypatch.setattr(store, "CHUNK", 2)
+    b = BlankNode()
+    g = NamedNode(G1)
+    quads = [Quad(NamedNode(EX + "c"), NamedNode(EX + "sub"), b, g),
+             Quad(b, NamedNode(EX + "onProperty"), NamedNode(EX + "part_of"), g),
+             Quad(b, NamedNode(EX + "some"), NamedNode(EX + "d"), g)]
+    store.add_quads(quads)
+    out = io.BytesIO()
+    store.dump_graph(G1, out)
+    assert isomorphic(parse_rdf(out.getvalue(), RdfFormat.N_QUADS), quads)
+
+
+def test_dump_graph_round_trips(store):
+    quads = _fill(store)
+    out = io.BytesIO()
+    store.dump_graph(G1, out)
+    back = list(parse_rdf(out.getvalue(), RdfFormat.N_QUADS))
+    assert isomorphic(back, [q for q in quads if q.graph_name.value == G1])
+
+
+def test_unknown_scheme_lists_the_valid_ones():
+    with pytest.raises(UnknownStoreScheme, match=r"'mysql'.*oxigraph:, sparql:"):
+        open_store("mysql:localhost")
+    with pytest.raises(UnknownStoreScheme):
+        open_store("no-colon-here")
+    with pytest.raises(ValueError):  # also a builtin ValueError
+        open_store("bogus:")
+
+
+def test_unreachable_endpoint_fails_fast(monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    t0 = time.monotonic()
+    with pytest.raises(StoreUnavailable, match=f"127.0.0.1:{port}"):
+        open_store(f"sparql:http://127.0.0.1:{port}/query")
+    assert time.monotonic() - t0 < 30  # a timeout, not a hang (a bound, not a speed claim)
+
+
+def test_silent_endpoint_times_out(monkeypatch):
+    monkeypatch.setenv("TRAITKG_HTTP_TIMEOUT", "1")
+    with socket.socket() as srv:  # accepts connections but never answers
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        port = srv.getsockname()[1]
+        with pytest.raises(StoreUnavailable, match="did not answer in time"):
+            open_store(f"sparql:http://127.0.0.1:{port}/query")
+
+
+def test_sparql_selector_needs_http_url():
+    with pytest.raises(UnknownStoreScheme, match="http"):
+        open_store("sparql:ftp://example.org/sparql")

@@ -211,8 +211,8 @@ def bind_values(sparql: str, bindings: Mapping[str, Term] | None) -> str:
 
 def _query_kind(sparql: str) -> str:
     """Return SELECT/ASK/CONSTRUCT/DESCRIBE for a query (comments and prologue skipped)."""
-    text = re.sub(r"#[^\n]*", " ", sparql)
-    text = re.sub(r"<[^>\s]*>", "<>", text)
+    text = re.sub(r"<[^<>\s]*>", "<>", sparql)  # IRIs first: they may contain '#'
+    text = re.sub(r"#[^\n]*", " ", text)
     m = re.search(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", text, re.IGNORECASE)
     if not m:
         raise QueryError("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
@@ -234,6 +234,7 @@ class OxigraphStore:
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
         self.path = Path(path) if path else None
+        self.read_only = read_only
         self.selector = f"oxigraph:{path or ''}"
         try:
             if self.path is None:
@@ -389,7 +390,7 @@ class OxigraphStore:
                      format=RdfFormat.N_QUADS)
 
     def flush(self) -> None:
-        if self.path is not None:
+        if self.path is not None and not self.read_only:
             self._store.flush()
 
     def close(self) -> None:
@@ -564,11 +565,13 @@ class SparqlEndpointStore:
             if not self.store_url:
                 yield b"} }\n"
 
+        # a big graph takes the server a while to commit: bulk writes get their own, longer limit
+        timeout = self._httpx.Timeout(float(os.environ.get("TRAITKG_LOAD_TIMEOUT", "3600")), connect=5.0)
         if self.store_url:
-            self._request("POST", self.store_url, params={"graph": graph}, content=body(),
+            self._request("POST", self.store_url, params={"graph": graph}, content=body(), timeout=timeout,
                           headers={"Content-Type": "application/n-triples"})
         else:
-            self._request("POST", self.update_url, content=body(),
+            self._request("POST", self.update_url, content=body(), timeout=timeout,
                           headers={"Content-Type": "application/sparql-update"})
         return count[0]
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
-from kg.graphs import BASE
+from kg.graphs import BASE, TKG
 
 TAXON_NS = BASE + "taxon/"
 _WS = re.compile(r"[\s_]+")
@@ -25,3 +28,245 @@ def normalise_name(name: str) -> str:
 def taxon_iri(name: str) -> str:
     """The IRI of the taxon node for a scientific name (deterministic, so every loader agrees)."""
     return TAXON_NS + urllib.parse.quote(normalise_name(name).replace(" ", "_"), safe="_-.()'")
+
+
+# --------------------------------------------------------------------------- name resolution
+
+TKG_TAXON = TKG + "Taxon"
+TKG_PARENT_TAXON = TKG + "parentTaxon"
+TKG_SYNONYM = TKG + "synonym"
+DWC = "http://rs.tdwg.org/dwc/terms/"
+SKOS_EXACT = "http://www.w3.org/2004/02/skos/core#exactMatch"
+#: Prefixes of external taxon ids kept as skos:exactMatch.
+EXTERNAL_ID_PREFIXES = ("VTO", "NCBITaxon", "OTT", "GBIF")
+
+_QUALIFIER = re.compile(r"\b(cf|aff|nr|sp|spp|ssp|var|subsp|n\. ?sp)\.?(?=\s|$)", re.IGNORECASE)
+_AUTHORITY = re.compile(r"\s*\(?[A-Z][A-Za-z'.-]*(?:,? (?:&|and|et) [A-Z][A-Za-z'.-]*)*,? \d{4}\)?\s*$")
+
+
+@dataclass
+class NameMatch:
+    """What happened to one name: ``status`` is ``matched``, ``approximate`` (genus-level,
+    fuzzy, qualifier removed: see ``method`` and ``flags``), ``ambiguous`` or ``unmatched``."""
+
+    name: str
+    status: str
+    taxon: str | None = None
+    matched_name: str | None = None
+    method: str | None = None
+    score: float | None = None
+    rank: str | None = None
+    flags: list[str] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["taxon"] = _curie(self.taxon)
+        for c in d["candidates"]:
+            c["taxon"] = _curie(c.get("taxon"))
+        return d
+
+
+def _curie(iri: str | None) -> str | None:
+    if iri is None:
+        return None
+    from ontologies.prefixes import contract
+
+    return contract(iri)
+
+
+def _key(name: str) -> str:
+    return normalise_name(name).casefold()
+
+
+def clean_name(name: str) -> tuple[str, list[str]]:
+    """Strip qualifiers (``cf.``, ``aff.``, ``sp.``) and a trailing authority; returns the
+    cleaned name and what was removed.
+
+    >>> clean_name("Astyanax cf. fasciatus (Cuvier, 1819)")
+    ('Astyanax fasciatus', ['qualifier removed', 'authority removed'])
+    """
+    flags = []
+    n = normalise_name(name)
+    m = _AUTHORITY.search(n)
+    stripped_auth = None
+    if m and len(n[: m.start()].split()) >= 2:
+        stripped_auth = n[: m.start()]
+    q = _QUALIFIER.sub(" ", n if stripped_auth is None else stripped_auth)
+    q = normalise_name(q)
+    if q != normalise_name(n if stripped_auth is None else stripped_auth):
+        flags.append("qualifier removed")
+    if stripped_auth is not None:
+        flags.append("authority removed")
+    return q, flags
+
+
+@dataclass
+class _Taxon:
+    iri: str
+    name: str
+    rank: str | None = None
+
+
+class Resolver:
+    """Name -> taxon resolution over a fixed universe of taxa, synonyms and external ids.
+
+    >>> r = Resolver([_Taxon(taxon_iri("Danio rerio"), "Danio rerio", "species"),
+    ...               _Taxon(taxon_iri("Danio"), "Danio", "genus")], synonyms={"Brachydanio rerio": [taxon_iri("Danio rerio")]})
+    >>> [(m.status, m.method) for m in r.resolve(["danio  rerio", "Brachydanio rerio", "Danio sp.", "Danio reriio", "Homo"])]
+    [('matched', 'exact'), ('matched', 'synonym'), ('approximate', 'genus'), ('approximate', 'genus'), ('unmatched', None)]
+    """
+
+    def __init__(self, taxa: list[_Taxon], *, synonyms: dict[str, list[str]] | None = None,
+                 external: dict[str, list[str]] | None = None, fuzzy_cutoff: float = 88.0) -> None:
+        self.taxa = {t.iri: t for t in taxa}
+        self.exact: dict[str, list[str]] = {}
+        for t in taxa:
+            lst = self.exact.setdefault(_key(t.name), [])
+            if t.iri not in lst:
+                lst.append(t.iri)
+        self.synonyms: dict[str, list[str]] = {}
+        for syn, iris in (synonyms or {}).items():
+            lst = self.synonyms.setdefault(_key(syn), [])
+            lst.extend(i for i in iris if i not in lst)
+        self.external = {k: list(dict.fromkeys(v)) for k, v in (external or {}).items()}
+        self.genera: dict[str, str] = {}
+        for t in taxa:
+            if t.rank == "genus" or (t.rank is None and " " not in t.name):
+                self.genera.setdefault(_key(t.name), t.iri)
+        self.fuzzy_cutoff = fuzzy_cutoff
+        self._choices = list(self.exact)
+
+    def __len__(self) -> int:
+        return len(self.taxa)
+
+    def _hit(self, name: str, status: str, iri: str, method: str, **kw: Any) -> NameMatch:
+        t = self.taxa.get(iri)
+        return NameMatch(name, status, iri, t.name if t else None, method, rank=t.rank if t else None, **kw)
+
+    def _ambiguous(self, name: str, iris: list[str], method: str) -> NameMatch:
+        return NameMatch(name, "ambiguous", method=method, candidates=[
+            {"taxon": i, "name": self.taxa[i].name if i in self.taxa else None} for i in iris])
+
+    def _fuzzy(self, key: str, limit: int = 5, cutoff: float | None = None) -> list[tuple[str, float]]:
+        from rapidfuzz import fuzz, process
+
+        got = process.extract(key, self._choices, scorer=fuzz.ratio, limit=limit,
+                              score_cutoff=self.fuzzy_cutoff if cutoff is None else cutoff)
+        return [(c, float(s)) for c, s, _ in got]
+
+    def _candidates(self, hits: list[tuple[str, float]]) -> list[dict[str, Any]]:
+        return [{"taxon": i, "name": self.taxa[i].name, "score": round(s, 1)}
+                for k, s in hits for i in self.exact[k]]
+
+    def resolve_one(self, name: str, *, fuzzy: bool = True) -> NameMatch:
+        """Resolve one name (never raises for a bad name: it comes back ``unmatched``)."""
+        raw = name if isinstance(name, str) else str(name)
+        if not raw.strip():
+            return NameMatch(raw, "unmatched", flags=["empty name"])
+        text = raw.strip()
+        if ":" in text and " " not in text:  # an external id (CURIE or IRI)
+            try:
+                from ontologies.prefixes import expand
+
+                iri = expand(text)
+            except Exception:
+                iri = text
+            iris = self.external.get(iri) or ([iri] if iri in self.taxa else [])
+            if len(iris) == 1:
+                return self._hit(raw, "matched", iris[0], "external_id")
+            if iris:
+                return self._ambiguous(raw, iris, "external_id")
+            return NameMatch(raw, "unmatched", flags=["unknown external id"])
+        key = _key(text)
+        for method, table in (("exact", self.exact), ("synonym", self.synonyms)):
+            iris = table.get(key)
+            if iris:
+                return self._hit(raw, "matched", iris[0], method) if len(iris) == 1 else self._ambiguous(raw, iris, method)
+        cleaned, flags = clean_name(text)
+        ckey = cleaned.casefold()
+        if ckey != key and cleaned:
+            for method, table in (("exact", self.exact), ("synonym", self.synonyms)):
+                iris = table.get(ckey)
+                if iris and len(iris) == 1:
+                    t = self.taxa.get(iris[0])
+                    if t is not None and t.rank == "genus" and len(key.split()) > 1:  # "Danio sp."
+                        return self._hit(raw, "approximate", iris[0], "genus", flags=flags + ["genus-level"])
+                    return self._hit(raw, "approximate", iris[0], method, flags=flags)
+        words = cleaned.split()
+        if words:
+            g = self.genera.get(words[0].casefold())
+            if g is not None and (len(words) > 1 or ckey != key):
+                near = self._fuzzy(ckey, limit=3) if fuzzy and len(words) > 1 else []
+                return self._hit(raw, "approximate", g, "genus", flags=flags + ["genus-level"],
+                                 candidates=self._candidates(near))
+        if not fuzzy:
+            return NameMatch(raw, "unmatched", flags=flags)
+        hits = self._fuzzy(ckey)
+        if hits:
+            top = [h for h in hits if h[1] == hits[0][1]]
+            iris = [i for k, _ in top for i in self.exact[k]]
+            if len(iris) == 1:
+                return self._hit(raw, "approximate", iris[0], "fuzzy", score=round(hits[0][1], 1),
+                                 flags=flags + ["fuzzy"], candidates=self._candidates(hits[1:]))
+            m = self._ambiguous(raw, iris, "fuzzy")
+            m.score = round(hits[0][1], 1)
+            return m
+        return NameMatch(raw, "unmatched", flags=flags, candidates=self._candidates(self._fuzzy(ckey, 3, 70.0)))
+
+    def resolve(self, names: Iterable[str], *, fuzzy: bool = True) -> list[NameMatch]:
+        """One :class:`NameMatch` per name, in order; a failure on one name never stops the batch."""
+        out = []
+        for n in names:
+            try:
+                out.append(self.resolve_one(n, fuzzy=fuzzy))
+            except Exception as exc:  # report it on that name, keep going
+                out.append(NameMatch(str(n), "unmatched", flags=[f"error: {exc}"]))
+        return out
+
+
+_TAXA_QUERY = f"""
+PREFIX tkg: <{TKG}>
+PREFIX dwc: <{DWC}>
+SELECT ?t ?name ?rank WHERE {{ ?t a tkg:Taxon ; dwc:scientificName ?name . OPTIONAL {{ ?t dwc:taxonRank ?rank }} }}"""
+_SYN_QUERY = f"SELECT ?t ?s WHERE {{ ?t <{TKG_SYNONYM}> ?s }}"
+_EXT_QUERY = f"SELECT ?t ?x WHERE {{ ?t <{SKOS_EXACT}> ?x . ?t a <{TKG_TAXON}> }}"
+_TIPS_QUERY = """SELECT DISTINCT ?t ?l WHERE { ?n <http://purl.obolibrary.org/obo/CDAO_0000187> ?t ;
+  <http://www.w3.org/2000/01/rdf-schema#label> ?l }"""
+
+
+def resolver(store: Any, *, tree: Any = None, fuzzy_cutoff: float = 88.0) -> Resolver:
+    """A :class:`Resolver` over the taxa in the store (taxonomy graphs and tree tips), or, with
+    ``tree`` (a :class:`kg.trees.Tree`), over that tree's tips and their genera."""
+    syn: dict[str, list[str]] = {}
+    for t, s in store.select(_SYN_QUERY, union_default_graph=True).rows:
+        syn.setdefault(s.value, []).append(t.value)
+    ext: dict[str, list[str]] = {}
+    for t, x in store.select(_EXT_QUERY, union_default_graph=True).rows:
+        ext.setdefault(x.value, []).append(t.value)
+    taxa: list[_Taxon] = []
+    if tree is None:
+        for t, name, rank in store.select(_TAXA_QUERY, union_default_graph=True).rows:
+            taxa.append(_Taxon(t.value, name.value, rank.value if rank is not None else None))
+        known = {t.iri for t in taxa}
+        for t, label in store.select(_TIPS_QUERY, union_default_graph=True).rows:
+            if t.value not in known:
+                known.add(t.value)
+                taxa.append(_Taxon(t.value, normalise_name(label.value), None))
+    else:
+        ix = tree.index
+        genera: set[str] = set()
+        for i in ix.tips.tolist():
+            nm = normalise_name(ix.names[i])
+            if not nm:
+                continue
+            words = nm.split(" ")
+            taxa.append(_Taxon(taxon_iri(nm), nm, "species" if len(words) >= 2 else None))
+            if len(words) >= 2:
+                genera.add(words[0])
+        taxa.extend(_Taxon(taxon_iri(g), g, "genus") for g in sorted(genera))
+        keep = {t.iri for t in taxa}
+        syn = {s: [i for i in iris if i in keep] for s, iris in syn.items()}
+        ext = {x: [i for i in iris if i in keep] for x, iris in ext.items()}
+    return Resolver(taxa, synonyms={k: v for k, v in syn.items() if v},
+                    external={k: v for k, v in ext.items() if v}, fuzzy_cutoff=fuzzy_cutoff)

@@ -1,0 +1,542 @@
+"""Newick trees (ete's formats 0-9 and 100, quoted labels, NHX and BEAST comments) into CDAO.
+
+The parser is a regex tokenizer and one loop over the tokens with an explicit stack: no
+recursion, so a 200,000-deep caterpillar or a 50,000-child polytomy parses like any other tree.
+Nodes are numbered in preorder (a parent always before its children), which is what the tree
+index in :mod:`kg.trees` builds on. The same :class:`ParsedTree` comes out of the NEXUS and
+NeXML loaders, and :func:`store_tree` writes any of them as CDAO into one named graph.
+
+>>> t = parse_newick("((A:1,B:2)90:1,'C d':3);")
+>>> t.names, t.n_tips, float(t.support[1])
+(['', '', 'A', 'B', 'C d'], 3, 90.0)
+>>> to_newick(t)
+"((A:1,B:2)90:1,'C d':3);"
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kg.errors import ParseError
+from kg.graphs import BASE, TKG, slug
+from kg.store import Store
+from kg.taxa import taxon_iri
+from loaders._base import Progress, ingest
+from loaders.report import LoadReport
+from loaders.source import Source
+
+KIND = "tree"
+FORMATS = ("newick", "nhx", "nwk")
+EXTENSIONS = ("nwk", "newick", "tre", "tree", "nhx", "treefile")
+
+CDAO = "http://purl.obolibrary.org/obo/CDAO_"
+CDAO_NODE, CDAO_TREE, CDAO_HAS_PARENT = CDAO + "0000140", CDAO + "0000110", CDAO + "0000179"
+CDAO_REPRESENTS_TU, CDAO_HAS_SUPPORT, CDAO_HAS_ROOT = CDAO + "0000187", CDAO + "0000214", CDAO + "0000148"
+TKG_BRANCH_LENGTH = TKG + "branchLength"
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+_XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
+_XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+
+#: ete3 format number -> how internal labels are read ("support" or "name").
+ETE_FORMATS = {0: "support", 2: "support", 1: "name", 3: "name", 7: "name", 8: "name",
+               4: "name", 5: "name", 6: "name", 9: "name", 100: "name"}
+
+_TOKEN = re.compile(r"\[[^\]]*\]|'(?:[^']|'')*'|\"[^\"]*\"|:[^()\[\],;:'\"]*|[(),;]|[^()\[\],;:'\"\s]+|\S")
+_NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+@dataclass
+class ParsedTree:
+    """A rooted tree as arrays in preorder: ``parent[i] < i`` for every non-root node.
+
+    ``size[i]`` is the number of nodes in the subtree of ``i`` (so the subtree is the index
+    range ``[i, i + size[i])``), ``depth`` counts edges from the root; ``length`` and
+    ``support`` are ``nan`` where absent; ``names`` has ``""`` for unlabelled nodes.
+    """
+
+    parent: np.ndarray
+    size: np.ndarray
+    depth: np.ndarray
+    names: list[str]
+    length: np.ndarray
+    support: np.ndarray
+    annotations: dict[int, dict[str, str]] = field(default_factory=dict)
+    name: str = ""
+    rooted: bool | None = None
+    warnings: list[tuple[str, str | None]] = field(default_factory=list)
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.names)
+
+    @property
+    def is_tip(self) -> np.ndarray:
+        return self.size == 1
+
+    @property
+    def n_tips(self) -> int:
+        return int(np.count_nonzero(self.size == 1))
+
+    def tip_names(self) -> list[str]:
+        names = self.names
+        return [names[i] for i in np.flatnonzero(self.size == 1)]
+
+
+# --------------------------------------------------------------------------- parsing
+
+def _where(text: str, token_index: int, line_offset: int) -> tuple[int, int, int]:
+    """(offset, line, column) of the token_index-th token (error path only)."""
+    for k, m in enumerate(_TOKEN.finditer(text)):
+        if k == token_index:
+            off = m.start()
+            break
+    else:
+        off = len(text)
+    line = text.count("\n", 0, off) + 1
+    col = off - (text.rfind("\n", 0, off) + 1) + 1
+    return off, line + line_offset, col
+
+
+def _unquote(tok: str) -> str:
+    if tok[0] == "'":
+        return tok[1:-1].replace("''", "'")
+    if tok[0] == '"':
+        return tok[1:-1]
+    return tok
+
+
+def _comment(tok: str) -> dict[str, str] | None:
+    """Key/value pairs of an NHX (``[&&NHX:k=v:...]``) or BEAST (``[&k=v,...]``) comment."""
+    body = tok[1:-1]
+    if body.startswith("&&NHX"):
+        parts = body[5:].split(":")
+    elif body.startswith("&") and "=" in body:
+        parts, depth, cur = [], 0, []
+        for ch in body[1:]:
+            if ch == "," and depth == 0:
+                parts.append("".join(cur))
+                cur = []
+                continue
+            depth += ch == "{"
+            depth -= ch == "}"
+            cur.append(ch)
+        parts.append("".join(cur))
+    else:
+        return None  # a plain comment (Mesquite's [% ...], [&R], remarks): dropped
+    return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in parts) if k.strip()}
+
+
+def parse_newick(text: str, *, source: str | None = None, internal_labels: str = "auto",
+                 line_offset: int = 0, name: str = "") -> ParsedTree:
+    """Parse one Newick tree. ``internal_labels``: ``auto`` (all numeric -> support values,
+    else names), ``support`` or ``name``. Raises :class:`ParseError` with line and column.
+
+    >>> parse_newick("(A,B").names
+    Traceback (most recent call last):
+    ...
+    kg.errors.ParseError: :1:1: unbalanced parentheses: '(' at offset 0 is never closed (expected ')' before the end)
+    """
+    toks = _TOKEN.findall(text)
+    parent: list[int] = []
+    size: list[int] = []
+    depth: list[int] = []
+    names: list[str] = []
+    length: list[float] = []
+    internal: dict[int, str] = {}
+    ann: dict[int, dict[str, str]] = {}
+    stack: list[int] = []
+    opened: list[int] = []  # token index of each open '('
+    nan = math.nan
+    state = 0  # 0 expect a node, 1 after ')', 2 after a label, 3 after a length
+    cur = -1
+    rooted: bool | None = None
+    ended = False
+
+    def fail(msg: str, k: int, value: str | None = None) -> ParseError:
+        off, line, col = _where(text, k, line_offset)
+        return ParseError(msg.replace("{off}", str(off)), source=source, line=line, column=col, value=value)
+
+    def new_node(k: int) -> int:
+        if not stack and parent:
+            raise fail("text after the end of the tree (a second root?); expected ';'", k, toks[k])
+        node = len(names)
+        parent.append(stack[-1] if stack else -1)
+        size.append(1)
+        depth.append(len(stack))
+        names.append("")
+        length.append(nan)
+        return node
+
+    for k, t in enumerate(toks):
+        c = t[0]
+        if c == "(":
+            if state != 0:
+                raise fail("unexpected '(' after a node at offset {off}; expected ',' or ')'", k, t)
+            node = new_node(k)
+            stack.append(node)
+            opened.append(k)
+        elif c == "," or c == ")":
+            if state == 0:
+                if not stack:
+                    raise fail(f"unexpected {t!r} at offset {{off}} outside any parentheses", k, t)
+                new_node(k)  # an empty leaf, e.g. "(,)"
+            if not stack:
+                raise fail(f"unbalanced parentheses: {t!r} at offset {{off}} has no matching '('", k, t)
+            if c == ")":
+                cur = stack.pop()
+                opened.pop()
+                size[cur] = len(names) - cur
+                state = 1
+            else:
+                state = 0
+        elif c == ":":
+            if state == 0:
+                if not stack and parent:
+                    raise fail("text after the end of the tree; expected ';'", k, t)
+                cur = new_node(k)
+            elif state == 3:
+                raise fail("two branch lengths for one node at offset {off}", k, t)
+            raw = t[1:].strip()
+            try:
+                val = float(raw)
+            except ValueError:
+                raise fail(f"branch length {raw!r} is not a number", k, raw) from None
+            if not math.isfinite(val) or val < 0:
+                raise fail(f"branch length {raw!r} must be a finite number >= 0", k, raw)
+            length[cur] = val
+            state = 3
+        elif c == ";":
+            if stack:
+                off, line, col = _where(text, opened[-1], line_offset)
+                raise ParseError(f"unbalanced parentheses: '(' at offset {off} is never closed (expected ')' "
+                                 "before ';')", source=source, line=line, column=col)
+            if not names:
+                raise fail("empty tree: ';' without any node", k, t)
+            ended = True
+            break
+        elif c == "[":
+            if t in ("[&R]", "[&r]"):
+                rooted = True
+            elif t in ("[&U]", "[&u]"):
+                rooted = False
+            elif state != 0 and cur >= 0:
+                kv = _comment(t)
+                if kv:
+                    ann.setdefault(cur, {}).update(kv)
+        elif c not in "()[],;:]":
+            if c in "'\"" and len(t) < 2 or (c == "'" and not t.endswith("'")):
+                raise fail("unterminated quoted label", k, t)
+            label = _unquote(t)
+            if state == 0:
+                if not stack and parent:
+                    raise fail("text after the end of the tree; expected ';'", k, t)
+                cur = new_node(k)
+                names[cur] = label
+                state = 2
+            elif state == 1:
+                internal[cur] = label
+                state = 2
+            elif state == 2 and c not in "'\"":  # unquoted label with blanks: "Danio rerio"
+                if cur in internal:
+                    internal[cur] += " " + label
+                else:
+                    names[cur] += " " + label
+            else:
+                raise fail(f"unexpected label {label!r} after a branch length", k, t)
+        else:
+            raise fail(f"unexpected character {t!r}", k, t)
+    if not ended:
+        if stack:
+            off, line, col = _where(text, opened[-1], line_offset)
+            raise ParseError(f"unbalanced parentheses: '(' at offset {off} is never closed (expected ')' "
+                             "before the end)", source=source, line=line, column=col)
+        if not names:
+            raise ParseError("empty tree: no nodes", source=source, line=1 + line_offset)
+        # a tree without the final ';' is accepted (many tools omit it)
+    n = len(names)
+    support = np.full(n, np.nan)
+    warnings: list[tuple[str, str | None]] = []
+    mode = internal_labels
+    if mode == "auto":
+        mode = "support" if internal and all(_NUMERIC.match(v) for v in internal.values()) else "name"
+    for node, label in internal.items():
+        if mode == "support" and _NUMERIC.match(label):
+            support[node] = float(label)
+        else:
+            if mode == "support":
+                warnings.append(("internal label is not a support value; kept as the node's name", label))
+            names[node] = label
+    for node, kv in ann.items():
+        if "B" in kv and math.isnan(support[node]):
+            try:
+                support[node] = float(kv["B"])
+            except ValueError:
+                warnings.append((f"NHX B= on node {node} is not a number", kv["B"]))
+    tree = ParsedTree(np.asarray(parent, dtype=np.int32), np.asarray(size, dtype=np.int32),
+                      np.asarray(depth, dtype=np.int32), names, np.asarray(length, dtype=np.float64),
+                      support, ann, name, rooted, warnings)
+    check_tips(tree)
+    return tree
+
+
+def check_tips(tree: ParsedTree) -> None:
+    """Add warnings for duplicate and empty tip labels."""
+    seen: dict[str, int] = {}
+    dups: list[str] = []
+    empty = 0
+    names = tree.names
+    for i in np.flatnonzero(tree.size == 1):
+        nm = names[i]
+        if not nm:
+            empty += 1
+        elif nm in seen:
+            dups.append(nm)
+        else:
+            seen[nm] = i
+    if dups:
+        tree.warnings.append((f"{len(dups)} duplicate tip label(s); name lookups on them are ambiguous",
+                              ", ".join(sorted(set(dups))[:20])))
+    if empty:
+        tree.warnings.append((f"{empty} tip(s) without a label", None))
+
+
+def split_trees(text: str) -> Iterator[tuple[str, int]]:
+    """Yield (tree text, line offset) for each ';'-terminated tree in a Newick file."""
+    start = 0
+    line = 0
+    quoted = False
+    bracket = 0
+    for m in re.finditer(r"'|\[|\]|;", text):
+        ch = m.group()
+        if ch == "'" and not bracket:
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "[":
+            bracket += 1
+        elif ch == "]":
+            bracket = max(0, bracket - 1)
+        elif ch == ";" and not bracket:
+            chunk = text[start:m.end()]
+            if chunk.strip(" \t\r\n;"):
+                yield chunk, line
+            line += chunk.count("\n")
+            start = m.end()
+    rest = text[start:]
+    if rest.strip():
+        yield rest, line
+
+
+def parse(path: str | Path | Source, *, internal_labels: str = "auto", ete_format: int | None = None) -> list[ParsedTree]:
+    """Every tree in a Newick file (one per ``;``), in file order."""
+    src = path if isinstance(path, Source) else Source.resolve(path)
+    if ete_format is not None:
+        if ete_format not in ETE_FORMATS:
+            raise ParseError(f"unknown ete format {ete_format}; expected one of {sorted(ETE_FORMATS)}",
+                             source=str(src.path))
+        internal_labels = ETE_FORMATS[ete_format]
+    if internal_labels not in ("auto", "support", "name"):
+        raise ParseError(f"internal_labels={internal_labels!r}; expected auto, support or name", source=str(src.path))
+    text = src.read_text()
+    trees = [parse_newick(chunk, source=str(src.path), internal_labels=internal_labels, line_offset=off)
+             for chunk, off in split_trees(text)]
+    if not trees:
+        raise ParseError("empty tree: the file holds no Newick tree", source=str(src.path), line=1)
+    return trees
+
+
+# --------------------------------------------------------------------------- writing
+
+def _fmt_label(name: str) -> str:
+    if not name:
+        return ""
+    if re.search(r"[\s()\[\]':;,]", name):
+        return "'" + name.replace("'", "''") + "'"
+    return name
+
+
+def _fmt_num(x: float) -> str:
+    return f"{x:.12g}" if x != int(x) or abs(x) >= 1e15 else str(int(x))
+
+
+def write_newick(parent: np.ndarray, size: np.ndarray, names: list[str], length: np.ndarray,
+                 support: np.ndarray | None = None) -> str:
+    """Newick text for preorder arrays, written with a loop and a stack (no recursion)."""
+    out: list[str] = []
+    stack: list[int] = []
+    need_comma = False
+    n = len(names)
+
+    def close(v: int) -> None:
+        lab = _fmt_label(names[v])
+        if not lab and support is not None and not math.isnan(support[v]):
+            lab = _fmt_num(float(support[v]))
+        out.append(")" + lab)
+        if not math.isnan(length[v]):
+            out.append(":" + _fmt_num(float(length[v])))
+
+    for i in range(n):
+        while stack and i >= stack[-1] + size[stack[-1]]:
+            close(stack.pop())
+            need_comma = True
+        if need_comma:
+            out.append(",")
+        if size[i] > 1:
+            out.append("(")
+            stack.append(i)
+            need_comma = False
+        else:
+            out.append(_fmt_label(names[i]))
+            if not math.isnan(length[i]):
+                out.append(":" + _fmt_num(float(length[i])))
+            need_comma = True
+    while stack:
+        close(stack.pop())
+    out.append(";")
+    return "".join(out)
+
+
+def to_newick(tree: ParsedTree) -> str:
+    """The tree as Newick text (support values where an internal node has no name)."""
+    return write_newick(tree.parent, tree.size, tree.names, tree.length, tree.support)
+
+
+# --------------------------------------------------------------------------- CDAO output
+
+def tree_iri(name: str) -> str:
+    return f"{BASE}tree/{name}"
+
+
+def node_iri(name: str, n: int) -> str:
+    """``<BASE>tree/<name>/node/<n>`` with ``n`` the node's preorder number."""
+    return f"{BASE}tree/{name}/node/{n}"
+
+
+def _lit(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
+def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = 50_000) -> Iterator[bytes]:
+    """The tree as CDAO N-Triples, in chunks (a 1M-tip tree never sits in memory as text)."""
+    t_iri = f"<{tree_iri(name)}>"
+    base = f"<{BASE}tree/{name}/node/"
+    typ, node_cls = f"<{_RDF_TYPE}>", f"<{CDAO_NODE}>"
+    has_parent, label, blen = f"<{CDAO_HAS_PARENT}>", f"<{_RDFS_LABEL}>", f"<{TKG_BRANCH_LENGTH}>"
+    supp, rep, dbl = f"<{CDAO_HAS_SUPPORT}>", f"<{CDAO_REPRESENTS_TU}>", f"^^<{_XSD_DOUBLE}>"
+    head = [f"{t_iri} {typ} <{CDAO_TREE}> .", f"{t_iri} <{CDAO_HAS_ROOT}> {base}0> .",
+            f"{t_iri} {label} {_lit(tree.name or name)} .",
+            f'{t_iri} <{TKG}tipCount> "{tree.n_tips}"^^<{_XSD_INTEGER}> .',
+            f'{t_iri} <{TKG}nodeCount> "{tree.n_nodes}"^^<{_XSD_INTEGER}> .']
+    yield ("\n".join(head) + "\n").encode()
+    parent, names, size = tree.parent.tolist(), tree.names, tree.size.tolist()
+    length, support = tree.length.tolist(), tree.support.tolist()
+    ann = tree.annotations
+    n = len(names)
+    for lo in range(0, n, chunk_nodes):
+        lines: list[str] = []
+        add = lines.append
+        for i in range(lo, min(n, lo + chunk_nodes)):
+            s = f"{base}{i}>"
+            add(f"{s} {typ} {node_cls} .")
+            p = parent[i]
+            if p >= 0:
+                add(f"{s} {has_parent} {base}{p}> .")
+            x = length[i]
+            if x == x:
+                add(f'{s} {blen} "{x!r}"{dbl} .')
+            nm = names[i]
+            if nm:
+                add(f"{s} {label} {_lit(nm)} .")
+                if size[i] == 1:
+                    add(f"{s} {rep} <{taxon_iri(nm)}> .")
+            x = support[i]
+            if x == x:
+                add(f'{s} {supp} "{x!r}"{dbl} .')
+            if i in ann:
+                for key, val in ann[i].items():
+                    add(f"{s} <{TKG}annotation> {_lit(key + '=' + val)} .")
+        yield ("\n".join(lines) + "\n").encode()
+
+
+class _ChunkStream(io.RawIOBase):
+    """A readable binary stream over an iterator of byte chunks."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._it, self._buf = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._it)
+            except StopIteration:
+                return 0
+        k = min(len(b), len(self._buf))
+        b[:k] = self._buf[:k]
+        self._buf = self._buf[k:]
+        return k
+
+
+def write_tree(store: Store, graph: str, tree: ParsedTree, name: str) -> None:
+    """Stream the tree's CDAO triples into ``graph`` through the store's bulk path."""
+    from kg.store import RdfFormat
+
+    store.load_file(io.BufferedReader(_ChunkStream(cdao_ntriples(tree, name)), 1 << 20),
+                    RdfFormat.N_TRIPLES, graph)
+
+
+def store_tree(store: Store, src: Source, tree: ParsedTree, *, name: str, version: str | None,
+               loader: str, parameters: dict[str, Any], report: LoadReport | None = None) -> LoadReport:
+    """Write one parsed tree into its own graph (kind ``tree``) atomically, with its report."""
+    rep = report or LoadReport(source=src.origin, kind=KIND)
+    for msg, val in tree.warnings:
+        rep.warn(msg, value=val)
+    rep.counts.update({"nodes": tree.n_nodes, "tips": tree.n_tips})
+    return ingest(store, src, kind=KIND, name=name, version=version, loader=loader,
+                  writer=lambda g: write_tree(store, g, tree, name), parameters=parameters, report=rep)
+
+
+def pick(trees: list[ParsedTree], tree: str | int | None, src: Source) -> tuple[int, ParsedTree]:
+    """Choose one tree by 1-based index or name (default: the first)."""
+    if tree is None:
+        return 0, trees[0]
+    if isinstance(tree, int) or str(tree).isdigit():
+        k = int(tree)
+        if not 1 <= k <= len(trees):
+            raise ParseError(f"tree {k} asked for, but the file holds {len(trees)} tree(s)", source=str(src.path))
+        return k - 1, trees[k - 1]
+    for i, t in enumerate(trees):
+        if t.name == tree or slug(t.name) == slug(str(tree)):
+            return i, t
+    raise ParseError(f"no tree named {tree!r}; trees in the file: {', '.join(t.name or '?' for t in trees)}",
+                     source=str(src.path))
+
+
+def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
+         tree: str | int | None = None, internal_labels: str = "auto", ete_format: int | None = None,
+         progress: Progress | None = None, **_: Any) -> LoadReport:
+    """Load one tree of a Newick file (``tree``: 1-based index or name; default the first)."""
+    src = source if isinstance(source, Source) else Source.resolve(source)
+    trees = parse(src, internal_labels=internal_labels, ete_format=ete_format)
+    k, chosen = pick(trees, tree, src)
+    rep = LoadReport(source=src.origin, kind=KIND)
+    if len(trees) > 1:
+        rep.warn(f"the file holds {len(trees)} trees; loaded tree {k + 1} (choose with tree=)")
+    params: dict[str, Any] = {"format": "newick", "internal_labels": internal_labels, "tree": k + 1}
+    if ete_format is not None:
+        params["ete_format"] = ete_format
+    rep = store_tree(store, src, chosen, name=name or slug(src.stem), version=version, loader="newick",
+                     parameters=params, report=rep)
+    rep.parsed = chosen  # type: ignore[attr-defined]  # the facade builds the tree index from it
+    return rep

@@ -1,0 +1,130 @@
+"""Newick parsing, writing and loading: dialects, bad input, no recursion on huge shapes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kg.errors import ParseError
+from loaders import newick
+from loaders.newick import parse_newick, to_newick
+
+
+def test_quoted_labels_nhx_and_comments(toy):
+    t = newick.parse(toy / "trees" / "toy.nwk")[0]
+    assert t.tip_names() == ["Danio_rerio", "Danio kyathit", "Corydoras_aeneus", "Astyanax_mexicanus"]
+    danio = t.names.index("Danio")
+    assert t.annotations[danio] == {"S": "Danio", "B": "95"}
+    assert t.support[danio] == 95.0  # NHX B= becomes the support value
+    assert t.length[t.names.index("Danio kyathit")] == 1.5
+    assert (t.parent[1:] < np.arange(1, t.n_nodes)).all()  # preorder
+
+
+def test_internal_labels_auto_support_and_name(toy):
+    trees = newick.parse(toy / "trees" / "support.nwk")
+    assert len(trees) == 2
+    a = trees[0]
+    assert [s for s in a.support if not math.isnan(s)] == [100.0, 75.5]
+    assert a.names[1] == ""
+    named = newick.parse(toy / "trees" / "support.nwk", internal_labels="name")[0]
+    assert named.names[1] == "100" and math.isnan(named.support[1])
+    assert newick.parse(toy / "trees" / "support.nwk", ete_format=1)[0].names[1] == "100"
+    assert newick.parse(toy / "trees" / "support.nwk", ete_format=0)[0].support[1] == 100.0
+    t = parse_newick("((A,B)clade_x,(C,D)0.9);")  # mixed -> names
+    assert t.names[1] == "clade_x" and t.names[4] == "0.9"
+
+
+def test_roundtrip_preserves_everything():
+    text = "((A:1,'B c':2.25)90:1,(C:0.5,D:0.125)x:2,'it''s':3);"
+    t = parse_newick(text)
+    again = parse_newick(to_newick(t))
+    assert again.names == t.names
+    assert np.array_equal(again.parent, t.parent)
+    assert np.allclose(np.nan_to_num(again.length, nan=-1), np.nan_to_num(t.length, nan=-1))
+    assert to_newick(t) == text
+
+
+@pytest.mark.parametrize("text, message, column", [
+    ("((A,B),C;", "unbalanced parentheses: '(' at offset 0 is never closed", 1),
+    ("(A,B));", "unbalanced parentheses: ')' at offset 5 has no matching '('", 6),
+    ("(A:abc,B);", "branch length 'abc' is not a number", 3),
+    ("(A:-0.5,B);", "branch length '-0.5' must be a finite number >= 0", 3),
+    ("(A:nan,B);", "must be a finite number", 3),
+    (";", "empty tree", 1),
+    ("(A,B)C D:1 E;", "branch length '1 E' is not a number", 9),
+    ("(A,B)'C':1'D';", "unexpected label 'D' after a branch length", 11),
+])
+def test_bad_newick_names_position_and_value(text, message, column):
+    with pytest.raises(ParseError) as err:
+        parse_newick(text, source="x.nwk")
+    assert message in str(err.value)
+    assert err.value.line == 1 and err.value.column == column
+    assert str(err.value).startswith(f"x.nwk:1:{column}:")
+
+
+def test_empty_file_is_an_error(tmp_path):
+    p = tmp_path / "empty.nwk"
+    p.write_text("  \n")
+    with pytest.raises(ParseError, match="empty tree"):
+        newick.parse(p)
+
+
+def test_error_line_in_multi_line_file(tmp_path):
+    p = tmp_path / "two.nwk"
+    p.write_text("(A,B);\n(C,\nD:x);\n")
+    with pytest.raises(ParseError) as err:
+        newick.parse(p)
+    assert err.value.line == 3 and err.value.value == "x"
+
+
+def test_duplicate_tips_are_reported():
+    t = parse_newick("((A,B),(A,C));")
+    assert any("duplicate tip label" in m and v == "A" for m, v in t.warnings)
+
+
+def _caterpillar(n: int) -> str:
+    return "(" * (n - 1) + "t0" + "".join(f",t{i}:1)" for i in range(1, n)) + ";"
+
+
+def test_deep_caterpillar_parses_and_writes_without_recursion():
+    n = 200_000
+    t = parse_newick(_caterpillar(n))
+    assert t.n_tips == n and int(t.depth.max()) == n - 1
+    text = to_newick(t)
+    assert text.count("(") == n - 1
+    assert parse_newick(text).n_nodes == t.n_nodes
+
+
+def test_wide_polytomy():
+    n = 50_000
+    t = parse_newick("(" + ",".join(f"s{i}:0.1" for i in range(n)) + ");")
+    assert t.n_tips == n and t.size[0] == n + 1 and int(t.depth.max()) == 1
+    assert to_newick(t).count(",") == n - 1
+
+
+def test_load_writes_cdao_into_one_graph(kg, toy):
+    rep = kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
+    assert rep.status == "loaded" and rep.counts == {"nodes": 7, "tips": 4}
+    rows = kg.query("""PREFIX obo: <http://purl.obolibrary.org/obo/>
+        PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+        SELECT ?label ?taxon ?len WHERE { GRAPH ?g { ?n obo:CDAO_0000187 ?taxon ; rdfs:label ?label ;
+        <https://w3id.org/traitkg/schema#branchLength> ?len } } ORDER BY ?label""")
+    got = [(r[0], r[1].rsplit("/", 1)[-1], float(r[2])) for r in rows.values()]
+    assert got[:2] == [("Astyanax_mexicanus", "Astyanax_mexicanus", 4.0), ("Corydoras_aeneus", "Corydoras_aeneus", 3.0)]
+    assert ("Danio kyathit", "Danio_kyathit", 1.5) in got
+    sup = kg.query("SELECT ?s WHERE { ?n <http://purl.obolibrary.org/obo/CDAO_0000214> ?s }").values()
+    assert [float(v[0]) for v in sup] == [95.0]
+    root = kg.query("SELECT ?r WHERE { ?t <http://purl.obolibrary.org/obo/CDAO_0000148> ?r }").values()
+    assert root == [("https://w3id.org/traitkg/tree/toy/node/0",)]
+    again = kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
+    assert again.status == "unchanged"
+
+
+def test_bad_tree_leaves_store_untouched(mem_kg, tmp_path):
+    p = tmp_path / "bad.nwk"
+    p.write_text("((A,B),C;")
+    with pytest.raises(ParseError):
+        mem_kg.load_tree(p, name="bad")
+    assert mem_kg.graphs() == []

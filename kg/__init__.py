@@ -88,6 +88,54 @@ class KnowledgeGraph:
         self.invalidate()
         return report
 
+    # trees and taxa ----------------------------------------------------------------------------
+    def load_tree(self, path: str | Path, *, name: str | None = None, format: str | None = None,
+                  version: str | None = None, **options: Any) -> LoadReport:
+        """Load a tree (Newick, NEXUS, NeXML; ``format`` or the extension decides) into its own
+        graph and build its index. Options: ``tree`` (index or name), ``internal_labels``."""
+        from kg.trees import open_tree
+        from loaders import loader_for
+        from loaders.source import Source
+
+        src = Source.resolve(path)
+        ext = "nexml" if src.format_hint == "xml" and not format else src.format_hint
+        mod = loader_for(format, extension=ext, kind="tree")
+        report = mod.load(self.store, src, name=name, version=version, **options)
+        self.invalidate()
+        parsed = getattr(report, "parsed", None)
+        if report.status == "loaded" and parsed is not None:
+            self._cache[("tree", report.graph)] = open_tree(self.store, report.graph, parsed=parsed)
+        return report
+
+    def load_taxonomy(self, path: str | Path, *, name: str | None = None, version: str | None = None,
+                      **options: Any) -> LoadReport:
+        """Load a classification table (CSV/TSV: rank columns, optional synonyms and ids)."""
+        from loaders import taxonomy
+
+        report = taxonomy.load(self.store, path, name=name, version=version, **options)
+        self.invalidate()
+        return report
+
+    def tree(self, name: str | None = None) -> Any:
+        """A loaded tree (:class:`kg.trees.Tree`) backed by its cached array index."""
+        from kg.trees import open_tree, tree_record
+
+        rec = tree_record(self.store, name)
+        key = ("tree", rec.iri)
+        if key not in self._cache:
+            self._cache[key] = open_tree(self.store, rec.iri)
+        return self._cache[key]
+
+    def resolve(self, names: Any, *, tree: str | None = None, fuzzy: bool = True) -> list[Any]:
+        """Resolve taxon names to taxon nodes; one :class:`kg.taxa.NameMatch` per name, never
+        an error for the batch. With ``tree``, resolve against that tree's tips."""
+        from kg.taxa import resolver
+
+        key = ("resolver", tree)
+        if key not in self._cache:
+            self._cache[key] = resolver(self.store, tree=self.tree(tree) if tree else None)
+        return self._cache[key].resolve([names] if isinstance(names, str) else list(names), fuzzy=fuzzy)
+
     # querying ----------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None,
               *, union_default_graph: bool = True) -> SelectResult | bool | list[Triple]:

@@ -1,0 +1,81 @@
+"""The app factory: ``create_app(settings)``; the store is opened in the lifespan.
+
+``uvicorn --factory api.app:create_app`` reads settings from ``TRAITKG_*`` variables.
+
+>>> from fastapi.testclient import TestClient
+>>> with TestClient(create_app(Settings(store="oxigraph:"))) as client:
+...     client.get("/health").json()["status"]
+'ok'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api import errors, routers, sparql
+from api.query_pool import runner_for
+from api.settings import Settings
+from kg import KnowledgeGraph, __version__
+
+log = logging.getLogger(__name__)
+WEB = Path(__file__).parent / "web"
+
+
+def open_kg(settings: Settings) -> KnowledgeGraph:
+    """Open the store a settings object names (read-only when asked and the backend allows it)."""
+    if settings.read_only and settings.store.startswith("oxigraph:") and settings.store[len("oxigraph:"):]:
+        from kg.store import OxigraphStore
+
+        return KnowledgeGraph(OxigraphStore(settings.store[len("oxigraph:"):], read_only=True))
+    return KnowledgeGraph.open(settings.store)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the traitkg web app: SPARQL protocol, REST routers (discovered) and the web page."""
+    settings = settings or Settings.from_env()
+    settings.check()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        kg = open_kg(settings)
+        app.state.kg = kg
+        app.state.runner = runner_for(kg.store, workers=settings.query_workers)
+        log.info("serving %s (%s)", kg.selector, "read-only" if settings.read_only else "read-write")
+        try:
+            yield
+        finally:
+            app.state.runner.close()
+            kg.close()
+
+    app = FastAPI(
+        title="traitkg", version=__version__, lifespan=lifespan,
+        summary="Organismal traits linked to phylogeny: SPARQL 1.1 endpoint and REST API",
+        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.write_lock = threading.Lock()
+    errors.install(app)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Accept"],
+                           expose_headers=["X-TraitKG-Result-Count", "X-TraitKG-Truncated"])
+    app.include_router(sparql.router)
+    for _name, router in routers.discover():
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(WEB / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=WEB), name="static")
+    return app

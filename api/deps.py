@@ -1,0 +1,140 @@
+"""What route handlers get injected: settings, the knowledge graph, the query runner, auth,
+pagination and CURIE parsing. Handlers stay thin; this module holds the shared plumbing.
+
+>>> paginate(list(range(5)), Page(limit=2, offset=2))["items"]
+[2, 3]
+>>> to_iri("UBERON:0002101")
+'http://purl.obolibrary.org/obo/UBERON_0002101'
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from api.errors import Forbidden, Unauthorized
+from api.query_pool import QueryRunner
+from api.settings import Settings
+from kg import KnowledgeGraph
+from kg.errors import ValidationError
+
+T = TypeVar("T")
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_kg(request: Request) -> KnowledgeGraph:
+    return request.app.state.kg
+
+
+def get_runner(request: Request) -> QueryRunner:
+    return request.app.state.runner
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+KGDep = Annotated[KnowledgeGraph, Depends(get_kg)]
+RunnerDep = Annotated[QueryRunner, Depends(get_runner)]
+
+
+def check_token(settings: Settings, authorization: str | None) -> None:
+    """401 without a bearer token, 403 with a wrong one or when writes are switched off."""
+    if settings.read_only:
+        raise Forbidden("this server opened the store read-only (several workers share it); "
+                        "writes need `traitkg serve --workers 1`")
+    if not settings.api_token:
+        raise Forbidden("writes are disabled: the server has no TRAITKG_API_TOKEN configured")
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("this operation needs 'Authorization: Bearer <token>'",
+                           headers={"WWW-Authenticate": 'Bearer realm="traitkg"'})
+    if not hmac.compare_digest(token.strip().encode(), settings.api_token.encode()):
+        raise Forbidden("the bearer token is not valid for this server",
+                        headers={"WWW-Authenticate": 'Bearer realm="traitkg", error="invalid_token"'})
+
+
+def require_token(request: Request, settings: SettingsDep) -> None:
+    """Dependency for write routes."""
+    check_token(settings, request.headers.get("authorization"))
+
+
+WriteAccess = Depends(require_token)
+
+
+@contextmanager
+def writing(request: Request) -> Iterator[KnowledgeGraph]:
+    """Serialise writes; afterwards cached views are dropped and query workers reopen the store."""
+    lock: threading.Lock = request.app.state.write_lock
+    with lock:
+        kg = request.app.state.kg
+        try:
+            yield kg
+        finally:
+            kg.store.flush()
+            kg.invalidate()
+            request.app.state.runner.refresh()
+
+
+# --------------------------------------------------------------------------- pagination
+
+@dataclass
+class Page:
+    """``limit``/``offset`` of a list request."""
+
+    limit: int = 100
+    offset: int = 0
+
+
+def page_params(limit: Annotated[int, Query(ge=1, le=1000, description="Items per page.")] = 100,
+                offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")] = 0) -> Page:
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(page_params)]
+
+
+class Paged(BaseModel, Generic[T]):
+    """One page of a list: the items, the total and where the next page is."""
+
+    items: list[T]
+    total: int = Field(ge=0)
+    limit: int
+    offset: int
+    next: str | None = Field(None, description="URL of the next page, or null on the last one.")
+
+
+def paginate(items: Sequence[Any], page: Page, request: Request | None = None,
+             convert: Callable[[Any], Any] | None = None) -> dict[str, Any]:
+    """Cut one page out of a full list and say where the next page starts."""
+    chunk = list(items[page.offset: page.offset + page.limit])
+    if convert:
+        chunk = [convert(x) for x in chunk]
+    nxt = None
+    if request is not None and page.offset + page.limit < len(items):
+        nxt = str(request.url.include_query_params(offset=page.offset + page.limit, limit=page.limit))
+    return {"items": chunk, "total": len(items), "limit": page.limit, "offset": page.offset, "next": nxt}
+
+
+# --------------------------------------------------------------------------- identifiers
+
+def to_iri(text: str) -> str:
+    """A CURIE or IRI from a request -> IRI (unknown prefixes: 400 with a suggestion)."""
+    from ontologies.prefixes import expand
+
+    if not text or not text.strip():
+        raise ValidationError("an identifier (CURIE such as UBERON:0002101, or an IRI) is required")
+    return expand(text)
+
+
+def to_curie(iri: str) -> str:
+    from ontologies.prefixes import contract
+
+    return contract(iri)

@@ -1,0 +1,89 @@
+"""Server settings, read from the environment (``TRAITKG_*``) or given explicitly.
+
+>>> s = Settings.from_env({"TRAITKG_STORE": "oxigraph:", "TRAITKG_CORS_ORIGINS": "http://a, http://b"})
+>>> s.store, s.cors_origins
+('oxigraph:', ['http://a', 'http://b'])
+>>> Settings.from_env({"TRAITKG_QUERY_TIMEOUT": "soon"})
+Traceback (most recent call last):
+...
+kg.errors.ValidationError: TRAITKG_QUERY_TIMEOUT='soon': expected a number of seconds
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+
+from kg.errors import ValidationError
+from kg.store import DEFAULT_SELECTOR
+
+
+def _list(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _bool(text: str) -> bool:
+    return text.strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass
+class Settings:
+    """Everything the server can be told. Environment names are ``TRAITKG_`` + upper-case field."""
+
+    store: str = DEFAULT_SELECTOR
+    #: Bearer token for writes (uploads, drops, SPARQL update). None: writes are refused (403).
+    api_token: str | None = None
+    cors_origins: list[str] = field(default_factory=list)
+    #: Seconds a SPARQL query may run before it is stopped and answered with 503.
+    query_timeout: float = 30.0
+    #: Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) one SPARQL answer carries.
+    result_limit: int = 10_000
+    #: SERVICE IRIs (prefixes) a federated query may call; empty: SERVICE is refused.
+    service_allowlist: list[str] = field(default_factory=list)
+    #: Largest accepted upload, in bytes.
+    max_upload: int = 200 * 1024 * 1024
+    #: Accept SPARQL updates on /sparql (still only with the bearer token).
+    sparql_update: bool = False
+    #: Worker processes that run SPARQL queries for an on-disk store (stoppable on timeout).
+    query_workers: int = 2
+    #: Open the store read-only (``traitkg serve --workers N`` with N > 1 sets this); writes answer 403.
+    read_only: bool = False
+    #: Where uploaded sources are kept (their path is recorded as provenance); default beside the store.
+    upload_dir: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``TRAITKG_*`` variables (default: ``os.environ``)."""
+        env = os.environ if env is None else env
+        kw: dict[str, object] = {}
+        for f in fields(cls):
+            key = "TRAITKG_" + f.name.upper()
+            if key not in env:
+                continue
+            raw = env[key]
+            try:
+                if f.name in ("cors_origins", "service_allowlist"):
+                    kw[f.name] = _list(raw)
+                elif f.name in ("sparql_update", "read_only"):
+                    kw[f.name] = _bool(raw)
+                elif f.name == "query_timeout":
+                    kw[f.name] = float(raw)
+                elif f.name in ("result_limit", "max_upload", "query_workers"):
+                    kw[f.name] = int(raw)
+                else:
+                    kw[f.name] = (raw or None) if f.name in ("api_token", "upload_dir") else raw
+            except ValueError:
+                what = "a number of seconds" if f.name == "query_timeout" else "an integer"
+                raise ValidationError(f"{key}={raw!r}: expected {what}") from None
+        s = cls(**kw)  # type: ignore[arg-type]
+        s.check()
+        return s
+
+    def check(self) -> None:
+        """Reject impossible values with a message naming the setting."""
+        if self.query_timeout <= 0:
+            raise ValidationError(f"query_timeout={self.query_timeout}: expected a positive number of seconds")
+        for name in ("result_limit", "max_upload", "query_workers"):
+            if getattr(self, name) < 1:
+                raise ValidationError(f"{name}={getattr(self, name)}: expected a positive integer")

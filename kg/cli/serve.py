@@ -1,0 +1,36 @@
+"""``traitkg serve``: the web API, SPARQL endpoint and web page with uvicorn (factory mode)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from kg.cli._app import main
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="uvicorn worker processes. More than one opens the store read-only (no uploads).")
+@click.option("--query-timeout", type=float, help="Seconds a SPARQL query may run (TRAITKG_QUERY_TIMEOUT).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout: float | None, log_level: str) -> None:
+    """Serve /sparql, /api/v1 and the web page at http://HOST:PORT/ (settings: TRAITKG_* variables)."""
+    import uvicorn
+
+    from api.settings import Settings
+
+    os.environ["TRAITKG_STORE"] = ctx.find_root().obj["selector"]
+    if workers > 1:
+        os.environ["TRAITKG_READ_ONLY"] = "1"
+    if query_timeout is not None:
+        os.environ["TRAITKG_QUERY_TIMEOUT"] = str(query_timeout)
+    Settings.from_env()  # fail here, with one line, on a bad setting
+    click.echo(f"traitkg: serving {os.environ['TRAITKG_STORE']} on http://{host}:{port}/ "
+               f"({workers} worker{'s' if workers > 1 else ''})", err=True)
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level, access_log=False)

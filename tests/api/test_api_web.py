@@ -1,0 +1,82 @@
+"""The web page in headless Chromium (Debian's chromium + chromedriver), with screenshots in test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (Path("/usr/bin/chromium").exists() and Path("/usr/bin/chromedriver").exists()):
+        pytest.fail("headless browser tests need Debian's chromium and chromedriver in /usr/bin")
+    profile = tempfile.mkdtemp(prefix="traitkg-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+              "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+              f"--user-data-dir={profile}", "--window-size=1280,1600"):
+        opts.add_argument(a)
+    drv = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    drv.set_page_load_timeout(30)
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(drv, predicate, timeout=15):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(drv, timeout).until(lambda d: predicate(d))
+
+
+def shot(drv, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    drv.save_screenshot(str(path))
+    assert path.stat().st_size > 10_000
+    print(f"screenshot: {path}")
+    return path
+
+
+def test_page_runs_sparql_examples_and_shows_a_table(live_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(live_server.url + "/")
+    assert "traitkg" in browser.title
+    assert browser.find_element(By.ID, "search-q").is_displayed()
+    examples = Select(browser.find_element(By.ID, "sparql-example"))
+    assert len(examples.options) >= 4
+    examples.select_by_index(2)  # anatomy terms whose label mentions 'fin'
+    assert "fin" in browser.find_element(By.ID, "sparql-query").get_attribute("value")
+    browser.find_element(By.CSS_SELECTOR, "#sparql-form button[type=submit]").click()
+    wait_for(browser, lambda d: "rows" in d.find_element(By.ID, "sparql-status").text)
+    cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#sparql-results tbody td")]
+    assert "pectoral fin" in cells and "UBERON:0000151" in cells
+    headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "#sparql-results thead th")]
+    assert headers == ["term", "label"]
+    href = browser.find_element(By.ID, "sparql-download").get_attribute("href")
+    assert "/sparql?" in href and "format=csv" in href
+    shot(browser, "web-sparql")
+
+
+def test_page_reports_a_malformed_query(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_server.url + "/")
+    area = browser.find_element(By.ID, "sparql-query")
+    area.clear()
+    area.send_keys("SELECT * WHERE { ?s ?p }")
+    browser.find_element(By.CSS_SELECTOR, "#sparql-form button[type=submit]").click()
+    wait_for(browser, lambda d: "400" in d.find_element(By.ID, "sparql-status").text)
+    assert "malformed" in browser.find_element(By.ID, "sparql-status").text

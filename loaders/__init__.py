@@ -49,8 +49,10 @@ def loader_for(fmt: str | None = None, *, extension: str | None = None, kind: st
             return reg[fmt.lower()]
         raise UnknownFormat(f"unknown format {fmt!r}; expected one of: {', '.join(sorted(reg))}")
     ext = (extension or "").lower()
-    candidates = [m for m in _modules().values()
-                  if ext in getattr(m, "EXTENSIONS", ()) and (kind is None or m.KIND == kind)]
+    mods = [m for m in _modules().values() if kind is None or m.KIND == kind]
+    candidates = [m for m in mods if ext in getattr(m, "EXTENSIONS", ())]
+    if not candidates and kind:  # the kind decides: its own loader (FORMATS[0] == kind) first
+        candidates = sorted(mods, key=lambda m: m.FORMATS[0] != kind)
     if candidates:
         return candidates[0]
     known = sorted({e for m in _modules().values() for e in getattr(m, "EXTENSIONS", ())})

@@ -24,6 +24,9 @@ def demo(ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
     click.echo(f"store: {g.selector}  ({len(g.graphs())} graphs)")
     if no_serve:
         return
+    # the server opens the store itself (an on-disk store admits one writer process)
+    g.close()
+    ctx.find_root().obj["kg"] = None
     serve = main.get_command(ctx, "serve")
     if serve is None:
         raise click.ClickException("the API is not installed (api/ missing)")

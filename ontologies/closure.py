@@ -1,0 +1,654 @@
+"""Materialised ontology closure (Ubergraph's "redundant" and "nonredundant" graphs), in-process.
+
+The axioms that matter are read once from the ontology graphs; :func:`compute` then derives, for
+every named class ``A``, its named superclasses and every ``A SubClassOf P some B`` entailed by:
+told ``subClassOf`` (named, existential restrictions, genus and differentiae of
+``equivalentClass`` intersections, members of unions), sub-properties, transitivity and property
+chains (``transitive_over`` included), ``subClassOf ∘ R`` and ``R ∘ subClassOf``, property domains,
+and recognition of defined classes (``X`` is classified under ``A ≡ G and P some B`` when ``X`` is
+under ``G`` and has ``P some B``), repeated to a fixpoint: an EL-style saturation restricted to the
+constructs anatomy ontologies use. Nested class expressions are weakened soundly and counted.
+
+Output (see docs/DEVELOPING.md, "Ontology closure contract"): a derived graph
+``graph/closure/<name>/<version>`` of direct triples ``S P O`` (non-reflexive) and its transitive
+reduction ``graph/closure/<name>-nonredundant/<version>``, both ``prov:wasDerivedFrom`` the
+ontology graphs.
+
+>>> ax = Axioms.from_triples([("A", SUBCLASS, "B"), ("B", SUBCLASS, "_:r"), ("_:r", ON_PROPERTY, "part_of"),
+...                           ("_:r", SOME, "C"), ("C", SUBCLASS, "_:s"), ("_:s", ON_PROPERTY, "part_of"),
+...                           ("_:s", SOME, "D"), ("part_of", RDF_TYPE, TRANSITIVE)])
+>>> c = compute(ax)
+>>> sorted(c.superclasses("A")), sorted(c.related("A", "part_of"))
+(['B'], ['C', 'D'])
+>>> sorted(c.nonredundant_related("A", "part_of"))
+[]
+>>> sorted(c.nonredundant_related("B", "part_of"))
+['C']
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+RDF_TYPE, FIRST, REST, NIL = RDF + "type", RDF + "first", RDF + "rest", RDF + "nil"
+SUBCLASS, SUBPROPERTY, DOMAIN = RDFS + "subClassOf", RDFS + "subPropertyOf", RDFS + "domain"
+EQUIVALENT, INTERSECTION, UNION = OWL + "equivalentClass", OWL + "intersectionOf", OWL + "unionOf"
+ON_PROPERTY, SOME, CHAIN = OWL + "onProperty", OWL + "someValuesFrom", OWL + "propertyChainAxiom"
+TRANSITIVE, OWL_CLASS, DEPRECATED = OWL + "TransitiveProperty", OWL + "Class", OWL + "deprecated"
+THING, NOTHING = OWL + "Thing", OWL + "Nothing"
+_PREDICATES = (SUBCLASS, SUBPROPERTY, DOMAIN, EQUIVALENT, INTERSECTION, UNION, ON_PROPERTY, SOME, CHAIN,
+               FIRST, REST)
+
+
+def _is_bnode(t: str) -> bool:
+    return t.startswith("_:")
+
+
+@dataclass
+class Axioms:
+    """The axioms the closure uses, as IRI strings (blank nodes as ``_:id``)."""
+
+    classes: set[str] = field(default_factory=set)
+    subclass: list[tuple[str, str]] = field(default_factory=list)
+    exist: list[tuple[str, str, str]] = field(default_factory=list)
+    defs: list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = field(default_factory=list)
+    transitive: set[str] = field(default_factory=set)
+    subprop: list[tuple[str, str]] = field(default_factory=list)
+    chains: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+    domains: list[tuple[str, str]] = field(default_factory=list)
+    deprecated: set[str] = field(default_factory=set)
+    skipped: Counter = field(default_factory=Counter)
+
+    @classmethod
+    def from_triples(cls, triples: Iterable[tuple[str, str, str]]) -> Axioms:
+        """Build from (s, p, o) strings; blank nodes start with ``_:``. Pure."""
+        by_s: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        ax = cls()
+        for s, p, o in triples:
+            if p == RDF_TYPE:
+                if o == OWL_CLASS and not _is_bnode(s):
+                    ax.classes.add(s)
+                elif o == TRANSITIVE:
+                    ax.transitive.add(s)
+                continue
+            if p == DEPRECATED:
+                if o in ("true", "1"):
+                    ax.deprecated.add(s)
+                continue
+            by_s[s].append((p, o))
+        _Reader(ax, by_s).run()
+        ax.classes -= {THING, NOTHING}
+        return ax
+
+
+class _Reader:
+    def __init__(self, ax: Axioms, by_s: dict[str, list[tuple[str, str]]]) -> None:
+        self.ax, self.by_s = ax, by_s
+
+    def one(self, s: str, p: str) -> str | None:
+        for q, o in self.by_s.get(s, ()):
+            if q == p:
+                return o
+        return None
+
+    def rdf_list(self, head: str) -> list[str]:
+        out, seen = [], set()
+        while head and head != NIL and head not in seen:
+            seen.add(head)
+            first = self.one(head, FIRST)
+            if first is None:
+                break
+            out.append(first)
+            head = self.one(head, REST) or NIL
+        return out
+
+    def restriction(self, node: str) -> tuple[str, str] | None:
+        p, f = self.one(node, ON_PROPERTY), self.one(node, SOME)
+        return (p, f) if p and f and not _is_bnode(p) else None
+
+    def conjuncts(self, node: str) -> list[str] | None:
+        lst = self.one(node, INTERSECTION)
+        return self.rdf_list(lst) if lst else None
+
+    def forward(self, a: str, expr: str, depth: int = 0) -> bool:
+        """Add ``a SubClassOf expr`` (weakened where nested). True if fully captured."""
+        ax = self.ax
+        if not _is_bnode(expr):
+            if expr not in (THING,):
+                ax.subclass.append((a, expr))
+                ax.classes.update((a, expr))
+            return True
+        r = self.restriction(expr)
+        if r:
+            p, f = r
+            if not _is_bnode(f):
+                ax.exist.append((a, p, f))
+                ax.classes.update((a, f))
+                return True
+            inner = self.conjuncts(f) or []
+            named = [m for m in inner if not _is_bnode(m)]
+            for m in named:  # P some (X and ...) entails P some X
+                ax.exist.append((a, p, m))
+                ax.classes.update((a, m))
+            ax.skipped["nested filler weakened"] += 1
+            return False
+        members = self.conjuncts(expr)
+        if members is not None:
+            ok = True
+            for m in members:
+                ok = self.forward(a, m, depth + 1) and ok
+            return ok
+        ax.skipped["unsupported class expression (cardinality, union, ...)"] += 1
+        return False
+
+    def run(self) -> None:
+        ax = self.ax
+        for s, pos in self.by_s.items():
+            if _is_bnode(s):
+                continue
+            for p, o in pos:
+                if p == SUBCLASS:
+                    self.forward(s, o)
+                elif p == EQUIVALENT:
+                    self.equivalence(s, o)
+                elif p == SUBPROPERTY and not _is_bnode(o):
+                    ax.subprop.append((s, o))
+                elif p == CHAIN:
+                    props = self.rdf_list(o)
+                    if len(props) >= 2 and not any(_is_bnode(x) for x in props):
+                        ax.chains.append((tuple(props), s))
+                    else:
+                        ax.skipped["property chain with inverse or anonymous property"] += 1
+                elif p == DOMAIN and not _is_bnode(o):
+                    ax.domains.append((s, o))
+                elif p == UNION:
+                    pass
+
+    def equivalence(self, a: str, o: str) -> None:
+        ax = self.ax
+        if not _is_bnode(o):
+            ax.subclass += [(a, o), (o, a)]
+            ax.classes.update((a, o))
+            return
+        union = self.one(o, UNION)
+        if union:
+            for m in self.rdf_list(union):
+                if not _is_bnode(m):
+                    ax.subclass.append((m, a))
+                    ax.classes.update((a, m))
+            return
+        members = self.conjuncts(o)
+        if members is None:
+            r = self.restriction(o)
+            if r is None:
+                ax.skipped["unsupported equivalence"] += 1
+                return
+            members = [o]
+        complete = self.forward(a, o)
+        genus: list[str] = []
+        diffs: list[tuple[str, str]] = []
+        for m in members:
+            if not _is_bnode(m):
+                genus.append(m)
+                continue
+            r = self.restriction(m)
+            if r and not _is_bnode(r[1]):
+                diffs.append(r)
+            else:
+                complete = False
+        if complete and (genus or diffs):
+            ax.defs.append((a, tuple(genus), tuple(diffs)))
+        else:
+            ax.skipped["definition not used for classification (nested or unsupported parts)"] += 1
+
+
+@dataclass
+class Closure:
+    """The computed closure. ``sup[i]``: named superclasses of class ``i`` (reflexive);
+    ``rel[i]``: property -> set of fillers (``i SubClassOf P some filler``)."""
+
+    names: list[str]
+    index: dict[str, int]
+    sup: list[frozenset[int]]
+    rel: list[dict[str, frozenset[int]]]
+    eq: list[frozenset[int]]
+    properties: list[str]
+    transitive: set[str]
+    superprops: dict[str, set[str]]
+    inferred_subclass: int = 0
+    rounds: int = 0
+    skipped: Counter = field(default_factory=Counter)
+
+    def superclasses(self, iri: str, *, reflexive: bool = False) -> set[str]:
+        i = self.index[iri]
+        return {self.names[j] for j in self.sup[i] if reflexive or j != i}
+
+    def related(self, iri: str, prop: str) -> set[str]:
+        i = self.index[iri]
+        return {self.names[j] for j in self.rel[i].get(prop, ()) if j != i}
+
+    # transitive reduction ------------------------------------------------------------------
+    def _direct_sup(self, i: int) -> frozenset[int]:
+        cache = self.__dict__.setdefault("_dsup", {})
+        hit = cache.get(i)
+        if hit is not None:
+            return hit
+        eq = self.eq[i]
+        strict = self.sup[i] - eq
+        covered: set[int] = set()
+        for j in strict:
+            covered |= self.sup[j] - self.eq[j]
+        out = frozenset((strict - covered) | (eq - {i}))
+        cache[i] = out
+        return out
+
+    def _direct_rel(self, i: int, p: str) -> set[int]:
+        """Edges of ``i`` for ``p`` that no other entailed edge implies (Ubergraph's nonredundant)."""
+        targets = self.rel[i].get(p)
+        if not targets:
+            return set()
+        parents = self._direct_sup(i) - self.eq[i]
+        inherited: set[int] = set()
+        for j in parents:
+            inherited |= self.rel[j].get(p, frozenset())
+        subs = self._subprops().get(p, ())
+        from_sub: set[int] = set()
+        for q in subs:
+            from_sub |= self.rel[i].get(q, frozenset())
+        cands = set(targets) - inherited - from_sub - {i}
+        if not cands:
+            return set()
+        # anything strictly above another candidate, or reachable from one through p, is implied
+        implied: set[int] = set()
+        trans = p in self.transitive
+        for b in cands:
+            implied |= self.sup[b] - self.eq[b]
+            if trans:
+                implied |= self.rel[b].get(p, frozenset()) - self.eq[b]
+        return cands - implied
+
+    def _subprops(self) -> dict[str, list[str]]:
+        if not hasattr(self, "_sub_cache"):
+            sub: dict[str, list[str]] = defaultdict(list)
+            for q, sups in self.superprops.items():
+                for p in sups:
+                    if p != q:
+                        sub[p].append(q)
+            self._sub_cache = dict(sub)
+        return self._sub_cache
+
+    def nonredundant_related(self, iri: str, prop: str) -> set[str]:
+        return {self.names[j] for j in self._direct_rel(self.index[iri], prop)}
+
+    def triples(self, *, nonredundant: bool = False) -> Iterator[tuple[int, str, int]]:
+        """(subject index, predicate IRI, object index) of the redundant or nonredundant graph."""
+        thing = self.index.get(THING)
+        for i in range(len(self.names)):
+            sups = self._direct_sup(i) if nonredundant else self.sup[i]
+            for j in sups:
+                if j != i and j != thing:
+                    yield i, SUBCLASS, j
+            for p in self.rel[i]:
+                if p.startswith("_:"):
+                    continue
+                targets = self._direct_rel(i, p) if nonredundant else self.rel[i][p]
+                for j in targets:
+                    if j != i and j != thing:
+                        yield i, p, j
+
+
+def _prop_closure(props: set[str], subprop: list[tuple[str, str]]) -> dict[str, set[str]]:
+    up: dict[str, set[str]] = defaultdict(set)
+    for a, b in subprop:
+        up[a].add(b)
+    out = {}
+    for p in props | set(up):
+        seen, todo = {p}, [p]
+        while todo:
+            for q in up.get(todo.pop(), ()):
+                if q not in seen:
+                    seen.add(q)
+                    todo.append(q)
+        out[p] = seen
+    return out
+
+
+def _sccs_topo(n: int, edges: dict[int, set[int]]) -> list[list[int]]:
+    """SCCs of a graph, dependencies (edge targets) first: iterative Tarjan (no recursion)."""
+    index = [-1] * n
+    low = [0] * n
+    on_stack = [False] * n
+    stack: list[int] = []
+    out: list[list[int]] = []
+    counter = 0
+    empty: tuple[int, ...] = ()
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        work = [(root, iter(edges.get(root, empty)))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack[root] = True
+        while work:
+            v, it = work[-1]
+            pushed = False
+            for w in it:
+                if index[w] < 0:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on_stack[w] = True
+                    work.append((w, iter(edges.get(w, empty))))
+                    pushed = True
+                    break
+                if on_stack[w] and index[w] < low[v]:
+                    low[v] = index[w]
+            if pushed:
+                continue
+            work.pop()
+            if work:
+                u = work[-1][0]
+                if low[v] < low[u]:
+                    low[u] = low[v]
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on_stack[w] = False
+                    comp.append(w)
+                    if w == v:
+                        break
+                out.append(comp)
+    return out  # Tarjan emits components in reverse topological order: targets first
+
+
+def compute(ax: Axioms, *, max_rounds: int = 20) -> Closure:
+    """Saturate the axioms (see module docstring). Pure, no store."""
+    names = sorted(ax.classes | {c for c, *_ in ax.exist})
+    index = {c: i for i, c in enumerate(names)}
+    n = len(names)
+    props = {p for _, p, _ in ax.exist} | {q for _, q in ax.chains} | {p for ch, _ in ax.chains for p in ch}
+    props |= {p for pair in ax.subprop for p in pair} | ax.transitive
+    superprops = _prop_closure(props, ax.subprop)
+    # binary chains (longer ones folded left through fresh properties), transitivity as p∘p -> p
+    chains: list[tuple[str, str, str]] = []
+    k = 0
+    for chain, q in ax.chains:
+        left = chain[0]
+        for nxt in chain[1:-1]:
+            fresh = f"_:chain{k}"
+            k += 1
+            chains.append((left, nxt, fresh))
+            superprops[fresh] = {fresh}
+            left = fresh
+        chains.append((left, chain[-1], q))
+    chains += [(p, p, p) for p in ax.transitive]
+    by_first: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for p1, p2, q in chains:
+        by_first[p1].append((p2, q))
+    told_parents: dict[int, set[int]] = defaultdict(set)
+    for a, b in ax.subclass:
+        if a != b:
+            told_parents[index[a]].add(index[b])
+    told: list[dict[str, set[int]]] = [dict() for _ in range(n)]
+    for a, p, b in ax.exist:
+        told[index[a]].setdefault(p, set()).add(index[b])
+    defs = [(index[a], [index[g] for g in gs], [(p, index[b]) for p, b in ds]) for a, gs, ds in ax.defs]
+    domains = [(p, index[d]) for p, d in ax.domains if d in index]
+    inferred = 0
+    rounds = 0
+    dirty: set[int] | None = None
+    sup: list[frozenset[int]] = []
+    eq: list[frozenset[int]] = []
+    rel: list[dict[str, frozenset[int]]] = []
+    while True:
+        rounds += 1
+        sup, eq = _superclasses(n, told_parents, sup, eq, dirty)
+        rel = _relations(n, told_parents, told, sup, superprops, by_first, ax.transitive, rel, dirty)
+        new = _classify(n, defs, domains, sup, rel, eq, superprops)
+        changed: set[int] = set()
+        for x, a in new:
+            if a not in told_parents[x]:
+                told_parents[x].add(a)
+                changed.add(x)
+        inferred += sum(1 for x, _ in new if x in changed)
+        if not changed or rounds >= max_rounds:
+            break
+        dirty = _dependents(n, changed, told_parents, told)
+    log.info("closure: %d classes, %d rounds, %d inferred subclass axioms", n, rounds, inferred)
+    return Closure(names, index, sup, rel, eq, sorted(p for p in props if not p.startswith("_:")),
+                   set(ax.transitive), superprops, inferred, rounds, Counter(ax.skipped))
+
+
+def _dependents(n: int, changed: set[int], parents: dict[int, set[int]], told: list[dict[str, set[int]]]) -> set[int]:
+    """Every class whose closure can depend on a class in ``changed`` (reverse reachability)."""
+    rev: dict[int, list[int]] = defaultdict(list)
+    for a, ps in parents.items():
+        for b in ps:
+            rev[b].append(a)
+    for a, t in enumerate(told):
+        for bs in t.values():
+            for b in bs:
+                rev[b].append(a)
+    seen = set(changed)
+    todo = list(changed)
+    while todo:
+        for a in rev.get(todo.pop(), ()):
+            if a not in seen:
+                seen.add(a)
+                todo.append(a)
+    return seen
+
+
+def _superclasses(n: int, parents: dict[int, set[int]], prev_sup: list[frozenset[int]], prev_eq: list[frozenset[int]],
+                  dirty: set[int] | None) -> tuple[list[frozenset[int]], list[frozenset[int]]]:
+    sup: list[frozenset[int]] = list(prev_sup) if dirty is not None else [frozenset()] * n
+    eq: list[frozenset[int]] = list(prev_eq) if dirty is not None else [frozenset()] * n
+    for comp in _sccs_topo(n, parents):
+        if dirty is not None and not any(c in dirty for c in comp):
+            continue
+        members = frozenset(comp)
+        acc = set(members)
+        for c in comp:
+            for p in parents.get(c, ()):
+                if p not in members:
+                    acc |= sup[p]
+        fs = frozenset(acc)
+        for c in comp:
+            sup[c] = fs
+            eq[c] = members
+    return sup, eq
+
+
+def _relations(n: int, parents: dict[int, set[int]], told: list[dict[str, set[int]]], sup: list[frozenset[int]],
+               superprops: dict[str, set[str]], by_first: dict[str, list[tuple[str, str]]],
+               transitive: set[str], prev: list[dict[str, frozenset[int]]],
+               dirty: set[int] | None) -> list[dict[str, frozenset[int]]]:
+    deps: dict[int, set[int]] = {i: set(parents.get(i, ())) for i in range(n)}
+    for i, t in enumerate(told):
+        for bs in t.values():
+            deps[i] |= bs
+    empty: dict[str, frozenset[int]] = {}
+    rel: list[dict[str, frozenset[int]]] = list(prev) if dirty is not None else [empty] * n
+    for comp in _sccs_topo(n, deps):
+        if dirty is not None and not any(c in dirty for c in comp):
+            continue
+        changed = True
+        while changed:
+            changed = False
+            for c in comp:
+                new = _one_class(c, parents.get(c, ()), told[c], sup, rel, superprops, by_first, transitive)
+                if new != rel[c]:
+                    rel[c] = new
+                    changed = len(comp) > 1
+    return rel
+
+
+def _one_class(c: int, parents: Iterable[int], told: dict[str, set[int]], sup: list[frozenset[int]],
+               rel: list[dict[str, frozenset[int]]], superprops: dict[str, set[str]],
+               by_first: dict[str, list[tuple[str, str]]], transitive: set[str]) -> dict[str, frozenset[int]]:
+    """Semi-naive: parents' relations are closed already; only told targets (and what chains
+    derive from them) generate new work. Supers of a target need none: ``rel[sup] ⊆ rel[target]``."""
+    plist = [p for p in parents if p != c]
+    if len(plist) == 1 and not told:
+        return rel[plist[0]]
+    cur: dict[str, set[int]] = {}
+    for p in plist:
+        for prop, s in rel[p].items():
+            tgt = cur.get(prop)
+            if tgt is None:
+                cur[prop] = set(s)
+            else:
+                tgt |= s
+    gens: list[tuple[str, int, bool]] = []
+    for prop, bs in told.items():
+        for b in bs:
+            for q in superprops.get(prop, (prop,)):
+                cur.setdefault(q, set()).update(sup[b])
+                gens.append((q, b, False))
+    while gens:
+        p1, x, closed = gens.pop()
+        for p2, q in by_first.get(p1, ()):
+            if closed and p2 == p1 == q:
+                continue
+            s = rel[x].get(p2) if x != c else cur.get(p2)
+            if not s:
+                continue
+            for qq in superprops.get(q, (q,)):
+                tgt = cur.setdefault(qq, set())
+                new = s - tgt
+                if new:
+                    tgt |= new
+                    self_closed = p2 == qq and qq in transitive
+                    gens.extend((qq, y, self_closed) for y in new)
+    return {p: frozenset(v) for p, v in cur.items()}
+
+
+def _classify(n: int, defs: list, domains: list, sup: list[frozenset[int]], rel: list[dict[str, frozenset[int]]],
+              eq: list[frozenset[int]], superprops: dict[str, set[str]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    if defs:
+        desc: dict[int, set[int]] = defaultdict(set)
+        for i in range(n):
+            for g in sup[i]:
+                desc[g].add(i)
+        needed: dict[str, set[int]] = defaultdict(set)
+        for _, _, ds in defs:
+            for p, b in ds:
+                needed[p].add(b)
+        inv: dict[tuple[str, int], set[int]] = defaultdict(set)
+        for i in range(n):
+            for p, fill in needed.items():
+                s = rel[i].get(p)
+                if s:
+                    for b in s & fill:
+                        inv[(p, b)].add(i)
+        for a, gs, ds in defs:
+            sets = [desc.get(g, set()) for g in gs] + [inv.get((p, b), set()) for p, b in ds]
+            if not sets or any(not s for s in sets):
+                continue
+            sets.sort(key=len)
+            cands = set(sets[0]).intersection(*sets[1:])
+            for x in cands:
+                if a not in sup[x]:
+                    out.append((x, a))
+    for p, d in domains:
+        for i in range(n):
+            if rel[i].get(p) and d not in sup[i]:
+                out.append((i, d))
+    return out
+
+
+def read_axioms(store: Any, graphs: Iterable[str]) -> Axioms:
+    """Read the axioms the closure needs from ontology graphs (one pattern scan per predicate)."""
+    from kg.store import NamedNode
+
+    rows: list[tuple[str, str, str]] = []
+    for k, g in enumerate(graphs):
+        tag = f"g{k}."  # keep blank nodes of different graphs apart
+
+        def term(t: Any, tag: str = tag) -> str:
+            return "_:" + tag + t.value if type(t).__name__ == "BlankNode" else t.value
+
+        for p in _PREDICATES:
+            rows.extend((term(q.subject), p, term(q.object)) for q in store.quads(None, NamedNode(p), None, g))
+        rdf_type = NamedNode(RDF_TYPE)
+        for o in (OWL_CLASS, TRANSITIVE):
+            rows.extend((term(q.subject), RDF_TYPE, o) for q in store.quads(None, rdf_type, NamedNode(o), g))
+        rows.extend((term(q.subject), DEPRECATED, q.object.value)
+                    for q in store.quads(None, NamedNode(DEPRECATED), None, g))
+    return Axioms.from_triples(rows)
+
+
+@dataclass
+class ClosureResult:
+    """What :func:`materialise` did: the two graphs, their sizes and what was not captured."""
+
+    graph: str
+    nonredundant_graph: str
+    triples: int
+    nonredundant_triples: int
+    classes: int
+    inferred_subclass: int
+    status: str
+    seconds: float
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+def materialise(store: Any, graphs: list[str], *, name: str, version: str) -> ClosureResult:
+    """Compute the closure of ``graphs`` and write ``closure/<name>/<version>`` and
+    ``closure/<name>-nonredundant/<version>`` (derived graphs; identical inputs: no-op)."""
+    from kg.graphs import derived_sha, get_graph, load_graph
+    from kg.store import NamedNode, Quad
+
+    t0 = time.perf_counter()
+    inputs = [get_graph(store, g) for g in graphs]
+    params = {"closure": "el-saturation/1"}
+    sha = derived_sha(inputs, params)
+    cache: dict[str, Closure] = {}
+
+    def closure() -> Closure:
+        if "c" not in cache:
+            cache["c"] = compute(read_axioms(store, [r.iri for r in inputs]))
+        return cache["c"]
+
+    def writer(nonredundant: bool):
+        def write(graph: str) -> None:
+            c = closure()
+            nodes = [NamedNode(x) for x in c.names]
+            preds: dict[str, Any] = {}
+            g = NamedNode(graph)
+            batch: list[Any] = []
+            for i, p, j in c.triples(nonredundant=nonredundant):
+                pn = preds.get(p) or preds.setdefault(p, NamedNode(p))
+                batch.append(Quad(nodes[i], pn, nodes[j], g))
+                if len(batch) >= 500_000:
+                    store.add_quads(batch)
+                    batch = []
+            store.add_quads(batch)
+        return write
+
+    common = dict(source="derived:" + ",".join(r.iri for r in inputs), sha256=sha, byte_size=0, loader="closure",
+                  loader_version="1", version=version, parameters=params, derived_from=[r.iri for r in inputs])
+    red = load_graph(store, kind="closure", name=name, writer=writer(False), **common)
+    nonred = load_graph(store, kind="closure", name=f"{name}-nonredundant", writer=writer(True), **common)
+    c = cache.get("c")
+    return ClosureResult(red.iri, nonred.iri, red.triples, nonred.triples, len(c.names) if c else 0,
+                         c.inferred_subclass if c else 0, red.status, time.perf_counter() - t0,
+                         dict(c.skipped) if c else {})

@@ -1,0 +1,208 @@
+"""``/api/v1/trees``: loaded phylogenies and Open-Tree-style queries over their array index —
+``mrca``, ``induced_subtree`` (Newick or flat JSON), ``distances`` and ``node_info``. Unknown ids
+never fail a request that has known ones: each id gets a diagnostic."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, Field
+
+from api.deps import KGDep, Paged, PageDep, paginate
+from api.errors import problem_responses
+from api.routers._trees_support import Diagnostic, IdsIn, flat_tree, locate
+from kg.errors import ValidationError
+
+router = APIRouter(prefix="/api/v1/trees", tags=["trees"])
+TreeName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200,
+                               description="Tree name (as loaded), e.g. actinopt_12k_treePL")]
+IdsQuery = Annotated[list[str], Query(min_length=1, max_length=2000, description="Repeat for each id.")]
+ERR = problem_responses(400, 404, 422)
+
+
+class TreeOut(BaseModel):
+    name: str
+    version: str
+    graph: str
+    source: str
+    nodes: int
+    tips: int
+    max_depth: int
+    has_lengths: bool
+    height: float | None = None
+    ultrametric: bool
+    max_children: int
+
+
+class NodeOut(BaseModel):
+    id: int
+    iri: str
+    name: str | None = None
+    is_tip: bool
+    parent: int | None = None
+    depth: int
+    length: float | None = None
+    support: float | None = None
+    n_tips: int
+    root_distance: float | None = None
+    age: float | None = None
+    children: list[int] | None = None
+    tips: list[str] | None = None
+
+
+class MrcaOut(BaseModel):
+    tree: str
+    mrca: NodeOut | None = None
+    diagnostics: list[Diagnostic]
+
+
+class FlatNode(BaseModel):
+    index: int
+    node: int
+    parent: int | None = None
+    name: str | None = None
+    length: float | None = None
+    is_tip: bool
+
+
+class InducedOut(BaseModel):
+    tree: str
+    newick: str | None = None
+    nodes: list[FlatNode] | None = None
+    diagnostics: list[Diagnostic]
+
+
+class DistancesOut(BaseModel):
+    tree: str
+    ids: list[str] = Field(description="Row/column labels (tip labels of the found ids, request order).")
+    nodes: list[int]
+    matrix: list[list[float]]
+    topological: bool
+    diagnostics: list[Diagnostic]
+
+
+class DistancesIn(IdsIn):
+    topological: bool = False
+
+
+def _tree_out(t: Any) -> dict[str, Any]:
+    s = t.summary()
+    return {"name": s["name"], "version": s.get("version", ""), "graph": s.get("graph", ""),
+            "source": s.get("source", ""), **{k: s[k] for k in ("nodes", "tips", "max_depth", "has_lengths",
+                                                                "height", "ultrametric", "max_children")}}
+
+
+def _node_out(t: Any, v: int, *, tips: int = 0) -> dict[str, Any]:
+    node = t.node(v)
+    d = node.to_dict()
+    d["age"] = None
+    if t.index.has_lengths and t.index.is_ultrametric():
+        d["age"] = float(t.ages()[v])
+    d["children"] = [c.id for c in node.children][:1000]
+    if tips:
+        names = t.index.names
+        d["tips"] = [names[i] for i in t.index.tips_below(v)[:tips].tolist()]
+    return d
+
+
+@router.get("", response_model=Paged[TreeOut], responses=ERR)
+def list_trees(request: Request, kg: KGDep, page: PageDep) -> dict[str, Any]:
+    """Loaded trees (latest version of each name) with their size and shape."""
+    names = sorted({g.name for g in kg.graphs(kind="tree")})
+    return paginate(names, page, request, lambda n: _tree_out(kg.tree(n)))
+
+
+@router.get("/{tree}", response_model=TreeOut, responses=ERR)
+def tree_info(kg: KGDep, tree: TreeName) -> dict[str, Any]:
+    """One tree's summary."""
+    return _tree_out(kg.tree(tree))
+
+
+@router.get("/{tree}/nodes/{node:path}", response_model=NodeOut, responses=ERR)
+def node_info(kg: KGDep, tree: TreeName, node: str,
+              tips: Annotated[int, Query(ge=0, le=10_000, description="Also list up to this many tips below.")] = 0
+              ) -> dict[str, Any]:
+    """A node by tip label, ``node:N``, preorder number, node IRI, taxon CURIE or genus."""
+    t = kg.tree(tree)
+    ref: str | int = int(node) if node.isdigit() else node
+    return _node_out(t, t.node(ref).id, tips=tips)
+
+
+def _mrca(kg: Any, tree: str, body: IdsIn) -> dict[str, Any]:
+    t = kg.tree(tree)
+    ids, diags = locate(kg, t, body.ids, fuzzy=body.fuzzy)
+    return {"tree": t.name, "mrca": _node_out(t, t.index.mrca(ids)) if ids else None, "diagnostics": diags}
+
+
+@router.post("/{tree}/mrca", response_model=MrcaOut, responses=ERR)
+def mrca(kg: KGDep, tree: TreeName, body: IdsIn) -> dict[str, Any]:
+    """Most recent common ancestor of the ids that resolve; ``mrca`` is null when none does."""
+    return _mrca(kg, tree, body)
+
+
+@router.get("/{tree}/mrca", response_model=MrcaOut, responses=ERR)
+def mrca_get(kg: KGDep, tree: TreeName, ids: IdsQuery, fuzzy: bool = True) -> dict[str, Any]:
+    """``mrca`` with the ids in the query string (``?ids=A&ids=B``)."""
+    return _mrca(kg, tree, IdsIn(ids=ids, fuzzy=fuzzy))
+
+
+def _induced(kg: Any, tree: str, body: IdsIn, fmt: str) -> dict[str, Any]:
+    t = kg.tree(tree)
+    ids, diags = locate(kg, t, body.ids, fuzzy=body.fuzzy)
+    out: dict[str, Any] = {"tree": t.name, "diagnostics": diags}
+    if not ids:
+        return out
+    if fmt in ("newick", "both"):
+        out["newick"] = t.index.induced_newick(ids)
+    if fmt in ("json", "both"):
+        nodes, par, blen = t.index.induced(ids)
+        out["nodes"] = flat_tree(t, nodes.tolist(), par.tolist(), blen.tolist())
+    return out
+
+
+Fmt = Annotated[Literal["newick", "json", "both"], Query(description="Newick text, a flat JSON node list, or both.")]
+
+
+@router.post("/{tree}/induced_subtree", response_model=InducedOut, responses=ERR)
+def induced_subtree(kg: KGDep, tree: TreeName, body: IdsIn, format: Fmt = "newick") -> dict[str, Any]:
+    """The subtree induced by the ids that resolve (unary nodes collapsed, lengths summed)."""
+    return _induced(kg, tree, body, format)
+
+
+@router.get("/{tree}/induced_subtree", response_model=InducedOut, responses=ERR)
+def induced_subtree_get(kg: KGDep, tree: TreeName, ids: IdsQuery, format: Fmt = "newick",
+                        fuzzy: bool = True) -> dict[str, Any]:
+    """``induced_subtree`` with the ids in the query string."""
+    return _induced(kg, tree, IdsIn(ids=ids, fuzzy=fuzzy), format)
+
+
+@router.post("/{tree}/distances", response_model=DistancesOut, responses=ERR)
+def distances(kg: KGDep, tree: TreeName, body: DistancesIn) -> dict[str, Any]:
+    """Pairwise patristic (or, with ``topological``, edge-count) distances between the found ids."""
+    t = kg.tree(tree)
+    if not body.topological and not t.index.has_lengths:
+        raise ValidationError(f"tree {t.name!r} has no branch lengths; ask for topological distances")
+    if len(body.ids) > 2000:
+        raise ValidationError(f"{len(body.ids)} ids: a distance matrix is limited to 2000 rows")
+    ids, diags = locate(kg, t, body.ids, fuzzy=body.fuzzy)
+    m = t.index.distance_matrix(ids, topological=body.topological) if ids else []
+    names = t.index.names
+    return {"tree": t.name, "ids": [names[i] or f"node:{i}" for i in ids], "nodes": ids,
+            "matrix": [list(map(float, row)) for row in m], "topological": body.topological,
+            "diagnostics": diags}
+
+
+@router.get("/{tree}/subtree", responses={200: {"content": {"text/x-newick": {}}}, **ERR},
+            response_class=__import__("fastapi").responses.PlainTextResponse)
+def subtree(kg: KGDep, tree: TreeName,
+            node: Annotated[str | None, Query(max_length=500, description="Clade root (default: the root).")] = None,
+            max_tips: Annotated[int, Query(ge=1, le=200_000)] = 5000,
+            height_limit: Annotated[int | None, Query(ge=0, le=1_000_000)] = None) -> Any:
+    """Newick of the clade below a node, refused past ``max_tips`` tips (cut it with ``height_limit``)."""
+    from fastapi.responses import PlainTextResponse
+
+    t = kg.tree(tree)
+    ref: str | int | None = int(node) if node and node.isdigit() else node
+    return PlainTextResponse(t.subtree(ref, max_tips=max_tips, height_limit=height_limit),
+                             media_type="text/x-newick")

@@ -1,0 +1,155 @@
+"""/api/v1/trees (mrca, induced_subtree, distances, node_info with per-id diagnostics) and /api/v1/taxa."""
+
+from __future__ import annotations
+
+import pytest
+
+HOSTILE = ['x" } ; DROP ALL ; #', "a'b", "}", "{ ?s ?p ?o }", 'Danio rerio" . } INSERT DATA { <a:b> <a:c> "d" } #',
+           "<http://example.org/x>", "\\", "taxon:Danio_rerio> } ; DROP ALL ; SELECT * { <x"]
+
+
+@pytest.fixture(scope="module")
+def tclient(tmp_path_factory, toy):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from kg import KnowledgeGraph
+
+    path = tmp_path_factory.mktemp("trees") / "store"
+    kg = KnowledgeGraph.open(f"oxigraph:{path}")
+    kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
+    kg.load_taxonomy(toy / "trees" / "toy_taxonomy.tsv", name="toytax")
+    kg.close()
+    with TestClient(create_app(Settings(store=f"oxigraph:{path}", query_workers=1)),
+                    raise_server_exceptions=False) as c:
+        yield c
+
+
+def _newick_tips(text):
+    from ete3 import Tree
+
+    return sorted(leaf.name.strip("'") for leaf in Tree(text, format=1, quoted_node_names=True).get_leaves())
+
+
+def test_tree_list_and_info(tclient):
+    page = tclient.get("/api/v1/trees").json()
+    assert page["total"] == 1
+    t = page["items"][0]
+    assert t["name"] == "toy" and t["tips"] == 4 and t["has_lengths"] is True
+    assert tclient.get("/api/v1/trees/toy").json()["nodes"] == t["nodes"]
+    r = tclient.get("/api/v1/trees/nope")
+    assert r.status_code == 404 and "toy" in r.json()["detail"]
+
+
+def test_mrca_partial_results_with_diagnostics(tclient):
+    body = {"ids": ["Danio rerio", "Danio_kyathit", "Homo sapiens", "taxon:Danio_rerio"]}
+    r = tclient.post("/api/v1/trees/toy/mrca", json=body).json()
+    assert r["mrca"]["name"] == "Danio" and r["mrca"]["n_tips"] == 2
+    st = {d["id"]: d["status"] for d in r["diagnostics"]}
+    assert st == {"Danio rerio": "found", "Danio_kyathit": "found", "Homo sapiens": "not_found",
+                  "taxon:Danio_rerio": "found"}
+    g = tclient.get("/api/v1/trees/toy/mrca", params={"ids": ["Danio_rerio", "Corydoras aeneus"]}).json()
+    assert g["mrca"]["name"] == "Otophysi"
+    none = tclient.post("/api/v1/trees/toy/mrca", json={"ids": ["Homo sapiens"], "fuzzy": False}).json()
+    assert none["mrca"] is None and none["diagnostics"][0]["status"] == "not_found"
+
+
+def test_misspelt_names_resolve_approximately_and_say_so(tclient):
+    r = tclient.post("/api/v1/trees/toy/mrca", json={"ids": ["Corydoras aeneus", "Astyanax mexicanu"]}).json()
+    d = r["diagnostics"][1]
+    assert d["status"] == "approximate" and d["matched"] and d["message"].startswith("resolved by")
+    assert r["mrca"]["id"] == 0
+
+
+def test_induced_subtree_newick_and_json(tclient):
+    r = tclient.post("/api/v1/trees/toy/induced_subtree?format=both",
+                     json={"ids": ["Danio rerio", "Astyanax_mexicanus", "Corydoras aeneus", "nope nope"]}).json()
+    assert _newick_tips(r["newick"]) == ["Astyanax_mexicanus", "Corydoras_aeneus", "Danio_rerio"]
+    tips = [n for n in r["nodes"] if n["is_tip"]]
+    assert sorted(n["name"] for n in tips) == ["Astyanax_mexicanus", "Corydoras_aeneus", "Danio_rerio"]
+    assert r["nodes"][0]["parent"] is None and all(n["parent"] < n["index"] for n in r["nodes"][1:])
+    # branch lengths: Danio_rerio 1.0 + collapsed Danio 2.5 -> 3.5 below Otophysi
+    dr = next(n for n in tips if n["name"] == "Danio_rerio")
+    assert dr["length"] == pytest.approx(3.5)
+    assert r["diagnostics"][-1]["status"] == "not_found"
+    g = tclient.get("/api/v1/trees/toy/induced_subtree", params={"ids": ["Danio rerio", "Danio kyathit"]}).json()
+    assert _newick_tips(g["newick"]) == ["Danio kyathit", "Danio_rerio"] and g.get("nodes") is None
+
+
+def test_distances_and_node_info(tclient):
+    r = tclient.post("/api/v1/trees/toy/distances",
+                     json={"ids": ["Danio rerio", "Astyanax mexicanus", "Zzz", "Danio kyathit"]}).json()
+    assert r["ids"] == ["Danio_rerio", "Astyanax_mexicanus", "Danio kyathit"]
+    m = r["matrix"]
+    assert m[0][1] == pytest.approx(1.0 + 2.5 + 0.5 + 4.0) and m[0][2] == pytest.approx(2.5) and m[1][0] == m[0][1]
+    topo = tclient.post("/api/v1/trees/toy/distances", json={"ids": ["Danio rerio", "Danio kyathit"],
+                                                             "topological": True}).json()
+    assert topo["matrix"][0][1] == 2
+    n = tclient.get("/api/v1/trees/toy/nodes/Danio", params={"tips": 10}).json()
+    assert n["n_tips"] == 2 and sorted(n["tips"]) == ["Danio kyathit", "Danio_rerio"] and len(n["children"]) == 2
+    assert tclient.get("/api/v1/trees/toy/nodes/0").json()["parent"] is None
+    assert tclient.get("/api/v1/trees/toy/nodes/Homo sapiens").status_code == 404
+    sub = tclient.get("/api/v1/trees/toy/subtree", params={"node": "Danio"})
+    assert sub.headers["content-type"].startswith("text/x-newick") and "Danio_rerio" in sub.text
+    assert tclient.get("/api/v1/trees/toy/subtree", params={"max_tips": 2}).status_code == 400
+
+
+def test_taxa_search_fuzzy_and_detail(tclient):
+    hit = tclient.get("/api/v1/taxa", params={"q": "Brachydanio rerio"}).json()["items"][0]
+    assert hit["id"] == "taxon:Danio_rerio" and hit["method"] == "synonym"
+    fuzzy = tclient.get("/api/v1/taxa", params={"q": "Astyanax mexicanuss"}).json()["items"]
+    assert any(h["id"] == "taxon:Astyanax_mexicanus" for h in fuzzy)
+    for ref in ("taxon:Danio_rerio", "Danio rerio", "NCBITaxon:7955", "https://w3id.org/traitkg/taxon/Danio_rerio"):
+        d = tclient.get(f"/api/v1/taxa/{ref}").json()
+        assert d["id"] == "taxon:Danio_rerio", ref
+    assert d["external_ids"] == ["NCBITaxon:7955", "VTO:0042931"]
+    assert [a["name"] for a in d["lineage"]] == ["Danio", "Danionidae", "Cypriniformes"]
+    assert d["synonyms"] == ["Brachydanio rerio", "Cyprinus rerio"]
+    assert d["tips"][0]["tree"] == "toy" and d["tips"][0]["label"] == "Danio_rerio"
+    assert [c["name"] for c in tclient.get("/api/v1/taxa/Danio").json()["children"]] == ["Danio kyathit", "Danio rerio"]
+
+
+def test_unknown_prefix_is_400_with_a_suggestion(tclient):
+    r = tclient.get("/api/v1/taxa/NCBITaxo:7955")
+    assert r.status_code == 400 and "Did you mean NCBITaxon" in r.json()["detail"]
+
+
+def test_batch_resolution_reports_every_name(tclient):
+    r = tclient.post("/api/v1/taxa/resolve", json={"names": ["Danio rerio", "Corydoras aenus", "Homo", ""],
+                                                   "tree": "toy"}).json()
+    assert [m["status"] for m in r] == ["matched", "approximate", "unmatched", "unmatched"]
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_injection_payloads_are_bound_never_pasted(tclient, payload):
+    """Quotes, braces, '}' and ';' travel as values: no 5xx, no store change, an honest 'not found'."""
+    before = tclient.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}).json()
+    r = tclient.get("/api/v1/taxa", params={"q": payload})
+    assert r.status_code == 200 and all(h["id"].startswith("taxon:") for h in r.json()["items"])
+    d = tclient.get("/api/v1/taxa/" + payload)
+    assert d.status_code in (400, 404), d.text
+    m = tclient.post("/api/v1/trees/toy/mrca", json={"ids": [payload, "Danio rerio"], "fuzzy": False})
+    assert m.status_code == 200 and m.json()["diagnostics"][0]["status"] == "not_found"
+    after = tclient.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}).json()
+    assert before == after
+
+
+@pytest.mark.slow
+def test_fish_tree_of_life_mrca_and_induced_subtree(tmp_path, shared):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from kg import KnowledgeGraph
+
+    kg = KnowledgeGraph.open(f"oxigraph:{tmp_path / 'store'}")
+    kg.load_tree(shared / "fishtree" / "actinopt_12k_treePL.tre", name="fish")
+    kg.close()
+    with TestClient(create_app(Settings(store=f"oxigraph:{tmp_path / 'store'}", query_workers=1))) as c:
+        ids = ["Danio rerio", "Corydoras aeneus", "Astyanax mexicanus", "Not a fish", "Salmo salar"]
+        r = c.post("/api/v1/trees/fish/induced_subtree?format=newick", json={"ids": ids, "fuzzy": False}).json()
+        assert [d["status"] for d in r["diagnostics"]] == ["found", "found", "found", "not_found", "found"]
+        assert _newick_tips(r["newick"]) == ["Astyanax_mexicanus", "Corydoras_aeneus", "Danio_rerio", "Salmo_salar"]
+        m = c.post("/api/v1/trees/fish/mrca", json={"ids": ids[:3]}).json()["mrca"]
+        assert m["n_tips"] > 1000 and m["age"] > 100  # Otophysi: well over 100 Myr old

@@ -389,9 +389,9 @@ class TreeIndex:
         idx = np.arange(lo, hi)
         if height_limit is not None:
             idx = idx[self.depth[lo:hi] - self.depth[lo] <= height_limit]
-        cut = self.size[idx] > 1
+        cut = np.zeros(len(idx), dtype=bool)
         if height_limit is not None:
-            cut &= self.depth[idx] - self.depth[lo] == height_limit
+            cut = (self.size[idx] > 1) & (self.depth[idx] - self.depth[lo] == height_limit)
         ntips = int(np.count_nonzero((self.size[idx] == 1) | cut))
         if max_tips is not None and ntips > max_tips:
             raise ValidationError(f"the subtree below node {v} has {ntips} tips, more than max_tips={max_tips}; "

@@ -1,0 +1,123 @@
+"""Taxonomy loading and name resolution: per-name reports, never a failed batch."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+
+import pytest
+
+from kg.taxa import Resolver, _Taxon, clean_name, normalise_name, taxon_iri
+from loaders import taxonomy
+
+
+def test_normalise_and_iri_unchanged():
+    assert normalise_name(" Danio_rerio ") == "Danio rerio"
+    assert taxon_iri("Danio rerio").endswith("/taxon/Danio_rerio")
+
+
+def test_clean_name():
+    assert clean_name("Corydoras sp.") == ("Corydoras", ["qualifier removed"])
+    assert clean_name("Danio rerio (Hamilton, 1822)") == ("Danio rerio", ["authority removed"])
+
+
+def test_taxonomy_parse_toy(toy):
+    cls = taxonomy.parse(toy / "trees" / "toy_taxonomy.tsv")
+    rerio = cls.taxa["Danio rerio"]
+    assert (rerio.rank, rerio.parent) == ("species", "Danio")
+    assert rerio.synonyms == ["Brachydanio rerio", "Cyprinus rerio"]
+    assert rerio.external == ["http://purl.obolibrary.org/obo/NCBITaxon_7955", "http://purl.obolibrary.org/obo/VTO_0042931"]
+    assert cls.taxa["Danionidae"].parent == "Cypriniformes"
+    assert cls.rows == 5 and cls.warnings == []
+
+
+def test_taxonomy_bad_input(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text("colour,size\nred,3\n")
+    with pytest.raises(Exception, match="no rank columns"):
+        taxonomy.parse(p)
+    p.write_text("family,genus\nCyprinidae,Danio\nDanionidae,Danio\nX\n")
+    cls = taxonomy.parse(p)
+    msgs = [(m, line) for m, line, _ in cls.warnings]
+    assert any("has parent 'Cyprinidae' (line 2) and 'Danionidae'" in m and line == 3 for m, line in msgs)
+    assert any("row has 1 fields" in m and line == 4 for m, line in msgs)
+
+
+@pytest.fixture
+def toy_kg(mem_kg, toy):
+    mem_kg.load_taxonomy(toy / "trees" / "toy_taxonomy.tsv", name="toy")
+    mem_kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
+    return mem_kg
+
+
+def test_resolve_against_the_store(toy_kg):
+    names = ["Danio rerio", "danio_rerio", "Brachydanio rerio", "NCBITaxon:7955", "VTO:0042931",
+             "Danio sp.", "Danio albolineatus", "Corydoras aenaeus", "Astyanax cf. fasciatus",
+             "Homo sapiens", "", "GBIF:1", "Astyanax"]
+    got = {m.name: m for m in toy_kg.resolve(names)}
+    assert len(got) == len(names)
+    rerio = taxon_iri("Danio rerio")
+    for n in ("Danio rerio", "danio_rerio"):
+        assert (got[n].status, got[n].method, got[n].taxon) == ("matched", "exact", rerio)
+    assert (got["Brachydanio rerio"].status, got["Brachydanio rerio"].method) == ("matched", "synonym")
+    assert got["NCBITaxon:7955"].taxon == rerio and got["NCBITaxon:7955"].method == "external_id"
+    assert got["VTO:0042931"].taxon == rerio
+    sp = got["Danio sp."]
+    assert (sp.status, sp.method, sp.taxon, sp.rank) == ("approximate", "genus", taxon_iri("Danio"), "genus")
+    assert "genus-level" in sp.flags
+    alb = got["Danio albolineatus"]
+    assert (alb.status, alb.method) == ("approximate", "genus")
+    typo = got["Corydoras aenaeus"]
+    assert (typo.status, typo.method) == ("approximate", "genus")
+    assert typo.candidates[0]["name"] == "Corydoras aeneus" and typo.candidates[0]["score"] > 90
+    cf = got["Astyanax cf. fasciatus"]
+    assert (cf.status, cf.taxon, cf.flags) == ("approximate", taxon_iri("Astyanax fasciatus"), ["qualifier removed"])
+    assert got["Homo sapiens"].status == "unmatched"
+    assert got[""].status == "unmatched" and got["GBIF:1"].status == "unmatched"
+    assert got["Astyanax"].status == "matched" and got["Astyanax"].rank == "genus"
+    d = got["Danio rerio"].to_dict()
+    assert d["taxon"] == "taxon:Danio_rerio"
+
+
+def test_fuzzy_and_ambiguous():
+    r = Resolver([_Taxon("urn:a", "Aus bus", "species"), _Taxon("urn:b", "Aus bus", "species"),
+                  _Taxon("urn:c", "Corydoras paleatus", "species"), _Taxon("urn:e", "Eus fus", "species")])
+    amb = r.resolve_one("Aus bus")
+    assert amb.status == "ambiguous" and {c["taxon"] for c in amb.candidates} == {"urn:a", "urn:b"}
+    fz = r.resolve_one("Corydoras paleatvs")
+    assert (fz.status, fz.method, fz.taxon) == ("approximate", "fuzzy", "urn:c") and 80 < fz.score < 100
+    assert r.resolve_one("Corydoras paleatvs").flags == ["fuzzy"]
+    assert r.resolve_one("Corydoras paleatvs", fuzzy=False).status == "unmatched"
+    none = r.resolve_one("Zzz qqq")
+    assert none.status == "unmatched"
+
+
+def test_batch_never_fails(toy_kg):
+    out = toy_kg.resolve(["Danio rerio", None, 42, "x" * 5000, "'; DROP {", "VTO:"])  # type: ignore[list-item]
+    assert [m.status for m in out][0] == "matched" and len(out) == 6
+    assert all(m.status in ("matched", "approximate", "ambiguous", "unmatched") for m in out)
+
+
+def test_resolve_against_a_tree(toy_kg):
+    got = toy_kg.resolve(["Danio rerio", "Danio kyathit", "Danio sp.", "Astyanax fasciatus"], tree="toy")
+    assert [m.status for m in got] == ["matched", "matched", "approximate", "approximate"]
+    assert got[3].method == "genus"  # not a tip: falls back to the genus, which the tree can answer
+    tree = toy_kg.tree("toy")
+    assert tree.mrca(["Astyanax"]).name == "Astyanax_mexicanus"
+
+
+@pytest.mark.slow
+def test_phenoscape_taxa_against_the_fish_tree(shared, mem_kg):
+    mem_kg.load_tree(shared / "fishtree" / "actinopt_12k_raxml.tre", name="fishtree")
+    with gzip.open(shared / "phenoscape-data" / "derived" / "phenoscape_eq_flat_shared.tsv.gz", "rt") as fh:
+        labels = sorted({(r["taxon_label"].strip(), r["vto_id"]) for r in csv.DictReader(fh, delimiter="\t")})
+    assert len(labels) == 2365
+    names = sorted({lab for lab, _ in labels})
+    got = mem_kg.resolve(names, tree="fishtree")
+    assert len(got) == len(names)
+    binomials = [m for m in got if len(normalise_name(m.name).split()) == 2
+                 and not normalise_name(m.name).endswith((" sp.", " sp"))]
+    exact = sum(m.status == "matched" and m.method == "exact" for m in binomials)
+    assert exact >= 848  # the data README's exact-tip count for binomial labels
+    genus = sum(m.method == "genus" for m in got)
+    assert genus > 500

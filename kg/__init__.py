@@ -88,6 +88,54 @@ class KnowledgeGraph:
         self.invalidate()
         return report
 
+    # ontologies --------------------------------------------------------------------------------
+    def load_ontology(self, path_or_url: str | Path, *, name: str | None = None, version: str | None = None,
+                      closure: bool = True, lenient: bool = False, import_map: Any = None,
+                      syntax: str | None = None, **options: Any) -> LoadReport:
+        """Load an ontology (OBO or OWL, path or URL, ``.gz``; owl:imports resolved through the
+        catalogue) and, unless ``closure=False``, materialise its closure graphs."""
+        from loaders import ontology
+
+        report = ontology.load(self.store, path_or_url, name=name, version=version, lenient=lenient,
+                               import_map=import_map, syntax=syntax, **options)
+        if closure:
+            res = self.closure([report.graph, *report.counts.get("imports", [])], name=report.name,
+                               version=report.version)
+            report.counts["closure_triples"] = res.triples
+            report.counts["nonredundant_triples"] = res.nonredundant_triples
+        self.invalidate()
+        return report
+
+    def closure(self, graphs: list[str], *, name: str, version: str) -> Any:
+        """Materialise the closure of ontology graphs as ``closure/<name>/<version>`` and
+        ``closure/<name>-nonredundant/<version>`` (see :mod:`ontologies.closure`)."""
+        from ontologies.closure import materialise
+
+        out = materialise(self.store, graphs, name=name, version=version)
+        self.invalidate()
+        return out
+
+    @property
+    def terms(self) -> Any:
+        """The term index (:class:`kg.terms.TermIndex`), built once from the store and cached."""
+        if "terms" not in self._cache:
+            from kg.terms import TermIndex
+
+            self._cache["terms"] = TermIndex.build(self.store)
+        return self._cache["terms"]
+
+    def ontology_diff(self, a: str, b: str) -> Any:
+        """Terms added / removed, labels changed and obsoletions between two ontology releases."""
+        from ontologies.diff import diff_ontologies
+
+        return diff_ontologies(self.store, a, b)
+
+    def check_ontology(self, ref: str, *, reasoner: str = "hermit") -> Any:
+        """Unsatisfiable classes and consistency of a loaded ontology (owlready2 + HermiT/Pellet)."""
+        from ontologies.check import check_graph
+
+        return check_graph(self.store, self.graph(ref).iri, reasoner=reasoner)
+
     # trees and taxa ----------------------------------------------------------------------------
     def load_tree(self, path: str | Path, *, name: str | None = None, format: str | None = None,
                   version: str | None = None, **options: Any) -> LoadReport:

@@ -60,15 +60,21 @@ def graphs(ctx: click.Context, fmt: str, kind: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def graphs_diff(a: str, b: str, sample: int, as_json: bool) -> None:
     """Triples added and removed from graph A to graph B (e.g. two releases)."""
-    d = get_kg().diff(a, b, sample=sample)
+    kg = get_kg()
+    d = kg.diff(a, b, sample=sample)
+    onto = kg.ontology_diff(a, b) if kg.graph(a).kind == kg.graph(b).kind == "ontology" else None
     if as_json:
-        emit_json(d.to_dict())
+        emit_json({**d.to_dict(), **({"ontology": onto.to_dict()} if onto else {})})
         return
     click.echo(f"{d.a}\n  -> {d.b}\nadded: {d.added}  removed: {d.removed}  unchanged: {d.common}")
     for t in d.sample_added:
         click.echo(f"+ {t}")
     for t in d.sample_removed:
         click.echo(f"- {t}")
+    if onto:
+        from kg.cli.ontology import print_ontology_diff
+
+        print_ontology_diff(onto, sample)
 
 
 @main.command("drop")

@@ -1,0 +1,388 @@
+"""The term API: an in-memory index over the loaded ontologies, built once from the store.
+
+Label, definition, synonyms, xrefs, obsolete -> replacement; ancestors / descendants over chosen
+predicates with distances (a walk over the nonredundant closure graphs, as OAK walks a relation
+graph: for ``is_a`` plus one transitive relation this equals the entailed closure); most
+informative common ancestor; search by label and synonym (exact, prefix, fuzzy; ranked);
+information content, intrinsic (from the structure) and corpus-based (from annotation counts);
+xref mappings between ontologies (ZFA <-> UBERON).
+
+>>> from kg import KnowledgeGraph
+>>> import tempfile, pathlib
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "t.obo"
+>>> _ = p.write_text("ontology: t\\n[Term]\\nid: T:1\\nname: fin\\n[Term]\\nid: T:2\\nname: pectoral fin\\nis_a: T:1\\n")
+>>> g = KnowledgeGraph.open("oxigraph:")
+>>> _ = g.load_ontology(p)
+>>> g.terms.term("T:2").label, g.terms.ancestors("T:2")
+('pectoral fin', {'T:1': 1})
+>>> [h.curie for h in g.terms.search("pectoral")]
+['T:2']
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kg.errors import NotFound, UnknownPrefix
+from kg.store import NamedNode, Store
+from ontologies.prefixes import RELATIONS, contract, expand
+
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+OWL = "http://www.w3.org/2002/07/owl#"
+OIO = "http://www.geneontology.org/formats/oboInOwl#"
+OBO = "http://purl.obolibrary.org/obo/"
+SUBCLASS = RDFS + "subClassOf"
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_SCOPES = {OIO + "hasExactSynonym": "EXACT", OIO + "hasNarrowSynonym": "NARROW",
+           OIO + "hasBroadSynonym": "BROAD", OIO + "hasRelatedSynonym": "RELATED"}
+_FIELDS = {RDFS + "label": "label", OBO + "IAO_0000115": "definition", OIO + "hasDbXref": "xref",
+           OWL + "deprecated": "deprecated", OBO + "IAO_0100001": "replaced_by", OIO + "consider": "consider",
+           RDFS + "isDefinedBy": "defined_by", OIO + "hasOBONamespace": "namespace", **_SCOPES}
+DEFAULT_PREDICATES = ("is_a", "part_of")
+_NORM = re.compile(r"[\s_\-]+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case, fold runs of white space, ``_`` and ``-`` to one space.
+
+    >>> normalise("  Pectoral_Fin ")
+    'pectoral fin'
+    """
+    return _NORM.sub(" ", text.lower()).strip()
+
+
+@dataclass
+class Term:
+    """Everything the index knows about one term (CURIEs throughout)."""
+
+    curie: str
+    iri: str
+    label: str | None = None
+    definition: str | None = None
+    synonyms: list[dict[str, str]] = field(default_factory=list)
+    xrefs: list[str] = field(default_factory=list)
+    obsolete: bool = False
+    replaced_by: list[str] = field(default_factory=list)
+    consider: list[str] = field(default_factory=list)
+    ontology: str | None = None
+    namespace: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SearchHit:
+    """One search result: the term, what matched, how, and a score in [0, 100]."""
+
+    curie: str
+    label: str | None
+    matched: str
+    match: str  # exact | prefix | fuzzy
+    field: str  # label | EXACT | NARROW | BROAD | RELATED
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def predicate_iri(name: str) -> str:
+    """``is_a`` / ``part_of`` / a CURIE / an IRI -> predicate IRI.
+
+    >>> predicate_iri("is_a").endswith("subClassOf")
+    True
+    """
+    return RELATIONS.get(name) or expand(name)
+
+
+class TermIndex:
+    """Terms of every loaded ontology (latest version of each) and their closure graphs."""
+
+    def __init__(self) -> None:
+        self.terms: dict[str, Term] = {}
+        self.up: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # iri -> pred -> [iri]
+        self.down: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.subprops: dict[str, set[str]] = defaultdict(set)
+        self._names: dict[str, list[tuple[str, str]]] = defaultdict(list)  # normalised text -> [(iri, field)]
+        self._keys: list[str] = []
+        self._xref_to: dict[str, set[str]] = defaultdict(set)
+        self._ic: dict[tuple[str, ...], dict[str, float]] = {}
+        self.graphs: list[str] = []
+
+    # building ------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, store: Store) -> TermIndex:
+        """Read the latest ontology graphs and their nonredundant closures from ``store``."""
+        from kg.graphs import list_graphs
+
+        idx = cls()
+        latest: dict[tuple[str, str], Any] = {}
+        for rec in list_graphs(store):
+            if rec.kind in ("ontology", "closure"):
+                latest[(rec.kind, rec.name)] = rec  # oldest first, so the last one wins
+        onto = [r for (k, _), r in latest.items() if k == "ontology"]
+        closures = [r for (k, n), r in latest.items() if k == "closure" and n.endswith("-nonredundant")]
+        for rec in onto:
+            idx._read_terms(store, rec.iri)
+        for rec in closures:
+            idx._read_edges(store, rec.iri)
+        if not closures:  # no closure computed: fall back to told named subClassOf edges
+            for rec in onto:
+                for q in store.quads(None, NamedNode(SUBCLASS), None, rec.iri):
+                    if isinstance(q.object, NamedNode) and isinstance(q.subject, NamedNode):
+                        idx._edge(q.subject.value, SUBCLASS, q.object.value)
+        for rec in onto:
+            for q in store.quads(None, NamedNode(RDFS + "subPropertyOf"), None, rec.iri):
+                if isinstance(q.object, NamedNode):
+                    idx.subprops[q.object.value].add(q.subject.value)
+        idx.graphs = [r.iri for r in onto + closures]
+        idx._finish()
+        return idx
+
+    def _read_terms(self, store: Store, graph: str) -> None:
+        classes = {q.subject.value for q in store.quads(None, NamedNode(RDF_TYPE), NamedNode(OWL + "Class"), graph)
+                   if isinstance(q.subject, NamedNode)}
+        for iri in classes:
+            if iri not in self.terms:
+                self.terms[iri] = Term(contract(iri), iri)
+        for pred, fld in _FIELDS.items():
+            for q in store.quads(None, NamedNode(pred), None, graph):
+                t = self.terms.get(q.subject.value) if isinstance(q.subject, NamedNode) else None
+                if t is None:
+                    continue
+                v = q.object.value
+                if fld == "label":
+                    t.label = t.label or v
+                elif fld == "definition":
+                    t.definition = t.definition or v
+                elif fld == "xref":
+                    if v not in t.xrefs:
+                        t.xrefs.append(v)
+                elif fld == "deprecated":
+                    t.obsolete = t.obsolete or v in ("true", "1")
+                elif fld in ("replaced_by", "consider"):
+                    getattr(t, fld).append(contract(v) if isinstance(q.object, NamedNode) else v)
+                elif fld == "defined_by":
+                    t.ontology = t.ontology or v
+                elif fld == "namespace":
+                    t.namespace = t.namespace or v
+                else:
+                    syn = {"text": v, "scope": fld}
+                    if syn not in t.synonyms:
+                        t.synonyms.append(syn)
+
+    def _edge(self, s: str, p: str, o: str) -> None:
+        self.up[s][p].append(o)
+        self.down[o][p].append(s)
+
+    def _read_edges(self, store: Store, graph: str) -> None:
+        for q in store.quads(None, None, None, graph):
+            self._edge(q.subject.value, q.predicate.value, q.object.value)
+
+    def _finish(self) -> None:
+        for iri, t in self.terms.items():
+            if t.label:
+                self._names[normalise(t.label)].append((iri, "label"))
+            for s in t.synonyms:
+                self._names[normalise(s["text"])].append((iri, s["scope"]))
+            for x in t.xrefs:
+                self._xref_to[x].add(iri)
+        self._keys = sorted(self._names)
+
+    # lookup --------------------------------------------------------------------------------
+    def iri(self, ref: str) -> str:
+        """A CURIE or IRI of a known term -> its IRI (NotFound otherwise)."""
+        iri = self._expand(ref)
+        if iri not in self.terms and iri not in self.up and iri not in self.down:
+            raise NotFound(f"no term {ref!r} in the loaded ontologies ({len(self.terms)} terms)")
+        return iri
+
+    @staticmethod
+    def _expand(ref: str) -> str:
+        """CURIE -> IRI; an OBO-style CURIE with a prefix not in the map -> its OBO PURL."""
+        try:
+            return expand(ref)
+        except UnknownPrefix:
+            m = re.fullmatch(r"([A-Za-z][A-Za-z0-9_]*):([^\s:/]+)", ref.strip())
+            if not m:
+                raise
+            return f"{OBO}{m.group(1)}_{m.group(2)}"
+
+    def term(self, ref: str) -> Term:
+        """The term record for a CURIE or IRI.
+
+        Obsolete terms come back with ``obsolete=True`` and their ``replaced_by`` / ``consider``.
+        """
+        iri = self.iri(ref)
+        return self.terms.get(iri) or Term(contract(iri), iri)
+
+    def __contains__(self, ref: str) -> bool:
+        try:
+            self.iri(ref)
+            return True
+        except Exception:
+            return False
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def label(self, ref: str) -> str | None:
+        return self.term(ref).label
+
+    def replacement(self, ref: str) -> str | None:
+        """The term an obsolete term was replaced by (None if none, or if it is not obsolete)."""
+        t = self.term(ref)
+        return t.replaced_by[0] if t.obsolete and t.replaced_by else None
+
+    # graph walks ---------------------------------------------------------------------------
+    def _preds(self, predicates: Sequence[str] | None) -> set[str]:
+        out: set[str] = set()
+        todo = [predicate_iri(p) for p in (predicates or DEFAULT_PREDICATES)]
+        while todo:
+            p = todo.pop()
+            if p not in out:
+                out.add(p)
+                todo.extend(self.subprops.get(p, ()))
+        return out
+
+    def _walk(self, iri: str, preds: set[str], adj: Mapping[str, Mapping[str, list[str]]]) -> dict[str, int]:
+        dist = {iri: 0}
+        queue = deque([iri])
+        while queue:
+            x = queue.popleft()
+            d = dist[x] + 1
+            for p, targets in adj.get(x, {}).items():
+                if p in preds:
+                    for y in targets:
+                        if y not in dist:
+                            dist[y] = d
+                            queue.append(y)
+        del dist[iri]
+        return dist
+
+    def ancestors(self, ref: str, predicates: Sequence[str] | None = None, *, iris: bool = False) -> dict[str, int]:
+        """Ancestors over ``predicates`` (default is_a + part_of, sub-properties included) with their
+        distance in edges of the nonredundant graph."""
+        d = self._walk(self.iri(ref), self._preds(predicates), self.up)
+        return d if iris else {contract(k): v for k, v in d.items()}
+
+    def descendants(self, ref: str, predicates: Sequence[str] | None = None, *, iris: bool = False) -> dict[str, int]:
+        """Descendants over ``predicates`` with distances (see :meth:`ancestors`)."""
+        d = self._walk(self.iri(ref), self._preds(predicates), self.down)
+        return d if iris else {contract(k): v for k, v in d.items()}
+
+    # information content -------------------------------------------------------------------
+    def intrinsic_ic(self, ref: str | None = None, predicates: Sequence[str] | None = None) -> Any:
+        """Intrinsic IC: ``-log2((descendants + 1) / N)`` over ``predicates``; one term or all (dict)."""
+        key = tuple(sorted(self._preds(predicates)))
+        if key not in self._ic:
+            preds = set(key)
+            counts: dict[str, int] = defaultdict(int)
+            for iri in self.terms:
+                counts[iri] += 1
+                for a in self._walk(iri, preds, self.up):
+                    counts[a] += 1
+            n = len(self.terms) or 1
+            self._ic[key] = {i: 0.0 - math.log2(min(c, n) / n) for i, c in counts.items()}
+        table = self._ic[key]
+        if ref is None:
+            return {contract(k): v for k, v in table.items()}
+        return table.get(self.iri(ref), 0.0)
+
+    def corpus_ic(self, counts: Mapping[str, int], predicates: Sequence[str] | None = None) -> dict[str, float]:
+        """Corpus IC from annotation counts ``{term: n}``: a term's frequency includes annotations to
+        its descendants; ``IC = -log2(freq / total)``. Terms with no annotations are left out.
+
+        >>> idx = TermIndex(); idx._edge("http://x/b", SUBCLASS, "http://x/a")
+        >>> sorted(idx.corpus_ic({"<http://x/b>": 1, "<http://x/a>": 1}, ["is_a"]).values())
+        [0.0, 1.0]
+        """
+        preds = self._preds(predicates)
+        freq: dict[str, int] = defaultdict(int)
+        total = 0
+        for ref, n in counts.items():
+            iri = self._expand(ref)
+            total += n
+            freq[iri] += n
+            for a in self._walk(iri, preds, self.up):
+                freq[a] += n
+        return {contract(k): 0.0 - math.log2(v / total) for k, v in freq.items() if v} if total else {}
+
+    def mica(self, a: str, b: str, predicates: Sequence[str] | None = None,
+             ic: Mapping[str, float] | None = None) -> tuple[str, float] | None:
+        """Most informative common ancestor (reflexive) of two terms and its IC (intrinsic unless ``ic``)."""
+        ia, ib = self.iri(a), self.iri(b)
+        preds = self._preds(predicates)
+        common = (set(self._walk(ia, preds, self.up)) | {ia}) & (set(self._walk(ib, preds, self.up)) | {ib})
+        if not common:
+            return None
+        if ic is None:
+            self.intrinsic_ic(None, predicates)
+            table = self._ic[tuple(sorted(preds))]
+            score = {c: table.get(c, 0.0) for c in common}
+        else:
+            score = {c: ic.get(contract(c), 0.0) for c in common}
+        best = max(sorted(common), key=lambda c: score[c])
+        return contract(best), score[best]
+
+    # search --------------------------------------------------------------------------------
+    def search(self, text: str, *, limit: int = 10, fuzzy: bool = True, obsolete: bool = False,
+               prefix: str | None = None) -> list[SearchHit]:
+        """Ranked search over labels and synonyms: exact, then prefix, then fuzzy (rapidfuzz)."""
+        q = normalise(text)
+        if not q:
+            return []
+        hits: dict[str, SearchHit] = {}
+
+        def add(key: str, match: str, base: float) -> None:
+            for iri, fld in self._names.get(key, ()):
+                t = self.terms[iri]
+                if (t.obsolete and not obsolete) or (prefix and not t.curie.startswith(prefix + ":")):
+                    continue
+                score = base - (0 if fld == "label" else 2 if fld == "EXACT" else 5)
+                old = hits.get(iri)
+                if old is None or score > old.score:
+                    hits[iri] = SearchHit(t.curie, t.label, key, match, fld, round(score, 2))
+
+        add(q, "exact", 100.0)
+        i = bisect.bisect_left(self._keys, q)
+        n_prefix = 0
+        while i < len(self._keys) and self._keys[i].startswith(q) and n_prefix < 50 * limit:
+            k = self._keys[i]
+            if k != q:
+                add(k, "prefix", 90.0 - min(20.0, (len(k) - len(q)) / 2))
+                n_prefix += 1
+            i += 1
+        if fuzzy and len(hits) < limit:
+            from rapidfuzz import fuzz, process
+
+            for k, score, _ in process.extract(q, self._keys, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=70):
+                if not k.startswith(q):
+                    add(k, "fuzzy", 0.7 * score)
+        return sorted(hits.values(), key=lambda h: (-h.score, len(h.matched), h.curie))[:limit]
+
+    # mappings ------------------------------------------------------------------------------
+    def mappings(self, ref: str, target: str | None = None) -> list[str]:
+        """Terms linked to ``ref`` by xrefs in either direction (optionally only one target prefix).
+
+        ZFA -> UBERON uses UBERON's xrefs to ZFA; UBERON -> ZFA uses both directions.
+        """
+        iri = self.iri(ref)
+        t = self.terms.get(iri)
+        curie = contract(iri)
+        out = set(t.xrefs if t else [])
+        out |= {contract(i) for i in self._xref_to.get(curie, ())}
+        if target:
+            out = {c for c in out if c.split(":", 1)[0].upper() == target.upper()}
+        return sorted(out)
+
+
+def term_curies(index: TermIndex, refs: Iterable[str]) -> list[str]:
+    """Normalise references to CURIEs of known terms (raises NotFound for unknown ones)."""
+    return [contract(index.iri(r)) for r in refs]

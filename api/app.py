@@ -38,6 +38,26 @@ def open_kg(settings: Settings) -> KnowledgeGraph:
     return KnowledgeGraph.open(settings.store)
 
 
+def _problem_422(app: FastAPI) -> None:
+    """Document validation errors as what they are: problem details (not FastAPI's default shape)."""
+    base = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = base()
+        for path in doc.get("paths", {}).values():
+            for op in path.values():
+                if isinstance(op, dict) and "422" in op.get("responses", {}):
+                    op["responses"]["422"] = errors.problem_responses(422)[422]
+        for name in ("HTTPValidationError", "ValidationError"):
+            doc.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the traitkg web app: SPARQL protocol, REST routers (discovered) and the web page."""
     settings = settings or Settings.from_env()
@@ -72,6 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sparql.router)
     for _name, router in routers.discover():
         app.include_router(router)
+
+    _problem_422(app)
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:

@@ -124,8 +124,14 @@ async function search(ev) {
       const label = hit.name || hit.label || hit.id;
       const a = el("a", { "data-id": hit.id, onclick: () => (kind === "taxa" ? showTaxon(hit.id) : showTerm(hit.id)) }, label);
       const meta = [hit.id, hit.matched && hit.matched !== label ? `matched “${hit.matched}”` : null,
-        hit.score !== undefined ? `score ${Math.round(hit.score)}` : null].filter(Boolean).join(" · ");
+        hit.score != null ? `score ${Math.round(hit.score)}` : null].filter(Boolean).join(" · ");
       list.append(el("li", {}, a, el("span", { class: "meta" }, meta)));
+    }
+    if (kind === "taxa" && page.items.length > 1 && window.traitkgViews) {
+      list.append(el("li", {}, el("button", { type: "button", id: "hits-on-tree", onclick: async () => {
+        const tree = (await getJSON("/api/v1/trees?limit=1")).items[0];
+        if (tree) await window.traitkgViews.showInduced(tree.name, page.items.map((h) => h.name || h.id), null, null);
+      } }, "show these on the tree")));
     }
   } catch (e) {
     setStatus(status, e.status === 404 ? `searching ${kind} is not available on this server` : "search failed: " + e.message, true);

@@ -80,3 +80,56 @@ def test_page_reports_a_malformed_query(live_server, browser):
     browser.find_element(By.CSS_SELECTOR, "#sparql-form button[type=submit]").click()
     wait_for(browser, lambda d: "400" in d.find_element(By.ID, "sparql-status").text)
     assert "malformed" in browser.find_element(By.ID, "sparql-status").text
+
+
+@pytest.fixture(scope="module")
+def rich_server(tmp_path_factory, toy):
+    from _api_support import TOKEN, Uvicorn, load_toy
+
+    from kg import KnowledgeGraph
+
+    path = tmp_path_factory.mktemp("web") / "store"
+    load_toy(path, toy)
+    kg = KnowledgeGraph.open(f"oxigraph:{path}")
+    kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
+    kg.load_taxonomy(toy / "trees" / "toy_taxonomy.tsv", name="toytax")
+    kg.close()
+    srv = Uvicorn({"TRAITKG_STORE": f"oxigraph:{path}", "TRAITKG_API_TOKEN": TOKEN})
+    yield srv
+    srv.stop()
+
+
+def test_search_a_taxon_and_see_it_on_the_tree(rich_server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(rich_server.url + "/")
+    box = browser.find_element(By.ID, "search-q")
+    box.send_keys("Brachydanio rerio")  # a synonym
+    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li a"))
+    link = browser.find_element(By.CSS_SELECTOR, "#search-results li a")
+    assert link.text == "Danio rerio"
+    link.click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "taxon").is_displayed()
+             and "Danionidae" in d.find_element(By.ID, "taxon-detail").text)
+    detail = browser.find_element(By.ID, "taxon-detail").text
+    assert "NCBITaxon:7955" in detail and "Brachydanio rerio" in detail
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg svg circle.tip"))
+    tips = {c.get_attribute("data-tip") for c in browser.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip")}
+    assert tips == {"Danio_rerio", "Danio kyathit", "Corydoras_aeneus", "Astyanax_mexicanus"}
+    labels = [t.text for t in browser.find_elements(By.CSS_SELECTOR, "#tree-svg text.tip-label")]
+    assert "Danio rerio" in labels
+    shot(browser, "web-taxon-tree")
+
+
+def test_search_hits_drawn_as_induced_subtree(rich_server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(rich_server.url + "/")
+    browser.find_element(By.ID, "search-q").send_keys("Corydoras aenus")  # misspelt: genus + candidates
+    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "hits-on-tree"))
+    browser.find_element(By.ID, "hits-on-tree").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg svg circle.tip"))
+    tips = {c.get_attribute("data-tip") for c in browser.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip")}
+    assert "Corydoras_aeneus" in tips

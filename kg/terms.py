@@ -109,6 +109,7 @@ class TermIndex:
         self.up: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))  # iri -> pred -> [iri]
         self.down: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
         self.subprops: dict[str, set[str]] = defaultdict(set)
+        self.transitive: set[str] = set()
         self._names: dict[str, list[tuple[str, str]]] = defaultdict(list)  # normalised text -> [(iri, field)]
         self._keys: list[str] = []
         self._xref_to: dict[str, set[str]] = defaultdict(set)
@@ -141,6 +142,8 @@ class TermIndex:
             for q in store.quads(None, NamedNode(RDFS + "subPropertyOf"), None, rec.iri):
                 if isinstance(q.object, NamedNode):
                     idx.subprops[q.object.value].add(q.subject.value)
+            idx.transitive |= {q.subject.value for q in store.quads(
+                None, NamedNode(RDF_TYPE), NamedNode(OWL + "TransitiveProperty"), rec.iri)}
         idx.graphs = [r.iri for r in onto + closures]
         idx._finish()
         return idx
@@ -252,6 +255,7 @@ class TermIndex:
         return out
 
     def _walk(self, iri: str, preds: set[str], adj: Mapping[str, Mapping[str, list[str]]]) -> dict[str, int]:
+        """Plain BFS over edges whose predicate is in ``preds`` (used for is_a)."""
         dist = {iri: 0}
         queue = deque([iri])
         while queue:
@@ -266,15 +270,64 @@ class TermIndex:
         del dist[iri]
         return dist
 
+    def _walk_rel(self, iri: str, group: set[str], transitive: bool, adj: Mapping[str, Mapping[str, list[str]]],
+                  reverse: bool) -> dict[str, int]:
+        """Entailed ``P`` neighbours over the nonredundant graph: ``is_a* P (is_a | P if transitive)*``
+        (reversed for descendants), as a BFS over (node, phase) states."""
+        dist: dict[str, int] = {}
+        seen = {(iri, 0)}
+        queue = deque([(iri, 0, 0)])
+        while queue:
+            x, phase, d = queue.popleft()
+            for p, targets in adj.get(x, {}).items():
+                isa, rel = p == SUBCLASS, p in group
+                if not (isa or rel):
+                    continue
+                moves = []
+                if not reverse:
+                    if isa:
+                        moves.append(phase)
+                    if rel and (phase == 0 or transitive):
+                        moves.append(1)
+                else:
+                    if isa:
+                        moves.append(phase)
+                    if rel:
+                        if phase == 0:
+                            moves.append(1)
+                            if transitive:
+                                moves.append(0)
+                for y in targets:
+                    for ph in moves:
+                        if (y, ph) not in seen:
+                            seen.add((y, ph))
+                            queue.append((y, ph, d + 1))
+                            if ph == 1 and y not in dist and y != iri:
+                                dist[y] = d + 1
+        return dist
+
+    def _entailed(self, iri: str, predicates: Sequence[str] | None, adj: Mapping[str, Mapping[str, list[str]]],
+                  reverse: bool) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for name in predicates or DEFAULT_PREDICATES:
+            p = predicate_iri(name)
+            d = self._walk(iri, {SUBCLASS}, adj) if p == SUBCLASS else \
+                self._walk_rel(iri, self._preds([p]), p in self.transitive, adj, reverse)
+            for k, v in d.items():
+                if k not in out or v < out[k]:
+                    out[k] = v
+        return out
+
     def ancestors(self, ref: str, predicates: Sequence[str] | None = None, *, iris: bool = False) -> dict[str, int]:
-        """Ancestors over ``predicates`` (default is_a + part_of, sub-properties included) with their
-        distance in edges of the nonredundant graph."""
-        d = self._walk(self.iri(ref), self._preds(predicates), self.up)
+        """Entailed ancestors over ``predicates`` (default is_a + part_of; sub-properties included):
+        the union of ``A SubClassOf P some X`` for each P, with the distance in edges of the
+        nonredundant graph."""
+        d = self._entailed(self.iri(ref), predicates, self.up, False)
         return d if iris else {contract(k): v for k, v in d.items()}
 
     def descendants(self, ref: str, predicates: Sequence[str] | None = None, *, iris: bool = False) -> dict[str, int]:
         """Descendants over ``predicates`` with distances (see :meth:`ancestors`)."""
-        d = self._walk(self.iri(ref), self._preds(predicates), self.down)
+        d = self._entailed(self.iri(ref), predicates, self.down, True)
         return d if iris else {contract(k): v for k, v in d.items()}
 
     # information content -------------------------------------------------------------------
@@ -282,11 +335,10 @@ class TermIndex:
         """Intrinsic IC: ``-log2((descendants + 1) / N)`` over ``predicates``; one term or all (dict)."""
         key = tuple(sorted(self._preds(predicates)))
         if key not in self._ic:
-            preds = set(key)
             counts: dict[str, int] = defaultdict(int)
             for iri in self.terms:
                 counts[iri] += 1
-                for a in self._walk(iri, preds, self.up):
+                for a in self._entailed(iri, predicates, self.up, False):
                     counts[a] += 1
             n = len(self.terms) or 1
             self._ic[key] = {i: 0.0 - math.log2(min(c, n) / n) for i, c in counts.items()}
@@ -303,14 +355,13 @@ class TermIndex:
         >>> sorted(idx.corpus_ic({"<http://x/b>": 1, "<http://x/a>": 1}, ["is_a"]).values())
         [0.0, 1.0]
         """
-        preds = self._preds(predicates)
         freq: dict[str, int] = defaultdict(int)
         total = 0
         for ref, n in counts.items():
             iri = self._expand(ref)
             total += n
             freq[iri] += n
-            for a in self._walk(iri, preds, self.up):
+            for a in self._entailed(iri, predicates, self.up, False):
                 freq[a] += n
         return {contract(k): 0.0 - math.log2(v / total) for k, v in freq.items() if v} if total else {}
 
@@ -319,7 +370,8 @@ class TermIndex:
         """Most informative common ancestor (reflexive) of two terms and its IC (intrinsic unless ``ic``)."""
         ia, ib = self.iri(a), self.iri(b)
         preds = self._preds(predicates)
-        common = (set(self._walk(ia, preds, self.up)) | {ia}) & (set(self._walk(ib, preds, self.up)) | {ib})
+        common = (set(self._entailed(ia, predicates, self.up, False)) | {ia}) & \
+            (set(self._entailed(ib, predicates, self.up, False)) | {ib})
         if not common:
             return None
         if ic is None:

@@ -80,7 +80,22 @@ def writing(request: Request) -> Iterator[KnowledgeGraph]:
         finally:
             kg.store.flush()
             kg.invalidate()
+            request.app.state.views.clear()
             request.app.state.runner.refresh()
+
+
+def cached_view(request: Request, key: Any, build: Callable[[], Any]) -> Any:
+    """A derived view (a tree object, a per-taxon answer) kept until the next write through the API.
+
+    The facade's own lookups may touch the store (``kg.tree(name)`` reads the manifest); REST
+    handlers look views up here so a request costs one or two in-memory lookups.
+    """
+    views: dict[Any, Any] = request.app.state.views
+    try:
+        return views[key]
+    except KeyError:
+        value = views[key] = build()
+        return value
 
 
 # --------------------------------------------------------------------------- pagination

@@ -212,6 +212,7 @@ def _update(request: Request, sparql: str) -> Response:
         finally:
             kg.store.flush()
             kg.invalidate()
+            request.app.state.views.clear()
             get_runner(request).refresh()
     return Response(status_code=204)
 

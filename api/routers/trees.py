@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import KGDep, Paged, PageDep, paginate
+from api.deps import KGDep, Paged, PageDep, cached_view, paginate
 from api.errors import problem_responses
 from api.routers._trees_support import Diagnostic, IdsIn, flat_tree, locate
 from kg.errors import ValidationError
@@ -86,6 +86,11 @@ class DistancesIn(IdsIn):
     topological: bool = False
 
 
+def _tree(request: Request, kg: Any, name: str) -> Any:
+    """The cached tree object (its array index) for a name."""
+    return cached_view(request, ("tree", name), lambda: kg.tree(name))
+
+
 def _tree_out(t: Any) -> dict[str, Any]:
     s = t.summary()
     return {"name": s["name"], "version": s.get("version", ""), "graph": s.get("graph", ""),
@@ -110,45 +115,45 @@ def _node_out(t: Any, v: int, *, tips: int = 0) -> dict[str, Any]:
 def list_trees(request: Request, kg: KGDep, page: PageDep) -> dict[str, Any]:
     """Loaded trees (latest version of each name) with their size and shape."""
     names = sorted({g.name for g in kg.graphs(kind="tree")})
-    return paginate(names, page, request, lambda n: _tree_out(kg.tree(n)))
+    return paginate(names, page, request, lambda n: _tree_out(_tree(request, kg, n)))
 
 
 @router.get("/{tree}", response_model=TreeOut, responses=ERR)
-def tree_info(kg: KGDep, tree: TreeName) -> dict[str, Any]:
+def tree_info(request: Request, kg: KGDep, tree: TreeName) -> dict[str, Any]:
     """One tree's summary."""
-    return _tree_out(kg.tree(tree))
+    return _tree_out(_tree(request, kg, tree))
 
 
 @router.get("/{tree}/nodes/{node:path}", response_model=NodeOut, responses=ERR)
-def node_info(kg: KGDep, tree: TreeName, node: str,
+def node_info(request: Request, kg: KGDep, tree: TreeName, node: str,
               tips: Annotated[int, Query(ge=0, le=10_000, description="Also list up to this many tips below.")] = 0
               ) -> dict[str, Any]:
     """A node by tip label, ``node:N``, preorder number, node IRI, taxon CURIE or genus."""
-    t = kg.tree(tree)
+    t = _tree(request, kg, tree)
     ref: str | int = int(node) if node.isdigit() else node
     return _node_out(t, t.node(ref).id, tips=tips)
 
 
-def _mrca(kg: Any, tree: str, body: IdsIn) -> dict[str, Any]:
-    t = kg.tree(tree)
+def _mrca(request: Request, kg: Any, tree: str, body: IdsIn) -> dict[str, Any]:
+    t = _tree(request, kg, tree)
     ids, diags = locate(kg, t, body.ids, fuzzy=body.fuzzy)
     return {"tree": t.name, "mrca": _node_out(t, t.index.mrca(ids)) if ids else None, "diagnostics": diags}
 
 
 @router.post("/{tree}/mrca", response_model=MrcaOut, responses=ERR)
-def mrca(kg: KGDep, tree: TreeName, body: IdsIn) -> dict[str, Any]:
+def mrca(request: Request, kg: KGDep, tree: TreeName, body: IdsIn) -> dict[str, Any]:
     """Most recent common ancestor of the ids that resolve; ``mrca`` is null when none does."""
-    return _mrca(kg, tree, body)
+    return _mrca(request, kg, tree, body)
 
 
 @router.get("/{tree}/mrca", response_model=MrcaOut, responses=ERR)
-def mrca_get(kg: KGDep, tree: TreeName, ids: IdsQuery, fuzzy: bool = True) -> dict[str, Any]:
+def mrca_get(request: Request, kg: KGDep, tree: TreeName, ids: IdsQuery, fuzzy: bool = True) -> dict[str, Any]:
     """``mrca`` with the ids in the query string (``?ids=A&ids=B``)."""
-    return _mrca(kg, tree, IdsIn(ids=ids, fuzzy=fuzzy))
+    return _mrca(request, kg, tree, IdsIn(ids=ids, fuzzy=fuzzy))
 
 
-def _induced(kg: Any, tree: str, body: IdsIn, fmt: str) -> dict[str, Any]:
-    t = kg.tree(tree)
+def _induced(request: Request, kg: Any, tree: str, body: IdsIn, fmt: str) -> dict[str, Any]:
+    t = _tree(request, kg, tree)
     ids, diags = locate(kg, t, body.ids, fuzzy=body.fuzzy)
     out: dict[str, Any] = {"tree": t.name, "diagnostics": diags}
     if not ids:
@@ -165,22 +170,23 @@ Fmt = Annotated[Literal["newick", "json", "both"], Query(description="Newick tex
 
 
 @router.post("/{tree}/induced_subtree", response_model=InducedOut, responses=ERR)
-def induced_subtree(kg: KGDep, tree: TreeName, body: IdsIn, format: Fmt = "newick") -> dict[str, Any]:
+def induced_subtree(request: Request, kg: KGDep, tree: TreeName, body: IdsIn, format: Fmt = "newick"
+                    ) -> dict[str, Any]:
     """The subtree induced by the ids that resolve (unary nodes collapsed, lengths summed)."""
-    return _induced(kg, tree, body, format)
+    return _induced(request, kg, tree, body, format)
 
 
 @router.get("/{tree}/induced_subtree", response_model=InducedOut, responses=ERR)
-def induced_subtree_get(kg: KGDep, tree: TreeName, ids: IdsQuery, format: Fmt = "newick",
+def induced_subtree_get(request: Request, kg: KGDep, tree: TreeName, ids: IdsQuery, format: Fmt = "newick",
                         fuzzy: bool = True) -> dict[str, Any]:
     """``induced_subtree`` with the ids in the query string."""
-    return _induced(kg, tree, IdsIn(ids=ids, fuzzy=fuzzy), format)
+    return _induced(request, kg, tree, IdsIn(ids=ids, fuzzy=fuzzy), format)
 
 
 @router.post("/{tree}/distances", response_model=DistancesOut, responses=ERR)
-def distances(kg: KGDep, tree: TreeName, body: DistancesIn) -> dict[str, Any]:
+def distances(request: Request, kg: KGDep, tree: TreeName, body: DistancesIn) -> dict[str, Any]:
     """Pairwise patristic (or, with ``topological``, edge-count) distances between the found ids."""
-    t = kg.tree(tree)
+    t = _tree(request, kg, tree)
     if not body.topological and not t.index.has_lengths:
         raise ValidationError(f"tree {t.name!r} has no branch lengths; ask for topological distances")
     if len(body.ids) > 2000:
@@ -195,14 +201,14 @@ def distances(kg: KGDep, tree: TreeName, body: DistancesIn) -> dict[str, Any]:
 
 @router.get("/{tree}/subtree", responses={200: {"content": {"text/x-newick": {}}}, **ERR},
             response_class=__import__("fastapi").responses.PlainTextResponse)
-def subtree(kg: KGDep, tree: TreeName,
+def subtree(request: Request, kg: KGDep, tree: TreeName,
             node: Annotated[str | None, Query(max_length=500, description="Clade root (default: the root).")] = None,
             max_tips: Annotated[int, Query(ge=1, le=200_000)] = 5000,
             height_limit: Annotated[int | None, Query(ge=0, le=1_000_000)] = None) -> Any:
     """Newick of the clade below a node, refused past ``max_tips`` tips (cut it with ``height_limit``)."""
     from fastapi.responses import PlainTextResponse
 
-    t = kg.tree(tree)
+    t = _tree(request, kg, tree)
     ref: str | int | None = int(node) if node and node.isdigit() else node
     return PlainTextResponse(t.subtree(ref, max_tips=max_tips, height_limit=height_limit),
                              media_type="text/x-newick")

@@ -1,0 +1,99 @@
+"""Phenotype and trait commands: load phenotypes, infer, traits, taxa-with, matrix, similar, conflicts."""
+
+from __future__ import annotations
+
+import click
+
+from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main, progress_bar
+
+
+@load_group.command("phenotypes")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--lenient", is_flag=True, help="Leave out phenotypes with unknown ontology terms (reported) "
+              "instead of refusing the file.")
+@click.option("--infer/--no-infer", default=True, show_default=True,
+              help="Update the presence/absence inference graph afterwards.")
+@click.option("--json", "as_json", is_flag=True, help="Print the load reports as JSON.")
+def load_phenotypes(paths: tuple[str, ...], lenient: bool, infer: bool, as_json: bool) -> None:
+    """Load Phenex NeXML matrices (files or directories of *.xml), one graph per matrix."""
+    g = get_kg()
+    reports = g.load_phenotypes(list(paths), lenient=lenient, progress=progress_bar("phenotypes", unit="file"))
+    if as_json:
+        emit_json([r.to_dict() for r in reports])
+    else:
+        for r in reports:
+            click.echo(r.summary())
+            for p in r.problems[:10]:
+                click.echo(f"  {p}", err=True)
+    if infer:
+        rec = g.infer_traits()
+        click.echo(f"inference: {rec.kind}/{rec.name}/{rec.version} ({rec.triples} triples, {rec.status})")
+
+
+@main.command("traits")
+@click.argument("taxon")
+@click.option("--evidence/--no-evidence", default=False, show_default=True, help="Include evidence (JSON).")
+@FORMAT_OPTION
+def traits(taxon: str, evidence: bool, fmt: str) -> None:
+    """Traits of a taxon: asserted phenotypes and presence/absence calls (asserted and inferred)."""
+    rows = get_kg().traits.traits_of(taxon, evidence=evidence)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    emit([(r["kind"], r["tier"], r["entity"], r.get("entity_label"), r.get("value") or r.get("quality_label") or "",
+           len(r.get("evidence", [])) if evidence else "") for r in rows],
+         ["kind", "tier", "entity", "label", "value/quality", "evidence"], fmt)
+
+
+@main.command("taxa-with")
+@click.argument("term")
+@click.option("--within", help="Restrict to a clade: a genus name, or TREE:NODE for the tips below a tree node.")
+@click.option("--no-parts", is_flag=True, help="Subclasses only (not parts) of the term.")
+@click.option("--value", type=click.Choice(["present", "absent"]), help="Ask presence/absence calls instead.")
+@FORMAT_OPTION
+def taxa_with(term: str, within: str | None, no_parts: bool, value: str | None, fmt: str) -> None:
+    """Taxa with a phenotype of TERM (CURIE) or of anything it subsumes."""
+    g = get_kg()
+    clade = within
+    if within and ":" in within:
+        tree, node = within.split(":", 1)
+        clade = g.tree(tree).node(node).tips()
+    rows = g.traits.taxa_with(term, parts=not no_parts, within=clade, value=value)
+    if fmt == "json":
+        emit_json(rows)
+        return
+    emit([(r["taxon"], r["tier"], len(r["phenotypes"])) for r in rows], ["taxon", "tier", "phenotypes"], fmt)
+
+
+@main.command("matrix")
+@click.option("--taxa", required=True, help="Comma-separated taxon names.")
+@click.option("--entities", required=True, help="Comma-separated entity CURIEs.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "nexml", "json"]), default="csv", show_default=True)
+@click.option("--variable-only", is_flag=True, help="Only entities that vary among the taxa.")
+def matrix(taxa: str, entities: str, fmt: str, variable_only: bool) -> None:
+    """An OntoTrace-style presence/absence matrix with per-cell evidence."""
+    m = get_kg().traits.matrix([t.strip() for t in taxa.split(",") if t.strip()],
+                               [e.strip() for e in entities.split(",") if e.strip()], variable_only=variable_only)
+    click.echo(m.render(fmt), nl=False)
+
+
+@main.command("similar")
+@click.argument("taxon")
+@click.option("-k", default=10, show_default=True, help="How many taxa.")
+@click.option("--metric", type=click.Choice(["simgic", "jaccard", "resnik-bma"]), default="simgic", show_default=True)
+@FORMAT_OPTION
+def similar(taxon: str, k: int, metric: str, fmt: str) -> None:
+    """The taxa whose phenotype profiles are most similar to TAXON's."""
+    rows = get_kg().similarity.similar(taxon, k=k, metric=metric)
+    emit([(r["taxon"], r["score"]) for r in rows], ["taxon", "score"], fmt)
+
+
+@main.command("conflicts")
+@FORMAT_OPTION
+def conflicts(fmt: str) -> None:
+    """Taxa inferred both present and absent for an entity."""
+    rows = get_kg().traits.conflicts()
+    if fmt == "json":
+        emit_json(rows)
+        return
+    emit([(r["taxon"], r["entity"], r["entity_label"]) for r in rows], ["taxon", "entity", "label"], fmt)

@@ -1,0 +1,187 @@
+"""The phenotype index: what the phenotype and closure graphs say, in memory, for inference and queries.
+
+Built once per store state (the facade caches it) from the ``phenotypes`` graphs (cells, states,
+EQ phenotypes, post-composed classes) and the ``closure`` graphs (direct ``S P O`` triples for
+rdfs:subClassOf and part_of). Ancestor sets are computed for the terms the corpus uses only.
+
+>>> from kg import KnowledgeGraph
+>>> idx = PhenotypeIndex.build(KnowledgeGraph.open("oxigraph:").store)
+>>> len(idx.taxa)
+0
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kg.graphs import TKG, GraphRecord, list_graphs
+from kg.store import Store
+
+OBO = "http://purl.obolibrary.org/obo/"
+SUB = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+PART_OF = OBO + "BFO_0000050"
+PRESENT = OBO + "PATO_0000467"
+ABSENT = OBO + "PATO_0000462"
+LACKS_ALL_PARTS = OBO + "PATO_0002000"
+HAS_NUMBER_OF = OBO + "PATO_0001555"
+COMPLEMENT_OF = OBO + "PHENOSCAPE_complement_of"
+
+
+@dataclass
+class Pheno:
+    """One EQ phenotype as stored: IRIs of entity, quality, related entity; count."""
+
+    iri: str
+    entity: str
+    quality: str | None
+    related: str | None
+    count: int | None
+
+
+@dataclass
+class CellRec:
+    taxon: str
+    otu: str
+    states: list[str]
+    kind: str  # single | polymorphic | uncertain
+
+
+@dataclass
+class PhenotypeIndex:
+    """Corpus tables plus ancestor sets (subClassOf ∪ part_of, redundant) for the terms in use."""
+
+    phenotype_graphs: list[GraphRecord] = field(default_factory=list)
+    closure_graphs: list[GraphRecord] = field(default_factory=list)
+    taxa: dict[str, str] = field(default_factory=dict)              # taxon IRI -> label
+    otu_taxon: dict[str, str] = field(default_factory=dict)         # OTU IRI -> taxon IRI
+    phenotypes: dict[str, Pheno] = field(default_factory=dict)
+    state_phenotypes: dict[str, list[str]] = field(default_factory=dict)
+    cells: list[CellRec] = field(default_factory=list)
+    composed: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # class -> [(pred, obj)]
+    isa: dict[str, set[str]] = field(default_factory=dict)          # term -> superclasses (closure)
+    anc: dict[str, set[str]] = field(default_factory=dict)          # term -> subClassOf ∪ part_of ancestors
+    labels: dict[str, str] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def build(cls, store: Store) -> PhenotypeIndex:
+        idx = cls(phenotype_graphs=list_graphs(store, kind="phenotypes"),
+                  closure_graphs=[g for g in list_graphs(store, kind="closure")
+                                  if not g.name.endswith("-nonredundant")])
+        for g in idx.phenotype_graphs:
+            idx._read_phenotype_graph(store, g.iri)
+        idx._read_closure(store)
+        return idx
+
+    def _q(self, store: Store, graph: str, pred: str) -> Iterable[tuple[str, object]]:
+        for q in store.quads(None, _nn(pred), None, graph):
+            yield q.subject.value, q.object
+
+    def _read_phenotype_graph(self, store: Store, g: str) -> None:
+        for otu, tx in self._q(store, g, TKG + "taxon"):
+            self.otu_taxon[otu] = tx.value
+        for s, o in self._q(store, g, LABEL):
+            self.labels.setdefault(s, o.value)
+        for s, o in self._q(store, g, TKG + "describesPhenotype"):
+            self.state_phenotypes.setdefault(s, []).append(o.value)
+        ent, qual, rel, cnt = {}, {}, {}, {}
+        for s, o in self._q(store, g, TKG + "entity"):
+            ent[s] = o.value
+        for s, o in self._q(store, g, TKG + "quality"):
+            qual[s] = o.value
+        for s, o in self._q(store, g, TKG + "relatedEntity"):
+            rel[s] = o.value
+        for s, o in self._q(store, g, TKG + "count"):
+            cnt[s] = int(o.value)
+        for p, e in ent.items():
+            self.phenotypes.setdefault(p, Pheno(p, e, qual.get(p), rel.get(p), cnt.get(p)))
+        for c, _ in self._q(store, g, TKG + "expression"):
+            if c not in self.composed:
+                self.composed[c] = [(q.predicate.value, q.object.value) for q in store.quads(_nn(c), None, None, g)
+                                    if q.predicate.value == SUB or q.predicate.value.startswith(OBO)]
+        cell_otu = dict(self._q(store, g, TKG + "otu"))
+        kinds = {s: o.value for s, o in self._q(store, g, TKG + "stateSetKind")}
+        states: dict[str, list[str]] = defaultdict(list)
+        for s, o in self._q(store, g, TKG + "state"):
+            states[s].append(o.value)
+        for cell, sts in states.items():
+            otu = cell_otu[cell].value  # type: ignore[attr-defined]
+            tx = self.otu_taxon.get(otu)
+            if tx is None:
+                continue
+            self.taxa.setdefault(tx, self.labels.get(tx, tx))
+            self.cells.append(CellRec(tx, otu, sts, kinds.get(cell, "single")))
+
+    def _read_closure(self, store: Store) -> None:
+        wanted = self.corpus_terms()
+        isa: dict[str, set[str]] = defaultdict(set)
+        anc: dict[str, set[str]] = defaultdict(set)
+        for g in self.closure_graphs:
+            for pred, target in ((SUB, isa), (PART_OF, anc)):
+                for q in store.quads(None, _nn(pred), None, g.iri):
+                    s = q.subject.value
+                    if s in wanted:
+                        target[s].add(q.object.value)
+        for s, sup in isa.items():
+            anc[s] |= sup
+        # post-composed classes: genus and part_of fillers, with their own ancestors
+        for c, diffs in self.composed.items():
+            a, i = anc[c], isa[c]
+            for p, o in diffs:
+                if p == SUB:
+                    i.add(o)
+                    i |= isa.get(o, set())
+                    a.add(o)
+                    a |= anc.get(o, set())
+                elif p == PART_OF:
+                    a.add(o)
+                    a |= anc.get(o, set())
+        self.isa, self.anc = dict(isa), dict(anc)
+
+    # ------------------------------------------------------------------ helpers
+    def corpus_terms(self) -> set[str]:
+        out: set[str] = set()
+        for p in self.phenotypes.values():
+            out.update(t for t in (p.entity, p.quality, p.related) if t)
+        for c, diffs in self.composed.items():
+            out.add(c)
+            out.update(o for _, o in diffs)
+        return out
+
+    def ancestors(self, term: str, *, parts: bool = True) -> set[str]:
+        """Superclasses (and, with ``parts``, wholes) of a term; not reflexive."""
+        return self.anc.get(term, set()) if parts else self.isa.get(term, set())
+
+    def is_absent_quality(self, q: str | None) -> bool:
+        if q is None:
+            return False
+        if q == ABSENT or ABSENT in self.isa.get(q, ()):
+            return True
+        return any(p == COMPLEMENT_OF and o == PRESENT for p, o in self.composed.get(q, ()))
+
+    def genus(self, term: str) -> str:
+        for p, o in self.composed.get(term, ()):
+            if p == SUB:
+                return o
+        return term
+
+    def implications(self, ph: Pheno) -> tuple[set[str], set[str]]:
+        """Entities a phenotype implies present and absent (Phenoscape semantics)."""
+        q = self.genus(ph.quality) if ph.quality else None
+        if self.is_absent_quality(ph.quality) or (ph.count == 0 and q != HAS_NUMBER_OF):
+            return set(), {ph.entity}
+        if q == LACKS_ALL_PARTS or (q == HAS_NUMBER_OF and ph.count == 0):
+            return {ph.entity}, ({ph.related} if ph.related else set())
+        present = {ph.entity}
+        if ph.related:
+            present.add(ph.related)
+        return present, set()
+
+
+def _nn(iri: str):  # local import keeps this module light for doctests
+    from kg.store import NamedNode
+
+    return NamedNode(iri)

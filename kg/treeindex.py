@@ -216,6 +216,7 @@ class TreeIndex:
         if self._by_name is None:
             by: dict[str, int] = {}
             dups: dict[str, list[int]] = {}
+            raw: list[tuple[str, int]] = []
             tip = self.size == 1
             for i, nm in enumerate(self.names):
                 if not nm:
@@ -226,10 +227,16 @@ class TreeIndex:
                 j = by.get(key)
                 if j is None:
                     by[key] = i
+                    if key != nm:
+                        raw.append((nm, i))
                 elif tip[i] == tip[j]:
                     dups.setdefault(key, [j]).append(i)
                 elif tip[i]:  # a tip wins over an internal node of the same name
                     by[key] = i
+            for nm, i in raw:  # the labels as written too, so lookups need no normalising
+                key = " ".join(nm.replace("_", " ").split())
+                if by.get(key) == i and key not in dups:
+                    by.setdefault(nm, i)
             self._by_name, self._dups = by, dups
         return self._by_name
 
@@ -266,15 +273,16 @@ class TreeIndex:
     def ids(self, items: Iterable[str | int]) -> np.ndarray:
         """Node ids for labels or ids; every missing label is named in one error."""
         items = list(items)
-        m = self._name_map()
-        out = [m.get(s.replace("_", " ")) if isinstance(s, str) else None for s in items]
+        get = self._name_map().get
+        out = [get(s) for s in items]
         missing = []
-        for k, (it, i) in enumerate(zip(items, out)):
-            if i is None:
-                i = self.lookup(it) if isinstance(it, (int, np.integer)) else self._find(it)
+        if None in out:
+            for k, (it, i) in enumerate(zip(items, out)):
                 if i is None:
-                    missing.append(it)
-                out[k] = i
+                    i = self.lookup(it) if isinstance(it, (int, np.integer)) else self._find(it)
+                    if i is None:
+                        missing.append(it)
+                    out[k] = i
         if missing:
             more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
             raise NotFound(f"{len(missing)} name(s) not in the tree: {', '.join(map(repr, missing[:10]))}{more}"

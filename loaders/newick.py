@@ -356,52 +356,50 @@ def parse(path: str | Path | Source, *, internal_labels: str = "auto", ete_forma
 
 # --------------------------------------------------------------------------- writing
 
+_NEEDS_QUOTES = re.compile(r"[\s()\[\]':;,]").search
+
+
 def _fmt_label(name: str) -> str:
     if not name:
         return ""
-    if re.search(r"[\s()\[\]':;,]", name):
+    if _NEEDS_QUOTES(name):
         return "'" + name.replace("'", "''") + "'"
     return name
-
-
-def _fmt_num(x: float) -> str:
-    return f"{x:.12g}" if x != int(x) or abs(x) >= 1e15 else str(int(x))
 
 
 def write_newick(parent: np.ndarray, size: np.ndarray, names: list[str], length: np.ndarray,
                  support: np.ndarray | None = None) -> str:
     """Newick text for preorder arrays, written with a loop and a stack (no recursion)."""
+    sz = np.asarray(size).tolist()
+    labels = [_fmt_label(x) if x else "" for x in names]
+    if support is not None:
+        for i in np.flatnonzero(np.isfinite(support) & (np.asarray(size) > 1)).tolist():
+            if not labels[i]:
+                labels[i] = format(float(support[i]), ".12g")
+    tails = [lab + (":" + format(x, ".12g") if x == x else "") for lab, x in zip(labels, np.asarray(length).tolist())]
     out: list[str] = []
+    add = out.append
     stack: list[int] = []
+    ends: list[int] = []
     need_comma = False
-    n = len(names)
-
-    def close(v: int) -> None:
-        lab = _fmt_label(names[v])
-        if not lab and support is not None and not math.isnan(support[v]):
-            lab = _fmt_num(float(support[v]))
-        out.append(")" + lab)
-        if not math.isnan(length[v]):
-            out.append(":" + _fmt_num(float(length[v])))
-
-    for i in range(n):
-        while stack and i >= stack[-1] + size[stack[-1]]:
-            close(stack.pop())
+    for i in range(len(sz)):
+        while ends and i >= ends[-1]:
+            ends.pop()
+            add(")" + tails[stack.pop()])
             need_comma = True
         if need_comma:
-            out.append(",")
-        if size[i] > 1:
-            out.append("(")
+            add(",")
+        if sz[i] > 1:
+            add("(")
             stack.append(i)
+            ends.append(i + sz[i])
             need_comma = False
         else:
-            out.append(_fmt_label(names[i]))
-            if not math.isnan(length[i]):
-                out.append(":" + _fmt_num(float(length[i])))
+            add(tails[i])
             need_comma = True
     while stack:
-        close(stack.pop())
-    out.append(";")
+        add(")" + tails[stack.pop()])
+    add(";")
     return "".join(out)
 
 

@@ -184,6 +184,38 @@ class KnowledgeGraph:
             self._cache[key] = resolver(self.store, tree=self.tree(tree) if tree else None)
         return self._cache[key].resolve([names] if isinstance(names, str) else list(names), fuzzy=fuzzy)
 
+    # phenotypes and traits ---------------------------------------------------------------------
+    def load_phenotypes(self, paths: Any, *, lenient: bool = False, progress: Any = None,
+                        **options: Any) -> list[LoadReport]:
+        """Load Phenex NeXML matrices (files or directories), one ``phenotypes`` graph per file."""
+        from loaders import phenex
+
+        reports = phenex.load_many(self.store, [paths] if isinstance(paths, (str, Path)) else list(paths),
+                                   lenient=lenient, progress=progress, **options)
+        self.invalidate()
+        return reports
+
+    @property
+    def traits(self) -> Any:
+        """Trait queries and presence/absence inference (:class:`kg.traits.Traits`)."""
+        from kg.traits import Traits
+
+        return Traits(self.store, self._cache)
+
+    def infer_traits(self, **kw: Any) -> Any:
+        """Write presence/absence calls with evidence into a derived ``inference`` graph."""
+        rec = self.traits.infer(**kw)
+        return rec
+
+    @property
+    def similarity(self) -> Any:
+        """Semantic similarity over the phenotype corpus (:class:`kg.similarity.Similarity`)."""
+        if "similarity" not in self._cache:
+            from kg.similarity import Similarity
+
+            self._cache["similarity"] = Similarity(self.traits)
+        return self._cache["similarity"]
+
     # querying ----------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None,
               *, union_default_graph: bool = True) -> SelectResult | bool | list[Triple]:

@@ -1,0 +1,134 @@
+"""Phenex NeXML loader: records from the toy world, RDF shape, bad input, and the oracle (slow)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kg.errors import ParseError, ValidationError
+from loaders import phenex
+
+ANAT = "kg/sample/fish-anatomy-slim.ttl"
+
+
+def test_parse_records(toy):
+    m = phenex.parse(toy / "phenotypes" / "toy.xml")
+    assert [o.label for o in m.otus] == [" Danio  rerio", "Silurus glanis", "Gymnotus carapo"]
+    assert m.otus[0].vto == "http://purl.obolibrary.org/obo/VTO_0039818"
+    assert m.otus[0].specimens == [("http://purl.obolibrary.org/obo/COLLECTION_0000009", "123")]
+    assert m.doi == "http://dx.doi.org/10.1000/toy.1" and m.title == "Toy 2026"
+    assert [c.number for c in m.characters] == [1, 2, 3]
+    spine = m.characters[2].states[0].phenotypes[0]
+    assert spine.entity.text == "UBERON:2001787 and BFO:0000050 some (UBERON:0000151)"
+    assert spine.quality.text == "PATO:0000701"
+    assert m.characters[2].states[1].phenotypes == []
+    kinds = {(c.otu, c.character): (c.kind, sorted(c.states)) for c in m.cells}
+    assert kinds[("t2", "ch1")] == ("polymorphic", ["s1a", "s1b"])
+    assert kinds[("t2", "ch2")] == ("uncertain", ["s2a", "s2b"])
+    assert m.counts()["cells"] == 8
+
+
+@pytest.mark.parametrize("name,fragment,line", [
+    ("bad_xml.xml", "malformed XML", 37),
+    ("bad_char.xml", "character 'ch9', which is not defined", 37),
+    ("bad_states_block.xml", "states block 's9'", 30),
+    ("bad_state.xml", "has state 's2a', which is not declared", 37),
+])
+def test_bad_input_names_file_line_value(toy, mem_kg, name, fragment, line):
+    with pytest.raises(ParseError) as err:
+        mem_kg.load_phenotypes(toy / "phenotypes" / name)
+    assert fragment in str(err.value) and err.value.line == line and name in str(err.value)
+    assert mem_kg.graphs(kind="phenotypes") == []
+
+
+def test_unknown_term_strict_then_lenient(toy, mem_kg):
+    mem_kg.load_ontology(ANAT)
+    with pytest.raises(ValidationError, match=r"bad_term.xml:\d+: unknown ontology term 'UBERON:9999999'"):
+        mem_kg.load_phenotypes(toy / "phenotypes" / "bad_term.xml")
+    assert mem_kg.graphs(kind="phenotypes") == []
+    rep, = mem_kg.load_phenotypes(toy / "phenotypes" / "bad_term.xml", lenient=True)
+    assert rep.counts["phenotypes_dropped"] == 2 and any(p.value == "UBERON:9999999" for p in rep.problems)
+    assert mem_kg.graphs(kind="phenotypes")[0].triples == rep.triples > 0
+
+
+def test_rdf_shape_and_idempotent(toy, kg):
+    path = toy / "phenotypes" / "toy.xml"
+    rep, = kg.load_phenotypes(path)
+    assert rep.status == "loaded" and rep.counts["taxa_linked"] == 3
+    again, = kg.load_phenotypes(path)
+    assert again.status == "unchanged"
+    q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+    SELECT ?expr ?genus ?whole WHERE { ?c tkg:expression ?expr ;
+       <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?genus ; <http://purl.obolibrary.org/obo/BFO_0000050> ?whole }"""
+    assert kg.query(q).values() == [("UBERON:2001787 and BFO:0000050 some (UBERON:0000151)",
+                                     "http://purl.obolibrary.org/obo/UBERON_2001787",
+                                     "http://purl.obolibrary.org/obo/UBERON_0000151")]
+    vto = kg.query("SELECT ?v WHERE { <https://w3id.org/traitkg/taxon/Danio_rerio> "
+                   "<http://www.w3.org/2004/02/skos/core#exactMatch> ?v }").values()
+    assert vto == [("http://purl.obolibrary.org/obo/VTO_0039818",)]
+    pub = kg.query("SELECT ?p WHERE { ?m <https://w3id.org/traitkg/schema#publication> ?p }").values()
+    assert pub == [("https://doi.org/10.1000/toy.1",)]
+
+
+def test_sample_matrix_terms_are_in_the_sample_ontology(mem_kg):
+    mem_kg.load_ontology(ANAT)
+    rep, = mem_kg.load_phenotypes("kg/sample/phenotypes.xml")  # strict: every term must be known
+    assert rep.counts["otus"] == 32 and rep.counts["characters"] == 10 and not rep.problems
+
+
+@pytest.mark.slow
+def test_oracle_every_flat_row_is_in_the_store(shared, mem_kg):
+    """Every row of the independently flattened TSV (394,800 rows) is represented in the store."""
+    import csv
+    import gzip
+
+    from kg.store import RDFS_LABEL, NamedNode
+    from ontologies.prefixes import contract
+
+    mem_kg.load_phenotypes(shared / "phenoscape-data" / "nexml")
+    files = {g.iri: "/".join(g.source.split("/")[-2:]) for g in mem_kg.graphs(kind="phenotypes")}
+    T = "https://w3id.org/traitkg/schema#"
+    st = mem_kg.store
+
+    def objs(pred: str, g: str) -> dict:
+        out: dict = {}
+        for q in st.quads(None, NamedNode(pred if pred.startswith("http") else T + pred), None, g):
+            out.setdefault(q.subject.value, []).append(q.object.value)
+        return out
+
+    have = set()
+    for g, f in files.items():
+        label = {q.subject.value: q.object.value for q in st.quads(None, RDFS_LABEL, None, g)}
+        expr = {k: v[0] for k, v in objs("expression", g).items()}
+        vto = {k: v[0].rsplit("/", 1)[-1] for k, v in objs("http://rs.tdwg.org/dwc/terms/taxonID", g).items()}
+        num = {k: v[0] for k, v in objs("characterNumber", g).items()}
+        sym = {k: v[0] for k, v in objs("symbol", g).items()}
+        phs = objs("describesPhenotype", g)
+        ent, qual, rel = objs("entity", g), objs("quality", g), objs("relatedEntity", g)
+        kind = {k: v[0] for k, v in objs("stateSetKind", g).items()}
+        otu, char = objs("otu", g), objs("character", g)
+
+        def term(x, expr=expr):
+            return expr.get(x) or contract(x)
+
+        for cell, states in objs("state", g).items():
+            o, c = otu[cell][0], char[cell][0]
+            flag = "polymorphic_or_uncertain" if cell in kind else ""
+            for s in states:
+                base = (f, label[o], vto.get(o, ""), num[c], label[c], sym[s], label[s])
+                if not phs.get(s):
+                    have.add(base + ("", "", "", flag))
+                for p in phs.get(s, []):
+                    have.add(base + (term(ent[p][0]), term(qual[p][0]) if p in qual else "",
+                                     term(rel[p][0]) if p in rel else "", flag))
+    missing, n = [], 0
+    with gzip.open(shared / "phenoscape-data" / "derived" / "phenoscape_eq_flat_shared.tsv.gz", "rt") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            n += 1
+            key = (row["source_file"], row["taxon_label"], row["vto_id"], row["character_number"],
+                   row["character_label"].strip(), row["state_symbol"], row["state_label"].strip(), row["entity"],
+                   row["quality"], row["related_entity"], row["state_set"])
+            if key not in have:
+                missing.append(key)
+    assert n == 394_800
+    assert missing == [], f"{len(missing)} oracle rows missing, e.g. {missing[:3]}"

@@ -1,0 +1,167 @@
+"""Presence/absence inference, evidence, trait queries, conflicts and OntoTrace matrices."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kg.errors import NotFound
+
+ANAT = "kg/sample/fish-anatomy-slim.ttl"
+UB = "http://purl.obolibrary.org/obo/UBERON_"
+
+
+@pytest.fixture
+def toy_kg(mem_kg, toy):
+    mem_kg.load_ontology(ANAT)
+    mem_kg.load_phenotypes(toy / "phenotypes" / "toy.xml")
+    return mem_kg
+
+
+@pytest.fixture
+def sample_kg(mem_kg):
+    mem_kg.load_ontology(ANAT)
+    mem_kg.load_phenotypes("kg/sample/phenotypes.xml")
+    return mem_kg
+
+
+def calls_of(g, taxon):
+    return {(c["entity"], c["value"]): c for c in g.traits.traits_of(taxon) if c["kind"] != "phenotype"}
+
+
+def test_presence_of_a_part_implies_the_whole_with_evidence(toy_kg):
+    c = calls_of(toy_kg, "Danio rerio")
+    assert c[("UBERON:4000175", "present")]["tier"] == "asserted"          # branched rays
+    fin = c[("UBERON:0000151", "present")]                                  # pectoral fin: only inferred
+    assert fin["tier"] == "inferred" and fin["inferred_from"] == ["UBERON:4000175"]
+    ev = fin["evidence"][0]
+    assert (ev["matrix_title"], ev["character_number"], ev["symbol"], ev["citation"]) == \
+        ("Toy 2026", 2, "1", "Toy, A. (2026). A toy matrix.")
+    assert ev["publication"] == "https://doi.org/10.1000/toy.1"
+    assert ("UBERON:0000151", "absent") not in c
+
+
+def test_absence_of_a_whole_implies_absence_of_parts_and_subtypes(sample_kg):
+    c = calls_of(sample_kg, "Danio rerio")
+    # pectoral fin spine absent -> the post-composed "spine part_of pectoral fin" is absent too
+    composed = [k for k in c if k[1] == "absent" and c[k]["entity_label"].startswith("pectoral fin spine and")]
+    assert composed and c[composed[0]]["tier"] == "inferred"
+    assert c[composed[0]]["inferred_from"] == ["UBERON:2001787"]
+
+
+def test_polymorphic_and_uncertain_cells(toy_kg):
+    s = calls_of(toy_kg, "Silurus glanis")
+    # polymorphic {absent, present}: both calls, flagged polymorphic, not a conflict
+    assert s[("UBERON:0000152", "present")]["polymorphic"] and s[("UBERON:0000152", "absent")]["polymorphic"]
+    assert not any(r["taxon"] == "Silurus glanis" and r["entity"] == "UBERON:0000152"
+                   for r in toy_kg.traits.conflicts())
+    # uncertain {unbranched, branched}: rays are present either way
+    assert s[("UBERON:4000175", "present")]["tier"] == "asserted"
+    assert s[("UBERON:4000175", "present")]["polymorphic"] is False
+
+
+def test_conflicts_are_reported(mem_kg, toy, tmp_path):
+    mem_kg.load_ontology(ANAT)
+    mem_kg.load_phenotypes(toy / "phenotypes" / "toy.xml")
+    other = (toy / "phenotypes" / "toy.xml").read_text().replace(
+        '<cell char="ch1" state="s1b"/>', '<cell char="ch1" state="s1a"/>').replace("Toy 2026", "Other 2027")
+    (tmp_path / "other.xml").write_text(other)
+    mem_kg.load_phenotypes(tmp_path / "other.xml")
+    conf = mem_kg.traits.conflicts()
+    hit = [r for r in conf if r["taxon"] == "Danio rerio" and r["entity"] == "UBERON:0000152"]
+    assert len(hit) == 1
+    assert {e["matrix_title"] for e in hit[0]["present"]["evidence"]} == {"Toy 2026"}
+    assert {e["matrix_title"] for e in hit[0]["absent"]["evidence"]} == {"Other 2027"}
+
+
+def test_infer_writes_a_derived_graph_with_provenance(toy_kg):
+    rec = toy_kg.infer_traits()
+    assert rec.kind == "inference" and rec.status == "loaded"
+    kinds = {toy_kg.graph(i).kind for i in rec.derived_from}
+    assert kinds == {"phenotypes", "closure"}
+    assert toy_kg.infer_traits().status == "unchanged"
+    q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    SELECT ?tier (COUNT(?src) AS ?n) WHERE { ?c tkg:taxon <https://w3id.org/traitkg/taxon/Danio_rerio> ;
+      tkg:entity <http://purl.obolibrary.org/obo/UBERON_0000151> ; tkg:presence tkg:Present ; tkg:tier ?tier ;
+      tkg:inferredFrom ?src . ?src tkg:evidence ?state } GROUP BY ?tier"""
+    assert toy_kg.query(q).values() == [("inferred", "1")]
+
+
+def test_taxa_with_subsumption_and_within(sample_kg):
+    t = sample_kg.traits
+    catfish = {"Ictalurus punctatus", "Ameiurus melas", "Silurus glanis", "Corydoras aeneus",
+               "Ancistrus cirrhosus", "Pimelodus blochii"}
+    # every species has a phenotype of a part of the pectoral fin (rays), and through part_of
+    assert len(t.taxa_with("UBERON:0000151")) == 32
+    # pectoral fin spine: subclass of pectoral fin lepidotrichium; not a part of the pelvic fin
+    assert {r["taxon"] for r in t.taxa_with("UBERON:0000152")} == {r["taxon"] for r in t.taxa_with("UBERON:0000152")}
+    serration = {r["taxon"] for r in t.taxa_with("PATO:0001976")}  # quality subsumption: serrated/smooth? serration
+    assert serration == {"Ictalurus punctatus", "Ameiurus melas", "Corydoras aeneus", "Pimelodus blochii"}
+    assert {r["taxon"] for r in t.taxa_with("UBERON:0000151", within="Danio")} == {"Danio rerio", "Danio albolineatus"}
+    present = {r["taxon"] for r in t.taxa_with("UBERON:2001787", value="present")}
+    assert present == catfish
+    with pytest.raises(NotFound, match="clade 'Xenopus'"):
+        t.taxa_with("UBERON:0000151", within="Xenopus")
+
+
+def test_taxa_with_within_a_tree_clade(sample_kg):
+    sample_kg.load_tree("kg/sample/fish-tree.nwk", name="sample")
+    tree = sample_kg.tree("sample")
+    node = tree.mrca(["Ictalurus punctatus", "Corydoras aeneus"])
+    got = {r["taxon"] for r in sample_kg.traits.taxa_with("UBERON:2001787", value="present", within=node)}
+    tips = {t.replace("_", " ") for t in node.tips()}
+    assert got and got <= tips
+    everywhere = {r["taxon"] for r in sample_kg.traits.taxa_with("UBERON:2001787", value="present")}
+    assert got == everywhere & tips
+
+
+def test_unknown_taxon_suggests(sample_kg):
+    with pytest.raises(NotFound, match="Danio rerio"):
+        sample_kg.traits.traits_of("Danio reri")
+
+
+def test_matrix_formats_evidence_and_variable_only(sample_kg):
+    t = sample_kg.traits
+    taxa = ["Danio rerio", "Silurus glanis", "Gymnotus carapo", "Ictalurus punctatus"]
+    ents = ["UBERON:0000151", "UBERON:2001787", "UBERON:0000152", "UBERON:0008897"]
+    m = t.matrix(taxa, ents)
+    vals = [[c.value for c in row] for row in m.cells]
+    assert vals == [["1", "0", "1", "1"], ["1", "0&1", "1", "1"], ["1", "0", "0", "1"], ["1", "1", "1", "1"]]
+    assert m.cells[1][1].polymorphic and not m.cells[1][1].conflict
+    assert m.cells[0][0].tier == "inferred" and m.cells[0][0].evidence
+    v = t.matrix(taxa, ents, variable_only=True)
+    assert v.entities == ["UBERON:2001787", "UBERON:0000152"]
+    data = json.loads(m.to_json())
+    assert data["cells"][0][0]["evidence"][0]["supports"] == "present"
+    csv_lines = m.to_csv().splitlines()
+    assert len(csv_lines) == 1 + 16 and csv_lines[1].startswith("Danio rerio,UBERON:0000151,pectoral fin,1,inferred")
+    from lxml import etree
+
+    x = etree.fromstring(m.to_nexml().encode())
+    cells = x.findall(".//{http://www.nexml.org/2009}cell")
+    assert len(cells) == 16 and cells[5].get("state") == "s01"
+
+
+def test_cli_traits_matrix_similar(mem_kg, tmp_path):
+    from click.testing import CliRunner
+
+    from kg.cli import main
+
+    store = f"oxigraph:{tmp_path / 's'}"
+    r = CliRunner()
+    assert r.invoke(main, ["--store", store, "load", "ontology", ANAT]).exit_code == 0
+    res = r.invoke(main, ["--store", store, "load", "phenotypes", "kg/sample"])
+    assert res.exit_code == 0, res.output
+    assert "inference: inference/presence-absence" in res.output
+    res = r.invoke(main, ["--store", store, "traits", "Silurus glanis", "--format", "json"])
+    assert res.exit_code == 0 and "pectoral fin spine" in res.output
+    res = r.invoke(main, ["--store", store, "taxa-with", "UBERON:2001787", "--value", "present", "--format", "csv"])
+    assert res.output.splitlines()[0] == "taxon,tier,phenotypes" and len(res.output.splitlines()) == 7
+    res = r.invoke(main, ["--store", store, "matrix", "--taxa", "Danio rerio,Amia calva", "--entities",
+                          "UBERON:2000251,UBERON:0000151", "--format", "csv"])
+    assert res.exit_code == 0 and len(res.output.splitlines()) == 5
+    res = r.invoke(main, ["--store", store, "similar", "Danio rerio", "-k", "3", "--format", "csv"])
+    assert res.exit_code == 0 and len(res.output.splitlines()) == 4
+    res = r.invoke(main, ["--store", store, "traits", "Nonexistent species"])
+    assert res.exit_code == 2 and "no taxon" in res.output

@@ -380,7 +380,9 @@ class TermIndex:
             score = {c: table.get(c, 0.0) for c in common}
         else:
             score = {c: ic.get(contract(c), 0.0) for c in common}
-        best = max(sorted(common), key=lambda c: score[c])
+        self.intrinsic_ic(None, predicates)
+        tie = self._ic[tuple(sorted(preds))]  # ties go to the more specific term
+        best = max(sorted(common), key=lambda c: (score[c], tie.get(c, 0.0)))
         return contract(best), score[best]
 
     # search --------------------------------------------------------------------------------

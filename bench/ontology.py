@@ -1,0 +1,146 @@
+"""Ontology benchmark: UBERON 2015 load + full closure (ours) vs owlready2 load (+ HermiT) as the
+peer, in the same run; then ancestors and label search latency over 1,000 random terms.
+
+Run: .venv/bin/python bench/ontology.py [--repeats 3] [--reasoner-timeout 600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = Path(os.environ.get("TRAITKG_SHARED", ROOT.parent / "shared" / "data"))
+UBERON = SHARED / "uberon" / "uberon-2015-05-25.owl.gz"
+
+_PEER = """
+import gzip, sys, time, owlready2 as o
+t = time.perf_counter()
+w = o.World()
+onto = w.get_ontology("file://" + sys.argv[1]).load()
+print("load", time.perf_counter() - t, flush=True)
+t = time.perf_counter()
+try:
+    with onto:
+        o.sync_reasoner_hermit(w, infer_property_values=False, debug=0)
+    print("reason", time.perf_counter() - t, flush=True)
+except Exception as e:
+    print("reason-error", str(e).splitlines()[1][:160] if len(str(e).splitlines()) > 1 else str(e)[:160], flush=True)
+"""
+
+
+def ours() -> tuple[float, int, int, object]:
+    from kg import KnowledgeGraph
+
+    g = KnowledgeGraph.open("oxigraph:")
+    t = time.perf_counter()
+    r = g.load_ontology(UBERON)
+    return time.perf_counter() - t, r.counts["closure_triples"], r.counts["nonredundant_triples"], g
+
+
+def peer(timeout: int) -> tuple[float | None, str]:
+    import gzip
+
+    with tempfile.TemporaryDirectory() as tmp:
+        owl = Path(tmp) / "uberon.owl"
+        owl.write_bytes(gzip.decompress(UBERON.read_bytes()))
+        try:
+            out = subprocess.run([sys.executable, "-c", _PEER, str(owl)], capture_output=True, text=True,
+                                 timeout=timeout).stdout
+        except subprocess.TimeoutExpired as exc:
+            out = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            out += f"\nreason-error did not finish in {timeout} s"
+    load = next((float(ln.split()[1]) for ln in out.splitlines() if ln.startswith("load ")), None)
+    reason = next((ln for ln in out.splitlines() if ln.startswith("reason")), "reason-error no output")
+    return load, reason
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--reasoner-timeout", type=int, default=600)
+    ap.add_argument("--queries", type=int, default=1000)
+    a = ap.parse_args()
+    loads, g, triples, nonred = [], None, 0, 0
+    for _ in range(a.repeats):
+        s, triples, nonred, g = ours()
+        loads.append(s)
+    peer_loads = []
+    reason = ""
+    for i in range(a.repeats):
+        pl, reason_i = peer(a.reasoner_timeout if i == 0 else 120)
+        reason = reason if i else reason_i
+        if pl is not None:
+            peer_loads.append(pl)
+    ours_med = statistics.median(loads)
+    peer_med = statistics.median(peer_loads) if peer_loads else float("nan")
+    print("\n== UBERON 2015-05-25 (14,237 classes): load + full closure")
+    print(f"{'what':46} {'median s':>9} {'runs':>5}")
+    print(f"{'traitkg load + closure (EL saturation)':46} {ours_med:9.2f} {len(loads):5d}")
+    print(f"{'owlready2 load only (peer)':46} {peer_med:9.2f} {len(peer_loads):5d}")
+    print(f"{'owlready2 + HermiT classify (peer)':46} {reason}")
+    print(f"ratio peer-load / ours(load+closure): {peer_med / ours_med:.2f}x")
+    print(f"closure triples: redundant {triples:,}  nonredundant {nonred:,}")
+
+    idx = g.terms  # built once, cached in the facade
+    rng = random.Random(42)
+    terms = [t.curie for t in idx.terms.values() if t.label and t.curie.startswith("UBERON:") and not t.obsolete]
+    sample = rng.sample(terms, min(a.queries, len(terms)))
+    anc, srch = [], []
+    for c in sample:
+        t0 = time.perf_counter()
+        idx.ancestors(c, ["is_a", "part_of"])
+        anc.append(time.perf_counter() - t0)
+    for c in sample:
+        label = idx.term(c).label
+        t0 = time.perf_counter()
+        hits = idx.search(label, limit=10)
+        srch.append(time.perf_counter() - t0)
+        assert hits and hits[0].match == "exact"
+    # peer for ancestors: networkx over the same nonredundant edges (is_a + part_of)
+    import networkx as nx
+
+    G = nx.DiGraph()
+    for s, preds in idx.up.items():
+        for p, objs in preds.items():
+            if p.endswith("subClassOf") or p.endswith("BFO_0000050"):
+                G.add_edges_from((s, o) for o in objs)
+    nxt = []
+    for c in sample:
+        iri = idx.iri(c)
+        t0 = time.perf_counter()
+        nx.descendants(G, iri) if iri in G else None
+        nxt.append(time.perf_counter() - t0)
+    from rapidfuzz import fuzz, process
+
+    keys = idx._keys
+    rf = []
+    for c in sample[:200]:
+        label = idx.term(c).label.lower()
+        t0 = time.perf_counter()
+        process.extract(label, keys, scorer=fuzz.WRatio, limit=10)
+        rf.append(time.perf_counter() - t0)
+
+    def pct(xs, q):
+        return sorted(xs)[int(q * (len(xs) - 1))] * 1000
+
+    print(f"\n== term API over {len(sample)} random UBERON terms (ms)")
+    print(f"{'query':46} {'p50':>8} {'p95':>8}")
+    print(f"{'ancestors is_a+part_of (traitkg)':46} {pct(anc, .5):8.3f} {pct(anc, .95):8.3f}")
+    print(f"{'nx.descendants same edges (peer)':46} {pct(nxt, .5):8.3f} {pct(nxt, .95):8.3f}")
+    print(f"{'label search ranked (traitkg)':46} {pct(srch, .5):8.3f} {pct(srch, .95):8.3f}")
+    print(f"{'rapidfuzz WRatio over all names (peer, 200)':46} {pct(rf, .5):8.3f} {pct(rf, .95):8.3f}")
+    print(f"ratio ancestors peer/ours: {pct(nxt, .5) / pct(anc, .5):.2f}x; search peer/ours: "
+          f"{pct(rf, .5) / pct(srch, .5):.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Phenotype benchmark: load the 47 Phenoscape NeXML matrices + inference, taxa-with, matrix, similarity.
+
+Usage: ``.venv/bin/python bench/phenotypes.py [--repeats 3] [--store oxigraph:]``
+
+Peers measured in the same run:
+* load: building the same triples in an rdflib Graph (the usual Python RDF path) — parse included in both;
+* taxa-with: one SPARQL query over the same store using the materialised closure graph (what a
+  Phenoscape-KB-style triple store answers), vs our in-memory phenotype index;
+* matrix: SPARQL over the inference graph (VALUES taxa × entities), vs our matrix with evidence;
+* top-10 similar: the same simGIC computed with networkx ancestor walks per taxon (no precomputed
+  subsumer sets), vs ours.
+The UBERON load and its closure (ontology issue) are done once before timing and not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared" / "data"
+NEXML = SHARED / "phenoscape-data" / "nexml"
+
+
+def timed(fn, repeats: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    from kg import KnowledgeGraph
+
+    rows = []
+    t0 = time.perf_counter()
+    base = KnowledgeGraph.open("oxigraph:")
+    base.load_ontology(SHARED / "uberon" / "uberon-2015-05-25.owl.gz", name="uberon")
+    print(f"(setup, not timed: UBERON + closure in {time.perf_counter() - t0:.1f}s)", file=sys.stderr)
+
+    # ---- load + inference (one fresh run: a second load of the same bytes is a no-op)
+    t = time.perf_counter()
+    reports = base.load_phenotypes(NEXML, lenient=True)
+    t_load = time.perf_counter() - t
+    t = time.perf_counter()
+    rec = base.infer_traits()
+    t_inf = time.perf_counter() - t
+    tr = base.traits
+    calls = tr.calls()
+
+    def rdflib_peer() -> int:
+        import rdflib
+
+        from loaders import phenex
+        from loaders._phenex_rdf import matrix_triples
+
+        g = rdflib.Graph()
+        for f in phenex.expand_paths([NEXML]):
+            m = phenex.parse(f)
+            for s, p, o in matrix_triples(m, f.stem):
+                conv = [rdflib.BNode(x.value) if type(x).__name__ == "BlankNode" else
+                        rdflib.Literal(x.value) if type(x).__name__ == "Literal" else rdflib.URIRef(x.value)
+                        for x in (s, p, o)]
+                g.add(tuple(conv))
+        return len(g)
+
+    t_peer_load, n_peer = timed(rdflib_peer, 1)
+    rows.append(("load 47 NeXML + inference (s)", t_load + t_inf, t_peer_load, "rdflib Graph, load only"))
+
+    idx = tr.index
+    n_cells = sum(1 for _ in idx.cells)
+    asserted = sum(1 for c in calls.values() if c.tier == "asserted")
+    inferred = len(calls) - asserted
+    per_pair = {}
+    for (tx, e, _v), c in calls.items():
+        per_pair.setdefault((tx, e), set()).add(c.tier)
+    inferred_only = sum(1 for tiers in per_pair.values() if tiers == {"inferred"})
+    counts = {"graphs": len(reports), "taxa": len(idx.taxa), "characters": sum(r.counts["characters"] for r in reports),
+              "states": sum(r.counts["states"] for r in reports), "phenotypes": len(idx.phenotypes),
+              "matrix cells": n_cells, "asserted p/a calls": asserted, "inferred p/a calls": inferred,
+              "inference triples": rec.triples,
+              "taxon×entity cells inferred only": f"{inferred_only / max(len(per_pair), 1):.1%}",
+              "load s": round(t_load, 1), "inference s": round(t_inf, 1)}
+
+    # ---- taxa with any phenotype of a part of the pectoral fin
+    tr.taxa_with("UBERON:0000151")  # warm the index (built once per store state)
+
+    def ours_taxa() -> int:
+        tr._cache.pop(("match", "http://purl.obolibrary.org/obo/UBERON_0000151", True), None)
+        return len(tr.taxa_with("UBERON:0000151"))
+
+    closure = [g.iri for g in base.graphs(kind="closure") if not g.name.endswith("-nonredundant")][0]
+    q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    SELECT (COUNT(DISTINCT ?tx) AS ?n) WHERE {
+      { SELECT DISTINCT ?e WHERE { { GRAPH <%s> { ?e <http://purl.obolibrary.org/obo/BFO_0000050>|<http://www.w3.org/2000/01/rdf-schema#subClassOf> <http://purl.obolibrary.org/obo/UBERON_0000151> } }
+          UNION { GRAPH ?p { ?e <http://purl.obolibrary.org/obo/BFO_0000050>|<http://www.w3.org/2000/01/rdf-schema#subClassOf> ?x } GRAPH <%s> { ?x <http://purl.obolibrary.org/obo/BFO_0000050>|<http://www.w3.org/2000/01/rdf-schema#subClassOf> <http://purl.obolibrary.org/obo/UBERON_0000151> } }
+          UNION { VALUES ?e { <http://purl.obolibrary.org/obo/UBERON_0000151> } } } }
+      GRAPH ?g { ?ph tkg:entity ?e . ?s tkg:describesPhenotype ?ph . ?cell tkg:state ?s ; tkg:otu ?o . ?o tkg:taxon ?tx } }""" % (closure, closure)
+    t_ours, n_ours = timed(ours_taxa, args.repeats)
+    t_peer, n_peer_taxa = timed(lambda: int(base.store.select(q).rows[0][0].value), args.repeats)
+    rows.append((f"taxa with pectoral-fin-part phenotype (ms) [{n_ours} vs {n_peer_taxa} taxa]",
+                 t_ours * 1000, t_peer * 1000, "SPARQL over closure graph"))
+
+    # ---- matrix 100 taxa × 50 entities with evidence
+    rnd = random.Random(5)
+    taxa = rnd.sample(sorted(idx.taxa.values()), 100)
+    ents_all = sorted({e for (_, e, _) in calls if e.startswith("http://purl.obolibrary.org/obo/UBERON_")})
+    ents = rnd.sample(ents_all, 50)
+    from ontologies.prefixes import contract
+
+    t_ours, _ = timed(lambda: tr.matrix(taxa, [contract(e) for e in ents]).to_json(), args.repeats)
+    from kg.taxa import taxon_iri
+
+    vals = " ".join(f"<{taxon_iri(t)}>" for t in taxa)
+    evals = " ".join(f"<{e}>" for e in ents)
+    mq = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    SELECT ?t ?e ?v ?tier ?st WHERE { VALUES ?t { %s } VALUES ?e { %s }
+      GRAPH ?g { ?c tkg:taxon ?t ; tkg:entity ?e ; tkg:presence ?v ; tkg:tier ?tier .
+      OPTIONAL { ?c tkg:inferredFrom?/tkg:evidence ?st } } }""" % (vals, evals)
+    t_peer, _ = timed(lambda: len(base.store.select(mq).rows), args.repeats)
+    rows.append(("matrix 100 taxa × 50 entities + evidence (ms)", t_ours * 1000, t_peer * 1000,
+                 "SPARQL on inference graph"))
+
+    # ---- top-10 similar taxa
+    sim = base.similarity
+    who = taxa[0]
+    t_ours, top = timed(lambda: sim.similar(who, k=10), args.repeats)
+
+    def nx_peer() -> list:
+        import math
+
+        import networkx as nx
+
+        gph = nx.DiGraph()
+        for term, ancs in idx.anc.items():
+            for a in ancs:
+                gph.add_edge(term, a)
+        prof = {t: p for t, p in sim.profiles.items()}
+
+        def subs(p: str) -> set[str]:
+            ph = idx.phenotypes[p]
+            out = {p, ph.entity} | (nx.descendants(gph, ph.entity) if ph.entity in gph else set())
+            if ph.quality:
+                out |= {ph.quality} | (nx.descendants(gph, ph.quality) if ph.quality in gph else set())
+            return out
+
+        tsubs = {t: set().union(*(subs(p) for p in ps)) for t, ps in prof.items()}
+        n = len(tsubs)
+        freq: dict[str, int] = {}
+        for s in tsubs.values():
+            for x in s:
+                freq[x] = freq.get(x, 0) + 1
+        ic = {x: -math.log2(c / n) for x, c in freq.items()}
+        me = tr.taxon(who)
+        sc = sorted(((sum(ic[x] for x in tsubs[me] & s) / (sum(ic[x] for x in tsubs[me] | s) or 1), t)
+                     for t, s in tsubs.items() if t != me), reverse=True)
+        return sc[:10]
+
+    t_peer, _ = timed(nx_peer, 1)
+    rows.append((f"top-10 similar taxa to {who} (ms)", t_ours * 1000, t_peer * 1000, "networkx walks, no cache"))
+
+    print("\nCounts")
+    for k, v in counts.items():
+        print(f"  {k:<36} {v}")
+    print("\n| measure | traitkg (median) | peer (median) | peer | peer/ours |")
+    print("|---|---:|---:|---|---:|")
+    for name, ours, peer, what in rows:
+        print(f"| {name} | {ours:.3f} | {peer:.3f} | {what} | {peer / ours if ours else float('nan'):.1f}x |")
+    print(f"\n(repeats={args.repeats}; load/inference timed once on a fresh store; "
+          f"rdflib peer held {n_peer} triples)")
+
+
+if __name__ == "__main__":
+    main()

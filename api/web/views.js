@@ -26,7 +26,7 @@
 
   function evidenceText(ev) {
     if (!ev || !ev.length) return "";
-    return ev.slice(0, 3).map((e) => [e.matrix_label || e.matrix, e.character_number ? `char ${e.character_number}` : null,
+    return ev.slice(0, 3).map((e) => [e.matrix_title || e.matrix, e.character_number ? `char ${e.character_number}` : null,
       e.character_label || e.character, e.state_label ? `“${e.state_label}”` : null].filter(Boolean).join(", ")).join("; ")
       + (ev.length > 3 ? ` (+${ev.length - 3} more)` : "");
   }

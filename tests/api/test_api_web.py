@@ -133,3 +133,66 @@ def test_search_hits_drawn_as_induced_subtree(rich_server, browser):
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg svg circle.tip"))
     tips = {c.get_attribute("data-tip") for c in browser.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip")}
     assert "Corydoras_aeneus" in tips
+
+
+@pytest.fixture(scope="module")
+def sample_server(tmp_path_factory):
+    from _api_support import TOKEN, Uvicorn
+
+    from kg import KnowledgeGraph
+    from kg.demo import load_sample
+
+    path = tmp_path_factory.mktemp("websample") / "store"
+    kg = KnowledgeGraph.open(f"oxigraph:{path}")
+    load_sample(kg)
+    kg.close()
+    srv = Uvicorn({"TRAITKG_STORE": f"oxigraph:{path}", "TRAITKG_API_TOKEN": TOKEN})
+    yield srv
+    srv.stop()
+
+
+def test_taxon_traits_table_and_states_painted_on_tips(sample_server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(sample_server.url + "/")
+    browser.find_element(By.ID, "search-q").send_keys("Corydoras aeneus")
+    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li a"))
+    browser.find_element(By.CSS_SELECTOR, "#search-results li a").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#traits-table tbody tr"))
+    rows = browser.find_elements(By.CSS_SELECTOR, "#traits-table tbody tr")
+    text = [r.text for r in rows]
+    assert any("pectoral fin spine" in t and "asserted" in t and "traitkg sample matrix" in t for t in text), text[:8]
+    tiers = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#traits-table .tier")}
+    assert {"asserted", "inferred"} <= tiers
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip"))
+    # paint pectoral fin spine presence on the tree
+    link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "#traits-table a.entity")
+                if a.get_attribute("data-entity") == "UBERON:2001787")
+    link.click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip-present"))
+    states = {c.get_attribute("data-tip"): c.get_attribute("data-state")
+              for c in browser.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip")}
+    assert states["Corydoras_aeneus"] == "present"
+    assert "pectoral fin spine" in browser.find_element(By.ID, "tree-legend").text
+    shot(browser, "web-taxon-traits-painted")
+
+
+def test_anatomy_term_search_lists_taxa_and_paints_the_tree(sample_server, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(sample_server.url + "/")
+    Select(browser.find_element(By.ID, "search-kind")).select_by_value("terms")
+    browser.find_element(By.ID, "search-q").send_keys("pectoral fin spine")
+    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li a"))
+    first = browser.find_element(By.CSS_SELECTOR, "#search-results li a")
+    assert first.text == "pectoral fin spine"
+    first.click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#term-taxa li"))
+    assert "Corydoras aeneus" in browser.find_element(By.ID, "term-taxa").text
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip-present"))
+    painted = {c.get_attribute("data-state") for c in browser.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip")}
+    assert "present" in painted
+    shot(browser, "web-term-tree")

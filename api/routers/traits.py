@@ -1,0 +1,157 @@
+"""Traits: a taxon's traits (asserted, inferred, predicted, hypothesised; with evidence and
+provenance), taxa having a trait or entity (subsumption over parts and subtypes, ``within`` a
+clade), OntoTrace presence/absence matrices (CSV, NeXML, JSON) and conflicting calls.
+
+Routes live under ``/api/v1/taxa/{ref}/traits``, ``/api/v1/terms/{ref}/taxa`` and
+``/api/v1/traits``; ``ORDER`` puts them before the generic ``{ref}`` routes of those resources.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import KGDep, Paged, PageDep, cached_view, paginate, to_curie
+from api.errors import problem_responses
+from kg.errors import NotFound
+
+ORDER = 10  # before taxa.py / terms.py, whose detail routes match any remaining path
+router = APIRouter(tags=["traits"])
+ERR = problem_responses(400, 404, 422)
+Tier = Literal["asserted", "inferred", "predicted", "hypothesised"]
+Kind = Literal["presence", "absence", "phenotype"]
+
+
+class Evidence(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    state: str | None = None
+    state_label: str | None = None
+    character_label: str | None = None
+    character_number: int | None = None
+    matrix: str | None = None
+    matrix_title: str | None = None
+    publication: str | None = None
+
+
+class TraitOut(BaseModel):
+    """One trait of a taxon: a presence/absence call or an asserted phenotype (EQ)."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: Kind
+    tier: Tier
+    entity: str
+    entity_label: str | None = None
+    value: str | None = Field(None, description="present | absent (presence/absence calls)")
+    quality: str | None = None
+    quality_label: str | None = None
+    related_entity: str | None = None
+    polymorphic: bool | None = None
+    inferred_from: list[str] | None = None
+    evidence: list[Evidence] | None = None
+
+
+class TaxonWith(BaseModel):
+    taxon: str = Field(description="Taxon CURIE")
+    name: str
+    tier: str
+    phenotypes: list[str] = Field(default_factory=list)
+
+
+class MatrixIn(BaseModel):
+    taxa: list[str] = Field(min_length=1, max_length=5000)
+    entities: list[str] = Field(min_length=1, max_length=2000)
+    format: Literal["json", "csv", "nexml"] = "json"
+    variable_only: bool = False
+    evidence: bool = True
+
+
+_MATRIX_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "nexml": "application/xml"}
+
+
+def _encoded_traits(request: Request, kg: Any, ref: str, evidence: bool) -> tuple[str, list[tuple[dict, bytes]]]:
+    """A taxon's traits, computed once and kept with each item pre-encoded as JSON."""
+    def build() -> tuple[str, list[tuple[dict, bytes]]]:
+        t = kg.traits
+        iri = t.taxon(ref.strip())
+        items = t.traits_of(iri, evidence=evidence)
+        keys = [{"tier": d.get("tier"), "kind": d.get("kind")} for d in items]
+        return iri, [(k, json.dumps(d, ensure_ascii=False, default=str).encode()) for k, d in zip(keys, items)]
+    return cached_view(request, ("traits", ref.strip(), evidence), build)
+
+
+@router.get("/api/v1/taxa/{ref:path}/traits", responses={200: {"model": Paged[TraitOut]}, **ERR},
+            response_class=Response)
+def taxon_traits(request: Request, kg: KGDep, ref: str, page: PageDep, evidence: bool = True,
+                 tier: Annotated[list[Tier] | None, Query(description="Only these tiers.")] = None,
+                 kind: Annotated[list[Kind] | None, Query(description="Only these kinds.")] = None) -> Response:
+    """A taxon's traits (name, ``taxon:`` CURIE or IRI): presence/absence calls (asserted and
+    inferred through the ontology closure) and asserted phenotypes, each with its evidence
+    (state, character, matrix, publication)."""
+    _, items = _encoded_traits(request, kg, ref, evidence)
+    if tier or kind:
+        items = [x for x in items if (not tier or x[0]["tier"] in tier) and (not kind or x[0]["kind"] in kind)]
+    chunk = items[page.offset: page.offset + page.limit]
+    nxt = None
+    if page.offset + page.limit < len(items):
+        nxt = str(request.url.include_query_params(offset=page.offset + page.limit, limit=page.limit))
+    body = (b'{"items":[' + b",".join(b for _, b in chunk) + b'],"total":%d,"limit":%d,"offset":%d,"next":%s}'
+            % (len(items), page.limit, page.offset, json.dumps(nxt).encode()))
+    return Response(body, media_type="application/json")
+
+
+@router.get("/api/v1/terms/{ref:path}/taxa", response_model=Paged[TaxonWith], responses=ERR)
+def taxa_with(request: Request, kg: KGDep, ref: str, page: PageDep, parts: bool = True,
+              value: Annotated[Literal["present", "absent"] | None,
+                               Query(description="Ask presence/absence calls instead of phenotypes.")] = None,
+              within: Annotated[str | None, Query(max_length=300, description="A clade: a genus name, or a "
+                                                  "node of `tree` (its tips).")] = None,
+              tree: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+    """Taxa with a phenotype of this entity or quality, or of anything it subsumes (subtypes and,
+    with ``parts``, parts), optionally within a clade."""
+    clade: Any = within
+    if within and tree:
+        t = cached_view(request, ("tree", tree), lambda: kg.tree(tree))
+        clade = t.node(int(within) if within.isdigit() else within).tips()
+    rows = kg.traits.taxa_with(ref.strip(), parts=parts, within=clade, value=value)
+    return paginate(rows, page, request, lambda d: {"taxon": to_curie(d["taxon_iri"]), "name": d["taxon"],
+                                                    "tier": d["tier"], "phenotypes": d["phenotypes"]})
+
+
+def _matrix(kg: Any, body: MatrixIn) -> Response:
+    m = kg.traits.matrix(body.taxa, body.entities, variable_only=body.variable_only, evidence=body.evidence)
+    return Response(m.render(body.format), media_type=_MATRIX_TYPES[body.format])
+
+
+_MATRIX_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The matrix", "content": {"application/json": {}, "text/csv": {}, "application/xml": {}}},
+    **ERR}
+
+
+@router.post("/api/v1/traits/matrix", responses=_MATRIX_RESPONSES, response_class=Response)
+def matrix(kg: KGDep, body: MatrixIn) -> Response:
+    """An OntoTrace presence/absence matrix, taxa x anatomical entities, with evidence."""
+    return _matrix(kg, body)
+
+
+@router.get("/api/v1/traits/matrix", responses=_MATRIX_RESPONSES, response_class=Response)
+def matrix_get(kg: KGDep, taxa: Annotated[list[str], Query(min_length=1, max_length=500)],
+               entities: Annotated[list[str], Query(min_length=1, max_length=200)],
+               format: Literal["json", "csv", "nexml"] = "json", variable_only: bool = False,
+               evidence: bool = True) -> Response:
+    """The matrix with taxa and entities in the query string."""
+    return _matrix(kg, MatrixIn(taxa=taxa, entities=entities, format=format, variable_only=variable_only,
+                                evidence=evidence))
+
+
+@router.get("/api/v1/traits/conflicts", response_model=Paged[dict[str, Any]], responses=ERR)
+def conflicts(request: Request, kg: KGDep, page: PageDep) -> dict[str, Any]:
+    """Taxa inferred both present and absent for an entity, with both sides' evidence."""
+    rows = cached_view(request, ("conflicts",), kg.traits.conflicts)
+    return paginate(rows, page, request)
+
+
+__all__ = ["router", "ORDER", "NotFound"]

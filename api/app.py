@@ -58,6 +58,22 @@ def _problem_422(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def warm_up(app: FastAPI) -> None:
+    """Build what the first requests would otherwise wait for: tree indices, the term index and
+    the trait calls (each is skipped when its data is not loaded)."""
+    import time
+
+    kg: KnowledgeGraph = app.state.kg
+    t0 = time.perf_counter()
+    for name in sorted({g.name for g in kg.graphs(kind="tree")}):
+        app.state.views[("tree", name)] = kg.tree(name)
+    if kg.graphs(kind="ontology"):
+        _ = kg.terms
+    if kg.graphs(kind="phenotypes"):
+        kg.traits.calls()
+    log.info("warmed up in %.1f s", time.perf_counter() - t0)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the traitkg web app: SPARQL protocol, REST routers (discovered) and the web page."""
     settings = settings or Settings.from_env()
@@ -68,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kg = open_kg(settings)
         app.state.kg = kg
         app.state.runner = runner_for(kg.store, workers=settings.query_workers)
+        if settings.warm:
+            warm_up(app)
         log.info("serving %s (%s)", kg.selector, "read-only" if settings.read_only else "read-write")
         try:
             yield

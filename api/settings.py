@@ -49,6 +49,8 @@ class Settings:
     query_workers: int = 2
     #: Open the store read-only (``traitkg serve --workers N`` with N > 1 sets this); writes answer 403.
     read_only: bool = False
+    #: Build the derived views (tree indices, term index, trait calls) at start-up, before serving.
+    warm: bool = False
     #: Where uploaded sources are kept (their path is recorded as provenance); default beside the store.
     upload_dir: str | None = None
 
@@ -65,7 +67,7 @@ class Settings:
             try:
                 if f.name in ("cors_origins", "service_allowlist"):
                     kw[f.name] = _list(raw)
-                elif f.name in ("sparql_update", "read_only"):
+                elif f.name in ("sparql_update", "read_only", "warm"):
                     kw[f.name] = _bool(raw)
                 elif f.name == "query_timeout":
                     kw[f.name] = float(raw)

@@ -144,9 +144,9 @@ def wrk(url: str, conns: int, duration: int) -> dict[str, float]:
 
 def serve(store: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "TRAITKG_QUERY_TIMEOUT": "30", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([EXE, "--store", f"oxigraph:{store}", "serve", "--port", str(port), "--workers", "2",
+    proc = subprocess.Popen([EXE, "--store", f"oxigraph:{store}", "serve", "--port", str(port), "--workers", "2", "--warm",
                              "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 120
+    deadline = time.time() + 600  # --warm builds the trait calls in each worker first
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(proc.stderr.read().decode()[-2000:])

@@ -15,10 +15,12 @@ from kg.cli._app import main
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="uvicorn worker processes. More than one opens the store read-only (no uploads).")
 @click.option("--query-timeout", type=float, help="Seconds a SPARQL query may run (TRAITKG_QUERY_TIMEOUT).")
+@click.option("--warm", is_flag=True, help="Build tree, term and trait indices before serving (TRAITKG_WARM).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout: float | None, log_level: str) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout: float | None, warm: bool,
+          log_level: str) -> None:
     """Serve /sparql, /api/v1 and the web page at http://HOST:PORT/ (settings: TRAITKG_* variables)."""
     import uvicorn
 
@@ -27,6 +29,8 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout:
     os.environ["TRAITKG_STORE"] = ctx.find_root().obj["selector"]
     if workers > 1:
         os.environ["TRAITKG_READ_ONLY"] = "1"
+    if warm:
+        os.environ["TRAITKG_WARM"] = "1"
     if query_timeout is not None:
         os.environ["TRAITKG_QUERY_TIMEOUT"] = str(query_timeout)
     Settings.from_env()  # fail here, with one line, on a bad setting

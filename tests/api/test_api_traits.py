@@ -128,3 +128,21 @@ def test_similarity(sclient):
     pair = sclient.get("/api/v1/similarity/terms", params={"a": "UBERON:2001787", "b": "UBERON:2001787"}).json()
     assert pair["jaccard"] == pytest.approx(1.0)
     assert sclient.get("/api/v1/similarity/taxa/Nobody here").status_code == 404
+
+
+def test_warm_start_builds_indices_before_serving(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from kg import KnowledgeGraph
+    from kg.demo import load_sample
+
+    kg = KnowledgeGraph.open(f"oxigraph:{tmp_path / 's'}")
+    load_sample(kg)
+    kg.close()
+    app = create_app(Settings.from_env({"TRAITKG_STORE": f"oxigraph:{tmp_path / 's'}", "TRAITKG_WARM": "1"}))
+    with TestClient(app) as c:
+        assert ("tree", "sample") in app.state.views
+        assert "calls" in app.state.kg._cache and "terms" in app.state.kg._cache  # built before the first request
+        assert c.get("/api/v1/taxa/Corydoras aeneus/traits").status_code == 200

@@ -388,7 +388,8 @@ class TermIndex:
     # search --------------------------------------------------------------------------------
     def search(self, text: str, *, limit: int = 10, fuzzy: bool = True, obsolete: bool = False,
                prefix: str | None = None) -> list[SearchHit]:
-        """Ranked search over labels and synonyms: exact, then prefix, then fuzzy (rapidfuzz)."""
+        """Ranked search over labels and synonyms: exact, then prefix, then (when nothing matched
+        exactly) fuzzy by rapidfuzz edit-distance ratio."""
         q = normalise(text)
         if not q:
             return []
@@ -413,10 +414,11 @@ class TermIndex:
                 add(k, "prefix", 90.0 - min(20.0, (len(k) - len(q)) / 2))
                 n_prefix += 1
             i += 1
-        if fuzzy and len(hits) < limit:
+        if fuzzy and len(hits) < limit and not any(h.match == "exact" for h in hits.values()):
+            # only when nothing matched exactly: a full fuzzy scan costs ~10x an exact/prefix lookup
             from rapidfuzz import fuzz, process
 
-            for k, score, _ in process.extract(q, self._keys, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=70):
+            for k, score, _ in process.extract(q, self._keys, scorer=fuzz.ratio, limit=limit * 3, score_cutoff=60):
                 if not k.startswith(q):
                     add(k, "fuzzy", 0.7 * score)
         return sorted(hits.values(), key=lambda h: (-h.score, len(h.matched), h.curie))[:limit]

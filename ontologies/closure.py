@@ -615,8 +615,6 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str) -> Cl
     """Compute the closure of ``graphs`` and write ``closure/<name>/<version>`` and
     ``closure/<name>-nonredundant/<version>`` (derived graphs; identical inputs: no-op)."""
     from kg.graphs import derived_sha, get_graph, load_graph
-    from kg.store import NamedNode, Quad
-
     t0 = time.perf_counter()
     inputs = [get_graph(store, g) for g in graphs]
     params = {"closure": "el-saturation/1"}
@@ -630,18 +628,23 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str) -> Cl
 
     def writer(nonredundant: bool):
         def write(graph: str) -> None:
+            # N-Triples text parsed by the store's bulk path: far cheaper than one Python Quad per triple
+            import io
+
+            from kg.store import RdfFormat
+
             c = closure()
-            nodes = [NamedNode(x) for x in c.names]
-            preds: dict[str, Any] = {}
-            g = NamedNode(graph)
-            batch: list[Any] = []
+            nodes = [f"<{x}>" for x in c.names]
+            preds: dict[str, str] = {}
+            lines: list[str] = []
             for i, p, j in c.triples(nonredundant=nonredundant):
-                pn = preds.get(p) or preds.setdefault(p, NamedNode(p))
-                batch.append(Quad(nodes[i], pn, nodes[j], g))
-                if len(batch) >= 500_000:
-                    store.add_quads(batch)
-                    batch = []
-            store.add_quads(batch)
+                pn = preds.get(p) or preds.setdefault(p, f" <{p}> ")
+                lines.append(nodes[i] + pn + nodes[j] + " .\n")
+                if len(lines) >= 1_000_000:
+                    store.load_file(io.BytesIO("".join(lines).encode()), RdfFormat.N_TRIPLES, graph)
+                    lines = []
+            if lines:
+                store.load_file(io.BytesIO("".join(lines).encode()), RdfFormat.N_TRIPLES, graph)
         return write
 
     common = dict(source="derived:" + ",".join(r.iri for r in inputs), sha256=sha, byte_size=0, loader="closure",

@@ -254,3 +254,39 @@ def test_json_results_round_trip_language_tags(client):
     (b,) = _bindings(r)
     assert b["l"] == {"type": "literal", "value": 'a "quoted" {braced} label; with } and ;', "xml:lang": "en"}
     assert json.loads(r.text)  # valid JSON with the quotes escaped
+
+
+def test_cors_is_configurable(make_client, toy_selector):
+    with make_client(toy_selector, read_only=True, cors_origins=["https://yasgui.example"]) as c:
+        pre = c.options("/sparql", headers={"Origin": "https://yasgui.example", "Access-Control-Request-Method": "POST",
+                                            "Access-Control-Request-Headers": "Content-Type"})
+        assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == "https://yasgui.example"
+        r = c.get("/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://yasgui.example"})
+        assert r.headers["access-control-allow-origin"] == "https://yasgui.example"
+        assert "x-traitkg-result-count" in r.headers["access-control-expose-headers"].lower()
+        other = c.get("/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+    with make_client(toy_selector, read_only=True) as c:  # off by default
+        r = c.get("/sparql", params={"query": "ASK {}"}, headers={"Origin": "https://yasgui.example"})
+        assert "access-control-allow-origin" not in r.headers
+
+
+@pytest.mark.server
+def test_endpoint_over_a_remote_store(make_client, oxigraph_server, toy):
+    """The same protocol over the sparql: backend (a real Oxigraph server): threads, not processes."""
+    from kg import KnowledgeGraph
+    from kg.store import open_store
+
+    s = open_store(oxigraph_server.selector)
+    s.update("DROP SILENT ALL")
+    s.close()
+    kg = KnowledgeGraph.open(oxigraph_server.selector)
+    kg.load_rdf(toy / "api" / "anatomy-v2.ttl", name="anatomy", version="v2", kind="ontology")
+    kg.close()
+    with make_client(oxigraph_server.selector) as c:
+        r = c.get("/sparql", params={"query": "SELECT ?l WHERE { obo:UBERON_0008897 rdfs:label ?l }"},
+                  headers={"Accept": "text/csv"})
+        assert r.status_code == 200 and r.text.splitlines() == ["l", "fin"]
+        assert c.get("/sparql", params={"query": "SELECT * WHERE { ?s ?p }"}).status_code == 400
+        assert c.get("/api/v1/graphs").json()["total"] == 1
+        assert type(c.app.state.runner).__name__ == "ThreadQueryRunner"

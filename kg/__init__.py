@@ -9,7 +9,7 @@ The Python API. The CLI and the web API only call this.
 >>> _ = p.write_text('<http://example.org/a> <http://www.w3.org/2000/01/rdf-schema#label> "a" .')
 >>> g.load_rdf(p, name="toy").status
 'loaded'
->>> g.query("SELECT ?l WHERE { ?s ?p ?l }").values()
+>>> g.query("SELECT ?l WHERE { ?s rdfs:label ?l }").values()
 [('a',)]
 """
 
@@ -220,8 +220,12 @@ class KnowledgeGraph:
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None,
               *, union_default_graph: bool = True) -> SelectResult | bool | list[Triple]:
         """Run a SPARQL query. Values are bound, never pasted into the text. The default graph
-        is the union of all graphs unless ``union_default_graph=False``."""
+        is the union of all graphs unless ``union_default_graph=False``. The project's prefixes
+        (``rdfs:``, ``UBERON:``, ``tkg:``, ...) are declared for you."""
+        from ontologies.prefixes import prologue_for
+
         kind = _query_kind(sparql)
+        sparql = prologue_for(sparql) + sparql
         if kind == "SELECT":
             return self.store.select(sparql, bindings, union_default_graph=union_default_graph)
         if kind == "ASK":

@@ -194,8 +194,8 @@ def bind_values(sparql: str, bindings: Mapping[str, Term] | None) -> str:
     Terms print in N-Triples syntax, so IRIs and literals arrive escaped; user values never
     become query syntax.
 
-    >>> bind_values('SELECT ?s WHERE { ?s ?p ?o }', {"o": Literal('a"} ;')})
-    'SELECT ?s WHERE { VALUES (?o) { ("a\\"} ;") } ?s ?p ?o }'
+    >>> print(bind_values('SELECT ?s WHERE { ?s ?p ?o }', {"o": Literal('a"} ;')}))
+    SELECT ?s WHERE { VALUES (?o) { ("a\\"} ;") } ?s ?p ?o }
     """
     if not bindings:
         return sparql

@@ -110,3 +110,17 @@ def sparql_prologue(*prefixes: str) -> str:
     """``PREFIX`` lines for the given prefixes (all when none given)."""
     names = prefixes or tuple(PREFIXES)
     return "".join(f"PREFIX {p}: <{PREFIXES[p]}>\n" for p in names)
+
+
+_USED = re.compile(r"(?<![\w<#/.:-])([A-Za-z][A-Za-z0-9_.-]*):")
+
+
+def prologue_for(text: str) -> str:
+    """``PREFIX`` lines for the known prefixes that ``text`` uses (user declarations win, as
+    they come later).
+
+    >>> prologue_for("SELECT * WHERE { ?c rdfs:subClassOf UBERON:0008897 }").splitlines()[0]
+    'PREFIX UBERON: <http://purl.obolibrary.org/obo/UBERON_>'
+    """
+    used = sorted({m.group(1) for m in _USED.finditer(text)} & PREFIXES.keys())
+    return sparql_prologue(*used) if used else ""

@@ -195,4 +195,5 @@ def test_anatomy_term_search_lists_taxa_and_paints_the_tree(sample_server, brows
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip-present"))
     painted = {c.get_attribute("data-state") for c in browser.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip")}
     assert "present" in painted
+    browser.execute_script("document.getElementById('term').scrollIntoView()")
     shot(browser, "web-term-tree")

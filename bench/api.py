@@ -216,10 +216,13 @@ def main() -> None:
             wrk(url, 8, 3)
         results: dict[tuple[str, int], dict[str, float]] = {}
         for conns in (8, 50):
-            for name, url in urls.items():
-                runs = [wrk(url, conns, args.duration) for _ in range(args.repeat)]
-                results[(name, conns)] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-                results[(name, conns)]["errors"] = sum(r["errors"] for r in runs)
+            runs: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
+            for _ in range(args.repeat):  # interleaved, so every endpoint meets the same machine load
+                for name, url in urls.items():
+                    runs[name].append(wrk(url, conns, args.duration))
+            for name, rs in runs.items():
+                results[(name, conns)] = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+                results[(name, conns)]["errors"] = sum(r["errors"] for r in rs)
     finally:
         proc.terminate()
         proc.wait(20)

@@ -28,6 +28,21 @@ from kg.errors import ValidationError
 T = TypeVar("T")
 
 
+# Dependencies are ``async def``: they only read app state, and a sync dependency would cost a
+# hop through the thread pool on every request.
+
+async def settings_dep(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+async def kg_dep(request: Request) -> KnowledgeGraph:
+    return request.app.state.kg
+
+
+async def runner_dep(request: Request) -> QueryRunner:
+    return request.app.state.runner
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -40,9 +55,9 @@ def get_runner(request: Request) -> QueryRunner:
     return request.app.state.runner
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-KGDep = Annotated[KnowledgeGraph, Depends(get_kg)]
-RunnerDep = Annotated[QueryRunner, Depends(get_runner)]
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
+KGDep = Annotated[KnowledgeGraph, Depends(kg_dep)]
+RunnerDep = Annotated[QueryRunner, Depends(runner_dep)]
 
 
 def check_token(settings: Settings, authorization: str | None) -> None:
@@ -61,7 +76,7 @@ def check_token(settings: Settings, authorization: str | None) -> None:
                         headers={"WWW-Authenticate": 'Bearer realm="traitkg", error="invalid_token"'})
 
 
-def require_token(request: Request, settings: SettingsDep) -> None:
+async def require_token(request: Request, settings: SettingsDep) -> None:
     """Dependency for write routes."""
     check_token(settings, request.headers.get("authorization"))
 
@@ -108,7 +123,7 @@ class Page:
     offset: int = 0
 
 
-def page_params(limit: Annotated[int, Query(ge=1, le=1000, description="Items per page.")] = 100,
+async def page_params(limit: Annotated[int, Query(ge=1, le=1000, description="Items per page.")] = 100,
                 offset: Annotated[int, Query(ge=0, le=10_000_000, description="Items to skip.")] = 0) -> Page:
     return Page(limit, offset)
 

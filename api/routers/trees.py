@@ -98,12 +98,17 @@ def _tree_out(t: Any) -> dict[str, Any]:
                                                                 "height", "ultrametric", "max_children")}}
 
 
-def _node_out(t: Any, v: int, *, tips: int = 0) -> dict[str, Any]:
+def _ages(request: Request, t: Any) -> Any:
+    """Node ages of an ultrametric tree (None otherwise), computed once per tree."""
+    def build() -> Any:
+        return t.ages() if t.index.has_lengths and t.index.is_ultrametric() else None
+    return cached_view(request, ("ages", t.name), build)
+
+
+def _node_out(t: Any, v: int, *, tips: int = 0, ages: Any = None) -> dict[str, Any]:
     node = t.node(v)
     d = node.to_dict()
-    d["age"] = None
-    if t.index.has_lengths and t.index.is_ultrametric():
-        d["age"] = float(t.ages()[v])
+    d["age"] = None if ages is None else float(ages[v])
     d["children"] = [c.id for c in node.children][:1000]
     if tips:
         names = t.index.names
@@ -131,13 +136,14 @@ def node_info(request: Request, kg: KGDep, tree: TreeName, node: str,
     """A node by tip label, ``node:N``, preorder number, node IRI, taxon CURIE or genus."""
     t = _tree(request, kg, tree)
     ref: str | int = int(node) if node.isdigit() else node
-    return _node_out(t, t.node(ref).id, tips=tips)
+    return _node_out(t, t.node(ref).id, tips=tips, ages=_ages(request, t))
 
 
 def _mrca(request: Request, kg: Any, tree: str, body: IdsIn) -> dict[str, Any]:
     t = _tree(request, kg, tree)
     ids, diags = locate(kg, t, body.ids, fuzzy=body.fuzzy)
-    return {"tree": t.name, "mrca": _node_out(t, t.index.mrca(ids)) if ids else None, "diagnostics": diags}
+    mrca = _node_out(t, t.index.mrca(ids), ages=_ages(request, t)) if ids else None
+    return {"tree": t.name, "mrca": mrca, "diagnostics": diags}
 
 
 @router.post("/{tree}/mrca", response_model=MrcaOut, responses=ERR)

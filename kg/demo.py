@@ -16,8 +16,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kg.errors import UnknownFormat
-
 if TYPE_CHECKING:  # pragma: no cover
     from kg import KnowledgeGraph
     from loaders.report import LoadReport
@@ -50,29 +48,27 @@ def sample_dir() -> Path:
 
 def load_sample(g: KnowledgeGraph, *, on_skip: Callable[[SampleFile, str], None] | None = None,
                 progress_factory: Callable[[str], object] | None = None) -> list[LoadReport]:
-    """Load every sample file for which a loader of its kind exists; report the others through
-    ``on_skip`` (a later issue's loader will pick them up). Loading twice is a no-op."""
-    from loaders import loader_for
-    from loaders.source import Source
-
-    reports = []
+    """Load the sample through the facade (so ontologies get their closure and phenotypes their
+    presence/absence inference); kinds without a loader yet are reported through ``on_skip``.
+    Loading twice is a no-op."""
+    loaders = {
+        "ontology": g.load_ontology,
+        "taxonomy": g.load_taxonomy,
+        "tree": g.load_tree,
+        "phenotypes": lambda path, name, **kw: g.load_phenotypes([path], **kw),
+    }
+    reports: list[LoadReport] = []
     for item in SAMPLE:
         path = sample_dir() / item.file
-        if not path.is_file():
+        load = loaders.get(item.kind)
+        if load is None:
             if on_skip:
-                on_skip(item, "file not bundled yet")
+                on_skip(item, f"no {item.kind} loader yet")
             continue
-        src = Source.resolve(path)
-        try:
-            mod = loader_for(extension=src.format_hint, kind=item.kind)
-        except UnknownFormat:
-            if item.kind == "ontology":  # no dedicated ontology loader: the generic RDF loader will do
-                reports.append(g.load_rdf(path, name=item.name, kind="ontology"))
-                continue
-            if on_skip:
-                on_skip(item, f"no {item.kind} loader installed")
-            continue
-        kw = {"progress": progress_factory(item.file)} if progress_factory else {}
-        reports.append(mod.load(g.store, src, name=item.name, **kw))
-        g.invalidate()
+        kw = {"progress": progress_factory(item.file)} if progress_factory and item.kind == "phenotypes" else {}
+        out = load(path, name=item.name, **kw)
+        reports.extend(out if isinstance(out, list) else [out])
+    if any(r.kind == "phenotypes" for r in reports):
+        rec = g.infer_traits()
+        log.info("presence/absence inference: %s (%s)", rec.iri, rec.status)
     return reports

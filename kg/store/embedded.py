@@ -1,0 +1,194 @@
+"""The embedded backend: pyoxigraph on disk (``oxigraph:PATH``) or in memory (``oxigraph:``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import pyoxigraph as ox
+from pyoxigraph import (
+    NamedNode,
+    Quad,
+    QueryResultsFormat,
+    RdfFormat,
+    Triple,
+)
+
+from kg.errors import QueryError, StoreUnavailable
+from kg.store.base import SelectResult, Term, _guarded, bind_values
+
+log = logging.getLogger(__name__)
+
+class OxigraphStore:
+    """Embedded pyoxigraph store, on disk (``oxigraph:PATH``) or in memory (``oxigraph:``)."""
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
+        self.path = Path(path) if path else None
+        self.read_only = read_only
+        self.selector = f"oxigraph:{path or ''}"
+        try:
+            if self.path is None:
+                self._store = ox.Store()
+            elif read_only:
+                self._store = ox.Store.read_only(str(self.path))
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(self.path))
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot open store at {self.path}: {exc}") from exc
+
+    @classmethod
+    def from_selector(cls, rest: str) -> OxigraphStore:
+        return cls(rest or None)
+
+    # queries -----------------------------------------------------------------------------------
+    def _run(self, sparql: str, bindings: Mapping[str, Term] | None, union: bool, **kw: Any) -> Any:
+        try:
+            return self._store.query(bind_values(sparql, bindings), use_default_graph_as_union=union, **kw)
+        except SyntaxError as exc:
+            raise QueryError(f"malformed SPARQL: {exc}") from exc
+        except OSError as exc:
+            raise QueryError(f"query failed: {exc}") from exc
+
+    def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+               union_default_graph: bool = False) -> SelectResult:
+        res = self._run(sparql, bindings, union_default_graph)
+        if not isinstance(res, ox.QuerySolutions):
+            raise QueryError("expected a SELECT query")
+        names = [v.value for v in res.variables]
+        n = len(names)
+        try:
+            rows = [tuple(sol[i] for i in range(n)) for sol in res]
+        except OSError as exc:
+            raise QueryError(f"query failed: {exc}") from exc
+        return SelectResult(names, rows)
+
+    def ask(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+            union_default_graph: bool = False) -> bool:
+        res = self._run(sparql, bindings, union_default_graph)
+        if not isinstance(res, ox.QueryBoolean):
+            raise QueryError("expected an ASK query")
+        return bool(res)
+
+    def construct(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+                  union_default_graph: bool = False) -> list[Triple]:
+        res = self._run(sparql, bindings, union_default_graph)
+        if not isinstance(res, ox.QueryTriples):
+            raise QueryError("expected a CONSTRUCT or DESCRIBE query")
+        return list(res)
+
+    def query_serialized(self, sparql: str, *, results_format: QueryResultsFormat,
+                         graph_format: RdfFormat, union_default_graph: bool = True,
+                         default_graphs: list[str] | None = None,
+                         named_graphs: list[str] | None = None) -> tuple[str, bytes]:
+        kw: dict[str, Any] = {}
+        if default_graphs:
+            kw["default_graph"] = [NamedNode(g) for g in default_graphs]
+            union_default_graph = False
+        if named_graphs:
+            kw["named_graphs"] = [NamedNode(g) for g in named_graphs]
+        res = self._run(sparql, None, union_default_graph, **kw)
+        try:
+            if isinstance(res, ox.QueryTriples):
+                return "graph", res.serialize(format=graph_format)
+            if isinstance(res, ox.QueryBoolean):
+                return "boolean", res.serialize(format=results_format)
+            return "solutions", res.serialize(format=results_format)
+        except OSError as exc:
+            raise QueryError(f"query failed: {exc}") from exc
+
+    def iter_query(self, sparql: str, *, union_default_graph: bool = True,
+                   default_graphs: list[str] | None = None,
+                   named_graphs: list[str] | None = None) -> tuple[str, Any]:
+        """Run a query and stream the answer: ``("solutions", (variables, rows))``, ``("boolean", b)``
+        or ``("graph", triples)``; rows/triples are lazy iterators the caller may stop early.
+
+        >>> OxigraphStore().iter_query("ASK {}")
+        ('boolean', True)
+        """
+        kw: dict[str, Any] = {}
+        if default_graphs:
+            kw["default_graph"] = [NamedNode(g) for g in default_graphs]
+            union_default_graph = False
+        if named_graphs:
+            kw["named_graphs"] = [NamedNode(g) for g in named_graphs]
+        res = self._run(sparql, None, union_default_graph, **kw)
+        if isinstance(res, ox.QueryBoolean):
+            return "boolean", bool(res)
+        if isinstance(res, ox.QueryTriples):
+            return "graph", _guarded(iter(res))
+        names = [v.value for v in res.variables]
+        n = len(names)
+        return "solutions", (names, _guarded(tuple(sol[i] for i in range(n)) for sol in res))
+
+    def update(self, sparql: str) -> None:
+        try:
+            self._store.update(sparql)
+        except SyntaxError as exc:
+            raise QueryError(f"malformed SPARQL update: {exc}") from exc
+        except OSError as exc:
+            raise QueryError(f"update failed: {exc}") from exc
+
+    # graphs ------------------------------------------------------------------------------------
+    def named_graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, NamedNode))
+
+    def has_graph(self, graph: str) -> bool:
+        return self._store.contains_named_graph(NamedNode(graph))
+
+    def count(self, graph: str) -> int:
+        res = self._store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {NamedNode(graph)} {{ ?s ?p ?o }} }}")
+        return int(next(iter(res))[0].value)
+
+    def load_file(self, source: str | Path | IO[bytes], fmt: RdfFormat, graph: str, *,
+                  base_iri: str | None = None, keep_graphs: bool = False) -> None:
+        """Bulk-load a file (path or binary stream) into ``graph``. Quads of dataset formats
+        (N-Quads, TriG) are moved into ``graph`` too unless ``keep_graphs``. Not transactional:
+        callers load into a fresh graph and drop it on failure (see :mod:`kg.graphs`)."""
+        target = NamedNode(graph)
+        src: dict[str, Any] = {"path": str(source)} if isinstance(source, (str, Path)) else {"input": source}
+        if fmt.supports_datasets and not keep_graphs:
+            self._store.bulk_extend(Quad(q.subject, q.predicate, q.object, target)
+                                    for q in ox.parse(format=fmt, base_iri=base_iri, **src))
+        elif fmt.supports_datasets:
+            self._store.bulk_load(format=fmt, base_iri=base_iri, **src)
+        else:
+            self._store.bulk_load(format=fmt, base_iri=base_iri, to_graph=target, **src)
+
+    def add_quads(self, quads: Iterable[Quad]) -> int:
+        """Add quads; small batches in one transaction, large ones through the bulk path."""
+        if not isinstance(quads, list):
+            quads = list(quads)
+        if len(quads) <= 50_000:
+            self._store.extend(quads)
+        else:
+            self._store.bulk_extend(quads)
+        return len(quads)
+
+    def quads(self, subject: Term | None = None, predicate: NamedNode | None = None,
+              obj: Term | None = None, graph: str | None = None) -> Iterator[Quad]:
+        return iter(self._store.quads_for_pattern(subject, predicate, obj,
+                                                  NamedNode(graph) if graph else None))
+
+    def drop_graph(self, graph: str) -> None:
+        node = NamedNode(graph)
+        if self._store.contains_named_graph(node):
+            self._store.remove_graph(node)
+
+    def dump_graph(self, graph: str, out: IO[bytes]) -> None:
+        ox.serialize(self._store.quads_for_pattern(None, None, None, NamedNode(graph)), out,
+                     format=RdfFormat.N_QUADS)
+
+    def flush(self) -> None:
+        if self.path is not None and not self.read_only:
+            self._store.flush()
+
+    def close(self) -> None:
+        self.flush()
+        # pyoxigraph closes the database when the object is collected
+        self._store = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"OxigraphStore({self.selector!r})"

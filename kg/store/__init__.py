@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import IO
 
 import pyoxigraph as ox
-from pyoxigraph import DefaultGraph, Variable  # re-exported with the other term classes
+from pyoxigraph import DefaultGraph, QueryResultsFormat, Variable  # re-exported with the other term classes
 
 from kg.errors import UnknownStoreScheme
 from kg.store.base import (
@@ -33,7 +33,6 @@ from kg.store.base import (
     Literal,
     NamedNode,
     Quad,
-    QueryResultsFormat,
     RdfFormat,
     SelectResult,
     Store,

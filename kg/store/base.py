@@ -15,7 +15,6 @@ from pyoxigraph import (
     Literal,
     NamedNode,
     Quad,
-    QueryResultsFormat,
     RdfFormat,
     Triple,
 )
@@ -105,10 +104,6 @@ class Store(Protocol):
             union_default_graph: bool = False) -> bool: ...
     def construct(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
                   union_default_graph: bool = False) -> list[Triple]: ...
-    def query_serialized(self, sparql: str, *, results_format: QueryResultsFormat,
-                         graph_format: RdfFormat, union_default_graph: bool = True,
-                         default_graphs: list[str] | None = None,
-                         named_graphs: list[str] | None = None) -> tuple[str, bytes]: ...
     def iter_query(self, sparql: str, *, union_default_graph: bool = True,
                    default_graphs: list[str] | None = None,
                    named_graphs: list[str] | None = None) -> tuple[str, Any]: ...

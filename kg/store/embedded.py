@@ -11,7 +11,6 @@ import pyoxigraph as ox
 from pyoxigraph import (
     NamedNode,
     Quad,
-    QueryResultsFormat,
     RdfFormat,
     Triple,
 )
@@ -78,26 +77,6 @@ class OxigraphStore:
         if not isinstance(res, ox.QueryTriples):
             raise QueryError("expected a CONSTRUCT or DESCRIBE query")
         return list(res)
-
-    def query_serialized(self, sparql: str, *, results_format: QueryResultsFormat,
-                         graph_format: RdfFormat, union_default_graph: bool = True,
-                         default_graphs: list[str] | None = None,
-                         named_graphs: list[str] | None = None) -> tuple[str, bytes]:
-        kw: dict[str, Any] = {}
-        if default_graphs:
-            kw["default_graph"] = [NamedNode(g) for g in default_graphs]
-            union_default_graph = False
-        if named_graphs:
-            kw["named_graphs"] = [NamedNode(g) for g in named_graphs]
-        res = self._run(sparql, None, union_default_graph, **kw)
-        try:
-            if isinstance(res, ox.QueryTriples):
-                return "graph", res.serialize(format=graph_format)
-            if isinstance(res, ox.QueryBoolean):
-                return "boolean", res.serialize(format=results_format)
-            return "solutions", res.serialize(format=results_format)
-        except OSError as exc:
-            raise QueryError(f"query failed: {exc}") from exc
 
     def iter_query(self, sparql: str, *, union_default_graph: bool = True,
                    default_graphs: list[str] | None = None,

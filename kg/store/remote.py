@@ -120,17 +120,6 @@ class SparqlEndpointStore:
                              union_default_graph)
         return [q.triple for q in ox.parse(input=r.content, format=RdfFormat.N_TRIPLES)]
 
-    def query_serialized(self, sparql: str, *, results_format: QueryResultsFormat,
-                         graph_format: RdfFormat, union_default_graph: bool = True,
-                         default_graphs: list[str] | None = None,
-                         named_graphs: list[str] | None = None) -> tuple[str, bytes]:
-        kind = _query_kind(sparql)
-        if kind in ("CONSTRUCT", "DESCRIBE"):
-            r = self._post_query(sparql, graph_format.media_type, union_default_graph, default_graphs, named_graphs)
-            return "graph", r.content
-        r = self._post_query(sparql, results_format.media_type, union_default_graph, default_graphs, named_graphs)
-        return ("boolean" if kind == "ASK" else "solutions"), r.content
-
     def iter_query(self, sparql: str, *, union_default_graph: bool = True,
                    default_graphs: list[str] | None = None,
                    named_graphs: list[str] | None = None) -> tuple[str, Any]:

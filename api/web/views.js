@@ -108,12 +108,16 @@
     status(st, "loading traits…");
     try {
       const page = await getJSON(`/api/v1/taxa/${enc(t.id)}/traits?limit=500`);
-      const rows = page.items.map((x) => [
+      // EQ phenotypes as curated, then the presence/absence calls drawn from them (asserted or inferred)
+      const order = (x) => (x.kind === "phenotype" ? 0 : 1);
+      const items = [...page.items].sort((a, b) => order(a) - order(b));
+      const rows = items.map((x) => [
         el("a", { class: "entity", "data-entity": x.entity, onclick: () => paint(x.entity, x.entity_label) }, x.entity_label || x.entity),
         x.kind === "phenotype" ? (x.quality_label || x.quality || "phenotype") : x.value,
+        el("span", { class: "kind" }, x.kind === "phenotype" ? "EQ phenotype" : "presence/absence"),
         tier(x.tier), evidenceText(x.evidence)]);
       const thead = table.querySelector("thead"), tbody = table.querySelector("tbody");
-      thead.replaceChildren(el("tr", {}, ...["entity", "state", "tier", "evidence"].map((h) => el("th", {}, h))));
+      thead.replaceChildren(el("tr", {}, ...["entity", "state", "kind", "tier", "evidence"].map((h) => el("th", {}, h))));
       tbody.replaceChildren(...rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, c)))));
       status(st, `${page.total} trait${page.total === 1 ? "" : "s"} — click an entity to paint it on the tree`);
     } catch (e) {

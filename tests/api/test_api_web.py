@@ -165,6 +165,9 @@ def test_taxon_traits_table_and_states_painted_on_tips(sample_server, browser):
     assert any("pectoral fin spine" in t and "asserted" in t and "traitkg sample matrix" in t for t in text), text[:8]
     tiers = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#traits-table .tier")}
     assert {"asserted", "inferred"} <= tiers
+    # curated EQ phenotypes and the presence/absence calls drawn from them are told apart
+    kinds = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#traits-table .kind")]
+    assert set(kinds) == {"EQ phenotype", "presence/absence"} and kinds == sorted(kinds)
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip"))
     # paint pectoral fin spine presence on the tree
     link = next(a for a in browser.find_elements(By.CSS_SELECTOR, "#traits-table a.entity")

@@ -272,8 +272,19 @@ class TreeIndex:
 
     def ids(self, items: Iterable[str | int]) -> np.ndarray:
         """Node ids for labels or ids; every missing label is named in one error."""
-        items = list(items)
-        get = self._name_map().get
+        items = items if isinstance(items, list) else list(items)
+        m = self._name_map()
+        try:  # the common case: every item is a label as written (one C-level pass, no list)
+            found = np.fromiter(map(m.__getitem__, items), dtype=np.int64, count=len(items))
+        except (KeyError, TypeError):
+            pass
+        else:
+            if self._dups and not self._dups.keys().isdisjoint(items):
+                for it in items:
+                    if isinstance(it, str) and it in self._dups:
+                        self._find(it)  # raises the ambiguity error
+            return found
+        get = m.get
         out = [get(s) for s in items]
         missing = []
         if None in out:
@@ -322,7 +333,10 @@ class TreeIndex:
         ids = np.asarray(ids, dtype=np.int64)
         if ids.size == 0:
             raise ValidationError("MRCA of an empty set of nodes")
-        return int(self.lca(ids.min(), ids.max())[0])
+        lo, hi = int(ids.min()), int(ids.max())  # the preorder extremes: one range check, one RMQ
+        if hi < lo + int(self.size[lo]):
+            return lo
+        return int(self.parent[self._rmq.argmin(np.array([lo + 1]), np.array([hi]))[0]])
 
     def distance(self, u: int | np.ndarray, v: int | np.ndarray, *, topological: bool = False) -> np.ndarray:
         """Patristic (sum of branch lengths) or topological (edge count) distance."""

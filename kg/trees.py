@@ -327,12 +327,14 @@ def open_tree(store: Store, name: str | None = None, *, parsed: Any = None) -> T
     return Tree(rec.name, index, rec)
 
 
+# The root is typed cdao:Node; other nodes only through has_Parent's domain (older graphs typed
+# every node, hence the UNION's DISTINCT).
 _NODES_QUERY = """
 PREFIX obo: <http://purl.obolibrary.org/obo/>
 PREFIX tkg: <%s>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT ?n ?p ?len ?label ?sup WHERE { GRAPH ?g {
-  ?n a obo:CDAO_0000140 .
+SELECT DISTINCT ?n ?p ?len ?label ?sup WHERE { GRAPH ?g {
+  { ?n a obo:CDAO_0000140 } UNION { ?n obo:CDAO_0000179 [] }
   OPTIONAL { ?n obo:CDAO_0000179 ?p }
   OPTIONAL { ?n tkg:branchLength ?len }
   OPTIONAL { ?n rdfs:label ?label }

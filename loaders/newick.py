@@ -424,7 +424,11 @@ def _lit(text: str) -> str:
 
 
 def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = 50_000) -> Iterator[bytes]:
-    """The tree as CDAO N-Triples, in chunks (a 1M-tip tree never sits in memory as text)."""
+    """The tree as CDAO N-Triples, in chunks (a 1M-tip tree never sits in memory as text).
+
+    Only the root carries ``rdf:type cdao:Node``; every other node is typed by the domain of
+    its ``cdao:has_Parent`` triple (see ontologies/traitkg.ttl), which saves one triple a node.
+    """
     t_iri = f"<{tree_iri(name)}>"
     base = f"<{BASE}tree/{name}/node/"
     typ, node_cls = f"<{_RDF_TYPE}>", f"<{CDAO_NODE}>"
@@ -435,28 +439,31 @@ def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = 50_000) -> Ite
             f'{t_iri} <{TKG}tipCount> "{tree.n_tips}"^^<{_XSD_INTEGER}> .',
             f'{t_iri} <{TKG}nodeCount> "{tree.n_nodes}"^^<{_XSD_INTEGER}> .']
     yield ("\n".join(head) + "\n").encode()
-    parent, names, size = tree.parent.tolist(), tree.names, tree.size.tolist()
-    length, support = tree.length.tolist(), tree.support.tolist()
-    ann = tree.annotations
+    names, ann = tree.names, tree.annotations
     n = len(names)
     for lo in range(0, n, chunk_nodes):
+        hi = min(n, lo + chunk_nodes)  # Python lists of one chunk at a time: bounded memory
+        parent, size = tree.parent[lo:hi].tolist(), tree.size[lo:hi].tolist()
+        length, support = tree.length[lo:hi].tolist(), tree.support[lo:hi].tolist()
         lines: list[str] = []
         add = lines.append
-        for i in range(lo, min(n, lo + chunk_nodes)):
+        for i in range(lo, hi):
             s = f"{base}{i}>"
-            add(f"{s} {typ} {node_cls} .")
-            p = parent[i]
-            if p >= 0:
+            j = i - lo
+            p = parent[j]
+            if p >= 0:  # has_Parent's domain (cdao:Node) types the node: no rdf:type triple
                 add(f"{s} {has_parent} {base}{p}> .")
-            x = length[i]
+            else:
+                add(f"{s} {typ} {node_cls} .")
+            x = length[j]
             if x == x:
                 add(f'{s} {blen} "{x!r}"{dbl} .')
             nm = names[i]
             if nm:
                 add(f"{s} {label} {_lit(nm)} .")
-                if size[i] == 1:
+                if size[j] == 1:
                     add(f"{s} {rep} <{taxon_iri(nm)}> .")
-            x = support[i]
+            x = support[j]
             if x == x:
                 add(f'{s} {supp} "{x!r}"{dbl} .')
             if i in ann:
@@ -469,20 +476,20 @@ class _ChunkStream(io.RawIOBase):
     """A readable binary stream over an iterator of byte chunks."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._it, self._buf = chunks, b""
+        self._it, self._buf, self._pos = chunks, memoryview(b""), 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: Any) -> int:
-        while not self._buf:
+        while self._pos >= len(self._buf):  # an offset into the chunk, never a copy of its rest
             try:
-                self._buf = next(self._it)
+                self._buf, self._pos = memoryview(next(self._it)), 0
             except StopIteration:
                 return 0
-        k = min(len(b), len(self._buf))
-        b[:k] = self._buf[:k]
-        self._buf = self._buf[k:]
+        k = min(len(b), len(self._buf) - self._pos)
+        b[:k] = self._buf[self._pos:self._pos + k]
+        self._pos += k
         return k
 
 

@@ -220,3 +220,29 @@ def test_tree_objects_on_both_backends(kg, toy):
     e = t.to_ete()
     assert sorted(e.get_leaf_names()) == sorted(t.tips())
     assert to_newick(parse_newick(t.newick())) == t.newick()
+
+
+def test_ids_fast_path_fallbacks_and_ambiguity():
+    ix = TreeIndex.from_parsed(parse_newick("((A_b:1,C:1)x:1,(A b:1,D:1)y:1,E e:1);"))
+    e, c = ix.names.index("E e"), ix.names.index("C")
+    assert ix.ids(["C", "E e"]).tolist() == [c, e]  # labels as written
+    assert ix.ids(iter(["E_e", c, "node:0"])).tolist() == [e, c, 0]  # normalised, ids, node:N
+    assert ix.mrca(ix.ids(["C", "D"])) == 0 and ix.mrca(ix.ids(["C", "x"])) == ix.names.index("x")
+    for bad in (["A b"], ["C", "A_b"], ["A  b"]):
+        with pytest.raises(ValidationError, match="ambiguous"):
+            ix.ids(bad)
+    with pytest.raises(NotFound, match="'Z'"):
+        ix.ids(["C", "Z"])
+
+
+def test_only_the_root_is_typed_and_the_store_rebuild_is_exact(mem_kg, toy):
+    from kg.trees import index_from_store, tree_record
+
+    mem_kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
+    typed = mem_kg.query("SELECT ?n WHERE { ?n a <http://purl.obolibrary.org/obo/CDAO_0000140> }").values()
+    assert typed == [("https://w3id.org/traitkg/tree/toy/node/0",)]  # the others through has_Parent
+    built = mem_kg.tree("toy").index
+    again = index_from_store(mem_kg.store, tree_record(mem_kg.store, "toy"))
+    assert again.names == built.names and again.parent.tolist() == built.parent.tolist()
+    assert np.array_equal(again.length, built.length, equal_nan=True)
+    assert np.array_equal(again.support, built.support, equal_nan=True)

@@ -18,6 +18,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any
 from kg.errors import NotFound, ValidationError
 from kg.graphs import BASE, TKG, derived_sha, load_graph
 from kg.phenoindex import PhenotypeIndex
-from kg.store import Literal, NamedNode, Quad, Store
+from kg.store import Literal, NamedNode, Quad, RdfFormat, Store
 from kg.taxa import normalise_name, taxon_iri
 
 PRESENT, ABSENT = "present", "absent"
@@ -45,10 +46,13 @@ class Call:
     states: set[str] = field(default_factory=set)  # asserted evidence: state IRIs
     sources: set[str] = field(default_factory=set)  # inferred from asserted calls on these entities
     polymorphic: bool = False
+    _iri: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def iri(self) -> str:
-        return BASE + "pa/" + hashlib.sha1(f"{self.taxon}|{self.entity}|{self.value}".encode()).hexdigest()[:20]
+        if self._iri is None:
+            self._iri = BASE + "pa/" + hashlib.sha1(f"{self.taxon}|{self.entity}|{self.value}".encode()).hexdigest()[:20]
+        return self._iri
 
 
 def _curie(iri: str) -> str:
@@ -92,7 +96,8 @@ class Traits:
         calls = self.calls()
 
         def writer(graph: str) -> None:
-            self.store.add_quads(call_quads(calls, graph, self.conflicts_keys()))
+            # the store's bulk path: N-Triples bytes, not one Python Quad per triple
+            self.store.load_file(io.BytesIO(call_ntriples(calls, self.conflicts_keys())), RdfFormat.N_TRIPLES, graph)
 
         return load_graph(self.store, kind="inference", name=name, writer=writer, source="derived",
                           sha256=derived_sha(inputs, {"rules": "phenoscape-presence-absence/1"}), byte_size=0,
@@ -300,16 +305,24 @@ def compute_calls(idx: PhenotypeIndex) -> dict[tuple[str, str, str], Call]:
         for a in ancs:
             desc[a].add(term)
     corpus = idx.corpus_terms()
+    up: dict[str, tuple[str, ...]] = {}  # entity -> corpus ancestors (presence propagates up)
+    down = {e: tuple(d) for e, d in desc.items()}  # entity -> descendants (absence propagates down)
     for c in asserted:
         # materialised over the corpus's own terms; other entities are answered on demand (kg.ontotrace)
-        targets = (idx.ancestors(c.entity) & corpus) if c.value == PRESENT else desc.get(c.entity, ())
+        if c.value == PRESENT:
+            targets = up.get(c.entity)
+            if targets is None:
+                targets = up[c.entity] = tuple(idx.ancestors(c.entity) & corpus)
+        else:
+            targets = down.get(c.entity, ())
+        taxon, value, src = c.taxon, c.value, c.entity
         for e in targets:
-            key = (c.taxon, e, c.value)
+            key = (taxon, e, value)
             d = calls.get(key)
             if d is None:
-                d = calls[key] = Call(c.taxon, e, c.value, "inferred")
+                d = calls[key] = Call(taxon, e, value, "inferred")
             if d.tier == "inferred":
-                d.sources.add(c.entity)
+                d.sources.add(src)
     return calls
 
 
@@ -343,6 +356,45 @@ def call_quads(calls: dict[tuple[str, str, str], Call], graph: str, conflicts: s
         p, q = n(calls[(t, e, PRESENT)].iri), n(calls[(t, e, ABSENT)].iri)
         out += [Quad(p, conf, q, g), Quad(q, conf, p, g)]
     return out
+
+
+def call_ntriples(calls: dict[tuple[str, str, str], Call], conflicts: set[tuple[str, str]]) -> bytes:
+    """The same triples as :func:`call_quads`, as N-Triples bytes for the store's bulk loader.
+
+    Evidence stays compact: asserted calls link their states; an inferred call links the
+    asserted calls it follows from (``tkg:inferredFrom``), never copies of their state links."""
+    term: dict[str, str] = {}
+
+    def n(iri: str) -> str:
+        x = term.get(iri)
+        if x is None:
+            x = term[iri] = str(NamedNode(iri))  # pyoxigraph validates and writes the IRI
+        return x
+
+    a, tax, ent, val, tier = n(RDF_TYPE), n(TKG + "taxon"), n(TKG + "entity"), n(TKG + "presence"), n(TKG + "tier")
+    ev, frm, poly, conf = n(TKG + "evidence"), n(TKG + "inferredFrom"), n(TKG + "polymorphic"), n(TKG + "conflictsWith")
+    typ = n(TKG + "PresenceAbsenceCall")
+    vals = {PRESENT: n(TKG + "Present"), ABSENT: n(TKG + "Absent")}
+    tiers = {"asserted": str(Literal("asserted")), "inferred": str(Literal("inferred"))}
+    true = str(Literal("true", datatype=NamedNode(XSD_BOOL)))
+    base = str(NamedNode(BASE + "pa/"))[:-1]  # calls are BASE/pa/<hex>: safe to write without checks
+    node_of = {key: f"{base}{c.iri[len(BASE) + 3:]}>" for key, c in calls.items()}
+    out: list[str] = []
+    add = out.append
+    for key, c in calls.items():
+        node = node_of[key]
+        add(f"{node} {a} {typ} .\n{node} {tax} {n(c.taxon)} .\n{node} {ent} {n(c.entity)} .\n"
+            f"{node} {val} {vals[c.value]} .\n{node} {tier} {tiers[c.tier]} .\n")
+        for s in c.states:
+            add(f"{node} {ev} {n(s)} .\n")
+        for s in c.sources:
+            add(f"{node} {frm} {node_of[(c.taxon, s, c.value)]} .\n")
+        if c.polymorphic:
+            add(f"{node} {poly} {true} .\n")
+    for t, e in conflicts:
+        p, q = node_of[(t, e, PRESENT)], node_of[(t, e, ABSENT)]
+        add(f"{p} {conf} {q} .\n{q} {conf} {p} .\n")
+    return "".join(out).encode()
 
 
 # ---------------------------------------------------------------------- evidence details

@@ -238,6 +238,11 @@ def matrix_triples(m: PhenexMatrix, name: str, report: LoadReport | None = None)
     return t
 
 
+def ntriples(triples: list[tuple]) -> bytes:
+    """Triples as N-Triples bytes for the store's bulk loader (pyoxigraph writes each term)."""
+    return "".join(f"{s} {p} {o} .\n" for s, p, o in triples).encode()
+
+
 def m_char_number(m: PhenexMatrix, char_id: str) -> int:
     """1-based position of a character in its matrix (cached on the matrix object)."""
     idx = m.__dict__.get("_char_index")

@@ -15,6 +15,7 @@ the ontology closure, and the expression text (see :mod:`loaders._phenex_rdf`).
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,8 @@ from typing import Any
 
 from kg.errors import ParseError, UnknownPrefix, ValidationError
 from kg.graphs import slug
-from kg.store import Store
-from loaders._base import Progress, ingest, write_triples
+from kg.store import RdfFormat, Store
+from loaders._base import Progress, ingest
 from loaders.report import LoadReport
 from loaders.source import Source
 
@@ -377,7 +378,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     the ontology graphs in the store (if any). Unknown terms raise ``ValidationError`` naming
     term, file and line; with ``lenient=True`` the phenotypes using them are left out and reported.
     """
-    from loaders._phenex_rdf import matrix_triples, ontology_classes
+    from loaders._phenex_rdf import matrix_triples, ntriples, ontology_classes
 
     src = source if isinstance(source, Source) else Source.resolve(source)
     m = parse(src)
@@ -402,7 +403,8 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     if progress:
         progress(src.size, src.size)
     return ingest(store, src, kind=KIND, name=nm, version=version, loader="phenex",
-                  writer=lambda g: write_triples(store, g, triples), report=report,
+                  writer=lambda g: store.load_file(io.BytesIO(ntriples(triples)), RdfFormat.N_TRIPLES, g),
+                  report=report,
                   parameters={"lenient": True} if lenient else {})
 
 

@@ -165,3 +165,20 @@ def test_cli_traits_matrix_similar(mem_kg, tmp_path):
     assert res.exit_code == 0 and len(res.output.splitlines()) == 4
     res = r.invoke(main, ["--store", store, "traits", "Nonexistent species"])
     assert res.exit_code == 2 and "no taxon" in res.output
+
+
+def test_bulk_ntriples_equal_the_quads(sample_kg, toy):
+    """The inference graph is written as N-Triples bytes; they hold exactly the triples of call_quads."""
+    from kg.store import RdfFormat, parse_rdf
+    from kg.traits import call_ntriples, call_quads
+
+    sample_kg.load_phenotypes(toy / "phenotypes" / "toy.xml")
+    tr = sample_kg.traits
+    calls, conf = tr.calls(), tr.conflicts_keys()
+    assert any(c.tier == "inferred" for c in calls.values()) and any(c.polymorphic for c in calls.values())
+    g = "https://example.org/g"
+    want = {(q.subject, q.predicate, q.object) for q in call_quads(calls, g, conf)}
+    got = {(t.subject, t.predicate, t.object) for t in parse_rdf(call_ntriples(calls, conf), RdfFormat.N_TRIPLES)}
+    assert got == want and len(want) > 100
+    rec = sample_kg.infer_traits()
+    assert rec.triples == len(want)

@@ -211,10 +211,12 @@ Writer = Callable[[str], Any]
 
 def load_graph(store: Store, *, kind: str, name: str, writer: Writer, source: str, sha256: str,
                byte_size: int, loader: str, loader_version: str, version: str | None = None,
-               parameters: dict[str, Any] | None = None, derived_from: Sequence[str] = ()) -> GraphRecord:
+               parameters: dict[str, Any] | None = None, derived_from: Sequence[str] = (),
+               counted: bool = False) -> GraphRecord:
     """Write one graph atomically and record it in the manifest.
 
     ``writer(graph_iri)`` puts the data into the store (and may raise: the graph is then dropped).
+    With ``counted=True`` it returns the number of distinct triples it wrote (no count query then).
     Returns the record, with ``status == "unchanged"`` when identical input was loaded before.
     """
     params = dict(parameters or {})
@@ -231,8 +233,8 @@ def load_graph(store: Store, *, kind: str, name: str, writer: Writer, source: st
     started = _now()
     store.drop_graph(iri)  # an orphan left by a crashed process; never a manifest graph
     try:
-        writer(iri)
-        triples = store.count(iri)
+        written = writer(iri)
+        triples = int(written) if counted else store.count(iri)
         rec = GraphRecord(iri=iri, kind=kind, name=name, version=version, source=source, sha256=sha256,
                           byte_size=byte_size, loader=loader, loader_version=loader_version,
                           parameters=params, started=started, ended=_now(), triples=triples,

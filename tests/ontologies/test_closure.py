@@ -155,3 +155,23 @@ def test_uberon_2015_closure(shared, mem_kg):
     assert pf in t.ancestors(fin_ray, ["part_of"])
     # ZFA <-> UBERON through UBERON's xrefs
     assert "ZFA:0001161" in t.mappings("UBERON:0000151", "ZFA")
+
+
+def test_ntriples_chunks_equal_triples(mem_kg, toy):
+    """The fast writer emits exactly Closure.triples(), in chunks, with exact counts."""
+    from kg.store import RdfFormat, parse_rdf
+    from ontologies.closure import ntriples_chunks, read_axioms
+
+    r = mem_kg.load_ontology(toy / "ontologies" / "toy.obo")
+    c = compute(read_axioms(mem_kg.store, [r.graph]))
+    for nonred in (False, True):
+        expected = {(c.names[i], p, c.names[j]) for i, p, j in c.triples(nonredundant=nonred)}
+        chunks = list(ntriples_chunks(c, nonredundant=nonred, chunk=3))
+        got = [(t.subject.value, t.predicate.value, t.object.value)
+               for data, _ in chunks for t in parse_rdf(data, RdfFormat.N_TRIPLES)]
+        assert len(chunks) > 1 and len(got) == len(set(got)) == sum(n for _, n in chunks)
+        assert set(got) == expected
+    nonred_graph = mem_kg.graph("closure/toy-nonredundant").iri
+    assert mem_kg.store.count(nonred_graph) == r.counts["nonredundant_triples"] == len(
+        list(c.triples(nonredundant=True)))
+    assert mem_kg.store.count(mem_kg.graph("closure/toy").iri) == r.counts["closure_triples"]

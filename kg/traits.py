@@ -272,16 +272,31 @@ def compute_calls(idx: PhenotypeIndex) -> dict[tuple[str, str, str], Call]:
     impl = {p: idx.implications(ph) for p, ph in idx.phenotypes.items()}
     calls: dict[tuple[str, str, str], Call] = {}
 
+    memo: dict[str, tuple[set[str], set[str]]] = {}
+
     def state_impl(s: str) -> tuple[set[str], set[str]]:
+        hit = memo.get(s)
+        if hit is not None:
+            return hit
         pres: set[str] = set()
         absn: set[str] = set()
         for p in idx.state_phenotypes.get(s, ()):
             a, b = impl[p]
             pres |= a
             absn |= b
+        memo[s] = (pres, absn)
         return pres, absn
 
     for cell in idx.cells:
+        if len(cell.states) == 1:  # the common case: every implied entity is supported by the one state
+            s0 = cell.states[0]
+            for value, ents in zip((PRESENT, ABSENT), state_impl(s0)):
+                for e in ents:
+                    c = calls.get((cell.taxon, e, value))
+                    if c is None:
+                        c = calls[(cell.taxon, e, value)] = Call(cell.taxon, e, value, "asserted")
+                    c.states.add(s0)
+            continue
         per = [state_impl(s) for s in cell.states]
         if cell.kind == "uncertain":
             pres = set.intersection(*(x[0] for x in per)) if per else set()

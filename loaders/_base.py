@@ -18,13 +18,15 @@ Progress = Callable[[int, "int | None"], None]
 
 def ingest(store: Store, source: Source, *, kind: str, name: str, version: str | None,
            loader: str, writer: Callable[[str], Any], parameters: dict[str, Any] | None = None,
-           report: LoadReport | None = None, derived_from: Iterable[str] = ()) -> LoadReport:
-    """Load ``source`` through ``writer(graph_iri)`` into a new graph and return the report."""
+           report: LoadReport | None = None, derived_from: Iterable[str] = (),
+           counted: bool = False) -> LoadReport:
+    """Load ``source`` through ``writer(graph_iri)`` into a new graph and return the report.
+    With ``counted=True`` the writer returns how many distinct triples it wrote."""
     t0 = time.perf_counter()
     rec = load_graph(store, kind=kind, name=name, writer=writer, source=source.origin,
                      sha256=source.sha256, byte_size=source.size, loader=loader,
                      loader_version=__version__, version=version, parameters=parameters,
-                     derived_from=list(derived_from))
+                     derived_from=list(derived_from), counted=counted)
     rep = report or LoadReport(source=source.origin, kind=kind)
     rep.graph, rep.name, rep.version, rep.status, rep.triples = rec.iri, rec.name, rec.version, rec.status, rec.triples
     rep.seconds = time.perf_counter() - t0

@@ -493,12 +493,21 @@ class _ChunkStream(io.RawIOBase):
         return k
 
 
-def write_tree(store: Store, graph: str, tree: ParsedTree, name: str) -> None:
-    """Stream the tree's CDAO triples into ``graph`` through the store's bulk path."""
+def write_tree(store: Store, graph: str, tree: ParsedTree, name: str) -> int:
+    """Stream the tree's CDAO triples into ``graph`` through the store's bulk path; return how
+    many were written (one per line: each triple is distinct, literals escape their newlines)."""
     from kg.store import RdfFormat
 
-    store.load_file(io.BufferedReader(_ChunkStream(cdao_ntriples(tree, name)), 1 << 20),
+    written = [0]
+
+    def counting(chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            written[0] += chunk.count(b"\n")
+            yield chunk
+
+    store.load_file(io.BufferedReader(_ChunkStream(counting(cdao_ntriples(tree, name))), 1 << 20),
                     RdfFormat.N_TRIPLES, graph)
+    return written[0]
 
 
 def store_tree(store: Store, src: Source, tree: ParsedTree, *, name: str, version: str | None,
@@ -509,7 +518,8 @@ def store_tree(store: Store, src: Source, tree: ParsedTree, *, name: str, versio
         rep.warn(msg, value=val)
     rep.counts.update({"nodes": tree.n_nodes, "tips": tree.n_tips})
     return ingest(store, src, kind=KIND, name=name, version=version, loader=loader,
-                  writer=lambda g: write_tree(store, g, tree, name), parameters=parameters, report=rep)
+                  writer=lambda g: write_tree(store, g, tree, name), parameters=parameters, report=rep,
+                  counted=True)
 
 
 def pick(trees: list[ParsedTree], tree: str | int | None, src: Source) -> tuple[int, ParsedTree]:

@@ -107,6 +107,7 @@ def test_wide_polytomy():
 def test_load_writes_cdao_into_one_graph(kg, toy):
     rep = kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
     assert rep.status == "loaded" and rep.counts == {"nodes": 7, "tips": 4}
+    assert rep.triples == kg.store.count(rep.graph) == kg.graph(rep.graph).triples  # counted while written
     rows = kg.query("""PREFIX obo: <http://purl.obolibrary.org/obo/>
         PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
         SELECT ?label ?taxon ?len WHERE { GRAPH ?g { ?n obo:CDAO_0000187 ?taxon ; rdfs:label ?label ;

@@ -190,14 +190,24 @@ class Traits:
             return []
         states = {s for s, ps in idx.state_phenotypes.items() if any(p in match for p in ps)}
         hits: dict[str, set[str]] = defaultdict(set)
-        for cell in idx.cells:
-            if allowed is not None and cell.taxon not in allowed:
-                continue
-            for s in cell.states:
-                if s in states:
-                    hits[cell.taxon].update(p for p in idx.state_phenotypes[s] if p in match)
+        state_taxa = self._state_taxa()
+        for s in states:
+            ps = [p for p in idx.state_phenotypes[s] if p in match]
+            for tx in state_taxa.get(s, ()):
+                if allowed is None or tx in allowed:
+                    hits[tx].update(ps)
         return sorted(({"taxon": idx.taxa[tx], "taxon_iri": tx, "tier": "asserted",
                         "phenotypes": sorted(ps)} for tx, ps in hits.items()), key=lambda d: d["taxon"])
+
+    def _state_taxa(self) -> dict[str, list[str]]:
+        """State IRI -> the taxa of the cells that score it (built once per store state)."""
+        if "state_taxa" not in self._cache:
+            by: dict[str, dict[str, None]] = defaultdict(dict)
+            for cell in self.index.cells:
+                for s in cell.states:
+                    by[s][cell.taxon] = None
+            self._cache["state_taxa"] = {s: list(t) for s, t in by.items()}
+        return self._cache["state_taxa"]
 
     def _matching_phenotypes(self, t: str, parts: bool) -> set[str]:
         key = ("match", t, parts)

@@ -127,9 +127,10 @@ def main() -> None:
     # at or below the pectoral fin by subClassOf/part_of steps over the union graph: the closure
     # graph answers in one step for ontology terms, the phenotype graphs' direct triples of
     # post-composed classes ("X and part_of some (Y)") add the rest; the path is anchored on the fin.
-    # (2) the taxa with a phenotype of one of them (VALUES). As a single query (the path joined with
-    # the phenotype chain, or the earlier GRAPH ?cg UNION BIND form) oxigraph gave no answer within
-    # 60 s here (measured: the bounded runner below reports it instead of hanging).
+    # (2) the taxa with a phenotype of one of them (VALUES). The stuck step of earlier runs was on the
+    # SPARQL side (ours had answered); the one peer seen not to answer within 60 s is the one-query
+    # matrix form below. The single-query taxa-with forms were not timed in isolation, so the peer
+    # runs bounded (it reports instead of hanging).
     q1 = """SELECT DISTINCT ?e WHERE {
       ?e (<http://www.w3.org/2000/01/rdf-schema#subClassOf>|<http://purl.obolibrary.org/obo/BFO_0000050>)*
          <http://purl.obolibrary.org/obo/UBERON_0000151> FILTER(isIRI(?e)) }"""

@@ -6,14 +6,7 @@
   const enc = encodeURIComponent;
   const MAX_TIPS = 150;
 
-  function el(tag, attrs = {}, ...children) {
-    const e = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) {
-      if (k === "class") e.className = v; else if (k.startsWith("on")) e.addEventListener(k.slice(2), v); else e.setAttribute(k, v);
-    }
-    for (const c of children) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
-    return e;
-  }
+  // el() comes from app.js (a global); views only run after the page has loaded it.
   async function getJSON(url, opts = {}) {
     const r = await fetch(url, { headers: { Accept: "application/json", "Content-Type": "application/json" }, ...opts });
     const body = (r.headers.get("content-type") || "").includes("json") ? await r.json() : await r.text();

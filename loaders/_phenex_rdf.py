@@ -129,8 +129,8 @@ def _expr_triples(e: Expr, out: list, seen: set[str]) -> NamedNode:
             b = BlankNode()
             out += [(b, N(RDF + "type"), N(OWL + "Restriction")), (b, N(OWL + "onProperty"), r),
                     (b, N(OWL + "someValuesFrom"), f)]
-            if rel != r.value:
-                out.append((r, N(RDFS + "label"), Literal(rel)))
+            if rel != r.value:  # how the file wrote the relation; its label is the ontology's to give
+                out.append((r, N(SKOS + "notation"), Literal(rel)))
             items.append(b)
         out += [(c, N(OWL + "equivalentClass"), eq), (eq, N(RDF + "type"), N(OWL + "Class"))]
         head = BlankNode()

@@ -182,3 +182,9 @@ def test_bulk_ntriples_equal_the_quads(sample_kg, toy):
     assert got == want and len(want) > 100
     rec = sample_kg.infer_traits()
     assert rec.triples == len(want)
+
+
+def test_composed_entities_are_labelled_with_the_relation_label(sample_kg):
+    labels = {t["entity_label"] for t in sample_kg.traits.traits_of("Corydoras aeneus")}
+    assert "pectoral fin spine and part of some (pectoral fin)" in labels
+    assert not any("BFO:" in lab for lab in labels)

@@ -25,6 +25,31 @@ def load_toy(path: Path, toy: Path) -> str:
     return f"oxigraph:{path}"
 
 
+def load_toy_tree(path: Path, toy: Path, *, anatomy: bool = True) -> str:
+    """An on-disk store with the toy tree and taxonomy (and, with ``anatomy``, :func:`load_toy`'s
+    graphs); returns its selector."""
+    from kg import KnowledgeGraph
+
+    if anatomy:
+        load_toy(path, toy)
+    kg = KnowledgeGraph.open(f"oxigraph:{path}")
+    kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
+    kg.load_taxonomy(toy / "trees" / "toy_taxonomy.tsv", name="toytax")
+    kg.close()
+    return f"oxigraph:{path}"
+
+
+def load_sample_store(path: Path) -> str:
+    """An on-disk store holding the bundled sample (as `traitkg demo` loads it); returns its selector."""
+    from kg import KnowledgeGraph
+    from kg.demo import load_sample
+
+    kg = KnowledgeGraph.open(f"oxigraph:{path}")
+    load_sample(kg)
+    kg.close()
+    return f"oxigraph:{path}"
+
+
 def free_port() -> int:
     import socket
 

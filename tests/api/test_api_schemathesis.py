@@ -8,22 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from _api_support import TOKEN, Uvicorn, load_toy
+from _api_support import TOKEN, Uvicorn, load_toy_tree
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory, toy):
-    from kg import KnowledgeGraph
-
-    path = tmp_path_factory.mktemp("st") / "store"
-    load_toy(path, toy)
-    kg = KnowledgeGraph.open(f"oxigraph:{path}")
-    kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
-    kg.load_taxonomy(toy / "trees" / "toy_taxonomy.tsv", name="toytax")
-    kg.close()
-    srv = Uvicorn({"TRAITKG_STORE": f"oxigraph:{path}", "TRAITKG_API_TOKEN": TOKEN, "TRAITKG_QUERY_TIMEOUT": "5",
+    selector = load_toy_tree(tmp_path_factory.mktemp("st") / "store", toy)
+    srv = Uvicorn({"TRAITKG_STORE": selector, "TRAITKG_API_TOKEN": TOKEN, "TRAITKG_QUERY_TIMEOUT": "5",
                    "TRAITKG_MAX_UPLOAD": "100000"})
     yield srv
     srv.stop()

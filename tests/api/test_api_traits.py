@@ -22,18 +22,14 @@ def sample_kg():
 
 @pytest.fixture(scope="module")
 def sclient(tmp_path_factory):
+    from _api_support import load_sample_store
     from fastapi.testclient import TestClient
 
     from api.app import create_app
     from api.settings import Settings
-    from kg import KnowledgeGraph
-    from kg.demo import load_sample
 
-    path = tmp_path_factory.mktemp("sample") / "store"
-    kg = KnowledgeGraph.open(f"oxigraph:{path}")
-    load_sample(kg)
-    kg.close()
-    with TestClient(create_app(Settings(store=f"oxigraph:{path}", query_workers=1)),
+    selector = load_sample_store(tmp_path_factory.mktemp("sample") / "store")
+    with TestClient(create_app(Settings(store=selector, query_workers=1)),
                     raise_server_exceptions=False) as c:
         yield c
 

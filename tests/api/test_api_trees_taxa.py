@@ -10,18 +10,14 @@ HOSTILE = ['x" } ; DROP ALL ; #', "a'b", "}", "{ ?s ?p ?o }", 'Danio rerio" . } 
 
 @pytest.fixture(scope="module")
 def tclient(tmp_path_factory, toy):
+    from _api_support import load_toy_tree
     from fastapi.testclient import TestClient
 
     from api.app import create_app
     from api.settings import Settings
-    from kg import KnowledgeGraph
 
-    path = tmp_path_factory.mktemp("trees") / "store"
-    kg = KnowledgeGraph.open(f"oxigraph:{path}")
-    kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
-    kg.load_taxonomy(toy / "trees" / "toy_taxonomy.tsv", name="toytax")
-    kg.close()
-    with TestClient(create_app(Settings(store=f"oxigraph:{path}", query_workers=1)),
+    selector = load_toy_tree(tmp_path_factory.mktemp("trees") / "store", toy, anatomy=False)
+    with TestClient(create_app(Settings(store=selector, query_workers=1)),
                     raise_server_exceptions=False) as c:
         yield c
 

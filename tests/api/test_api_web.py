@@ -84,17 +84,10 @@ def test_page_reports_a_malformed_query(live_server, browser):
 
 @pytest.fixture(scope="module")
 def rich_server(tmp_path_factory, toy):
-    from _api_support import TOKEN, Uvicorn, load_toy
+    from _api_support import TOKEN, Uvicorn, load_toy_tree
 
-    from kg import KnowledgeGraph
-
-    path = tmp_path_factory.mktemp("web") / "store"
-    load_toy(path, toy)
-    kg = KnowledgeGraph.open(f"oxigraph:{path}")
-    kg.load_tree(toy / "trees" / "toy.nwk", name="toy")
-    kg.load_taxonomy(toy / "trees" / "toy_taxonomy.tsv", name="toytax")
-    kg.close()
-    srv = Uvicorn({"TRAITKG_STORE": f"oxigraph:{path}", "TRAITKG_API_TOKEN": TOKEN})
+    srv = Uvicorn({"TRAITKG_STORE": load_toy_tree(tmp_path_factory.mktemp("web") / "store", toy),
+                   "TRAITKG_API_TOKEN": TOKEN})
     yield srv
     srv.stop()
 
@@ -137,16 +130,10 @@ def test_search_hits_drawn_as_induced_subtree(rich_server, browser):
 
 @pytest.fixture(scope="module")
 def sample_server(tmp_path_factory):
-    from _api_support import TOKEN, Uvicorn
+    from _api_support import TOKEN, Uvicorn, load_sample_store
 
-    from kg import KnowledgeGraph
-    from kg.demo import load_sample
-
-    path = tmp_path_factory.mktemp("websample") / "store"
-    kg = KnowledgeGraph.open(f"oxigraph:{path}")
-    load_sample(kg)
-    kg.close()
-    srv = Uvicorn({"TRAITKG_STORE": f"oxigraph:{path}", "TRAITKG_API_TOKEN": TOKEN})
+    srv = Uvicorn({"TRAITKG_STORE": load_sample_store(tmp_path_factory.mktemp("websample") / "store"),
+                   "TRAITKG_API_TOKEN": TOKEN})
     yield srv
     srv.stop()
 

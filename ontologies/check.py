@@ -1,4 +1,5 @@
-"""OWL DL checks with owlready2 and a Java reasoner (HermiT or Pellet, bundled with owlready2).
+"""OWL DL checks with owlready2 and a Java reasoner (HermiT or Pellet, bundled with owlready2), or
+ELK for large ontologies in OWL 2 EL (see :mod:`ontologies.elk`; axioms outside EL are ignored and counted).
 
 ``check_file`` / ``check_graph`` report consistency and unsatisfiable classes; ``classify_file``
 returns the reasoner's named-class subsumption closure (used to cross-check our own closure).
@@ -27,7 +28,7 @@ from typing import Any
 from kg.errors import TraitKGError
 
 log = logging.getLogger(__name__)
-REASONERS = ("hermit", "pellet")
+REASONERS = ("hermit", "pellet", "elk")
 _NOTHING = "http://www.w3.org/2002/07/owl#Nothing"
 
 
@@ -62,10 +63,17 @@ def _to_ntriples(path: Path, out: Path) -> None:
 
 
 def _run(nt: Path, reasoner: str, classify: bool) -> tuple[CheckResult, dict[str, set[str]]]:
-    import owlready2 as owl
-
     if reasoner not in REASONERS:
         raise ReasonerError(f"unknown reasoner {reasoner!r}; expected one of {', '.join(REASONERS)}")
+    if reasoner == "elk":
+        from ontologies.elk import classify_file as elk_classify
+
+        res = elk_classify(nt)
+        note = f"OWL 2 EL only: {res.ignored_axioms} of {res.axioms} logical axioms are outside the profile and ignored"
+        return (CheckResult("elk", res.consistent, res.unsatisfiable, res.load_seconds + res.classify_seconds, note),
+                res.superclasses)
+    import owlready2 as owl
+
     if not shutil.which("java"):
         raise ReasonerError("the reasoners need Java (a `java` executable on PATH); install a JRE 11+")
     world = owl.World()

@@ -105,10 +105,11 @@ def ontology() -> None:
 
 @ontology.command("check")
 @click.argument("name")
-@click.option("--reasoner", type=click.Choice(["hermit", "pellet"]), default="hermit", show_default=True)
+@click.option("--reasoner", type=click.Choice(["hermit", "pellet", "elk"]), default="hermit", show_default=True,
+              help="HermiT/Pellet: full OWL DL (owlready2); ELK: OWL 2 EL, fast on large ontologies like UBERON.")
 @click.option("--json", "as_json", is_flag=True)
 def check(name: str, reasoner: str, as_json: bool) -> None:
-    """Report inconsistency and unsatisfiable classes of a loaded ontology (owlready2 + Java reasoner)."""
+    """Report inconsistency and unsatisfiable classes of a loaded ontology (a Java reasoner)."""
     from ontologies.prefixes import contract
 
     res = get_kg().check_ontology(name, reasoner=reasoner)

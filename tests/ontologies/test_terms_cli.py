@@ -71,20 +71,22 @@ def test_cli_load_term_search_diff(tmp_path, toy):
     assert out.exit_code == 2 and "dangling" in out.output and "--lenient" in out.output
 
 
-def test_check_unsatisfiable(tmp_path, toy):
+@pytest.mark.parametrize("reasoner", ["hermit", "elk"])
+def test_check_unsatisfiable(tmp_path, toy, reasoner):
     r = CliRunner()
     st = ["--store", f"oxigraph:{tmp_path / 's'}"]
     assert r.invoke(main, st + ["load", "ontology", str(toy / "ontologies" / "unsat.ttl"), "--no-closure"]).exit_code == 0
-    out = r.invoke(main, st + ["ontology", "check", "unsat"])
+    out = r.invoke(main, st + ["ontology", "check", "unsat", "--reasoner", reasoner])
     assert out.exit_code == 0, out.output
     assert "consistent" in out.output and "unsatisfiable classes: 1" in out.output and "UNSAT:3" in out.output
 
 
-def test_check_inconsistent(mem_kg, tmp_path):
+@pytest.mark.parametrize("reasoner", ["hermit", "elk"])
+def test_check_inconsistent(mem_kg, tmp_path, reasoner):
     p = tmp_path / "inc.ttl"
     p.write_text("@prefix owl: <http://www.w3.org/2002/07/owl#> .\n<http://x.org/o> a owl:Ontology .\n"
                  "<http://x.org/A> a owl:Class ; owl:disjointWith <http://x.org/B> .\n<http://x.org/B> a owl:Class .\n"
                  "<http://x.org/i> a <http://x.org/A>, <http://x.org/B> .\n")
     mem_kg.load_ontology(p, name="inc", version="1", closure=False)
-    res = mem_kg.check_ontology("inc")
+    res = mem_kg.check_ontology("inc", reasoner=reasoner)
     assert res.consistent is False

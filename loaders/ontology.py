@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import ParseError, UnknownFormat, ValidationError
-from kg.graphs import slug
+from kg.graphs import drop_graph, slug
 from kg.store import Literal, NamedNode, Quad, RdfFormat, Store, rdf_format
 from loaders._base import Progress, ingest, write_triples
 from loaders.report import LoadReport
@@ -202,8 +202,17 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
         plan = _prepare(isrc, detect_syntax(isrc))
         plans.append(plan)
         todo.extend(plan.header.imports)
-    import_reports = [_load_one(store, p, None, None, lenient, None) for p in reversed(plans)]
-    report = _load_one(store, main, name, version, lenient, progress)
+    import_reports: list[LoadReport] = []
+    try:
+        for p in reversed(plans):
+            import_reports.append(_load_one(store, p, None, None, lenient, None))
+        report = _load_one(store, main, name, version, lenient, progress)
+    except BaseException:
+        # all or nothing: imports this call added go again when a later file fails
+        for r in import_reports:
+            if r.status == "loaded" and r.graph:
+                drop_graph(store, r.graph)
+        raise
     report.counts["imports"] = [r.graph for r in import_reports]  # type: ignore[assignment]
     for r in import_reports:
         report.problems.extend(r.problems)

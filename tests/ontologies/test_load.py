@@ -101,6 +101,25 @@ def test_import_map_and_cache_placement(mem_kg, toy, shared, tmp_path, monkeypat
     assert "BSPO:0000071" in anc and len(anc) > 1
 
 
+def test_failed_main_load_leaves_no_imports_behind(mem_kg, toy, shared, tmp_path, monkeypatch):
+    """All or nothing: an import loaded by a call whose main ontology then fails is dropped again;
+    an import that was already there stays."""
+    from kg.errors import ValidationError
+
+    monkeypatch.setenv("TRAITKG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TRAITKG_OFFLINE", "1")
+    bad = tmp_path / "imp.ttl"  # the toy importer plus a dangling reference to its own id space
+    bad.write_text((toy / "ontologies" / "imports.ttl").read_text() + "\nobo:IMP_2 a owl:Class ; rdfs:subClassOf obo:IMP_99 .\n")
+    imap = {"http://purl.obolibrary.org/obo/bspo.owl": str(shared / "bspo" / "bspo.obo")}
+    with pytest.raises(ValidationError, match="dangling"):
+        mem_kg.load_ontology(bad, import_map=imap, lenient=False)
+    assert mem_kg.graphs() == []
+    bspo = mem_kg.load_ontology(shared / "bspo" / "bspo.obo", closure=False)
+    with pytest.raises(ValidationError):
+        mem_kg.load_ontology(bad, import_map=imap)
+    assert [g.iri for g in mem_kg.graphs()] == [bspo.graph]
+
+
 def test_load_by_url_with_imports(http_shared, mem_kg, monkeypatch, tmp_path):
     monkeypatch.setenv("TRAITKG_OFFLINE", "0")
     r = mem_kg.load_ontology(f"{http_shared}/shared/zfa/zfa.obo", closure=False)

@@ -7,7 +7,9 @@ and subtypes (over the entities the corpus uses). Polymorphic cells contribute a
 states; uncertain cells only what every member state implies. Every call keeps its
 evidence: asserted calls point at states (-> character -> matrix -> publication); inferred
 calls at the asserted calls they follow from. :meth:`Traits.infer` writes the calls into a
-derived graph of kind ``inference`` with ``prov:wasDerivedFrom`` the phenotype and closure graphs.
+derived graph of kind ``inference`` with ``prov:wasDerivedFrom`` the phenotype and closure graphs;
+calls of one entity and value with identical evidence share one node there, linked to each of
+their taxa (see :func:`call_quads`).
 
 >>> from kg import KnowledgeGraph
 >>> t = KnowledgeGraph.open("oxigraph:").traits
@@ -20,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,8 @@ from kg.store import Literal, NamedNode, Quad, RdfFormat, Store
 from kg.taxa import normalise_name, taxon_iri
 
 PRESENT, ABSENT = "present", "absent"
+#: The inference rules and graph shape (2: calls with identical evidence share one node).
+RULES = "phenoscape-presence-absence/2"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_BOOL = "http://www.w3.org/2001/XMLSchema#boolean"
 
@@ -46,13 +50,6 @@ class Call:
     states: set[str] = field(default_factory=set)  # asserted evidence: state IRIs
     sources: set[str] = field(default_factory=set)  # inferred from asserted calls on these entities
     polymorphic: bool = False
-    _iri: str | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def iri(self) -> str:
-        if self._iri is None:
-            self._iri = BASE + "pa/" + hashlib.sha1(f"{self.taxon}|{self.entity}|{self.value}".encode()).hexdigest()[:20]
-        return self._iri
 
 
 def _curie(iri: str) -> str:
@@ -95,15 +92,27 @@ class Traits:
         inputs = idx.phenotype_graphs + idx.closure_graphs
         calls = self.calls()
 
-        def writer(graph: str) -> None:
-            # the store's bulk path: N-Triples bytes, not one Python Quad per triple
-            self.store.load_file(io.BytesIO(call_ntriples(calls, self.conflicts_keys())), RdfFormat.N_TRIPLES, graph)
+        params = {"rules": RULES}
+
+        def writer(graph: str) -> int:
+            # the store's bulk path: N-Triples bytes in chunks, the next one built in a thread while
+            # the store loads this one; lines are distinct, so their number is the graph's size
+            from concurrent.futures import ThreadPoolExecutor
+
+            chunks = call_ntriples_chunks(calls, self.conflicts_keys())
+            total = 0
+            with ThreadPoolExecutor(1) as pool:
+                nxt = pool.submit(next, chunks, None)
+                while (item := nxt.result()) is not None:
+                    nxt = pool.submit(next, chunks, None)
+                    data, n = item
+                    self.store.load_file(io.BytesIO(data), RdfFormat.N_TRIPLES, graph)
+                    total += n
+            return total
 
         return load_graph(self.store, kind="inference", name=name, writer=writer, source="derived",
-                          sha256=derived_sha(inputs, {"rules": "phenoscape-presence-absence/1"}), byte_size=0,
-                          loader="traits", loader_version="1",
-                          parameters={"rules": "phenoscape-presence-absence/1"},
-                          derived_from=[g.iri for g in inputs])
+                          sha256=derived_sha(inputs, params), byte_size=0, loader="traits", loader_version="2",
+                          parameters=params, derived_from=[g.iri for g in inputs], counted=True)
 
     def conflicts_keys(self) -> set[tuple[str, str]]:
         c = self.calls()
@@ -351,43 +360,104 @@ def compute_calls(idx: PhenotypeIndex) -> dict[tuple[str, str, str], Call]:
     return calls
 
 
+@dataclass
+class CallGroup:
+    """Calls of one entity and value that share one body of evidence: one node in the inference graph.
+
+    Asserted groups have the same evidence states (and polymorphic flag); inferred groups follow
+    from the same asserted groups. ``taxa`` are the taxa the call holds for."""
+
+    iri: str
+    entity: str
+    value: str
+    tier: str
+    polymorphic: bool
+    states: tuple[str, ...] = ()    # asserted: evidence states (sorted)
+    sources: tuple[str, ...] = ()   # inferred: IRIs of the asserted groups it follows from (sorted)
+    taxa: list[str] = field(default_factory=list)
+
+
+def _group_iri(tier: str, entity: str, value: str, poly: bool, members: Iterable[str]) -> str:
+    key = f"{tier}|{entity}|{value}|{int(poly)}|{' '.join(members)}"
+    return BASE + "pa/" + hashlib.sha1(key.encode()).hexdigest()[:20]
+
+
+def group_calls(calls: dict[tuple[str, str, str], Call]) -> tuple[list[CallGroup], dict[tuple[str, str, str], CallGroup]]:
+    """The call groups, and each call's group. IRIs hash the group's content, so they are stable."""
+    groups: list[CallGroup] = []
+    of: dict[tuple[str, str, str], CallGroup] = {}
+    by_key: dict[tuple, CallGroup] = {}
+    for key, c in calls.items():
+        if c.tier != "asserted":
+            continue
+        gk = (c.entity, c.value, c.polymorphic, frozenset(c.states))
+        g = by_key.get(gk)
+        if g is None:
+            st = tuple(sorted(c.states))
+            g = by_key[gk] = CallGroup(_group_iri("asserted", c.entity, c.value, c.polymorphic, st), c.entity,
+                                       c.value, "asserted", c.polymorphic, states=st)
+            groups.append(g)
+        g.taxa.append(c.taxon)
+        of[key] = g
+    by_key = {}
+    for key, c in calls.items():
+        if c.tier == "asserted":
+            continue
+        taxon, value = c.taxon, c.value
+        src = frozenset([of[(taxon, s, value)].iri for s in c.sources])
+        gk = (c.entity, value, src)
+        g = by_key.get(gk)
+        if g is None:
+            members = tuple(sorted(src))
+            g = by_key[gk] = CallGroup(_group_iri("inferred", c.entity, value, False, members), c.entity, value,
+                                       "inferred", False, sources=members)
+            groups.append(g)
+        g.taxa.append(taxon)
+        of[key] = g
+    return groups, of
+
+
+def conflict_pairs(of: dict[tuple[str, str, str], CallGroup], conflicts: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """(present group, absent group) IRIs for the conflicting calls: the conflict holds for every
+    taxon the two groups share (the polymorphic flag, which excuses a conflict, is per group)."""
+    return {(of[(t, e, PRESENT)].iri, of[(t, e, ABSENT)].iri) for t, e in conflicts}
+
+
 def call_quads(calls: dict[tuple[str, str, str], Call], graph: str, conflicts: set[tuple[str, str]]) -> list[Quad]:
-    """The inference graph: one node per call with taxon, entity, value, tier and evidence links."""
+    """The inference graph as quads (the reference shape; :func:`call_ntriples` writes the same triples).
+
+    One node per :class:`CallGroup`: ``a tkg:PresenceAbsenceCall ; tkg:entity ; tkg:presence ;
+    tkg:tier``, ``tkg:taxon`` for each taxon it holds for, ``tkg:evidence`` states (asserted) or
+    ``tkg:inferredFrom`` asserted calls (inferred), ``tkg:polymorphic true``, ``tkg:conflictsWith``."""
     g = NamedNode(graph)
-    cache: dict[str, NamedNode] = {}
-
-    def n(iri: str) -> NamedNode:
-        x = cache.get(iri)
-        if x is None:
-            x = cache[iri] = NamedNode(iri)
-        return x
-
-    a, tax, ent, val, tier = n(RDF_TYPE), n(TKG + "taxon"), n(TKG + "entity"), n(TKG + "presence"), n(TKG + "tier")
-    ev, frm, poly, conf = n(TKG + "evidence"), n(TKG + "inferredFrom"), n(TKG + "polymorphic"), n(TKG + "conflictsWith")
-    typ = n(TKG + "PresenceAbsenceCall")
-    vals = {PRESENT: n(TKG + "Present"), ABSENT: n(TKG + "Absent")}
-    tiers = {"asserted": Literal("asserted"), "inferred": Literal("inferred")}
-    true = Literal("true", datatype=NamedNode(XSD_BOOL))
+    groups, of = group_calls(calls)
+    N = NamedNode
+    a, typ = N(RDF_TYPE), N(TKG + "PresenceAbsenceCall")
+    vals = {PRESENT: N(TKG + "Present"), ABSENT: N(TKG + "Absent")}
     out: list[Quad] = []
-    for c in calls.values():
-        node = n(c.iri)
-        out += [Quad(node, a, typ, g), Quad(node, tax, n(c.taxon), g), Quad(node, ent, n(c.entity), g),
-                Quad(node, val, vals[c.value], g), Quad(node, tier, tiers[c.tier], g)]
-        out += [Quad(node, ev, n(s), g) for s in c.states]
-        out += [Quad(node, frm, n(calls[(c.taxon, s, c.value)].iri), g) for s in c.sources]
-        if c.polymorphic:
-            out.append(Quad(node, poly, true, g))
-    for t, e in conflicts:
-        p, q = n(calls[(t, e, PRESENT)].iri), n(calls[(t, e, ABSENT)].iri)
-        out += [Quad(p, conf, q, g), Quad(q, conf, p, g)]
+    for grp in groups:
+        node = N(grp.iri)
+        out += [Quad(node, a, typ, g), Quad(node, N(TKG + "entity"), N(grp.entity), g),
+                Quad(node, N(TKG + "presence"), vals[grp.value], g), Quad(node, N(TKG + "tier"), Literal(grp.tier), g)]
+        out += [Quad(node, N(TKG + "taxon"), N(t), g) for t in grp.taxa]
+        out += [Quad(node, N(TKG + "evidence"), N(s), g) for s in grp.states]
+        out += [Quad(node, N(TKG + "inferredFrom"), N(s), g) for s in grp.sources]
+        if grp.polymorphic:
+            out.append(Quad(node, N(TKG + "polymorphic"), Literal("true", datatype=N(XSD_BOOL)), g))
+    for p, q in conflict_pairs(of, conflicts):
+        out += [Quad(N(p), N(TKG + "conflictsWith"), N(q), g), Quad(N(q), N(TKG + "conflictsWith"), N(p), g)]
     return out
 
 
-def call_ntriples(calls: dict[tuple[str, str, str], Call], conflicts: set[tuple[str, str]]) -> bytes:
-    """The same triples as :func:`call_quads`, as N-Triples bytes for the store's bulk loader.
+def call_ntriples_chunks(calls: dict[tuple[str, str, str], Call], conflicts: set[tuple[str, str]], *,
+                         chunk: int = 400_000) -> Iterator[tuple[bytes, int]]:
+    """The triples of :func:`call_quads` as N-Triples for the store's bulk loader: ``(bytes, triples)``
+    chunks of about ``chunk`` triples. Lines are distinct, so the counts add up to the graph's size.
 
-    Evidence stays compact: asserted calls link their states; an inferred call links the
-    asserted calls it follows from (``tkg:inferredFrom``), never copies of their state links."""
+    Calls that share their evidence share one node, so the graph holds a node per group, not per
+    taxon × entity, and an inferred call links the asserted groups it follows from (whose
+    evidence is the same for every taxon of the group)."""
+    groups, of = group_calls(calls)
     term: dict[str, str] = {}
 
     def n(iri: str) -> str:
@@ -396,30 +466,44 @@ def call_ntriples(calls: dict[tuple[str, str, str], Call], conflicts: set[tuple[
             x = term[iri] = str(NamedNode(iri))  # pyoxigraph validates and writes the IRI
         return x
 
-    a, tax, ent, val, tier = n(RDF_TYPE), n(TKG + "taxon"), n(TKG + "entity"), n(TKG + "presence"), n(TKG + "tier")
-    ev, frm, poly, conf = n(TKG + "evidence"), n(TKG + "inferredFrom"), n(TKG + "polymorphic"), n(TKG + "conflictsWith")
-    typ = n(TKG + "PresenceAbsenceCall")
+    a, typ = n(RDF_TYPE), n(TKG + "PresenceAbsenceCall")
+    ent, val, tier = f" {n(TKG + 'entity')} ", f" {n(TKG + 'presence')} ", f" {n(TKG + 'tier')} "
+    tax, ev, frm = f" {n(TKG + 'taxon')} ", f" {n(TKG + 'evidence')} ", f" {n(TKG + 'inferredFrom')} "
+    poly = f" {n(TKG + 'polymorphic')} {Literal('true', datatype=NamedNode(XSD_BOOL))} .\n"
+    conf = f" {n(TKG + 'conflictsWith')} "
     vals = {PRESENT: n(TKG + "Present"), ABSENT: n(TKG + "Absent")}
     tiers = {"asserted": str(Literal("asserted")), "inferred": str(Literal("inferred"))}
-    true = str(Literal("true", datatype=NamedNode(XSD_BOOL)))
-    base = str(NamedNode(BASE + "pa/"))[:-1]  # calls are BASE/pa/<hex>: safe to write without checks
-    node_of = {key: f"{base}{c.iri[len(BASE) + 3:]}>" for key, c in calls.items()}
-    out: list[str] = []
-    add = out.append
-    for key, c in calls.items():
-        node = node_of[key]
-        add(f"{node} {a} {typ} .\n{node} {tax} {n(c.taxon)} .\n{node} {ent} {n(c.entity)} .\n"
-            f"{node} {val} {vals[c.value]} .\n{node} {tier} {tiers[c.tier]} .\n")
-        for s in c.states:
-            add(f"{node} {ev} {n(s)} .\n")
-        for s in c.sources:
-            add(f"{node} {frm} {node_of[(c.taxon, s, c.value)]} .\n")
-        if c.polymorphic:
-            add(f"{node} {poly} {true} .\n")
-    for t, e in conflicts:
-        p, q = node_of[(t, e, PRESENT)], node_of[(t, e, ABSENT)]
-        add(f"{p} {conf} {q} .\n{q} {conf} {p} .\n")
-    return "".join(out).encode()
+    base = str(NamedNode(BASE + "pa/"))[:-1]  # group nodes are BASE/pa/<hex>: safe to write without checks
+    node_of = {g.iri: f"{base}{g.iri[len(BASE) + 3:]}>" for g in groups}
+    parts: list[str] = []
+    k = 0
+    for grp in groups:
+        node = node_of[grp.iri]
+        parts.append(f"{node} {a} {typ} .\n{node}{ent}{n(grp.entity)} .\n{node}{val}{vals[grp.value]} .\n"
+                     f"{node}{tier}{tiers[grp.tier]} .\n")
+        k += 4
+        for pred, objs in ((tax, [n(t) for t in grp.taxa]), (ev, [n(s) for s in grp.states]),
+                           (frm, [node_of[s] for s in grp.sources])):
+            if objs:
+                prefix = node + pred
+                parts.append(prefix + (" .\n" + prefix).join(objs) + " .\n")
+                k += len(objs)
+        if grp.polymorphic:
+            parts.append(node + poly)
+            k += 1
+        if k >= chunk:
+            yield "".join(parts).encode(), k
+            parts, k = [], 0
+    for p, q in sorted(conflict_pairs(of, conflicts)):
+        parts.append(f"{node_of[p]}{conf}{node_of[q]} .\n{node_of[q]}{conf}{node_of[p]} .\n")
+        k += 2
+    if k:
+        yield "".join(parts).encode(), k
+
+
+def call_ntriples(calls: dict[tuple[str, str, str], Call], conflicts: set[tuple[str, str]]) -> bytes:
+    """All of :func:`call_ntriples_chunks` as one N-Triples document."""
+    return b"".join(b for b, _ in call_ntriples_chunks(calls, conflicts))
 
 
 # ---------------------------------------------------------------------- evidence details

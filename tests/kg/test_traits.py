@@ -7,6 +7,7 @@ import json
 import pytest
 
 from kg.errors import NotFound
+from kg.store import NamedNode
 
 ANAT = "kg/sample/fish-anatomy-slim.ttl"
 UB = "http://purl.obolibrary.org/obo/UBERON_"
@@ -188,3 +189,39 @@ def test_composed_entities_are_labelled_with_the_relation_label(sample_kg):
     labels = {t["entity_label"] for t in sample_kg.traits.traits_of("Corydoras aeneus")}
     assert "pectoral fin spine and part of some (pectoral fin)" in labels
     assert not any("BFO:" in lab for lab in labels)
+
+
+def test_inference_graph_holds_every_call_with_its_evidence(sample_kg, toy):
+    """Calls with identical evidence share a node; SPARQL over the graph still gives, for every
+    taxon × entity × value, the tier, the evidence states and the conflicts that Python computes."""
+    sample_kg.load_phenotypes(toy / "phenotypes" / "toy.xml")
+    tr = sample_kg.traits
+    calls = tr.calls()
+    rec = sample_kg.infer_traits()
+    q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    SELECT ?c ?t ?e ?v ?tier ?s WHERE { GRAPH ?g { ?c tkg:taxon ?t ; tkg:entity ?e ; tkg:presence ?v ; tkg:tier ?tier .
+      OPTIONAL { { ?c tkg:evidence ?s } UNION { ?c tkg:inferredFrom ?a . ?a tkg:evidence ?s } } } }"""
+    got: dict = {}
+    nodes = set()
+    for c, t, e, v, tier, s in sample_kg.store.select(q, {"g": NamedNode(rec.iri)}).rows:
+        value = "present" if v.value.endswith("#Present") else "absent"
+        got.setdefault((t.value, e.value, value), (tier.value, set()))[1].add(s.value if s else None)
+        nodes.add(c.value)
+    want = {}
+    for key, c in calls.items():
+        states = set(c.states)
+        for src in c.sources:
+            states |= calls[(c.taxon, src, c.value)].states
+        want[key] = (c.tier, states)
+    assert got == want
+    assert len(nodes) < len(calls)  # shared nodes: fewer than one per call
+    poly = {(t.value, e.value) for t, e in sample_kg.store.select(
+        """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+        SELECT ?t ?e WHERE { GRAPH ?g { ?c tkg:polymorphic true ; tkg:taxon ?t ; tkg:entity ?e } }""",
+        {"g": NamedNode(rec.iri)}).rows}
+    assert poly == {(t, e) for (t, e, _v), c in calls.items() if c.polymorphic} and poly
+    conf = {(t.value, e.value) for t, e in sample_kg.store.select(
+        """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+        SELECT DISTINCT ?t ?e WHERE { GRAPH ?g { ?p tkg:conflictsWith ?q ; tkg:presence tkg:Present ;
+          tkg:taxon ?t ; tkg:entity ?e . ?q tkg:taxon ?t } }""", {"g": NamedNode(rec.iri)}).rows}
+    assert conf == tr.conflicts_keys() and conf

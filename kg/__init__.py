@@ -15,7 +15,7 @@ The Python API. The CLI and the web API only call this.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,27 +91,32 @@ class KnowledgeGraph:
     # ontologies --------------------------------------------------------------------------------
     def load_ontology(self, path_or_url: str | Path, *, name: str | None = None, version: str | None = None,
                       closure: bool = True, lenient: bool = False, import_map: Any = None,
-                      syntax: str | None = None, **options: Any) -> LoadReport:
+                      syntax: str | None = None, closure_properties: Sequence[str] | None = None,
+                      **options: Any) -> LoadReport:
         """Load an ontology (OBO or OWL, path or URL, ``.gz``; owl:imports resolved through the
-        catalogue) and, unless ``closure=False``, materialise its closure graphs."""
+        catalogue) and, unless ``closure=False``, materialise its closure graphs (every property, or
+        only ``closure_properties``: names such as ``part_of``, CURIEs or IRIs)."""
         from loaders import ontology
 
         report = ontology.load(self.store, path_or_url, name=name, version=version, lenient=lenient,
                                import_map=import_map, syntax=syntax, **options)
         if closure:
             res = self.closure([report.graph, *report.counts.get("imports", [])], name=report.name,
-                               version=report.version)
+                               version=report.version, properties=closure_properties)
             report.counts["closure_triples"] = res.triples
             report.counts["nonredundant_triples"] = res.nonredundant_triples
         self.invalidate()
         return report
 
-    def closure(self, graphs: list[str], *, name: str, version: str) -> Any:
+    def closure(self, graphs: list[str], *, name: str, version: str, properties: Sequence[str] | None = None) -> Any:
         """Materialise the closure of ontology graphs as ``closure/<name>/<version>`` and
-        ``closure/<name>-nonredundant/<version>`` (see :mod:`ontologies.closure`)."""
+        ``closure/<name>-nonredundant/<version>`` (see :mod:`ontologies.closure`), for every
+        property or only ``properties`` (names such as ``part_of``, CURIEs or IRIs)."""
+        from kg.terms import predicate_iri
         from ontologies.closure import materialise
 
-        out = materialise(self.store, graphs, name=name, version=version)
+        props = [predicate_iri(p) for p in properties] if properties is not None else None
+        out = materialise(self.store, graphs, name=name, version=version, properties=props)
         self.invalidate()
         return out
 

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kg.errors import NotFound, UnknownPrefix
+from kg.errors import NotFound, UnknownPrefix, ValidationError
 from kg.store import NamedNode, Store
 from ontologies.prefixes import RELATIONS, contract, expand
 
@@ -115,6 +115,8 @@ class TermIndex:
         self._xref_to: dict[str, set[str]] = defaultdict(set)
         self._ic: dict[tuple[str, ...], dict[str, float]] = {}
         self.graphs: list[str] = []
+        self.restricted: dict[str, set[str]] = {}  # closure graph -> the only properties it holds
+        self._n_closures = 0
 
     # building ------------------------------------------------------------------------------
     @classmethod
@@ -131,8 +133,11 @@ class TermIndex:
         closures = [r for (k, n), r in latest.items() if k == "closure" and n.endswith("-nonredundant")]
         for rec in onto:
             idx._read_terms(store, rec.iri)
+        idx._n_closures = len(closures)
         for rec in closures:
             idx._read_edges(store, rec.iri)
+            if rec.parameters.get("properties") is not None:
+                idx.restricted[rec.iri] = set(rec.parameters["properties"])
         if not closures:  # no closure computed: fall back to told named subClassOf edges
             for rec in onto:
                 for q in store.quads(None, NamedNode(SUBCLASS), None, rec.iri):
@@ -247,6 +252,13 @@ class TermIndex:
     def _preds(self, predicates: Sequence[str] | None) -> set[str]:
         out: set[str] = set()
         todo = [predicate_iri(p) for p in (predicates or DEFAULT_PREDICATES)]
+        if self.restricted and len(self.restricted) == self._n_closures:  # every closure holds a chosen few
+            held = set().union(*self.restricted.values())
+            missing = [contract(p) for p in todo if p != SUBCLASS and p not in held]
+            if missing:
+                raise ValidationError(f"the loaded closures were materialised for {', '.join(map(contract, sorted(held)))} "
+                                      f"only, not {', '.join(missing)}; run `traitkg closure` again without "
+                                      f"--properties (or with them) to walk these")
         while todo:
             p = todo.pop()
             if p not in out:

@@ -432,11 +432,12 @@ def read_axioms(store: Any, graphs: Iterable[str]) -> Axioms:
     return Axioms.from_triples(rows)
 
 
-def ntriples_chunks(c: Closure, *, nonredundant: bool = False,
-                    chunk: int = 500_000) -> Iterator[tuple[bytes, int]]:
+def ntriples_chunks(c: Closure, *, nonredundant: bool = False, chunk: int = 500_000,
+                    properties: set[str] | None = None) -> Iterator[tuple[bytes, int]]:
     """The redundant (or nonredundant) graph as N-Triples: ``(bytes, triples)`` chunks of about
-    ``chunk`` triples, the same set as :meth:`Closure.triples`. No per-triple Python objects: one
-    ``join`` per (subject, property) over the IRIs of a set difference.
+    ``chunk`` triples, the same set as :meth:`Closure.triples` (only ``subClassOf`` and
+    ``properties`` when given). No per-triple Python objects: one ``join`` per (subject, property)
+    over the IRIs of a set difference.
 
     >>> c = compute(Axioms.from_triples([("http://x/A", SUBCLASS, "http://x/B")]))
     >>> [(b.decode(), n) for b, n in ntriples_chunks(c)]
@@ -453,7 +454,7 @@ def ntriples_chunks(c: Closure, *, nonredundant: bool = False,
         si = nodes[i]
         groups: list[tuple[str, Any]] = [(SUBCLASS, c._direct_sup(i) if nonredundant else c.sup[i])]
         groups += [(p, c._direct_rel(i, p) if nonredundant else t) for p, t in c.rel[i].items()
-                   if not p.startswith("_:")]
+                   if not p.startswith("_:") and (properties is None or p in properties)]
         for p, targets in groups:
             objs = list(map(get, targets - excl))
             if objs:
@@ -480,6 +481,7 @@ class ClosureResult:
     status: str
     seconds: float
     skipped: dict[str, int] = field(default_factory=dict)
+    properties: list[str] | None = None  # None: every property
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -487,13 +489,22 @@ class ClosureResult:
         return asdict(self)
 
 
-def materialise(store: Any, graphs: list[str], *, name: str, version: str) -> ClosureResult:
+def materialise(store: Any, graphs: list[str], *, name: str, version: str,
+                properties: Iterable[str] | None = None) -> ClosureResult:
     """Compute the closure of ``graphs`` and write ``closure/<name>/<version>`` and
-    ``closure/<name>-nonredundant/<version>`` (derived graphs; identical inputs: no-op)."""
+    ``closure/<name>-nonredundant/<version>`` (derived graphs; identical inputs: no-op).
+
+    ``properties`` (IRIs) restricts which existential edges are *written*, besides ``subClassOf``
+    (relation-graph's ``--property``) and their sub-properties: the saturation still uses every
+    axiom, so the edges written are exactly those of the full closure for these properties.
+    Recorded in the manifest."""
     from kg.graphs import derived_sha, get_graph, load_graph
     t0 = time.perf_counter()
     inputs = [get_graph(store, g) for g in graphs]
-    params = {"closure": "el-saturation/1"}
+    selected = sorted(set(properties) - {SUBCLASS}) if properties is not None else None
+    params: dict[str, Any] = {"closure": "el-saturation/1"}
+    if selected is not None:
+        params["properties"] = selected
     sha = derived_sha(inputs, params)
     cache: dict[str, Closure] = {}
 
@@ -511,7 +522,13 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str) -> Cl
 
             from kg.store import RdfFormat
 
-            chunks = ntriples_chunks(closure(), nonredundant=nonredundant)
+            c = closure()
+            props = None
+            if selected is not None:  # with their sub-properties, so that the nonredundant graph,
+                props = set(selected)  # which leaves out edges a sub-property edge implies, stays complete
+                for p in selected:
+                    props.update(c._subprops().get(p, ()))
+            chunks = ntriples_chunks(c, nonredundant=nonredundant, properties=props)
             total = 0
             with ThreadPoolExecutor(1) as pool:
                 nxt = pool.submit(next, chunks, None)
@@ -530,4 +547,4 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str) -> Cl
     c = cache.get("c")
     return ClosureResult(red.iri, nonred.iri, red.triples, nonred.triples, len(c.names) if c else 0,
                          c.inferred_subclass if c else 0, red.status, time.perf_counter() - t0,
-                         dict(c.skipped) if c else {})
+                         dict(c.skipped) if c else {}, selected)

@@ -37,6 +37,30 @@ def test_toy_closure_semantics(mem_kg, toy):
                             % red.rsplit("/", 2)[0])
 
 
+def test_closure_restricted_to_chosen_properties(mem_kg, toy):
+    """--closure-properties: only is_a and the chosen properties are written, each edge exactly as
+    in the full closure; the manifest says so and the term API refuses walks it cannot answer."""
+    from kg.errors import ValidationError
+
+    def edges(g: str) -> set[tuple[str, str, str]]:
+        return {(q.subject.value, q.predicate.value, q.object.value) for q in mem_kg.store.quads(None, None, None, g)}
+
+    full = mem_kg.load_ontology(toy / "ontologies" / "toy.obo")
+    everything = edges(mem_kg.graph("closure/toy").iri)
+    res = mem_kg.closure([full.graph], name="toy-po", version="1", properties=["part_of"])
+    assert res.properties == [PART_OF] and mem_kg.graph("closure/toy-po").parameters["properties"] == [PART_OF]
+    some = edges(res.graph)
+    assert some == {e for e in everything if e[1] in (SUB, PART_OF)}
+    assert any(e[1] == PART_OF for e in some) and any(e[1] not in (SUB, PART_OF) for e in everything)
+    mem_kg.drop("closure/toy")
+    mem_kg.drop("closure/toy-nonredundant")
+    t = mem_kg.terms
+    assert set(t.ancestors("TOY:0000005", ["part_of"])) == {"TOY:0000003", "TOY:0000002", "TOY:0000006",
+                                                             "TOY:0000001"}
+    with pytest.raises(ValidationError, match="develops_from|RO:0002202"):
+        t.ancestors("TOY:0000008", ["develops_from"])
+
+
 def test_property_chain_and_subproperty():
     T = "http://www.w3.org/2002/07/owl#TransitiveProperty"
     ax = Axioms.from_triples([

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from kg.errors import UnknownPrefix
 from kg.graphs import BASE, TKG
-from kg.store import BlankNode, Literal, NamedNode, Store
+from kg.store import Literal, NamedNode, Store
 from kg.taxa import normalise_name, taxon_iri
 from ontologies.prefixes import OBO, PREFIXES, expand
 
@@ -106,7 +106,39 @@ def ontology_classes(store: Store) -> set[str] | None:
     return out
 
 
-def _expr_triples(e: Expr, out: list, seen: set[str]) -> NamedNode:
+class _Lines:
+    """N-Triples lines built as text: IRIs checked once each (pyoxigraph writes them), literals
+    escaped by pyoxigraph, blank node labels unique to this writer."""
+
+    def __init__(self) -> None:
+        import uuid
+
+        self.lines: list[str] = []
+        self._iri: dict[str, str] = {}
+        self._token = "b" + uuid.uuid4().hex[:12] + "x"
+        self._n = 0
+
+    def iri(self, iri: str) -> str:
+        x = self._iri.get(iri)
+        if x is None:
+            if len(self._iri) > 500_000:
+                self._iri.clear()
+            x = self._iri[iri] = str(N(iri))
+        return x
+
+    @staticmethod
+    def lit(value: str, datatype: str | None = None) -> str:
+        return str(Literal(value, datatype=N(datatype)) if datatype else Literal(value))
+
+    def bnode(self) -> str:
+        self._n += 1
+        return f"_:{self._token}{self._n}"
+
+    def add(self, s: str, p: str, o: str) -> None:
+        self.lines.append(f"{s} {p} {o} .\n")
+
+
+def _expr_triples(e: Expr, out: _Lines, seen: set[str]) -> str:
     """Triples for a (possibly nested) post-composed class; returns its node. Iterative."""
     order: list[Expr] = []
     stack = [e]
@@ -114,32 +146,40 @@ def _expr_triples(e: Expr, out: list, seen: set[str]) -> NamedNode:
         x = stack.pop()
         order.append(x)
         stack.extend(f for _, f in x.differentia)
+    i_, add = out.iri, out.add
+    a = i_(RDF + "type")
     for x in reversed(order):  # fillers before the classes that use them
         iri = class_iri(x)
         if not x.differentia or iri in seen:
             continue
         seen.add(iri)
-        c, genus = N(iri), N(expand(x.genus))
-        out += [(c, N(RDF + "type"), N(OWL + "Class")), (c, N(RDF + "type"), N(TKG + "PostComposedClass")),
-                (c, N(TKG + "expression"), Literal(x.text)), (c, N(RDFS + "subClassOf"), genus)]
-        eq, items = BlankNode(), [genus]
+        c, genus = i_(iri), i_(expand(x.genus))
+        add(c, a, i_(OWL + "Class"))
+        add(c, a, i_(TKG + "PostComposedClass"))
+        add(c, i_(TKG + "expression"), out.lit(x.text))
+        add(c, i_(RDFS + "subClassOf"), genus)
+        eq, items = out.bnode(), [genus]
         for rel, filler in x.differentia:
-            r, f = N(relation_iri(rel)), N(class_iri(filler))
-            out.append((c, r, f))
-            b = BlankNode()
-            out += [(b, N(RDF + "type"), N(OWL + "Restriction")), (b, N(OWL + "onProperty"), r),
-                    (b, N(OWL + "someValuesFrom"), f)]
-            if rel != r.value:  # how the file wrote the relation; its label is the ontology's to give
-                out.append((r, N(SKOS + "notation"), Literal(rel)))
+            rel_iri = relation_iri(rel)
+            r, f = i_(rel_iri), i_(class_iri(filler))
+            add(c, r, f)
+            b = out.bnode()
+            add(b, a, i_(OWL + "Restriction"))
+            add(b, i_(OWL + "onProperty"), r)
+            add(b, i_(OWL + "someValuesFrom"), f)
+            if rel != rel_iri:  # how the file wrote the relation; its label is the ontology's to give
+                add(r, i_(SKOS + "notation"), out.lit(rel))
             items.append(b)
-        out += [(c, N(OWL + "equivalentClass"), eq), (eq, N(RDF + "type"), N(OWL + "Class"))]
-        head = BlankNode()
-        out.append((eq, N(OWL + "intersectionOf"), head))
-        for i, item in enumerate(items):
-            nxt = N(RDF + "nil") if i == len(items) - 1 else BlankNode()
-            out += [(head, N(RDF + "first"), item), (head, N(RDF + "rest"), nxt)]
-            head = nxt  # type: ignore[assignment]
-    return N(class_iri(e))
+        add(c, i_(OWL + "equivalentClass"), eq)
+        add(eq, a, i_(OWL + "Class"))
+        head = out.bnode()
+        add(eq, i_(OWL + "intersectionOf"), head)
+        for k, item in enumerate(items):
+            nxt = i_(RDF + "nil") if k == len(items) - 1 else out.bnode()
+            add(head, i_(RDF + "first"), item)
+            add(head, i_(RDF + "rest"), nxt)
+            head = nxt
+    return i_(class_iri(e))
 
 
 def phenotype_key(entity: Expr, quality: Expr | None, related: Expr | None, count: int | None) -> str:
@@ -147,100 +187,128 @@ def phenotype_key(entity: Expr, quality: Expr | None, related: Expr | None, coun
                      "" if count is None else str(count)])
 
 
-def matrix_triples(m: PhenexMatrix, name: str, report: LoadReport | None = None) -> list[tuple]:
-    """All triples for one parsed matrix, as (s, p, o) tuples of terms."""
-    t: list[tuple] = []
-    a, label = N(RDF + "type"), N(RDFS + "label")
-    mx = N(matrix_iri(name))
-    in_m = N(TKG + "inMatrix")
-    t += [(mx, a, N(TKG + "CharacterMatrix")), (mx, N(DCT + "title"), Literal(m.title))]
+def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None) -> tuple[bytes, int]:
+    """One parsed matrix as N-Triples for the store's bulk loader, and its number of distinct triples."""
+    out = _Lines()
+    i_, lit, add = out.iri, out.lit, out.add
+    a, label = i_(RDF + "type"), i_(RDFS + "label")
+    mx_iri = matrix_iri(name)
+    mx = i_(mx_iri)
+    in_m = i_(TKG + "inMatrix")
+    add(mx, a, i_(TKG + "CharacterMatrix"))
+    add(mx, i_(DCT + "title"), lit(m.title))
     if m.citation:
-        t.append((mx, N(DCT + "bibliographicCitation"), Literal(m.citation)))
+        add(mx, i_(DCT + "bibliographicCitation"), lit(m.citation))
     if m.creator:
-        t.append((mx, N(DCT + "creator"), Literal(m.creator)))
+        add(mx, i_(DCT + "creator"), lit(m.creator))
     if m.references:
-        t.append((mx, N(DCT + "references"), Literal(m.references)))
+        add(mx, i_(DCT + "references"), lit(m.references))
     doi = m.doi
     if doi and "10." in doi:
-        pub = N("https://doi.org/" + urllib.parse.quote(doi[doi.index("10."):].strip(), safe="/._-;()"))
+        pub = i_("https://doi.org/" + urllib.parse.quote(doi[doi.index("10."):].strip(), safe="/._-;()"))
     else:
-        pub = N(BASE + "publication/" + urllib.parse.quote(name, safe="_-."))
-    t += [(mx, N(TKG + "publication"), pub), (pub, a, N(TKG + "Publication")),
-          (pub, label, Literal(m.citation or m.title))]
+        pub = i_(BASE + "publication/" + urllib.parse.quote(name, safe="_-."))
+    add(mx, i_(TKG + "publication"), pub)
+    add(pub, a, i_(TKG + "Publication"))
+    add(pub, label, lit(m.citation or m.title))
     if doi:
-        t.append((pub, N(DCT + "identifier"), Literal(doi)))
+        add(pub, i_(DCT + "identifier"), lit(doi))
 
-    otu_node: dict[str, NamedNode] = {}
+    otu_iri: dict[str, str] = {}
     taxa = 0
+    otu_t, taxon_p, taxon_t = i_(TKG + "OTU"), i_(TKG + "taxon"), i_(TKG + "Taxon")
     for o in m.otus:
-        n = N(f"{mx.value}/otu/{urllib.parse.quote(o.id, safe='_-.')}")
-        otu_node[o.id] = n
-        t += [(n, a, N(TKG + "OTU")), (n, label, Literal(o.label)), (n, in_m, mx)]
+        oi = otu_iri[o.id] = f"{mx_iri}/otu/{urllib.parse.quote(o.id, safe='_-.')}"
+        n = i_(oi)
+        add(n, a, otu_t)
+        add(n, label, lit(o.label))
+        add(n, in_m, mx)
         name_ = normalise_name(o.label)
         if name_:
-            tx = N(taxon_iri(name_))
-            t += [(n, N(TKG + "taxon"), tx), (tx, a, N(TKG + "Taxon")), (tx, label, Literal(name_))]
+            tx = i_(taxon_iri(name_))
+            add(n, taxon_p, tx)
+            add(tx, a, taxon_t)
+            add(tx, label, lit(name_))
             taxa += 1
             if o.vto:
-                t.append((tx, N(SKOS + "exactMatch"), N(o.vto)))
+                add(tx, i_(SKOS + "exactMatch"), i_(o.vto))
         elif report is not None:
             report.warn("OTU without a label is not linked to a taxon", line=o.line, value=o.id)
         if o.vto:
-            t.append((n, N(DWC + "taxonID"), N(o.vto)))
+            add(n, i_(DWC + "taxonID"), i_(o.vto))
         for coll, cat in o.specimens:
-            sp = BlankNode()
-            t += [(n, N(TKG + "specimen"), sp), (sp, a, N(TKG + "Specimen"))]
+            sp = out.bnode()
+            add(n, i_(TKG + "specimen"), sp)
+            add(sp, a, i_(TKG + "Specimen"))
             if coll:
-                t.append((sp, N(DWC + "collectionID"), N(coll) if ":" in coll else Literal(coll)))
+                add(sp, i_(DWC + "collectionID"), i_(coll) if ":" in coll else lit(coll))
             if cat:
-                t.append((sp, N(DWC + "catalogNumber"), Literal(cat)))
+                add(sp, i_(DWC + "catalogNumber"), lit(cat))
 
     seen_cls: set[str] = set()
     seen_ph: set[str] = set()
-    state_node: dict[str, NamedNode] = {}
-    char_node: dict[str, NamedNode] = {}
-    xsd_int = N(XSD + "integer")
+    state_node: dict[str, str] = {}
+    char_node: dict[str, str] = {}
+    char_num: dict[str, int] = {}
+    xsd_int = XSD + "integer"
+    char_t, number_p = i_(TKG + "Character"), i_(TKG + "characterNumber")
+    state_t, symbol_p, char_p = i_(TKG + "CharacterState"), i_(TKG + "symbol"), i_(TKG + "character")
+    desc_p, ph_t = i_(TKG + "describesPhenotype"), i_(TKG + "Phenotype")
     for c in m.characters:
-        cn = N(f"{mx.value}/character/{c.number}")
-        char_node[c.id] = cn
-        t += [(cn, a, N(TKG + "Character")), (cn, label, Literal(c.label)), (cn, in_m, mx),
-              (cn, N(TKG + "characterNumber"), Literal(str(c.number), datatype=xsd_int))]
+        cn = char_node[c.id] = i_(f"{mx_iri}/character/{c.number}")
+        char_num[c.id] = c.number
+        add(cn, a, char_t)
+        add(cn, label, lit(c.label))
+        add(cn, in_m, mx)
+        add(cn, number_p, lit(str(c.number), xsd_int))
         for s in c.states:
-            sn = N(f"{mx.value}/state/{urllib.parse.quote(s.id, safe='_-.')}")
-            state_node[s.id] = sn
-            t += [(sn, a, N(TKG + "CharacterState")), (sn, label, Literal(s.label)),
-                  (sn, N(TKG + "symbol"), Literal(s.symbol)), (sn, N(TKG + "character"), cn)]
+            sn = state_node[s.id] = i_(f"{mx_iri}/state/{urllib.parse.quote(s.id, safe='_-.')}")
+            add(sn, a, state_t)
+            add(sn, label, lit(s.label))
+            add(sn, symbol_p, lit(s.symbol))
+            add(sn, char_p, cn)
             for ph in s.phenotypes:
                 key = phenotype_key(ph.entity, ph.quality, ph.related, ph.count)
-                pn = N(phenotype_iri(key))
-                t.append((sn, N(TKG + "describesPhenotype"), pn))
+                pn = i_(phenotype_iri(key))
+                add(sn, desc_p, pn)
                 if key in seen_ph:
                     continue
                 seen_ph.add(key)
-                t += [(pn, a, N(TKG + "Phenotype")), (pn, N(TKG + "entity"), _expr_triples(ph.entity, t, seen_cls))]
+                add(pn, a, ph_t)
+                add(pn, i_(TKG + "entity"), _expr_triples(ph.entity, out, seen_cls))
                 if ph.quality is not None:
-                    t.append((pn, N(TKG + "quality"), _expr_triples(ph.quality, t, seen_cls)))
+                    add(pn, i_(TKG + "quality"), _expr_triples(ph.quality, out, seen_cls))
                 if ph.related is not None:
-                    t.append((pn, N(TKG + "relatedEntity"), _expr_triples(ph.related, t, seen_cls)))
+                    add(pn, i_(TKG + "relatedEntity"), _expr_triples(ph.related, out, seen_cls))
                 if ph.count is not None:
-                    t.append((pn, N(TKG + "count"), Literal(str(ph.count), datatype=xsd_int)))
-    st, kind_p = N(TKG + "state"), N(TKG + "stateSetKind")
-    otu_p, char_p = N(TKG + "otu"), N(TKG + "character")
+                    add(pn, i_(TKG + "count"), lit(str(ph.count), xsd_int))
+    # cells: the bulk of a matrix; their IRIs extend the (checked) OTU IRIs with /cell/<n>
+    st_p, kind_p = f" {i_(TKG + 'state')} ", i_(TKG + "stateSetKind")
+    otu_p, char_pp = f" {i_(TKG + 'otu')} ", f" {char_p} "
+    otu_node = {k: i_(v) for k, v in otu_iri.items()}
+    lines = out.lines
     for cell in m.cells:
-        cid = m_char_number(m, cell.character)
-        node = N(f"{otu_node[cell.otu].value}/cell/{cid}")
-        t += [(node, otu_p, otu_node[cell.otu]), (node, char_p, char_node[cell.character])]
-        t += [(node, st, state_node[s]) for s in cell.states]
+        node = f"<{otu_iri[cell.otu]}/cell/{char_num[cell.character]}>"
+        lines.append(f"{node}{otu_p}{otu_node[cell.otu]} .\n{node}{char_pp}{char_node[cell.character]} .\n")
+        for s in cell.states:
+            lines.append(f"{node}{st_p}{state_node[s]} .\n")
         if cell.kind != "single":
-            t.append((node, kind_p, Literal(cell.kind)))
+            add(node, kind_p, lit(cell.kind))
     if report is not None:
         report.counts["taxa_linked"] = taxa
-    return t
+    # distinct lines (a taxon named by two OTUs, a relation written the same way twice): the count
+    # is then the graph's size; N-Triples escapes line breaks inside literals
+    uniq = dict.fromkeys("".join(lines).split("\n"))
+    uniq.pop("", None)
+    return ("\n".join(uniq) + "\n").encode() if uniq else b"", len(uniq)
 
 
-def ntriples(triples: list[tuple]) -> bytes:
-    """Triples as N-Triples bytes for the store's bulk loader (pyoxigraph writes each term)."""
-    return "".join(f"{s} {p} {o} .\n" for s, p, o in triples).encode()
+def matrix_triples(m: PhenexMatrix, name: str, report: LoadReport | None = None) -> list[tuple]:
+    """The triples of :func:`matrix_ntriples` as (s, p, o) tuples of terms."""
+    from kg.store import RdfFormat, parse_rdf
+
+    data, _ = matrix_ntriples(m, name, report)
+    return [(t.subject, t.predicate, t.object) for t in parse_rdf(data, RdfFormat.N_TRIPLES)]
 
 
 def m_char_number(m: PhenexMatrix, char_id: str) -> int:

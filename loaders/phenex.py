@@ -293,40 +293,57 @@ def parse(path: str | Path | Source) -> PhenexMatrix:
     m.characters = list(chars.values())
 
     matrix = chars_el.find(NEXML + "matrix")
+    state_ids = {cid: {s.id for s in c.states} for cid, c in chars.items()}
+    cells = m.cells
     for row in (matrix.findall(NEXML + "row") if matrix is not None else []):
         otu_id = row.get("otu")
         if otu_id not in otus:
             raise ParseError(f"matrix row for otu {otu_id!r}, which is not declared", source=where,
                              line=row.sourceline, value=otu_id)
-        for cell in row.findall(NEXML + "cell"):
+        for cell in row.iterchildren(NEXML + "cell"):
             cid, sid = cell.get("char"), cell.get("state")
-            c = chars.get(cid)
-            if c is None:
+            ids = state_ids.get(cid)
+            if ids is None:
                 raise ParseError(f"cell for character {cid!r}, which is not defined", source=where,
                                  line=cell.sourceline, value=cid)
             if sid is None:
                 continue
-            state_ids = {s.id for s in c.states}
-            if sid in state_ids:
-                m.cells.append(Cell(otu_id, cid, [sid], "single", cell.sourceline))
-            elif sid in char_sets[cid]:
+            if sid in ids:
+                cells.append(Cell(otu_id, cid, [sid], "single", cell.sourceline))
+                continue
+            c = chars[cid]
+            if sid in char_sets[cid]:
                 kind, members = char_sets[cid][sid]
-                flat, stack = [], list(members)
-                while stack:  # state sets may nest other sets
+                flat, stack, seen = [], list(members), {sid}
+                while stack:  # state sets may nest other sets (a set met twice is expanded once)
                     x = stack.pop(0)
                     if x in char_sets[cid]:
-                        stack.extend(char_sets[cid][x][1])
+                        if x not in seen:
+                            seen.add(x)
+                            stack.extend(char_sets[cid][x][1])
                     elif x not in flat:
                         flat.append(x)
                 m.cells.append(Cell(otu_id, cid, flat, kind, cell.sourceline))
             else:
                 raise ParseError(f"cell of character {c.number} ({c.label!r}) has state {sid!r}, which is not "
-                                 f"declared for that character (expected one of its {len(state_ids)} states "
+                                 f"declared for that character (expected one of its {len(ids)} states "
                                  "or state sets)", source=where, line=cell.sourceline, value=sid)
     return m
 
 
 # --------------------------------------------------------------------------- term checks
+
+_SPACES: list = [None, 0, set()]  # the last ``known`` set seen, its size and its id spaces (a batch shares one)
+
+
+def _id_spaces(known: set[str]) -> set[str]:
+    """The OBO id spaces (``UBERON``, ``PATO``) of a set of class IRIs."""
+    from ontologies.prefixes import OBO
+
+    if _SPACES[0] is not known or _SPACES[1] != len(known):
+        _SPACES[:] = [known, len(known), {i[len(OBO):].split("_", 1)[0] for i in known if i.startswith(OBO)}]
+    return _SPACES[2]
+
 
 def unknown_terms(m: PhenexMatrix, known: set[str] | None) -> list[tuple[str, int | None, str]]:
     """(term, line, problem) for every class id that does not expand or is not in ``known``."""
@@ -334,7 +351,7 @@ def unknown_terms(m: PhenexMatrix, known: set[str] | None) -> list[tuple[str, in
 
     # only terms of ontologies that are loaded can be checked: PATO ids against a store holding
     # only UBERON are not "unknown", just unchecked
-    spaces = None if known is None else {i[len(OBO):].split("_", 1)[0] for i in known if i.startswith(OBO)}
+    spaces = None if known is None else _id_spaces(known)
     out, seen = [], set()
     for c in m.characters:
         for s in c.states:
@@ -378,7 +395,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     the ontology graphs in the store (if any). Unknown terms raise ``ValidationError`` naming
     term, file and line; with ``lenient=True`` the phenotypes using them are left out and reported.
     """
-    from loaders._phenex_rdf import matrix_triples, ntriples, ontology_classes
+    from loaders._phenex_rdf import matrix_ntriples, ontology_classes
 
     src = source if isinstance(source, Source) else Source.resolve(source)
     m = parse(src)
@@ -399,13 +416,16 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
         report.warn("no ontology graphs in the store: term ids were not checked against an ontology")
     report.counts.update(m.counts())
     nm = name or slug(src.stem)
-    triples = matrix_triples(m, nm, report)
+    data, n_triples = matrix_ntriples(m, nm, report)
     if progress:
         progress(src.size, src.size)
-    return ingest(store, src, kind=KIND, name=nm, version=version, loader="phenex",
-                  writer=lambda g: store.load_file(io.BytesIO(ntriples(triples)), RdfFormat.N_TRIPLES, g),
-                  report=report,
-                  parameters={"lenient": True} if lenient else {})
+
+    def writer(graph: str) -> int:
+        store.load_file(io.BytesIO(data), RdfFormat.N_TRIPLES, graph)
+        return n_triples  # distinct lines: the graph's size
+
+    return ingest(store, src, kind=KIND, name=nm, version=version, loader="phenex", writer=writer,
+                  report=report, parameters={"lenient": True} if lenient else {}, counted=True)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

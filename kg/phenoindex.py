@@ -12,8 +12,10 @@ rdfs:subClassOf and part_of). Ancestor sets are computed for the terms the corpu
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from kg.graphs import TKG, GraphRecord, list_graphs
@@ -28,6 +30,20 @@ ABSENT = OBO + "PATO_0000462"
 LACKS_ALL_PARTS = OBO + "PATO_0002000"
 HAS_NUMBER_OF = OBO + "PATO_0001555"
 COMPLEMENT_OF = OBO + "PHENOSCAPE_complement_of"
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of small, acyclic containers are made
+    (index, calls, N-Triples): each of its passes walks every tracked object, and they cost more
+    than the work itself. Reference counting still frees everything; the collector resumes after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass
@@ -71,49 +87,61 @@ class PhenotypeIndex:
         idx = cls(phenotype_graphs=list_graphs(store, kind="phenotypes"),
                   closure_graphs=[g for g in list_graphs(store, kind="closure")
                                   if not g.name.endswith("-nonredundant")])
-        for g in idx.phenotype_graphs:
-            idx._read_phenotype_graph(store, g.iri)
-        idx._read_closure(store)
+        with gc_paused():
+            for g in idx.phenotype_graphs:
+                idx._read_phenotype_graph(store, g.iri)
+            idx._read_closure(store)
         return idx
 
-    def _q(self, store: Store, graph: str, pred: str) -> Iterable[tuple[str, object]]:
-        for q in store.quads(None, _nn(pred), None, graph):
-            yield q.subject.value, q.object
+    @staticmethod
+    def _pairs(store: Store, graph: str, pred: str) -> list[tuple[str, str]]:
+        """(subject, object) values of one predicate in one graph, read in one pass."""
+        return [(q.subject.value, q.object.value) for q in store.quads(None, _nn(pred), None, graph)]
 
     def _read_phenotype_graph(self, store: Store, g: str) -> None:
-        for otu, tx in self._q(store, g, TKG + "taxon"):
-            self.otu_taxon[otu] = tx.value
-        for s, o in self._q(store, g, LABEL):
-            self.labels.setdefault(s, o.value)
-        for s, o in self._q(store, g, TKG + "describesPhenotype"):
-            self.state_phenotypes.setdefault(s, []).append(o.value)
-        ent, qual, rel, cnt = {}, {}, {}, {}
-        for s, o in self._q(store, g, TKG + "entity"):
-            ent[s] = o.value
-        for s, o in self._q(store, g, TKG + "quality"):
-            qual[s] = o.value
-        for s, o in self._q(store, g, TKG + "relatedEntity"):
-            rel[s] = o.value
-        for s, o in self._q(store, g, TKG + "count"):
-            cnt[s] = int(o.value)
-        for p, e in ent.items():
-            self.phenotypes.setdefault(p, Pheno(p, e, qual.get(p), rel.get(p), cnt.get(p)))
-        for c, _ in self._q(store, g, TKG + "expression"):
+        pairs = self._pairs
+        otu_taxon = pairs(store, g, TKG + "taxon")
+        self.otu_taxon.update(otu_taxon)
+        for tx in {tx for _, tx in otu_taxon} - self.labels.keys():  # labels of the taxa only
+            for q in store.quads(_nn(tx), _nn(LABEL), None, g):
+                self.labels[tx] = q.object.value
+                break
+        sp = self.state_phenotypes
+        for s, o in pairs(store, g, TKG + "describesPhenotype"):
+            lst = sp.get(s)
+            if lst is None:
+                sp[s] = [o]
+            else:
+                lst.append(o)
+        qual = dict(pairs(store, g, TKG + "quality"))
+        rel = dict(pairs(store, g, TKG + "relatedEntity"))
+        cnt = {s: int(o) for s, o in pairs(store, g, TKG + "count")}
+        phs = self.phenotypes
+        for p, e in pairs(store, g, TKG + "entity"):
+            if p not in phs:
+                phs[p] = Pheno(p, e, qual.get(p), rel.get(p), cnt.get(p))
+        for c, _ in pairs(store, g, TKG + "expression"):
             if c not in self.composed:
                 self.composed[c] = [(q.predicate.value, q.object.value) for q in store.quads(_nn(c), None, None, g)
                                     if q.predicate.value == SUB or q.predicate.value.startswith(OBO)]
-        cell_otu = dict(self._q(store, g, TKG + "otu"))
-        kinds = {s: o.value for s, o in self._q(store, g, TKG + "stateSetKind")}
-        states: dict[str, list[str]] = defaultdict(list)
-        for s, o in self._q(store, g, TKG + "state"):
-            states[s].append(o.value)
+        cell_otu = dict(pairs(store, g, TKG + "otu"))
+        kinds = dict(pairs(store, g, TKG + "stateSetKind"))
+        states: dict[str, list[str]] = {}
+        for s, o in pairs(store, g, TKG + "state"):
+            lst = states.get(s)
+            if lst is None:
+                states[s] = [o]
+            else:
+                lst.append(o)
+        taxa, cells, ot = self.taxa, self.cells, self.otu_taxon
         for cell, sts in states.items():
-            otu = cell_otu[cell].value  # type: ignore[attr-defined]
-            tx = self.otu_taxon.get(otu)
+            otu = cell_otu[cell]
+            tx = ot.get(otu)
             if tx is None:
                 continue
-            self.taxa.setdefault(tx, self.labels.get(tx, tx))
-            self.cells.append(CellRec(tx, otu, sts, kinds.get(cell, "single")))
+            if tx not in taxa:
+                taxa[tx] = self.labels.get(tx, tx)
+            cells.append(CellRec(tx, otu, sts, kinds.get(cell, "single")))
 
     def _read_closure(self, store: Store) -> None:
         wanted = self.corpus_terms()

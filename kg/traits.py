@@ -28,7 +28,7 @@ from typing import Any
 
 from kg.errors import NotFound, ValidationError
 from kg.graphs import BASE, TKG, derived_sha, load_graph
-from kg.phenoindex import PhenotypeIndex
+from kg.phenoindex import PhenotypeIndex, gc_paused
 from kg.store import Literal, NamedNode, Quad, RdfFormat, Store
 from kg.taxa import normalise_name, taxon_iri
 
@@ -81,7 +81,9 @@ class Traits:
     def calls(self) -> dict[tuple[str, str, str], Call]:
         """Every asserted and inferred call, keyed by (taxon, entity, value)."""
         if "calls" not in self._cache:
-            self._cache["calls"] = compute_calls(self.index)
+            idx = self.index
+            with gc_paused():
+                self._cache["calls"] = compute_calls(idx)
         return self._cache["calls"]
 
     def infer(self, *, name: str = "presence-absence") -> Any:
@@ -101,7 +103,7 @@ class Traits:
 
             chunks = call_ntriples_chunks(calls, self.conflicts_keys())
             total = 0
-            with ThreadPoolExecutor(1) as pool:
+            with gc_paused(), ThreadPoolExecutor(1) as pool:
                 nxt = pool.submit(next, chunks, None)
                 while (item := nxt.result()) is not None:
                     nxt = pool.submit(next, chunks, None)
@@ -386,33 +388,35 @@ def group_calls(calls: dict[tuple[str, str, str], Call]) -> tuple[list[CallGroup
     """The call groups, and each call's group. IRIs hash the group's content, so they are stable."""
     groups: list[CallGroup] = []
     of: dict[tuple[str, str, str], CallGroup] = {}
+    number: dict[tuple, int] = {}
     by_key: dict[tuple, CallGroup] = {}
+    gid: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)  # (taxon, value) -> entity -> group number
+    inferred = []
     for key, c in calls.items():
         if c.tier != "asserted":
+            inferred.append((key, c))
             continue
         gk = (c.entity, c.value, c.polymorphic, frozenset(c.states))
-        g = by_key.get(gk)
-        if g is None:
+        hit = number.get(gk)
+        if hit is None:
             st = tuple(sorted(c.states))
-            g = by_key[gk] = CallGroup(_group_iri("asserted", c.entity, c.value, c.polymorphic, st), c.entity,
-                                       c.value, "asserted", c.polymorphic, states=st)
-            groups.append(g)
+            hit = number[gk] = len(groups)
+            groups.append(CallGroup(_group_iri("asserted", c.entity, c.value, c.polymorphic, st), c.entity,
+                                    c.value, "asserted", c.polymorphic, states=st))
+        g = groups[hit]
         g.taxa.append(c.taxon)
         of[key] = g
-    by_key = {}
-    for key, c in calls.items():
-        if c.tier == "asserted":
-            continue
-        taxon, value = c.taxon, c.value
-        src = frozenset([of[(taxon, s, value)].iri for s in c.sources])
-        gk = (c.entity, value, src)
+        gid[(c.taxon, c.value)][c.entity] = hit
+    for key, c in inferred:
+        src = frozenset(map(gid[(c.taxon, c.value)].__getitem__, c.sources))
+        gk = (c.entity, c.value, src)
         g = by_key.get(gk)
         if g is None:
-            members = tuple(sorted(src))
-            g = by_key[gk] = CallGroup(_group_iri("inferred", c.entity, value, False, members), c.entity, value,
-                                       "inferred", False, sources=members)
+            members = tuple(sorted(groups[i].iri for i in src))
+            g = by_key[gk] = CallGroup(_group_iri("inferred", c.entity, c.value, False, members), c.entity,
+                                       c.value, "inferred", False, sources=members)
             groups.append(g)
-        g.taxa.append(taxon)
+        g.taxa.append(c.taxon)
         of[key] = g
     return groups, of
 
@@ -449,6 +453,14 @@ def call_quads(calls: dict[tuple[str, str, str], Call], graph: str, conflicts: s
     return out
 
 
+class _IriText(dict):
+    """IRI -> its N-Triples text, written (and validated) by pyoxigraph on first use."""
+
+    def __missing__(self, iri: str) -> str:
+        x = self[iri] = str(NamedNode(iri))
+        return x
+
+
 def call_ntriples_chunks(calls: dict[tuple[str, str, str], Call], conflicts: set[tuple[str, str]], *,
                          chunk: int = 400_000) -> Iterator[tuple[bytes, int]]:
     """The triples of :func:`call_quads` as N-Triples for the store's bulk loader: ``(bytes, triples)``
@@ -458,13 +470,7 @@ def call_ntriples_chunks(calls: dict[tuple[str, str, str], Call], conflicts: set
     taxon × entity, and an inferred call links the asserted groups it follows from (whose
     evidence is the same for every taxon of the group)."""
     groups, of = group_calls(calls)
-    term: dict[str, str] = {}
-
-    def n(iri: str) -> str:
-        x = term.get(iri)
-        if x is None:
-            x = term[iri] = str(NamedNode(iri))  # pyoxigraph validates and writes the IRI
-        return x
+    n = _IriText().__getitem__
 
     a, typ = n(RDF_TYPE), n(TKG + "PresenceAbsenceCall")
     ent, val, tier = f" {n(TKG + 'entity')} ", f" {n(TKG + 'presence')} ", f" {n(TKG + 'tier')} "
@@ -482,8 +488,8 @@ def call_ntriples_chunks(calls: dict[tuple[str, str, str], Call], conflicts: set
         parts.append(f"{node} {a} {typ} .\n{node}{ent}{n(grp.entity)} .\n{node}{val}{vals[grp.value]} .\n"
                      f"{node}{tier}{tiers[grp.tier]} .\n")
         k += 4
-        for pred, objs in ((tax, [n(t) for t in grp.taxa]), (ev, [n(s) for s in grp.states]),
-                           (frm, [node_of[s] for s in grp.sources])):
+        for pred, objs in ((tax, list(map(n, grp.taxa))), (ev, list(map(n, grp.states))),
+                           (frm, list(map(node_of.__getitem__, grp.sources)))):
             if objs:
                 prefix = node + pred
                 parts.append(prefix + (" .\n" + prefix).join(objs) + " .\n")

@@ -105,6 +105,120 @@ class _RMQ:
         return out & 0xFFFFFFFF
 
 
+_AMBIGUOUS = -2  # a label shared by two tips (or, with no tip, two internal nodes)
+_EMPTY = -1  # an empty slot of the label table
+_WINDOW = 4  # slots of a probe read at once
+
+
+def _norm(name: str) -> str:
+    """A label's normalised form: underscores as blanks, runs of white space folded."""
+    k = name.replace("_", " ")
+    if "  " in k or k[:1] == " " or k[-1:] == " " or not k.isprintable():
+        k = " ".join(k.split())
+    return k
+
+
+class _LabelTable:
+    """Label -> node id for one tree.
+
+    Labels as written sit in an open-addressing table keyed by their Python string hash (numpy
+    arrays, linear probing): a batch of names costs one hash each, a few vectorised gathers and
+    one list comparison with the labels found (identical objects compare without reading them). Normalised forms (``Genus species`` for a tip written
+    ``Genus_species``, blanks folded) go through a dict that is built on the first miss. All
+    lookups share one rule: a tip wins over an internal node with the same normalised label, and
+    two tips (or, without a tip, two internal nodes) with one normalised label make it ambiguous.
+    """
+
+    def __init__(self, names: list[str], tip: np.ndarray) -> None:
+        self.names = names
+        lab = np.flatnonzero(np.fromiter(map(len, names), dtype=np.int64, count=len(names)))
+        labels = [names[i] for i in lab.tolist()]
+        keys = [_norm(x) for x in labels]
+        hk = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
+        is_tip = tip[lab]
+        # group equal normalised keys (by hash; equal hashes are split by the strings themselves)
+        order = np.lexsort((lab, ~is_tip, hk))
+        hs = hk[order]
+        start = np.ones(len(hs), dtype=bool)
+        start[1:] = hs[1:] != hs[:-1]
+        gid = np.cumsum(start) - 1
+        single = np.bincount(gid)[gid] == 1 if len(gid) else np.zeros(0, dtype=bool)
+        res = np.empty(len(lab), dtype=np.int64)  # the node each label's normalised form names
+        res[order[single]] = lab[order[single]]
+        self.dups: dict[str, list[int]] = {}
+        groups: dict[str, list[int]] = {}
+        for pos in order[~single].tolist():  # tips first, then node order
+            groups.setdefault(keys[pos], []).append(pos)
+        for key, poss in groups.items():
+            nodes = lab[poss]
+            tips = nodes[is_tip[poss]]
+            win = tips if tips.size else nodes
+            if len(win) == 1:
+                res[poss] = win[0]
+            else:
+                res[poss] = _AMBIGUOUS
+                self.dups[key] = sorted(win.tolist())
+        del keys, hk, order, hs, start, gid, single, groups
+        self._lab, self._res = lab, res
+        self._by_key: dict[str, int] | None = None
+        # labels as written: one slot per distinct hash, placed in home-slot order (linear probing)
+        hr = np.fromiter(map(hash, labels), dtype=np.int64, count=len(labels))
+        uh, first = np.unique(hr, return_index=True)
+        size = 8
+        while size < 2 * len(uh):
+            size <<= 1
+        self.mask = size - 1
+        home = uh & self.mask
+        o = np.argsort(home, kind="stable")
+        k = np.arange(len(o), dtype=np.int64)
+        pos = k + np.maximum.accumulate(home[o] - k) if len(o) else k
+        n_slots = max(size, int(pos[-1]) + 1 if len(pos) else 0) + _WINDOW  # empty slots end every probe
+        self.th = np.zeros(n_slots, dtype=np.int64)
+        self.tres = np.full(n_slots, _EMPTY, dtype=np.int64)
+        self.tlab = np.full(n_slots, None, dtype=object)  # the label (compared with each hit)
+        self.th[pos] = uh[o]
+        self.tres[pos] = res[first[o]]
+        self.tlab[pos] = np.asarray(labels, dtype=object)[first[o]]
+
+    def exact(self, items: list[Any]) -> np.ndarray | None:
+        """For labels as written: each one's node (or ``_AMBIGUOUS``); ``None`` if any item is
+        not such a label (the caller then goes item by item)."""
+        k = len(items)
+        if k == 0:
+            return np.zeros(0, dtype=np.int64)
+        try:
+            q = np.fromiter(map(hash, items), dtype=np.int64, count=k)
+        except TypeError:
+            return None
+        p = q & self.mask
+        hit = self.th[p[:, None] + np.arange(_WINDOW)] == q[:, None]  # the first slots of each probe at once
+        step = hit.argmax(axis=1)
+        at = p + step
+        for j in np.flatnonzero(~hit[np.arange(k), step]).tolist():  # a longer probe (rare)
+            x = int(p[j]) + _WINDOW
+            while self.tres[x] != _EMPTY and self.th[x] != q[j]:
+                x += 1
+            at[j] = x
+        res = self.tres[at]
+        if (res == _EMPTY).any() or self.tlab[at].tolist() != items:  # a miss, or another string with that hash
+            return None
+        return res
+
+    def by_key(self) -> dict[str, int]:
+        """Normalised label -> node id (or ``_AMBIGUOUS``)."""
+        if self._by_key is None:
+            names = self.names
+            self._by_key = {_norm(names[i]): r for i, r in zip(self._lab.tolist(), self._res.tolist())}
+        return self._by_key
+
+    def get(self, name: str) -> int | None:
+        """The node of one label (as written or normalised), ``_AMBIGUOUS``, or ``None``."""
+        r = self.exact([name])
+        if r is not None:
+            return int(r[0])
+        return self.by_key().get(_norm(name))
+
+
 class TreeIndex:
     """Arrays of one tree in preorder plus the LCA structure; answers MRCA, induced subtrees,
     subtrees, distances, ages and clade membership."""
@@ -124,8 +238,7 @@ class TreeIndex:
         self.has_lengths = bool(np.isfinite(self.length[1:]).any()) if n > 1 else False
         self.dist = _jump_sum(self.parent, np.nan_to_num(self.length, nan=0.0) * (self.parent >= 0))
         self._rmq = _RMQ(self.depth)
-        self._by_name: dict[str, int] | None = None
-        self._dups: dict[str, list[int]] = {}
+        self._table: _LabelTable | None = None
         self._genera: dict[str, list[int]] | None = None
 
     # construction ------------------------------------------------------------------------------
@@ -212,33 +325,11 @@ class TreeIndex:
         return (a <= b) & (b < a + self.size[a])
 
     # names -------------------------------------------------------------------------------------
-    def _name_map(self) -> dict[str, int]:
-        if self._by_name is None:
-            by: dict[str, int] = {}
-            dups: dict[str, list[int]] = {}
-            raw: list[tuple[str, int]] = []
-            tip = self.size == 1
-            for i, nm in enumerate(self.names):
-                if not nm:
-                    continue
-                key = nm.replace("_", " ")
-                if "  " in key or key[0] == " " or key[-1] == " " or "\t" in key:
-                    key = " ".join(key.split())
-                j = by.get(key)
-                if j is None:
-                    by[key] = i
-                    if key != nm:
-                        raw.append((nm, i))
-                elif tip[i] == tip[j]:
-                    dups.setdefault(key, [j]).append(i)
-                elif tip[i]:  # a tip wins over an internal node of the same name
-                    by[key] = i
-            for nm, i in raw:  # the labels as written too, so lookups need no normalising
-                key = " ".join(nm.replace("_", " ").split())
-                if by.get(key) == i and key not in dups:
-                    by.setdefault(nm, i)
-            self._by_name, self._dups = by, dups
-        return self._by_name
+    def _labels(self) -> _LabelTable:
+        """The label table (built on first use; a 1M-tip tree takes about a second)."""
+        if self._table is None:
+            self._table = _LabelTable(self.names, self.size == 1)
+        return self._table
 
     def lookup(self, name: str | int) -> int:
         """Node id of a label (``Genus_species`` and ``Genus species`` alike) or ``int``/``"node:N"``."""
@@ -252,56 +343,40 @@ class TreeIndex:
         return found
 
     def _find(self, name: str) -> int | None:
-        m = self._name_map()
-        key = name.replace("_", " ")
-        i = m.get(key)
-        if i is None:
-            key = " ".join(key.split())
-            i = m.get(key)
+        """Node id of a label as written or in normalised form, ``node:N``, or ``None``;
+        an ambiguous label raises :class:`ValidationError`."""
+        t = self._labels()
+        i = t.get(name)
         if i is None and name.startswith("node:") and name[5:].isdigit() and int(name[5:]) < len(self.names):
             return int(name[5:])
-        if i is not None and key in self._dups:
-            raise ValidationError(f"label {name!r} is ambiguous: nodes {self._dups[key][:10]}")
+        if i == _AMBIGUOUS:
+            key = _norm(name)
+            raise ValidationError(f"label {name!r} is ambiguous: nodes {t.dups[key][:10]}")
         return i
 
     def _suggest(self, name: str) -> str:
         from rapidfuzz import process
 
-        near = process.extract(name.replace("_", " "), list(self._name_map()), limit=3, score_cutoff=80)
+        near = process.extract(name.replace("_", " "), list(self._labels().by_key()), limit=3, score_cutoff=80)
         return f". Did you mean {', '.join(repr(n) for n, _, _ in near)}?" if near else ""
 
     def ids(self, items: Iterable[str | int]) -> np.ndarray:
         """Node ids for labels or ids; every missing label is named in one error."""
         items = items if isinstance(items, list) else list(items)
-        m = self._name_map()
-        try:  # the common case: every item is a label as written (one C-level pass, no list)
-            found = np.fromiter(map(m.__getitem__, items), dtype=np.int64, count=len(items))
-        except (KeyError, TypeError):
-            pass
-        else:
-            if self._dups and not self._dups.keys().isdisjoint(items):
-                for it in items:
-                    if isinstance(it, str) and it in self._dups:
-                        self._find(it)  # raises the ambiguity error
+        found = self._labels().exact(items)  # labels as written: hashed and verified in bulk
+        if found is not None and (found >= 0).all():
             return found
-        get = m.get
-        out = [get(s) for s in items]
+        out = []
         missing = []
-        if None in out:
-            for k, (it, i) in enumerate(zip(items, out)):
-                if i is None:
-                    i = self.lookup(it) if isinstance(it, (int, np.integer)) else self._find(it)
-                    if i is None:
-                        missing.append(it)
-                    out[k] = i
+        for it in items:
+            i = self.lookup(it) if isinstance(it, (int, np.integer)) else self._find(it)
+            if i is None:
+                missing.append(it)
+            out.append(i)
         if missing:
             more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""
             raise NotFound(f"{len(missing)} name(s) not in the tree: {', '.join(map(repr, missing[:10]))}{more}"
                            f"{self._suggest(missing[0]) if len(missing) == 1 else ''}")
-        if self._dups:
-            for it in items:
-                if isinstance(it, str) and " ".join(it.replace("_", " ").split()) in self._dups:
-                    self._find(it)  # raises the ambiguity error
         return np.asarray(out, dtype=np.int64)
 
     def genus_tips(self, genus: str) -> np.ndarray:

@@ -128,7 +128,7 @@ def job_parse_index(path: str) -> dict:
     text = Path(path).read_text()
     t0 = time.perf_counter()
     ix = TreeIndex.from_parsed(parse_newick(text))
-    ix._name_map()
+    ix._labels()
     return {"seconds": time.perf_counter() - t0, "peak_mb": peak_mb(), "tips": ix.n_tips}
 
 
@@ -137,7 +137,7 @@ def job_queries(path: str, k_mrca: int, k_induced: int, seed: int) -> dict:
     from loaders.newick import parse_newick
 
     ix = TreeIndex.from_parsed(parse_newick(Path(path).read_text()))
-    ix._name_map()
+    ix._labels()
     tips = [ix.names[i] for i in ix.tips.tolist()]
     rng = random.Random(seed)
     sets = [rng.sample(tips, k_mrca) for _ in range(20)]

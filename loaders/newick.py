@@ -135,6 +135,124 @@ def _comment(tok: str) -> dict[str, str] | None:
     return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in parts) if k.strip()}
 
 
+_SEPARATORS = str.maketrans("(),:", "\0\0\0\0")  # then one str.split: faster than a regex split
+
+
+def _parse_plain(text: str, internal_labels: str, name: str) -> ParsedTree | None:
+    """The common dialect (no quotes, comments or blanks inside the tree) with numpy over the
+    bytes: structure from the positions of ``(``, ``)`` and ``,``, labels and lengths from one
+    split. Returns ``None`` for anything else, and for any error, which the token parser then
+    reports with its position; otherwise the same :class:`ParsedTree` as the token parser."""
+    body = text.strip()
+    if body.endswith(";"):
+        body = body[:-1]
+    if (not body or ";" in body or "'" in body or '"' in body or "[" in body or "]" in body or "\0" in body
+            or len(body.split(None, 1)) != 1):
+        return None
+    b = np.frombuffer(body.encode(), dtype=np.uint8)
+    is_colon = b == 58
+    is_struct = (b == 40) | (b == 41) | (b == 44)
+    sep = np.flatnonzero(is_struct | is_colon)
+    sep_ch = b[sep]
+    ks = np.flatnonzero(~is_colon[sep])  # separator index of each structural character
+    del b, is_colon, is_struct, sep
+    if ks.size == 0:
+        return None
+    ch = sep_ch[ks]
+    opening, closing = ch == 40, ch == 41
+    bal = np.cumsum(opening.astype(np.int64) - closing)  # open parentheses after each character
+    if ch[0] != 40 or bal[-1] != 0 or (bal[:-1] <= 0).any():
+        return None
+    pieces = body.translate(_SEPARATORS).split("\0")  # piece j follows separator j - 1
+    if pieces[0]:
+        return None
+    # the label of structural character k is the piece after it; a colon right after that piece
+    # gives the length; a second colon is an error
+    n_sep = len(sep_ch)
+    nxt = ks + 1
+    has_len = np.zeros(len(ks), dtype=bool)
+    inside = nxt < n_sep
+    has_len[inside] = sep_ch[nxt[inside]] == 58
+    two = has_len & (nxt + 1 < n_sep)
+    if two.any() and (sep_ch[nxt[two] + 1] == 58).any():
+        return None
+    label_piece = ks + 1
+    len_piece = ks + 2
+    # nodes: each '(' opens one; a piece between '(' or ',' and ',' or ')' is a tip
+    after_open_or_comma = opening | (ch == 44)
+    before_comma_or_close = np.zeros(len(ch), dtype=bool)
+    before_comma_or_close[:-1] = ch[1:] != 40
+    tip = after_open_or_comma & before_comma_or_close
+    # a label or length right before '(' (or a ')' followed by '(') is an error
+    bad = np.zeros(len(ch), dtype=bool)
+    bad[:-1] = ch[1:] == 40
+    bad &= ~after_open_or_comma | has_len
+    if bad.any():
+        return None
+    if any(pieces[j] for j in label_piece[np.flatnonzero(after_open_or_comma & ~tip)].tolist()):
+        return None
+    cnt = opening.astype(np.int64) + tip
+    first = np.cumsum(cnt) - cnt  # id of the first node made at each structural character
+    n = int(cnt.sum())
+    k_open = np.flatnonzero(opening)
+    k_close = np.flatnonzero(closing)
+    k_tip = np.flatnonzero(tip)
+    id_open = first[k_open]
+    id_tip = first[k_tip] + opening[k_tip]
+    depth = np.empty(n, dtype=np.int64)
+    depth[id_open] = bal[k_open] - 1
+    depth[id_tip] = bal[k_tip]
+    # each '(' pairs with the next ')' that brings the count back to its level
+    oo = np.lexsort((k_open, bal[k_open] - 1))
+    cc = np.lexsort((k_close, bal[k_close]))
+    match = np.empty(len(k_open), dtype=np.int64)
+    match[oo] = k_close[cc]
+    size = np.ones(n, dtype=np.int64)
+    size[id_open] = first[match] - id_open
+    # parent: the last internal node before a node, one level up
+    key = depth[id_open] * (n + 1) + id_open
+    ko = np.argsort(key, kind="stable")
+    keys = key[ko]
+    parent = np.full(n, -1, dtype=np.int64)
+    rest = np.arange(1, n)
+    parent[1:] = id_open[ko[np.searchsorted(keys, (depth[1:] - 1) * (n + 1) + rest) - 1]]
+    # labels and lengths
+    seg = np.empty(n, dtype=np.int64)  # the structural character whose piece names the node
+    seg[id_tip] = k_tip
+    seg[id_open] = match
+    names = list(map(pieces.__getitem__, label_piece[seg].tolist()))
+    length = np.full(n, np.nan)
+    w = np.flatnonzero(has_len[seg])
+    if w.size:
+        try:
+            vals = np.fromiter(map(float, map(pieces.__getitem__, len_piece[seg[w]].tolist())),
+                               dtype=np.float64, count=len(w))
+        except ValueError:
+            return None
+        if not (np.isfinite(vals) & (vals >= 0)).all():
+            return None
+        length[w] = vals
+    support = np.full(n, np.nan)
+    warnings: list[tuple[str, str | None]] = []
+    by_close = id_open[np.argsort(match)]  # internal labels in the order the token parser meets them
+    internal = [(i, names[i]) for i in by_close[np.fromiter(map(bool, map(names.__getitem__, by_close.tolist())),
+                                                            dtype=bool, count=len(by_close))].tolist()]
+    mode = internal_labels
+    if mode == "auto":
+        mode = "support" if internal and all(_NUMERIC.match(v) for _, v in internal) else "name"
+    if mode == "support":
+        for i, label in internal:
+            if _NUMERIC.match(label):
+                support[i] = float(label)
+                names[i] = ""
+            else:
+                warnings.append(("internal label is not a support value; kept as the node's name", label))
+    tree = ParsedTree(parent.astype(np.int32), size.astype(np.int32), depth.astype(np.int32), names, length,
+                      support, {}, name, None, warnings)
+    check_tips(tree)
+    return tree
+
+
 def parse_newick(text: str, *, source: str | None = None, internal_labels: str = "auto",
                  line_offset: int = 0, name: str = "") -> ParsedTree:
     """Parse one Newick tree. ``internal_labels``: ``auto`` (all numeric -> support values,
@@ -145,6 +263,16 @@ def parse_newick(text: str, *, source: str | None = None, internal_labels: str =
     ...
     kg.errors.ParseError: :1:1: unbalanced parentheses: '(' at offset 0 is never closed (expected ')' before the end)
     """
+    tree = _parse_plain(text, internal_labels, name)
+    if tree is None:
+        tree = _parse_tokens(text, source=source, internal_labels=internal_labels, line_offset=line_offset,
+                             name=name)
+    return tree
+
+
+def _parse_tokens(text: str, *, source: str | None, internal_labels: str, line_offset: int,
+                  name: str) -> ParsedTree:
+    """Any dialect, one token at a time (the errors say where)."""
     toks = _TOKEN.findall(text)
     parent: list[int] = []
     size: list[int] = []
@@ -290,18 +418,22 @@ def parse_newick(text: str, *, source: str | None = None, internal_labels: str =
 
 def check_tips(tree: ParsedTree) -> None:
     """Add warnings for duplicate and empty tip labels."""
-    seen: dict[str, int] = {}
-    dups: list[str] = []
-    empty = 0
     names = tree.names
-    for i in np.flatnonzero(tree.size == 1):
-        nm = names[i]
-        if not nm:
-            empty += 1
-        elif nm in seen:
-            dups.append(nm)
-        else:
-            seen[nm] = i
+    tips = list(map(names.__getitem__, np.flatnonzero(tree.size == 1).tolist()))
+    empty = tips.count("")
+    dups: list[str] = []
+    if tips:
+        h = np.fromiter(map(hash, tips), dtype=np.int64, count=len(tips))
+        hs = np.sort(h)
+        shared = set(hs[1:][hs[1:] == hs[:-1]].tolist())  # hashes of more than one tip: compare labels
+        if shared:
+            seen: set[str] = set()
+            for nm, hv in zip(tips, h.tolist()):
+                if nm and hv in shared:
+                    if nm in seen:
+                        dups.append(nm)
+                    else:
+                        seen.add(nm)
     if dups:
         tree.warnings.append((f"{len(dups)} duplicate tip label(s); name lookups on them are ambiguous",
                               ", ".join(sorted(set(dups))[:20])))

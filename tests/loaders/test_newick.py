@@ -129,3 +129,72 @@ def test_bad_tree_leaves_store_untouched(mem_kg, tmp_path):
     with pytest.raises(ParseError):
         mem_kg.load_tree(p, name="bad")
     assert mem_kg.graphs() == []
+
+
+def _random_newick(rng, n_tips: int) -> str:
+    """A random tree in the plain dialect: polytomies, unary nodes, empty and unicode labels,
+    support values or internal names, lengths on some nodes."""
+    import random as _random
+
+    assert isinstance(rng, _random.Random)
+    numeric = rng.random() < 0.5
+
+    def label(tip: bool) -> str:
+        if tip:
+            return rng.choice(["", f"T{rng.randrange(n_tips)}", f"Genus_sp{rng.randrange(9)}", "Dänio_ré"])
+        if numeric:
+            return rng.choice(["", str(rng.randrange(101)), f"{rng.random():.3f}"])
+        return rng.choice(["", f"clade{rng.randrange(50)}", "Ça"])
+
+    def length() -> str:
+        return rng.choice(["", f":{rng.random() * 10:.4g}", ":0", ":1e-3", ":2"])
+
+    # nodes to open: a stack of remaining child counts, no recursion
+    out, stack, tips = ["("], [rng.randint(1, 4)], 1
+    while stack:
+        if stack[-1] == 0:
+            stack.pop()
+            out.append(")" + label(False) + length())
+            if stack:
+                stack[-1] -= 1
+                if stack[-1]:
+                    out.append(",")
+            continue
+        if tips < n_tips and rng.random() < 0.4:
+            out.append("(")
+            stack.append(rng.randint(1, 4))
+            tips += 1
+        else:
+            out.append(label(True) + length())
+            stack[-1] -= 1
+            if stack[-1]:
+                out.append(",")
+    return "".join(out) + ";"
+
+
+def test_plain_fast_path_equals_the_token_parser():
+    import random
+
+    rng = random.Random(7)
+    texts = [_random_newick(rng, rng.randint(1, 60)) for _ in range(300)]
+    texts += ["();", "(,);", "((A));", "(A,B)r:0.5;", "(A:1,(B:2,C:3)90:1)100;", "(A,B)", "((,),(,));"]
+    fast = 0
+    for text in texts:
+        for mode in ("auto", "support", "name"):
+            a = parse_newick(text, internal_labels=mode)
+            b = newick._parse_tokens(text, source=None, internal_labels=mode, line_offset=0, name="")
+            fast += newick._parse_plain(text, mode, "") is not None
+            assert a.names == b.names, text
+            for field in ("parent", "size", "depth"):
+                assert getattr(a, field).tolist() == getattr(b, field).tolist(), (field, text)
+            np.testing.assert_array_equal(a.length, b.length)
+            np.testing.assert_array_equal(a.support, b.support)
+            assert a.warnings == b.warnings and a.annotations == b.annotations == {}
+    assert fast == 3 * len(texts)  # every one of them took the fast path
+
+
+@pytest.mark.parametrize("text", ["(A,B", "(A,B));", "(A,B),C;", "(A B,C);", "(A:1:2,B);", "(A:-1,B);",
+                                  "(A:x,B);", "A(B,C);", "(A,B)(C,D);", "(A,B)C(D);", "(A:inf,B);",
+                                  "('A',B);", "(A,B)[&R];", "(A,B);(C,D);", "(A,B):1:2;"])
+def test_fast_path_leaves_errors_and_other_dialects_to_the_token_parser(text):
+    assert newick._parse_plain(text, "auto", "") is None

@@ -6,6 +6,7 @@
   otu     a tkg:OTU ; rdfs:label (as written) ; tkg:inMatrix ; tkg:taxon taxon ; dwc:taxonID VTO ;
           tkg:specimen [ dwc:collectionID ; dwc:catalogNumber ]
   taxon   a tkg:Taxon ; rdfs:label (normalised) ; skos:exactMatch VTO
+          (the taxon name resolution matched, by VTO id or name; else the one the label names)
   char    a tkg:Character ; rdfs:label ; tkg:characterNumber n ; tkg:inMatrix
   state   a tkg:CharacterState ; rdfs:label ; tkg:symbol ; tkg:character ; tkg:describesPhenotype ph
   ph      a tkg:Phenotype ; tkg:entity E ; tkg:quality Q ; tkg:relatedEntity R ; tkg:count n
@@ -187,8 +188,12 @@ def phenotype_key(entity: Expr, quality: Expr | None, related: Expr | None, coun
                      "" if count is None else str(count)])
 
 
-def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None) -> tuple[bytes, int]:
-    """One parsed matrix as N-Triples for the store's bulk loader, and its number of distinct triples."""
+def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None,
+                    links: dict[str, tuple[str, str]] | None = None) -> tuple[bytes, int]:
+    """One parsed matrix as N-Triples for the store's bulk loader, and its number of distinct triples.
+
+    ``links`` maps OTU ids to the (taxon IRI, name) that name resolution matched; other OTUs link
+    to the taxon node their label names (``kg.taxa.taxon_iri``)."""
     out = _Lines()
     i_, lit, add = out.iri, out.lit, out.add
     a, label = i_(RDF + "type"), i_(RDFS + "label")
@@ -223,9 +228,10 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
         add(n, a, otu_t)
         add(n, label, lit(o.label))
         add(n, in_m, mx)
-        name_ = normalise_name(o.label)
+        hit = links.get(o.id) if links else None
+        name_ = hit[1] if hit else normalise_name(o.label)
         if name_:
-            tx = i_(taxon_iri(name_))
+            tx = i_(hit[0] if hit else taxon_iri(name_))
             add(n, taxon_p, tx)
             add(tx, a, taxon_t)
             add(tx, label, lit(name_))
@@ -303,11 +309,12 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
     return ("\n".join(uniq) + "\n").encode() if uniq else b"", len(uniq)
 
 
-def matrix_triples(m: PhenexMatrix, name: str, report: LoadReport | None = None) -> list[tuple]:
+def matrix_triples(m: PhenexMatrix, name: str, report: LoadReport | None = None,
+                   links: dict[str, tuple[str, str]] | None = None) -> list[tuple]:
     """The triples of :func:`matrix_ntriples` as (s, p, o) tuples of terms."""
     from kg.store import RdfFormat, parse_rdf
 
-    data, _ = matrix_ntriples(m, name, report)
+    data, _ = matrix_ntriples(m, name, report, links)
     return [(t.subject, t.predicate, t.object) for t in parse_rdf(data, RdfFormat.N_TRIPLES)]
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from kg.errors import ParseError, UnknownPrefix, ValidationError
 from kg.graphs import slug
 from kg.store import RdfFormat, Store
+from kg.taxa import normalise_name
 from loaders._base import Progress, ingest
 from loaders.report import LoadReport
 from loaders.source import Source
@@ -387,22 +388,56 @@ def drop_phenotypes_with(m: PhenexMatrix, bad: set[str]) -> int:
 
 # --------------------------------------------------------------------------- loading
 
-def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
-         lenient: bool = False, known_terms: set[str] | None = None, progress: Progress | None = None,
-         **_: Any) -> LoadReport:
-    """Load one Phenex NeXML file into graph ``phenotypes/<name>/<version>``.
+def resolve_otus(m: PhenexMatrix, resolver: Any, memo: dict[tuple[str, str | None], Any] | None = None) -> list[Any]:
+    """One :class:`kg.taxa.NameMatch` per OTU, in order: its VTO id first (an exact match when a
+    taxon of the resolver's taxonomy or trees carries it), else its label (exact, synonym, genus,
+    fuzzy...). Taxa other phenotype matrices minted are not matches: answers do not depend on the
+    order files are loaded in."""
+    import copy
 
-    Term ids are checked against ``known_terms`` (IRIs) when given, else against the classes of
-    the ontology graphs in the store (if any). Unknown terms raise ``ValidationError`` naming
-    term, file and line; with ``lenient=True`` the phenotypes using them are left out and reported.
-    """
-    from loaders._phenex_rdf import matrix_ntriples, ontology_classes
+    out = []
+    memo = {} if memo is None else memo  # (label, VTO id) -> match: a batch names many taxa more than once
+    for o in m.otus:
+        hit = memo.get((o.label, o.vto))
+        if hit is not None:
+            out.append(copy.deepcopy(hit))
+            continue
+        if o.vto:
+            by_id = resolver.resolve_one(o.vto)
+            if by_id.status == "matched" and by_id.taxon in resolver.taxa:
+                hit = by_id
+                hit.name = o.label
+        if hit is None:
+            hit = resolver.resolve_one(o.label)
+            if o.vto:
+                hit.flags = [*hit.flags, f"VTO id {o.vto} not known to the store"]
+        memo[(o.label, o.vto)] = hit
+        out.append(copy.deepcopy(hit))
+    return out
 
-    src = source if isinstance(source, Source) else Source.resolve(source)
+
+NAME_STATUSES = ("matched", "approximate", "ambiguous", "unmatched")
+
+
+@dataclass
+class _Prepared:
+    """One file parsed, checked, resolved and written as N-Triples: ready to go into the store."""
+
+    src: Source
+    name: str
+    report: LoadReport
+    data: bytes
+    triples: int
+    parameters: dict[str, Any]
+
+
+def _prepare(src: Source, *, name: str | None, lenient: bool, known_terms: set[str] | None,
+             resolver: Any, memo: dict | None = None) -> _Prepared:
+    """Everything before the write (no store access): parse, term checks, name resolution, N-Triples."""
+    from loaders._phenex_rdf import matrix_ntriples
+
     m = parse(src)
     report = LoadReport(source=src.origin, kind=KIND)
-    if known_terms is None:
-        known_terms = ontology_classes(store)
     bad = unknown_terms(m, known_terms)
     if bad:
         if not lenient:
@@ -416,17 +451,63 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     if known_terms is None:
         report.warn("no ontology graphs in the store: term ids were not checked against an ontology")
     report.counts.update(m.counts())
+    names = resolve_otus(m, resolver, memo)
+    report.names = names  # type: ignore[attr-defined]  # per-OTU resolution (see names_report)
+    for st in NAME_STATUSES:
+        report.counts[f"names_{st}"] = sum(1 for x in names if x.status == st)
+    report.counts["names_universe"] = len(resolver)  # taxa resolved against (0: no taxonomy or tree loaded)
+    links = {o.id: (x.taxon, x.matched_name or normalise_name(o.label))
+             for o, x in zip(m.otus, names) if x.status == "matched" and x.taxon}
     nm = name or slug(src.stem)
-    data, n_triples = matrix_ntriples(m, nm, report)
+    data, n_triples = matrix_ntriples(m, nm, report, links)
+    return _Prepared(src, nm, report, data, n_triples, {"lenient": True} if lenient else {})
+
+
+def _write(store: Store, job: _Prepared, version: str | None) -> LoadReport:
+    def writer(graph: str) -> int:
+        store.load_file(io.BytesIO(job.data), RdfFormat.N_TRIPLES, graph)
+        return job.triples  # distinct lines: the graph's size
+
+    return ingest(store, job.src, kind=KIND, name=job.name, version=version, loader="phenex", writer=writer,
+                  report=job.report, parameters=job.parameters, counted=True)
+
+
+_UNSET: Any = object()
+
+
+def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
+         lenient: bool = False, known_terms: set[str] | None = _UNSET, resolver: Any = None,
+         progress: Progress | None = None, **_: Any) -> LoadReport:
+    """Load one Phenex NeXML file into graph ``phenotypes/<name>/<version>``.
+
+    Term ids are checked against ``known_terms`` (IRIs) when given, else against the classes of
+    the ontology graphs in the store (if any). Unknown terms raise ``ValidationError`` naming
+    term, file and line; with ``lenient=True`` the phenotypes using them are left out and reported.
+    OTUs are resolved to taxa (``resolver``, default: the store's taxonomy and tree tips, see
+    :func:`kg.taxa.resolver`): the report's ``names`` holds one match per OTU, its counts
+    ``names_matched`` ... ``names_unmatched``; matched OTUs link to the taxon matched.
+    """
+    from kg.taxa import resolver as make_resolver
+    from loaders._phenex_rdf import ontology_classes
+
+    src = source if isinstance(source, Source) else Source.resolve(source)
+    if known_terms is _UNSET:
+        known_terms = ontology_classes(store)
+    job = _prepare(src, name=name, lenient=lenient, known_terms=known_terms,
+                   resolver=resolver if resolver is not None else make_resolver(store))
     if progress:
         progress(src.size, src.size)
+    return _write(store, job, version)
 
-    def writer(graph: str) -> int:
-        store.load_file(io.BytesIO(data), RdfFormat.N_TRIPLES, graph)
-        return n_triples  # distinct lines: the graph's size
 
-    return ingest(store, src, kind=KIND, name=nm, version=version, loader="phenex", writer=writer,
-                  report=report, parameters={"lenient": True} if lenient else {}, counted=True)
+def names_report(reports: Iterable[LoadReport]) -> list[dict[str, Any]]:
+    """One row per OTU of each loaded file: file, OTU label, status, method, taxon, candidates."""
+    rows = []
+    for r in reports:
+        for x in getattr(r, "names", []):
+            d = x.to_dict()
+            rows.append({"source": r.source, "graph": r.graph, **d})
+    return rows
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -446,18 +527,40 @@ def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = Fals
 
     Each file loads atomically; ontology terms are looked up once for the whole batch. The
     first bad file raises (files before it stay loaded, each complete)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kg.taxa import resolver as make_resolver
     from loaders._phenex_rdf import ontology_classes
 
     files = expand_paths(paths)
+    if options.get("name") and len(files) != 1:
+        raise ValidationError(f"a graph name ({options['name']!r}) applies to one file; {len(files)} files given")
     known = ontology_classes(store)
-    reports = []
+    resolver = make_resolver(store)
+    memo: dict = {}
+    version = options.get("version")
+    reports: list[LoadReport] = []
     was = gc.isenabled()
     gc.disable()  # parsing makes many small acyclic objects: the cyclic collector's passes cost more than the work
     try:
-        for i, f in enumerate(files, start=1):
-            reports.append(load(store, f, lenient=lenient, known_terms=known, **options))
-            if progress:
-                progress(i, len(files))
+        # file i+1 is parsed and written as N-Triples while the store bulk-loads file i (it releases the GIL)
+        with ThreadPoolExecutor(1) as pool:
+            pending = None
+            for f in files:
+                try:
+                    job = _prepare(Source.resolve(f), name=options.get("name"),
+                                   lenient=lenient, known_terms=known, resolver=resolver, memo=memo)
+                finally:  # the file before a bad one stays loaded, complete (or its own error comes first)
+                    if pending is not None:
+                        reports.append(pending.result())
+                        pending = None
+                        if progress:
+                            progress(len(reports), len(files))
+                pending = pool.submit(_write, store, job, version)
+            if pending is not None:
+                reports.append(pending.result())
+                if progress:
+                    progress(len(reports), len(files))
     finally:
         if was:
             gc.enable()

@@ -13,21 +13,67 @@ from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main
               "instead of refusing the file.")
 @click.option("--infer/--no-infer", default=True, show_default=True,
               help="Update the presence/absence inference graph afterwards.")
-@click.option("--json", "as_json", is_flag=True, help="Print the load reports as JSON.")
-def load_phenotypes(paths: tuple[str, ...], lenient: bool, infer: bool, as_json: bool) -> None:
-    """Load Phenex NeXML matrices (files or directories of *.xml), one graph per matrix."""
+@click.option("--json", "as_json", is_flag=True, help="Print the load reports as JSON (with each OTU's name resolution).")
+@click.option("--names-report", type=click.Path(dir_okay=False),
+              help="Write every OTU's name resolution (status, method, taxon, candidates) to this file: "
+                   "TSV, or JSON when the name ends in .json.")
+def load_phenotypes(paths: tuple[str, ...], lenient: bool, infer: bool, as_json: bool,
+                    names_report: str | None) -> None:
+    """Load Phenex NeXML matrices (files or directories of *.xml), one graph per matrix.
+
+    OTU names are resolved against the taxonomy and trees in the store (VTO ids first); each
+    file's summary says how many matched, and which did not."""
+    import json
+    from pathlib import Path
+
+    from loaders.phenex import names_report as rows_of
+
     g = get_kg()
     reports = g.load_phenotypes(list(paths), lenient=lenient, progress=progress_bar("phenotypes", unit="file"))
+    if names_report:
+        rows = rows_of(reports)
+        out = Path(names_report)
+        if out.suffix.lower() == ".json":
+            out.write_text(json.dumps(rows, indent=2, default=str))
+        else:
+            cols = ["source", "name", "status", "method", "taxon", "matched_name", "score", "flags", "candidates"]
+            lines = ["\t".join(cols)]
+            for r in rows:
+                cand = "; ".join(f"{c.get('name')} ({c.get('taxon')}{', ' + str(c['score']) if c.get('score') else ''})"
+                                 for c in r["candidates"])
+                vals = [r["source"], r["name"], r["status"], r["method"], r["taxon"], r["matched_name"], r["score"],
+                        "; ".join(r["flags"]), cand]
+                lines.append("\t".join("" if v is None else str(v).replace("\t", " ") for v in vals))
+            out.write_text("\n".join(lines) + "\n")
     if as_json:
-        emit_json([r.to_dict() for r in reports])
+        emit_json([dict(r.to_dict(), names=[m.to_dict() for m in getattr(r, "names", [])]) for r in reports])
     else:
         for r in reports:
             click.echo(r.summary())
+            click.echo("  " + _names_line(r))
             for p in r.problems[:10]:
                 click.echo(f"  {p}", err=True)
+        if reports and all(r.counts.get("names_universe") == 0 for r in reports):
+            click.echo("no taxonomy or tree in the store: OTU names were not resolved; each OTU links to the "
+                       "taxon its label names (load a taxonomy or tree first to resolve them)")
     if infer:
         rec = g.infer_traits()
         click.echo(f"inference: {rec.kind}/{rec.name}/{rec.version} ({rec.triples} triples, {rec.status})")
+
+
+def _names_line(r: object) -> str:
+    """'names: 30 matched, 1 approximate, 0 ambiguous, 1 unmatched of 32 OTUs' plus the first misses."""
+    c = getattr(r, "counts", {})
+    names = getattr(r, "names", [])
+    head = ", ".join(f"{c.get('names_' + s, 0)} {s}" for s in ("matched", "approximate", "ambiguous", "unmatched"))
+    line = f"names: {head} of {len(names)} OTUs"
+    if c.get("names_universe"):
+        misses = [m for m in names if m.status != "matched"][:5]
+        if misses:
+            line += "; e.g. " + "; ".join(
+                f"{m.name!r} {m.status}" + (f" -> {m.matched_name} ({m.method})" if m.matched_name else "")
+                for m in misses)
+    return line
 
 
 @main.command("traits")

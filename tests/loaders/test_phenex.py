@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kg.errors import ParseError, ValidationError
+from kg.store import NamedNode
 from loaders import phenex
 
 ANAT = "kg/sample/fish-anatomy-slim.ttl"
@@ -132,3 +133,138 @@ def test_oracle_every_flat_row_is_in_the_store(shared, mem_kg):
                 missing.append(key)
     assert n == 394_800
     assert missing == [], f"{len(missing)} oracle rows missing, e.g. {missing[:3]}"
+
+
+TAXONOMY = """order\tfamily\tgenus\tspecies\tsynonyms\tvto
+Cypriniformes\tDanionidae\tDanio\trerio\tBrachydanio rerio; Cyprinus danio\tVTO:0042931
+Cypriniformes\tDanionidae\tDanio\tkyathit\tCyprinus danio\t
+Siluriformes\tCallichthyidae\tCorydoras\taeneus\tHoplosternum aeneum\t
+Characiformes\tCharacidae\tAstyanax\tmexicanus\t\t
+"""
+
+
+def _variant(toy, tmp_path, labels: dict[str, str], vto: str | None = None):
+    text = (toy / "phenotypes" / "toy.xml").read_text().replace("Toy 2026", "Variant 2026")
+    for old, new in labels.items():
+        text = text.replace(f'label="{old}"', f'label="{new}"')
+    if vto:
+        text = text.replace("VTO_0039818", vto)
+    p = tmp_path / "variant.xml"
+    p.write_text(text)
+    return p
+
+
+def test_otu_names_resolved_per_file(mem_kg, toy, tmp_path):
+    """Each file's report resolves its OTUs against the taxonomy: VTO id first, then the name;
+    matched OTUs link to the taxon matched, the others to the taxon their label names."""
+    (tmp_path / "tax.tsv").write_text(TAXONOMY)
+    mem_kg.load_taxonomy(tmp_path / "tax.tsv")
+    # t1: unknown name, but the VTO id of Danio rerio; t2: a synonym; t3: genus only
+    var = _variant(toy, tmp_path, {" Danio  rerio": "Zebra danio", "Silurus glanis": "Hoplosternum aeneum",
+                                   "Gymnotus carapo": "Astyanax sp."}, vto="VTO_0042931")
+    a, b = mem_kg.load_phenotypes([toy / "phenotypes" / "toy.xml", var])
+    # the toy file: Danio rerio (its VTO id is not the taxonomy's: the name decides), two fishes not in it
+    assert [(m.name, m.status, m.method) for m in a.names][0] == (" Danio  rerio", "matched", "exact")
+    assert "VTO id http://purl.obolibrary.org/obo/VTO_0039818 not known to the store" in a.names[0].flags
+    assert [m.status for m in a.names[1:]] == ["unmatched", "unmatched"]
+    assert (a.counts["names_matched"], a.counts["names_unmatched"], a.counts["names_universe"]) == (1, 2, 13)
+    got = {m.name: (m.status, m.method, m.matched_name) for m in b.names}
+    assert got == {"Zebra danio": ("matched", "external_id", "Danio rerio"),
+                   "Hoplosternum aeneum": ("matched", "synonym", "Corydoras aeneus"),
+                   "Astyanax sp.": ("approximate", "genus", "Astyanax")}
+    assert (b.counts["names_matched"], b.counts["names_approximate"]) == (2, 1)
+    # links: matched OTUs point at the taxonomy's taxa; the genus-level one keeps its own taxon
+    q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    SELECT ?l ?t WHERE { GRAPH ?g { ?o tkg:taxon ?t ; <http://www.w3.org/2000/01/rdf-schema#label> ?l } }"""
+    links = {lab: t for lab, t in mem_kg.query(q, {"g": NamedNode(b.graph)}).values()}
+    T = "https://w3id.org/traitkg/taxon/"
+    assert links == {"Zebra danio": T + "Danio_rerio", "Hoplosternum aeneum": T + "Corydoras_aeneus",
+                     "Astyanax sp.": T + "Astyanax_sp."}
+    assert set(mem_kg.traits.index.taxa.values()) == {"Danio rerio", "Silurus glanis", "Gymnotus carapo",
+                                                       "Corydoras aeneus", "Astyanax sp."}
+
+
+def test_otu_name_ambiguous_with_candidates(mem_kg, toy, tmp_path):
+    (tmp_path / "tax.tsv").write_text(TAXONOMY)
+    mem_kg.load_taxonomy(tmp_path / "tax.tsv")
+    rep, = mem_kg.load_phenotypes(_variant(toy, tmp_path, {" Danio  rerio": "Cyprinus danio"}))
+    m = rep.names[0]
+    assert m.status == "ambiguous" and {c["name"] for c in m.candidates} == {"Danio rerio", "Danio kyathit"}
+    assert rep.counts["names_ambiguous"] == 1
+    # not linked to either: the OTU keeps the taxon its label names
+    assert "Cyprinus danio" in mem_kg.traits.index.taxa.values()
+
+
+def test_cli_load_phenotypes_reports_names(tmp_path, toy):
+    import csv
+    import json
+
+    from click.testing import CliRunner
+
+    from kg.cli import main
+
+    (tmp_path / "tax.tsv").write_text(TAXONOMY)
+    store = f"oxigraph:{tmp_path / 's'}"
+    r = CliRunner()
+    assert r.invoke(main, ["--store", store, "load", "taxonomy", str(tmp_path / "tax.tsv")]).exit_code == 0
+    var = _variant(toy, tmp_path, {"Silurus glanis": "Hoplosternum aeneum"})
+    out = tmp_path / "names.tsv"
+    res = r.invoke(main, ["--store", store, "load", "phenotypes", str(var), "--no-infer", "--names-report", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "names: 2 matched, 0 approximate, 0 ambiguous, 1 unmatched of 3 OTUs; e.g. 'Gymnotus carapo' unmatched" \
+        in res.output
+    rows = list(csv.DictReader(out.open(), delimiter="\t"))
+    assert [(x["name"], x["status"], x["matched_name"]) for x in rows] == [
+        (" Danio  rerio", "matched", "Danio rerio"), ("Hoplosternum aeneum", "matched", "Corydoras aeneus"),
+        ("Gymnotus carapo", "unmatched", "")]
+    res = r.invoke(main, ["--store", f"oxigraph:{tmp_path / 's2'}", "load", "phenotypes", str(var), "--no-infer",
+                          "--json"])
+    data = json.loads(res.output)
+    assert [n["status"] for n in data[0]["names"]] == ["unmatched"] * 3 and data[0]["counts"]["names_universe"] == 0
+    res = r.invoke(main, ["--store", f"oxigraph:{tmp_path / 's3'}", "load", "phenotypes", str(var), "--no-infer"])
+    assert "no taxonomy or tree in the store: OTU names were not resolved" in res.output
+
+
+@pytest.mark.slow
+def test_real_otu_names_against_the_fish_classification(shared, mem_kg):
+    """The 47 matrices' OTUs resolved against the Fish Tree of Life classification: one row per
+    OTU; exact matches are exactly the labels the classification spells (checked from the CSV)."""
+    import csv
+
+    from kg.taxa import normalise_name
+
+    classification = shared / "fishtree" / "PFC_short_classification.csv"
+    mem_kg.load_taxonomy(classification)
+    names = set()
+    with classification.open() as fh:
+        for row in csv.DictReader(fh):
+            names.update(normalise_name(v).casefold() for v in row.values() if v.strip())
+    reports = mem_kg.load_phenotypes(shared / "phenoscape-data" / "nexml", lenient=True)
+    assert len(reports) == 47
+    total = {s: 0 for s in ("matched", "approximate", "ambiguous", "unmatched")}
+    for r in reports:
+        assert len(r.names) == r.counts["otus"]
+        assert sum(r.counts[f"names_{s}"] for s in total) == r.counts["otus"]
+        for m in r.names:
+            total[m.status] += 1
+            assert (m.status == "matched" and m.method == "exact") == (normalise_name(m.name).casefold() in names)
+            if m.status == "approximate":
+                assert m.flags and m.taxon
+            if m.status == "ambiguous":
+                assert len(m.candidates) > 1
+    assert total["matched"] > 0 and total["approximate"] > 0
+    # every matched OTU links to the taxon matched, a taxon of the classification; the others to
+    # the taxon their label names
+    from kg.taxa import taxon_iri
+
+    q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    SELECT ?o ?l ?t WHERE { GRAPH ?g { ?o a tkg:OTU ; <http://www.w3.org/2000/01/rdf-schema#label> ?l ; tkg:taxon ?t } }"""
+    sci = {t for t, in mem_kg.query("SELECT DISTINCT ?t WHERE { ?t <http://rs.tdwg.org/dwc/terms/scientificName> ?n }")
+           .values()}
+    for r in reports:
+        links = {lab: t for _, lab, t in mem_kg.query(q, {"g": NamedNode(r.graph)}).values()}
+        for m in r.names:
+            if m.status == "matched":
+                assert links[m.name] == m.taxon and m.taxon in sci
+            elif normalise_name(m.name):
+                assert links[m.name] == taxon_iri(normalise_name(m.name))

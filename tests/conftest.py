@@ -71,6 +71,99 @@ def oxigraph_server(tmp_path_factory):
     srv.stop()
 
 
+_VIRTUOSO_INI = """[Database]
+DatabaseFile = {d}/virtuoso.db
+ErrorLogFile = {d}/virtuoso.log
+LockFile = {d}/virtuoso.lck
+TransactionFile = {d}/virtuoso.trx
+xa_persistent_file = {d}/virtuoso.pxa
+TempStorage = TempDatabase
+[TempDatabase]
+DatabaseFile = {d}/virtuoso-temp.db
+TransactionFile = {d}/virtuoso-temp.trx
+[Parameters]
+ServerPort = 127.0.0.1:{sql}
+DisableUnixSocket = 1
+CaseMode = 2
+DirsAllowed = .
+NumberOfBuffers = 170000
+MaxDirtyBuffers = 130000
+[HTTPServer]
+ServerPort = 127.0.0.1:{http}
+ServerThreads = 10
+Charset = UTF-8
+[SPARQL]
+ResultSetMaxRows = 10000000
+MaxQueryExecutionTime = 300
+"""
+
+
+class VirtuosoServer:
+    """Debian's Virtuoso 7 (``virtuoso-t``) on free loopback ports, its SPARQL user allowed to
+    update; the graphs it holds of its own are remembered so that clearing leaves them alone."""
+
+    def __init__(self, location: Path) -> None:
+        exe = shutil.which("virtuoso-t")
+        if not exe or not shutil.which("isql-vt"):
+            raise RuntimeError("Virtuoso is missing: apt-get install virtuoso-opensource (make system-deps does)")
+        self.sql, self.port = free_port(), free_port()
+        ini = location / "virtuoso.ini"
+        ini.write_text(_VIRTUOSO_INI.format(d=location, sql=self.sql, http=self.port))
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([exe, "+foreground", "+configfile", str(ini)], cwd=location,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 90
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"virtuoso-t exited: {self.proc.stderr.read().decode()[-500:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError("Virtuoso did not start within 90 s") from None
+                time.sleep(0.2)
+        subprocess.run(["isql-vt", f"127.0.0.1:{self.sql}", "dba", "dba",
+                        'exec=GRANT SPARQL_UPDATE TO "SPARQL";'], check=True, capture_output=True, timeout=60)
+        self.system_graphs = set(self._graphs())
+
+    def _graphs(self) -> list[str]:
+        from kg.store import open_store
+
+        s = open_store(self.selector)
+        try:
+            return [r[0].value for r in s.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }").rows]
+        finally:
+            s.close()
+
+    @property
+    def selector(self) -> str:
+        return f"sparql:{self.url}/sparql"
+
+    def clear(self) -> None:
+        from kg.store import open_store
+
+        s = open_store(self.selector)
+        for g in set(self._graphs()) - self.system_graphs:
+            s.drop_graph(g)
+        s.close()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory):
+    srv = VirtuosoServer(tmp_path_factory.mktemp("virtuoso"))
+    yield srv
+    srv.stop()
+
+
 def _clear_remote(selector: str) -> None:
     from kg.store import open_store
 
@@ -79,16 +172,22 @@ def _clear_remote(selector: str) -> None:
     s.close()
 
 
-@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server)])
+@pytest.fixture(params=["embedded", pytest.param("server", marks=pytest.mark.server),
+                        pytest.param("virtuoso", marks=pytest.mark.server)])
 def store(request, tmp_path):
-    """A fresh, empty store on each backend: embedded on-disk pyoxigraph and a real Oxigraph server."""
+    """A fresh, empty store on each backend: embedded on-disk pyoxigraph, a real Oxigraph server
+    and a real Virtuoso 7 server (the seam works with any SPARQL 1.1 endpoint, not just ours)."""
     from kg.store import open_store
 
     if request.param == "embedded":
         s = open_store(f"oxigraph:{tmp_path / 'store'}")
-    else:
+    elif request.param == "server":
         srv = request.getfixturevalue("oxigraph_server")
         _clear_remote(srv.selector)
+        s = open_store(srv.selector)
+    else:
+        srv = request.getfixturevalue("virtuoso_server")
+        srv.clear()
         s = open_store(srv.selector)
     yield s
     s.close()

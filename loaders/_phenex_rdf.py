@@ -10,7 +10,9 @@
   char    a tkg:Character ; rdfs:label ; tkg:characterNumber n ; tkg:inMatrix
   state   a tkg:CharacterState ; rdfs:label ; tkg:symbol ; tkg:character ; tkg:describesPhenotype ph
   ph      a tkg:Phenotype ; tkg:entity E ; tkg:quality Q ; tkg:relatedEntity R ; tkg:count n
-  cell    tkg:otu ; tkg:character ; tkg:state s1 [, s2 …] ; tkg:stateSetKind "polymorphic"|"uncertain"
+  cell    tkg:otu ; tkg:state s1 [, s2 …] ; tkg:stateSetKind "polymorphic"|"uncertain"
+          (its character: its states', by tkg:character's property chain; a states block shared by
+          several characters gets state nodes per character, .../character/<n>/state/<id>)
   C (post-composed)  a owl:Class, tkg:PostComposedClass ; tkg:expression "X and BFO:0000050 some (Y)" ;
           rdfs:subClassOf X ; BFO:0000050 Y  (direct "S P O" triples, the closure contract's shape) ;
           owl:equivalentClass [ owl:intersectionOf ( X [ owl:onProperty BFO:0000050 ; owl:someValuesFrom Y ] ) ]
@@ -253,9 +255,14 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
 
     seen_cls: set[str] = set()
     seen_ph: set[str] = set()
-    state_node: dict[str, str] = {}
+    state_node: dict[tuple[str, str], str] = {}  # (character id, state id) -> node
     char_node: dict[str, str] = {}
     char_num: dict[str, int] = {}
+    # a states block several characters share gets a state node per character, so that every state
+    # has one character (cells then need no tkg:character of their own: see traitkg.ttl)
+    block_use: dict[int, int] = {}
+    for c in m.characters:
+        block_use[id(c.states)] = block_use.get(id(c.states), 0) + 1
     xsd_int = XSD + "integer"
     char_t, number_p = i_(TKG + "Character"), i_(TKG + "characterNumber")
     state_t, symbol_p, char_p = i_(TKG + "CharacterState"), i_(TKG + "symbol"), i_(TKG + "character")
@@ -268,7 +275,9 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
         add(cn, in_m, mx)
         add(cn, number_p, lit(str(c.number), xsd_int))
         for s in c.states:
-            sn = state_node[s.id] = i_(f"{mx_iri}/state/{urllib.parse.quote(s.id, safe='_-.')}")
+            local = urllib.parse.quote(s.id, safe='_-.')
+            sn = state_node[(c.id, s.id)] = i_(f"{mx_iri}/state/{local}" if block_use[id(c.states)] == 1
+                                               else f"{mx_iri}/character/{c.number}/state/{local}")
             add(sn, a, state_t)
             add(sn, label, lit(s.label))
             add(sn, symbol_p, lit(s.symbol))
@@ -288,16 +297,18 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
                     add(pn, i_(TKG + "relatedEntity"), _expr_triples(ph.related, out, seen_cls))
                 if ph.count is not None:
                     add(pn, i_(TKG + "count"), lit(str(ph.count), xsd_int))
-    # cells: the bulk of a matrix; their IRIs extend the (checked) OTU IRIs with /cell/<n>
+    # cells: the bulk of a matrix; their IRIs extend the (checked) OTU IRIs with /cell/<n>. A cell's
+    # character is its states' (tkg:character's property chain), not written again
     st_p, kind_p = f" {i_(TKG + 'state')} ", i_(TKG + "stateSetKind")
-    otu_p, char_pp = f" {i_(TKG + 'otu')} ", f" {char_p} "
+    otu_p = f" {i_(TKG + 'otu')} "
     otu_node = {k: i_(v) for k, v in otu_iri.items()}
     lines = out.lines
     for cell in m.cells:
         node = f"<{otu_iri[cell.otu]}/cell/{char_num[cell.character]}>"
-        lines.append(f"{node}{otu_p}{otu_node[cell.otu]} .\n{node}{char_pp}{char_node[cell.character]} .\n")
+        lines.append(f"{node}{otu_p}{otu_node[cell.otu]} .\n")
+        ch = cell.character
         for s in cell.states:
-            lines.append(f"{node}{st_p}{state_node[s]} .\n")
+            lines.append(f"{node}{st_p}{state_node[(ch, s)]} .\n")
         if cell.kind != "single":
             add(node, kind_p, lit(cell.kind))
     if report is not None:

@@ -113,7 +113,8 @@ def test_oracle_every_flat_row_is_in_the_store(shared, mem_kg):
             return expr.get(x) or contract(x)
 
         for cell, states in objs("state", g).items():
-            o, c = otu[cell][0], char[cell][0]
+            o, c = otu[cell][0], char[states[0]][0]  # a cell's character is its states' (one each)
+            assert cell not in char and {char[s][0] for s in states} == {c} and all(len(char[s]) == 1 for s in states)
             flag = "polymorphic_or_uncertain" if cell in kind else ""
             for s in states:
                 base = (f, label[o], vto.get(o, ""), num[c], label[c], sym[s], label[s])
@@ -268,3 +269,28 @@ def test_real_otu_names_against_the_fish_classification(shared, mem_kg):
                 assert links[m.name] == m.taxon and m.taxon in sci
             elif normalise_name(m.name):
                 assert links[m.name] == taxon_iri(normalise_name(m.name))
+
+
+def test_states_block_shared_by_two_characters(mem_kg, toy, tmp_path):
+    """Two characters using one states block get state nodes of their own, so every state has one
+    character and a cell's character is its states' (cells do not repeat it)."""
+    text = (toy / "phenotypes" / "toy.xml").read_text()
+    text = text.replace('<char id="ch3" label="Pectoral-fin spine margin" states="s3"/>',
+                        '<char id="ch3" label="Pectoral-fin spine margin" states="s3"/>\n'
+                        '      <char id="ch4" label="Pelvic fin, second reading" states="s1"/>')
+    text = text.replace('<cell char="ch3" state="s3b"/></row>', '<cell char="ch3" state="s3b"/><cell char="ch4" state="s1a"/></row>')
+    (tmp_path / "shared.xml").write_text(text)
+    mem_kg.load_ontology(ANAT)
+    rep, = mem_kg.load_phenotypes(tmp_path / "shared.xml")
+    q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    SELECT ?s (COUNT(?c) AS ?n) WHERE { GRAPH ?g { ?s a tkg:CharacterState ; tkg:character ?c } } GROUP BY ?s"""
+    per_state = mem_kg.query(q, {"g": NamedNode(rep.graph)}).values()
+    assert len(per_state) == 6 + 2 and {n for _, n in per_state} == {"1"}
+    cells = mem_kg.query("""PREFIX tkg: <https://w3id.org/traitkg/schema#>
+        SELECT DISTINCT ?cell ?n WHERE { ?cell tkg:state/tkg:character/tkg:characterNumber ?n ; tkg:otu ?o }""").values()
+    assert len({c for c, _ in cells}) == rep.counts["cells"] == 9 and len(cells) == 9
+    assert mem_kg.query("SELECT ?c WHERE { ?cell <https://w3id.org/traitkg/schema#otu> ?o ; "
+                        "<https://w3id.org/traitkg/schema#character> ?c }").values() == []
+    conf, = [r for r in mem_kg.traits.conflicts() if r["taxon"] == "Danio rerio" and r["entity"] == "UBERON:0000152"]
+    assert [e["character_number"] for e in conf["present"]["evidence"]] == [1]
+    assert [e["character_number"] for e in conf["absent"]["evidence"]] == [4]

@@ -121,9 +121,10 @@ class OxigraphStore:
         res = self._store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {NamedNode(graph)} {{ ?s ?p ?o }} }}")
         return int(next(iter(res))[0].value)
 
-    def load_file(self, source: str | Path | IO[bytes], fmt: RdfFormat, graph: str, *,
+    def load_file(self, source: str | Path | bytes | IO[bytes], fmt: RdfFormat, graph: str, *,
                   base_iri: str | None = None, keep_graphs: bool = False) -> None:
-        """Bulk-load a file (path or binary stream) into ``graph``. Quads of dataset formats
+        """Bulk-load a file (path, bytes or binary stream) into ``graph`` (bytes are parsed
+        without holding the GIL, so Python threads keep running). Quads of dataset formats
         (N-Quads, TriG) are moved into ``graph`` too unless ``keep_graphs``. Not transactional:
         callers load into a fresh graph and drop it on failure (see :mod:`kg.graphs`)."""
         target = NamedNode(graph)

@@ -198,3 +198,13 @@ def test_plain_fast_path_equals_the_token_parser():
                                   "('A',B);", "(A,B)[&R];", "(A,B);(C,D);", "(A,B):1:2;"])
 def test_fast_path_leaves_errors_and_other_dialects_to_the_token_parser(text):
     assert newick._parse_plain(text, "auto", "") is None
+
+
+def test_write_in_chunks_equals_one_chunk(mem_kg):
+    tree = parse_newick("((A:1,'B c':2)90:1,(C:0.5,D)x:2,E_f:3)r;")
+    one = b"".join(newick.cdao_ntriples(tree, "t", chunk_nodes=10**6))
+    many = b"".join(newick.cdao_ntriples(tree, "t", chunk_nodes=2))
+    assert sorted(one.splitlines()) == sorted(many.splitlines())
+    g = "https://example.org/graph/t"
+    n = newick.write_tree(mem_kg.store, g, tree, "t", chunk_nodes=2)  # five load calls
+    assert n == len(one.splitlines()) == mem_kg.store.count(g)

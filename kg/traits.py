@@ -118,8 +118,8 @@ class Traits:
 
     def conflicts_keys(self) -> set[tuple[str, str]]:
         c = self.calls()
-        return {(t, e) for (t, e, v) in c if v == PRESENT and (t, e, ABSENT) in c
-                and not (c[(t, e, PRESENT)].polymorphic and c[(t, e, ABSENT)].polymorphic)}
+        return {(t, e) for (t, e, v), a in c.items() if v == ABSENT and (p := c.get((t, e, PRESENT))) is not None
+                and not (p.polymorphic and a.polymorphic)}
 
     # ------------------------------------------------------------------ lookups
     def taxon(self, name_or_iri: str) -> str:
@@ -439,22 +439,31 @@ def compute_calls(idx: PhenotypeIndex) -> dict[tuple[str, str, str], Call]:
     corpus = idx.corpus_terms()
     up: dict[str, tuple[str, ...]] = {}  # entity -> corpus ancestors (presence propagates up)
     down = {e: tuple(d) for e, d in desc.items()}  # entity -> descendants (absence propagates down)
+    # materialised over the corpus's own terms; other entities are answered on demand (kg.ontotrace).
+    # One (taxon, value) at a time: entity -> sources in a local dict, no key tuples per step.
+    by_tv: dict[tuple[str, str], list[str]] = defaultdict(list)
     for c in asserted:
-        # materialised over the corpus's own terms; other entities are answered on demand (kg.ontotrace)
-        if c.value == PRESENT:
-            targets = up.get(c.entity)
-            if targets is None:
-                targets = up[c.entity] = tuple(idx.ancestors(c.entity) & corpus)
-        else:
-            targets = down.get(c.entity, ())
-        taxon, value, src = c.taxon, c.value, c.entity
-        for e in targets:
-            key = (taxon, e, value)
-            d = calls.get(key)
-            if d is None:
-                d = calls[key] = Call(taxon, e, value, "inferred")
-            if d.tier == "inferred":
-                d.sources.add(src)
+        by_tv[(c.taxon, c.value)].append(c.entity)
+    for (taxon, value), ents in by_tv.items():
+        have = set(ents)  # asserted here: an asserted call takes no inferred sources
+        found: dict[str, set[str]] = {}
+        for src in ents:
+            if value == PRESENT:
+                targets = up.get(src)
+                if targets is None:
+                    targets = up[src] = tuple(idx.ancestors(src) & corpus)
+            else:
+                targets = down.get(src, ())
+            for e in targets:
+                got = found.get(e)
+                if got is None:
+                    if e in have:
+                        continue
+                    found[e] = {src}
+                else:
+                    got.add(src)
+        for e, srcs in found.items():
+            calls[(taxon, e, value)] = Call(taxon, e, value, "inferred", sources=srcs)
     return calls
 
 

@@ -349,7 +349,8 @@ def _id_spaces(known: set[str]) -> set[str]:
 
 def unknown_terms(m: PhenexMatrix, known: set[str] | None) -> list[tuple[str, int | None, str]]:
     """(term, line, problem) for every class id that does not expand or is not in ``known``."""
-    from ontologies.prefixes import OBO, expand
+    from loaders._phenex_rdf import expand
+    from ontologies.prefixes import OBO
 
     # only terms of ontologies that are loaded can be checked: PATO ids against a store holding
     # only UBERON are not "unknown", just unchecked

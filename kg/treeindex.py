@@ -123,8 +123,9 @@ class _LabelTable:
 
     Labels as written sit in an open-addressing table keyed by their Python string hash (numpy
     arrays, linear probing): a batch of names costs one hash each, a few vectorised gathers and
-    one list comparison with the labels found (identical objects compare without reading them). Normalised forms (``Genus species`` for a tip written
-    ``Genus_species``, blanks folded) go through a dict that is built on the first miss. All
+    one list comparison with the labels found (identical objects compare without reading them).
+    Normalised forms (``Genus species`` for a tip written ``Genus_species``, blanks folded) go
+    through a dict that is built on the first miss. All
     lookups share one rule: a tip wins over an internal node with the same normalised label, and
     two tips (or, without a tip, two internal nodes) with one normalised label make it ambiguous.
     """

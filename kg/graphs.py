@@ -82,6 +82,19 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
+def _time(lexical: str) -> str:
+    """An xsd:dateTime as :func:`_now` writes it, whatever form the engine answers with (stores
+    keep the value, not the text: Oxigraph says ``...29.79382Z``, Virtuoso ``...29.793820Z``).
+
+    >>> _time("2026-11-30T01:19:29.79382Z"), _time("2026-11-30T01:19:29.500Z")
+    ('2026-11-30T01:19:29.793820+00:00', '2026-11-30T01:19:29.500000+00:00')
+    """
+    try:
+        return _dt.datetime.fromisoformat(lexical).isoformat(timespec="microseconds")
+    except ValueError:
+        return lexical
+
+
 @dataclass
 class GraphRecord:
     """One manifest entry."""
@@ -168,7 +181,7 @@ def list_graphs(store: Store, *, kind: str | None = None, name: str | None = Non
         out.append(GraphRecord(
             iri=v[0], kind=v[1], name=v[2], version=v[3], source=v[4], sha256=v[5],
             byte_size=int(v[6]), triples=int(v[7]), loader=v[8].rsplit("/", 1)[-1], loader_version=v[9],
-            parameters=json.loads(v[10] or "{}"), started=v[11], ended=v[12],
+            parameters=json.loads(v[10] or "{}"), started=_time(v[11]), ended=_time(v[12]),
             derived_from=[x for x in v[13].split(" ") if x]))
     return out
 

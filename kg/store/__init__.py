@@ -104,9 +104,36 @@ def isomorphic(a: Iterable[Quad], b: Iterable[Quad]) -> bool:
     return da == db
 
 
+_PLAIN = {"http://www.w3.org/2001/XMLSchema#string", "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"}
+
+
+def canonical_literals(literals: Iterable[ox.Literal]) -> dict[ox.Literal, ox.Literal]:
+    """Typed literals -> their canonical lexical form, as Oxigraph stores the value
+    (``"007"^^xsd:integer`` -> ``"7"``). Engines keep values, not text, and render them each their
+    own way (Virtuoso: ``...29.793820Z``; Oxigraph: ``...29.79382Z``).
+
+    >>> X = "http://www.w3.org/2001/XMLSchema#"
+    >>> lit = ox.Literal("2026-11-30T01:19:29.793820+00:00", datatype=ox.NamedNode(X + "dateTime"))
+    >>> canonical_literals([lit])[lit].value
+    '2026-11-30T01:19:29.79382Z'
+    """
+    lits = list(dict.fromkeys(literals))
+    st = ox.Store()
+    p = ox.NamedNode("urn:traitkg:value")
+    st.extend(ox.Quad(ox.NamedNode(f"urn:traitkg:{i}"), p, lit) for i, lit in enumerate(lits))
+    return {lits[int(q.subject.value.rsplit(":", 1)[1])]: q.object for q in st}
+
+
 def canonical_nquads(quads: Iterable[Quad]) -> bytes:
-    """N-Quads with canonical blank node labels and sorted lines: the same dataset always gives
-    the same bytes (used for KG releases and their checksums)."""
+    """N-Quads with canonical blank node labels, typed literals in canonical form and sorted lines:
+    the same dataset always gives the same bytes, whichever engine it was read from (used for KG
+    releases and their checksums)."""
+    quads = list(quads)
+    typed = {q.object for q in quads if isinstance(q.object, ox.Literal) and q.object.datatype.value not in _PLAIN}
+    if typed:
+        canon = canonical_literals(typed)
+        quads = [ox.Quad(q.subject, q.predicate, canon.get(q.object, q.object), q.graph_name)
+                 if isinstance(q.object, ox.Literal) else q for q in quads]
     ds = ox.Dataset(quads)
     ds.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
     lines = (ox.serialize(ds, format=RdfFormat.N_QUADS) or b"").splitlines(keepends=True)

@@ -216,7 +216,7 @@ class SparqlEndpointStore:
                               headers={"Content-Type": "application/sparql-update", "Content-Length": str(size)})
         return count[0]
 
-    def load_file(self, source: str | Path | IO[bytes], fmt: RdfFormat, graph: str, *,
+    def load_file(self, source: str | Path | bytes | IO[bytes], fmt: RdfFormat, graph: str, *,
                   base_iri: str | None = None, keep_graphs: bool = False) -> None:
         # Parse locally (validates the input with positions) and stream N-Triples out.
         src: dict[str, Any] = {"path": str(source)} if isinstance(source, (str, Path)) else {"input": source}

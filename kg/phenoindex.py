@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -106,13 +106,7 @@ class PhenotypeIndex:
             for q in store.quads(_nn(tx), _nn(LABEL), None, g):
                 self.labels[tx] = q.object.value
                 break
-        sp = self.state_phenotypes
-        for s, o in pairs(store, g, TKG + "describesPhenotype"):
-            lst = sp.get(s)
-            if lst is None:
-                sp[s] = [o]
-            else:
-                lst.append(o)
+        _group(pairs(store, g, TKG + "describesPhenotype"), self.state_phenotypes)
         qual = dict(pairs(store, g, TKG + "quality"))
         rel = dict(pairs(store, g, TKG + "relatedEntity"))
         cnt = {s: int(o) for s, o in pairs(store, g, TKG + "count")}
@@ -126,13 +120,7 @@ class PhenotypeIndex:
                                     if q.predicate.value == SUB or q.predicate.value.startswith(OBO)]
         cell_otu = dict(pairs(store, g, TKG + "otu"))
         kinds = dict(pairs(store, g, TKG + "stateSetKind"))
-        states: dict[str, list[str]] = {}
-        for s, o in pairs(store, g, TKG + "state"):
-            lst = states.get(s)
-            if lst is None:
-                states[s] = [o]
-            else:
-                lst.append(o)
+        states = _group(pairs(store, g, TKG + "state"), {})
         taxa, cells, ot = self.taxa, self.cells, self.otu_taxon
         for cell, sts in states.items():
             otu = cell_otu[cell]
@@ -213,3 +201,18 @@ def _nn(iri: str):  # local import keeps this module light for doctests
     from kg.store import NamedNode
 
     return NamedNode(iri)
+
+
+def _group(pairs: Iterable[tuple[str, str]], into: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Append each ``(key, value)`` to ``into[key]`` (in order) and return ``into``.
+
+    >>> _group([("a", "1"), ("b", "2"), ("a", "3")], {})
+    {'a': ['1', '3'], 'b': ['2']}
+    """
+    for k, v in pairs:
+        lst = into.get(k)
+        if lst is None:
+            into[k] = [v]
+        else:
+            lst.append(v)
+    return into

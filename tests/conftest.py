@@ -31,37 +31,48 @@ def _oxigraph_binary() -> str:
     return exe
 
 
-class OxigraphServer:
-    """``oxigraph serve`` on a free loopback port, started and stopped by a fixture."""
+class LoopbackServer:
+    """A server process on loopback, started by a fixture and stopped by it."""
 
-    def __init__(self, location: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [_oxigraph_binary(), "serve", "--location", str(location), "--bind", f"127.0.0.1:{self.port}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 30
-        while time.time() < deadline:
+    name = "server"
+
+    def _start(self, cmd: list[str], port: int, *, seconds: float, **kw) -> None:
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+        deadline = time.time() + seconds
+        while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"oxigraph serve exited: {self.proc.stderr.read().decode()[-500:]}")
+                raise RuntimeError(f"{self.name} exited: {self.proc.stderr.read().decode()[-500:]}")
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                     return
             except OSError:
+                if time.time() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"{self.name} did not start within {seconds:.0f} s") from None
                 time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("oxigraph serve did not start within 30 s")
-
-    @property
-    def selector(self) -> str:
-        return f"sparql:{self.url}/query"
 
     def stop(self) -> None:
         self.proc.terminate()
         try:
-            self.proc.wait(10)
+            self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+class OxigraphServer(LoopbackServer):
+    """``oxigraph serve`` on a free loopback port."""
+
+    name = "oxigraph serve"
+
+    def __init__(self, location: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._start([_oxigraph_binary(), "serve", "--location", str(location), "--bind", f"127.0.0.1:{self.port}"],
+                    self.port, seconds=30)
+
+    @property
+    def selector(self) -> str:
+        return f"sparql:{self.url}/query"
 
 
 @pytest.fixture(scope="session")
@@ -98,9 +109,11 @@ MaxQueryExecutionTime = 300
 """
 
 
-class VirtuosoServer:
+class VirtuosoServer(LoopbackServer):
     """Debian's Virtuoso 7 (``virtuoso-t``) on free loopback ports, its SPARQL user allowed to
     update; the graphs it holds of its own are remembered so that clearing leaves them alone."""
+
+    name = "virtuoso-t"
 
     def __init__(self, location: Path) -> None:
         exe = shutil.which("virtuoso-t")
@@ -110,20 +123,7 @@ class VirtuosoServer:
         ini = location / "virtuoso.ini"
         ini.write_text(_VIRTUOSO_INI.format(d=location, sql=self.sql, http=self.port))
         self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([exe, "+foreground", "+configfile", str(ini)], cwd=location,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 90
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"virtuoso-t exited: {self.proc.stderr.read().decode()[-500:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    self.stop()
-                    raise RuntimeError("Virtuoso did not start within 90 s") from None
-                time.sleep(0.2)
+        self._start([exe, "+foreground", "+configfile", str(ini)], self.port, seconds=90, cwd=location)
         subprocess.run(["isql-vt", f"127.0.0.1:{self.sql}", "dba", "dba",
                         'exec=GRANT SPARQL_UPDATE TO "SPARQL";'], check=True, capture_output=True, timeout=60)
         self.system_graphs = set(self._graphs())
@@ -148,13 +148,6 @@ class VirtuosoServer:
         for g in set(self._graphs()) - self.system_graphs:
             s.drop_graph(g)
         s.close()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 @pytest.fixture(scope="session")

@@ -371,14 +371,9 @@ _TAXONOMY = f"""SELECT ?t ?name ?rank ?parent WHERE {{ ?t a <{TKG}Taxon> ;
 
 def _descendants(children: dict[str, list[str]], root: str) -> set[str]:
     """A taxon and everything below it (iterative; a cycle in bad data cannot loop)."""
-    out = {root}
-    stack = [root]
-    while stack:
-        for c in children.get(stack.pop(), ()):
-            if c not in out:
-                out.add(c)
-                stack.append(c)
-    return out
+    from ontologies.closure import reachable
+
+    return reachable(children, [root])
 
 
 # ---------------------------------------------------------------------- inference

@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,13 +282,22 @@ def _dependents(n: int, changed: set[int], parents: dict[int, set[int]], told: l
         for bs in t.values():
             for b in bs:
                 rev[b].append(a)
-    seen = set(changed)
-    todo = list(changed)
+    return reachable(rev, changed)
+
+
+def reachable(edges: Mapping[Any, Iterable[Any]], starts: Iterable[Any]) -> set[Any]:
+    """Everything reachable from ``starts`` (included) along ``edges``; iterative, cycle-safe.
+
+    >>> sorted(reachable({"a": ["b"], "b": ["c", "a"]}, ["a"]))
+    ['a', 'b', 'c']
+    """
+    seen = set(starts)
+    todo = list(seen)
     while todo:
-        for a in rev.get(todo.pop(), ()):
-            if a not in seen:
-                seen.add(a)
-                todo.append(a)
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
     return seen
 
 

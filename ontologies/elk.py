@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ontologies.check import ReasonerError
+from ontologies.closure import reachable
 
 THING = "http://www.w3.org/2002/07/owl#Thing"
 
@@ -75,13 +76,7 @@ def without_cardinality(rows: list[tuple[str, str, str]]) -> tuple[list[tuple[st
             down.setdefault(s, set()).add(o)
         if p in _CARDINALITY:
             bad.add(s)
-    for edges in (up, down):  # every expression containing one, then everything inside those
-        todo = list(bad)
-        while todo:
-            for nxt in edges.get(todo.pop(), ()):
-                if nxt not in bad:
-                    bad.add(nxt)
-                    todo.append(nxt)
+    bad = reachable(down, reachable(up, bad))  # every expression containing one, then all inside those
     kept = [r for r in rows if r[0] not in bad and r[2] not in bad]
     return kept, len(rows) - len(kept)
 

@@ -12,12 +12,11 @@ rdfs:subClassOf and part_of). Ancestor sets are computed for the terms the corpu
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from kg.bulk import gc_paused
 from kg.graphs import TKG, GraphRecord, list_graphs
 from kg.store import Store
 
@@ -30,20 +29,6 @@ ABSENT = OBO + "PATO_0000462"
 LACKS_ALL_PARTS = OBO + "PATO_0002000"
 HAS_NUMBER_OF = OBO + "PATO_0001555"
 COMPLEMENT_OF = OBO + "PHENOSCAPE_complement_of"
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while millions of small, acyclic containers are made
-    (index, calls, N-Triples): each of its passes walks every tracked object, and they cost more
-    than the work itself. Reference counting still frees everything; the collector resumes after."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 @dataclass

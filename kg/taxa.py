@@ -25,8 +25,11 @@ def normalise_name(name: str) -> str:
     return _WS.sub(" ", name).strip()
 
 
-#: Names that normalising and percent-encoding leave as they are (ASCII ``Genus_species``).
+#: Names that normalising and percent-encoding leave as they are (ASCII ``Genus_species``): the
+#: characters below, with single ``_`` between runs of them. :func:`taxon_iris` checks the same rule
+#: on a whole batch at once.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9.\-()']+(?:_[A-Za-z0-9.\-()']+)*").fullmatch
+_PLAIN_CHARS = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-()'_\0")
 
 
 def taxon_iri(name: str) -> str:
@@ -34,6 +37,19 @@ def taxon_iri(name: str) -> str:
     if _PLAIN_NAME(name):  # the common tree tip: no normalising or quoting to do (1M tips: seconds)
         return TAXON_NS + name
     return TAXON_NS + urllib.parse.quote(normalise_name(name).replace(" ", "_"), safe="_-.()'")
+
+
+def taxon_iris(names: list[str]) -> list[str]:
+    """:func:`taxon_iri` of many names (tree tips): a batch of plain names is checked at once.
+
+    >>> taxon_iris(["Danio_rerio", "Danio rerio"]) == [taxon_iri("Danio_rerio"), taxon_iri("Danio rerio")]
+    True
+    """
+    blob = "\0".join(names)
+    if (names and all(names) and not blob.translate(_PLAIN_CHARS) and "__" not in blob
+            and "\0_" not in blob and "_\0" not in blob and blob[0] != "_" and blob[-1] != "_"):
+        return [TAXON_NS + x for x in names]
+    return [taxon_iri(x) for x in names]
 
 
 # --------------------------------------------------------------------------- name resolution

@@ -25,10 +25,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from kg.bulk import gc_paused, load_chunks
 from kg.errors import NotFound, ValidationError
 from kg.graphs import BASE, TKG, derived_sha, load_graph
-from kg.phenoindex import PhenotypeIndex, gc_paused
-from kg.store import Literal, NamedNode, Quad, RdfFormat, Store
+from kg.phenoindex import PhenotypeIndex
+from kg.store import Literal, NamedNode, Quad, Store
 from kg.taxa import normalise_name, taxon_iri
 
 PRESENT, ABSENT = "present", "absent"
@@ -96,20 +97,9 @@ class Traits:
         params = {"rules": RULES}
 
         def writer(graph: str) -> int:
-            # the store's bulk path: N-Triples bytes in chunks, the next one built in a thread while
-            # the store loads this one; lines are distinct, so their number is the graph's size
-            from concurrent.futures import ThreadPoolExecutor
-
-            chunks = call_ntriples_chunks(calls, self.conflicts_keys())
-            total = 0
-            with gc_paused(), ThreadPoolExecutor(1) as pool:
-                nxt = pool.submit(next, chunks, None)
-                while (item := nxt.result()) is not None:
-                    nxt = pool.submit(next, chunks, None)
-                    data, n = item
-                    self.store.load_file(data, RdfFormat.N_TRIPLES, graph)  # bytes: parsed without the GIL
-                    total += n
-            return total
+            # the store's bulk path, N-Triples in chunks; lines are distinct, so their number is the graph's size
+            with gc_paused():
+                return load_chunks(self.store, call_ntriples_chunks(calls, self.conflicts_keys()), graph)
 
         return load_graph(self.store, kind="inference", name=name, writer=writer, source="derived",
                           sha256=derived_sha(inputs, params), byte_size=0, loader="traits", loader_version="2",

@@ -361,11 +361,17 @@ class TreeIndex:
         near = process.extract(name.replace("_", " "), list(self._labels().by_key()), limit=3, score_cutoff=80)
         return f". Did you mean {', '.join(repr(n) for n, _, _ in near)}?" if near else ""
 
+    def exact_ids(self, items: list[Any]) -> np.ndarray | None:
+        """Node ids when every item is a label as written that names one node (hashed and verified
+        in bulk: the common case of tip labels), else ``None``."""
+        found = self._labels().exact(items)
+        return found if found is not None and (found >= 0).all() else None
+
     def ids(self, items: Iterable[str | int]) -> np.ndarray:
         """Node ids for labels or ids; every missing label is named in one error."""
         items = items if isinstance(items, list) else list(items)
-        found = self._labels().exact(items)  # labels as written: hashed and verified in bulk
-        if found is not None and (found >= 0).all():
+        found = self.exact_ids(items)
+        if found is not None:
             return found
         out = []
         missing = []

@@ -153,8 +153,8 @@ class Tree:
     def node_ids(self, refs: Iterable[str | int | Node]) -> np.ndarray:
         """Node ids for many references; unknown ones are all named in one error."""
         refs = refs if isinstance(refs, list) else list(refs)
-        found = self.index._labels().exact(refs)  # the common case: tip labels as written
-        if found is not None and (found >= 0).all():
+        found = self.index.exact_ids(refs)  # the common case: tip labels as written
+        if found is not None:
             return found
         plain: list[str | int] = []
         extra: dict[int, int] = {}

@@ -96,7 +96,7 @@ def matrix_iri(name: str) -> str:
     return BASE + "matrix/" + urllib.parse.quote(name, safe="_-.")
 
 
-def ontology_classes(store: Store) -> set[str] | None:
+def ontology_classes(store: Store) -> frozenset[str] | None:
     """IRIs declared (typed or labelled) in the store's ontology graphs; None when there are none."""
     from kg.graphs import list_graphs
 
@@ -114,7 +114,7 @@ def ontology_classes(store: Store) -> set[str] | None:
         counts = Counter(i[len(OBO):].split("_", 1)[0] for i in iris)
         own = [p for p in counts if p.lower() == g.name.lower()] or [p for p, _ in counts.most_common(1)]
         out.update(i for i in iris if i[len(OBO):].split("_", 1)[0] in own)
-    return out
+    return frozenset(out)
 
 
 class _Lines:

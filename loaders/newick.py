@@ -27,7 +27,7 @@ import numpy as np
 from kg.errors import ParseError
 from kg.graphs import BASE, TKG, slug
 from kg.store import Store
-from kg.taxa import taxon_iri
+from kg.taxa import taxon_iris
 from loaders._base import Progress, ingest
 from loaders.report import LoadReport
 from loaders.source import Source
@@ -554,21 +554,7 @@ def _lit(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
-#: Characters a tip label may hold for its taxon IRI to be ``taxon/<label>`` as it stands.
-_PLAIN_CHARS = str.maketrans("", "", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-()'_\0")
 _NO_ESCAPES = re.compile(r'[\\"\n\r]').search
-
-
-def _taxon_iris(labels: list[str]) -> list[str]:
-    """``taxon_iri`` of many tip labels; a batch of plain ``Genus_species`` labels is checked at
-    once (their IRIs are the labels appended to the taxon namespace)."""
-    from kg.taxa import TAXON_NS
-
-    blob = "\0".join(labels)
-    if (labels and all(labels) and not blob.translate(_PLAIN_CHARS) and "__" not in blob
-            and "\0_" not in blob and "_\0" not in blob and blob[0] != "_" and blob[-1] != "_"):
-        return [TAXON_NS + x for x in labels]
-    return [taxon_iri(x) for x in labels]
 
 
 def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = 200_000) -> Iterator[bytes]:
@@ -615,7 +601,7 @@ def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = 200_000) -> It
             tip = tree.size[lo:hi][named] == 1
             if tip.any():
                 tips = named[tip]
-                iris = _taxon_iris(list(map(chunk.__getitem__, tips.tolist())))
+                iris = taxon_iris(list(map(chunk.__getitem__, tips.tolist())))
                 parts.append("\n".join([f"{base}{i}> {rep} <{t}> ." for i, t in zip((tips + lo).tolist(), iris)]))
         for i in sorted(k for k in ann if lo <= k < hi):
             parts.extend(f"{base}{i}> <{TKG}annotation> {_lit(key + '=' + val)} ." for key, val in ann[i].items())
@@ -628,20 +614,9 @@ def write_tree(store: Store, graph: str, tree: ParsedTree, name: str, *, chunk_n
     ``chunk_nodes`` nodes per call (about a million triples: the bulk loader's memory stays that
     of one batch), the next chunk built in a thread while the store loads this one. Returns how
     many triples were written (one per line: each triple is distinct, literals escape newlines)."""
-    from concurrent.futures import ThreadPoolExecutor
+    from kg.bulk import load_chunks
 
-    from kg.store import RdfFormat
-
-    chunks = cdao_ntriples(tree, name, chunk_nodes)
-    total = 0
-    with ThreadPoolExecutor(1) as pool:
-        nxt = pool.submit(next, chunks, None)
-        while (data := nxt.result()) is not None:
-            nxt = pool.submit(next, chunks, None)
-            total += data.count(b"\n")
-            store.load_file(data, RdfFormat.N_TRIPLES, graph)  # bytes: parsed without the GIL
-            del data
-    return total
+    return load_chunks(store, ((data, data.count(b"\n")) for data in cdao_ntriples(tree, name, chunk_nodes)), graph)
 
 
 def store_tree(store: Store, src: Source, tree: ParsedTree, *, name: str, version: str | None,

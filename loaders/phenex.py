@@ -15,12 +15,13 @@ the ontology closure, and the expression text (see :mod:`loaders._phenex_rdf`).
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kg.bulk import gc_paused
 from kg.errors import ParseError, UnknownPrefix, ValidationError
 from kg.graphs import slug
 from kg.store import RdfFormat, Store
@@ -334,26 +335,23 @@ def parse(path: str | Path | Source) -> PhenexMatrix:
 
 # --------------------------------------------------------------------------- term checks
 
-_SPACES: list = [None, 0, set()]  # the last ``known`` set seen, its size and its id spaces (a batch shares one)
-
-
-def _id_spaces(known: set[str]) -> set[str]:
-    """The OBO id spaces (``UBERON``, ``PATO``) of a set of class IRIs."""
+@lru_cache(maxsize=4)
+def _id_spaces(known: frozenset[str]) -> frozenset[str]:
+    """The OBO id spaces (``UBERON``, ``PATO``) of a set of class IRIs (a batch of files shares
+    one set: computed once; a frozenset keeps its hash)."""
     from ontologies.prefixes import OBO
 
-    if _SPACES[0] is not known or _SPACES[1] != len(known):
-        _SPACES[:] = [known, len(known), {i[len(OBO):].split("_", 1)[0] for i in known if i.startswith(OBO)}]
-    return _SPACES[2]
+    return frozenset(i[len(OBO):].split("_", 1)[0] for i in known if i.startswith(OBO))
 
 
-def unknown_terms(m: PhenexMatrix, known: set[str] | None) -> list[tuple[str, int | None, str]]:
+def unknown_terms(m: PhenexMatrix, known: Collection[str] | None) -> list[tuple[str, int | None, str]]:
     """(term, line, problem) for every class id that does not expand or is not in ``known``."""
     from loaders._phenex_rdf import expand
     from ontologies.prefixes import OBO
 
     # only terms of ontologies that are loaded can be checked: PATO ids against a store holding
     # only UBERON are not "unknown", just unchecked
-    spaces = None if known is None else _id_spaces(known)
+    spaces = None if known is None else _id_spaces(frozenset(known))  # no copy when it is one
     out, seen = [], set()
     for c in m.characters:
         for s in c.states:
@@ -431,7 +429,7 @@ class _Prepared:
     parameters: dict[str, Any]
 
 
-def _prepare(src: Source, *, name: str | None, lenient: bool, known_terms: set[str] | None,
+def _prepare(src: Source, *, name: str | None, lenient: bool, known_terms: Collection[str] | None,
              resolver: Any, memo: dict | None = None) -> _Prepared:
     """Everything before the write (no store access): parse, term checks, name resolution, N-Triples."""
     from loaders._phenex_rdf import matrix_ntriples
@@ -476,7 +474,7 @@ _UNSET: Any = object()
 
 
 def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
-         lenient: bool = False, known_terms: set[str] | None = _UNSET, resolver: Any = None,
+         lenient: bool = False, known_terms: Collection[str] | None = _UNSET, resolver: Any = None,
          progress: Progress | None = None, **_: Any) -> LoadReport:
     """Load one Phenex NeXML file into graph ``phenotypes/<name>/<version>``.
 
@@ -540,28 +538,23 @@ def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = Fals
     memo: dict = {}
     version = options.get("version")
     reports: list[LoadReport] = []
-    was = gc.isenabled()
-    gc.disable()  # parsing makes many small acyclic objects: the cyclic collector's passes cost more than the work
-    try:
-        # file i+1 is parsed and written as N-Triples while the store bulk-loads file i (it releases the GIL)
-        with ThreadPoolExecutor(1) as pool:
-            pending = None
-            for f in files:
-                try:
-                    job = _prepare(Source.resolve(f), name=options.get("name"),
-                                   lenient=lenient, known_terms=known, resolver=resolver, memo=memo)
-                finally:  # the file before a bad one stays loaded, complete (or its own error comes first)
-                    if pending is not None:
-                        reports.append(pending.result())
-                        pending = None
-                        if progress:
-                            progress(len(reports), len(files))
-                pending = pool.submit(_write, store, job, version)
-            if pending is not None:
-                reports.append(pending.result())
-                if progress:
-                    progress(len(reports), len(files))
-    finally:
-        if was:
-            gc.enable()
+    # parsing makes many small acyclic objects (the collector's passes cost more than the work);
+    # file i+1 is parsed and written as N-Triples while the store bulk-loads file i (it releases the GIL)
+    with gc_paused(), ThreadPoolExecutor(1) as pool:
+        pending = None
+        for f in files:
+            try:
+                job = _prepare(Source.resolve(f), name=options.get("name"),
+                               lenient=lenient, known_terms=known, resolver=resolver, memo=memo)
+            finally:  # the file before a bad one stays loaded, complete (or its own error comes first)
+                if pending is not None:
+                    reports.append(pending.result())
+                    pending = None
+                    if progress:
+                        progress(len(reports), len(files))
+            pending = pool.submit(_write, store, job, version)
+        if pending is not None:
+            reports.append(pending.result())
+            if progress:
+                progress(len(reports), len(files))
     return reports

@@ -507,6 +507,7 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
     (relation-graph's ``--property``) and their sub-properties: the saturation still uses every
     axiom, so the edges written are exactly those of the full closure for these properties.
     Recorded in the manifest."""
+    from kg.bulk import load_chunks
     from kg.graphs import derived_sha, get_graph, load_graph
     t0 = time.perf_counter()
     inputs = [get_graph(store, g) for g in graphs]
@@ -515,37 +516,27 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
     if selected is not None:
         params["properties"] = selected
     sha = derived_sha(inputs, params)
-    cache: dict[str, Closure] = {}
+    cache: dict[str, Any] = {}
 
-    def closure() -> Closure:
+    def closure() -> tuple[Closure, set[str] | None]:
+        """The closure and the properties to write, computed on the first write (none when both
+        graphs exist already)."""
         if "c" not in cache:
-            cache["c"] = compute(read_axioms(store, [r.iri for r in inputs]))
-        return cache["c"]
+            c = compute(read_axioms(store, [r.iri for r in inputs]))
+            # with their sub-properties, so that the nonredundant graph (which leaves out edges a
+            # sub-property edge implies) stays complete
+            cache["c"] = c
+            cache["props"] = None if selected is None else set(selected).union(
+                *(c._subprops().get(p, ()) for p in selected))
+        return cache["c"], cache["props"]
 
     def writer(nonredundant: bool):
         def write(graph: str) -> int:
             # N-Triples bytes built per (subject, property) group with one C-level join, parsed by the
-            # store's bulk path; the next chunk is built in a thread while the store loads this one
-            from concurrent.futures import ThreadPoolExecutor
-
-            from kg.store import RdfFormat
-
-            c = closure()
-            props = None
-            if selected is not None:  # with their sub-properties, so that the nonredundant graph,
-                props = set(selected)  # which leaves out edges a sub-property edge implies, stays complete
-                for p in selected:
-                    props.update(c._subprops().get(p, ()))
-            chunks = ntriples_chunks(c, nonredundant=nonredundant, properties=props)
-            total = 0
-            with ThreadPoolExecutor(1) as pool:
-                nxt = pool.submit(next, chunks, None)
-                while (item := nxt.result()) is not None:
-                    nxt = pool.submit(next, chunks, None)
-                    data, n = item
-                    store.load_file(data, RdfFormat.N_TRIPLES, graph)  # bytes: parsed without the GIL
-                    total += n
-            return total  # lines are distinct (one per set member), so this is the graph's size
+            # store's bulk path while the next chunk is built; lines are distinct (one per set
+            # member), so the count is the graph's size
+            c, props = closure()
+            return load_chunks(store, ntriples_chunks(c, nonredundant=nonredundant, properties=props), graph)
         return write
 
     common = dict(source="derived:" + ",".join(r.iri for r in inputs), sha256=sha, byte_size=0, loader="closure",

@@ -115,8 +115,7 @@ class TermIndex:
         self._xref_to: dict[str, set[str]] = defaultdict(set)
         self._ic: dict[tuple[str, ...], dict[str, float]] = {}
         self.graphs: list[str] = []
-        self.restricted: dict[str, set[str]] = {}  # closure graph -> the only properties it holds
-        self._n_closures = 0
+        self.held: set[str] | None = None  # the only properties the closures hold (None: every one)
 
     # building ------------------------------------------------------------------------------
     @classmethod
@@ -133,11 +132,11 @@ class TermIndex:
         closures = [r for (k, n), r in latest.items() if k == "closure" and n.endswith("-nonredundant")]
         for rec in onto:
             idx._read_terms(store, rec.iri)
-        idx._n_closures = len(closures)
         for rec in closures:
             idx._read_edges(store, rec.iri)
-            if rec.parameters.get("properties") is not None:
-                idx.restricted[rec.iri] = set(rec.parameters["properties"])
+        chosen = [rec.parameters.get("properties") for rec in closures]
+        if chosen and None not in chosen:  # every closure was written for a chosen few properties
+            idx.held = set().union(*chosen)
         if not closures:  # no closure computed: fall back to told named subClassOf edges
             for rec in onto:
                 for q in store.quads(None, NamedNode(SUBCLASS), None, rec.iri):
@@ -252,8 +251,8 @@ class TermIndex:
     def _preds(self, predicates: Sequence[str] | None) -> set[str]:
         out: set[str] = set()
         todo = [predicate_iri(p) for p in (predicates or DEFAULT_PREDICATES)]
-        if self.restricted and len(self.restricted) == self._n_closures:  # every closure holds a chosen few
-            held = set().union(*self.restricted.values())
+        if self.held is not None:
+            held = self.held
             missing = [contract(p) for p in todo if p != SUBCLASS and p not in held]
             if missing:
                 raise ValidationError(f"the loaded closures were materialised for {', '.join(map(contract, sorted(held)))} "

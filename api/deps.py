@@ -28,21 +28,6 @@ from kg.errors import ValidationError
 T = TypeVar("T")
 
 
-# Dependencies are ``async def``: they only read app state, and a sync dependency would cost a
-# hop through the thread pool on every request.
-
-async def settings_dep(request: Request) -> Settings:
-    return request.app.state.settings
-
-
-async def kg_dep(request: Request) -> KnowledgeGraph:
-    return request.app.state.kg
-
-
-async def runner_dep(request: Request) -> QueryRunner:
-    return request.app.state.runner
-
-
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -53,6 +38,21 @@ def get_kg(request: Request) -> KnowledgeGraph:
 
 def get_runner(request: Request) -> QueryRunner:
     return request.app.state.runner
+
+
+# The same, as ``async def`` dependencies: they only read app state, and a sync dependency would
+# cost a hop through the thread pool on every request.
+
+async def settings_dep(request: Request) -> Settings:
+    return get_settings(request)
+
+
+async def kg_dep(request: Request) -> KnowledgeGraph:
+    return get_kg(request)
+
+
+async def runner_dep(request: Request) -> QueryRunner:
+    return get_runner(request)
 
 
 SettingsDep = Annotated[Settings, Depends(settings_dep)]

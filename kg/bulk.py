@@ -1,8 +1,9 @@
 """Bulk writes shared by the loaders and the derived graphs (closure, inference, trees).
 
-:func:`load_chunks` feeds N-Triples chunks to the store's bulk path with the next chunk built in
-a thread meanwhile (the store parses ``bytes`` without holding the GIL); :func:`gc_paused` keeps
-the cyclic garbage collector out of builds that make millions of small acyclic objects.
+:func:`load_chunks` feeds N-Triples chunks to the store's bulk path, several loads at once on an
+on-disk store, with the next chunk built meanwhile (the store parses ``bytes`` without holding
+the GIL); :func:`gc_paused` keeps the cyclic garbage collector out of builds that make millions
+of small acyclic objects.
 
 >>> from kg.store import open_store
 >>> s = open_store("oxigraph:")
@@ -35,19 +36,32 @@ def gc_paused() -> Iterator[None]:
 
 
 def load_chunks(store: Store, chunks: Iterator[tuple[bytes, int]], graph: str,
-                fmt: RdfFormat = RdfFormat.N_TRIPLES) -> int:
-    """Load ``(bytes, triples)`` chunks into ``graph``, one store bulk load per chunk, the next
-    chunk built in a thread while the store parses this one. Returns the sum of the counts (the
-    graph's size when the producer's lines are distinct)."""
+                fmt: RdfFormat = RdfFormat.N_TRIPLES, *, workers: int | None = None) -> int:
+    """Load ``(bytes, triples)`` chunks into ``graph`` through the store's bulk path: up to
+    ``workers`` loads at once (default: the store's ``bulk_workers``), the next chunk built in this
+    thread meanwhile (the store parses ``bytes`` without holding the GIL). At most ``workers``
+    chunks are held at a time. Chunks are traitkg's own output, built from checked terms, so the
+    store parses them leniently (no IRI re-validation). Returns the sum of the counts (the graph's size when the producer's
+    lines are distinct). A failed load raises once every started load has ended, so the caller
+    can drop the graph with nothing still writing into it."""
+    from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
+    workers = max(1, workers or getattr(store, "bulk_workers", 1))
     total = 0
-    with ThreadPoolExecutor(1) as pool:
-        nxt = pool.submit(next, chunks, None)
-        while (item := nxt.result()) is not None:
-            nxt = pool.submit(next, chunks, None)
-            data, n = item
-            store.load_file(data, fmt, graph)  # bytes: parsed without the GIL
-            total += n
-            del data, item
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque = deque()
+        try:
+            for data, n in chunks:
+                while len(pending) >= workers:
+                    pending.popleft().result()
+                # lenient: chunks are built by traitkg from terms already checked on their way in
+                pending.append(pool.submit(store.load_file, data, fmt, graph, lenient=True))
+                total += n
+                del data
+            while pending:
+                pending.popleft().result()
+        finally:
+            for f in pending:  # on an error: let the loads already started end before raising
+                f.cancel() or f.exception()
     return total

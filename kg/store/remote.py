@@ -84,6 +84,7 @@ class SparqlEndpointStore:
         if not url.startswith(("http://", "https://")):
             raise UnknownStoreScheme(f"sparql: selector needs an http(s) URL, got {url!r}")
         self.selector = f"sparql:{url}"
+        self.bulk_workers = 1  # one upload at a time: a server decides its own parallelism
         self.query_url, self.update_url, self.store_url = _endpoints(url)
         t = timeout if timeout is not None else float(os.environ.get("TRAITKG_HTTP_TIMEOUT", "30"))
         self._http = httpx.Client(timeout=httpx.Timeout(t, connect=min(t, 5.0)))
@@ -217,10 +218,10 @@ class SparqlEndpointStore:
         return count[0]
 
     def load_file(self, source: str | Path | bytes | IO[bytes], fmt: RdfFormat, graph: str, *,
-                  base_iri: str | None = None, keep_graphs: bool = False) -> None:
-        # Parse locally (validates the input with positions) and stream N-Triples out.
+                  base_iri: str | None = None, keep_graphs: bool = False, lenient: bool = False) -> None:
+        # Parse locally (validates the input with positions unless lenient) and stream N-Triples out.
         src: dict[str, Any] = {"path": str(source)} if isinstance(source, (str, Path)) else {"input": source}
-        quads = ox.parse(format=fmt, base_iri=base_iri, **src)
+        quads = ox.parse(format=fmt, base_iri=base_iri, lenient=lenient, **src)
         if keep_graphs and fmt.supports_datasets:
             self.add_quads(quads)
         else:

@@ -39,15 +39,16 @@ def load_chunks(store: Store, chunks: Iterator[tuple[bytes, int]], graph: str,
                 fmt: RdfFormat = RdfFormat.N_TRIPLES, *, workers: int | None = None) -> int:
     """Load ``(bytes, triples)`` chunks into ``graph`` through the store's bulk path: up to
     ``workers`` loads at once (default: the store's ``bulk_workers``), the next chunk built in this
-    thread meanwhile (the store parses ``bytes`` without holding the GIL). At most ``workers``
-    chunks are held at a time. Chunks are traitkg's own output, built from checked terms, so the
-    store parses them leniently (no IRI re-validation). Returns the sum of the counts (the graph's size when the producer's
-    lines are distinct). A failed load raises once every started load has ended, so the caller
-    can drop the graph with nothing still writing into it."""
+    thread meanwhile (the store parses ``bytes`` without holding the GIL), so at most
+    ``workers + 1`` chunks are held at a time. Chunks are traitkg's own output, built from terms
+    already checked on their way in, so the store parses them leniently (no IRI re-validation).
+    Returns the sum of the counts (the graph's size when the producer's lines are distinct). A
+    failed load raises once every started load has ended, so the caller can drop the graph with
+    nothing still writing into it."""
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = max(1, workers or getattr(store, "bulk_workers", 1))
+    workers = max(1, workers or store.bulk_workers)
     total = 0
     with ThreadPoolExecutor(workers) as pool:
         pending: deque = deque()
@@ -55,7 +56,6 @@ def load_chunks(store: Store, chunks: Iterator[tuple[bytes, int]], graph: str,
             for data, n in chunks:
                 while len(pending) >= workers:
                     pending.popleft().result()
-                # lenient: chunks are built by traitkg from terms already checked on their way in
                 pending.append(pool.submit(store.load_file, data, fmt, graph, lenient=True))
                 total += n
                 del data

@@ -125,9 +125,9 @@ class _LabelTable:
     arrays, linear probing): a batch of names costs one hash each, a few vectorised gathers and
     one list comparison with the labels found (identical objects compare without reading them).
     Normalised forms (``Genus species`` for a tip written ``Genus_species``, blanks folded) go
-    through a dict that is built on the first miss. All
-    lookups share one rule: a tip wins over an internal node with the same normalised label, and
-    two tips (or, without a tip, two internal nodes) with one normalised label make it ambiguous.
+    through a dict that is built on the first miss. All lookups share one rule: a tip wins over an
+    internal node with the same normalised label, and two tips (or, without a tip, two internal
+    nodes) with one normalised label make it ambiguous.
     """
 
     def __init__(self, names: list[str], tip: np.ndarray) -> None:

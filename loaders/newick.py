@@ -557,7 +557,13 @@ def _lit(text: str) -> str:
 _NO_ESCAPES = re.compile(r'[\\"\n\r]').search
 
 
-def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = 200_000) -> Iterator[bytes]:
+#: Nodes per N-Triples chunk (about 300k triples): each chunk is one bulk load, several run at once
+#: (:func:`kg.bulk.load_chunks`); small loads keep their sort in cache and their memory low (1M tips
+#: on disk: 1.25 GB peak, against 1.6 GB with 300k-node chunks; see bench/trees.py).
+CHUNK_NODES = 100_000
+
+
+def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = CHUNK_NODES) -> Iterator[bytes]:
     """The tree as CDAO N-Triples, in chunks (a 1M-tip tree never sits in memory as text).
 
     Only the root carries ``rdf:type cdao:Node``; every other node is typed by the domain of
@@ -609,13 +615,11 @@ def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = 200_000) -> It
         pending = ""
 
 
-def write_tree(store: Store, graph: str, tree: ParsedTree, name: str, *, chunk_nodes: int = 100_000) -> int:
+def write_tree(store: Store, graph: str, tree: ParsedTree, name: str, *, chunk_nodes: int = CHUNK_NODES) -> int:
     """Write the tree's CDAO triples into ``graph`` through the store's bulk path, one chunk of
-    ``chunk_nodes`` nodes (about 300k triples) per call, as many calls at once as the store runs
-    well (:func:`kg.bulk.load_chunks`), the next chunk built meanwhile. Small chunks keep each
-    load's sort in cache and its memory low: on two cores, 1M tips took 55-60 s and 1.05-1.25 GB
-    with chunks of 50k-100k nodes, against 95 s and 1.6 GB one 300k chunk at a time. Returns how
-    many triples were written (one per line: each triple is distinct, literals escape newlines)."""
+    ``chunk_nodes`` nodes per load, as many loads at once as the store runs well
+    (:func:`kg.bulk.load_chunks`), the next chunk built meanwhile. Returns how many triples were
+    written (one per line: each triple is distinct, literals escape newlines)."""
     from kg.bulk import load_chunks
 
     return load_chunks(store, ((data, data.count(b"\n")) for data in cdao_ntriples(tree, name, chunk_nodes)), graph)

@@ -33,19 +33,31 @@ def test_on_disk_stores_load_side_by_side_and_memory_one_at_a_time(tmp_path):
     assert disk.bulk_workers >= 1 and mem.bulk_workers == 1
 
 
-def test_the_default_is_the_stores_own_worker_count(tmp_path):
+def test_the_stores_worker_count_is_how_many_loads_run_at_once(tmp_path):
     store = open_store(f"oxigraph:{tmp_path / 's'}")
     store.bulk_workers = 2
-    seen: set[int] = set()
+    both_started = threading.Barrier(2, timeout=30)  # the first two loads only go on together
+    lock = threading.Lock()
+    active, most, calls = [0], [0], [0]
     real = store.load_file
 
-    def spy(*a, **kw):
-        seen.add(threading.get_ident())
-        return real(*a, **kw)
+    def watched(*a, **kw):  # a real load behind it: only counts how many run at the same time
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+            calls[0] += 1
+            first_two = calls[0] <= 2
+        try:
+            if first_two:
+                both_started.wait()
+            return real(*a, **kw)
+        finally:
+            with lock:
+                active[0] -= 1
 
-    store.load_file = spy  # a real load behind it: only records which thread ran it
+    store.load_file = watched
     assert load_chunks(store, _chunks(6, 2000), G) == 24_000 and store.count(G) == 24_000
-    assert 1 <= len(seen) <= 2
+    assert most[0] == 2 and calls[0] == 6
 
 
 def test_a_bad_chunk_raises_once_every_started_load_has_ended(tmp_path):

@@ -84,23 +84,26 @@ async def receive_upload(request: Request) -> Upload:
         unknown = sorted(set(fields) - set(FIELDS))
         if unknown:
             raise ValidationError(f"unknown upload field(s) {', '.join(unknown)}; expected {', '.join(FIELDS)}")
-        tmp = Path(tempfile.mkdtemp(prefix="traitkg-upload-")) / filename
-        h = hashlib.sha256()
-        n = 0
-        with open(tmp, "wb") as out:
-            while block := await part.read(1 << 20):
-                n += len(block)
-                if n > limit:
-                    raise PayloadTooLarge(f"file {filename!r} exceeds the limit of {limit} bytes (TRAITKG_MAX_UPLOAD)",
-                                          limit=limit)
-                h.update(block)
-                out.write(block)
-        if n == 0:
-            raise ValidationError(f"the uploaded file {filename!r} is empty")
-        final = upload_dir(request) / h.hexdigest()[:16] / filename
-        final.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(tmp), final)
-        shutil.rmtree(tmp.parent, ignore_errors=True)
+        scratch = Path(tempfile.mkdtemp(prefix="traitkg-upload-"))
+        try:  # the scratch copy goes whatever happens: a rejected upload leaves nothing behind
+            tmp = scratch / filename
+            h = hashlib.sha256()
+            n = 0
+            with open(tmp, "wb") as out:
+                while block := await part.read(1 << 20):
+                    n += len(block)
+                    if n > limit:
+                        raise PayloadTooLarge(f"file {filename!r} exceeds the limit of {limit} bytes "
+                                              "(TRAITKG_MAX_UPLOAD)", limit=limit)
+                    h.update(block)
+                    out.write(block)
+            if n == 0:
+                raise ValidationError(f"the uploaded file {filename!r} is empty")
+            final = upload_dir(request) / h.hexdigest()[:16] / filename
+            final.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(tmp), final)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         return Upload(final, filename, fields)
     finally:
         await form.close()

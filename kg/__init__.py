@@ -5,12 +5,14 @@ The Python API. The CLI and the web API only call this.
 >>> from kg import KnowledgeGraph
 >>> g = KnowledgeGraph.open("oxigraph:")          # in memory; default: oxigraph:./traitkg-data
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "t.ttl"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "t.ttl"
 >>> _ = p.write_text('<http://example.org/a> <http://www.w3.org/2000/01/rdf-schema#label> "a" .')
 >>> g.load_rdf(p, name="toy").status
 'loaded'
 >>> g.query("SELECT ?l WHERE { ?s rdfs:label ?l }").values()
 [('a',)]
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ xref mappings between ontologies (ZFA <-> UBERON).
 
 >>> from kg import KnowledgeGraph
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "t.obo"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "t.obo"
 >>> _ = p.write_text("ontology: t\\n[Term]\\nid: T:1\\nname: fin\\n[Term]\\nid: T:2\\nname: pectoral fin\\nis_a: T:1\\n")
 >>> g = KnowledgeGraph.open("oxigraph:")
 >>> _ = g.load_ontology(p)
@@ -17,6 +18,7 @@ xref mappings between ontologies (ZFA <-> UBERON).
 ('pectoral fin', {'T:1': 1})
 >>> [h.curie for h in g.terms.search("pectoral")]
 ['T:2']
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ and the manifest's sha256, so it is rebuilt only when the tree graph changes.
 
 >>> from kg import KnowledgeGraph
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "t.nwk"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "t.nwk"
 >>> _ = p.write_text("((Danio_rerio:1,Danio_kyathit:1):2,Corydoras_aeneus:3);")
 >>> g = KnowledgeGraph.open("oxigraph:")
 >>> g.load_tree(p, name="toy").counts["tips"]
@@ -20,6 +21,7 @@ and the manifest's sha256, so it is rebuilt only when the tree graph changes.
 6.0
 >>> t.induced_subtree(["Danio_rerio", "Corydoras_aeneus"])
 '(Danio_rerio:3,Corydoras_aeneus:3);'
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -7,12 +7,14 @@ symmetrical``, ``Default bush``, ``Default ladder``); ``tree=`` picks another by
 or name.
 
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "t.nex"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "t.nex"
 >>> _ = p.write_text("#NEXUS\\nBEGIN TAXA; TAXLABELS A B C; END;\\nBEGIN TREES; TRANSLATE 1 A, 2 B, 3 C;\\n"
 ...                  "TREE one = [&R] ((1,2)AB,3);\\nEND;\\n")
 >>> t = parse(p)[0]
 >>> t.name, t.tip_names(), t.names[1]
 ('one', ['A', 'B', 'C'], 'AB')
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -6,11 +6,13 @@ clause with its line number) or raises :class:`kg.errors.ParseError` naming file
 spec does; ``load`` hands OBO files to the ontology loader (:mod:`loaders.ontology`).
 
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "t.obo"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "t.obo"
 >>> _ = p.write_text('ontology: t\\n\\n[Term]\\nid: T:1\\nname: root ! a comment\\n')
 >>> doc = parse(p)
 >>> doc.ontology, doc.stanzas[0].id, doc.stanzas[0].first("name")
 ('t', 'T:1', 'root')
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

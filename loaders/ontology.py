@@ -9,11 +9,13 @@ ontology (``obo:uberon.owl`` for ``UBERON_...``) unless the file says otherwise.
 
 >>> from kg.store import open_store
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "t.obo"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "t.obo"
 >>> _ = p.write_text('ontology: t\\ndata-version: 2024-01-01\\n[Term]\\nid: T:1\\nname: thing\\n')
 >>> r = load(open_store("oxigraph:"), p)
 >>> r.name, r.version, r.counts["classes"]
 ('t', '2024-01-01', 1)
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -5,10 +5,12 @@ and reports file, line and column.
 
 >>> from kg.store import open_store
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "t.ttl"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "t.ttl"
 >>> _ = p.write_text('<http://example.org/a> <http://example.org/p> "x" .')
 >>> load(open_store("oxigraph:"), p).triples
 1
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

@@ -9,10 +9,12 @@ Columns named after ranks (``order``, ``family``, ``genus``, ``species`` or ``ge
 lowest-rank taxon. A species epithet without its genus is completed from the genus column.
 
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "c.csv"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "c.csv"
 >>> _ = p.write_text("order,family,genus,species,synonyms\\nCypriniformes,Danionidae,Danio,rerio,Brachydanio rerio\\n")
 >>> [(t.name, t.rank, t.parent) for t in parse(p).taxa.values()]
 [('Cypriniformes', 'order', None), ('Danionidae', 'family', 'Cypriniformes'), ('Danio', 'genus', 'Danionidae'), ('Danio rerio', 'species', 'Danio')]
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

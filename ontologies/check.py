@@ -7,12 +7,14 @@ Each call runs in a fresh owlready2 World on a temporary N-Triples copy, so noth
 between checks. Needs ``java`` on PATH.
 
 >>> import tempfile, pathlib
->>> p = pathlib.Path(tempfile.mkdtemp()) / "u.ttl"
+>>> tmp = tempfile.TemporaryDirectory()  # removed at the end
+>>> p = pathlib.Path(tmp.name) / "u.ttl"
 >>> _ = p.write_text('''@prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 ... <http://x.org/o> a owl:Ontology . <http://x.org/B> a owl:Class ; owl:disjointWith <http://x.org/C> .
 ... <http://x.org/C> a owl:Class . <http://x.org/A> a owl:Class ; rdfs:subClassOf <http://x.org/B>, <http://x.org/C> .''')
 >>> check_file(p).unsatisfiable
 ['http://x.org/A']
+>>> tmp.cleanup()
 """
 
 from __future__ import annotations

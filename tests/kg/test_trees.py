@@ -235,6 +235,22 @@ def test_ids_fast_path_fallbacks_and_ambiguity():
         ix.ids(["C", "Z"])
 
 
+def test_label_table_verifies_by_identity_or_by_comparing_strings():
+    ix = TreeIndex.from_parsed(parse_newick("((Danio_rerio:1,Danio_kyathit:1)Danio:1,(Astyanax_mexicanus:1,Corydoras_aeneus:1):1);"))
+    stored = [ix.names[i] for i in ix.tips.tolist()]  # the label objects themselves: verified by identity
+    fresh = [(x + " ")[:-1] for x in stored]  # equal strings, new objects: verified by comparing them
+    assert all(a is not b for a, b in zip(stored, fresh))
+    assert ix.ids(stored).tolist() == ix.ids(fresh).tolist() == ix.tips.tolist()
+
+    class SameHash(str):  # another string with a stored label's hash must not pass for it
+        def __hash__(self) -> int:
+            return hash("Danio_rerio")
+
+    assert ix.exact_ids([SameHash("Danio_reriO")]) is None
+    with pytest.raises(NotFound, match="Danio_reriO"):
+        ix.ids([stored[1], SameHash("Danio_reriO")])
+
+
 def test_only_the_root_is_typed_and_the_store_rebuild_is_exact(mem_kg, toy):
     from kg.trees import index_from_store, tree_record
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -95,16 +96,31 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--closure-only", action="store_true", help="only the load + closure rows and the floor")
     a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="traitkg-bench-ontology-")  # on-disk stores of a few GB each
+    try:
+        run(a, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(a: argparse.Namespace, tmp: str) -> None:
     loads, closures, floors, g, triples, nonred = [], [], [], None, 0, 0
     core, mem = [], []
-    tmp = tempfile.mkdtemp()
-    for _ in range(a.repeats):
+    for i in range(a.repeats):  # each run's stores (a few GB) go before the next; the last main one stays
         s, cs, triples, nonred, g = ours(tmp)
         loads.append(s)
         closures.append(cs)
         floors.append(floor(g, tmp))
-        core.append(ours(tmp, properties=CORE))
+        core_run = ours(tmp, properties=CORE)
+        core_run[4].close()
+        core.append(core_run[:4])
         mem.append(ours(tmp, disk=False)[0])
+        if i < a.repeats - 1:
+            g.close()
+        keep = str(g.store.path) if i == a.repeats - 1 else None
+        for d in Path(tmp).iterdir():
+            if str(d) != keep:
+                shutil.rmtree(d, ignore_errors=True)
     print(f"\n== UBERON 2015-05-25 load + closure (load average {os.getloadavg()[0]:.2f})")
     print(f"{'what':64} {'median s':>9} {'runs':>5}")
     print(f"{'traitkg load + full closure, on disk (the default store)':64} {statistics.median(loads):9.2f} "

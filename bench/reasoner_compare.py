@@ -17,6 +17,7 @@ import argparse
 import gzip
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -96,12 +97,19 @@ def main() -> None:
     ap.add_argument("--timeout", type=int, default=600, help="wall-clock limit for the DL reasoner")
     ap.add_argument("--java-memory", type=int, default=8000)
     a = ap.parse_args()
+    out = Path(tempfile.mkdtemp(prefix="traitkg-reasoners-"))  # the reasoner's input and answers
+    try:
+        run(a, out)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def run(a: argparse.Namespace, out: Path) -> None:
     from kg.store import RdfFormat, parse_rdf, serialize_rdf
     from ontologies.axioms import Axioms
     from ontologies.closure import compute
     from ontologies.elk import classify_file, without_cardinality
 
-    out = Path(tempfile.mkdtemp(prefix="traitkg-reasoners-"))
     print(f"# UBERON 2015 named-class subClassOf closure: ours vs OWL reasoners (load average "
           f"{os.getloadavg()[0]:.2f})\n")
     t = time.perf_counter()

@@ -276,9 +276,16 @@ def main() -> None:
     ap.add_argument("--skip-disk-1m", action="store_true", help="skip the 1M-tip load into an on-disk store")
     ap.add_argument("--disk-runs", type=int, default=3, help="runs of the 1M-tip on-disk load (median reported)")
     args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="traitkg-bench-"))  # stores of a GB or two: removed however the run ends
+    try:
+        run(args, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
     n_big = 100_000 if args.quick else 1_000_000
     n_cat = 20_000 if args.quick else 200_000
-    tmp = Path(tempfile.mkdtemp(prefix="traitkg-bench-"))
     print(f"# traitkg tree benchmark (ete3 in the same run); python {sys.version.split()[0]}; tmp {tmp}; "
           f"{os.cpu_count()} CPUs, {load_avg()} at the start\n")
     print("| measure | traitkg | ete3 | ete3 / traitkg | target |")
@@ -370,7 +377,6 @@ def main() -> None:
     print(f"  binomial labels: {rs['pheno_binomials']}, exact tips: {rs['pheno_binomial_exact']} "
           "(data README: 848 of 1,999)")
     print(f"\n({load_avg()} at the end; 1-minute load average of the machine, which others share)")
-    shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

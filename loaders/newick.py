@@ -442,6 +442,16 @@ def check_tips(tree: ParsedTree) -> None:
 
 def split_trees(text: str) -> Iterator[tuple[str, int]]:
     """Yield (tree text, line offset) for each ';'-terminated tree in a Newick file."""
+    if "'" not in text and "[" not in text:  # no quotes or comments to skip: every ';' ends a tree
+        *trees, rest = text.split(";")
+        line = 0
+        for t in trees:
+            if t.strip(" \t\r\n"):
+                yield t + ";", line
+            line += t.count("\n")
+        if rest.strip():
+            yield rest, line
+        return
     start = 0
     line = 0
     quoted = False

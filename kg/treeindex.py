@@ -70,6 +70,19 @@ class _RMQ:
             k += 1
         self.table = table
 
+    def argmin_one(self, lo: int, hi: int) -> int:
+        """:meth:`argmin` of one range with scalar reads (a handful of them instead of some twenty
+        array operations on one-element arrays)."""
+        bl, br = lo // _B, hi // _B
+        if bl == br:
+            return int(self.keys[lo:hi + 1].min()) & 0xFFFFFFFF
+        best = min(int(self.suffix[lo]), int(self.prefix[hi]))
+        if br - bl > 1:
+            k = (br - bl - 1).bit_length() - 1
+            t = self.table[k]
+            best = min(best, int(t[bl + 1]), int(t[br - (1 << k)]))
+        return best & 0xFFFFFFFF
+
     def argmin(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         lo = np.asarray(lo, dtype=np.int64)
         hi = np.asarray(hi, dtype=np.int64)
@@ -418,7 +431,7 @@ class TreeIndex:
         lo, hi = int(ids.min()), int(ids.max())  # the preorder extremes: one range check, one RMQ
         if hi < lo + int(self.size[lo]):
             return lo
-        return int(self.parent[self._rmq.argmin(np.array([lo + 1]), np.array([hi]))[0]])
+        return int(self.parent[self._rmq.argmin_one(lo + 1, hi)])
 
     def distance(self, u: int | np.ndarray, v: int | np.ndarray, *, topological: bool = False) -> np.ndarray:
         """Patristic (sum of branch lengths) or topological (edge count) distance."""

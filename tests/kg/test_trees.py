@@ -235,6 +235,20 @@ def test_ids_fast_path_fallbacks_and_ambiguity():
         ix.ids(["C", "Z"])
 
 
+def test_range_minimum_one_range_and_many_agree_with_brute_force():
+    from kg.treeindex import _RMQ
+
+    rng = np.random.default_rng(7)
+    for n in (1, 5, 32, 33, 64, 100, 1000, 5000):  # one block, block edges, several table levels
+        v = rng.integers(0, 50, n)  # many ties: the leftmost minimum wins
+        rmq = _RMQ(v)
+        a, b = rng.integers(0, n, 400), rng.integers(0, n, 400)
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        want = [int(lo_ + np.argmin(v[lo_:hi_ + 1])) for lo_, hi_ in zip(lo.tolist(), hi.tolist())]
+        assert rmq.argmin(lo, hi).tolist() == want
+        assert [rmq.argmin_one(lo_, hi_) for lo_, hi_ in zip(lo.tolist(), hi.tolist())] == want
+
+
 def test_label_table_verifies_by_identity_or_by_comparing_strings():
     ix = TreeIndex.from_parsed(parse_newick("((Danio_rerio:1,Danio_kyathit:1)Danio:1,(Astyanax_mexicanus:1,Corydoras_aeneus:1):1);"))
     stored = [ix.names[i] for i in ix.tips.tolist()]  # the label objects themselves: verified by identity

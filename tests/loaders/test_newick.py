@@ -79,6 +79,12 @@ def test_error_line_in_multi_line_file(tmp_path):
     assert err.value.line == 3 and err.value.value == "x"
 
 
+@pytest.mark.parametrize("a", ["A", "'A;'"])  # plain: split on ';' directly; quoted: the scanner
+def test_trees_of_a_file_and_their_line_offsets(a):
+    text = f";;({a},B);\n\n(C,\nD);  (E,F)"
+    assert list(newick.split_trees(text)) == [(f"({a},B);", 0), ("\n\n(C,\nD);", 0), ("  (E,F)", 3)]
+
+
 def test_duplicate_tips_are_reported():
     t = parse_newick("((A,B),(A,C));")
     assert any("duplicate tip label" in m and v == "A" for m, v in t.warnings)

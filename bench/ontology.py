@@ -96,11 +96,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--closure-only", action="store_true", help="only the load + closure rows and the floor")
     a = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="traitkg-bench-ontology-")  # on-disk stores of a few GB each
-    try:
-        run(a, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="traitkg-bench-ontology-", ignore_cleanup_errors=True) as tmp:
+        run(a, tmp)  # on-disk stores of a few GB each: removed however the run ends
 
 
 def run(a: argparse.Namespace, tmp: str) -> None:
@@ -115,11 +112,11 @@ def run(a: argparse.Namespace, tmp: str) -> None:
         core_run[4].close()
         core.append(core_run[:4])
         mem.append(ours(tmp, disk=False)[0])
-        if i < a.repeats - 1:
+        last = i == a.repeats - 1  # the last run's main store answers the term queries below
+        if not last:
             g.close()
-        keep = str(g.store.path) if i == a.repeats - 1 else None
         for d in Path(tmp).iterdir():
-            if str(d) != keep:
+            if not (last and d == g.store.path):
                 shutil.rmtree(d, ignore_errors=True)
     print(f"\n== UBERON 2015-05-25 load + closure (load average {os.getloadavg()[0]:.2f})")
     print(f"{'what':64} {'median s':>9} {'runs':>5}")

@@ -17,7 +17,6 @@ import argparse
 import gzip
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -97,11 +96,8 @@ def main() -> None:
     ap.add_argument("--timeout", type=int, default=600, help="wall-clock limit for the DL reasoner")
     ap.add_argument("--java-memory", type=int, default=8000)
     a = ap.parse_args()
-    out = Path(tempfile.mkdtemp(prefix="traitkg-reasoners-"))  # the reasoner's input and answers
-    try:
-        run(a, out)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="traitkg-reasoners-", ignore_cleanup_errors=True) as out:
+        run(a, Path(out))  # the reasoner's input and answers
 
 
 def run(a: argparse.Namespace, out: Path) -> None:

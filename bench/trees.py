@@ -276,11 +276,8 @@ def main() -> None:
     ap.add_argument("--skip-disk-1m", action="store_true", help="skip the 1M-tip load into an on-disk store")
     ap.add_argument("--disk-runs", type=int, default=3, help="runs of the 1M-tip on-disk load (median reported)")
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="traitkg-bench-"))  # stores of a GB or two: removed however the run ends
-    try:
-        run(args, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="traitkg-bench-", ignore_cleanup_errors=True) as tmp:
+        run(args, Path(tmp))  # stores of a GB or two: removed however the run ends
 
 
 def run(args: argparse.Namespace, tmp: Path) -> None:

@@ -84,6 +84,15 @@ def test_upload_loads_a_graph_and_queries_see_it(make_client, fresh_selector, to
         assert ask.json()["boolean"] is False
 
 
+@pytest.fixture
+def server_tmp(tmp_path, monkeypatch):
+    """The in-process server's temporary directory: a test checks none of its files outlive a request."""
+    d = tmp_path / "server-tmp"
+    d.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(d))
+    return d
+
+
 def _snapshot(c):
     graphs = c.get("/api/v1/graphs").json()
     n = c.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"}).json()
@@ -97,14 +106,11 @@ def _snapshot(c):
     (("ok.ttl", b'<http://e.org/a> <http://e.org/p> "q" .'), {"bogus": "1"}),     # unknown field
     (("empty.ttl", b""), {"name": "empty"}),
 ])
-def test_failed_upload_changes_nothing(make_client, fresh_selector, toy, tmp_path, monkeypatch, upload, fields):
+def test_failed_upload_changes_nothing(make_client, fresh_selector, toy, tmp_path, server_tmp, upload, fields):
     name, content = upload
     if content == "bad":
         content = (toy / "api" / "bad.ttl").read_bytes()
     upload_dir = tmp_path / "uploads"
-    scratch = tmp_path / "tmp"  # the server's temporary files: none may outlive the request
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with make_client(fresh_selector, upload_dir=str(upload_dir)) as c:
         before = _snapshot(c)
         r = c.post("/api/v1/graphs", files={"file": (name, content, "application/octet-stream")}, data=fields,
@@ -113,23 +119,20 @@ def test_failed_upload_changes_nothing(make_client, fresh_selector, toy, tmp_pat
         assert r.headers["content-type"] == "application/problem+json"
         assert _snapshot(c) == before
         assert not any(p.is_file() for p in upload_dir.rglob("*")) if upload_dir.exists() else True
-        assert list(scratch.iterdir()) == []
+        assert list(server_tmp.iterdir()) == []
     if content and name == "bad.ttl":
         assert "bad.ttl" in r.json()["detail"] and ("3" in r.json()["detail"])  # file and line named
 
 
 @pytest.mark.parametrize("declared", [True, False])  # refused on the declared length, or while streaming
-def test_oversized_upload_is_413_and_changes_nothing(make_client, fresh_selector, tmp_path, monkeypatch, declared):
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+def test_oversized_upload_is_413_and_changes_nothing(make_client, fresh_selector, server_tmp, declared):
     with make_client(fresh_selector, max_upload=1024 if declared else 100_000) as c:
         before = _snapshot(c)
         big = b"<http://e.org/a> <http://e.org/p> \"" + b"x" * (200_000 if declared else 120_000) + b"\" .\n"
         r = c.post("/api/v1/graphs", files={"file": ("big.nt", big, "application/n-triples")}, headers=AUTH)
         assert r.status_code == 413 and r.json()["limit"] == (1024 if declared else 100_000)
         assert _snapshot(c) == before
-        assert list(scratch.iterdir()) == []
+        assert list(server_tmp.iterdir()) == []
 
 
 def test_upload_needs_multipart(make_client, fresh_selector):

@@ -32,7 +32,7 @@ WEB = Path(__file__).parent / "web"
 def open_kg(settings: Settings) -> KnowledgeGraph:
     """Open the store a settings object names (read-only when asked and the backend allows it)."""
     if settings.read_only and settings.store.startswith("oxigraph:") and settings.store[len("oxigraph:"):]:
-        from kg.store import OxigraphStore
+        from kg.core.store import OxigraphStore
 
         return KnowledgeGraph(OxigraphStore(settings.store[len("oxigraph:"):], read_only=True))
     return KnowledgeGraph.open(settings.store)

@@ -23,7 +23,7 @@ from api.errors import Forbidden, Unauthorized
 from api.query_pool import QueryRunner
 from api.settings import Settings
 from kg import KnowledgeGraph
-from kg.errors import ValidationError
+from kg.core.errors import ValidationError
 
 T = TypeVar("T")
 

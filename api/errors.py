@@ -1,6 +1,6 @@
 """The one place that turns errors into HTTP answers: RFC 9457 problem details.
 
-Every :class:`~kg.errors.TraitKGError` maps to a status by its class (the nearest listed base
+Every :class:`~kg.core.errors.TraitKGError` maps to a status by its class (the nearest listed base
 wins); the body is ``application/problem+json`` with ``type``, ``title``, ``status``, ``detail``
 and ``instance``.
 
@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from kg.errors import (
+from kg.core.errors import (
     GraphNotFound,
     IntegrityError,
     NotFound,
@@ -120,10 +120,13 @@ def _slug(exc_or_title: Any) -> str:
     return out.replace(" ", "-").replace("--", "-")
 
 
+_STATUS_CODES = frozenset(s.value for s in HTTPStatus)
+
+
 def problem(status: int, detail: str, *, type_: str | None = None, instance: str | None = None,
             extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """A problem-details body."""
-    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    title = HTTPStatus(status).phrase if status in _STATUS_CODES else "Error"
     body: dict[str, Any] = {"type": TYPE_BASE + (type_ or _slug(title).lower()), "title": title,
                             "status": status, "detail": detail}
     if instance:

@@ -7,7 +7,7 @@ its worker, which is then replaced. Other requests keep being served meanwhile. 
 cannot be opened twice (in memory) or that live elsewhere (``sparql:``), :class:`ThreadQueryRunner`
 answers on time but cannot stop the work; the HTTP client's own timeout bounds remote queries.
 
->>> from kg.store import open_store
+>>> from kg.core.store import open_store
 >>> runner = ThreadQueryRunner(open_store("oxigraph:"), workers=1)
 >>> runner.run(QueryJob("ASK {}", "json", "turtle", limit=10), timeout=5).body
 b'{"head": {}, "boolean": true}'
@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from api.sparql_results import Answer, serialize_answer
-from kg.errors import QueryError, TraitKGError
-from kg.store import Store
+from kg.core.errors import QueryError, TraitKGError
+from kg.core.store import Store
 
 log = logging.getLogger(__name__)
 _ROOT = str(Path(__file__).resolve().parent.parent)
@@ -129,7 +129,7 @@ class _Pipe:
 
 def _worker_main() -> None:  # pragma: no cover - runs in a child process
     """Entry point of a query worker: ``python -c ... PATH``; jobs on stdin, answers on stdout."""
-    from kg.store import OxigraphStore
+    from kg.core.store import OxigraphStore
 
     path = sys.argv[1]
     out = os.fdopen(os.dup(1), "wb")

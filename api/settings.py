@@ -6,7 +6,7 @@
 >>> Settings.from_env({"TRAITKG_QUERY_TIMEOUT": "soon"})
 Traceback (most recent call last):
 ...
-kg.errors.ValidationError: TRAITKG_QUERY_TIMEOUT='soon': expected a number of seconds
+kg.core.errors.ValidationError: TRAITKG_QUERY_TIMEOUT='soon': expected a number of seconds
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-from kg.errors import ValidationError
-from kg.store import DEFAULT_SELECTOR
+from kg.core.errors import ValidationError
+from kg.core.store import DEFAULT_SELECTOR
 
 
 def _list(text: str) -> list[str]:

@@ -30,8 +30,8 @@ from api.deps import check_token, get_kg, get_runner, get_settings
 from api.errors import PROBLEM, NotAcceptable, ServiceRefused, UnsupportedMediaType, problem_responses
 from api.query_pool import QueryJob
 from api.sparql_results import GRAPH_TYPES, RESULT_TYPES
-from kg.errors import QueryError
-from kg.store import _query_kind
+from kg.core.errors import QueryError
+from kg.core.store import query_kind
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["sparql"])
@@ -154,7 +154,7 @@ def _with_prefixes(sparql: str) -> str:
 
 
 def _iris(values: list[str], what: str) -> list[str]:
-    from kg.store import NamedNode
+    from kg.core.store import NamedNode
 
     for v in values:
         try:
@@ -169,7 +169,7 @@ def _answer(request: Request, sparql: str, defaults: list[str], nameds: list[str
     if not sparql.strip():
         raise QueryError("empty query: send a SPARQL query in 'query'")
     check_services(sparql, settings.service_allowlist)
-    kind = _query_kind(sparql)
+    kind = query_kind(sparql)
     accept = request.headers.get("accept")
     chosen = None
     if fmt:
@@ -292,7 +292,7 @@ _SD_FORMATS = ["SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV"
 
 def service_description(request: Request) -> Response:
     """The SPARQL 1.1 Service Description of this endpoint (RDF, negotiated; Turtle by default)."""
-    from kg.store import RDF_TYPE, BlankNode, NamedNode, Triple
+    from kg.core.store import RDF_TYPE, BlankNode, NamedNode, Triple
 
     accept = request.headers.get("accept")
     fmt = negotiate(accept, "DESCRIBE")

@@ -4,7 +4,7 @@ SELECT/ASK answers go out as SPARQL JSON, XML, CSV or TSV; CONSTRUCT/DESCRIBE an
 Turtle, N-Triples, RDF/XML or JSON-LD. Only the first ``limit`` rows or triples are read from the
 store, so a huge answer never lands in memory.
 
->>> from kg.store import NamedNode, Literal
+>>> from kg.core.store import NamedNode, Literal
 >>> rows = iter([(NamedNode("http://x/a"), Literal("b", language="en"))])
 >>> out = serialize_answer("solutions", (["s", "l"], rows), "csv", limit=10)
 >>> out.body.decode().splitlines(), out.count, out.truncated
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from kg.store import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize_rdf
+from kg.core.store import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize_rdf
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -153,7 +153,7 @@ def _boolean(value: bool, fmt: str) -> bytes:
 
 
 def serialize_answer(kind: str, payload: Any, fmt: str, *, limit: int) -> Answer:
-    """Serialise what :meth:`kg.store.OxigraphStore.iter_query` returned, reading at most ``limit`` items."""
+    """Serialise what :meth:`kg.core.store.OxigraphStore.iter_query` returned, reading at most ``limit`` items."""
     if kind == "boolean":
         return Answer(kind, fmt, _boolean(bool(payload), fmt), 1, False)
     if kind == "solutions":

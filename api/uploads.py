@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 
 from api.deps import get_settings, writing
 from api.errors import PayloadTooLarge, UnsupportedMediaType
-from kg.errors import ValidationError
+from kg.core.errors import ValidationError
 
 log = logging.getLogger(__name__)
 FIELDS = ("name", "kind", "format", "version")

@@ -112,7 +112,7 @@ def in_process(store: Path, taxon: str | None, repeat: int) -> dict[str, tuple[f
     from api.routers.traits import taxon_traits
     from api.routers.trees import _mrca
     from kg import KnowledgeGraph
-    from kg.store import OxigraphStore
+    from kg.core.store import OxigraphStore
 
     kg = KnowledgeGraph(OxigraphStore(store, read_only=True))
     req = _Req()

@@ -60,7 +60,7 @@ def floor(g: object, tmp: str) -> float:
     """Seconds to bulk-load the redundant closure's N-Triples (prebuilt bytes) into a fresh on-disk store."""
     import io
 
-    from kg.store import RdfFormat, open_store
+    from kg.core.store import RdfFormat, open_store
     from ontologies.closure import compute, ntriples_chunks, read_axioms
 
     graphs = [r.iri for r in g.graphs(kind="ontology")]

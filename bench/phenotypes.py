@@ -87,7 +87,7 @@ def main() -> None:
         fresh in-memory store; what no change to our Python can go below."""
         import io
 
-        from kg.store import RdfFormat
+        from kg.core.store import RdfFormat
 
         dumps = []
         for g in [r.graph for r in reports] + [rec.iri]:
@@ -181,7 +181,7 @@ def main() -> None:
     from ontologies.prefixes import contract
 
     t_ours, _ = timed(lambda: tr.matrix(taxa, [contract(e) for e in ents]).to_json(), args.repeats)
-    from kg.taxa import taxon_iri
+    from kg.core.names import taxon_iri
 
     vals = " ".join(f"<{taxon_iri(t)}>" for t in taxa)
     evals = " ".join(f"<{e}>" for e in ents)

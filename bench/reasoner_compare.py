@@ -101,7 +101,7 @@ def main() -> None:
 
 
 def run(a: argparse.Namespace, out: Path) -> None:
-    from kg.store import RdfFormat, parse_rdf, serialize_rdf
+    from kg.core.store import RdfFormat, parse_rdf, serialize_rdf
     from ontologies.axioms import Axioms
     from ontologies.closure import compute
     from ontologies.elk import classify_file, without_cardinality

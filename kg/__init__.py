@@ -21,11 +21,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
-from kg import graphs as _graphs
-from kg.errors import TraitKGError
-from kg.store import SelectResult, Store, Term, Triple, _query_kind, open_store
+from kg.core import graphs as _graphs
+from kg.core.errors import TraitKGError
+from kg.core.store import SelectResult, Store, Term, Triple, open_store, query_kind
+from kg.core.version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from loaders.report import LoadReport
@@ -70,8 +69,8 @@ class KnowledgeGraph:
     def load(self, path: str | Path, *, format: str | None = None, kind: str | None = None,
              name: str | None = None, version: str | None = None, **options: Any) -> LoadReport:
         """Load any supported source; the loader is picked by ``format`` or file extension."""
+        from kg.core.sources import Source
         from loaders import loader_for
-        from loaders.source import Source
 
         src = Source.resolve(path)
         mod = loader_for(format, extension=src.format_hint, kind=kind)
@@ -148,9 +147,9 @@ class KnowledgeGraph:
                   version: str | None = None, **options: Any) -> LoadReport:
         """Load a tree (Newick, NEXUS, NeXML; ``format`` or the extension decides) into its own
         graph and build its index. Options: ``tree`` (index or name), ``internal_labels``."""
+        from kg.core.sources import Source
         from kg.trees import open_tree
         from loaders import loader_for
-        from loaders.source import Source
 
         src = Source.resolve(path)
         ext = "nexml" if src.format_hint == "xml" and not format else src.format_hint
@@ -182,9 +181,9 @@ class KnowledgeGraph:
         return self._cache[key]
 
     def resolve(self, names: Any, *, tree: str | None = None, fuzzy: bool = True) -> list[Any]:
-        """Resolve taxon names to taxon nodes; one :class:`kg.taxa.NameMatch` per name, never
+        """Resolve taxon names to taxon nodes; one :class:`kg.core.names.NameMatch` per name, never
         an error for the batch. With ``tree``, resolve against that tree's tips."""
-        from kg.taxa import resolver
+        from kg.core.names import resolver
 
         key = ("resolver", tree)
         if key not in self._cache:
@@ -231,7 +230,7 @@ class KnowledgeGraph:
         (``rdfs:``, ``UBERON:``, ``tkg:``, ...) are declared for you."""
         from ontologies.prefixes import prologue_for
 
-        kind = _query_kind(sparql)
+        kind = query_kind(sparql)
         sparql = prologue_for(sparql) + sparql
         if kind == "SELECT":
             return self.store.select(sparql, bindings, union_default_graph=union_default_graph)

@@ -16,9 +16,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kg.bulk import gc_paused
-from kg.graphs import TKG, GraphRecord, list_graphs
-from kg.store import Store
+from kg.core.bulk import gc_paused
+from kg.core.graphs import TKG, GraphRecord, list_graphs
+from kg.core.store import Store
 
 OBO = "http://purl.obolibrary.org/obo/"
 SUB = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
@@ -183,7 +183,7 @@ class PhenotypeIndex:
 
 
 def _nn(iri: str):  # local import keeps this module light for doctests
-    from kg.store import NamedNode
+    from kg.core.store import NamedNode
 
     return NamedNode(iri)
 

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from kg.errors import NotFound, ValidationError
+from kg.core.errors import NotFound, ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     from kg.traits import Traits
@@ -59,9 +59,9 @@ class Similarity:
     # ------------------------------------------------------------------ subsumers
     def subsumers(self, term: str) -> frozenset[str]:
         """A term's (or phenotype's) subsumers, itself included. Accepts CURIEs or IRIs."""
-        from kg.traits import _iri
+        from ontologies.prefixes import expand
 
-        t = term if term.startswith("http") else _iri(term)
+        t = term if term.startswith("http") else expand(term)
         got = self._subs.get(t)
         if got is not None:
             return got
@@ -84,9 +84,9 @@ class Similarity:
 
     def information_content(self, term: str) -> float:
         """Corpus IC of a term; 0 for the root-like terms every taxon has, inf for unused terms."""
-        from kg.traits import _iri
+        from ontologies.prefixes import expand
 
-        t = term if term.startswith("http") else _iri(term)
+        t = term if term.startswith("http") else expand(term)
         return self.ic.get(t, math.inf)
 
     # ------------------------------------------------------------------ term measures

@@ -31,8 +31,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kg.errors import NotFound, UnknownPrefix, ValidationError
-from kg.store import NamedNode, Store
+from kg.core.errors import NotFound, UnknownPrefix, ValidationError
+from kg.core.store import NamedNode, Store
 from ontologies.prefixes import RELATIONS, contract, expand
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -123,7 +123,7 @@ class TermIndex:
     @classmethod
     def build(cls, store: Store) -> TermIndex:
         """Read the latest ontology graphs and their nonredundant closures from ``store``."""
-        from kg.graphs import list_graphs
+        from kg.core.graphs import list_graphs
 
         idx = cls()
         latest: dict[tuple[str, str], Any] = {}

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from kg.errors import IntegrityError, NotFound, ValidationError
+from kg.core.errors import IntegrityError, NotFound, ValidationError
 
 FORMAT = 1
 _B = 32  # block size of the range-minimum structure
@@ -351,12 +351,12 @@ class TreeIndex:
             if not 0 <= int(name) < len(self.names):
                 raise NotFound(f"node {name} is not in the tree (0..{len(self.names) - 1})")
             return int(name)
-        found = self._find(name)
+        found = self.find(name)
         if found is None:
             raise NotFound(f"no node labelled {name!r} in the tree{self._suggest(name)}")
         return found
 
-    def _find(self, name: str) -> int | None:
+    def find(self, name: str) -> int | None:
         """Node id of a label as written or in normalised form, ``node:N``, or ``None``;
         an ambiguous label raises :class:`ValidationError`."""
         t = self._labels()
@@ -389,7 +389,7 @@ class TreeIndex:
         out = []
         missing = []
         for it in items:
-            i = self.lookup(it) if isinstance(it, (int, np.integer)) else self._find(it)
+            i = self.lookup(it) if isinstance(it, (int, np.integer)) else self.find(it)
             if i is None:
                 missing.append(it)
             out.append(i)

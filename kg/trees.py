@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from kg.errors import GraphNotFound, NotFound, ValidationError
-from kg.graphs import BASE, TKG, GraphRecord, list_graphs
-from kg.store import NamedNode, Store
+from kg.core.errors import GraphNotFound, NotFound, ValidationError
+from kg.core.graphs import BASE, TKG, GraphRecord, list_graphs
+from kg.core.store import NamedNode, Store
 from kg.treeindex import FORMAT, TreeIndex
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ class Tree:
     def _with_genera(self, refs: Sequence[str | int]) -> np.ndarray:
         out, missing = [], []
         for r in refs:
-            i = self.index.lookup(r) if isinstance(r, (int, np.integer)) else self.index._find(r)
+            i = self.index.lookup(r) if isinstance(r, (int, np.integer)) else self.index.find(r)
             if i is None and isinstance(r, str) and " " not in r.strip() and "_" not in r.strip():
                 g = self.index.genus_tips(r)
                 if g.size:
@@ -277,7 +277,7 @@ def cache_dir(store: Store) -> Path | None:
     path = getattr(store, "path", None)
     if store.selector.startswith("oxigraph:"):
         return Path(str(path) + ".cache") / "trees" if path else None
-    from loaders.source import cache_dir as user_cache
+    from kg.core.sources import cache_dir as user_cache
 
     return user_cache() / "trees"
 

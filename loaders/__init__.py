@@ -15,7 +15,7 @@ import pkgutil
 from functools import lru_cache
 from types import ModuleType
 
-from kg.errors import UnknownFormat
+from kg.core.errors import UnknownFormat
 
 _NOT_LOADERS = {"report", "source"}
 

@@ -6,11 +6,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kg import __version__
-from kg.graphs import load_graph
-from kg.store import NamedNode, Quad, Store, Triple
+from kg.core.graphs import load_graph
+from kg.core.sources import Source
+from kg.core.store import NamedNode, Quad, Store, Triple
+from kg.core.version import __version__
 from loaders.report import LoadReport
-from loaders.source import Source
 
 #: ``progress(done, total)``: units done so far and the total (bytes, records...), or None.
 Progress = Callable[[int, "int | None"], None]

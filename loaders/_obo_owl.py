@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from kg.errors import ParseError
-from kg.store import BlankNode, Literal, NamedNode
+from kg.core.errors import ParseError
+from kg.core.store import BlankNode, Literal, NamedNode
 from loaders.obo import Clause, OboDocument, Stanza, unquote
 from ontologies.prefixes import OBO, PREFIXES
 

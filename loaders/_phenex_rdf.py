@@ -25,10 +25,10 @@ import urllib.parse
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from kg.errors import UnknownPrefix
-from kg.graphs import BASE, TKG
-from kg.store import Literal, NamedNode, Store
-from kg.taxa import normalise_name, taxon_iri
+from kg.core.errors import UnknownPrefix
+from kg.core.graphs import BASE, TKG
+from kg.core.names import normalise_name, taxon_iri
+from kg.core.store import Literal, NamedNode, Store
 from ontologies.prefixes import OBO, PREFIXES
 from ontologies.prefixes import expand as _expand_curie
 
@@ -98,7 +98,7 @@ def matrix_iri(name: str) -> str:
 
 def ontology_classes(store: Store) -> frozenset[str] | None:
     """IRIs declared (typed or labelled) in the store's ontology graphs; None when there are none."""
-    from kg.graphs import list_graphs
+    from kg.core.graphs import list_graphs
 
     graphs = list_graphs(store, kind="ontology")
     if not graphs:
@@ -203,7 +203,7 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
     """One parsed matrix as N-Triples for the store's bulk loader, and its number of distinct triples.
 
     ``links`` maps OTU ids to the (taxon IRI, name) that name resolution matched; other OTUs link
-    to the taxon node their label names (``kg.taxa.taxon_iri``)."""
+    to the taxon node their label names (``kg.core.names.taxon_iri``)."""
     out = _Lines()
     i_, lit, add = out.iri, out.lit, out.add
     a, label = i_(RDF + "type"), i_(RDFS + "label")
@@ -331,7 +331,7 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
 def matrix_triples(m: PhenexMatrix, name: str, report: LoadReport | None = None,
                    links: dict[str, tuple[str, str]] | None = None) -> list[tuple]:
     """The triples of :func:`matrix_ntriples` as (s, p, o) tuples of terms."""
-    from kg.store import RdfFormat, parse_rdf
+    from kg.core.store import RdfFormat, parse_rdf
 
     data, _ = matrix_ntriples(m, name, report, links)
     return [(t.subject, t.predicate, t.object) for t in parse_rdf(data, RdfFormat.N_TRIPLES)]

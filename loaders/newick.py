@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from kg.errors import ParseError
-from kg.graphs import BASE, TKG, slug
-from kg.store import Store
-from kg.taxa import taxon_iris
+from kg.core.errors import ParseError
+from kg.core.graphs import BASE, TKG, slug
+from kg.core.names import taxon_iris
+from kg.core.sources import Source
+from kg.core.store import Store
 from loaders._base import Progress, ingest
 from loaders.report import LoadReport
-from loaders.source import Source
 
 KIND = "tree"
 FORMATS = ("newick", "nhx", "nwk")
@@ -260,7 +260,7 @@ def parse_newick(text: str, *, source: str | None = None, internal_labels: str =
     >>> parse_newick("(A,B").names
     Traceback (most recent call last):
     ...
-    kg.errors.ParseError: :1:1: unbalanced parentheses: '(' at offset 0 is never closed (expected ')' before the end)
+    kg.core.errors.ParseError: :1:1: unbalanced parentheses: '(' at offset 0 is never closed (expected ')' before the end)
     """
     tree = _parse_plain(text, internal_labels, name)
     if tree is None:
@@ -568,7 +568,7 @@ _NO_ESCAPES = re.compile(r'[\\"\n\r]').search
 
 
 #: Nodes per N-Triples chunk (about 300k triples): each chunk is one bulk load, several run at once
-#: (:func:`kg.bulk.load_chunks`); small loads keep their sort in cache and their memory low (1M tips
+#: (:func:`kg.core.bulk.load_chunks`); small loads keep their sort in cache and their memory low (1M tips
 #: on disk: 1.25 GB peak, against 1.6 GB with 300k-node chunks; see bench/trees.py).
 CHUNK_NODES = 100_000
 
@@ -628,9 +628,9 @@ def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = CHUNK_NODES) -
 def write_tree(store: Store, graph: str, tree: ParsedTree, name: str, *, chunk_nodes: int = CHUNK_NODES) -> int:
     """Write the tree's CDAO triples into ``graph`` through the store's bulk path, one chunk of
     ``chunk_nodes`` nodes per load, as many loads at once as the store runs well
-    (:func:`kg.bulk.load_chunks`), the next chunk built meanwhile. Returns how many triples were
+    (:func:`kg.core.bulk.load_chunks`), the next chunk built meanwhile. Returns how many triples were
     written (one per line: each triple is distinct, literals escape newlines)."""
-    from kg.bulk import load_chunks
+    from kg.core.bulk import load_chunks
 
     return load_chunks(store, ((data, data.count(b"\n")) for data in cdao_ntriples(tree, name, chunk_nodes)), graph)
 

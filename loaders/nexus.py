@@ -23,13 +23,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kg.errors import ParseError
-from kg.graphs import slug
-from kg.store import Store
+from kg.core.errors import ParseError
+from kg.core.graphs import slug
+from kg.core.sources import Source
+from kg.core.store import Store
 from loaders._base import Progress
 from loaders.newick import ParsedTree, check_tips, parse_newick, pick, store_tree
 from loaders.report import LoadReport
-from loaders.source import Source
 
 KIND = "tree"
 FORMATS = ("nexus",)

@@ -1,9 +1,9 @@
 """OBO 1.4 flat-file ontologies: a fast line parser and the OBO -> OWL mapping.
 
 ``parse(path)`` is pure: it returns an :class:`OboDocument` (header clauses and stanzas, every
-clause with its line number) or raises :class:`kg.errors.ParseError` naming file and line.
+clause with its line number) or raises :class:`kg.core.errors.ParseError` naming file and line.
 ``to_owl(doc)`` (in :mod:`loaders._obo_owl`) maps a document to OWL triples as the OBO 1.4
-spec does; ``load`` hands OBO files to the ontology loader (:mod:`loaders.ontology`).
+spec does. Loading OBO files into the store is the ontology loader's job (:mod:`loaders.ontology`).
 
 >>> import tempfile, pathlib
 >>> tmp = tempfile.TemporaryDirectory()  # removed at the end
@@ -20,14 +20,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from kg.errors import ParseError
-from loaders.source import Source
-
-KIND = "ontology"
-FORMATS = ("obo",)
-EXTENSIONS = ("obo",)
+from kg.core.errors import ParseError
+from kg.core.sources import Source
 
 STANZA_TYPES = ("Term", "Typedef", "Instance")
 _TAG = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:(.*)$")
@@ -223,10 +218,3 @@ def parse(path: str | Path | Source) -> OboDocument:
     text = src.read_text()
     return parse_lines(text.splitlines(), str(src.path))
 
-
-def load(store: Any, source: str | Path | Source, **options: Any) -> Any:
-    """Load an OBO file as an ontology graph (see :func:`loaders.ontology.load`)."""
-    from loaders import ontology
-
-    options.pop("fmt", None)
-    return ontology.load(store, source, syntax="obo", **options)

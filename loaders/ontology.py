@@ -7,7 +7,7 @@ space (both errors unless ``lenient=True``), references to undeclared terms of o
 (warnings, with counts) and is_a cycles (warnings). Every class gets ``rdfs:isDefinedBy`` its
 ontology (``obo:uberon.owl`` for ``UBERON_...``) unless the file says otherwise.
 
->>> from kg.store import open_store
+>>> from kg.core.store import open_store
 >>> import tempfile, pathlib
 >>> tmp = tempfile.TemporaryDirectory()  # removed at the end
 >>> p = pathlib.Path(tmp.name) / "t.obo"
@@ -27,18 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.errors import ParseError, UnknownFormat, ValidationError
-from kg.graphs import drop_graph, slug
-from kg.store import Literal, NamedNode, Quad, RdfFormat, Store, rdf_format
+from kg.core.errors import ParseError, UnknownFormat, ValidationError
+from kg.core.graphs import drop_graph, slug
+from kg.core.sources import Source
+from kg.core.store import Literal, NamedNode, Quad, RdfFormat, Store, rdf_format
 from loaders._base import Progress, ingest, write_triples
 from loaders.report import LoadReport
-from loaders.source import Source
 
 log = logging.getLogger(__name__)
 
 KIND = "ontology"
-FORMATS = ("ontology", "owl")
-EXTENSIONS = ("owl", "ofn", "owx")
+FORMATS = ("ontology", "owl", "obo")
+EXTENSIONS = ("owl", "ofn", "owx", "obo")
 
 OWL = "http://www.w3.org/2002/07/owl#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -181,8 +181,11 @@ def _obo_import(value: str) -> str:
 
 def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
          syntax: str | None = None, lenient: bool = False, import_map: Mapping[str, str] | list[str] | None = None,
-         offline: bool | None = None, progress: Progress | None = None, **_: Any) -> LoadReport:
+         offline: bool | None = None, progress: Progress | None = None, fmt: str | None = None,
+         **_: Any) -> LoadReport:
     """Load an ontology (and, first, everything it imports) into ``ontology/<name>/<version>``.
+
+    ``syntax`` (or the format name ``fmt``, e.g. ``obo``) overrides what the content says.
 
     The report's ``counts['imports']`` lists the graphs of resolved imports.
     """
@@ -190,7 +193,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
 
     imap = parse_import_map(import_map)
     main_src = source if isinstance(source, Source) else Source.resolve(source)
-    main = _prepare(main_src, detect_syntax(main_src, syntax))
+    main = _prepare(main_src, detect_syntax(main_src, syntax or (fmt if fmt not in (None, *FORMATS[:2]) else None)))
     # Resolve the import closure first (iteratively), so an unresolvable import fails before any write.
     plans: list[_Plan] = []
     seen = {main.header.ontology_iri} if main.header.ontology_iri else set()

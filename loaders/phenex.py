@@ -21,14 +21,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kg.bulk import gc_paused
-from kg.errors import ParseError, UnknownPrefix, ValidationError
-from kg.graphs import slug
-from kg.store import RdfFormat, Store
-from kg.taxa import normalise_name
+from kg.core.bulk import gc_paused
+from kg.core.errors import ParseError, UnknownPrefix, ValidationError
+from kg.core.graphs import slug
+from kg.core.names import normalise_name
+from kg.core.sources import Source
+from kg.core.store import RdfFormat, Store
 from loaders._base import Progress, ingest
 from loaders.report import LoadReport
-from loaders.source import Source
 
 KIND = "phenotypes"
 FORMATS = ("phenex", "phenoscape")
@@ -387,7 +387,7 @@ def drop_phenotypes_with(m: PhenexMatrix, bad: set[str]) -> int:
 # --------------------------------------------------------------------------- loading
 
 def resolve_otus(m: PhenexMatrix, resolver: Any, memo: dict[tuple[str, str | None], Any] | None = None) -> list[Any]:
-    """One :class:`kg.taxa.NameMatch` per OTU, in order: its VTO id first (an exact match when a
+    """One :class:`kg.core.names.NameMatch` per OTU, in order: its VTO id first (an exact match when a
     taxon of the resolver's taxonomy or trees carries it), else its label (exact, synonym, genus,
     fuzzy...). Taxa other phenotype matrices minted are not matches: answers do not depend on the
     order files are loaded in."""
@@ -482,10 +482,10 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     the ontology graphs in the store (if any). Unknown terms raise ``ValidationError`` naming
     term, file and line; with ``lenient=True`` the phenotypes using them are left out and reported.
     OTUs are resolved to taxa (``resolver``, default: the store's taxonomy and tree tips, see
-    :func:`kg.taxa.resolver`): the report's ``names`` holds one match per OTU, its counts
+    :func:`kg.core.names.resolver`): the report's ``names`` holds one match per OTU, its counts
     ``names_matched`` ... ``names_unmatched``; matched OTUs link to the taxon matched.
     """
-    from kg.taxa import resolver as make_resolver
+    from kg.core.names import resolver as make_resolver
     from loaders._phenex_rdf import ontology_classes
 
     src = source if isinstance(source, Source) else Source.resolve(source)
@@ -527,7 +527,7 @@ def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = Fals
     first bad file raises (files before it stay loaded, each complete)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from kg.taxa import resolver as make_resolver
+    from kg.core.names import resolver as make_resolver
     from loaders._phenex_rdf import ontology_classes
 
     files = expand_paths(paths)

@@ -3,7 +3,7 @@
 Uses pyoxigraph's bulk path, streaming from disk; a syntax error anywhere drops the new graph
 and reports file, line and column.
 
->>> from kg.store import open_store
+>>> from kg.core.store import open_store
 >>> import tempfile, pathlib
 >>> tmp = tempfile.TemporaryDirectory()  # removed at the end
 >>> p = pathlib.Path(tmp.name) / "t.ttl"
@@ -18,11 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kg.errors import ParseError, UnknownFormat
-from kg.graphs import slug
-from kg.store import RdfFormat, Store, rdf_format
+from kg.core.errors import ParseError, UnknownFormat
+from kg.core.graphs import slug
+from kg.core.sources import Source
+from kg.core.store import RdfFormat, Store, rdf_format
 from loaders._base import Progress, ingest
-from loaders.source import Source
 
 KIND = "rdf"
 FORMATS = ("rdf", "turtle", "ntriples", "nquads", "trig", "rdfxml", "jsonld", "n3")
@@ -44,7 +44,7 @@ def detect_format(source: Source, fmt: str | None = None) -> RdfFormat:
 
 def parse(path: str | Path, fmt: str | None = None, *, base_iri: str | None = None) -> list:
     """Parse a file to a list of quads (small files; the load path streams instead)."""
-    from kg.store import parse_rdf
+    from kg.core.store import parse_rdf
 
     src = Source.resolve(path)
     syntax = detect_format(src, fmt)

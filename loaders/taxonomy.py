@@ -2,7 +2,7 @@
 
 Columns named after ranks (``order``, ``family``, ``genus``, ``species`` or ``genus.species``,
 ...; any of the usual Linnaean ranks) give one taxon per distinct name at
-``kg.taxa.taxon_iri(name)``, with ``dwc:scientificName``, ``dwc:taxonRank`` and
+``kg.core.names.taxon_iri(name)``, with ``dwc:scientificName``, ``dwc:taxonRank`` and
 ``tkg:parentTaxon`` (the nearest higher rank filled in on the row). Optional columns:
 ``synonyms`` (``;`` or ``|`` separated, ``tkg:synonym``) and external ids (``vto``,
 ``ncbitaxon``/``ncbi``/``taxid``, ``ott``, ``gbif``; ``skos:exactMatch``) for the row's
@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.errors import ParseError
-from kg.graphs import slug
-from kg.store import Literal, NamedNode, Store
-from kg.taxa import DWC, SKOS_EXACT, TKG_PARENT_TAXON, TKG_SYNONYM, TKG_TAXON, normalise_name, taxon_iri
+from kg.core.errors import ParseError
+from kg.core.graphs import slug
+from kg.core.names import DWC, SKOS_EXACT, TKG_PARENT_TAXON, TKG_SYNONYM, TKG_TAXON, normalise_name, taxon_iri
+from kg.core.sources import Source
+from kg.core.store import Literal, NamedNode, Store
 from loaders._base import Progress, ingest, write_triples
 from loaders.report import LoadReport
-from loaders.source import Source
 
 KIND = "taxonomy"
 FORMATS = ("taxonomy", "classification")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from kg.errors import NotFound, SourceNotFound, StoreUnavailable
+from kg.core.errors import NotFound, SourceNotFound, StoreUnavailable
 
 _DATA = Path(__file__).with_name("catalog.json")
 
@@ -66,7 +66,7 @@ def entry(ref: str) -> CatalogEntry:
 
 def ontology_cache() -> Path:
     """Where ontology files (downloads and hand-placed copies) live: ``<cache>/ontologies``."""
-    from loaders.source import cache_dir
+    from kg.core.sources import cache_dir
 
     return cache_dir() / "ontologies"
 
@@ -123,7 +123,7 @@ def resolve_import(iri: str, *, import_map: Mapping[str, str] | None = None,
            f"or put the file at {placed}")
     if offline if offline is not None else is_offline():
         raise UnresolvedImport(f"cannot resolve owl:imports <{iri}> offline; {how}")
-    from loaders.source import download
+    from kg.core.sources import download
 
     try:
         return str(download(iri, dest_dir=ontology_cache()))

@@ -27,15 +27,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.errors import TraitKGError
+from kg.core.errors import ReasonerError
 
 log = logging.getLogger(__name__)
 REASONERS = ("hermit", "pellet", "elk")
 _NOTHING = "http://www.w3.org/2002/07/owl#Nothing"
-
-
-class ReasonerError(TraitKGError, RuntimeError):
-    """The reasoner could not run (no Java, or the ontology is outside what it accepts)."""
 
 
 @dataclass
@@ -54,8 +50,8 @@ class CheckResult:
 
 def _to_ntriples(path: Path, out: Path) -> None:
     """Any RDF syntax (by extension, .gz too) -> N-Triples, which owlready2 reads fastest."""
-    from kg.store import RdfFormat, parse_rdf, rdf_format, serialize_rdf
-    from loaders.source import Source
+    from kg.core.sources import Source
+    from kg.core.store import RdfFormat, parse_rdf, rdf_format, serialize_rdf
 
     src = Source.resolve(path)
     fmt = rdf_format(src.format_hint) if src.format_hint not in ("obo", "") else RdfFormat.N_TRIPLES
@@ -121,7 +117,7 @@ def classify_file(path: str | Path, *, reasoner: str = "hermit") -> dict[str, se
 
 def check_graph(store: Any, graph: str, *, reasoner: str = "hermit") -> CheckResult:
     """Check a loaded ontology graph (dumped to N-Triples first)."""
-    from kg.store import RdfFormat, serialize_rdf
+    from kg.core.store import RdfFormat, serialize_rdf
 
     with tempfile.TemporaryDirectory() as tmp:
         nt = Path(tmp) / "onto.nt"

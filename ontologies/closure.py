@@ -422,7 +422,7 @@ def _classify(n: int, defs: list, domains: list, sup: list[frozenset[int]], rel:
 
 def read_axioms(store: Any, graphs: Iterable[str]) -> Axioms:
     """Read the axioms the closure needs from ontology graphs (one pattern scan per predicate)."""
-    from kg.store import NamedNode
+    from kg.core.store import NamedNode
 
     rows: list[tuple[str, str, str]] = []
     for k, g in enumerate(graphs):
@@ -507,8 +507,8 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
     (relation-graph's ``--property``) and their sub-properties: the saturation still uses every
     axiom, so the edges written are exactly those of the full closure for these properties.
     Recorded in the manifest."""
-    from kg.bulk import load_chunks
-    from kg.graphs import derived_sha, get_graph, load_graph
+    from kg.core.bulk import load_chunks
+    from kg.core.graphs import derived_sha, get_graph, load_graph
     t0 = time.perf_counter()
     inputs = [get_graph(store, g) for g in graphs]
     selected = sorted(set(properties) - {SUBCLASS}) if properties is not None else None

@@ -37,7 +37,7 @@ class OntologyDiff:
 
 
 def _snapshot(store: Any, graph: str) -> tuple[set[str], dict[str, str], set[str]]:
-    from kg.store import NamedNode
+    from kg.core.store import NamedNode
 
     classes = {q.subject.value for q in store.quads(None, NamedNode(RDF_TYPE), NamedNode(OWL + "Class"), graph)
                if type(q.subject).__name__ == "NamedNode"}
@@ -51,8 +51,8 @@ def _snapshot(store: Any, graph: str) -> tuple[set[str], dict[str, str], set[str
 
 
 def diff_ontologies(store: Any, a: str, b: str) -> OntologyDiff:
-    """Compare two ontology graphs (IRIs, ``kind/name/version`` or names as :func:`kg.graphs.get_graph` takes)."""
-    from kg.graphs import get_graph
+    """Compare two ontology graphs (IRIs, ``kind/name/version`` or names as :func:`kg.core.graphs.get_graph` takes)."""
+    from kg.core.graphs import get_graph
     from ontologies.prefixes import contract
 
     ra, rb = get_graph(store, a), get_graph(store, b)

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ontologies.check import ReasonerError
+from kg.core.errors import ReasonerError
 from ontologies.closure import reachable
 
 THING = "http://www.w3.org/2002/07/owl#Thing"

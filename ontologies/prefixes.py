@@ -7,7 +7,7 @@
 >>> expand("UBRON:1")
 Traceback (most recent call last):
 ...
-kg.errors.UnknownPrefix: unknown prefix 'UBRON' in 'UBRON:1'. Did you mean UBERON?
+kg.core.errors.UnknownPrefix: unknown prefix 'UBRON' in 'UBRON:1'. Did you mean UBERON?
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import difflib
 import re
 
-from kg.errors import UnknownPrefix
-from kg.graphs import BASE, TKG
+from kg.core.errors import UnknownPrefix
+from kg.core.graphs import BASE, TKG
 
 OBO = "http://purl.obolibrary.org/obo/"
 #: OBO Foundry ontologies whose ids expand to ``OBO + PREFIX_LOCAL``.

@@ -129,7 +129,7 @@ class VirtuosoServer(LoopbackServer):
         self.system_graphs = set(self._graphs())
 
     def _graphs(self) -> list[str]:
-        from kg.store import open_store
+        from kg.core.store import open_store
 
         s = open_store(self.selector)
         try:
@@ -142,7 +142,7 @@ class VirtuosoServer(LoopbackServer):
         return f"sparql:{self.url}/sparql"
 
     def clear(self) -> None:
-        from kg.store import open_store
+        from kg.core.store import open_store
 
         s = open_store(self.selector)
         for g in set(self._graphs()) - self.system_graphs:
@@ -158,7 +158,7 @@ def virtuoso_server(tmp_path_factory):
 
 
 def _clear_remote(selector: str) -> None:
-    from kg.store import open_store
+    from kg.core.store import open_store
 
     s = open_store(selector)
     s.update("DROP SILENT ALL")
@@ -170,7 +170,7 @@ def _clear_remote(selector: str) -> None:
 def store(request, tmp_path):
     """A fresh, empty store on each backend: embedded on-disk pyoxigraph, a real Oxigraph server
     and a real Virtuoso 7 server (the seam works with any SPARQL 1.1 endpoint, not just ours)."""
-    from kg.store import open_store
+    from kg.core.store import open_store
 
     if request.param == "embedded":
         s = open_store(f"oxigraph:{tmp_path / 'store'}")

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from kg.errors import NotFound, TraitKGError
+from kg.core.errors import NotFound, TraitKGError
 
 
 class Diagnostic(BaseModel):

@@ -93,7 +93,7 @@ def versions(request: Request, kg: KGDep, kind: Slug, name: Slug, page: PageDep)
     """Every version of one source, oldest first."""
     recs = kg.graphs(kind=kind, name=name)
     if not recs:
-        from kg.errors import GraphNotFound
+        from kg.core.errors import GraphNotFound
 
         raise GraphNotFound(f"no graph {kind}/{name} in the manifest")
     return paginate(recs, page, request, _out)

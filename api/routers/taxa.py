@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 
 from api.deps import KGDep, Paged, PageDep, paginate, to_curie, to_iri
 from api.errors import problem_responses
-from kg.errors import NotFound
-from kg.store import NamedNode
+from kg.core.errors import NotFound
+from kg.core.store import NamedNode
 
 router = APIRouter(prefix="/api/v1/taxa", tags=["taxa"])
 ERR = problem_responses(400, 404, 422)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import KGDep, Paged, PageDep, paginate, to_iri
 from api.errors import problem_responses
-from kg.errors import NotFound, UnknownPrefix
+from kg.core.errors import NotFound, UnknownPrefix
 
 router = APIRouter(prefix="/api/v1/terms", tags=["terms"])
 ERR = problem_responses(400, 404, 422)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import KGDep, Paged, PageDep, cached_view, paginate, to_curie
 from api.errors import problem_responses
-from kg.errors import NotFound
+from kg.core.errors import NotFound
 
 ORDER = 10  # before taxa.py / terms.py, whose detail routes match any remaining path
 router = APIRouter(tags=["traits"])

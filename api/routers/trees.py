@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api.deps import KGDep, Paged, PageDep, cached_view, paginate
 from api.errors import problem_responses
 from api.routers._trees_support import Diagnostic, IdsIn, flat_tree, locate
-from kg.errors import ValidationError
+from kg.core.errors import ValidationError
 
 router = APIRouter(prefix="/api/v1/trees", tags=["trees"])
 TreeName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200,

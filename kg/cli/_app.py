@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from kg import __version__
-from kg.errors import TraitKGError
+from kg.core.errors import TraitKGError
 
 log = logging.getLogger("traitkg")
 
@@ -114,3 +114,28 @@ def emit_json(obj: Any) -> None:
 
 FORMAT_OPTION = click.option("--format", "fmt", type=click.Choice(["table", "csv", "tsv", "json"]),
                              default="table", show_default=True, help="Output format.")
+
+
+def print_report(report, as_json: bool = False) -> None:
+    """Print a LoadReport: one summary line, then its problems."""
+    if as_json:
+        emit_json(report.to_dict())
+        return
+    click.echo(report.summary())
+    for p in report.problems[:50]:
+        click.echo(f"  {p}", err=True)
+    if len(report.problems) > 50:
+        click.echo(f"  … and {len(report.problems) - 50} more problems", err=True)
+
+
+def print_ontology_diff(d, sample: int = 10) -> None:
+    """Print an OntologyDiff: summary, then examples of each change."""
+    click.echo(d.summary())
+    for c in d.added[:sample]:
+        click.echo(f"+ term {c}")
+    for c in d.removed[:sample]:
+        click.echo(f"- term {c}")
+    for c, old, new in d.relabelled[:sample]:
+        click.echo(f"~ label {c}: {old!r} -> {new!r}")
+    for c in d.obsoleted[:sample]:
+        click.echo(f"! obsoleted {c}")

@@ -7,19 +7,17 @@ from pathlib import Path
 
 import click
 
-from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main, progress_bar
-
-
-def print_report(report, as_json: bool = False) -> None:
-    """Print a LoadReport: one summary line, then its problems."""
-    if as_json:
-        emit_json(report.to_dict())
-        return
-    click.echo(report.summary())
-    for p in report.problems[:50]:
-        click.echo(f"  {p}", err=True)
-    if len(report.problems) > 50:
-        click.echo(f"  … and {len(report.problems) - 50} more problems", err=True)
+from kg.cli._app import (
+    FORMAT_OPTION,
+    emit,
+    emit_json,
+    get_kg,
+    load_group,
+    main,
+    print_ontology_diff,
+    print_report,
+    progress_bar,
+)
 
 
 @load_group.command("rdf")
@@ -72,7 +70,6 @@ def graphs_diff(a: str, b: str, sample: int, as_json: bool) -> None:
     for t in d.sample_removed:
         click.echo(f"- {t}")
     if onto:
-        from kg.cli.ontology import print_ontology_diff
 
         print_ontology_diff(onto, sample)
 
@@ -125,7 +122,7 @@ def query(sparql: str, fmt: str) -> None:
     if isinstance(res, bool):
         click.echo("true" if res else "false")
     elif isinstance(res, list):
-        from kg.store import RdfFormat, serialize_rdf
+        from kg.core.store import RdfFormat, serialize_rdf
 
         sys.stdout.write(serialize_rdf(res, RdfFormat.TURTLE).decode())
     else:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main
+from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main, print_ontology_diff, print_report
 
 
 @load_group.command("ontology")
@@ -27,7 +27,6 @@ def load_ontology(source: str, name: str | None, version: str | None, syntax: st
                   import_map: tuple[str, ...], lenient: bool, no_closure: bool, closure_properties: str | None,
                   as_json: bool) -> None:
     """Load an ontology (OBO or OWL; path or URL; .gz too) and materialise its closure."""
-    from kg.cli.graphs import print_report
 
     report = get_kg().load_ontology(source, name=name, version=version, syntax=syntax, lenient=lenient,
                                     import_map=list(import_map), closure=not no_closure,
@@ -157,17 +156,4 @@ def diff(a: str, b: str, as_json: bool) -> None:
     print_ontology_diff(d)
 
 
-def print_ontology_diff(d, sample: int = 10) -> None:
-    """Print an OntologyDiff: summary, then examples of each change."""
-    click.echo(d.summary())
-    for c in d.added[:sample]:
-        click.echo(f"+ term {c}")
-    for c in d.removed[:sample]:
-        click.echo(f"- term {c}")
-    for c, old, new in d.relabelled[:sample]:
-        click.echo(f"~ label {c}: {old!r} -> {new!r}")
-    for c in d.obsoleted[:sample]:
-        click.echo(f"! obsoleted {c}")
-
-
-__all__ = ["load_ontology", "print_ontology_diff", "Path"]
+__all__ = ["load_ontology", "Path"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main
+from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main, print_report
 
 TREE_OPTION = click.option("--tree", "tree_name", help="Tree graph name (default: the only tree loaded).")
 
@@ -26,12 +26,6 @@ def _names(names: tuple[str, ...]) -> list[str]:
     if not out:
         raise click.UsageError("give at least one name (or '-' for stdin, '@FILE')")
     return out
-
-
-def _print_report(report, as_json: bool) -> None:
-    from kg.cli.graphs import print_report
-
-    print_report(report, as_json)
 
 
 @load_group.command("tree")
@@ -54,7 +48,7 @@ def load_tree(source: str, name: str | None, version: str | None, fmt: str | Non
     if ete_format is not None:
         opts["ete_format"] = ete_format
     format_name = {"nexml": "nexml-tree"}.get(fmt or "", fmt)
-    _print_report(get_kg().load_tree(source, name=name, version=version, format=format_name, **opts), as_json)
+    print_report(get_kg().load_tree(source, name=name, version=version, format=format_name, **opts), as_json)
 
 
 @load_group.command("taxonomy")
@@ -64,7 +58,7 @@ def load_tree(source: str, name: str | None, version: str | None, fmt: str | Non
 @click.option("--json", "as_json", is_flag=True, help="Print the load report as JSON.")
 def load_taxonomy(source: str, name: str | None, version: str | None, as_json: bool) -> None:
     """Load a classification table (CSV/TSV with rank columns; synonyms and ids optional)."""
-    _print_report(get_kg().load_taxonomy(source, name=name, version=version), as_json)
+    print_report(get_kg().load_taxonomy(source, name=name, version=version), as_json)
 
 
 @main.group("tree")

@@ -275,7 +275,7 @@ def test_cors_is_configurable(make_client, toy_selector):
 def test_endpoint_over_a_remote_store(make_client, oxigraph_server, toy):
     """The same protocol over the sparql: backend (a real Oxigraph server): threads, not processes."""
     from kg import KnowledgeGraph
-    from kg.store import open_store
+    from kg.core.store import open_store
 
     s = open_store(oxigraph_server.selector)
     s.update("DROP SILENT ALL")

@@ -1,4 +1,4 @@
-"""kg.bulk.load_chunks: several bulk loads at once into one graph, on every backend."""
+"""kg.core.bulk.load_chunks: several bulk loads at once into one graph, on every backend."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from kg.bulk import load_chunks
-from kg.store import open_store
+from kg.core.bulk import load_chunks
+from kg.core.store import open_store
 
 EX = "https://example.org/"
 G = EX + "g"

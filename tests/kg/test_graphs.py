@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
-from kg.errors import GraphNotFound, IntegrityError, ParseError, SourceNotFound, UnknownFormat, ValidationError
-from kg.graphs import BASE, MANIFEST, PROV, TKG
-from kg.store import RdfFormat, canonical_nquads, isomorphic, parse_rdf
+from kg.core.errors import GraphNotFound, IntegrityError, ParseError, SourceNotFound, UnknownFormat, ValidationError
+from kg.core.graphs import BASE, MANIFEST, PROV, TKG
+from kg.core.store import RdfFormat, canonical_nquads, isomorphic, parse_rdf
 
 FORMATS = ["toy.ttl", "toy.ttl.gz", "toy.nt", "toy.nq", "toy.rdf", "toy.jsonld"]
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from kg.errors import ValidationError
+from kg.core.errors import ValidationError
 
 ANAT = "kg/sample/fish-anatomy-slim.ttl"
 UB = "http://purl.obolibrary.org/obo/UBERON_"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from kg.errors import QueryError, StoreUnavailable, UnknownStoreScheme
-from kg.store import BlankNode, Literal, NamedNode, Quad, RdfFormat, isomorphic, open_store, parse_rdf
+from kg.core.errors import QueryError, StoreUnavailable, UnknownStoreScheme
+from kg.core.store import BlankNode, Literal, NamedNode, Quad, RdfFormat, isomorphic, open_store, parse_rdf
 
 EX = "https://example.org/"
 G1, G2 = EX + "g1", EX + "g2"

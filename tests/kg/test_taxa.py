@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from kg.taxa import Resolver, _Taxon, clean_name, normalise_name, taxon_iri
+from kg.core.names import Resolver, _Taxon, clean_name, normalise_name, taxon_iri
 from loaders import taxonomy
 
 

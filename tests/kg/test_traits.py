@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from kg.errors import NotFound
-from kg.store import NamedNode
+from kg.core.errors import NotFound
+from kg.core.store import NamedNode
 
 ANAT = "kg/sample/fish-anatomy-slim.ttl"
 UB = "http://purl.obolibrary.org/obo/UBERON_"
@@ -170,7 +170,7 @@ def test_cli_traits_matrix_similar(mem_kg, tmp_path):
 
 def test_bulk_ntriples_equal_the_quads(sample_kg, toy):
     """The inference graph is written as N-Triples bytes; they hold exactly the triples of call_quads."""
-    from kg.store import RdfFormat, parse_rdf
+    from kg.core.store import RdfFormat, parse_rdf
     from kg.traits import call_ntriples, call_quads
 
     sample_kg.load_phenotypes(toy / "phenotypes" / "toy.xml")
@@ -303,7 +303,7 @@ def test_within_real_orders_families_genera(shared, mem_kg):
     """The 47 matrices with the Fish Tree of Life classification: taxa-with within an order, a
     family and a genus are the unrestricted answer cut to the taxa the CSV puts there (by name at
     the clade's rank or below, or by genus)."""
-    from kg.taxa import normalise_name
+    from kg.core.names import normalise_name
 
     path = shared / "fishtree" / "PFC_short_classification.csv"
     mem_kg.load_taxonomy(path)

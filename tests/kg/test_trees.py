@@ -9,7 +9,7 @@ import pytest
 from ete3 import Tree as EteTree
 
 from kg import KnowledgeGraph
-from kg.errors import NotFound, ValidationError
+from kg.core.errors import NotFound, ValidationError
 from kg.treeindex import TreeIndex
 from loaders.newick import parse_newick, to_newick
 

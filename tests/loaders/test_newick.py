@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from kg.errors import ParseError
+from kg.core.errors import ParseError
 from loaders import newick
 from loaders.newick import parse_newick, to_newick
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.errors import ParseError
+from kg.core.errors import ParseError
 from loaders import nexml_tree, nexus
 
 

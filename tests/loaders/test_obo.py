@@ -6,7 +6,7 @@ import gzip
 
 import pytest
 
-from kg.errors import ParseError
+from kg.core.errors import ParseError
 from loaders._obo_owl import OIO, OWL, RDFS, to_owl
 from loaders.obo import parse, parse_lines
 

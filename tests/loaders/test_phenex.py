@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg.errors import ParseError, ValidationError
-from kg.store import NamedNode
+from kg.core.errors import ParseError, ValidationError
+from kg.core.store import NamedNode
 from loaders import phenex
 
 ANAT = "kg/sample/fish-anatomy-slim.ttl"
@@ -83,7 +83,7 @@ def test_oracle_every_flat_row_is_in_the_store(shared, mem_kg):
     import csv
     import gzip
 
-    from kg.store import RDFS_LABEL, NamedNode
+    from kg.core.store import RDFS_LABEL, NamedNode
     from ontologies.prefixes import contract
 
     mem_kg.load_phenotypes(shared / "phenoscape-data" / "nexml")
@@ -232,7 +232,7 @@ def test_real_otu_names_against_the_fish_classification(shared, mem_kg):
     OTU; exact matches are exactly the labels the classification spells (checked from the CSV)."""
     import csv
 
-    from kg.taxa import normalise_name
+    from kg.core.names import normalise_name
 
     classification = shared / "fishtree" / "PFC_short_classification.csv"
     mem_kg.load_taxonomy(classification)
@@ -256,7 +256,7 @@ def test_real_otu_names_against_the_fish_classification(shared, mem_kg):
     assert total["matched"] > 0 and total["approximate"] > 0
     # every matched OTU links to the taxon matched, a taxon of the classification; the others to
     # the taxon their label names
-    from kg.taxa import taxon_iri
+    from kg.core.names import taxon_iri
 
     q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
     SELECT ?o ?l ?t WHERE { GRAPH ?g { ?o a tkg:OTU ; <http://www.w3.org/2000/01/rdf-schema#label> ?l ; tkg:taxon ?t } }"""

@@ -40,7 +40,7 @@ def test_toy_closure_semantics(mem_kg, toy):
 def test_closure_restricted_to_chosen_properties(mem_kg, toy):
     """--closure-properties: only is_a and the chosen properties are written, each edge exactly as
     in the full closure; the manifest says so and the term API refuses walks it cannot answer."""
-    from kg.errors import ValidationError
+    from kg.core.errors import ValidationError
 
     def edges(g: str) -> set[tuple[str, str, str]]:
         return {(q.subject.value, q.predicate.value, q.object.value) for q in mem_kg.store.quads(None, None, None, g)}
@@ -183,7 +183,7 @@ def test_uberon_2015_closure(shared, mem_kg):
 
 def test_ntriples_chunks_equal_triples(mem_kg, toy):
     """The fast writer emits exactly Closure.triples(), in chunks, with exact counts."""
-    from kg.store import RdfFormat, parse_rdf
+    from kg.core.store import RdfFormat, parse_rdf
     from ontologies.closure import ntriples_chunks, read_axioms
 
     r = mem_kg.load_ontology(toy / "ontologies" / "toy.obo")

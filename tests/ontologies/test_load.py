@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.errors import ParseError, ValidationError
+from kg.core.errors import ParseError, ValidationError
 
 
 def test_load_obo_with_closure(kg, toy):
@@ -25,13 +25,13 @@ def test_load_obo_with_closure(kg, toy):
 
 
 def test_load_owl_turtle_and_rdfxml(mem_kg, toy, tmp_path):
-    from kg.store import RdfFormat, serialize_rdf
+    from kg.core.store import RdfFormat, serialize_rdf
     from loaders._obo_owl import to_owl
     from loaders.obo import parse
 
     m = to_owl(parse(toy / "ontologies" / "toy.obo"))
     for fmt, ext in ((RdfFormat.RDF_XML, "owl"), (RdfFormat.TURTLE, "ttl")):
-        from kg.store import Triple
+        from kg.core.store import Triple
 
         p = tmp_path / f"toy-{ext}.{ext}"
         p.write_bytes(serialize_rdf([Triple(*t) for t in m.triples], fmt))
@@ -104,7 +104,7 @@ def test_import_map_and_cache_placement(mem_kg, toy, shared, tmp_path, monkeypat
 def test_failed_main_load_leaves_no_imports_behind(mem_kg, toy, shared, tmp_path, monkeypatch):
     """All or nothing: an import loaded by a call whose main ontology then fails is dropped again;
     an import that was already there stays."""
-    from kg.errors import ValidationError
+    from kg.core.errors import ValidationError
 
     monkeypatch.setenv("TRAITKG_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TRAITKG_OFFLINE", "1")
@@ -146,7 +146,7 @@ def test_catalogue_entries():
 
 
 def test_functional_syntax_refused_clearly(mem_kg, tmp_path):
-    from kg.errors import UnknownFormat
+    from kg.core.errors import UnknownFormat
 
     p = tmp_path / "x.ofn"
     p.write_text("Prefix(:=<http://x.org/>)\nOntology(<http://x.org/o>)\n")

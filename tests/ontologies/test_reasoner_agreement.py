@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from kg.store import RdfFormat, serialize_rdf
+from kg.core.store import RdfFormat, serialize_rdf
 from ontologies.axioms import Axioms
 from ontologies.closure import THING, compute, read_axioms
 from ontologies.elk import classify_file, without_cardinality

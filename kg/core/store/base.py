@@ -19,7 +19,7 @@ from pyoxigraph import (
     Triple,
 )
 
-from kg.errors import QueryError
+from kg.core.errors import QueryError
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Store(Protocol):
     """What every backend offers. Graph names are IRIs (strings) at this boundary."""
 
     selector: str
-    #: how many bulk loads into this store run well at once (see :func:`kg.bulk.load_chunks`)
+    #: how many bulk loads into this store run well at once (see :func:`kg.core.bulk.load_chunks`)
     bulk_workers: int
 
     def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
@@ -181,7 +181,7 @@ def bind_values(sparql: str, bindings: Mapping[str, Term] | None) -> str:
     return sparql[:at] + block + sparql[at:]
 
 
-def _query_kind(sparql: str) -> str:
+def query_kind(sparql: str) -> str:
     """Return SELECT/ASK/CONSTRUCT/DESCRIBE for a query (comments and prologue skipped)."""
     text = re.sub(r"<[^<>\s]*>", "<>", sparql)  # IRIs first: they may contain '#'
     text = re.sub(r"#[^\n]*", " ", text)
@@ -191,7 +191,7 @@ def _query_kind(sparql: str) -> str:
     return m.group(1).upper()
 
 
-def _guarded(items: Iterator[Any]) -> Iterator[Any]:
+def guarded(items: Iterator[Any]) -> Iterator[Any]:
     """Re-raise evaluation errors met while streaming results as :class:`QueryError`."""
     try:
         yield from items

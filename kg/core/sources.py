@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from kg.errors import ParseError, SourceNotFound, StoreUnavailable
-from kg.graphs import sha256_file, slug
+from kg.core.errors import ParseError, SourceNotFound, StoreUnavailable
+from kg.core.graphs import sha256_file, slug
 
 log = logging.getLogger(__name__)
 

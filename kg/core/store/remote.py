@@ -18,8 +18,8 @@ from pyoxigraph import (
     Triple,
 )
 
-from kg.errors import QueryError, StoreUnavailable, TraitKGError, UnknownStoreScheme
-from kg.store.base import SelectResult, Term, _query_kind, bind_values
+from kg.core.errors import QueryError, StoreUnavailable, TraitKGError, UnknownStoreScheme
+from kg.core.store.base import SelectResult, Term, bind_values, query_kind
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class SparqlEndpointStore:
                    default_graphs: list[str] | None = None,
                    named_graphs: list[str] | None = None) -> tuple[str, Any]:
         """Like :meth:`OxigraphStore.iter_query`, parsing the endpoint's answer as it is read."""
-        kind = _query_kind(sparql)
+        kind = query_kind(sparql)
         if kind in ("CONSTRUCT", "DESCRIBE"):
             r = self._post_query(sparql, "application/n-triples", union_default_graph, default_graphs, named_graphs)
             return "graph", (q.triple for q in ox.parse(input=r.content, format=RdfFormat.N_TRIPLES))

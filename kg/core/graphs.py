@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.errors import GraphNotFound, IntegrityError, TraitKGError, ValidationError
-from kg.store import Literal, NamedNode, Quad, RdfFormat, Store, canonical_nquads, parse_rdf
+from kg.core.errors import GraphNotFound, IntegrityError, TraitKGError, ValidationError
+from kg.core.store import Literal, NamedNode, Quad, RdfFormat, Store, canonical_nquads, parse_rdf
 
 log = logging.getLogger(__name__)
 

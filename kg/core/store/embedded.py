@@ -16,8 +16,8 @@ from pyoxigraph import (
     Triple,
 )
 
-from kg.errors import QueryError, StoreUnavailable
-from kg.store.base import SelectResult, Term, _guarded, bind_values
+from kg.core.errors import QueryError, StoreUnavailable
+from kg.core.store.base import SelectResult, Term, bind_values, guarded
 
 log = logging.getLogger(__name__)
 
@@ -102,10 +102,10 @@ class OxigraphStore:
         if isinstance(res, ox.QueryBoolean):
             return "boolean", bool(res)
         if isinstance(res, ox.QueryTriples):
-            return "graph", _guarded(iter(res))
+            return "graph", guarded(iter(res))
         names = [v.value for v in res.variables]
         n = len(names)
-        return "solutions", (names, _guarded(tuple(sol[i] for i in range(n)) for sol in res))
+        return "solutions", (names, guarded(tuple(sol[i] for i in range(n)) for sol in res))
 
     def update(self, sparql: str) -> None:
         try:
@@ -133,7 +133,7 @@ class OxigraphStore:
         (N-Quads, TriG) are moved into ``graph`` too unless ``keep_graphs``. ``lenient`` skips
         IRI and language-tag validation: only for input traitkg built itself from checked terms.
         Not transactional: callers load into a fresh graph and drop it on failure (see
-        :mod:`kg.graphs`)."""
+        :mod:`kg.core.graphs`)."""
         target = NamedNode(graph)
         src: dict[str, Any] = {"path": str(source)} if isinstance(source, (str, Path)) else {"input": source}
         if fmt.supports_datasets and not keep_graphs:

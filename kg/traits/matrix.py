@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kg.traits import Traits
+    from kg.traits.queries import Traits
 
 SYMBOLS = {"absent": "0", "present": "1"}
 
@@ -92,7 +92,7 @@ class Matrix:
 
     def render(self, fmt: str) -> str:
         if fmt not in ("csv", "json", "nexml"):
-            from kg.errors import ValidationError
+            from kg.core.errors import ValidationError
 
             raise ValidationError(f"matrix format {fmt!r}: expected csv, json or nexml")
         return {"csv": self.to_csv, "json": self.to_json, "nexml": self.to_nexml}[fmt]()
@@ -106,16 +106,17 @@ def _short(ev: dict[str, Any]) -> str:
 def build_matrix(traits: Traits, taxa: list[str], entities: list[str], *, variable_only: bool = False,
                  evidence: bool = True) -> Matrix:
     """Presence/absence of each entity in each taxon, through the closure, with evidence."""
-    from kg.traits import ABSENT, PRESENT, Call, _curie, _iri
+    from kg.traits.calls import ABSENT, PRESENT, Call
+    from ontologies.prefixes import contract, expand
 
     idx = traits.index
     calls = traits.calls()
     tx_iris = [traits.taxon(t) for t in taxa]
-    ent_iris = [_iri(e) for e in entities]
+    ent_iris = [expand(e) for e in entities]
     by_taxon: dict[str, dict[str, list[Call]]] = {}
     for t in tx_iris:
         asserted: dict[str, list[Call]] = {PRESENT: [], ABSENT: []}
-        for c in traits._by_taxon().get(t, ()):
+        for c in traits.calls_by_taxon().get(t, ()):
             if c.tier == "asserted":
                 asserted[c.value].append(c)
         by_taxon[t] = asserted
@@ -156,4 +157,4 @@ def build_matrix(traits: Traits, taxa: list[str], entities: list[str], *, variab
         ent_iris = [ent_iris[j] for j in keep]
         cells = [[row[j] for j in keep] for row in cells]
     names = [idx.taxa.get(t, t) for t in tx_iris]
-    return Matrix(names, [_curie(e) for e in ent_iris], cells, {_curie(e): traits.label(e) for e in ent_iris})
+    return Matrix(names, [contract(e) for e in ent_iris], cells, {contract(e): traits.label(e) for e in ent_iris})

@@ -68,3 +68,7 @@ class UnknownPrefix(TraitKGError, ValueError):
 
 class NotFound(TraitKGError, LookupError):
     """A term, taxon, tree or node asked for does not exist in the store."""
+
+
+class ReasonerError(TraitKGError, RuntimeError):
+    """An OWL reasoner could not run (no Java, or the ontology is outside what it accepts)."""

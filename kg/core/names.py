@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kg.graphs import BASE, TKG
+from kg.core.graphs import BASE, TKG
 
 TAXON_NS = BASE + "taxon/"
 _WS = re.compile(r"[\s_]+")

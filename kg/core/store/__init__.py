@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 import pyoxigraph as ox
 from pyoxigraph import DefaultGraph, QueryResultsFormat, Variable  # re-exported with the other term classes
 
-from kg.errors import UnknownStoreScheme
-from kg.store.base import (
+from kg.core.errors import UnknownStoreScheme
+from kg.core.store.base import (
     DEFAULT_SELECTOR,
     RDF_TYPE,
     RDFS_LABEL,
@@ -41,11 +41,11 @@ from kg.store.base import (
     rdf_format,
     serialize_rdf,
 )
-from kg.store.base import (
-    _query_kind as _query_kind,  # used by the facade and the SPARQL protocol
+from kg.core.store.base import (
+    query_kind as query_kind,  # used by the facade and the SPARQL protocol
 )
-from kg.store.embedded import OxigraphStore
-from kg.store.remote import SparqlEndpointStore
+from kg.core.store.embedded import OxigraphStore
+from kg.core.store.remote import SparqlEndpointStore
 
 __all__ = [
     "BlankNode", "DefaultGraph", "Literal", "NamedNode", "Quad", "Triple", "Variable",
@@ -80,7 +80,7 @@ def open_store(selector: str | None = None) -> Store:
     >>> open_store("mysql:db")
     Traceback (most recent call last):
     ...
-    kg.errors.UnknownStoreScheme: unknown store scheme 'mysql' in 'mysql:db'; expected one of: oxigraph:, sparql:
+    kg.core.errors.UnknownStoreScheme: unknown store scheme 'mysql' in 'mysql:db'; expected one of: oxigraph:, sparql:
     """
     selector = selector or os.environ.get("TRAITKG_STORE") or DEFAULT_SELECTOR
     scheme, sep, rest = selector.partition(":")

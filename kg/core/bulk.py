@@ -5,7 +5,7 @@ on-disk store, with the next chunk built meanwhile (the store parses ``bytes`` w
 the GIL); :func:`gc_paused` keeps the cyclic garbage collector out of builds that make millions
 of small acyclic objects.
 
->>> from kg.store import open_store
+>>> from kg.core.store import open_store
 >>> s = open_store("oxigraph:")
 >>> chunks = iter([(b'<http://x/a> <http://x/p> <http://x/b> .\\n', 1), (b'<http://x/a> <http://x/p> "c" .\\n', 1)])
 >>> load_chunks(s, chunks, "http://x/g"), s.count("http://x/g")
@@ -18,7 +18,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kg.store import RdfFormat, Store
+from kg.core.store import RdfFormat, Store
 
 
 @contextmanager

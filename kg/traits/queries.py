@@ -1,0 +1,234 @@
+"""Trait queries over one store: presence/absence inference with evidence, trait queries, conflicts.
+
+Phenoscape's semantics: a phenotype of an entity implies the entity is present (``absent``
+implies it is absent); presence of a part or subtype implies presence of the whole or
+supertype (closure ancestors); absence of a whole or supertype implies absence of its parts
+and subtypes (over the entities the corpus uses). Polymorphic cells contribute all their
+states; uncertain cells only what every member state implies. Every call keeps its
+evidence: asserted calls point at states (-> character -> matrix -> publication); inferred
+calls at the asserted calls they follow from. :meth:`Traits.infer` writes the calls into a
+derived graph of kind ``inference`` with ``prov:wasDerivedFrom`` the phenotype and closure graphs;
+calls of one entity and value with identical evidence share one node there, linked to each of
+their taxa (see :func:`call_quads`).
+
+>>> from kg import KnowledgeGraph
+>>> t = KnowledgeGraph.open("oxigraph:").traits
+>>> t.calls() == {}
+True
+"""
+
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from kg.core.bulk import gc_paused, load_chunks
+from kg.core.errors import NotFound, ValidationError
+from kg.core.graphs import derived_sha, load_graph
+from kg.core.names import normalise_name, taxon_iri
+from kg.core.store import Store
+from kg.phenoindex import PhenotypeIndex
+from kg.traits.calls import ABSENT, PRESENT, Call, compute_calls
+from kg.traits.clades import CladeQueries
+from kg.traits.evidence import state_info, term_labels
+from kg.traits.inference_graph import RULES, call_ntriples_chunks
+from ontologies.prefixes import contract, expand
+
+
+class Traits(CladeQueries):
+    """Trait queries over one store (the facade's ``kg.traits``)."""
+
+    def __init__(self, store: Store, cache: dict[str, Any] | None = None) -> None:
+        self.store = store
+        self._cache = cache if cache is not None else {}
+
+    # ------------------------------------------------------------------ index and inference
+    @property
+    def index(self) -> PhenotypeIndex:
+        if "phenoindex" not in self._cache:
+            self._cache["phenoindex"] = PhenotypeIndex.build(self.store)
+        return self._cache["phenoindex"]
+
+    def calls(self) -> dict[tuple[str, str, str], Call]:
+        """Every asserted and inferred call, keyed by (taxon, entity, value)."""
+        if "calls" not in self._cache:
+            idx = self.index
+            with gc_paused():
+                self._cache["calls"] = compute_calls(idx)
+        return self._cache["calls"]
+
+    def infer(self, *, name: str = "presence-absence") -> Any:
+        """Write the calls into a derived graph (kind ``inference``); a no-op when inputs are unchanged."""
+        idx = self.index
+        if not idx.phenotype_graphs:
+            raise ValidationError("no phenotype graphs loaded: run `traitkg load phenotypes PATH...` first")
+        inputs = idx.phenotype_graphs + idx.closure_graphs
+        calls = self.calls()
+
+        params = {"rules": RULES}
+
+        def writer(graph: str) -> int:
+            # the store's bulk path, N-Triples in chunks; lines are distinct, so their number is the graph's size
+            with gc_paused():
+                return load_chunks(self.store, call_ntriples_chunks(calls, self.conflicts_keys()), graph)
+
+        return load_graph(self.store, kind="inference", name=name, writer=writer, source="derived",
+                          sha256=derived_sha(inputs, params), byte_size=0, loader="traits", loader_version="2",
+                          parameters=params, derived_from=[g.iri for g in inputs], counted=True)
+
+    def conflicts_keys(self) -> set[tuple[str, str]]:
+        c = self.calls()
+        return {(t, e) for (t, e, v), a in c.items() if v == ABSENT and (p := c.get((t, e, PRESENT))) is not None
+                and not (p.polymorphic and a.polymorphic)}
+
+    # ------------------------------------------------------------------ lookups
+    def taxon(self, name_or_iri: str) -> str:
+        """The taxon IRI for a name, CURIE or IRI known to the phenotype graphs."""
+        idx = self.index
+        cand = name_or_iri if name_or_iri.startswith("http") else (
+            expand(name_or_iri) if name_or_iri.startswith("taxon:") else taxon_iri(normalise_name(name_or_iri)))
+        if cand in idx.taxa:
+            return cand
+        import difflib
+
+        near = difflib.get_close_matches(normalise_name(name_or_iri), list(idx.taxa.values()), n=3)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        raise NotFound(f"no taxon {name_or_iri!r} with phenotypes{hint}")
+
+    def label(self, iri: str) -> str:
+        lab = self._cache.get("labels")
+        if lab is None:
+            lab = self._cache["labels"] = term_labels(self.store, self.index)
+        return lab.get(iri) or contract(iri)
+
+    def evidence(self, call: Call) -> list[dict[str, Any]]:
+        """The states, characters, matrices and publications behind a call."""
+        calls = self.calls()
+        states = set(call.states)
+        for src in call.sources:
+            states |= calls[(call.taxon, src, call.value)].states
+        info = state_info(self.store, self._cache, states)
+        return sorted((info[s] for s in states if s in info), key=lambda d: (d["matrix"], d["character_number"]))
+
+    # ------------------------------------------------------------------ queries
+    def traits_of(self, taxon: str, *, evidence: bool = True) -> list[dict[str, Any]]:
+        """Every presence/absence call for a taxon (asserted and inferred), plus its asserted phenotypes."""
+        tx = self.taxon(taxon)
+        out = []
+        for c in self.calls_by_taxon().get(tx, ()):
+            d = self._call_dict(c, evidence)
+            d["kind"] = "presence" if c.value == PRESENT else "absence"
+            out.append(d)
+        idx = self.index
+        seen = set()
+        for cell in idx.cells:
+            if cell.taxon != tx:
+                continue
+            for s in cell.states:
+                for p in idx.state_phenotypes.get(s, ()):
+                    if (p, s) in seen:
+                        continue
+                    seen.add((p, s))
+                    ph = idx.phenotypes[p]
+                    d = {"kind": "phenotype", "tier": "asserted", "phenotype": p, "entity": contract(ph.entity),
+                         "entity_label": self.label(ph.entity), "quality": contract(ph.quality) if ph.quality else None,
+                         "quality_label": self.label(ph.quality) if ph.quality else None,
+                         "related_entity": contract(ph.related) if ph.related else None, "state_set": cell.kind}
+                    if evidence:
+                        d["evidence"] = [state_info(self.store, self._cache, {s})[s]]
+                    out.append(d)
+        out.sort(key=lambda d: (d["kind"], d["tier"], d.get("entity_label") or ""))
+        return out
+
+    def taxa_with(self, term: str, *, parts: bool = True, within: Iterable[str] | str | None = None,
+                  value: str | None = None) -> list[dict[str, Any]]:
+        """Taxa with a phenotype of ``term`` or of anything it subsumes (subclasses and, with ``parts``,
+        parts). A PATO term matches phenotypes by quality. ``within`` restricts to a clade: a collection
+        of taxon names/IRIs, a tree node (its tips), or a name (see :meth:`clade`: a taxonomy taxon at
+        any rank, ``TREE:NODE``, a tree's clade label, a genus). ``value='present'|'absent'`` asks
+        presence/absence calls instead of phenotypes."""
+        idx = self.index
+        t = expand(term)
+        allowed = self._within(within)
+        if value is not None:
+            if value not in (PRESENT, ABSENT):
+                raise ValidationError(f"value {value!r}: expected 'present' or 'absent'")
+            rows = [c for (tx, e, v), c in self.calls().items() if e == t and v == value
+                    and (allowed is None or tx in allowed)]
+            return sorted(({"taxon": idx.taxa[c.taxon], "taxon_iri": c.taxon, "tier": c.tier,
+                            "phenotypes": []} for c in rows), key=lambda d: d["taxon"])
+        match = self._matching_phenotypes(t, parts)
+        if not match:
+            return []
+        states = {s for s, ps in idx.state_phenotypes.items() if any(p in match for p in ps)}
+        hits: dict[str, set[str]] = defaultdict(set)
+        state_taxa = self._state_taxa()
+        for s in states:
+            ps = [p for p in idx.state_phenotypes[s] if p in match]
+            for tx in state_taxa.get(s, ()):
+                if allowed is None or tx in allowed:
+                    hits[tx].update(ps)
+        return sorted(({"taxon": idx.taxa[tx], "taxon_iri": tx, "tier": "asserted",
+                        "phenotypes": sorted(ps)} for tx, ps in hits.items()), key=lambda d: d["taxon"])
+
+    def _state_taxa(self) -> dict[str, list[str]]:
+        """State IRI -> the taxa of the cells that score it (built once per store state)."""
+        if "state_taxa" not in self._cache:
+            by: dict[str, dict[str, None]] = defaultdict(dict)
+            for cell in self.index.cells:
+                for s in cell.states:
+                    by[s][cell.taxon] = None
+            self._cache["state_taxa"] = {s: list(t) for s, t in by.items()}
+        return self._cache["state_taxa"]
+
+    def _matching_phenotypes(self, t: str, parts: bool) -> set[str]:
+        key = ("match", t, parts)
+        if key in self._cache:
+            return self._cache[key]
+        idx = self.index
+        out = set()
+        for p, ph in idx.phenotypes.items():
+            for term in (ph.entity, ph.quality):
+                if term and (term == t or t in idx.ancestors(term, parts=parts and term == ph.entity)):
+                    out.add(p)
+                    break
+        self._cache[key] = out
+        return out
+
+
+    def conflicts(self) -> list[dict[str, Any]]:
+        """Taxa inferred both present and absent for an entity, with both sides' evidence."""
+        c = self.calls()
+        out = []
+        for t, e in sorted(self.conflicts_keys()):
+            p, a = c[(t, e, PRESENT)], c[(t, e, ABSENT)]
+            out.append({"taxon": self.index.taxa[t], "taxon_iri": t, "entity": contract(e), "entity_label": self.label(e),
+                        "present": self._call_dict(p, True), "absent": self._call_dict(a, True)})
+        return out
+
+    def calls_by_taxon(self) -> dict[str, list[Call]]:
+        if "calls_by_taxon" not in self._cache:
+            by: dict[str, list[Call]] = defaultdict(list)
+            for c in self.calls().values():
+                by[c.taxon].append(c)
+            self._cache["calls_by_taxon"] = by
+        return self._cache["calls_by_taxon"]
+
+    def _call_dict(self, c: Call, evidence: bool) -> dict[str, Any]:
+        d: dict[str, Any] = {"entity": contract(c.entity), "entity_label": self.label(c.entity), "value": c.value,
+                             "tier": c.tier, "polymorphic": c.polymorphic}
+        if c.sources:
+            d["inferred_from"] = sorted(contract(s) for s in c.sources)
+        if evidence:
+            d["evidence"] = self.evidence(c)
+        return d
+
+    def matrix(self, taxa: Iterable[str], entities: Iterable[str], **kw: Any) -> Any:
+        """An OntoTrace-style presence/absence matrix (see :mod:`kg.traits.matrix`)."""
+        from kg.traits.matrix import build_matrix
+
+        return build_matrix(self, list(taxa), list(entities), **kw)
+
+

@@ -40,8 +40,12 @@ def shared_data_required() -> bool:
 
 def shared_data_missing(path: Path) -> str:
     """Why the shared-data tests cannot run, and how to give them the data."""
-    return (f"{_SKIP_TAG} {path}: set {SHARED_DATA_ENV}=/path/to/shared/data "
-            f"or put the data at {SHARED_DATA_DEFAULT} (README, 'Test data')")
+    if os.environ.get(SHARED_DATA_ENV):
+        how = (f"(from {SHARED_DATA_ENV}): point {SHARED_DATA_ENV} at the data, or unset it and put the "
+               f"data at {SHARED_DATA_DEFAULT}")
+    else:
+        how = f"(the default, ../shared/data): put the data there or set {SHARED_DATA_ENV}=/path/to/the/data"
+    return f"{_SKIP_TAG} {path} {how} (README, 'Test data')"
 
 
 SHARED = shared_data_dir()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REQUIRE_SHARED_DATA_ENV, ROOT, SHARED_DATA_ENV
+from tests.conftest import REQUIRE_SHARED_DATA_ENV, ROOT, SHARED_DATA_ENV, shared_data_dir, shared_data_missing
 
 TINY = '''
 def test_reads_the_shared_data(shared):
@@ -48,6 +48,14 @@ def test_missing_data_skips_with_reason_and_one_summary_line(tmp_path):
     assert len(summary) == 1, out
     for text in (summary[0], out.split("SKIPPED [1]")[1]):  # the summary line and the skip reason
         assert str(missing) in text and SHARED_DATA_ENV in text and str(ROOT.parent / "shared" / "data") in text
+
+
+def test_default_is_beside_the_repository_and_the_reason_says_so(monkeypatch):
+    monkeypatch.delenv(SHARED_DATA_ENV, raising=False)
+    assert shared_data_dir() == ROOT.parent / "shared" / "data"
+    why = shared_data_missing(shared_data_dir())
+    assert f"not found at {ROOT.parent / 'shared' / 'data'} (the default, ../shared/data)" in why
+    assert f"set {SHARED_DATA_ENV}=" in why
 
 
 def test_missing_data_is_marked_and_selectable(tmp_path):

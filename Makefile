@@ -37,8 +37,9 @@ demo: setup
 serve: setup
 	$(BIN)/traitkg serve
 
-# The whole test suite: unit tests on the toy world, integration tests on ../shared/data,
-# a real Oxigraph server, real HTTP clients and headless Chromium.
+# The whole test suite: unit tests on the toy world, integration tests on $TRAITKG_SHARED_DATA
+# (default ../shared/data; skipped with a count where it is missing), a real Oxigraph server,
+# real HTTP clients and headless Chromium.
 test: setup system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -9,8 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "data"
-sys.path.insert(0, str(ROOT / "tests"))  # the Oxigraph server fixture class
+sys.path.insert(0, str(ROOT / "tests"))  # the Oxigraph server fixture class, the shared-data setting
+
+from conftest import shared_data_dir, shared_data_missing  # noqa: E402
+
+#: The real data the benches read: $TRAITKG_SHARED_DATA, default ../shared/data (same setting as the tests).
+SHARED = shared_data_dir()
+if not SHARED.is_dir():
+    sys.exit(f"{Path(sys.argv[0]).name}: the benches read the shared data; {shared_data_missing(SHARED)}")
 
 
 def timed(fn: Callable[[], object], repeat: int = 3) -> tuple[float, list[float]]:

@@ -22,9 +22,10 @@ import sys
 import time
 from pathlib import Path
 
+from _util import SHARED  # TRAITKG_SHARED_DATA, default ../shared/data (exits with how to set it)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
 NEXML = SHARED / "phenoscape-data" / "nexml"
 
 

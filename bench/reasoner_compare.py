@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _util import SHARED  # TRAITKG_SHARED_DATA, default ../shared/data (exits with how to set it)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("TRAITKG_SHARED", ROOT.parent / "shared" / "data"))
 UBERON = SHARED / "uberon" / "uberon-2015-05-25.owl.gz"
 
 _DL = """

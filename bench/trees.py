@@ -21,9 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _util import SHARED  # TRAITKG_SHARED_DATA, default ../shared/data (exits with how to set it)
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SHARED = ROOT.parent / "shared" / "data"
 FISH = SHARED / "fishtree" / "actinopt_12k_raxml.tre"
 
 

@@ -1,5 +1,8 @@
 """Shared fixtures: stores on both backends (a real Oxigraph server on loopback, no mocks),
-the toy world in tests/data and the real data in ../shared/data."""
+the toy world in tests/data and the real data in $TRAITKG_SHARED_DATA (default ../shared/data).
+
+Tests that use the ``shared`` fixture are marked ``shared_data``. Without the data they are skipped
+(one summary line counts them); with ``TRAITKG_REQUIRE_SHARED_DATA=1`` (CI) missing data fails the run."""
 
 from __future__ import annotations
 
@@ -15,7 +18,61 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TOY = ROOT / "tests" / "data"
-SHARED = Path(os.environ.get("TRAITKG_SHARED", ROOT.parent / "shared" / "data"))
+
+#: The one setting for the real third-party data used by the integration tests and the benches.
+SHARED_DATA_ENV = "TRAITKG_SHARED_DATA"
+#: Set to 1 (CI does) to make missing shared data fail the run instead of skipping its tests.
+REQUIRE_SHARED_DATA_ENV = "TRAITKG_REQUIRE_SHARED_DATA"
+SHARED_DATA_DEFAULT = ROOT.parent / "shared" / "data"
+_SKIP_TAG = "shared data not found at"
+
+
+def shared_data_dir() -> Path:
+    """``$TRAITKG_SHARED_DATA`` if set, else ``../shared/data`` beside the repository (benches use it too)."""
+    value = os.environ.get(SHARED_DATA_ENV)
+    return Path(value).expanduser().absolute() if value else SHARED_DATA_DEFAULT
+
+
+def shared_data_required() -> bool:
+    """Whether missing shared data must fail the run (``TRAITKG_REQUIRE_SHARED_DATA=1``)."""
+    return os.environ.get(REQUIRE_SHARED_DATA_ENV, "").strip() not in ("", "0")
+
+
+def shared_data_missing(path: Path) -> str:
+    """Why the shared-data tests cannot run, and how to give them the data."""
+    if os.environ.get(SHARED_DATA_ENV):
+        how = (f"(from {SHARED_DATA_ENV}): point {SHARED_DATA_ENV} at the data, or unset it and put the "
+               f"data at {SHARED_DATA_DEFAULT}")
+    else:
+        how = f"(the default, ../shared/data): put the data there or set {SHARED_DATA_ENV}=/path/to/the/data"
+    return f"{_SKIP_TAG} {path} {how} (README, 'Test data')"
+
+
+SHARED = shared_data_dir()
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", f"shared_data: reads the real data in ${SHARED_DATA_ENV} "
+                                       "(default ../shared/data); set on every test using the `shared` fixture")
+
+
+def pytest_sessionstart(session) -> None:
+    if shared_data_required() and not SHARED.is_dir():
+        raise pytest.UsageError(f"{REQUIRE_SHARED_DATA_ENV}=1 but {shared_data_missing(SHARED)}")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if "shared" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_data)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if isinstance(r.longrepr, tuple) and _SKIP_TAG in r.longrepr[2]]
+    if skipped:
+        n = len(skipped)
+        terminalreporter.write_line(f"{n} test{'s' if n != 1 else ''} skipped: {shared_data_missing(SHARED)}")
 
 
 def free_port() -> int:
@@ -204,9 +261,12 @@ def mem_kg():
 
 @pytest.fixture(scope="session")
 def shared() -> Path:
-    """The real third-party data beside the repo. Integration tests need it; CI has it."""
+    """The real third-party data (``shared_data_dir()``). Tests using it are skipped where it is
+    missing, and fail instead under ``TRAITKG_REQUIRE_SHARED_DATA=1`` (CI)."""
     if not SHARED.is_dir():
-        pytest.fail(f"shared data not found at {SHARED}; set TRAITKG_SHARED or put shared/ beside the repo")
+        if shared_data_required():
+            pytest.fail(f"{REQUIRE_SHARED_DATA_ENV}=1 but {shared_data_missing(SHARED)}", pytrace=False)
+        pytest.skip(shared_data_missing(SHARED))
     return SHARED
 
 

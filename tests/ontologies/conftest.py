@@ -1,4 +1,4 @@
-"""Fixtures for ontology tests: a loopback HTTP server over ../shared/data, the download cache in tmp."""
+"""Fixtures for ontology tests: a loopback HTTP server over the shared data (`shared`), the download cache in tmp."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 @pytest.fixture
 def http_shared(shared, tmp_path, monkeypatch):
-    """Serve ../shared/data (and tests/data/ontologies under /toy/) on 127.0.0.1; cache in tmp."""
+    """Serve the shared data under /shared/ (and tests/data/ontologies under /toy/) on 127.0.0.1; cache in tmp."""
     from tests.conftest import TOY
 
     monkeypatch.setenv("TRAITKG_CACHE", str(tmp_path / "cache"))

@@ -54,7 +54,7 @@ def random_tree_file(n_tips: int, path: Path, seed: int = 1) -> None:
     """A random binary tree (uniform random splits) with random branch lengths, as Newick."""
     import numpy as np
 
-    from loaders.newick import write_newick
+    from loaders.parsed_tree import write_newick
 
     rng = random.Random(seed)
     parent, names, length = [], [], []
@@ -105,7 +105,8 @@ def job_load(path: str, name: str, store_dir: str | None) -> dict:
 
 def job_write_nt(path: str, nt: str) -> dict:
     """The tree's CDAO N-Triples into a file (input of the floor, written in its own process)."""
-    from loaders.newick import cdao_ntriples, parse_newick
+    from loaders.cdao import cdao_ntriples
+    from loaders.newick_grammar import parse_newick
 
     with open(nt, "wb") as fh:
         for chunk in cdao_ntriples(parse_newick(Path(path).read_text()), "floor"):
@@ -141,7 +142,7 @@ def load_avg() -> str:
 
 def job_parse_index(path: str) -> dict:
     from kg.treeindex import TreeIndex
-    from loaders.newick import parse_newick
+    from loaders.newick_grammar import parse_newick
 
     text = Path(path).read_text()
     t0 = time.perf_counter()
@@ -152,7 +153,7 @@ def job_parse_index(path: str) -> dict:
 
 def job_queries(path: str, k_mrca: int, k_induced: int, seed: int) -> dict:
     from kg.treeindex import TreeIndex
-    from loaders.newick import parse_newick
+    from loaders.newick_grammar import parse_newick
 
     ix = TreeIndex.from_parsed(parse_newick(Path(path).read_text()))
     ix._labels()
@@ -204,7 +205,8 @@ def job_shapes(text_kind: str, n: int) -> dict:
     from ete3 import Tree
 
     from kg.treeindex import TreeIndex
-    from loaders.newick import parse_newick, to_newick
+    from loaders.newick_grammar import parse_newick
+    from loaders.parsed_tree import to_newick
 
     text = caterpillar(n) if text_kind == "caterpillar" else polytomy(n)
     t0 = time.perf_counter()

@@ -7,7 +7,7 @@ node in ``(u, v]`` (a range-minimum query over depths, answered in O(1) from a s
 over blocks of 32). The MRCA of a set is the LCA of its first and last node in preorder. Every
 step is a numpy operation or a loop with an explicit stack: no recursion anywhere.
 
->>> from loaders.newick import parse_newick
+>>> from loaders.newick_grammar import parse_newick
 >>> ix = TreeIndex.from_parsed(parse_newick("((A:1,B:2)x:1,(C:1,D:1)y:2)r;"))
 >>> ix.names[ix.mrca(ix.ids(["A", "B"]))], ix.names[ix.mrca(ix.ids(["A", "D"]))]
 ('x', 'r')
@@ -258,7 +258,7 @@ class TreeIndex:
     # construction ------------------------------------------------------------------------------
     @classmethod
     def from_parsed(cls, tree: Any, meta: dict[str, Any] | None = None) -> TreeIndex:
-        """From a :class:`loaders.newick.ParsedTree` (arrays already in preorder)."""
+        """From a :class:`loaders.parsed_tree.ParsedTree` (arrays already in preorder)."""
         return cls(tree.parent, tree.size, tree.depth, tree.length, tree.support, list(tree.names), meta)
 
     @classmethod
@@ -490,7 +490,7 @@ class TreeIndex:
 
     def induced_newick(self, ids: Sequence[int] | np.ndarray) -> str:
         """Newick of the induced subtree (unary nodes collapsed, branch lengths summed)."""
-        from loaders.newick import write_newick
+        from loaders.parsed_tree import write_newick
 
         nodes, par, blen = self.induced(ids)
         return write_newick(par, self._sizes(par), [self.names[i] for i in nodes.tolist()], blen,
@@ -500,7 +500,7 @@ class TreeIndex:
         """Newick of the subtree below ``v``; ``height_limit`` cuts it that many edges down
         (cut nodes become tips named by their label or ``node:N``); more than ``max_tips`` tips
         is an error."""
-        from loaders.newick import write_newick
+        from loaders.parsed_tree import write_newick
 
         lo, hi = int(v), int(v) + int(self.size[v])
         idx = np.arange(lo, hi)

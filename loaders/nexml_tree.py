@@ -22,7 +22,8 @@ from kg.core.graphs import slug
 from kg.core.sources import Source
 from kg.core.store import Store
 from loaders._base import Progress
-from loaders.newick import ParsedTree, check_tips, pick, store_tree
+from loaders.cdao import store_tree
+from loaders.parsed_tree import ParsedTree, check_tips, pick
 from loaders.report import LoadReport
 
 KIND = "tree"

@@ -11,7 +11,8 @@ from ete3 import Tree as EteTree
 from kg import KnowledgeGraph
 from kg.core.errors import NotFound, ValidationError
 from kg.treeindex import TreeIndex
-from loaders.newick import parse_newick, to_newick
+from loaders.newick_grammar import parse_newick
+from loaders.parsed_tree import to_newick
 
 
 def random_newick(n_tips: int, seed: int) -> str:
@@ -34,7 +35,7 @@ def random_newick(n_tips: int, seed: int) -> str:
         for s in reversed(sizes):
             stack.append((s, me))
     ix = TreeIndex.from_parent(parent, length, [np.nan] * len(parent), names)
-    from loaders.newick import write_newick
+    from loaders.parsed_tree import write_newick
 
     return write_newick(ix.parent, ix.size, names, np.asarray(length, dtype=float))
 

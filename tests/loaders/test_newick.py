@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from kg.core.errors import ParseError
-from loaders import newick
-from loaders.newick import parse_newick, to_newick
+from loaders import cdao, newick, newick_grammar
+from loaders.newick_grammar import parse_newick
+from loaders.parsed_tree import to_newick
 
 
 def test_quoted_labels_nhx_and_comments(toy):
@@ -188,8 +189,8 @@ def test_plain_fast_path_equals_the_token_parser():
     for text in texts:
         for mode in ("auto", "support", "name"):
             a = parse_newick(text, internal_labels=mode)
-            b = newick._parse_tokens(text, source=None, internal_labels=mode, line_offset=0, name="")
-            fast += newick._parse_plain(text, mode, "") is not None
+            b = newick_grammar.parse_tokens(text, source=None, internal_labels=mode, line_offset=0, name="")
+            fast += newick_grammar.parse_plain(text, mode, "") is not None
             assert a.names == b.names, text
             for field in ("parent", "size", "depth"):
                 assert getattr(a, field).tolist() == getattr(b, field).tolist(), (field, text)
@@ -203,14 +204,14 @@ def test_plain_fast_path_equals_the_token_parser():
                                   "(A:x,B);", "A(B,C);", "(A,B)(C,D);", "(A,B)C(D);", "(A:inf,B);",
                                   "('A',B);", "(A,B)[&R];", "(A,B);(C,D);", "(A,B):1:2;"])
 def test_fast_path_leaves_errors_and_other_dialects_to_the_token_parser(text):
-    assert newick._parse_plain(text, "auto", "") is None
+    assert newick_grammar.parse_plain(text, "auto", "") is None
 
 
 def test_write_in_chunks_equals_one_chunk(mem_kg):
     tree = parse_newick("((A:1,'B c':2)90:1,(C:0.5,D)x:2,E_f:3)r;")
-    one = b"".join(newick.cdao_ntriples(tree, "t", chunk_nodes=10**6))
-    many = b"".join(newick.cdao_ntriples(tree, "t", chunk_nodes=2))
+    one = b"".join(cdao.cdao_ntriples(tree, "t", chunk_nodes=10**6))
+    many = b"".join(cdao.cdao_ntriples(tree, "t", chunk_nodes=2))
     assert sorted(one.splitlines()) == sorted(many.splitlines())
     g = "https://example.org/graph/t"
-    n = newick.write_tree(mem_kg.store, g, tree, "t", chunk_nodes=2)  # five load calls
+    n = cdao.write_tree(mem_kg.store, g, tree, "t", chunk_nodes=2)  # five load calls
     assert n == len(one.splitlines()) == mem_kg.store.count(g)

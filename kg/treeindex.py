@@ -29,208 +29,10 @@ from typing import Any
 import numpy as np
 
 from kg.core.errors import IntegrityError, NotFound, ValidationError
+from kg.tree_labels import AMBIGUOUS, LabelTable, normalise_label
+from kg.tree_rmq import RangeMinimum, jump_sum
 
 FORMAT = 1
-_B = 32  # block size of the range-minimum structure
-
-
-def _jump_sum(parent: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Sum of ``weight`` from each node up to the root, by pointer jumping (log-depth passes)."""
-    acc = weight.astype(np.float64, copy=True)
-    anc = parent.astype(np.int64, copy=True)
-    live = np.flatnonzero(anc >= 0)
-    while live.size:
-        a = anc[live]
-        acc[live] += acc[a]
-        anc[live] = anc[a]
-        live = live[anc[live] >= 0]
-    return acc
-
-
-class _RMQ:
-    """Position of the minimum of ``values[l..r]``, vectorised over query arrays."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        n = len(values)
-        self.n = n
-        nb = max(1, -(-n // _B))
-        pad = np.full(nb * _B, np.iinfo(np.int32).max, dtype=np.int64)
-        pad[:n] = values
-        keys = (pad << 32) | np.arange(nb * _B, dtype=np.int64)
-        blocks = keys.reshape(nb, _B)
-        self.keys = keys
-        self.prefix = np.minimum.accumulate(blocks, axis=1).ravel()
-        self.suffix = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
-        table = [blocks.min(axis=1)]
-        k = 1
-        while (1 << k) <= nb:
-            prev = table[-1]
-            half = 1 << (k - 1)
-            table.append(np.minimum(prev[:-half], prev[half:]))
-            k += 1
-        self.table = table
-
-    def argmin_one(self, lo: int, hi: int) -> int:
-        """:meth:`argmin` of one range with scalar reads (a handful of them instead of some twenty
-        array operations on one-element arrays)."""
-        bl, br = lo // _B, hi // _B
-        if bl == br:
-            return int(self.keys[lo:hi + 1].min()) & 0xFFFFFFFF
-        best = min(int(self.suffix[lo]), int(self.prefix[hi]))
-        if br - bl > 1:
-            k = (br - bl - 1).bit_length() - 1
-            t = self.table[k]
-            best = min(best, int(t[bl + 1]), int(t[br - (1 << k)]))
-        return best & 0xFFFFFFFF
-
-    def argmin(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        lo = np.asarray(lo, dtype=np.int64)
-        hi = np.asarray(hi, dtype=np.int64)
-        bl, br = lo // _B, hi // _B
-        out = np.empty(lo.shape, dtype=np.int64)
-        same = bl == br
-        if same.any():
-            ls, hs, bs = lo[same], hi[same], bl[same]
-            cols = np.arange(_B)
-            rows = self.keys[(bs * _B)[:, None] + cols]
-            off = cols[None, :]
-            mask = (off < (ls - bs * _B)[:, None]) | (off > (hs - bs * _B)[:, None])
-            rows = np.where(mask, np.iinfo(np.int64).max, rows)
-            out[same] = rows.min(axis=1)
-        diff = ~same
-        if diff.any():
-            l2, h2, b1, b2 = lo[diff], hi[diff], bl[diff], br[diff]
-            best = np.minimum(self.suffix[l2], self.prefix[h2])
-            cnt = b2 - b1 - 1
-            mid = cnt > 0
-            if mid.any():
-                c = cnt[mid]
-                k = np.floor(np.log2(c)).astype(np.int64)
-                s = b1[mid] + 1
-                e = b2[mid] - (1 << k)
-                vals = np.empty(len(c), dtype=np.int64)
-                for kk in np.unique(k):
-                    sel = k == kk
-                    t = self.table[kk]
-                    vals[sel] = np.minimum(t[s[sel]], t[e[sel]])
-                best[mid] = np.minimum(best[mid], vals)
-            out[diff] = best
-        return out & 0xFFFFFFFF
-
-
-_AMBIGUOUS = -2  # a label shared by two tips (or, with no tip, two internal nodes)
-_EMPTY = -1  # an empty slot of the label table
-_WINDOW = 4  # slots of a probe read at once
-
-
-def _norm(name: str) -> str:
-    """A label's normalised form: underscores as blanks, runs of white space folded."""
-    k = name.replace("_", " ")
-    if "  " in k or k[:1] == " " or k[-1:] == " " or not k.isprintable():
-        k = " ".join(k.split())
-    return k
-
-
-class _LabelTable:
-    """Label -> node id for one tree.
-
-    Labels as written sit in an open-addressing table keyed by their Python string hash (numpy
-    arrays, linear probing): a batch of names costs one hash each, a few vectorised gathers and
-    one list comparison with the labels found (identical objects compare without reading them).
-    Normalised forms (``Genus species`` for a tip written ``Genus_species``, blanks folded) go
-    through a dict that is built on the first miss. All lookups share one rule: a tip wins over an
-    internal node with the same normalised label, and two tips (or, without a tip, two internal
-    nodes) with one normalised label make it ambiguous.
-    """
-
-    def __init__(self, names: list[str], tip: np.ndarray) -> None:
-        self.names = names
-        lab = np.flatnonzero(np.fromiter(map(len, names), dtype=np.int64, count=len(names)))
-        labels = [names[i] for i in lab.tolist()]
-        keys = [_norm(x) for x in labels]
-        hk = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
-        is_tip = tip[lab]
-        # group equal normalised keys (by hash; equal hashes are split by the strings themselves)
-        order = np.lexsort((lab, ~is_tip, hk))
-        hs = hk[order]
-        start = np.ones(len(hs), dtype=bool)
-        start[1:] = hs[1:] != hs[:-1]
-        gid = np.cumsum(start) - 1
-        single = np.bincount(gid)[gid] == 1 if len(gid) else np.zeros(0, dtype=bool)
-        res = np.empty(len(lab), dtype=np.int64)  # the node each label's normalised form names
-        res[order[single]] = lab[order[single]]
-        self.dups: dict[str, list[int]] = {}
-        groups: dict[str, list[int]] = {}
-        for pos in order[~single].tolist():  # tips first, then node order
-            groups.setdefault(keys[pos], []).append(pos)
-        for key, poss in groups.items():
-            nodes = lab[poss]
-            tips = nodes[is_tip[poss]]
-            win = tips if tips.size else nodes
-            if len(win) == 1:
-                res[poss] = win[0]
-            else:
-                res[poss] = _AMBIGUOUS
-                self.dups[key] = sorted(win.tolist())
-        del keys, hk, order, hs, start, gid, single, groups
-        self._lab, self._res = lab, res
-        self._by_key: dict[str, int] | None = None
-        # labels as written: one slot per distinct hash, placed in home-slot order (linear probing)
-        hr = np.fromiter(map(hash, labels), dtype=np.int64, count=len(labels))
-        uh, first = np.unique(hr, return_index=True)
-        size = 8
-        while size < 2 * len(uh):
-            size <<= 1
-        self.mask = size - 1
-        home = uh & self.mask
-        o = np.argsort(home, kind="stable")
-        k = np.arange(len(o), dtype=np.int64)
-        pos = k + np.maximum.accumulate(home[o] - k) if len(o) else k
-        n_slots = max(size, int(pos[-1]) + 1 if len(pos) else 0) + _WINDOW  # empty slots end every probe
-        self.th = np.zeros(n_slots, dtype=np.int64)
-        self.tres = np.full(n_slots, _EMPTY, dtype=np.int64)
-        self.tlab = np.full(n_slots, None, dtype=object)  # the label (compared with each hit)
-        self.th[pos] = uh[o]
-        self.tres[pos] = res[first[o]]
-        self.tlab[pos] = np.asarray(labels, dtype=object)[first[o]]
-
-    def exact(self, items: list[Any]) -> np.ndarray | None:
-        """For labels as written: each one's node (or ``_AMBIGUOUS``); ``None`` if any item is
-        not such a label (the caller then goes item by item)."""
-        k = len(items)
-        if k == 0:
-            return np.zeros(0, dtype=np.int64)
-        try:
-            q = np.fromiter(map(hash, items), dtype=np.int64, count=k)
-        except TypeError:
-            return None
-        p = q & self.mask
-        hit = self.th[p[:, None] + np.arange(_WINDOW)] == q[:, None]  # the first slots of each probe at once
-        step = hit.argmax(axis=1)
-        at = p + step
-        for j in np.flatnonzero(~hit[np.arange(k), step]).tolist():  # a longer probe (rare)
-            x = int(p[j]) + _WINDOW
-            while self.tres[x] != _EMPTY and self.th[x] != q[j]:
-                x += 1
-            at[j] = x
-        res = self.tres[at]
-        if (res == _EMPTY).any() or self.tlab[at].tolist() != items:  # a miss, or another string with that hash
-            return None
-        return res
-
-    def by_key(self) -> dict[str, int]:
-        """Normalised label -> node id (or ``_AMBIGUOUS``)."""
-        if self._by_key is None:
-            names = self.names
-            self._by_key = {_norm(names[i]): r for i, r in zip(self._lab.tolist(), self._res.tolist())}
-        return self._by_key
-
-    def get(self, name: str) -> int | None:
-        """The node of one label (as written or normalised), ``_AMBIGUOUS``, or ``None``."""
-        r = self.exact([name])
-        if r is not None:
-            return int(r[0])
-        return self.by_key().get(_norm(name))
 
 
 class TreeIndex:
@@ -250,9 +52,9 @@ class TreeIndex:
         if not (len(self.parent) == len(self.size) == len(self.depth) == len(self.length) == n) or n == 0:
             raise IntegrityError("tree index arrays disagree in length or are empty")
         self.has_lengths = bool(np.isfinite(self.length[1:]).any()) if n > 1 else False
-        self.dist = _jump_sum(self.parent, np.nan_to_num(self.length, nan=0.0) * (self.parent >= 0))
-        self._rmq = _RMQ(self.depth)
-        self._table: _LabelTable | None = None
+        self.dist = jump_sum(self.parent, np.nan_to_num(self.length, nan=0.0) * (self.parent >= 0))
+        self._rmq = RangeMinimum(self.depth)
+        self._table: LabelTable | None = None
         self._genera: dict[str, list[int]] | None = None
 
     # construction ------------------------------------------------------------------------------
@@ -269,7 +71,7 @@ class TreeIndex:
         n = len(p)
         if n == 0 or p[0] != -1 or (n > 1 and not (p[1:] < np.arange(1, n)).all()) or (p[1:] < 0).any():
             raise IntegrityError("tree nodes are not numbered in preorder (parent[i] < i, one root at 0)")
-        depth = _jump_sum(p, (p >= 0).astype(np.float64)).astype(np.int32)
+        depth = jump_sum(p, (p >= 0).astype(np.float64)).astype(np.int32)
         # The subtree of i ends at the first later node that is not deeper than i.
         end = np.full(n, n, dtype=np.int64)
         stack: list[int] = []
@@ -339,10 +141,10 @@ class TreeIndex:
         return (a <= b) & (b < a + self.size[a])
 
     # names -------------------------------------------------------------------------------------
-    def _labels(self) -> _LabelTable:
+    def _labels(self) -> LabelTable:
         """The label table (built on first use; a 1M-tip tree takes about a second)."""
         if self._table is None:
-            self._table = _LabelTable(self.names, self.size == 1)
+            self._table = LabelTable(self.names, self.size == 1)
         return self._table
 
     def lookup(self, name: str | int) -> int:
@@ -363,8 +165,8 @@ class TreeIndex:
         i = t.get(name)
         if i is None and name.startswith("node:") and name[5:].isdigit() and int(name[5:]) < len(self.names):
             return int(name[5:])
-        if i == _AMBIGUOUS:
-            key = _norm(name)
+        if i == AMBIGUOUS:
+            key = normalise_label(name)
             raise ValidationError(f"label {name!r} is ambiguous: nodes {t.dups[key][:10]}")
         return i
 
@@ -537,3 +339,4 @@ class TreeIndex:
 
 def nan_to_none(x: float) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else x
+

@@ -237,12 +237,12 @@ def test_ids_fast_path_fallbacks_and_ambiguity():
 
 
 def test_range_minimum_one_range_and_many_agree_with_brute_force():
-    from kg.treeindex import _RMQ
+    from kg.tree_rmq import RangeMinimum
 
     rng = np.random.default_rng(7)
     for n in (1, 5, 32, 33, 64, 100, 1000, 5000):  # one block, block edges, several table levels
         v = rng.integers(0, 50, n)  # many ties: the leftmost minimum wins
-        rmq = _RMQ(v)
+        rmq = RangeMinimum(v)
         a, b = rng.integers(0, n, 400), rng.integers(0, n, 400)
         lo, hi = np.minimum(a, b), np.maximum(a, b)
         want = [int(lo_ + np.argmin(v[lo_:hi_ + 1])) for lo_, hi_ in zip(lo.tolist(), hi.tolist())]

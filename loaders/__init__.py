@@ -17,7 +17,7 @@ from types import ModuleType
 
 from kg.core.errors import UnknownFormat
 
-_NOT_LOADERS = {"report", "source"}
+_NOT_LOADERS = {"report"}
 
 
 @lru_cache(maxsize=1)

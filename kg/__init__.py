@@ -259,10 +259,14 @@ class KnowledgeGraph:
 
     def export(self, directory: str | Path, **kw: Any) -> dict[str, Any]:
         """Write a KG release: every graph as N-Quads plus ``release.json`` with checksums."""
-        return _graphs.export_release(self.store, directory, **kw)
+        from kg.core.releases import export_release
+
+        return export_release(self.store, directory, **kw)
 
     def import_release(self, directory: str | Path, **kw: Any) -> dict[str, Any]:
         """Restore a release written by :meth:`export` (checksums verified first)."""
-        out = _graphs.import_release(self.store, directory, **kw)
+        from kg.core.releases import import_release
+
+        out = import_release(self.store, directory, **kw)
         self.invalidate()
         return out

@@ -85,7 +85,7 @@ def drop(graph: str) -> None:
 @main.command("export")
 @click.argument("directory", type=click.Path(file_okay=False))
 def export(directory: str) -> None:
-    """Write a KG release: every graph as N-Quads plus release.json with checksums."""
+    """Write a KG release: every graph as N-Quads, release.json with checksums, a README with counts."""
     g = get_kg()
     bar = progress_bar("export", unit="graph")
     n = [0]

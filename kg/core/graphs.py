@@ -1,4 +1,4 @@
-"""Named graphs, the provenance manifest, versions, diff, export and import.
+"""Named graphs, the provenance manifest, versions and diff (releases: :mod:`kg.core.releases`).
 
 Every load goes into its own graph ``<base>graph/<kind>/<name>/<version>``. The manifest graph
 (``<base>graph/manifest``) records for each graph, with PROV-O: source, sha256, byte size,
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import io
 import json
 import logging
 import os
@@ -23,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.core.errors import GraphNotFound, IntegrityError, TraitKGError, ValidationError
-from kg.core.store import Literal, NamedNode, Quad, RdfFormat, Store, canonical_nquads, parse_rdf
+from kg.core.errors import GraphNotFound, TraitKGError, ValidationError
+from kg.core.store import Literal, NamedNode, Quad, Store
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,6 @@ DCT = "http://purl.org/dc/terms/"
 MANIFEST = BASE + "graph/manifest"
 GRAPH_PREFIX = BASE + "graph/"
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-RELEASE_FORMAT = "traitkg-release/1"
 
 
 def _n(iri: str) -> NamedNode:
@@ -78,12 +76,12 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
-def _now() -> str:
+def utc_now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
 def _time(lexical: str) -> str:
-    """An xsd:dateTime as :func:`_now` writes it, whatever form the engine answers with (stores
+    """An xsd:dateTime as :func:`utc_now` writes it, whatever form the engine answers with (stores
     keep the value, not the text: Oxigraph says ``...29.79382Z``, Virtuoso ``...29.793820Z``).
 
     >>> _time("2026-11-30T01:19:29.79382Z"), _time("2026-11-30T01:19:29.500Z")
@@ -243,14 +241,14 @@ def load_graph(store: Store, *, kind: str, name: str, writer: Writer, source: st
         raise ValidationError(
             f"{kind}/{name}/{version} is already loaded from different content; "
             "give the new release another version (--version) or drop the old one")
-    started = _now()
+    started = utc_now()
     store.drop_graph(iri)  # an orphan left by a crashed process; never a manifest graph
     try:
         written = writer(iri)
         triples = int(written) if counted else store.count(iri)
         rec = GraphRecord(iri=iri, kind=kind, name=name, version=version, source=source, sha256=sha256,
                           byte_size=byte_size, loader=loader, loader_version=loader_version,
-                          parameters=params, started=started, ended=_now(), triples=triples,
+                          parameters=params, started=started, ended=utc_now(), triples=triples,
                           derived_from=list(derived_from))
         store.add_quads(_record_quads(rec))
     except BaseException:
@@ -312,92 +310,7 @@ def diff_graphs(store: Store, a: str, b: str, *, sample: int = 10) -> GraphDiff:
 
 # --------------------------------------------------------------------------- export / import
 
-def _file_for(rec_iri: str, i: int) -> str:
-    tail = rec_iri[len(GRAPH_PREFIX):] if rec_iri.startswith(GRAPH_PREFIX) else rec_iri
-    return f"graphs/{i:04d}-{slug(tail.replace('/', '--'))}.nq"
-
-
-def export_release(store: Store, directory: str | Path, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write every manifest graph (and the manifest itself) as N-Quads plus ``release.json``."""
-    out = Path(directory)
-    if out.exists() and any(out.iterdir()):
-        raise ValidationError(f"export directory {out} is not empty")
-    (out / "graphs").mkdir(parents=True, exist_ok=True)
-    entries = []
-    iris = [MANIFEST] + [g.iri for g in list_graphs(store)]
-    for i, iri in enumerate(iris):
-        rel = _file_for(iri, i)
-        buf = io.BytesIO()
-        store.dump_graph(iri, buf)
-        # canonical blank nodes and line order: the same store always exports to the same bytes
-        (out / rel).write_bytes(canonical_nquads(parse_rdf(buf.getvalue(), RdfFormat.N_QUADS)))
-        sha, size = sha256_file(out / rel)
-        entries.append({"graph": iri, "file": rel, "sha256": sha, "bytes": size, "triples": store.count(iri)})
-        if progress:
-            progress(iri)
-    release = {"format": RELEASE_FORMAT, "created": _now(), "base": BASE, "store": store.selector,
-               "graphs": entries}
-    (out / "release.json").write_text(json.dumps(release, indent=2) + "\n")
-    return release
-
-
-def import_release(store: Store, directory: str | Path, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Restore a release written by :func:`export_release`. Checksums are verified for every file
-    before anything is written; graphs already in the store are refused; all-or-nothing."""
-    src = Path(directory)
-    meta_path = src / "release.json"
-    if not meta_path.is_file():
-        raise IntegrityError(f"{src} is not a traitkg release: release.json is missing")
-    try:
-        release = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise IntegrityError(f"{meta_path}:{exc.lineno}: invalid JSON ({exc.msg})") from exc
-    if release.get("format") != RELEASE_FORMAT:
-        raise IntegrityError(f"{meta_path}: format {release.get('format')!r}, expected {RELEASE_FORMAT!r}")
-    for e in release["graphs"]:
-        f = src / e["file"]
-        if not f.is_file():
-            raise IntegrityError(f"{f}: listed in release.json but missing")
-        sha, size = sha256_file(f)
-        if sha != e["sha256"] or size != e["bytes"]:
-            raise IntegrityError(f"{f}: checksum {sha[:12]}… ({size} bytes) does not match release.json "
-                                 f"({e['sha256'][:12]}…, {e['bytes']} bytes); the release is corrupt or edited")
-    existing = set(store.named_graphs())
-    clash = [e["graph"] for e in release["graphs"] if e["graph"] in existing and e["graph"] != MANIFEST]
-    if clash:
-        raise ValidationError(f"graphs already in the store: {', '.join(clash[:5])}; drop them first")
-    # Validate every file fully before the first write.
-    for e in release["graphs"]:
-        try:
-            with open(src / e["file"], "rb") as fh:
-                for q in parse_rdf(fh, RdfFormat.N_QUADS):
-                    if not isinstance(q.graph_name, NamedNode) or q.graph_name.value != e["graph"]:
-                        raise IntegrityError(f"{src / e['file']}: quad outside graph {e['graph']}")
-        except SyntaxError as exc:
-            raise IntegrityError(f"{src / e['file']}: {exc}") from exc
-    written: list[str] = []
-    manifest_quads: list[Quad] = []
-    try:
-        for e in release["graphs"]:
-            if e["graph"] == MANIFEST:
-                with open(src / e["file"], "rb") as fh:
-                    manifest_quads = list(parse_rdf(fh, RdfFormat.N_QUADS))
-                continue
-            written.append(e["graph"])
-            store.load_file(src / e["file"], RdfFormat.N_QUADS, e["graph"], keep_graphs=True)
-            if progress:
-                progress(e["graph"])
-        store.add_quads(manifest_quads)
-    except BaseException:
-        for g in written:
-            store.drop_graph(g)
-        raise
-    store.flush()
-    return release
-
-
 __all__ = [
     "BASE", "TKG", "PROV", "MANIFEST", "GraphRecord", "GraphDiff", "graph_iri", "slug", "sha256_file",
-    "list_graphs", "get_graph", "drop_graph", "load_graph", "derived_sha", "diff_graphs",
-    "export_release", "import_release", "TraitKGError",
+    "list_graphs", "get_graph", "drop_graph", "load_graph", "derived_sha", "diff_graphs", "TraitKGError",
 ]

@@ -140,3 +140,16 @@ def conflicts(fmt: str) -> None:
         emit_json(rows)
         return
     emit([(r["taxon"], r["entity"], r["entity_label"]) for r in rows], ["taxon", "entity", "label"], fmt)
+
+
+@main.command("infer")
+@click.option("--json", "as_json", is_flag=True, help="Print the inference graph's manifest entry as JSON.")
+def infer(as_json: bool) -> None:
+    """Write the presence/absence calls (asserted and inferred through the ontology closure) into the
+    derived inference graph; a no-op when its inputs are unchanged."""
+    rec = get_kg().traits.infer()
+    if as_json:
+        emit_json(rec.to_dict())
+        return
+    click.echo(f"inference {rec.name}/{rec.version}: {rec.status}, {rec.triples} triples, derived from "
+               f"{len(rec.derived_from)} graphs")

@@ -1,0 +1,91 @@
+"""The Snakemake workflow (workflow/Snakefile): the bundled sample end to end, reruns of only what
+changed, and the real data in the shared data directory."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def run(config: Path, results: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    p = subprocess.run([str(SNAKEMAKE), "--cores", "1", "-s", "workflow/Snakefile", "--configfile", str(config),
+                        "--config", f"results={results}", *extra], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return p
+
+
+def jobs(p: subprocess.CompletedProcess) -> dict[str, int]:
+    """Rule -> jobs run, from Snakemake's 'Job stats' table."""
+    text = p.stdout + p.stderr
+    if "Job stats:" not in text:
+        return {}
+    table = text.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m.group(1) != "total"}
+
+
+def sample_config(tmp_path: Path) -> tuple[Path, Path]:
+    """The sample config with absolute sources and the tree copied, so the test can change it."""
+    tree = tmp_path / "fish-tree.nwk"
+    shutil.copyfile(ROOT / "kg/sample/fish-tree.nwk", tree)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text((ROOT / "workflow/config/sample.yaml").read_text()
+                   .replace("source: kg/sample/fish-tree.nwk", f"source: {tree}")
+                   .replace("source: kg/", f"source: {ROOT}/kg/"))
+    return cfg, tree
+
+
+def test_sample_workflow_builds_a_release_and_reruns_only_what_changed(tmp_path):
+    cfg, tree = sample_config(tmp_path)
+    results = tmp_path / "results"
+    first = run(cfg, results)
+    assert jobs(first) == {"fetch": 4, "load_ontology": 1, "load_taxonomy": 1, "load_tree": 1, "load_phenotypes": 1,
+                           "reason": 1, "infer": 1, "export": 1, "all": 1}
+    release = json.loads((results / "release/release.json").read_text())
+    kinds = sorted(e["graph"].split("/graph/")[1].split("/")[0] for e in release["graphs"])
+    assert kinds == ["closure", "closure", "inference", "manifest", "ontology", "phenotypes", "taxonomy", "tree"]
+    assert "| tree | sample |" in (results / "release/README.md").read_text()
+    assert json.loads((results / "reports/inference.json").read_text())["kind"] == "inference"
+
+    again = run(cfg, results)
+    assert jobs(again) == {} and "Nothing to be done" in again.stdout + again.stderr
+
+    tree.write_text(tree.read_text().replace("Cobitis_taenia:100.0", "Cobitis_taenia:100.5"))  # a new tree release
+    changed = run(cfg, results)
+    # the tree and what depends on it (OTU names resolve against trees); ontologies and closure stay
+    assert jobs(changed) == {"fetch": 1, "load_tree": 1, "load_phenotypes": 1, "infer": 1, "export": 1, "all": 1}
+    trees = [e for e in json.loads((results / "release/release.json").read_text())["graphs"] if "/graph/tree/" in e["graph"]]
+    assert len(trees) == 2  # the new version beside the old one: every intermediate result versioned
+
+
+def test_workflow_refuses_a_source_whose_checksum_is_wrong(tmp_path):
+    cfg, _ = sample_config(tmp_path)
+    cfg.write_text(cfg.read_text().replace("source: " + str(tmp_path / "fish-tree.nwk"),
+                                           "source: " + str(tmp_path / "fish-tree.nwk") + "\n    sha256: '" + "0" * 64 + "'"))
+    p = subprocess.run([str(SNAKEMAKE), "--cores", "1", "-s", "workflow/Snakefile", "--configfile", str(cfg),
+                        "--config", f"results={tmp_path / 'r'}"], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "does not match the expected " + "0" * 64 in p.stdout + p.stderr
+
+
+@pytest.mark.slow
+def test_shared_data_workflow(shared, tmp_path):
+    import os
+
+    env = {**os.environ, "TRAITKG_SHARED_DATA": str(shared)}
+    results = tmp_path / "results"
+    p = run(ROOT / "workflow/config/shared.yaml", results, env=env)
+    assert jobs(p)["load_ontology"] == 3
+    release = json.loads((results / "release/release.json").read_text())
+    names = {e["graph"].split("/graph/")[1].rsplit("/", 1)[0] for e in release["graphs"]}
+    assert {"ontology/uberon", "ontology/pato", "ontology/bspo", "tree/fishtree",
+            "taxonomy/fishtree-classification", "inference/presence-absence"} <= names
+    assert sum(1 for n in names if n.startswith("phenotypes/")) == 47

@@ -189,3 +189,24 @@ def key_generate(matrix: str, out: str | None, load: bool, as_json: bool) -> Non
             raise click.UsageError("--load needs --out (the key file to load)")
         rep = get_kg().load_key(out, format="keybase")
         click.echo(rep.summary())
+
+
+@key_group.command("link")
+@click.argument("key", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print every term match, item link and contradiction as JSON.")
+def key_link(key: str | None, as_json: bool) -> None:
+    """Link KEY (default: every key) to the KG: lead statements -> anatomy/quality terms (scored
+    hypotheses), items -> taxa, and leads contradicting the taxa's presence/absence calls. The
+    hypotheses go into a derived `keylinks` graph."""
+    res = get_kg().keys.link(key)
+    if as_json:
+        emit_json({"graph": res.graph, "status": res.status, "counts": res.counts(),
+                   "term_matches": [m.to_dict() for m in res.term_matches], "items": res.items,
+                   "contradictions": res.contradictions})
+        return
+    click.echo(f"{res.status}: {res.graph} — " + ", ".join(f"{k}={v}" for k, v in res.counts().items()))
+    for c in res.contradictions[:20]:
+        click.echo(f"  contradiction: {c['key']} lead {c['lead']} says {c['entity_label'] or c['entity']} "
+                   f"{c['lead_says']} on the way to {c['item']}, but {', '.join(c['taxa'][:5])} "
+                   f"{'has' if len(c['taxa']) == 1 else 'have'} it {'absent' if c['lead_says'] == 'present' else 'present'}"
+                   f" ({'/'.join(c['tier'])})")

@@ -69,6 +69,28 @@ class Keys:
         st.key = sk.info.ref
         return st
 
+    def link(self, ref: str | None = None, *, name: str | None = None) -> Any:
+        """Link one key (or every key) to ontology terms (hypotheses), taxa and phenotype calls;
+        written to a derived ``keylinks`` graph. Returns a :class:`kg.keys.link.LinkResult`."""
+        from kg.keys.link import link_keys
+        from kg.taxa import resolver
+        from kg.terms import TermIndex
+        from kg.traits import Traits
+
+        infos = [self.info(ref)] if ref else self.list()
+        keys = [(i.graph, i.ref.split("/", 1)[0], self.get(i.ref).key) for i in infos]
+        for (_g, _p, k), i in zip(keys, infos):
+            k.id = i.ref.split("/", 1)[1]
+        if "terms" not in self._cache:
+            self._cache["terms"] = TermIndex.build(self.store)
+        if ("resolver", None) not in self._cache:
+            self._cache[("resolver", None)] = resolver(self.store)
+        res = link_keys(self.store, keys, terms=self._cache["terms"], resolver=self._cache[("resolver", None)],
+                        traits=Traits(self.store, self._cache),
+                        name=name or (infos[0].ref.replace("/", "-") if ref else "all-keys"))
+        self._cache.pop("keys:list", None)
+        return res
+
     def batch(self, ref: str, observations: list[str], **kw: Any) -> BatchResult:
         """Batch mode: observed traits -> candidate taxa and the couplets still open."""
         sk = self.get(ref)

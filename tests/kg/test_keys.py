@@ -127,3 +127,29 @@ def test_generate_from_a_real_phenoscape_matrix(shared, tmp_path):
     p = tmp_path / "dillman.csv"
     p.write_text(g.to_csv())
     assert validate(keybase.parse(p).keys[0]) == []
+
+
+def test_link_sample_key_to_terms_taxa_and_phenotypes(mem_kg):
+    from kg.demo import load_sample
+
+    load_sample(mem_kg)  # the bundled sample: fin anatomy, taxonomy, tree, phenotypes and the key to orders
+    ref = "sample-key/key-fish-orders"
+    res = mem_kg.keys.link(ref)
+    assert res.status == "loaded" and res.graph.startswith("https://w3id.org/traitkg/graph/keylinks/")
+    m = {(x.lead, x.term): x for x in res.term_matches}
+    assert m[("1b", "UBERON:2000251")].says == "absent" and m[("1b", "UBERON:2000251")].score == 100.0
+    assert m[("2b", "UBERON:2000622")].says == "absent"  # "No barbels": a plural, one word
+    assert m[("3a", "UBERON:0000152")].says is None  # "no axillary process at the pelvic fin base"
+    assert res.counts()["items_linked"] == 12
+    # Silurus glanis and Hoplias malabaricus lack the adipose fin the key's lead 1a promises
+    said = {(c["lead"], c["item"]): c["taxa"] for c in res.contradictions}
+    assert said == {("1a", "Siluriformes"): ["Silurus glanis"], ("1a", "Characiformes"): ["Hoplias malabaricus"]}
+    # hypotheses, with their scores, in the derived graph; nothing asserted about the leads themselves
+    n = mem_kg.query("SELECT (COUNT(?h) AS ?n) WHERE { GRAPH ?g { ?h a tkg:TermMatchHypothesis ; "
+                     "tkg:tier 'hypothesised' ; tkg:score ?s } }").values()[0][0]
+    assert int(n) == len(res.term_matches)
+    rec = mem_kg.graph(res.graph)
+    assert rec.kind == "keylinks" and any("/key/sample-key/" in g for g in rec.derived_from)
+    linked = mem_kg.query("SELECT ?t WHERE { ?i rdfs:label 'Siluriformes' ; tkg:itemTaxon ?t }").values()
+    assert linked == [("https://w3id.org/traitkg/taxon/Siluriformes",)]
+    assert mem_kg.keys.link(ref).status == "unchanged"

@@ -47,3 +47,11 @@ def test_generate_writes_keybase_csv_and_loads_it(tmp_path, toy):
     assert "depth=2" in r and "indistinguishable_groups=0" in r and "loaded: key/gen/" in r
     assert out.read_text().startswith("from,statement,to\n1,")
     assert run("key", "identify", "gen", "--json", store=store).stdout
+
+
+def test_link_prints_contradictions(tmp_path):
+    store = f"oxigraph:{tmp_path / 'kg'}"
+    run("demo", "--no-serve", store=store)
+    out = run("key", "link", "sample-key/key-fish-orders", store=store).stdout
+    assert "term_matches=17" in out
+    assert "lead 1a says adipose fin present on the way to Siluriformes, but Silurus glanis has it absent" in out

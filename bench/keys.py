@@ -98,6 +98,8 @@ def plain_generate(m):
         if len(per) >= 2:
             names = sorted(per)
             chars.append((names, [per[s] for s in names], unknown))
+    coded = {t for t in m.taxa if any(t in s for _n, sets, _u in chars for s in sets)}
+    chars = [(names, sets, unknown & coded) for names, sets, unknown in chars]
 
     def parts(n):
         if n > 6:
@@ -124,7 +126,7 @@ def plain_generate(m):
         return top
 
     couplets, leaves, depths = 0, 0, []
-    stack = [(set(m.taxa), 1)]
+    stack = [(coded, 1)]
     while stack:
         taxa, depth = stack.pop()
         split = best(taxa)
@@ -167,7 +169,7 @@ def main() -> None:
 
     data, n_triples = keys_ntriples(proj.name, proj.title, proj.keys)
     t_rdflib, n_rdflib = timed(lambda: rdflib_graph(data), r)
-    table(f"VicFlora KeyBase export: {len(proj.keys):,} keys, {leads:,} leads "
+    table(f"VicFlora KeyBase export: {len(proj.keys):,} keys, {leads:,} leads, "
           f"{rep.triples:,} triples; median of {r}",
           ["step", "ours s", "peer", "peer s", "peer/ours"],
           [["parse (+ validate, ours)", t_ours, "pandas read_csv (parse only)", t_pd, t_pd / t_ours],

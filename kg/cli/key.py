@@ -177,11 +177,13 @@ def key_generate(matrix: str, out: str | None, load: bool, as_json: bool) -> Non
         Path(out).write_text(text)
     stats = gen.stats()
     if as_json:
-        emit_json(dict(stats, groups=gen.groups))
+        emit_json(dict(stats, groups=gen.groups, uncoded=gen.uncoded))
     else:
         click.echo(", ".join(f"{k}={v}" for k, v in stats.items()))
         for grp in gen.groups[:10]:
             click.echo(f"  indistinguishable: {', '.join(grp)}")
+        if gen.uncoded:
+            click.echo(f"  not keyed out (no coded state for any varying character): {', '.join(gen.uncoded)}")
         if not out:
             click.echo(text, nl=False)
     if load:

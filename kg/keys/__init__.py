@@ -72,15 +72,16 @@ class Keys:
     def link(self, ref: str | None = None, *, name: str | None = None) -> Any:
         """Link one key (or every key) to ontology terms (hypotheses), taxa and phenotype calls;
         written to a derived ``keylinks`` graph. Returns a :class:`kg.keys.link.LinkResult`."""
+        from dataclasses import replace
+
         from kg.keys.link import link_keys
         from kg.taxa import resolver
         from kg.terms import TermIndex
         from kg.traits import Traits
 
         infos = [self.info(ref)] if ref else self.list()
-        keys = [(i.graph, i.ref.split("/", 1)[0], self.get(i.ref).key) for i in infos]
-        for (_g, _p, k), i in zip(keys, infos):
-            k.id = i.ref.split("/", 1)[1]
+        keys = [(i.graph, i.ref.split("/", 1)[0], replace(self.get(i.ref).key, id=i.ref.split("/", 1)[1]))
+                for i in infos]
         if "terms" not in self._cache:
             self._cache["terms"] = TermIndex.build(self.store)
         if ("resolver", None) not in self._cache:

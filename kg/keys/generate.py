@@ -6,7 +6,8 @@ rest beyond), a taxon going to the side(s) its states fall on. A taxon with an u
 with states on both sides (polymorphic), goes to both sides, so it keys out wherever it could be.
 The split with the largest information gain (uniform prior over the taxa) that leaves fewer taxa
 on each side is chosen; when no split makes progress the taxa left cannot be told apart by the
-matrix and are keyed out together (``groups``). Iterative: no recursion.
+matrix and are keyed out together (``groups``). Taxa with no coded state for any character that
+varies are left out and listed (``uncoded``): the matrix cannot place them anywhere. Iterative.
 
 >>> m = Matrix(["A", "B", "C"], ["fin"], {"A": {"fin": {"present"}}, "B": {"fin": {"absent"}},
 ...                                      "C": {"fin": {"absent"}}})
@@ -85,16 +86,24 @@ class GeneratedKey:
     groups: list[list[str]] = field(default_factory=list)
     depths: list[int] = field(default_factory=list)  # depth of every leaf (item lead)
     taxa: int = 0
+    #: taxa with no coded state for any character that varies: not keyed out (the matrix says nothing)
+    uncoded: list[str] = field(default_factory=list)
     #: couplet -> (character, states of its first lead, states of its second lead)
     splits: dict[str, tuple[str, list[str], list[str]]] = field(default_factory=dict)
 
     def stats(self) -> dict[str, Any]:
-        """Depth (most couplets on a path), mean path length (couplets per leaf), leaves, groups."""
+        """Depth (most couplets on a path), mean path length (couplets per leaf), leaves, groups, and
+        how many taxa key out alone somewhere (a poorly coded taxon also shares others' leaves)."""
+        alone = {x.item for x in self.key.leads if x.item and x.item not in self._group_names()}
         return {"taxa": self.taxa, "couplets": len(self.key.couplets()), "leaves": len(self.depths),
                 "depth": max(self.depths, default=0),
                 "mean_path_length": round(sum(self.depths) / len(self.depths), 3) if self.depths else 0.0,
                 "indistinguishable_groups": len(self.groups),
-                "taxa_in_groups": sum(len(g) for g in self.groups)}
+                "taxa_in_groups": len({t for g in self.groups for t in g}),
+                "taxa_keyed_alone": len(alone), "uncoded_taxa": len(self.uncoded)}
+
+    def _group_names(self) -> set[str]:
+        return {", ".join(g) for g in self.groups}
 
     def to_csv(self) -> str:
         """The key as KeyBase CSV (``from,statement,to``; a group keyed out together is one item
@@ -166,11 +175,15 @@ def _best_split(bits: _Bits, taxa: int, n: int) -> tuple[float, str, list[str], 
 
 def generate(m: Matrix, *, key_id: str = "generated", title: str = "") -> GeneratedKey:
     """A dichotomous key for the matrix's taxa (see the module docstring for the method)."""
+    informative = _Bits(m).chars
+    uncoded = [t for t in m.taxa if not any(m.cells.get(t, {}).get(ch) for ch, *_ in informative)]
+    if uncoded:
+        m = Matrix([t for t in m.taxa if t not in set(uncoded)], m.characters, m.cells, m.title)
     bits = _Bits(m)
     names = m.taxa
     n_all = len(names)
     key = Key(key_id, title=title or f"Key generated from {m.title or 'a character matrix'}")
-    out = GeneratedKey(key, taxa=n_all)
+    out = GeneratedKey(key, taxa=n_all + len(uncoded), uncoded=uncoded)
     if n_all < 2:
         return out
     groups: dict[tuple[str, ...], None] = {}

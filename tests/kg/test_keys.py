@@ -58,12 +58,12 @@ def test_batch_mode(fins):
 
 
 def test_generate_toy_matrix_and_round_trip(tmp_path):
-    m = Matrix(["A", "B", "C", "D"], ["fin", "barbels"],
+    m = Matrix(["A", "B", "C", "D", "E"], ["fin", "barbels"],
                {"A": {"fin": {"present"}, "barbels": {"present"}}, "B": {"fin": {"present"}, "barbels": {"absent"}},
                 "C": {"fin": {"absent"}}, "D": {"fin": {"absent"}, "barbels": {"absent"}}})
     g = generate(m)
-    # C's barbels are unknown: it keys out on both sides and cannot be told from D
-    assert g.groups == [["C", "D"]]
+    # C's barbels are unknown: it keys out on both sides and cannot be told from D; E is not coded at all
+    assert g.groups == [["C", "D"]] and g.uncoded == ["E"]
     _check_generated(m, g)
 
 
@@ -85,14 +85,15 @@ def _check_generated(m: Matrix, g) -> None:
     key = g.key
     items = [x.item for x in key.leads if x.item]
     keyed = {t for it in items for t in it.split(", ")}
-    assert keyed == set(m.taxa)  # every taxon is keyed out somewhere
+    assert keyed | set(g.uncoded) == set(m.taxa) and not keyed & set(g.uncoded)  # every coded taxon keys out
+    assert all(not any(m.cells.get(t, {}).values()) for t in g.uncoded)
     for grp in g.groups:  # taxa keyed out together share a possible state for every character
         for ch in m.characters:
             for a in grp:
                 for b in grp:
                     sa, sb = m.cells[a].get(ch), m.cells[b].get(ch)
                     assert not (sa and sb and not sa & sb), (grp, ch)
-    for t in m.taxa:  # answering as the taxon reaches an item holding it
+    for t in keyed:  # answering as the taxon reaches an item holding it
         assert t in _walk_as(g, m.cells[t]).split(", ")
     rows = list(csv.reader(io.StringIO(g.to_csv())))
     assert rows[0] == ["from", "statement", "to"] and len(rows) == len(key.leads) + 1
@@ -153,3 +154,21 @@ def test_link_sample_key_to_terms_taxa_and_phenotypes(mem_kg):
     linked = mem_kg.query("SELECT ?t WHERE { ?i rdfs:label 'Siluriformes' ; tkg:itemTaxon ?t }").values()
     assert linked == [("https://w3id.org/traitkg/taxon/Siluriformes",)]
     assert mem_kg.keys.link(ref).status == "unchanged"
+
+
+def test_keys_on_every_backend(kg, toy, tmp_path):
+    """Load, list, read back and walk on the embedded store, an Oxigraph server and Virtuoso."""
+    import zipfile
+
+    z = tmp_path / "toy-fishes.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted((toy / "keys" / "project").iterdir()):
+            zf.write(f, f.name)
+    rep = kg.load_key(z)
+    assert rep.status == "loaded" and rep.counts["keys"] == 3
+    kg.load_key(toy / "keys" / "toy.sdd.xml")
+    assert [k.ref for k in kg.keys.list()] == ["toy-fishes/1", "toy-fishes/2", "toy-fishes/3", "toy/k1"]
+    st = kg.keys.identify("toy-fishes/1", ["1a", "2b"])
+    assert st.result == "Salmoniformes" and st.subkeys == ["toy-fishes/2"]
+    assert kg.keys.identify("toy-fishes/1", ["1b"]).shortcut == ["Esox"]
+    assert kg.keys.identify("toy/k1", ["1a", "2a"]).result == "Silurus glanis"

@@ -19,37 +19,16 @@ by :mod:`kg.keys.link` (name resolution belongs to the domain layer, not to the 
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Iterable
 
-from kg.graphs import BASE, TKG
+from kg.graphs import TKG
 from kg.store import Literal, NamedNode
-from loaders.keymodel import Key
+from loaders.keymodel import Key, iri_segment, item_iri, key_iri, project_iri
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 DCT = "http://purl.org/dc/terms/"
 XSD_INT = "http://www.w3.org/2001/XMLSchema#integer"
-KEY_NS = BASE + "key/"
-
-
-def _q(text: str) -> str:
-    return urllib.parse.quote(text.strip().replace(" ", "_"), safe="_-.()")
-
-
-def project_iri(project: str) -> str:
-    return KEY_NS + _q(project)
-
-
-def key_iri(project: str, key_id: str) -> str:
-    """``<BASE>key/<project>/<key id>``."""
-    return f"{project_iri(project)}/{_q(key_id)}"
-
-
-def item_iri(project: str, name: str) -> str:
-    return f"{project_iri(project)}/item/{_q(name)}"
-
-
 class _Lines:
     """N-Triples text: IRIs written once each, literals escaped by the store's Literal."""
 
@@ -115,7 +94,7 @@ def keys_ntriples(project: str, project_label: str, keys: Iterable[Key]) -> tupl
             if value:
                 add(kn, i_(DCT + field_), lit(value))
         couplets = k.couplets()
-        cn = {c: i_(f"{kiri}/couplet/{_q(c)}") for c in couplets}
+        cn = {c: i_(f"{kiri}/couplet/{iri_segment(c)}") for c in couplets}
         if k.first:
             add(kn, t("firstCouplet"), cn[k.first])
         for c, node in cn.items():
@@ -124,7 +103,7 @@ def keys_ntriples(project: str, project_label: str, keys: Iterable[Key]) -> tupl
             add(node, t("coupletNumber"), lit(c))
         for c, leads in couplets.items():
             for order, lead in enumerate(leads):
-                ln = i_(f"{kiri}/lead/{_q(lead.id)}")
+                ln = i_(f"{kiri}/lead/{iri_segment(lead.id)}")
                 add(ln, a, t("Lead"))
                 add(ln, t("inCouplet"), cn[c])
                 add(ln, t("leadId"), lit(lead.id))

@@ -30,15 +30,44 @@ double_shortcut error   a lead with chained shortcuts (``Item:Sub:SubSub``)
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kg.graphs import BASE
+
 PROBLEM_CLASSES = ("loop", "dead_end", "orphan", "reticulation", "polytomy", "singleton", "double_shortcut")
 SEVERITY = {"loop": "error", "dead_end": "error", "orphan": "error", "singleton": "error",
             "double_shortcut": "error", "reticulation": "warning", "polytomy": "warning"}
 _NUMERIC = re.compile(r"\d+")
+
+
+#: Where key nodes live: ``<BASE>key/<project>/<key id>`` (couplets, leads and items below).
+KEY_NS = BASE + "key/"
+
+
+def iri_segment(text: str) -> str:
+    """A name as one IRI path segment (spaces to ``_``, the rest percent-encoded).
+
+    >>> iri_segment("Acacia sect. Botrycephalae")
+    'Acacia_sect._Botrycephalae'
+    """
+    return urllib.parse.quote(text.strip().replace(" ", "_"), safe="_-.()")
+
+
+def project_iri(project: str) -> str:
+    return KEY_NS + iri_segment(project)
+
+
+def key_iri(project: str, key_id: str) -> str:
+    """``<BASE>key/<project>/<key id>``."""
+    return f"{project_iri(project)}/{iri_segment(key_id)}"
+
+
+def item_iri(project: str, name: str) -> str:
+    return f"{project_iri(project)}/item/{iri_segment(name)}"
 
 
 def lead_letter(i: int) -> str:

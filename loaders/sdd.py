@@ -34,9 +34,9 @@ from kg.errors import ParseError
 from kg.graphs import TKG, slug
 from kg.store import Literal, NamedNode, RdfFormat, Store
 from loaders._base import Progress, ingest
-from loaders._key_rdf import item_iri, keys_ntriples, project_iri
+from loaders._key_rdf import keys_ntriples
 from loaders.keybase import report_problems
-from loaders.keymodel import Key, Lead, lead_letter
+from loaders.keymodel import Key, Lead, item_iri, lead_letter, project_iri
 from loaders.report import LoadReport
 from loaders.source import Source
 

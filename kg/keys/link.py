@@ -22,8 +22,7 @@ from typing import Any
 from kg.graphs import BASE, TKG, derived_sha, get_graph, load_graph
 from kg.store import Literal, NamedNode, RdfFormat, Store
 from kg.terms import normalise
-from loaders._key_rdf import item_iri, key_iri
-from loaders.keymodel import Key, Lead
+from loaders.keymodel import Key, Lead, iri_segment, item_iri, key_iri
 
 DEFAULT_PREFIXES = ("UBERON", "PATO", "ZFA", "BSPO")
 ANATOMY = ("UBERON", "ZFA")
@@ -219,7 +218,7 @@ def _ntriples(keys: list[tuple[str, str, Key]], res: LinkResult) -> tuple[bytes,
 
     for m in res.term_matches:
         project, kid = m.key.split("/", 1)
-        lead = NamedNode(f"{key_iri(project, kid)}/lead/{m.lead}")
+        lead = NamedNode(f"{key_iri(project, kid)}/lead/{iri_segment(m.lead)}")
         h = NamedNode(BASE + "hypothesis/keyterm/" + hashlib.sha1(f"{lead.value} {m.term}".encode()).hexdigest()[:20])
         lines += [f"{h} {typ} {t('TermMatchHypothesis')} .", f"{h} {t('aboutLead')} {lead} .",
                   f"{h} {t('candidateTerm')} {NamedNode(expand(m.term))} .",

@@ -13,11 +13,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from kg.errors import NotFound
-from kg.graphs import BASE, TKG, list_graphs
+from kg.graphs import TKG, list_graphs
 from kg.store import NamedNode, Store
-from loaders.keymodel import Key, Lead
+from loaders.keymodel import KEY_NS, Key, Lead
 
-KEY_NS = BASE + "key/"
 _PREFIX = f"PREFIX tkg: <{TKG}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
 
 _LIST = _PREFIX + """SELECT ?g ?k ?id ?title ?scope (COUNT(?l) AS ?leads) WHERE { GRAPH ?g {

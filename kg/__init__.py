@@ -222,6 +222,26 @@ class KnowledgeGraph:
             self._cache["similarity"] = Similarity(self.traits)
         return self._cache["similarity"]
 
+    # identification keys -----------------------------------------------------------------------
+    def load_key(self, path: str | Path, *, format: str | None = None, name: str | None = None,
+                 version: str | None = None, **options: Any) -> LoadReport:
+        """Load a key: KeyBase CSV/TSV or project export zip, or TDWG SDD XML (``format`` or the
+        file's content decides). Every key is validated; problems come back in the report."""
+        from kg.core.sources import Source
+        from kg.keys.files import key_loader
+
+        src = Source.resolve(path)
+        report = key_loader(src, format).load(self.store, src, name=name, version=version, **options)
+        self.invalidate()
+        return report
+
+    @property
+    def keys(self) -> Any:
+        """Identification keys: list, show, validate, identify, batch (:class:`kg.keys.Keys`)."""
+        from kg.keys import Keys
+
+        return Keys(self.store, self._cache)
+
     # querying ----------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None,
               *, union_default_graph: bool = True) -> SelectResult | bool | list[Triple]:

@@ -1,0 +1,78 @@
+// Identification keys on the traitkg page: pick a key, answer couplet by couplet, see the path,
+// the taxa still possible and the result (with a link into the sub-key, when there is one).
+// Talks only to /api/v1/keys. Needs el() from app.js.
+"use strict";
+
+(function () {
+  const $ = (s) => document.querySelector(s);
+  const enc = (ref) => ref.split("/").map(encodeURIComponent).join("/");
+  const state = { key: null, answers: [] };
+
+  async function getJSON(url, opts = {}) {
+    const r = await fetch(url, { headers: { Accept: "application/json", "Content-Type": "application/json" }, ...opts });
+    const body = (r.headers.get("content-type") || "").includes("json") ? await r.json() : await r.text();
+    if (!r.ok) { const e = new Error(body && body.detail ? body.detail : `${r.status}`); e.status = r.status; throw e; }
+    return body;
+  }
+  function status(text, isError = false) { const n = $("#key-status"); n.textContent = text; n.classList.toggle("error", isError); }
+
+  async function listKeys() {
+    const q = $("#key-filter").value.trim();
+    const sel = $("#key-select");
+    try {
+      const page = await getJSON("/api/v1/keys?" + new URLSearchParams({ limit: "200", ...(q ? { q } : {}) }));
+      sel.replaceChildren(...page.items.map((k) => el("option", { value: k.ref }, `${k.title} (${k.ref}, ${k.leads} leads)`)));
+      status(page.total ? `${page.total} key${page.total === 1 ? "" : "s"}${page.total > page.items.length ? `, first ${page.items.length} shown` : ""}` : "no keys loaded");
+    } catch (e) { status(e.status === 404 ? "keys are not available on this server" : "listing keys failed: " + e.message, true); }
+  }
+
+  async function start(ref) {
+    state.key = ref; state.answers = [];
+    await step();
+  }
+
+  async function step() {
+    const body = JSON.stringify({ answers: state.answers });
+    let st;
+    try { st = await getJSON(`/api/v1/keys/${enc(state.key)}/identify`, { method: "POST", body }); }
+    catch (e) { status(e.message, true); return; }
+    $("#key-walk").hidden = false;
+    $("#key-title").textContent = st.key;
+    $("#key-path").replaceChildren(...st.path.map((p, i) => el("li", {},
+      el("a", { class: "key-back", "data-step": String(i), onclick: () => { state.answers = state.answers.slice(0, i); step(); } }, p.lead),
+      " ", p.statement)));
+    const leads = $("#key-leads"), result = $("#key-result");
+    leads.replaceChildren(); result.replaceChildren();
+    if (st.done) {
+      $("#key-couplet").textContent = "";
+      if (st.result) {
+        result.append(el("strong", {}, "Result: "), el("span", { id: "key-result-name" }, st.result));
+        if (st.shortcut.length) result.append(` (${st.shortcut.join(", ")})`);
+        for (const sk of st.subkeys) result.append(" ", el("button", { type: "button", class: "key-subkey", "data-key": sk, onclick: () => start(sk) }, `continue with key ${sk}`));
+      } else {
+        result.append(el("strong", { class: "error" }, "Dead end: "), st.dead_end || "");
+      }
+      status(`identified in ${st.path.length} step${st.path.length === 1 ? "" : "s"}`);
+    } else {
+      $("#key-couplet").textContent = `Couplet ${st.couplet}`;
+      for (const x of st.leads) {
+        const to = x.item ? `→ ${x.item}` : `→ ${x.to_couplet || "?"}`;
+        leads.append(el("li", {}, el("button", { type: "button", class: "key-lead", "data-lead": x.id,
+          onclick: () => { state.answers.push(x.id); step(); } }, `${x.id}. ${x.statement}`), el("span", { class: "meta" }, " " + to)));
+      }
+      status(`${st.remaining.length} tax${st.remaining.length === 1 ? "on" : "a"} still possible`);
+    }
+    $("#key-remaining").textContent = st.remaining.length <= 30 ? st.remaining.join(", ") : `${st.remaining.slice(0, 30).join(", ")} … (+${st.remaining.length - 30})`;
+  }
+
+  function setup() {
+    if (!$("#keys")) return;
+    $("#key-form").addEventListener("submit", (ev) => { ev.preventDefault(); if ($("#key-select").value) start($("#key-select").value); });
+    $("#key-filter").addEventListener("change", listKeys);
+    $("#key-restart").addEventListener("click", () => state.key && start(state.key));
+    listKeys();
+  }
+
+  window.traitkgKeys = { setup, start, listKeys };
+  document.addEventListener("DOMContentLoaded", setup);
+})();

@@ -1,0 +1,272 @@
+"""Dichotomous keys as records, and KeyBase's checks on them (pure; no store).
+
+A :class:`Key` is a list of :class:`Lead` s; leads with the same ``couplet`` form a couplet
+(normally two leads). A lead goes to another couplet (``to_couplet``) or keys out an item
+(``item``, a taxon name), optionally with a KeyBase *shortcut* (``shortcut``: the single
+member of the item that has a key of its own). Leads are named ``<couplet><letter>``
+(``1a``, ``1b``, ``5c``): the names an identification answers with.
+
+:func:`validate` reports KeyBase's classes of problems (definitions follow KeyBase's key-import
+documentation, rbgvictoria/keybase_model ``docs/processing-key-files.md``):
+
+============== ======== ===============================================================
+class          severity what
+============== ======== ===============================================================
+singleton      error    a couplet with a single lead
+polytomy       warning  a couplet with more than two leads
+orphan         error    a couplet (not the first) that no lead goes to
+dead_end       error    a lead going to a couplet number that has no leads (or nowhere)
+loop           error    a lead going back to a couplet already on its path from the start
+reticulation   warning  a couplet reached by more than one lead (leads closing a loop
+                        are loops, not reticulations)
+double_shortcut error   a lead with chained shortcuts (``Item:Sub:SubSub``)
+============== ======== ===============================================================
+
+>>> k = Key.from_rows("k", [("1", "a", "2"), ("1", "b", "Item 1"), ("2", "c", "Item 2")])
+>>> [(p.kind, p.leads) for p in validate(k)]
+[('singleton', ['2a'])]
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from kg.core.graphs import BASE
+
+PROBLEM_CLASSES = ("loop", "dead_end", "orphan", "reticulation", "polytomy", "singleton", "double_shortcut")
+SEVERITY = {"loop": "error", "dead_end": "error", "orphan": "error", "singleton": "error",
+            "double_shortcut": "error", "reticulation": "warning", "polytomy": "warning"}
+_NUMERIC = re.compile(r"\d+")
+
+
+#: Where key nodes live: ``<BASE>key/<project>/<key id>`` (couplets, leads and items below).
+KEY_NS = BASE + "key/"
+
+
+def iri_segment(text: str) -> str:
+    """A name as one IRI path segment (spaces to ``_``, the rest percent-encoded).
+
+    >>> iri_segment("Acacia sect. Botrycephalae")
+    'Acacia_sect._Botrycephalae'
+    """
+    return urllib.parse.quote(text.strip().replace(" ", "_"), safe="_-.()")
+
+
+def project_iri(project: str) -> str:
+    return KEY_NS + iri_segment(project)
+
+
+def key_iri(project: str, key_id: str) -> str:
+    """``<BASE>key/<project>/<key id>``."""
+    return f"{project_iri(project)}/{iri_segment(key_id)}"
+
+
+def item_iri(project: str, name: str) -> str:
+    return f"{project_iri(project)}/item/{iri_segment(name)}"
+
+
+def lead_letter(i: int) -> str:
+    """The letter of the ``i``-th lead (0-based) of a couplet: a, b, ... z, aa, ab ...
+
+    >>> lead_letter(0), lead_letter(2), lead_letter(26)
+    ('a', 'c', 'aa')
+    """
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(97 + r) + out
+    return out
+
+
+@dataclass
+class Lead:
+    """One lead: a statement in a couplet and where it goes."""
+
+    id: str
+    couplet: str
+    statement: str
+    to: str                        # as written in the source
+    to_couplet: str | None = None  # the couplet it goes to (when ``to`` names one, or a number)
+    item: str | None = None        # the item (taxon name) it keys out
+    shortcut: list[str] = field(default_factory=list)  # shortcut item(s) (more than one: chained)
+    line: int | None = None        # row/line in the source
+    source_id: str | None = None   # the source's own id (SDD lead ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Key:
+    """One key: metadata plus its leads in source order (the first lead's couplet is the start)."""
+
+    id: str
+    title: str = ""
+    leads: list[Lead] = field(default_factory=list)
+    scope: str | None = None        # the item (taxon) the key is to, e.g. "Acaulon"
+    source: str = ""                # file (and member) the key came from
+    metadata: dict[str, str] = field(default_factory=dict)
+    items: dict[str, dict[str, str]] = field(default_factory=dict)  # item name -> extra (url, source id)
+
+    @classmethod
+    def from_rows(cls, key_id: str, rows: Iterable[Sequence[str]], *, title: str = "", source: str = "",
+                  lines: Sequence[int] | None = None, shortcuts: Sequence[str] | None = None) -> Key:
+        """Build a key from KeyBase ``(from, statement, to)`` rows (``to``: a couplet number, an item,
+        or ``Item:Shortcut``); ``shortcuts`` is KeyBase's optional fourth column."""
+        rows = [tuple(r) for r in rows]
+        froms = {r[0].strip() for r in rows}
+        per: Counter[str] = Counter()
+        key = cls(key_id, title=title, source=source)
+        for i, (frm, stmt, to) in enumerate(r[:3] for r in rows):
+            frm, to = frm.strip(), to.strip()
+            lead = Lead(f"{frm}{lead_letter(per[frm])}", frm, stmt.strip(), to,
+                        line=lines[i] if lines else None)
+            per[frm] += 1
+            if to in froms or _NUMERIC.fullmatch(to) or not to:
+                lead.to_couplet = to or None
+            else:
+                parts = [p.strip() for p in to.split(":")]
+                lead.item = parts[0] or None
+                lead.shortcut = [p for p in parts[1:] if p]
+            extra = (shortcuts[i] or "").strip() if shortcuts else ""
+            if extra and lead.item:
+                lead.shortcut.append(extra)
+            key.leads.append(lead)
+        return key
+
+    # structure -------------------------------------------------------------------------------
+    @property
+    def first(self) -> str | None:
+        """The first couplet (where identification starts)."""
+        return self.leads[0].couplet if self.leads else None
+
+    def couplets(self) -> dict[str, list[Lead]]:
+        """Couplet -> its leads, in source order."""
+        out: dict[str, list[Lead]] = defaultdict(list)
+        for lead in self.leads:
+            out[lead.couplet].append(lead)
+        return dict(out)
+
+    def lead(self, lead_id: str) -> Lead | None:
+        return next((x for x in self.leads if x.id == lead_id), None)
+
+    def item_names(self) -> list[str]:
+        """Every item keyed out (and shortcut items), in order of first appearance."""
+        out: dict[str, None] = {}
+        for lead in self.leads:
+            for name in ([lead.item] if lead.item else []) + lead.shortcut:
+                out.setdefault(name, None)
+        return list(out)
+
+    def to_rows(self) -> list[tuple[str, str, str]]:
+        """The key as KeyBase ``(from, statement, to)`` rows (shortcuts as ``Item:Shortcut``)."""
+        return [(x.couplet, x.statement, x.to_couplet if x.to_couplet else
+                 ":".join([x.item or "", *x.shortcut])) for x in self.leads]
+
+
+@dataclass
+class KeyProblem:
+    """One problem KeyBase's validation finds: its class, the couplet, and the leads at fault."""
+
+    kind: str
+    couplet: str
+    leads: list[str]
+    message: str
+    lines: list[int] = field(default_factory=list)
+
+    @property
+    def severity(self) -> str:
+        return SEVERITY[self.kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(asdict(self), severity=self.severity)
+
+
+def _walk(key: Key, couplets: dict[str, list[Lead]]) -> set[str]:
+    """Leads that close a loop: iterative depth-first search from the first couplet, then from any
+    couplet not reached yet (so loops among unreachable couplets are found too)."""
+    colour: dict[str, int] = {}  # 1: on the current path, 2: finished
+    loops: set[str] = set()
+    starts = [key.first] + [c for c in couplets if c != key.first] if key.first else []
+    for start in starts:
+        if start in colour:
+            continue
+        colour[start] = 1
+        stack: list[tuple[str, int]] = [(start, 0)]
+        while stack:
+            c, i = stack[-1]
+            leads = couplets.get(c, [])
+            if i >= len(leads):
+                colour[c] = 2
+                stack.pop()
+                continue
+            stack[-1] = (c, i + 1)
+            nxt = leads[i].to_couplet
+            if nxt is None or nxt not in couplets:
+                continue
+            state = colour.get(nxt)
+            if state == 1:
+                loops.add(leads[i].id)
+            elif state is None:
+                colour[nxt] = 1
+                stack.append((nxt, 0))
+    return loops
+
+
+def validate(key: Key) -> list[KeyProblem]:
+    """KeyBase's checks: loops, dead ends, orphans, reticulations, polytomies, singletons and
+    double (chained) shortcuts, each naming the offending leads (ordered by class, then source order)."""
+    couplets = key.couplets()
+    out: list[KeyProblem] = []
+
+    def add(kind: str, couplet: str, leads: list[Lead], message: str) -> None:
+        out.append(KeyProblem(kind, couplet, [x.id for x in leads], message,
+                              [x.line for x in leads if x.line is not None]))
+
+    loops = _walk(key, couplets)
+    for lead in key.leads:
+        if lead.id in loops:
+            add("loop", lead.couplet, [lead], f"lead {lead.id} goes back to couplet {lead.to_couplet}, "
+                "which is already on its path")
+    for lead in key.leads:
+        if lead.item is None and (lead.to_couplet is None or lead.to_couplet not in couplets):
+            where = f"couplet {lead.to_couplet}, which has no leads" if lead.to_couplet else "nowhere"
+            add("dead_end", lead.couplet, [lead], f"lead {lead.id} goes to {where}")
+    targets: dict[str, list[Lead]] = defaultdict(list)
+    for lead in key.leads:
+        if lead.to_couplet in couplets and lead.id not in loops:
+            targets[lead.to_couplet].append(lead)
+    for c, leads in couplets.items():
+        if c != key.first and c not in targets and not any(x.to_couplet == c for x in key.leads):
+            add("orphan", c, leads, f"couplet {c} is not the first and no lead goes to it")
+    for c, leads in targets.items():
+        if len(leads) > 1:
+            add("reticulation", c, leads, f"couplet {c} is reached by {len(leads)} leads: "
+                + ", ".join(x.id for x in leads))
+    for c, leads in couplets.items():
+        if len(leads) > 2:
+            add("polytomy", c, leads, f"couplet {c} has {len(leads)} leads")
+        elif len(leads) == 1:
+            add("singleton", c, leads, f"couplet {c} has a single lead")
+    for lead in key.leads:
+        if len(lead.shortcut) > 1:
+            add("double_shortcut", lead.couplet, [lead], f"lead {lead.id} chains shortcuts: {lead.to!r}")
+    order = {k: i for i, k in enumerate(PROBLEM_CLASSES)}
+    out.sort(key=lambda p: order[p.kind])
+    return out
+
+
+def problem_counts(problems: Iterable[KeyProblem]) -> dict[str, int]:
+    """How many problems of each class (every class listed, zeros included).
+
+    >>> problem_counts([])["loop"]
+    0
+    """
+    c = Counter(p.kind for p in problems)
+    return {k: c.get(k, 0) for k in PROBLEM_CLASSES}

@@ -1,0 +1,124 @@
+"""KeyBase keys: parsing, KeyBase's validation classes (the eight import examples), loading."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+
+from kg.core.errors import ParseError
+from loaders import keybase
+from loaders.keymodel import PROBLEM_CLASSES, Key, validate
+
+# file -> (the one problem class it has, couplet, offending leads)
+EXAMPLES = {
+    "key-import-example.csv": None,
+    "key-import-loop-example.csv": ("loop", "6", ["6a"]),
+    "key-import-dead-end-example.csv": ("dead_end", "6", ["6b"]),
+    "key-import-orphan-example.csv": ("orphan", "6", ["6a", "6b"]),
+    "key-import-reticulation-example.csv": ("reticulation", "2", ["1a", "6a"]),
+    "key-import-polytomy-example.csv": ("polytomy", "5", ["5a", "5b", "5c"]),
+    "key-import-singleton-example.csv": ("singleton", "4", ["4a"]),
+    "key-import-double-shortcut-example.csv": ("double_shortcut", "1", ["1a"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_each_import_example_reports_exactly_its_class(shared, name):
+    proj = keybase.parse(shared / "keys" / "keybase" / "key-import-examples" / name)
+    probs = validate(proj.keys[0])
+    want = EXAMPLES[name]
+    if want is None:
+        assert probs == []
+    else:
+        assert [(p.kind, p.couplet, p.leads) for p in probs] == [want]
+        assert probs[0].lines  # the offending rows are named
+
+
+def test_the_examples_cover_every_problem_class():
+    assert {v[0] for v in EXAMPLES.values() if v} == set(PROBLEM_CLASSES)
+
+
+def test_loop_lead_is_not_also_a_reticulation():
+    k = Key.from_rows("k", [("1", "a", "2"), ("1", "b", "X"), ("2", "c", "1"), ("2", "d", "Y")])
+    assert [(p.kind, p.leads) for p in validate(k)] == [("loop", ["2a"])]
+
+
+def test_loop_among_unreachable_couplets_is_found():
+    k = Key.from_rows("k", [("1", "a", "X"), ("1", "b", "Y"), ("2", "c", "3"), ("2", "d", "Z"),
+                            ("3", "e", "2"), ("3", "f", "W")])
+    kinds = {p.kind for p in validate(k)}
+    assert "loop" in kinds
+
+
+def test_headerless_csv_and_quoted_commas(toy):
+    k = keybase.parse(toy / "keys" / "fins.csv").keys[0]
+    assert [x.id for x in k.leads] == ["1a", "1b", "2a", "2b", "3a", "3b"]
+    assert k.leads[0].statement == "Adipose fin present, behind the dorsal fin"
+    assert k.leads[0].line == 1 and validate(k) == []
+
+
+def test_malformed_row_names_file_and_row(toy):
+    with pytest.raises(ParseError) as e:
+        keybase.parse(toy / "keys" / "broken-row.csv")
+    assert e.value.line == 3 and "broken-row.csv" in str(e.value) and "expected 3" in str(e.value)
+
+
+def test_lenient_skips_the_row_and_reports_the_dead_end(toy, mem_kg):
+    rep = mem_kg.load_key(toy / "keys" / "broken-row.csv", lenient=True)
+    assert rep.status == "loaded" and rep.counts["leads"] == 3
+    assert any(p.line == 3 and "row skipped" in p.message for p in rep.problems)
+    assert rep.counts["problems_singleton"] == 1  # couplet 1 lost its second lead
+
+
+def test_dead_end_is_reported_not_a_crash(tmp_path, mem_kg):
+    p = tmp_path / "dead.csv"
+    p.write_text("1,a,2\n1,b,Item 1\n2,c,7\n2,d,Item 2\n")
+    rep = mem_kg.load_key(p)
+    assert rep.counts["problems_dead_end"] == 1
+    assert [pr for pr in rep.problems if "dead_end" in pr.message][0].value == "2a"
+    st = mem_kg.keys.identify("dead", ["1a", "2a"])
+    assert st.done and st.result is None and "7" in st.dead_end
+
+
+def _zip_project(toy, tmp_path):
+    z = tmp_path / "toy-fishes.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted((toy / "keys" / "project").iterdir()):
+            zf.write(f, f.name)
+    return z
+
+
+def test_project_zip_keys_items_subkeys(toy, tmp_path, mem_kg):
+    z = _zip_project(toy, tmp_path)
+    proj = keybase.parse(z)
+    assert proj.name == "toy-fishes" and [k.id for k in proj.keys] == ["1", "2", "3"]
+    orders = proj.keys[0]
+    assert orders.scope == "Actinopterygii" and orders.leads[1].item == "Esociformes"
+    assert orders.leads[1].shortcut == ["Esox"]  # KeyBase's fourth column
+    rep = mem_kg.load_key(z)
+    assert rep.counts["keys"] == 3 and rep.counts["leads"] == 8 and not rep.problems
+    sk = mem_kg.keys.get("toy-fishes/1")
+    assert sk.subkeys == {"1b": ["toy-fishes/3"], "2b": ["toy-fishes/2"]}
+    assert mem_kg.load_key(z).status == "unchanged"
+
+
+def test_double_shortcut_in_to_column():
+    k = Key.from_rows("k", [("1", "a", "A:B:C"), ("1", "b", "D:E")])
+    assert [(p.kind, p.leads) for p in validate(k)] == [("double_shortcut", ["1a"])]
+    assert k.leads[1].item == "D" and k.leads[1].shortcut == ["E"]
+
+
+@pytest.mark.slow
+def test_flora_of_victoria_export(shared, mem_kg):
+    z = shared / "keys" / "keybase" / "flora-of-victoria.zip"
+    proj = keybase.parse(z)
+    assert len(proj.keys) == 1140
+    # 13,304 data lines; one statement (key 2146, couplet 53) spans two lines inside quotes
+    assert sum(len(k.leads) for k in proj.keys) == 13303
+    rep = mem_kg.load_key(z)
+    assert rep.counts["keys"] == 1140 and rep.counts["problems_polytomy"] == 3
+    assert sum(v for k, v in rep.counts.items() if k.startswith("problems_")) == 3
+    st = mem_kg.keys.identify("flora-of-victoria/1903", ["1b", "5a", "6a"])
+    assert st.result == "Dicotyledons" and st.subkeys

@@ -113,11 +113,16 @@ class Training:
         return rank_labels(tax, names, ranks, dict(prefix or {}))
 
     def levels(self, taxa: Sequence[str] | TaxonSet | None = None, cuts: Sequence[float] | None = None, *,
-               by: str = "age", choose: str = "balanced", n_levels: int = 3, values: pd.DataFrame | None = None,
+               by: str = "auto", choose: str = "balanced", n_levels: int = 3, values: pd.DataFrame | None = None,
                tree: str | None = None, min_fraction: float = MIN_FRACTION) -> Levels:
         """Level groups at fixed ``cuts`` (ages, relative heights or depths), or ``n_levels`` cuts
-        chosen from the data (``choose='balanced'`` or ``'signal'`` with trait ``values``)."""
+        chosen from the data (``choose='balanced'`` or ``'signal'`` with trait ``values``). ``by='auto'``:
+        ages on an ultrametric tree, else depths."""
+        from kg.training.levels import ULTRAMETRIC_TOL
+
         t = self.tree(tree)
+        if by == "auto":
+            by = "age" if t.index.is_ultrametric(ULTRAMETRIC_TOL) else "depth"
         ts = taxa if isinstance(taxa, TaxonSet) else self.taxa(taxa, tree=tree, min_fraction=min_fraction)
         if cuts:
             return level_groups(t.index, ts, cuts, by=by)
@@ -169,6 +174,31 @@ class Training:
             m.quality = apply_quality(m, weight=weight, higher_is_better=higher_is_better,
                                       min_quality=min_quality, max_quality=max_quality)
         return m
+
+    def image_labels(self, images: str | Path | pd.DataFrame | ImageManifest, *, tree: str | None = None,
+                     cuts: Sequence[float] | None = None, by: str = "auto", n_levels: int = 3,
+                     choose: str = "balanced", ranks: Sequence[str] | None = None,
+                     lineage: Mapping[str, str] | None = None, traits: bool = True,
+                     entities: Sequence[str] | None = None, predicted: pd.DataFrame | None = None,
+                     split: str | Split | None = "species", seed: int = 0, **image_options: Any) -> Any:
+        """An image manifest joined with every label (:class:`kg.training.labels.ImageLabels`): species,
+        ranks, level groups, trait expectations with masks, split and weights; what
+        ``gnn.datasets.TraitImageDataset`` serves."""
+        from kg.training.labels import build_image_labels
+
+        m = images if isinstance(images, ImageManifest) else self.images(images, tree=tree, **image_options)
+        if m.frame.empty:
+            raise ValidationError(f"no usable image in the manifest ({len(m.problems)} rows left out; "
+                                  f"first: {m.problems[0]['message'] if m.problems else 'none'})")
+        ts = self.taxa(sorted(set(m.frame["taxon"])), tree=tree)
+        rk = self.rank_labels(ts, ranks, prefix=lineage) if self.taxonomy() else None
+        lv = self.levels(ts, cuts, by=by, choose=choose, n_levels=n_levels, tree=tree) if len(ts.names) > 2 or cuts \
+            else None
+        tm = self.trait_matrix(ts, entities, predicted=predicted) if traits else None
+        sp = split if isinstance(split, Split) or split is None else self.split(ts, method=split, seed=seed, tree=tree)
+        out = build_image_labels(m, rk, lv, tm, sp)
+        out.report["images"] = m.report()
+        return out
 
     # ------------------------------------------------------------------ exports
     def export(self, directory: str | Path, formats: Sequence[str], **spec: Any) -> dict[str, Any]:

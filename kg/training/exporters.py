@@ -104,18 +104,10 @@ class Inputs:
         self._cache: dict[str, Any] = {}
 
     @property
-    def by(self) -> str:
-        if self.spec.by != "auto":
-            return self.spec.by
-        from kg.training.levels import ULTRAMETRIC_TOL
-
-        return "age" if self.index.is_ultrametric(ULTRAMETRIC_TOL) else "depth"
-
-    @property
     def levels(self) -> Any:
         if "levels" not in self._cache:
             values = self.traits.values if self.spec.choose == "signal" else None
-            self._cache["levels"] = self.training.levels(self.taxa, self.spec.cuts, by=self.by,
+            self._cache["levels"] = self.training.levels(self.taxa, self.spec.cuts, by=self.spec.by,
                                                          choose=self.spec.choose, n_levels=self.spec.n_levels,
                                                          values=values, tree=self.spec.tree)
         return self._cache["levels"]

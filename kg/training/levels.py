@@ -218,7 +218,9 @@ def choose_cuts(index: Any, taxa: Any, n_levels: int, *, method: str = "balanced
         if not inbin:
             continue
         key = "evenness" if method == "balanced" else "signal"
-        best = max(inbin, key=lambda r: (-1 if r[key] is None or r[key] != r[key] else r[key]))
+        # ties (e.g. a trait explained fully at several cuts) go to the fewer groups
+        best = max(inbin, key=lambda r: (-1 if r[key] is None or r[key] != r[key] else round(r[key], 9),
+                                         -r["groups"]))
         chosen.append(best)
     lv = level_groups(index, taxa, [r["cut"] for r in chosen], by=by)
     for rep in lv.report:

@@ -15,6 +15,7 @@ import pandas as pd
 from kg.core.graphs import TKG
 from kg.core.names import normalise_name
 from kg.core.store import Store
+from ontologies.prefixes import PREFIXES
 
 #: ranks in the order of a lineage (loaders.taxonomy.RANKS, repeated here: the domain reads, the loader writes)
 RANK_ORDER = ("domain", "kingdom", "phylum", "subphylum", "superclass", "class", "subclass", "infraclass",
@@ -26,7 +27,7 @@ _QUERY = f"""SELECT ?t ?name ?rank ?parent WHERE {{ ?t a <{TKG}Taxon> ;
   OPTIONAL {{ ?t <http://rs.tdwg.org/dwc/terms/taxonRank> ?rank }} OPTIONAL {{ ?t <{TKG}parentTaxon> ?parent }} }}"""
 
 _OTT = f"""SELECT ?t ?x WHERE {{ ?t a <{TKG}Taxon> ; <http://www.w3.org/2004/02/skos/core#exactMatch> ?x .
-  FILTER(STRSTARTS(STR(?x), "https://tree.opentreeoflife.org/") || CONTAINS(STR(?x), "ott")) }}"""
+  FILTER(STRSTARTS(STR(?x), "{PREFIXES['OTT']}")) }}"""
 
 
 @dataclass
@@ -52,8 +53,8 @@ class Taxonomy:
             out.parent[name] = iri_name.get(p) if p else None
         for t, x in store.select(_OTT, union_default_graph=True).rows:
             name = iri_name.get(t.value)
-            digits = "".join(ch for ch in x.value.rsplit("/", 1)[-1].rsplit(":", 1)[-1] if ch.isdigit())
-            if name and digits:
+            digits = x.value[len(PREFIXES["OTT"]):]
+            if name and digits.isdigit():
                 out.ott.setdefault(name, digits)
         return out
 

@@ -177,7 +177,8 @@ def choose_cuts(index: Any, taxa: Any, n_levels: int, *, method: str = "balanced
     """Choose ``n_levels`` cuts from the data: candidate cuts between the node ages (or depths) of the
     taxa's subtree, binned by log(number of groups); per bin the most even group sizes
     (``balanced``) or the largest adjusted between-group share of trait variance (``signal``,
-    needs ``values``: taxa x traits, numbers, NaN for missing)."""
+    needs ``values``: taxa x traits, numbers, NaN for missing). Levels make at most half as many
+    groups as there are taxa."""
     if method not in ("balanced", "signal"):
         raise ValidationError(f"cut method {method!r}: expected 'balanced' or 'signal'")
     if by == "relative":
@@ -197,19 +198,21 @@ def choose_cuts(index: Any, taxa: Any, n_levels: int, *, method: str = "balanced
         ages = np.unique(node_ages(index)[nodes])
         cand = (ages[:-1] + ages[1:]) / 2
         cand = cand[cand > node_ages(index)[index.tips].max()]
-    if len(cand) > max_candidates:
-        cand = cand[np.unique(np.linspace(0, len(cand) - 1, max_candidates).round().astype(int))]
+    if len(cand) > max_candidates:  # log-spaced from the root down: group counts cover every scale
+        step = np.unique(np.geomspace(1, len(cand), max_candidates).round().astype(int)) - 1
+        cand = (cand[::-1] if by != "depth" else cand)[step]
     rows = []
     for c in cand.tolist():
         num = np.unique(assign(index, tips, c, by), return_inverse=True)[1]
         st = group_stats(num)
-        if st["groups"] < 2 or st["groups"] >= len(tips):
+        if st["groups"] < 2 or st["groups"] > max(2, len(tips) // 2):  # levels above the species
             continue
         st["cut"] = c
         st["signal"] = _signal(num, vals) if vals is not None else None
         rows.append(st)
     if not rows:
-        raise ValidationError("the taxa's subtree has no cut that makes between 2 and n-1 groups")
+        raise ValidationError("the taxa's subtree has no cut that makes between 2 groups and half as many "
+                              "groups as taxa; give fixed cuts")
     logg = np.log([r["groups"] for r in rows])
     edges = np.linspace(logg.min(), logg.max() + 1e-9, n_levels + 1)
     chosen = []

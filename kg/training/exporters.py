@@ -16,6 +16,8 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,14 +172,28 @@ def export(training: Training, directory: Path, spec: ExportSpec) -> dict[str, A
     if inp.images is not None:
         reports["images"] = inp.images.report()
     files: list[dict[str, Any]] = []
+    stale: list[str] = []
     for fmt in spec.formats:
         d = directory / fmt
         d.mkdir(exist_ok=True)
-        reports[fmt] = WRITERS[fmt](inp, d)
-        for f in sorted(d.iterdir()):
-            if f.is_file():
-                sha, size = sha256_file(f)
-                files.append({"path": f"{fmt}/{f.name}", "sha256": sha, "bytes": size})
+        tmp = directory / f".{fmt}.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            reports[fmt] = WRITERS[fmt](inp, tmp)
+            made = sorted(f.name for f in tmp.iterdir() if f.is_file())
+            for name in made:  # only what this run wrote is listed; older files are named as stale
+                os.replace(tmp / name, d / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        stale += [f"{fmt}/{f.name}" for f in sorted(d.iterdir()) if f.is_file() and f.name not in made]
+        for name in made:
+            sha, size = sha256_file(d / name)
+            files.append({"path": f"{fmt}/{name}", "sha256": sha, "bytes": size})
+    if stale:
+        reports["stale_files"] = stale
+        log.warning("training export: %d older file(s) in %s not written by this run: %s", len(stale),
+                    directory, ", ".join(stale[:5]))
     if "levels" in inp.used():
         reports["levels"] = {"by": inp.levels.by, "cuts": inp.levels.cuts, "levels": inp.levels.report}
     if "split" in inp.used() or "species_split" in inp.used():

@@ -99,9 +99,13 @@ def test_a_run_is_reproduced_from_its_manifest(toy_kg, tmp_path, images):
     m = toy_kg.training.export(a, ["phylonn", "csv", "bioclip"], images=str(images), seed=5, min_clade=2,
                                max_clade=3, test=0.3)
     assert m["reports"]["split"]["held_out_clades"] >= 1
+    (a / "csv" / "old.csv").write_text("from an earlier run\n")
     again = toy_kg.training.reproduce(a / "manifest.json", tmp_path / "b")
     assert again["reproduced"] and all(again["reproduced"].values())
     assert again["graphs"] == m["graphs"]
+    rerun = toy_kg.training.export(a, ["csv"], images=str(images))
+    assert rerun["reports"]["stale_files"] == ["csv/old.csv"] and "csv/old.csv" not in {
+        f["path"] for f in rerun["files"]}
     # the store no longer holds the tree version of the manifest: refused, naming it
     other = KnowledgeGraph.open("oxigraph:")
     other.load_tree(_write(tmp_path / "x.nwk", "((Aa_one:1,Aa_two:1):1);"), name="toy")

@@ -74,7 +74,28 @@ class Training:
         """Match taxa to the tree's tips (every tip when ``None``); names that are not tips are
         reported, and fewer than ``min_fraction`` matched is refused."""
         t = self.tree(tree)
-        return match_taxa(t.index, taxa, min_fraction=min_fraction, tree_name=t.name)
+        return match_taxa(t.index, taxa, min_fraction=min_fraction, tree_name=t.name, resolve=self.resolver(tree))
+
+    def resolver(self, tree: str | None = None) -> Any:
+        """Names -> tip names of the tree through synonyms and external ids (no fuzzy matching):
+        a function returning only the names it resolved."""
+        from kg.core.names import resolver
+
+        t = self.tree(tree)
+        key = ("training_resolver", t.record.iri if t.record else t.name)
+
+        def resolve(names: list[str]) -> dict[str, str]:
+            if not names:
+                return {}
+            if key not in self._cache:  # built on the first name that is not a tip
+                self._cache[key] = resolver(self.store, tree=t)
+            out = {}
+            for n, m in zip(names, self._cache[key].resolve(names, fuzzy=False)):
+                if m.status == "matched" and m.matched_name:
+                    out[n] = m.matched_name
+            return out
+
+        return resolve
 
     def graph_records(self, *, tree: str | None = None, traits: bool = False) -> list[GraphRecord]:
         """The manifest records of the graphs a training input is built from."""
@@ -169,7 +190,8 @@ class Training:
         """An image manifest checked against the tree's tips and the file system (bad rows reported per
         line), with quality filters and a ``weight`` column from a quality column."""
         tips = self.taxa(None, tree=tree).names
-        m = read_images(table, root=root, known_taxa=tips, check_files=check_files, strict=strict, **columns)
+        m = read_images(table, root=root, known_taxa=tips, check_files=check_files, strict=strict,
+                        resolve=self.resolver(tree), **columns)
         if weight or min_quality or max_quality:
             m.quality = apply_quality(m, weight=weight, higher_is_better=higher_is_better,
                                       min_quality=min_quality, max_quality=max_quality)

@@ -15,7 +15,7 @@ Rows naming an unknown taxon or a missing file are reported with their line and 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,10 +41,12 @@ class ImageManifest:
     source: str | None = None
     rows: int = 0
     quality: dict[str, Any] | None = None
+    renamed: dict[str, str] = field(default_factory=dict)
 
     def report(self) -> dict[str, Any]:
         out = {"source": self.source, "rows": self.rows, "kept": len(self.frame),
-               "dropped": self.rows - len(self.frame), "problem_count": len(self.problems),
+               "dropped": self.rows - len(self.frame), "renamed_taxa": self.renamed,
+               "problem_count": len(self.problems),
                "problems": self.problems[:200]}
         if self.quality:
             out["quality"] = self.quality
@@ -80,9 +82,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
 def read_images(table: str | Path | pd.DataFrame, *, root: str | Path | None = None,
                 known_taxa: Collection[str] | None = None, check_files: bool = True, strict: bool = False,
                 id_column: str | None = None, path_column: str | None = None,
-                taxon_column: str | None = None) -> ImageManifest:
+                taxon_column: str | None = None,
+                resolve: Callable[[list[str]], dict[str, str]] | None = None) -> ImageManifest:
     """Read and check an image manifest (CSV/TSV/Parquet or a DataFrame). Relative paths are taken from
-    ``root`` (default: the manifest's folder)."""
+    ``root`` (default: the manifest's folder). Taxa outside ``known_taxa`` that ``resolve`` maps to
+    a known name (a synonym) are renamed, and counted in ``renamed``."""
     if isinstance(table, pd.DataFrame):
         df, source, base = table.copy(), "image manifest", Path(root) if root else Path.cwd()
         first_line = 2
@@ -100,6 +104,12 @@ def read_images(table: str | Path | pd.DataFrame, *, root: str | Path | None = N
     out["taxon"] = [normalise_name(str(x)) for x in out["taxon"]]
     out["line"] = np.arange(first_line, first_line + len(out))
     known = {normalise_name(t) for t in known_taxa} if known_taxa is not None else None
+    renamed: dict[str, str] = {}
+    if known is not None and resolve is not None:
+        unknown = sorted({t for t in out["taxon"] if t and t not in known})
+        renamed = {a: normalise_name(b) for a, b in resolve(unknown).items() if normalise_name(b) in known}
+        if renamed:
+            out["taxon"] = [renamed.get(t, t) for t in out["taxon"]]
     problems: list[dict[str, Any]] = []
     keep = np.ones(len(out), dtype=bool)
     paths = []
@@ -128,7 +138,7 @@ def read_images(table: str | Path | pd.DataFrame, *, root: str | Path | None = N
         lines = "; ".join(f"line {p['line']}: {p['message']}" for p in problems[:10])
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         raise ValidationError(f"{source}: {len(problems)} bad row(s): {lines}{more}")
-    return ImageManifest(out[keep].reset_index(drop=True), problems, source, len(out))
+    return ImageManifest(out[keep].reset_index(drop=True), problems, source, len(out), renamed=renamed)
 
 
 def apply_quality(images: ImageManifest, *, weight: str | None = None, higher_is_better: bool = True,

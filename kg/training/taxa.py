@@ -1,12 +1,14 @@
 """Matching a trainer's list of taxa to the tips of a loaded tree, with a report.
 
-A name matches a tip written ``Genus_species`` or ``Genus species`` alike. Names that are not tips
-are reported with their fraction; below ``min_fraction`` matched the request is refused.
+A name matches a tip written ``Genus_species`` or ``Genus species`` alike; a name that is not a
+tip can still be resolved to one (a synonym or an external id, through ``resolve``) and is then
+listed under ``resolved``. Names that are not tips are reported with their fraction; below
+``min_fraction`` matched the request is refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +30,7 @@ class TaxonSet:
     ids: np.ndarray
     missing: list[str] = field(default_factory=list)
     asked: int = 0
+    resolved: dict[str, str] = field(default_factory=dict)
 
     @property
     def fraction(self) -> float:
@@ -35,12 +38,14 @@ class TaxonSet:
 
     def report(self) -> dict[str, Any]:
         return {"asked": self.asked, "matched": len(self.names), "missing": len(self.missing),
-                "matched_fraction": round(self.fraction, 6), "missing_names": self.missing[:100]}
+                "matched_fraction": round(self.fraction, 6), "missing_names": self.missing[:100],
+                "resolved": dict(list(self.resolved.items())[:100])}
 
 
 def match_taxa(index: Any, taxa: Sequence[str] | None, *, min_fraction: float = MIN_FRACTION,
-               tree_name: str = "") -> TaxonSet:
-    """Tip ids of ``taxa`` (every tip when ``None``); duplicates are kept once.
+               tree_name: str = "", resolve: Callable[[list[str]], dict[str, str]] | None = None) -> TaxonSet:
+    """Tip ids of ``taxa`` (every tip when ``None``); duplicates are kept once. ``resolve`` maps names
+    that are not tips to tip names (synonyms), returning only those it resolved.
 
     >>> from loaders.newick_grammar import parse_newick
     >>> from kg.treeindex import TreeIndex
@@ -62,17 +67,33 @@ def match_taxa(index: Any, taxa: Sequence[str] | None, *, min_fraction: float = 
     if not names:
         raise ValidationError("no taxa given")
     found = index.exact_ids([n.replace(" ", "_") for n in names])
+    tip_of: dict[str, int] = {}
+    for k, n in enumerate(names):
+        i = int(found[k]) if found is not None else index.find(n)
+        if i is not None and i >= 0 and index.size[i] == 1:
+            tip_of[n] = i
+    resolved: dict[str, str] = {}
+    unknown = [n for n in names if n not in tip_of]
+    if unknown and resolve is not None:
+        for n, tip in resolve(unknown).items():
+            i = index.find(tip)
+            if i is not None and index.size[i] == 1:
+                tip_of[n] = i
+                resolved[n] = normalise_name(tip)
     ids: list[int] = []
     ok: list[str] = []
     missing: list[str] = []
-    for k, n in enumerate(names):
-        i = int(found[k]) if found is not None else index.find(n)
-        if i is None or i < 0 or index.size[i] != 1:
+    taken: set[str] = set()
+    for n in names:
+        if n not in tip_of:
             missing.append(n)
-        else:
-            ok.append(n)
-            ids.append(i)
-    out = TaxonSet(ok, np.asarray(ids, dtype=np.int64), missing, len(names))
+            continue
+        name = resolved.get(n, n)
+        if name not in taken:  # a synonym and its accepted name: one row
+            taken.add(name)
+            ok.append(name)
+            ids.append(tip_of[n])
+    out = TaxonSet(ok, np.asarray(ids, dtype=np.int64), missing, len(names), resolved)
     if out.fraction < min_fraction:
         where = f" of tree {tree_name!r}" if tree_name else ""
         more = f" (and {len(missing) - 10} more)" if len(missing) > 10 else ""

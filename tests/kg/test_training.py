@@ -219,3 +219,15 @@ def test_quality_columns_become_weights_or_filters(toy_kg, tmp_path):
 def test_errors_are_traitkg_errors(toy_kg):
     with pytest.raises(TraitKGError):
         toy_kg.training.tree("nope")
+
+
+def test_synonyms_resolve_to_tips_for_taxa_and_images(sample_kg, tmp_path):
+    t = sample_kg.training
+    s = t.taxa(["Brachydanio rerio", "Danio rerio", "Amia calva"])
+    assert s.names == ["Danio rerio", "Amia calva"] and s.resolved == {"Brachydanio rerio": "Danio rerio"}
+    assert t.distance_matrix(["Brachydanio rerio", "Amia calva"]).shape == (2, 2)
+    df = pd.DataFrame({"image_id": ["a", "b"], "path": ["a.png", "b.png"],
+                       "taxon": ["Brachydanio rerio", "Danio albolineatus"]})
+    m = t.images(df, check_files=False)
+    assert m.frame["taxon"].tolist() == ["Danio rerio", "Danio albolineatus"]
+    assert m.report()["renamed_taxa"] == {"Brachydanio rerio": "Danio rerio"} and m.problems == []

@@ -242,6 +242,14 @@ class KnowledgeGraph:
 
         return Keys(self.store, self._cache)
 
+    @property
+    def training(self) -> Any:
+        """Inputs for knowledge-guided model training (:class:`kg.training.Training`): distance matrices,
+        rank and level labels, trait expectations, splits, image manifests, trainer exports."""
+        from kg.training import Training
+
+        return Training(self.store, self._cache)
+
     # querying ----------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None,
               *, union_default_graph: bool = True) -> SelectResult | bool | list[Triple]:

@@ -243,16 +243,11 @@ class TreeIndex:
         return d[0] if d.shape == (1,) else d
 
     def distance_matrix(self, ids: Sequence[int] | np.ndarray, *, topological: bool = False) -> np.ndarray:
-        """K x K distances between the given nodes."""
-        ids = np.asarray(ids, dtype=np.int64)
-        k = len(ids)
-        out = np.zeros((k, k), dtype=np.float64)
-        iu, ju = np.triu_indices(k, 1)
-        if len(iu):
-            d = self.distance(ids[iu], ids[ju], topological=topological)
-            out[iu, ju] = d
-            out[ju, iu] = d
-        return out
+        """K x K distances between the given nodes (see :func:`kg.tree_distances.distance_matrix`:
+        one LCA per consecutive pair in preorder, then running minima; no query per pair)."""
+        from kg.tree_distances import distance_matrix
+
+        return distance_matrix(self, ids, topological=topological)
 
     def is_ultrametric(self, rel_tol: float = 1e-6) -> bool:
         d = self.dist[self.tips]

@@ -115,7 +115,7 @@ class Training:
                         topological: bool = False, min_fraction: float = 1.0) -> np.ndarray:
         """K x K patristic (or ``topological``) distances, rows in the order of the matched taxa
         (``self.taxa(...)``; by default every name must be a tip)."""
-        from kg.training.distances import distance_matrix
+        from kg.tree_distances import distance_matrix
 
         t = self.tree(tree)
         ts = taxa if isinstance(taxa, TaxonSet) else self.taxa(taxa, tree=tree, min_fraction=min_fraction)

@@ -214,7 +214,7 @@ def plain_csv(inp: Inputs, d: Path) -> dict[str, Any]:
         _csv(im, d / "images.csv")
     out = {"taxa": len(df)}
     if inp.spec.distances:
-        from kg.training.distances import distance_matrix
+        from kg.tree_distances import distance_matrix
 
         np.save(d / "distances.npy", distance_matrix(inp.index, inp.taxa.ids).astype(np.float32))
         (d / "distance_taxa.txt").write_text("\n".join(inp.taxa.names) + "\n")

@@ -277,3 +277,24 @@ def test_only_the_root_is_typed_and_the_store_rebuild_is_exact(mem_kg, toy):
     assert again.names == built.names and again.parent.tolist() == built.parent.tolist()
     assert np.array_equal(again.length, built.length, equal_nan=True)
     assert np.array_equal(again.support, built.support, equal_nan=True)
+
+
+@pytest.mark.parametrize("topological", [False, True])
+def test_distance_matrix_equals_pairwise_distances_for_any_nodes(topological):
+    """The running-minimum matrix (one LCA per consecutive pair) against one distance per pair:
+    tips and internal nodes, repeats, any order, zero-length branches and a missing length."""
+    rng = np.random.default_rng(7)
+    nodes = [f"t{i}:{rng.uniform(0, 3):.3f}" for i in range(150)]
+    while len(nodes) > 1:  # random merges: a random binary tree
+        a, b = sorted(rng.choice(len(nodes), 2, replace=False), reverse=True)
+        x, y = nodes.pop(a), nodes.pop(b)
+        nodes.append(f"({x},{y}):{rng.choice([0.0, rng.uniform(0, 3)]):.3f}")  # zero lengths: ties
+    text = nodes[0].rsplit(":", 1)[0] + ";"
+    text = text.replace("t5:", "t5", 1)  # one tip without a length
+    ix = TreeIndex.from_parsed(parse_newick(text))
+    ids = rng.integers(0, len(ix), 60)
+    got = ix.distance_matrix(ids, topological=topological)
+    iu, ju = np.triu_indices(len(ids), 1)
+    want = np.zeros_like(got)
+    want[iu, ju] = want[ju, iu] = ix.distance(ids[iu], ids[ju], topological=topological)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)

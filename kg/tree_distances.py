@@ -1,4 +1,4 @@
-"""Phylogenetic distance matrices for many taxa at once.
+"""Phylogenetic distance matrices for many nodes at once (``TreeIndex.distance_matrix``).
 
 Tips sorted in preorder have a simple property: the LCA of tips ``i < j`` is the shallowest of
 the LCAs of the consecutive pairs ``(i, i+1) ... (j-1, j)``. So one vectorised LCA call over

@@ -134,8 +134,13 @@ def canonical_nquads(quads: Iterable[Quad]) -> bytes:
         canon = canonical_literals(typed)
         quads = [ox.Quad(q.subject, q.predicate, canon.get(q.object, q.object), q.graph_name)
                  if isinstance(q.object, ox.Literal) else q for q in quads]
-    ds = ox.Dataset(quads)
-    ds.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
-    lines = (ox.serialize(ds, format=RdfFormat.N_QUADS) or b"").splitlines(keepends=True)
+    blank = ox.BlankNode
+    if any(type(q.subject) is blank or type(q.object) is blank or type(q.graph_name) is blank for q in quads):
+        ds = ox.Dataset(quads)  # blank node labels need the canonicalisation algorithm
+        ds.canonicalize(ox.CanonicalizationAlgorithm.UNSTABLE)
+        text = ox.serialize(ds, format=RdfFormat.N_QUADS)
+    else:  # nothing to relabel: sorted lines are canonical (13 of 24 s for 500k quads went to Dataset)
+        text = ox.serialize(quads, format=RdfFormat.N_QUADS)
+    lines = (text or b"").splitlines(keepends=True)
     lines.sort()
     return b"".join(lines)

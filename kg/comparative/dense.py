@@ -38,9 +38,11 @@ def vcv(tree: PhyloTree) -> tuple[np.ndarray, list[str]]:
     return C, tree.tip_names
 
 
-def dense_lambda_loglik(tree: PhyloTree, values: Mapping[str, float], lam: float) -> float:
-    """Profile log-likelihood of Pagel's lambda (ML rate, GLS mean) from the dense matrix."""
-    C, names = vcv(tree)
+def dense_lambda_loglik(tree: PhyloTree, values: Mapping[str, float], lam: float,
+                        C: tuple[np.ndarray, list[str]] | None = None) -> float:
+    """Profile log-likelihood of Pagel's lambda (ML rate, GLS mean) from the dense matrix
+    (``C``: a precomputed :func:`vcv`)."""
+    C, names = vcv(tree) if C is None else C
     d = np.diag(C).copy()
     C = lam * C
     C[np.diag_indices_from(C)] = d

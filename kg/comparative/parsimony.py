@@ -27,10 +27,25 @@ from kg.comparative.tree import PhyloTree
 from kg.errors import ValidationError
 
 
-@dataclass
 class FitchResult:
-    score: np.ndarray  # per character
-    sets: np.ndarray  # (n_nodes, n_chars) bitmasks of the first (down) pass
+    """``score`` per character; ``sets``: (n_nodes, n_chars) bitmasks of the first (down) pass
+    (unpacked on first use)."""
+
+    def __init__(self, score: np.ndarray, sets: np.ndarray | None = None, planes: np.ndarray | None = None,
+                 n_chars: int = 0) -> None:
+        self.score = score
+        self._sets, self._planes, self._nc = sets, planes, n_chars
+
+    @property
+    def sets(self) -> np.ndarray:
+        if self._sets is None:
+            nc, planes = self._nc, self._planes
+            out = np.zeros((planes.shape[1], nc), dtype=np.uint64)
+            for s in range(planes.shape[0]):
+                on = np.unpackbits(planes[s].view(np.uint8), axis=1, bitorder="little")[:, :nc]
+                out |= on.astype(np.uint64) << np.uint64(s)
+            self._sets = out
+        return self._sets
 
     @property
     def total(self) -> int:
@@ -39,27 +54,52 @@ class FitchResult:
 
 def fitch(tree: PhyloTree, chars: Characters) -> FitchResult:
     """Parsimony score of every character (unit costs), Hartigan's rule at polytomies."""
+    if tree.n_nodes > 1 and (tree.n_children[~tree.is_tip] == 2).all():
+        return _fitch_binary(tree, chars)
     k = chars.k
-    sets = chars.masks.copy()
+    small = np.uint8 if k <= 8 else np.uint64
+    sets = chars.masks.astype(small)
     score = np.zeros(sets.shape[1], dtype=np.int64)
-    small = sets.dtype if k > 8 else np.uint8
     one = np.array(1, dtype=small)
     for lv in tree.levels:
-        M = sets[lv.kids].astype(small, copy=False)
-        starts = lv.start[:-1]
         nk = np.diff(lv.start)
+        M = sets[lv.kids]
+        starts = lv.start[:-1]
         best = None
         cnts = []
         for s in range(k):
             c = np.add.reduceat(((M >> np.array(s, dtype=small)) & one).astype(np.int32), starts, axis=0)
             cnts.append(c)
             best = c if best is None else np.maximum(best, c)
-        out = np.zeros(best.shape, dtype=np.uint64)
+        out = np.zeros(best.shape, dtype=small)
         for s in range(k):
-            out |= (cnts[s] == best).astype(np.uint64) << np.uint64(s)
+            out |= (cnts[s] == best).astype(small) << np.array(s, dtype=small)
         sets[lv.nodes] = out
         score += (nk[:, None] - best).sum(axis=0)
-    return FitchResult(score, sets)
+    return FitchResult(score, sets.astype(np.uint64))
+
+
+def _fitch_binary(tree: PhyloTree, chars: Characters) -> FitchResult:
+    """Fitch on a bifurcating tree with characters packed 64 to a word, one bit plane per state."""
+    k, nc = chars.k, chars.masks.shape[1]
+    W = -(-nc // 64)
+    planes = np.zeros((k, tree.n_nodes, W), dtype=np.uint64)
+    small = chars.masks.astype(np.uint8) if k <= 8 else chars.masks
+    for s in range(k):
+        bits = (small >> small.dtype.type(s)) & small.dtype.type(1)
+        packed = np.packbits(bits, axis=1, bitorder="little")
+        buf = np.zeros((tree.n_nodes, W * 8), dtype=np.uint8)
+        buf[:, :packed.shape[1]] = packed
+        planes[s] = buf.view(np.uint64)
+    steps = np.zeros((tree.n_nodes, W), dtype=np.uint64)
+    for lv in tree.levels:
+        a, b = planes[:, lv.kids[0::2]], planes[:, lv.kids[1::2]]
+        inter = a & b
+        empty = ~np.bitwise_or.reduce(inter, axis=0)
+        planes[:, lv.nodes] = inter | ((a | b) & empty[None])
+        steps[lv.nodes] = empty
+    bits = np.unpackbits(steps[~tree.is_tip].view(np.uint8), axis=1, bitorder="little")[:, :nc]
+    return FitchResult(bits.sum(axis=0, dtype=np.int64), planes=planes, n_chars=nc)
 
 
 @dataclass

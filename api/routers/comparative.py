@@ -51,6 +51,7 @@ class RunIn(BaseModel):
     nsim: int = Field(0, ge=0, le=10_000, description="Permutations for Blomberg's K p-value.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
     write: bool = Field(True, description="Write the result graph (needs the bearer token).")
+    svg: bool = Field(False, description="Include a picture of the tree with the reconstructed states (SVG text).")
 
 
 class RunOut(BaseModel):
@@ -65,6 +66,7 @@ class RunOut(BaseModel):
     nodes: list[dict[str, Any]]
     imputed: list[dict[str, Any]]
     graph: str | None = None
+    svg: str | None = None
 
 
 @router.get("", response_model=Paged[AnalysisOut], responses=ERR)
@@ -98,8 +100,15 @@ def run(request: Request, kg: KGDep, settings: SettingsDep, body: RunIn) -> dict
     if body.write:
         check_token(settings, request.headers.get("authorization"))
         with writing(request) as wkg:
-            return wkg.comparative.run(body.tree, trait, body.method, write=True, **kw).to_dict()
-    return kg.comparative.run(body.tree, trait, body.method, write=False, **kw).to_dict()
+            a = wkg.comparative.run(body.tree, trait, body.method, write=True, **kw)
+    else:
+        a = kg.comparative.run(body.tree, trait, body.method, write=False, **kw)
+    out = a.to_dict()
+    if body.svg and a.nodes:
+        from kg.comparative.plot import analysis_svg
+
+        out["svg"] = analysis_svg(a)
+    return out
 
 
 _NODES = """SELECT ?e ?node ?ml ?joint ?est ?var ?lo ?hi WHERE { GRAPH ?g {

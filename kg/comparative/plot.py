@@ -50,8 +50,11 @@ def layout(tree: PhyloTree) -> Layout:
     return Layout(h / top, y)
 
 
+FIXED = {"present": "#2e7d32", "absent": "#c62828"}  # as the web page paints tips
+
+
 def _colours(states: list[str]) -> dict[str, str]:
-    return {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(states)}
+    return {s: FIXED.get(s, PALETTE[i % len(PALETTE)]) for i, s in enumerate(states)}
 
 
 def _ramp(v: float, lo: float, hi: float) -> str:
@@ -236,8 +239,7 @@ def _png(path: Path, tree: PhyloTree, *, node_probs: dict[int, dict[str, float]]
     plt.close(fig)
 
 
-def analysis_plot(a: Any, path: str | Path) -> Path:
-    """Plot a :class:`kg.comparative.runner.Analysis` (ancestral states) to ``.svg``/``.png``."""
+def _analysis_kw(a: Any) -> dict[str, Any]:
     pt = a.phylo
     if pt is None:
         raise ValidationError("this analysis has no tree to draw")
@@ -257,4 +259,14 @@ def analysis_plot(a: Any, path: str | Path) -> Path:
     else:
         kw["tip_values"] = {tip_ids[t]: float(v) for t, v in a.tip_values.items() if t in tip_ids}
         kw["node_values"] = {back[o]: d["estimate"] for o, d in a.nodes.items() if "estimate" in d}
-    return save_plot(path, pt, **kw)
+    return kw
+
+
+def analysis_svg(a: Any) -> str:
+    """SVG text of a :class:`kg.comparative.runner.Analysis` (ancestral states)."""
+    return tree_svg(a.phylo, **_analysis_kw(a))
+
+
+def analysis_plot(a: Any, path: str | Path) -> Path:
+    """Plot a :class:`kg.comparative.runner.Analysis` (ancestral states) to ``.svg``/``.png``."""
+    return save_plot(path, a.phylo, **_analysis_kw(a))

@@ -229,37 +229,49 @@ def fit_mk(tree: PhyloTree, chars: Characters, model: str = "ER", *, j: int = 0,
     return MkFit(model, chars.states, Qm, rates, pr.loglik, post[nodes], nodes, joint[nodes], p)
 
 
-def _optimise(tree: PhyloTree, L: np.ndarray, index: np.ndarray, nr: int, pi: np.ndarray) -> np.ndarray:
+def _bounds(tree: PhyloTree) -> tuple[float, float, float]:
     total = float(tree.length[1:].sum())
     if total <= 0:
         raise ValidationError("the tree has no branch length to fit rates on")
-    # a parsimony-like start: changes per unit of tree length
+    # a parsimony-like start: changes per unit of tree length; the search spans e^-25..e^12 of it
     base = math.log(max(1.0, 0.5 * len(tree.tips) ** 0.5) / total)
-    lo, hi = base - 25.0, base + 12.0
+    return base, base - 25.0, base + 12.0
+
+
+def _nll(tree: PhyloTree, L: np.ndarray, index: np.ndarray, pi: np.ndarray, rates: np.ndarray) -> float:
+    try:
+        return -prune_mk(tree, L, make_q(rates, index), pi).loglik
+    except ValidationError:
+        return math.inf
+
+
+def _one_rate(tree: PhyloTree, L: np.ndarray, index: np.ndarray, pi: np.ndarray) -> float:
+    """ML of a single shared rate: a grid over log rates, then a bracketed scalar search."""
+    _, lo, hi = _bounds(tree)
+    one = np.where(index >= 0, 0, -1)
+    grid = np.linspace(lo, hi, 38)
+    vals = [_nll(tree, L, one, pi, np.exp([g])) for g in grid]
+    i = int(np.argmin(vals))
+    a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(lambda z: _nll(tree, L, one, pi, np.exp([z])), bounds=(a, b), method="bounded",
+                                   options={"xatol": 1e-10})
+    return float(math.exp(res.x))
+
+
+def _optimise(tree: PhyloTree, L: np.ndarray, index: np.ndarray, nr: int, pi: np.ndarray) -> np.ndarray:
+    if nr == 1:
+        return np.array([_one_rate(tree, L, index, pi)])
+    base, lo, hi = _bounds(tree)
 
     def nll(z: np.ndarray) -> float:
-        try:
-            return -prune_mk(tree, L, make_q(np.exp(z), index), pi).loglik
-        except ValidationError:
-            return math.inf
+        return _nll(tree, L, index, pi, np.exp(z))
 
-    if nr == 1:
-        grid = np.linspace(lo, hi, 38)
-        vals = [nll(np.array([g])) for g in grid]
-        i = int(np.argmin(vals))
-        a, b = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-        res = optimize.minimize_scalar(lambda z: nll(np.array([z])), bounds=(a, b), method="bounded",
-                                       options={"xatol": 1e-10})
-        return np.exp(np.array([res.x]))
     # start from the ER estimate (one rate everywhere), then search in log and in raw rate space
-    er = _optimise(tree, L, np.where(index >= 0, 0, -1), 1, pi)[0]
+    er = _one_rate(tree, L, index, pi)
     zmax = math.exp(hi)
 
     def nll_raw(q: np.ndarray) -> float:
-        try:
-            return -prune_mk(tree, L, make_q(np.maximum(q, 0.0), index), pi).loglik
-        except ValidationError:
-            return math.inf
+        return _nll(tree, L, index, pi, np.maximum(q, 0.0))
 
     cands = []
     for start in (er, 0.5 * er, 2.0 * er):

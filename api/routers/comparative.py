@@ -5,7 +5,7 @@ Blomberg's K), imputation -- and the stored results (derived ``comparative`` gra
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
@@ -78,8 +78,8 @@ def analyses(request: Request, kg: KGDep, page: PageDep) -> dict[str, Any]:
 
 @router.get("/methods", response_model=list[str])
 def methods(kg: KGDep) -> list[str]:
-    """The methods a run accepts."""
-    return kg.comparative.methods()
+    """The methods a run accepts (multivariate imputation takes a table: Python API and CLI)."""
+    return [m for m in kg.comparative.methods() if m in get_args(Method)]
 
 
 @router.post("/runs", response_model=RunOut, responses=ERR)

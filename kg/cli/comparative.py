@@ -119,20 +119,32 @@ def signal(tree: str, trait_ref: str, column: str | None, method: str, nsim: int
 @main.command("impute")
 @click.argument("tree")
 @TRAIT
-@COLUMN
+@click.option("--column", "columns", multiple=True,
+              help="Value column; repeat for several traits (multivariate BM with the ML trait covariance).")
 @WRITE
 @MINIMUM
 @FORMAT_OPTION
-def impute(tree: str, trait_ref: str, column: str | None, write: bool, minimum: int, fmt: str) -> None:
+def impute(tree: str, trait_ref: str, columns: tuple[str, ...], write: bool, minimum: int, fmt: str) -> None:
     """Brownian-motion predictions (mean, variance) for the tips of TREE without a value."""
     g = get_kg()
-    a = g.comparative.run(tree, _trait(g, trait_ref, column), "impute", write=write, minimum=minimum)
+    if len(columns) > 1:
+        from kg.comparative.data import Trait
+
+        a = g.comparative.run(tree, Trait.read_columns(trait_ref, list(columns)), "impute-mv", write=write,
+                              minimum=minimum)
+    else:
+        a = g.comparative.run(tree, _trait(g, trait_ref, columns[0] if columns else None), "impute", write=write,
+                              minimum=minimum)
     _match_line(a)
     if fmt == "json":
         emit_json(a.to_dict())
         return
-    emit([[t, f"{d['estimate']:.6g}", f"{d['variance']:.4g}", f"{d['variance'] ** 0.5:.4g}"]
-          for t, d in sorted(a.taxa.items())], ["taxon", "estimate", "variance", "se"], fmt)
+    rows = []
+    for t, d in sorted(a.taxa.items()):
+        cells = [("", d["estimate"], d["variance"])] if "estimate" in d else \
+            [(c, mu, d["variances"][c]) for c, mu in d["estimates"].items()]
+        rows += [[t, c, f"{mu:.6g}", f"{v:.4g}", f"{v ** 0.5:.4g}"] for c, mu, v in cells]
+    emit(rows, ["taxon", "trait", "estimate", "variance", "se"], fmt)
 
 
 @main.command("pgls")

@@ -35,6 +35,7 @@ class Trait:
     se: dict[str, float] | None = None
     sources: list[str] = field(default_factory=list)  # graph IRIs the values come from
     source: str = "table"
+    columns: list[str] | None = None  # multivariate: the traits, in the order of each value list
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[Any, ...]], *, name: str = "trait", kind: str | None = None,
@@ -84,6 +85,15 @@ class Trait:
             else:
                 return self
         return Trait(self.name, "discrete", vals, None, self.sources, self.source)
+
+    @classmethod
+    def read_columns(cls, path: str | Path, columns: list[str], *, name: str | None = None) -> Trait:
+        """Several numeric columns of one table as a multivariate trait (taxon -> list of values,
+        ``nan`` where a cell is empty or ``NA``)."""
+        per = [cls.read(path, column=c, kind="continuous") for c in columns]
+        taxa = list(dict.fromkeys(t for p in per for t in p.values))
+        values = {t: [float(p.values.get(t, float("nan"))) for p in per] for t in taxa}
+        return cls(name or "+".join(columns), "multivariate", values, None, [], str(path), list(columns))
 
     @classmethod
     def read(cls, path: str | Path, *, name: str | None = None, kind: str | None = None,
@@ -212,6 +222,8 @@ def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, 
             se[tip] = trait.se[names[k]]
     if trait.kind == "continuous":
         values = {t: v for t, v in values.items() if v is not None and not math.isnan(v)}
+    elif trait.kind == "multivariate":
+        values = {t: v for t, v in values.items() if any(not math.isnan(x) for x in v)}
     if len(values) < minimum:
         raise ValidationError(f"only {len(values)} of {len(names)} taxa of {trait.name!r} match tips of tree "
                               f"{tree.name!r} (minimum {minimum}); unmatched e.g. "

@@ -35,7 +35,8 @@ from kg.store import Literal, NamedNode, Quad, Store
 
 DISCRETE = ("fitch", "mk-er", "mk-sym", "mk-ard")
 CONTINUOUS = ("bm", "lambda", "k", "impute")
-METHODS = DISCRETE + CONTINUOUS
+MULTIVARIATE = ("impute-mv",)
+METHODS = DISCRETE + CONTINUOUS + MULTIVARIATE
 KIND = "comparative"
 VERSION = "1"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -82,6 +83,8 @@ def run(kg: Any, tree: str | None, trait: Trait | str, method: str, *, write: bo
         trait = trait.as_discrete()  # integer codes (0/1) are states
     if method in DISCRETE and trait.kind != "discrete":
         raise ValidationError(f"{method} needs a discrete trait; {trait.name!r} is continuous")
+    if method in MULTIVARIATE and trait.kind != "multivariate":
+        raise ValidationError(f"{method} needs several continuous traits (Trait.read_columns); {trait.name!r} is {trait.kind}")
     if method in CONTINUOUS and trait.kind != "continuous":
         raise ValidationError(f"{method} needs a continuous trait; {trait.name!r} is discrete")
     t = kg.tree(tree)
@@ -91,7 +94,7 @@ def run(kg: Any, tree: str | None, trait: Trait | str, method: str, *, write: bo
         params.update(nsim=nsim, seed=seed)
     rec = t.record
     a = Analysis(method, params, t.name, rec.iri if rec else "", trait, m.summary(), {})
-    if method == "impute":
+    if method in ("impute", "impute-mv"):
         pt = PhyloTree.from_index(t.index)
     else:
         pt = PhyloTree.from_index(t.index, m.tips)
@@ -149,6 +152,16 @@ def _compute(a: Analysis, pt: PhyloTree, m: TipMatch, nsim: int, seed: int) -> N
         a.result = {"sigma2": r.sigma2, "root": r.root, "n_imputed": len(r.taxa)}
         for tx, mu, var in zip(r.taxa, r.mean.tolist(), r.var.tolist()):
             a.taxa[tx] = {"estimate": mu, "variance": var}
+    elif method == "impute-mv":
+        from kg.comparative.multivariate import impute_mv
+
+        cols = a.trait.columns or []
+        r = impute_mv(pt, m.values)
+        a.result = {"traits": cols, "R": r.R.tolist(), "root": r.root.tolist(), "loglik": r.loglik,
+                    "n_taxa_imputed": len(r.taxa)}
+        for tx, miss, mu, cov in zip(r.taxa, r.traits_missing, r.mean, r.var):
+            a.taxa[tx] = {"estimates": {cols[j]: float(mu[i]) for i, j in enumerate(miss)},
+                          "variances": {cols[j]: float(cov[i, i]) for i, j in enumerate(miss)}}
 
 
 # --------------------------------------------------------------------------- write-back
@@ -215,13 +228,19 @@ def analysis_quads(a: Analysis, graph: str, iri: str) -> list[Quad]:
     from kg.taxa import normalise_name, taxon_iri
 
     for tx, d in a.taxa.items():
-        e = NamedNode(f"{iri}/taxon/{slug(tx)}")
-        add(e, RDF_TYPE, NamedNode(TKG + "ImputedValue"))
-        add(e, TKG + "analysis", s)
-        add(e, TKG + "taxon", NamedNode(taxon_iri(normalise_name(tx))))
-        add(e, TKG + "tier", "hypothesised")
-        add(e, TKG + "estimate", d["estimate"])
-        add(e, TKG + "variance", d["variance"])
+        # univariate: one ImputedValue per taxon; multivariate: one per (taxon, trait)
+        cells = [("", None, d["estimate"], d["variance"])] if "estimate" in d else \
+            [(f"/{slug(col)}", col, mu, d["variances"][col]) for col, mu in d["estimates"].items()]
+        for suffix, col, mu, var in cells:
+            e = NamedNode(f"{iri}/taxon/{slug(tx)}{suffix}")
+            add(e, RDF_TYPE, NamedNode(TKG + "ImputedValue"))
+            add(e, TKG + "analysis", s)
+            add(e, TKG + "taxon", NamedNode(taxon_iri(normalise_name(tx))))
+            add(e, TKG + "tier", "hypothesised")
+            if col is not None:
+                add(e, TKG + "traitName", col)
+            add(e, TKG + "estimate", mu)
+            add(e, TKG + "variance", var)
     return q
 
 

@@ -52,6 +52,9 @@ def test_comparative_commands(tmp_path):
     assert [r["method"] for r in res] == ["pagel-lambda", "blomberg-k"] and "Fictus nullus" in err
     code, out, err = run(store, "impute", "fish", "--trait", str(table), "--column", "size")
     assert code == 0 and len(out.splitlines()) == 2 + 2
+    code, out, err = run(store, "impute", "fish", "--trait", str(table), "--column", "size", "--column", "fin")
+    assert code == 0, err
+    assert len(out.splitlines()) == 2 + 4 and {ln.split()[1] for ln in out.splitlines()[2:]} == {"size", "fin"}
     code, out, err = run(store, "asr", "fish", "--trait", str(table), "--column", "size", "--method", "bm",
                          "--plot", str(tmp_path / "bm.png"))
     assert code == 0 and "ci95" in out
@@ -60,7 +63,7 @@ def test_comparative_commands(tmp_path):
     fit = json.loads(out)
     assert [c["term"] for c in fit["coefficients"]] == ["(Intercept)", "size"] and fit["n"] == len(tips) - 2
     code, out, _ = run(store, "comparative", "list", "--format", "json")
-    assert {r["method"] for r in json.loads(out)} == {"mk-er", "lambda", "k", "impute", "bm"}
+    assert {r["method"] for r in json.loads(out)} == {"mk-er", "lambda", "k", "impute", "impute-mv", "bm"}
     code, _, err = run(store, "signal", "fish", "--trait", "nothing.tsv")
     assert code == 2 and "neither a table file nor an entity CURIE" in err
 

@@ -116,3 +116,27 @@ def test_trait_table_reading(tmp_path):
     p.write_text("taxon\tstate\nA a\tred\nB b\t?\n")
     t = Trait.read(p)
     assert t.kind == "discrete" and t.values == {"A a": "red", "B b": "?"}
+
+
+def test_multivariate_imputation_written_per_taxon_and_trait(sample_kg, tmp_path):
+    tips = sample_kg.tree("fish").tips()
+    rng = np.random.default_rng(5)
+    lines = ["taxon\tsize\tfin"]
+    for i, t in enumerate(tips[1:]):
+        size = rng.normal()
+        fin = "NA" if i % 7 == 0 else f"{size * 0.8 + 0.3 * rng.normal():.5f}"
+        lines.append(f"{t.replace('_', ' ')}\t{size:.5f}\t{fin}")
+    p = tmp_path / "two.tsv"
+    p.write_text("\n".join(lines) + "\n")
+    trait = Trait.read_columns(p, ["size", "fin"])
+    assert trait.kind == "multivariate" and trait.columns == ["size", "fin"]
+    a = sample_kg.comparative.run("fish", trait, "impute-mv")
+    assert tips[0] in a.taxa and set(a.taxa[tips[0]]["estimates"]) == {"size", "fin"}
+    n_fin = sum(1 for d in a.taxa.values() if list(d["estimates"]) == ["fin"])
+    assert n_fin == len(range(0, len(tips) - 1, 7))
+    R = np.array(a.result["R"])
+    assert R.shape == (2, 2) and R[0, 1] > 0  # the traits were simulated correlated
+    rows = sample_kg.query(f"SELECT ?t ?c WHERE {{ ?i a <{TKG}ImputedValue> ; <{TKG}taxon> ?t ; <{TKG}traitName> ?c }}").values()
+    assert len(rows) == 2 + n_fin
+    with pytest.raises(ValidationError, match="needs several continuous traits"):
+        sample_kg.comparative.run("fish", body_size(sample_kg), "impute-mv")

@@ -13,7 +13,7 @@ as a derived graph (kind ``comparative``) with provenance -- the "hypothesised" 
 >>> a.result["score"], a.match["unmatched_taxa"]
 (1, ['E e'])
 >>> g.query("SELECT (COUNT(?n) AS ?c) WHERE { ?n a tkg:AncestralStateEstimate }").values()
-[(3,)]
+[('3',)]
 >>> tmp.cleanup()
 """
 

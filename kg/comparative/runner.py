@@ -218,6 +218,7 @@ def analysis_quads(a: Analysis, graph: str, iri: str) -> list[Quad]:
             for st, pr in d["marginal"].items():
                 sp = NamedNode(f"{iri}/node/{nid}/state/{slug(st)}")
                 add(e, TKG + "stateProbability", sp)
+                add(sp, RDF_TYPE, NamedNode(TKG + "StateProbability"))
                 add(sp, TKG + "stateLabel", st)
                 add(sp, TKG + "probability", float(pr))
         if "estimate" in d:

@@ -172,3 +172,28 @@ def test_parsimony_bad_states():
     t = PhyloTree.from_newick("((A,B),C);")
     with pytest.raises(ValidationError, match="not one of"):
         encode(t, {"A": "0", "B": "x"}, states=["0", "1"])
+
+
+@pytest.mark.parametrize("col,key", [("spawning_mode", "ard"), ("paternal_care", "care_ard")])
+def test_ace_ard_posteriors_are_its_transposed_update_not_the_marginals(expected, col, key):
+    """ape 5.7's ace (marginal = FALSE) updates a child with ``L_child %*% P`` (P transposed); that
+    reproduces R's ARD numbers exactly, and differs from the true marginals (checked by enumeration
+    in test_marginal_and_joint_by_enumeration), which is why ARD posteriors are not compared to ace."""
+    t, ch = _char("bonyfish", col)
+    e = expected["bonyfish"][key]
+    Q = np.array(e["Q"])
+    pr = prune_mk(t, ch.tip_likelihoods(t), Q, np.array([0.5, 0.5]))
+    cond = np.exp(pr.logacc - pr.logacc.max(axis=1, keepdims=True))
+    cond /= cond.sum(axis=1, keepdims=True)
+    post = cond.copy()
+    for v in range(1, t.n_nodes):  # preorder
+        if not t.is_tip[v]:
+            P = pr.P[v]
+            tmp = post[t.parent[v]] / (cond[v] @ P)
+            post[v] = (tmp @ P) * cond[v]
+            post[v] /= post[v].sum()
+    nodes = r_nodes(t, expected["bonyfish"]["nodes"])
+    assert close(post[nodes], e["lik_anc"], 1e-9, 1e-12)
+    ours = fit_mk(t, ch, "ARD", Q=Q)
+    pos = {int(v): i for i, v in enumerate(ours.nodes)}
+    assert not close(ours.marginal[[pos[int(v)] for v in nodes]], e["lik_anc"], 1e-3, 1e-3)

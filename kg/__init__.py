@@ -250,6 +250,14 @@ class KnowledgeGraph:
 
         return Training(self.store, self._cache)
 
+    @property
+    def comparative(self) -> Any:
+        """Phylogenetic comparative methods on KG traits and trees, written back as derived
+        ``comparative`` graphs (:class:`kg.comparative.api.Comparative`)."""
+        from kg.comparative.api import Comparative
+
+        return Comparative(self)
+
     # querying ----------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None,
               *, union_default_graph: bool = True) -> SelectResult | bool | list[Triple]:

@@ -126,6 +126,7 @@
     let t;
     try { t = await getJSON(`/api/v1/terms/${enc(id)}`); } catch (e) { box.replaceChildren(`cannot load ${id}: ${e.message}`); return; }
     $("#term-h").textContent = t.label || t.id;
+    document.dispatchEvent(new CustomEvent("traitkg:term", { detail: { id: t.id, label: t.label } }));
     box.replaceChildren(el("p", {}, el("strong", {}, t.label || t.id), ` · ${t.id}`), el("p", { class: "meta" }, t.definition || ""));
     const st = $("#term-status"), list = $("#term-taxa");
     list.replaceChildren();

@@ -172,13 +172,9 @@ class KnowledgeGraph:
 
     def tree(self, name: str | None = None) -> Any:
         """A loaded tree (:class:`kg.trees.Tree`) backed by its cached array index."""
-        from kg.trees import open_tree, tree_record
+        from kg.trees import cached_tree
 
-        rec = tree_record(self.store, name)
-        key = ("tree", rec.iri)
-        if key not in self._cache:
-            self._cache[key] = open_tree(self.store, rec.iri)
-        return self._cache[key]
+        return cached_tree(self.store, self._cache, name)
 
     def resolve(self, names: Any, *, tree: str | None = None, fuzzy: bool = True) -> list[Any]:
         """Resolve taxon names to taxon nodes; one :class:`kg.core.names.NameMatch` per name, never

@@ -332,6 +332,16 @@ def open_tree(store: Store, name: str | None = None, *, parsed: Any = None) -> T
     return Tree(rec.name, index, rec)
 
 
+def cached_tree(store: Store, cache: dict[Any, Any], name: str | None = None) -> Tree:
+    """:func:`open_tree`, kept in ``cache`` (the facade's) under ``("tree", graph IRI)``: one index
+    per tree version, shared by every sub-API that holds the same cache."""
+    rec = tree_record(store, name)
+    key = ("tree", rec.iri)
+    if key not in cache:
+        cache[key] = open_tree(store, rec.iri)
+    return cache[key]
+
+
 # The root is typed cdao:Node; other nodes only through has_Parent's domain (older graphs typed
 # every node, hence the UNION's DISTINCT).
 _NODES_QUERY = """

@@ -93,15 +93,7 @@ def import_release(store: Store, directory: str | Path, *, progress: Callable[[s
     """Restore a release written by :func:`export_release`. Checksums are verified for every file
     before anything is written; graphs already in the store are refused; all-or-nothing."""
     src = Path(directory)
-    meta_path = src / "release.json"
-    if not meta_path.is_file():
-        raise IntegrityError(f"{src} is not a traitkg release: release.json is missing")
-    try:
-        release = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise IntegrityError(f"{meta_path}:{exc.lineno}: invalid JSON ({exc.msg})") from exc
-    if release.get("format") != RELEASE_FORMAT:
-        raise IntegrityError(f"{meta_path}: format {release.get('format')!r}, expected {RELEASE_FORMAT!r}")
+    release = read_release(src)
     for e in release["graphs"]:
         f = src / e["file"]
         if not f.is_file():
@@ -202,7 +194,8 @@ class ReleaseDiff:
         return "\n".join(parts)
 
 
-def _read_release(directory: Path) -> tuple[dict[str, Any], dict[str, GraphRecord]]:
+def read_release(directory: Path) -> dict[str, Any]:
+    """``release.json`` of a release directory, checked for its format (files are not read)."""
     meta_path = directory / "release.json"
     if not meta_path.is_file():
         raise IntegrityError(f"{directory} is not a traitkg release: release.json is missing")
@@ -212,6 +205,11 @@ def _read_release(directory: Path) -> tuple[dict[str, Any], dict[str, GraphRecor
         raise IntegrityError(f"{meta_path}:{exc.lineno}: invalid JSON ({exc.msg})") from exc
     if release.get("format") != RELEASE_FORMAT:
         raise IntegrityError(f"{meta_path}: format {release.get('format')!r}, expected {RELEASE_FORMAT!r}")
+    return release
+
+
+def _release_records(directory: Path) -> tuple[dict[str, Any], dict[str, GraphRecord]]:
+    release = read_release(directory)
     manifest = next((e for e in release["graphs"] if e["graph"] == MANIFEST), None)
     records: dict[str, GraphRecord] = {}
     if manifest is not None:  # the manifest's own quads say each graph's kind, name and version
@@ -242,8 +240,8 @@ def diff_releases(a: str | Path, b: str | Path, *, sample: int = 10) -> ReleaseD
     version) and, per :data:`CATEGORIES`, the members only in one of them. Graphs with the same
     checksum in both are not read (they cannot differ)."""
     pa, pb = Path(a), Path(b)
-    ra, meta_a = _read_release(pa)
-    rb, meta_b = _read_release(pb)
+    ra, meta_a = _release_records(pa)
+    rb, meta_b = _release_records(pb)
     ea = {e["graph"]: e for e in ra["graphs"] if e["graph"] != MANIFEST}
     eb = {e["graph"]: e for e in rb["graphs"] if e["graph"] != MANIFEST}
     diff = ReleaseDiff(a=str(pa), b=str(pb))
@@ -288,5 +286,6 @@ def diff_releases(a: str | Path, b: str | Path, *, sample: int = 10) -> ReleaseD
     return diff
 
 
-__all__ = ["RELEASE_FORMAT", "CATEGORIES", "export_release", "import_release", "release_readme", "diff_releases",
+__all__ = ["RELEASE_FORMAT", "CATEGORIES", "export_release", "import_release", "read_release", "release_readme",
+           "diff_releases",
            "ReleaseDiff", "CategoryChange", "release_file"]

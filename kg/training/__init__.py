@@ -49,13 +49,9 @@ class Training:
     # ------------------------------------------------------------------ sources
     def tree(self, name: str | None = None) -> Any:
         """A loaded tree (:class:`kg.trees.Tree`), cached under the facade's key."""
-        from kg.trees import open_tree, tree_record
+        from kg.trees import cached_tree
 
-        rec = tree_record(self.store, name)
-        key = ("tree", rec.iri)
-        if key not in self._cache:
-            self._cache[key] = open_tree(self.store, rec.iri)
-        return self._cache[key]
+        return cached_tree(self.store, self._cache, name)
 
     def taxonomy(self) -> Taxonomy:
         """The loaded taxonomy graphs (ranks, parents, OTT ids), read once."""

@@ -85,13 +85,9 @@ class CladeQueries:
         return sorted({r.name for r in list_graphs(self.store, kind="tree")})
 
     def _tree(self, name: str) -> Any:
-        from kg.trees import open_tree, tree_record
+        from kg.trees import cached_tree
 
-        rec = tree_record(self.store, name)
-        key = ("tree", rec.iri)  # the facade's cache key: one index per tree version
-        if key not in self._cache:
-            self._cache[key] = open_tree(self.store, rec.iri)
-        return self._cache[key]
+        return cached_tree(self.store, self._cache, name)
 
     def _tree_clade(self, tree: str, node: str) -> dict[str, Any]:
         n = self._tree(tree).node(node)

@@ -1,21 +1,5 @@
-"""Trait queries over one store: presence/absence inference with evidence, trait queries, conflicts.
-
-Phenoscape's semantics: a phenotype of an entity implies the entity is present (``absent``
-implies it is absent); presence of a part or subtype implies presence of the whole or
-supertype (closure ancestors); absence of a whole or supertype implies absence of its parts
-and subtypes (over the entities the corpus uses). Polymorphic cells contribute all their
-states; uncertain cells only what every member state implies. Every call keeps its
-evidence: asserted calls point at states (-> character -> matrix -> publication); inferred
-calls at the asserted calls they follow from. :meth:`Traits.infer` writes the calls into a
-derived graph of kind ``inference`` with ``prov:wasDerivedFrom`` the phenotype and closure graphs;
-calls of one entity and value with identical evidence share one node there, linked to each of
-their taxa (see :func:`call_quads`).
-
->>> from kg import KnowledgeGraph
->>> t = KnowledgeGraph.open("oxigraph:").traits
->>> t.calls() == {}
-True
-"""
+"""The :class:`Traits` sub-API: calls, inference graph, lookups and trait queries over one store (the
+semantics are in :mod:`kg.traits`)."""
 
 
 from __future__ import annotations

@@ -56,6 +56,7 @@ def load_sample(g: KnowledgeGraph, *, on_skip: Callable[[SampleFile, str], None]
         "taxonomy": g.load_taxonomy,
         "tree": g.load_tree,
         "phenotypes": lambda path, name, **kw: g.load_phenotypes([path], **kw),
+        "predictions": lambda path, name, **kw: g.load_predictions(path, **kw),  # the model names the batch
     }
     reports: list[LoadReport] = []
     for item in SAMPLE:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from kg.graphs import TKG, GraphRecord
 from kg.ids import image_id
+from kg.predictions.queries import term_value
 from kg.store import NamedNode, Store
 
 _Q = f"""SELECT ?img ?trait ?value ?conf WHERE {{ GRAPH ?g {{
@@ -19,7 +20,7 @@ _Q = f"""SELECT ?img ?trait ?value ?conf WHERE {{ GRAPH ?g {{
 
 def _frame(store: Store, batch: GraphRecord) -> pd.DataFrame:
     rows = store.select(_Q, {"g": NamedNode(batch.iri)}).rows
-    return pd.DataFrame([(i.value, t.value, v.value, float(c.value) if c is not None else None) for i, t, v, c in rows],
+    return pd.DataFrame([(i.value, t.value, term_value(v), term_value(c)) for i, t, v, c in rows],
                         columns=["image", "trait", "value", "confidence"])
 
 
@@ -35,12 +36,12 @@ def diff_batches(store: Store, a: GraphRecord, b: GraphRecord, *, sample: int = 
 
     def rows(df: pd.DataFrame) -> list[dict[str, Any]]:
         out = []
-        for r in df.head(sample).itertuples(index=False):
-            d = {"image": image_id(r.image), "trait": contract(r.trait)}
-            if r._asdict()["_merge"] != "right_only":
-                d["before"] = r.value_a
-            if r._asdict()["_merge"] != "left_only":
-                d["after"] = r.value_b
+        for r in df.head(sample).to_dict("records"):
+            d = {"image": image_id(r["image"]), "trait": contract(r["trait"])}
+            if r["_merge"] != "right_only":
+                d["before"] = r["value_a"]
+            if r["_merge"] != "left_only":
+                d["after"] = r["value_b"]
             out.append(d)
         return out
 

@@ -70,7 +70,8 @@ _IMAGE_Q = f"""SELECT ?g ?p ?taxon ?trait ?value ?conf ?unit ?truth ?spec ?regio
 _IMAGE_META_Q = "SELECT ?g ?p ?o WHERE { GRAPH ?g { ?img ?p ?o } }"
 
 
-def _val(t: Any) -> Any:
+def term_value(t: Any) -> Any:
+    """A literal as a Python value (numbers as numbers), an IRI as its text."""
     if t is None:
         return None
     if isinstance(t, Literal) and t.datatype is not None and t.datatype.value.endswith(("#double", "#decimal", "#float")):
@@ -90,16 +91,16 @@ def image_predictions(store: Store, image: str, *, batch: str | None = None, lat
         b = chosen.get(g.value)
         if b is None:
             continue
-        preds.append({**batch_dict(b), "taxon": curie(taxon.value), "trait": curie(trait.value), "value": _val(value),
-                      "confidence": _val(conf), "unit": curie(unit.value) if unit is not None else None,
-                      "ground_truth": _val(truth), "specimen": _val(spec), "region": _val(region), "tier": "predicted"})
+        preds.append({**batch_dict(b), "taxon": curie(taxon.value), "trait": curie(trait.value), "value": term_value(value),
+                      "confidence": term_value(conf), "unit": curie(unit.value) if unit is not None else None,
+                      "ground_truth": term_value(truth), "specimen": term_value(spec), "region": term_value(region), "tier": "predicted"})
     preds.sort(key=lambda d: (d["trait"] or "", d["model"], d["model_version"]))
     meta: dict[str, Any] = {}
     image_graphs = {r.iri for r in list_graphs(store, kind="images")}
     for g, p, o in store.select(_IMAGE_META_Q, {"img": NamedNode(iri)}).rows:
         if g.value in image_graphs:
             key = p.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-            meta[key] = _val(o)
+            meta[key] = term_value(o)
     if not preds and not meta:
         raise NotFound(f"no predictions or metadata for image {image!r} ({iri})")
     return {"image": image_id(iri), "iri": iri, "metadata": meta, "predictions": preds}
@@ -129,7 +130,7 @@ def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRe
         elif key == "states":
             d[key] = json.loads(o.value)
         elif key:
-            d[key] = _val(o)
+            d[key] = term_value(o)
     return sorted(items.values(), key=lambda d: (d["trait"], d["model"], d["taxon"]))
 
 
@@ -166,12 +167,12 @@ def taxon_predictions(store: Store, taxon_iri: str, *, batch: str | None = None,
         b = chosen.get(g.value)
         if b is None:
             continue
-        out.append({**batch_dict(b), "image": image_id(img.value), "trait": curie(trait.value), "value": _val(value),
-                    "confidence": _val(conf), "unit": curie(unit.value) if unit is not None else None})
+        out.append({**batch_dict(b), "image": image_id(img.value), "trait": curie(trait.value), "value": term_value(value),
+                    "confidence": term_value(conf), "unit": curie(unit.value) if unit is not None else None})
         if len(out) >= limit:
             break
     return out
 
 
-__all__ = ["batches", "summary_graphs", "batch_dict", "image_predictions", "taxon_summaries", "trait_summaries",
+__all__ = ["term_value", "batches", "summary_graphs", "batch_dict", "image_predictions", "taxon_summaries", "trait_summaries",
            "taxon_predictions", "curie", "BATCH_KIND", "SUMMARY_KIND"]

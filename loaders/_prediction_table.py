@@ -330,7 +330,7 @@ def _check(t: PredictionTable, declared: dict[str, str]) -> None:
     unknown = {u for u, c in units.items() if c is None}
     if unknown:
         flag(df["unit"].isin(unknown).to_numpy(), "unknown unit (a UO CURIE or cm, mm, m, g, ...)", "unit", df["unit"])
-    df["unit"] = df["unit"].map(lambda u: units.get(u) or "") if units else ""
+    df["unit"] = df["unit"].map({"": "", **{u: c or "" for u, c in units.items()}}) if units else ""
     # kinds: declared, else continuous when a unit is given or every value is a number
     num = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype=float, copy=True)
     num[~np.isfinite(num)] = np.nan

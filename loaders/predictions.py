@@ -35,7 +35,7 @@ import pandas as pd
 from kg.bulk import gc_paused, load_chunks
 from kg.errors import UnknownPrefix, ValidationError
 from kg.graphs import GRAPH_PREFIX, PROV, TKG, XSD, slug
-from kg.ids import IMAGE_NS, PREDICTION_NS, image_iri, model_iri
+from kg.ids import ARK_RESOLVER, IMAGE_NS, PREDICTION_NS, image_iri, model_iri
 from kg.store import Literal, NamedNode, Store
 from loaders._base import Progress, ingest, write_triples
 from loaders._prediction_table import Mapping, PredictionTable, RowProblem, parse
@@ -93,8 +93,8 @@ def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: Mappin
         if not t:
             continue
         tmap[t] = _term_iri(labels[t]) if t in labels else _term_iri(t)
-    df["taxon_iri"] = df["taxon"].map(lambda x: taxa.get(x, "")).fillna("")
-    df["trait_iri"] = df["trait"].map(lambda x: tmap.get(x) or "").fillna("")
+    df["taxon_iri"] = df["taxon"].map(dict(taxa)).astype(object).fillna("")
+    df["trait_iri"] = df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna("")
     rows = df["row"].to_numpy()
     for col, iri_col, reason in (("taxon", "taxon_iri", "unknown taxon name (not in the loaded taxonomy or trees)"),
                                  ("trait", "trait_iri", "unknown trait (not a CURIE, IRI or mapped label)")):
@@ -131,10 +131,13 @@ def _literal(text: str) -> str:
 
 
 def _image_iris(images: pd.Series) -> pd.Series:
-    plain = images.str.fullmatch(r"[A-Za-z0-9._~-]+")
-    out = IMAGE_NS + images
+    """:func:`kg.ids.image_iri` of a column: plain ids and plain ARK ids at once, the rest one by one."""
+    ark = images.str.startswith("ark:/")
+    plain = images.str.fullmatch(r"[A-Za-z0-9._~-]+") | (ark & images.str.fullmatch(r"ark:/[A-Za-z0-9._~/-]+"))
+    out = (IMAGE_NS + images).where(~ark, ARK_RESOLVER + images)
     if not plain.all():
-        out = out.where(plain, images.map(image_iri))
+        odd = images[~plain]
+        out[~plain] = odd.map({x: image_iri(x) for x in pd.unique(odd)})
     return out
 
 
@@ -150,8 +153,13 @@ def prediction_ntriples(df: pd.DataFrame, prefix: str, kinds: dict[str, str], *,
         subj = ("<" + prefix + part["row"].astype(str) + "/" + part["k"].astype(str) + ">").to_numpy()
         img = _image_iris(part["image"]).to_numpy()
         cont = part["trait"].map(kinds).eq("continuous").to_numpy()
-        num = part["num"].to_numpy()
-        vals = np.where(cont, [f'"{x!r}"{dbl}' for x in num.tolist()], part["value"].map(_literal).to_numpy())
+        vals = np.empty(len(part), dtype=object)
+        if cont.any():
+            vals[cont] = [f'"{x!r}"{dbl}' for x in part["num"].to_numpy()[cont].tolist()]
+        if not cont.all():
+            cat = part["value"].to_numpy()[~cont]
+            lits = {v: _literal(v) for v in pd.unique(cat)}
+            vals[~cont] = [lits[v] for v in cat]
         lines = [f"{s} {typ} {pred} .\n{s} {p_img} <{i}> .\n{s} {p_tax} <{t}> .\n{s} {p_tr} <{r}> .\n{s} {p_val} {v} .\n"
                  for s, i, t, r, v in zip(subj, img, part["taxon_iri"].to_numpy(), part["trait_iri"].to_numpy(), vals)]
         n = 5 * len(part)

@@ -65,12 +65,19 @@ def summarise(df: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFrame, pd
     cat = df[~cont_mask]
     if len(cat):
         counts = cat.groupby(["taxon_iri", "trait_iri", "value"], sort=True).size().rename("k").reset_index()
-        rows = []
-        conf = cat.groupby(["taxon_iri", "trait_iri"], sort=False)["conf"].mean()
-        for (t, tr), grp in counts.groupby(["taxon_iri", "trait_iri"], sort=True):
-            states = dict(sorted(zip(grp["value"], grp["k"].astype(int)), key=lambda x: (-x[1], x[0])))
-            rows.append({"taxon_iri": t, "trait_iri": tr, "n": int(grp["k"].sum()), "states": states,
-                         "mode": next(iter(states)), "mean_confidence": conf.get((t, tr), np.nan)})
+        conf = cat.groupby(["taxon_iri", "trait_iri"], sort=False)["conf"].mean().to_dict()
+        rows: list[dict[str, Any]] = []
+        key = None
+        for t, tr, v, n in zip(counts["taxon_iri"].tolist(), counts["trait_iri"].tolist(), counts["value"].tolist(),
+                               counts["k"].tolist()):
+            if (t, tr) != key:
+                key = (t, tr)
+                rows.append({"taxon_iri": t, "trait_iri": tr, "states": {}, "mean_confidence": conf.get(key, np.nan)})
+            rows[-1]["states"][v] = int(n)
+        for r in rows:
+            r["states"] = dict(sorted(r["states"].items(), key=lambda x: (-x[1], x[0])))
+            r["n"] = sum(r["states"].values())
+            r["mode"] = next(iter(r["states"]))
         k = pd.DataFrame(rows)
     else:
         k = pd.DataFrame(columns=["taxon_iri", "trait_iri", "n", "states", "mode", "mean_confidence"])

@@ -61,6 +61,7 @@ class PredictedTrait(BaseModel):
     model_config = ConfigDict(extra="allow")
     tier: Literal["predicted"] = "predicted"
     trait: str
+    trait_label: str | None = None
     kind: Literal["continuous", "categorical"]
     n: int
     mean: float | None = None
@@ -94,6 +95,15 @@ def _curated(kg: Any, taxon_iri: str, trait: str, evidence: bool) -> list[dict[s
     return out
 
 
+def _label(kg: Any, curie: str) -> str | None:
+    from ontologies.prefixes import expand
+
+    try:
+        return kg.terms.label(expand(curie))
+    except Exception:  # a trait that is not an ontology term (dwc:scientificName) has no label here
+        return None
+
+
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
     import math
 
@@ -124,7 +134,8 @@ def taxon_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batc
         rows = p.summary(ref, batch=batch)
         if not rows:
             raise NotFound(f"no predictions for taxon {ref!r}")
-        return iri, [{**_clean(r), "curated": _curated(kg, iri, r["trait"], evidence)} for r in rows]
+        return iri, [{**_clean(r), "trait_label": _label(kg, r["trait"]),
+                      "curated": _curated(kg, iri, r["trait"], evidence)} for r in rows]
 
     iri, items = cached_view(request, ("taxon-predictions", ref.strip(), batch, evidence), build)
     from ontologies.prefixes import contract

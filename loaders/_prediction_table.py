@@ -168,7 +168,8 @@ class PredictionTable:
         return np.array(sorted({p.pos for p in self.problems if p.pos >= 0}), dtype=np.int64)
 
 
-def _read(src: Source, fmt: str, mapping: Mapping) -> pd.DataFrame:
+def read_table(src: Source, fmt: str, mapping: Mapping) -> pd.DataFrame:
+    """The table as strings (CSV/TSV; empty cells as ''), or as stored (Parquet)."""
     if fmt == "parquet":
         try:
             df = pd.read_parquet(src.path)
@@ -218,7 +219,7 @@ def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = 
     src = path if isinstance(path, Source) else Source.resolve(path)
     m = mapping if isinstance(mapping, Mapping) else Mapping.from_dict(mapping)
     fmt = table_format(src, fmt)
-    raw = _read(src, fmt, m)
+    raw = read_table(src, fmt, m)
     header = [str(c) for c in raw.columns]
     raw.columns = header
     cols = _resolve_columns(m, header)
@@ -387,5 +388,5 @@ def problems_by_row(problems: list[RowProblem]) -> dict[int, list[RowProblem]]:
     return out
 
 
-__all__ = ["Mapping", "TraitColumn", "RowProblem", "PredictionTable", "parse", "table_format", "problems_by_row",
+__all__ = ["Mapping", "TraitColumn", "RowProblem", "PredictionTable", "parse", "table_format", "read_table", "problems_by_row",
            "ROW_FIELDS", "REQUIRED", "BATCH_FIELDS", "KINDS"]

@@ -205,3 +205,19 @@ def disagreements(taxon: str | None, batch: str | None, show_all: bool, fmt: str
            (r.get("expected") or {}).get("tier", ""), r["observed"]["value"], _fmt(r["observed"]["fraction"]),
            r["observed"]["n"], r["observed"]["model"]) for r in rows],
          ["taxon", "entity", "status", "expected", "tier", "observed", "fraction", "n", "model"], fmt)
+
+
+@load_group.command("images")
+@click.argument("source")
+@click.option("--image", "image_column", help="The image id column (default: image_id, ark, filename...).")
+@click.option("--name", help="Graph name (default: the file name).")
+@click.option("--version", "version", help="Release version (default: a content hash).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "parquet"]), help="Default: from the extension.")
+@click.option("--json", "as_json", is_flag=True, help="Print the load report as JSON.")
+def load_images(source: str, image_column: str | None, name: str | None, version: str | None, fmt: str | None,
+                as_json: bool) -> None:
+    """Load an image metadata table (access URI, batch, create date, quality fields); joins predictions on the image."""
+    from kg.cli.graphs import print_report
+
+    print_report(get_kg().load(source, kind="images", name=name, version=version, image=image_column, fmt=fmt),
+                 as_json)

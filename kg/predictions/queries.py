@@ -98,7 +98,7 @@ def image_predictions(store: Store, image: str, *, batch: str | None = None, lat
     meta: dict[str, Any] = {}
     image_graphs = {r.iri for r in list_graphs(store, kind="images")}
     for g, p, o in store.select(_IMAGE_META_Q, {"img": NamedNode(iri)}).rows:
-        if g.value in image_graphs:
+        if g.value in image_graphs and not p.value.endswith("#type"):
             key = p.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
             meta[key] = term_value(o)
     if not preds and not meta:

@@ -223,3 +223,20 @@ def test_beetleverse_elytra_measurements_summarised(mem_kg, shared, tmp_path):
     for name, r in want.iterrows():
         assert got.loc[name, "n"] == r["size"] and got.loc[name, "mean"] == pytest.approx(r["mean"])
         assert got.loc[name, "unit"] == "UO:0000015"
+
+
+def test_image_metadata_joins_predictions(world, pdir):
+    world.load_predictions(pdir / "v1.csv")
+    rep = world.load(pdir / "images.csv", kind="images")
+    assert rep.graph.split("/graph/")[1].startswith("images/images/") and rep.counts["images"] == 3
+    out = world.predictions.image("ark:/89609/toy/i1")
+    assert out["metadata"] == {"accessURI": "https://example.org/img/i1.jpg", "imageBatch": "toy-batch-1",
+                               "created": "2019-06-01", "image_quality": "best", "brightness": 0.81,
+                               "uniform_background": "True", "contains_ruler": "False"}
+    assert len(out["predictions"]) == 2
+    odd = world.predictions.image("IMG 5.png")
+    assert "brightness" not in odd["metadata"] and odd["metadata"]["imageBatch"] == "toy-batch-2"
+    # a join in SPARQL: predictions on images of one batch
+    n = world.query(f"""SELECT (COUNT(*) AS ?n) WHERE {{ ?p <{TKG}image> ?img ; <{TKG}trait> UBERON:2000251 .
+        ?img <{TKG}imageBatch> "toy-batch-1" }}""").rows[0][0].value
+    assert n == "2"

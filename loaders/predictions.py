@@ -5,7 +5,8 @@
 writes it. Taxon names are resolved by the caller (``kg.predictions.link``, through the facade's
 ``load_predictions``) and passed in as ``taxa`` (name -> taxon IRI); trait labels likewise as
 ``traits`` (label -> term IRI); CURIEs and IRIs need no mapping. Each prediction is a node
-``<base>prediction/<model>/<version>/<row>`` with ``tkg:image`` (ARK ids as n2t.net IRIs),
+``<base>prediction/<model>/<version>/<row>/<k>`` (typed ``tkg:Prediction`` by the domain of
+``tkg:predictedValue``, not by a triple of its own) with ``tkg:image`` (ARK ids as n2t.net IRIs),
 ``tkg:taxon``, ``tkg:trait``, ``tkg:predictedValue`` (xsd:double for continuous traits), and when
 given ``tkg:confidence``, ``tkg:unit`` (UO), ``tkg:groundTruth``, ``tkg:specimenId``, ``tkg:region``.
 
@@ -144,7 +145,6 @@ def _image_iris(images: pd.Series) -> pd.Series:
 def prediction_ntriples(df: pd.DataFrame, prefix: str, kinds: dict[str, str], *,
                         chunk: int = CHUNK_ROWS) -> Iterator[tuple[bytes, int]]:
     """N-Triples chunks for the frame's predictions (already linked), ``(bytes, triples)`` each."""
-    typ, pred = f"<{RDF_TYPE}>", f"<{TKG}Prediction>"
     p_img, p_tax, p_tr, p_val = _p("image"), _p("taxon"), _p("trait"), _p("predictedValue")
     p_conf, p_unit, p_truth, p_spec, p_reg = _p("confidence"), _p("unit"), _p("groundTruth"), _p("specimenId"), _p("region")
     dbl = f"^^<{XSD}double>"
@@ -160,9 +160,10 @@ def prediction_ntriples(df: pd.DataFrame, prefix: str, kinds: dict[str, str], *,
             cat = part["value"].to_numpy()[~cont]
             lits = {v: _literal(v) for v in pd.unique(cat)}
             vals[~cont] = [lits[v] for v in cat]
-        lines = [f"{s} {typ} {pred} .\n{s} {p_img} <{i}> .\n{s} {p_tax} <{t}> .\n{s} {p_tr} <{r}> .\n{s} {p_val} {v} .\n"
+        # no rdf:type per prediction (a million triples): tkg:predictedValue's domain types it
+        lines = [f"{s} {p_img} <{i}> .\n{s} {p_tax} <{t}> .\n{s} {p_tr} <{r}> .\n{s} {p_val} {v} .\n"
                  for s, i, t, r, v in zip(subj, img, part["taxon_iri"].to_numpy(), part["trait_iri"].to_numpy(), vals)]
-        n = 5 * len(part)
+        n = 4 * len(part)
         conf_arr = part["conf"].to_numpy(dtype=float)
         has = ~np.isnan(conf_arr)
         if has.any():

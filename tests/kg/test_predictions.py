@@ -157,8 +157,9 @@ def test_agreement_with_curated_calls_flags_expectation_vs_observation(mem_kg, t
                  "ark:/89609/x/1,Danio rerio,UBERON:2000251,present,0.8\n"
                  "ark:/89609/x/2,Danio rerio,UBERON:2000251,present,0.7\n"
                  "ark:/89609/x/3,Danio rerio,UBERON:2000251,absent,0.6\n"
-                 "ark:/89609/x/4,Ictalurus punctatus,UBERON:2000251,present,0.9\n")
-    mem_kg.load_predictions(p, model="contra", model_version="1")
+                 "ark:/89609/x/4,Ictalurus punctatus,adipose fin,present,0.9\n")  # a label: mapped, and said so
+    rep = mem_kg.load_predictions(p, model="contra", model_version="1")
+    assert "trait label 'adipose fin' mapped to UBERON:2000251 (label)" in [x.message for x in rep.problems]
     items = mem_kg.predictions.agreement(batch="contra")
     by = {(i["taxon"], i["status"]) for i in items}
     assert by == {("taxon:Danio_rerio", "disagree"), ("taxon:Ictalurus_punctatus", "agree")}

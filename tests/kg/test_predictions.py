@@ -241,3 +241,13 @@ def test_image_metadata_joins_predictions(world, pdir):
     n = world.query(f"""SELECT (COUNT(*) AS ?n) WHERE {{ ?p <{TKG}image> ?img ; <{TKG}trait> UBERON:2000251 .
         ?img <{TKG}imageBatch> "toy-batch-1" }}""").rows[0][0].value
     assert n == "2"
+
+
+def test_region_specimen_and_truth_are_kept(world, tmp_path):
+    p = tmp_path / "r.csv"
+    p.write_text('image,taxon,trait,value,bbox,specimen_id,truth,confidence\n'
+                 '"ark:/89609/r/1",Danio rerio,PATO:0000122,3.5,"[10, 20, 110, 60]",MCZ:Ich:1234,3.4,0.5\n')
+    world.load_predictions(p, model="r", model_version="1")
+    got = world.predictions.image("ark:/89609/r/1")["predictions"][0]
+    assert (got["region"], got["specimen"], got["ground_truth"], got["confidence"]) == (
+        "[10, 20, 110, 60]", "MCZ:Ich:1234", "3.4", 0.5)

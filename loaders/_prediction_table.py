@@ -15,7 +15,6 @@ the physical line is given too.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -223,10 +222,6 @@ def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = 
     header = [str(c) for c in raw.columns]
     raw.columns = header
     cols = _resolve_columns(m, header)
-    missing_batch = [f for f in ("model", "model_version") if f in m.columns and m.columns[f] not in header]
-    if missing_batch:
-        raise ParseError(f"mapped column(s) {[m.columns[f] for f in missing_batch]} not in the header {header}",
-                         source=src.origin, line=1)
     batch = _batch_from_columns(raw, cols, src)
     n = len(raw)
     rownum = np.arange(1, n + 1)
@@ -381,12 +376,5 @@ def _add_lines(src: Source, m: Mapping, fmt: str, problems: list[RowProblem]) ->
         p.line = lines.get(p.row)
 
 
-def problems_by_row(problems: list[RowProblem]) -> dict[int, list[RowProblem]]:
-    out: dict[int, list[RowProblem]] = defaultdict(list)
-    for p in problems:
-        out[p.row].append(p)
-    return out
-
-
-__all__ = ["Mapping", "TraitColumn", "RowProblem", "PredictionTable", "parse", "table_format", "read_table", "problems_by_row",
+__all__ = ["Mapping", "TraitColumn", "RowProblem", "PredictionTable", "parse", "table_format", "read_table",
            "ROW_FIELDS", "REQUIRED", "BATCH_FIELDS", "KINDS"]

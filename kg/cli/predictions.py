@@ -158,7 +158,10 @@ def accuracy(batch: str, by: str | None, fmt: str) -> None:
     p = get_kg().predictions
     if by is None:
         a = p.accuracy(batch)
-        emit_json(a) if fmt == "json" else emit([tuple(_fmt(v) for v in a.values())], list(a), fmt)
+        if fmt == "json":
+            emit_json(a)
+        else:
+            emit([tuple(_fmt(v) for v in a.values())], list(a), fmt)
         return
     rows = p.accuracy_by(batch, rank=None if by == "taxon" else by)
     if fmt == "json":

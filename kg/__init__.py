@@ -210,6 +210,18 @@ class KnowledgeGraph:
         return rec
 
     @property
+    def predictions(self) -> Any:
+        """ML predictions from images: load batches, summaries, accuracy, agreement
+        (:class:`kg.predictions.Predictions`)."""
+        from kg.predictions import Predictions
+
+        return Predictions(self.store, self._cache, kg=self)
+
+    def load_predictions(self, path: str | Path, **options: Any) -> LoadReport:
+        """Load one batch of ML predictions (see :meth:`kg.predictions.Predictions.load`)."""
+        return self.predictions.load(path, **options)
+
+    @property
     def similarity(self) -> Any:
         """Semantic similarity over the phenotype corpus (:class:`kg.similarity.Similarity`)."""
         if "similarity" not in self._cache:

@@ -57,6 +57,7 @@ def load_sample(g: KnowledgeGraph, *, on_skip: Callable[[SampleFile, str], None]
         "tree": g.load_tree,
         "phenotypes": lambda path, name, **kw: g.load_phenotypes([path], **kw),
         "key": g.load_key,
+        "predictions": lambda path, name, **kw: g.load_predictions(path, **kw),  # the model names the batch
     }
     reports: list[LoadReport] = []
     for item in SAMPLE:

@@ -91,6 +91,7 @@
       el("p", { class: "meta" }, "Lineage: ", t.lineage.map((a) => a.name || a.id).join(" ‹ ") || "—"),
       el("p", { class: "meta" }, "External ids: ", t.external_ids.join(", ") || "—", " · Synonyms: ", t.synonyms.join(", ") || "—"));
     await showTraits(t);
+    if (window.traitkgPredictions) await window.traitkgPredictions.showTaxon(t);
     if (t.tips.length) {
       try { await showAround(t.tips[0].tree, t.tips[0].label, null, null); } catch (e) { status($("#tree-status"), e.message, true); }
     }

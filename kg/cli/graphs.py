@@ -61,8 +61,10 @@ def graphs_diff(a: str, b: str, sample: int, as_json: bool) -> None:
     kg = get_kg()
     d = kg.diff(a, b, sample=sample)
     onto = kg.ontology_diff(a, b) if kg.graph(a).kind == kg.graph(b).kind == "ontology" else None
+    preds = kg.predictions.diff(a, b, sample=sample) if kg.graph(a).kind == kg.graph(b).kind == "predictions" else None
     if as_json:
-        emit_json({**d.to_dict(), **({"ontology": onto.to_dict()} if onto else {})})
+        emit_json({**d.to_dict(), **({"ontology": onto.to_dict()} if onto else {}),
+                   **({"predictions": preds} if preds else {})})
         return
     click.echo(f"{d.a}\n  -> {d.b}\nadded: {d.added}  removed: {d.removed}  unchanged: {d.common}")
     for t in d.sample_added:
@@ -72,6 +74,10 @@ def graphs_diff(a: str, b: str, sample: int, as_json: bool) -> None:
     if onto:
 
         print_ontology_diff(onto, sample)
+    if preds:
+        from kg.cli.predictions import print_prediction_diff
+
+        print_prediction_diff(preds)
 
 
 @main.command("drop")

@@ -187,3 +187,25 @@ def test_anatomy_term_search_lists_taxa_and_paints_the_tree(sample_server, brows
     assert "present" in painted
     browser.execute_script("document.getElementById('term').scrollIntoView()")
     shot(browser, "web-term-tree")
+
+
+def test_taxon_predicted_traits_shown_as_their_own_tier(sample_server, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(sample_server.url + "/")
+    browser.find_element(By.ID, "search-q").send_keys("Ictalurus punctatus")
+    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li a"))
+    browser.find_element(By.CSS_SELECTOR, "#search-results li a").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#predictions-table tbody tr"))
+    row = browser.find_element(By.CSS_SELECTOR, "#predictions-table tbody tr")
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[0] == "adipose fin" and cells[1].startswith("present (present 2)") and cells[2] == "2"
+    assert cells[3] == "predicted" and cells[4] == "fin-presence-convnext 2026.11.1"
+    assert cells[5].startswith("present") and cells[6] == "agrees"
+    curated_tiers = {e.text for e in row.find_elements(By.CSS_SELECTOR, ".tier")} - {"predicted"}
+    assert curated_tiers <= {"asserted", "inferred"} and curated_tiers
+    # the curated traits table beside it keeps its own tiers
+    assert "predicted" not in {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#traits-table .tier")}
+    assert "1 predicted trait" in browser.find_element(By.ID, "predictions-status").text
+    shot(browser, "web-taxon-predictions")

@@ -1,0 +1,177 @@
+"""Predictions: an image's ML predictions (with the image's metadata), a taxon's predicted traits
+(taxon-level summaries, the ``predicted`` tier, beside the curated and inferred calls on the same
+entities with their evidence), predicted presence/absence that disagrees with curated knowledge
+(expectation vs observation), per-taxon summary tables of one trait, and the batches.
+
+Queries read the latest version of every model unless ``batch`` pins one
+(``predictions/MODEL/VERSION`` or ``MODEL``). ``ORDER`` puts the routes before the generic
+``{ref}`` routes of taxa.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import KGDep, Paged, PageDep, cached_view, paginate
+from api.errors import problem_responses
+from kg.core.errors import NotFound
+
+ORDER = 10
+router = APIRouter(tags=["predictions"])
+ERR = problem_responses(400, 404, 422)
+BatchQ = Annotated[str | None, Query(max_length=300, description="Pin a batch (predictions/MODEL/VERSION or "
+                                                                 "MODEL); default: the latest version of every model.")]
+
+
+class PredictionOut(BaseModel):
+    """One image-level prediction (tier ``predicted``) with its batch."""
+
+    model_config = ConfigDict(extra="allow")
+    tier: Literal["predicted"] = "predicted"
+    trait: str = Field(description="CURIE of the predicted term")
+    value: Any = Field(description="A number (continuous traits) or a state")
+    confidence: float | None = None
+    unit: str | None = Field(None, description="UO CURIE")
+    taxon: str
+    model: str
+    model_version: str
+    batch: str
+
+
+class ImagePredictions(Paged[PredictionOut]):
+    image: str = Field(description="The image id (ARK ids as given: ark:/...)")
+    iri: str
+    metadata: dict[str, Any] = Field(default_factory=dict, description="From loaded image metadata tables")
+
+
+class CuratedCall(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    value: str
+    tier: Literal["asserted", "inferred"]
+    inferred_from: list[str] | None = None
+    evidence: list[dict[str, Any]] | None = None
+
+
+class PredictedTrait(BaseModel):
+    """A taxon-level summary of one trait in one batch, and the curated/inferred calls on that entity."""
+
+    model_config = ConfigDict(extra="allow")
+    tier: Literal["predicted"] = "predicted"
+    trait: str
+    trait_label: str | None = None
+    kind: Literal["continuous", "categorical"]
+    n: int
+    mean: float | None = None
+    sd: float | None = None
+    se: float | None = None
+    median: float | None = None
+    unit: str | None = None
+    states: dict[str, int] | None = None
+    mode: str | None = None
+    model: str
+    model_version: str
+    batch: str
+    curated: list[CuratedCall] = Field(default_factory=list, description="Asserted and inferred presence/absence "
+                                       "calls of this entity in the taxon, with evidence")
+
+
+class TaxonPredictions(Paged[PredictedTrait]):
+    taxon: str
+
+
+def _curated(kg: Any, taxon_iri: str, trait: str, evidence: bool) -> list[dict[str, Any]]:
+    from ontologies.prefixes import contract, expand
+
+    calls = kg.traits.calls()
+    out = []
+    for value in ("present", "absent"):
+        c = calls.get((taxon_iri, expand(trait), value))
+        if c is not None:
+            out.append({"value": c.value, "tier": c.tier, "inferred_from": sorted(contract(s) for s in c.sources) or None,
+                        "evidence": kg.traits.evidence(c) if evidence else None})
+    return out
+
+
+def _label(kg: Any, curie: str) -> str | None:
+    from ontologies.prefixes import expand
+
+    try:
+        return kg.terms.label(expand(curie))
+    except Exception:  # a trait that is not an ontology term (dwc:scientificName) has no label here
+        return None
+
+
+def _clean(d: dict[str, Any]) -> dict[str, Any]:
+    import math
+
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+
+@router.get("/api/v1/images/{ref:path}/predictions", response_model=ImagePredictions, responses=ERR)
+def image_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batch: BatchQ = None,
+                      all_versions: Annotated[bool, Query(description="Every version, not only the latest")] = False
+                      ) -> dict[str, Any]:
+    """An image's predictions (ARK id such as ``ark:/89609/...``, another id, or its IRI) and the
+    image's metadata from loaded image tables."""
+    out = cached_view(request, ("image-predictions", ref, batch, all_versions),
+                      lambda: kg.predictions.image(ref.strip(), batch=batch, latest=not all_versions))
+    body = paginate(out["predictions"], page, request, _clean)
+    return {**body, "image": out["image"], "iri": out["iri"], "metadata": out["metadata"]}
+
+
+@router.get("/api/v1/taxa/{ref:path}/predictions", response_model=TaxonPredictions, responses=ERR)
+def taxon_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batch: BatchQ = None,
+                      evidence: bool = True) -> dict[str, Any]:
+    """A taxon's predicted traits (name, ``taxon:`` CURIE or IRI): one summary per trait and model
+    (n, mean, sd, se, quartiles with units normalised; state counts for categorical traits), each
+    beside the curated and inferred calls on the same entity with their evidence."""
+    def build() -> tuple[str, list[dict[str, Any]]]:
+        p = kg.predictions
+        iri = p.taxon(ref)
+        rows = p.summary(ref, batch=batch)
+        if not rows:
+            raise NotFound(f"no predictions for taxon {ref!r}")
+        return iri, [{**_clean(r), "trait_label": _label(kg, r["trait"]),
+                      "curated": _curated(kg, iri, r["trait"], evidence)} for r in rows]
+
+    iri, items = cached_view(request, ("taxon-predictions", ref.strip(), batch, evidence), build)
+    from ontologies.prefixes import contract
+
+    return {**paginate(items, page, request), "taxon": contract(iri)}
+
+
+@router.get("/api/v1/predictions/disagreements", response_model=Paged[dict[str, Any]], responses=ERR)
+def disagreements(request: Request, kg: KGDep, page: PageDep, batch: BatchQ = None,
+                  taxon: Annotated[str | None, Query(max_length=300, description="Only this taxon")] = None,
+                  all: Annotated[bool, Query(description="Agreements and taxa without expectations too")] = False
+                  ) -> dict[str, Any]:
+    """Predicted presence/absence against curated and inferred calls: items whose majority
+    prediction contradicts every call are ``expectation-vs-observation`` items with both sides."""
+    rows = cached_view(request, ("disagreements", batch, taxon, all),
+                       lambda: kg.predictions.agreement(taxon=taxon, batch=batch, only_disagreements=not all))
+    return paginate(rows, page, request)
+
+
+@router.get("/api/v1/predictions/summaries", response_model=Paged[dict[str, Any]], responses=ERR)
+def summaries(request: Request, kg: KGDep, page: PageDep,
+              trait: Annotated[str, Query(max_length=300, description="CURIE or IRI of the trait")],
+              batch: BatchQ = None) -> dict[str, Any]:
+    """One trait across taxa: taxon, n, mean, sd, se, unit (the per-taxon table comparative methods take)."""
+    df = cached_view(request, ("trait-summaries", trait, batch), lambda: kg.predictions.summaries(trait, batch=batch))
+    rows = [_clean(r) for r in df.drop(columns=[c for c in ("states",) if c in df]).to_dict("records")]
+    return paginate(rows, page, request)
+
+
+@router.get("/api/v1/predictions/batches", response_model=Paged[dict[str, Any]], responses=ERR)
+def batches(request: Request, kg: KGDep, page: PageDep) -> dict[str, Any]:
+    """Every prediction batch (model version) with its provenance."""
+    recs = kg.predictions.batches()
+    return paginate([{"batch": f"{r.kind}/{r.name}/{r.version}", "graph": r.iri, "triples": r.triples,
+                      "input_sha256": r.sha256, "source": r.source, "loaded": r.ended,
+                      **{k: v for k, v in r.parameters.get("batch", {}).items()}} for r in recs], page, request)
+
+
+__all__ = ["router", "ORDER"]

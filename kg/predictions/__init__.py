@@ -1,0 +1,168 @@
+"""ML predictions from images as a knowledge tier of their own (the facade's ``kg.predictions``).
+
+Loading (:meth:`Predictions.load`): the loader (:mod:`loaders.predictions`) reads and checks the
+table; :mod:`kg.predictions.linking` resolves its taxon names and trait labels against the store;
+the loader writes the batch graph; :mod:`kg.predictions.summary` precomputes the taxon-level
+summaries into a derived graph. Queries take the latest version of every model unless a batch is
+pinned (``batch="predictions/NAME/VERSION"`` or ``"NAME"``).
+
+>>> from kg import KnowledgeGraph
+>>> from kg.demo import sample_dir
+>>> g = KnowledgeGraph.open("oxigraph:")
+>>> _ = g.load_taxonomy(sample_dir() / "taxonomy.csv")
+>>> rep = g.predictions.load(sample_dir() / "predictions.csv")
+>>> rep.graph.endswith("graph/predictions/fin-presence-convnext/2026.11.1"), rep.counts["predictions"]
+(True, 12)
+>>> [(s["trait"], s["states"]) for s in g.predictions.summary("Danio rerio")]
+[('UBERON:2000251', {'absent': 1})]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping as MappingABC
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kg.core.errors import NotFound
+from kg.core.graphs import GraphRecord, get_graph
+from kg.core.names import normalise_name, taxon_iri
+from kg.core.store import Store
+
+
+class Predictions:
+    """Prediction batches in one store: load, query, summarise, check."""
+
+    def __init__(self, store: Store, cache: dict[str, Any] | None = None, *, kg: Any = None) -> None:
+        self.store = store
+        self._cache = cache if cache is not None else {}
+        self._kg = kg
+
+    # ------------------------------------------------------------------ loading
+    def load(self, path: str | Path, *, mapping: Any = None, model: str | None = None,
+             model_version: str | None = None, batch: MappingABC[str, Any] | None = None, lenient: bool = False,
+             new_taxa: bool = False, name: str | None = None, fmt: str | None = None, **options: Any) -> Any:
+        """Load one batch (see :mod:`loaders.predictions`); ``mapping`` is a dict, a
+        :class:`loaders.predictions.Mapping` or a YAML file. Taxon names must resolve exactly
+        against the loaded taxonomies and trees unless ``new_taxa``. Returns the load report, with
+        ``summary_graph`` in its counts when summaries were written."""
+        from kg.core.sources import Source
+        from kg.predictions.linking import link
+        from kg.predictions.summary import write_summaries
+        from loaders import predictions as loader
+
+        src = Source.resolve(path)
+        m = loader.Mapping.read(mapping) if isinstance(mapping, (str, Path)) else mapping
+        table = loader.parse(src, m, fmt=fmt)
+        terms = self._terms() if any(t and ":" not in t for t in pd.unique(table.frame["trait"])) else None
+        lk = link(self.store, table.frame, terms=terms, trait_labels=table.mapping.trait_labels, new_taxa=new_taxa)
+        loader.link_rows(table, lk.taxa, lk.traits)
+        report = loader.load(self.store, src, table=table, taxa=lk.taxa, traits=lk.traits, model=model,
+                             model_version=model_version, batch=batch, lenient=lenient, name=name, **options)
+        for note in lk.notes:
+            report.warn(note)
+        if self._kg is not None:
+            self._kg.invalidate()
+        if report.status == "loaded":
+            rec = get_graph(self.store, report.graph)
+            srec = write_summaries(self.store, rec, report.parsed, report.kinds)
+            report.counts["summary_triples"] = srec.triples
+        return report
+
+    def _terms(self) -> Any:
+        if self._kg is not None:
+            return self._kg.terms
+        from kg.terms import TermIndex
+
+        return TermIndex.build(self.store)
+
+    # ------------------------------------------------------------------ batches
+    def batches(self, batch: str | None = None, *, latest: bool = False) -> list[GraphRecord]:
+        """Prediction batches (every version unless ``latest``), or the one named by ``batch``."""
+        from kg.predictions.queries import batches
+
+        return batches(self.store, batch, latest=latest)
+
+    def batch(self, ref: str) -> GraphRecord:
+        return self.batches(ref)[0]
+
+    # ------------------------------------------------------------------ queries
+    def taxon(self, name_or_iri: str) -> str:
+        """A taxon IRI from a name, ``taxon:`` CURIE or IRI."""
+        from ontologies.prefixes import expand
+
+        text = name_or_iri.strip()
+        if text.startswith("http"):
+            return text
+        if ":" in text and " " not in text:
+            return expand(text)
+        return taxon_iri(normalise_name(text))
+
+    def image(self, image: str, *, batch: str | None = None, latest: bool = True) -> dict[str, Any]:
+        """An image's predictions (ARK id, other id or IRI) and its metadata."""
+        from kg.predictions.queries import image_predictions
+
+        return image_predictions(self.store, image, batch=batch, latest=latest)
+
+    def of_taxon(self, taxon: str, *, batch: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Image-level predictions about a taxon (at most ``limit``)."""
+        from kg.predictions.queries import taxon_predictions
+
+        return taxon_predictions(self.store, self.taxon(taxon), batch=batch, limit=limit)
+
+    def summary(self, taxon: str, *, batch: str | None = None) -> list[dict[str, Any]]:
+        """A taxon's precomputed summaries: continuous traits (n, mean, sd, se, quartiles, unit) and
+        categorical ones (state counts), one per trait and model (latest versions, or ``batch``)."""
+        from kg.predictions.queries import taxon_summaries
+
+        out = taxon_summaries(self.store, self.taxon(taxon), batch=batch)
+        if not out and not self.batches(batch, latest=True):
+            raise NotFound("no prediction batches loaded: run `traitkg load predictions PATH` first")
+        return out
+
+    def summaries(self, trait: str, *, batch: str | None = None) -> pd.DataFrame:
+        """Per-taxon summaries of one trait: a DataFrame ``taxon, n, mean, sd, se, unit, ...``
+        (the table comparative methods take)."""
+        from kg.predictions.queries import trait_summaries
+        from ontologies.prefixes import expand
+
+        return trait_summaries(self.store, trait if trait.startswith("http") else expand(trait), batch=batch)
+
+    # ------------------------------------------------------------------ checks
+    def accuracy(self, batch: str) -> dict[str, Any]:
+        """Accuracy of a batch's species predictions (stored rows, and the table as published)."""
+        from kg.predictions.accuracy import accuracy
+
+        return accuracy(self.store, self.batch(batch))
+
+    def confusion(self, batch: str) -> dict[str, dict[str, int]]:
+        from kg.predictions.accuracy import confusion
+
+        return confusion(self.store, self.batch(batch))
+
+    def accuracy_by(self, batch: str, *, rank: str | None = None) -> list[dict[str, Any]]:
+        """Accuracy per true taxon, or per clade at a rank of the loaded taxonomy."""
+        from kg.predictions.accuracy import by_taxon
+
+        return by_taxon(self.store, self.batch(batch), rank=rank)
+
+    def diff(self, a: str, b: str, *, sample: int = 10) -> dict[str, Any]:
+        """Predictions changed, added and removed between two batches (matched on image and trait)."""
+        from kg.predictions.diff import diff_batches
+
+        return diff_batches(self.store, self.batch(a), self.batch(b), sample=sample)
+
+    def agreement(self, *, taxon: str | None = None, batch: str | None = None,
+                  only_disagreements: bool = False) -> list[dict[str, Any]]:
+        """Predicted presence/absence against curated and inferred calls, per taxon and entity:
+        ``agree``, ``disagree`` (an expectation-vs-observation item) or ``no-expectation``."""
+        from kg.predictions.agreement import agreement
+
+        if self._kg is None:
+            raise NotFound("agreement needs the facade's trait calls: use KnowledgeGraph.predictions")
+        rows = agreement(self.store, self._kg.traits, taxon=self.taxon(taxon) if taxon else None, batch=batch)
+        return [r for r in rows if r["status"] == "disagree"] if only_disagreements else rows
+
+
+__all__ = ["Predictions"]

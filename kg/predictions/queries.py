@@ -1,0 +1,178 @@
+"""Reading predictions back: which batches a query uses (pinned or the latest version of every
+model), an image's predictions, a taxon's summaries, and per-taxon tables of one trait."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+from kg.core.errors import NotFound, ValidationError
+from kg.core.graphs import TKG, GraphRecord, get_graph, list_graphs
+from kg.core.ids import image_id, image_iri
+from kg.core.store import Literal, NamedNode, Store
+
+BATCH_KIND = "predictions"
+SUMMARY_KIND = "prediction-summary"
+_OBO = "http://purl.obolibrary.org/obo/"
+
+
+def curie(iri: str | None) -> str | None:
+    if iri is None:
+        return None
+    from ontologies.prefixes import contract
+
+    return contract(iri)
+
+
+def batches(store: Store, batch: str | None = None, *, latest: bool = True) -> list[GraphRecord]:
+    """The batches a query reads: the one named by ``batch`` (``predictions/NAME/VERSION``, an IRI,
+    or a model name for its latest version), else the latest version of every model (or every
+    version with ``latest=False``)."""
+    if batch:
+        ref = batch if batch.startswith(("http", BATCH_KIND + "/")) else f"{BATCH_KIND}/{batch}"
+        rec = get_graph(store, ref)
+        if rec.kind != BATCH_KIND:
+            raise ValidationError(f"{batch!r} is a {rec.kind} graph, not a prediction batch")
+        return [rec]
+    recs = list_graphs(store, kind=BATCH_KIND)
+    if not latest:
+        return recs
+    by_name: dict[str, GraphRecord] = {}
+    for r in recs:  # oldest first: the last one wins
+        by_name[r.name] = r
+    return list(by_name.values())
+
+
+def summary_graphs(store: Store, chosen: list[GraphRecord]) -> dict[str, GraphRecord]:
+    """Summary graph IRI -> the batch it summarises, for the chosen batches."""
+    want = {b.iri: b for b in chosen}
+    out = {}
+    for s in list_graphs(store, kind=SUMMARY_KIND):
+        for src in s.derived_from:
+            if src in want:
+                out[s.iri] = want[src]
+    return out
+
+
+def batch_dict(b: GraphRecord) -> dict[str, Any]:
+    meta = b.parameters.get("batch", {})
+    return {"batch": f"{b.kind}/{b.name}/{b.version}", "model": meta.get("model", b.name), "model_version": b.version,
+            "graph": b.iri, "loaded": b.ended}
+
+
+_IMAGE_Q = f"""SELECT ?g ?p ?taxon ?trait ?value ?conf ?unit ?truth ?spec ?region WHERE {{ GRAPH ?g {{
+  ?p <{TKG}image> ?img ; <{TKG}taxon> ?taxon ; <{TKG}trait> ?trait ; <{TKG}predictedValue> ?value .
+  OPTIONAL {{ ?p <{TKG}confidence> ?conf }} OPTIONAL {{ ?p <{TKG}unit> ?unit }}
+  OPTIONAL {{ ?p <{TKG}groundTruth> ?truth }} OPTIONAL {{ ?p <{TKG}specimenId> ?spec }}
+  OPTIONAL {{ ?p <{TKG}region> ?region }} }} }}"""
+_IMAGE_META_Q = "SELECT ?g ?p ?o WHERE { GRAPH ?g { ?img ?p ?o } }"
+
+
+def term_value(t: Any) -> Any:
+    """A literal as a Python value (numbers as numbers), an IRI as its text."""
+    if t is None:
+        return None
+    if isinstance(t, Literal) and t.datatype is not None and t.datatype.value.endswith(("#double", "#decimal", "#float")):
+        return float(t.value)
+    if isinstance(t, Literal) and t.datatype is not None and t.datatype.value.endswith("#integer"):
+        return int(t.value)
+    return t.value
+
+
+def image_predictions(store: Store, image: str, *, batch: str | None = None, latest: bool = True) -> dict[str, Any]:
+    """An image (ARK id, other id or IRI): its predictions in the chosen batches and its metadata."""
+    iri = image if image.startswith("http") else image_iri(image)
+    chosen = {b.iri: b for b in batches(store, batch, latest=latest)}
+    rows = store.select(_IMAGE_Q, {"img": NamedNode(iri)}).rows
+    preds = []
+    for g, _p, taxon, trait, value, conf, unit, truth, spec, region in rows:
+        b = chosen.get(g.value)
+        if b is None:
+            continue
+        preds.append({**batch_dict(b), "taxon": curie(taxon.value), "trait": curie(trait.value), "value": term_value(value),
+                      "confidence": term_value(conf), "unit": curie(unit.value) if unit is not None else None,
+                      "ground_truth": term_value(truth), "specimen": term_value(spec), "region": term_value(region), "tier": "predicted"})
+    preds.sort(key=lambda d: (d["trait"] or "", d["model"], d["model_version"]))
+    meta: dict[str, Any] = {}
+    image_graphs = {r.iri for r in list_graphs(store, kind="images")}
+    for g, p, o in store.select(_IMAGE_META_Q, {"img": NamedNode(iri)}).rows:
+        if g.value in image_graphs and not p.value.endswith("#type"):
+            key = p.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+            meta[key] = term_value(o)
+    if not preds and not meta:
+        raise NotFound(f"no predictions or metadata for image {image!r} ({iri})")
+    return {"image": image_id(iri), "iri": iri, "metadata": meta, "predictions": preds}
+
+
+_SUMMARY_Q = f"""SELECT ?g ?s ?taxon ?trait ?kind ?p ?o WHERE {{ GRAPH ?g {{
+  ?s <{TKG}taxon> ?taxon ; <{TKG}trait> ?trait ; <{TKG}traitKind> ?kind ; ?p ?o }} }}"""
+_FIELDS = {"n": "n", "mean": "mean", "sd": "sd", "se": "se", "min": "min", "q25": "q25", "median": "median",
+           "q75": "q75", "max": "max", "meanConfidence": "mean_confidence", "unit": "unit",
+           "stateCounts": "states", "mostFrequentState": "mode"}
+
+
+def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRecord]) -> list[dict[str, Any]]:
+    graphs = summary_graphs(store, chosen)
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    for g, s, taxon, trait, kind, p, o in store.select(_SUMMARY_Q, bindings).rows:
+        b = graphs.get(g.value)
+        if b is None:
+            continue
+        d = items.get((g.value, s.value))
+        if d is None:
+            d = items[(g.value, s.value)] = {**batch_dict(b), "taxon": curie(taxon.value), "taxon_iri": taxon.value,
+                                             "trait": curie(trait.value), "kind": kind.value, "tier": "predicted"}
+        key = _FIELDS.get(p.value[len(TKG):]) if p.value.startswith(TKG) else None
+        if key == "unit":
+            d[key] = curie(o.value)
+        elif key == "states":
+            d[key] = json.loads(o.value)
+        elif key:
+            d[key] = term_value(o)
+    return sorted(items.values(), key=lambda d: (d["trait"], d["model"], d["taxon"]))
+
+
+def taxon_summaries(store: Store, taxon_iri: str, *, batch: str | None = None) -> list[dict[str, Any]]:
+    """Every precomputed summary of a taxon in the chosen batches (one bound query)."""
+    return summaries_where(store, {"taxon": NamedNode(taxon_iri)}, batches(store, batch))
+
+
+def trait_summaries(store: Store, trait_iri: str, *, batch: str | None = None) -> pd.DataFrame:
+    """Per-taxon summaries of one trait: ``taxon, n, mean, sd, se, unit`` (+ model, batch, quartiles)."""
+    rows = summaries_where(store, {"trait": NamedNode(trait_iri)}, batches(store, batch))
+    cols = ["taxon", "n", "mean", "sd", "se", "unit", "min", "q25", "median", "q75", "max", "mean_confidence",
+            "model", "batch"]
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    for c in cols:
+        if c not in df:
+            df[c] = None
+    return df[cols + [c for c in ("states", "mode") if c in df]].reset_index(drop=True)
+
+
+_TAXON_PRED_Q = f"""SELECT ?g ?img ?trait ?value ?conf ?unit WHERE {{ GRAPH ?g {{
+  ?p <{TKG}taxon> ?taxon ; <{TKG}image> ?img ; <{TKG}trait> ?trait ; <{TKG}predictedValue> ?value .
+  OPTIONAL {{ ?p <{TKG}confidence> ?conf }} OPTIONAL {{ ?p <{TKG}unit> ?unit }} }} }} LIMIT %d"""
+
+
+def taxon_predictions(store: Store, taxon_iri: str, *, batch: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """Image-level predictions about a taxon in the chosen batches (at most ``limit`` per call)."""
+    chosen = {b.iri: b for b in batches(store, batch)}
+    out = []
+    for g, img, trait, value, conf, unit in store.select(_TAXON_PRED_Q % (int(limit) * 4 + 100),
+                                                         {"taxon": NamedNode(taxon_iri)}).rows:
+        b = chosen.get(g.value)
+        if b is None:
+            continue
+        out.append({**batch_dict(b), "image": image_id(img.value), "trait": curie(trait.value), "value": term_value(value),
+                    "confidence": term_value(conf), "unit": curie(unit.value) if unit is not None else None})
+        if len(out) >= limit:
+            break
+    return out
+
+
+__all__ = ["term_value", "batches", "summary_graphs", "batch_dict", "image_predictions", "taxon_summaries", "trait_summaries",
+           "taxon_predictions", "curie", "BATCH_KIND", "SUMMARY_KIND"]

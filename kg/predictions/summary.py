@@ -1,0 +1,141 @@
+"""Taxon-level summaries of a prediction batch, precomputed once per batch into a derived graph
+(kind ``prediction-summary``, same name and version as the batch, ``prov:wasDerivedFrom`` it).
+
+Continuous traits: n, mean, sd, se, min, quartiles, max and mean confidence, with values
+normalised to one unit per trait (the unit most rows of the trait use; other units of the same
+dimension are converted). Categorical traits: n, state counts, the most frequent state.
+A taxon's summaries are then one small bound query, whatever the number of predictions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kg.core.bulk import load_chunks
+from kg.core.graphs import TKG, XSD, GraphRecord, derived_sha, load_graph
+from kg.core.ids import PREDICTION_NS
+from kg.core.store import Store
+from ontologies.units import UNITS, factor
+
+KIND = "prediction-summary"
+VERSION = "1"
+_OBO = "http://purl.obolibrary.org/obo/"
+NUMERIC = ("n", "mean", "sd", "se", "min", "q25", "median", "q75", "max", "mean_confidence")
+
+
+def normalise_units(df: pd.DataFrame) -> pd.DataFrame:
+    """``x`` (the value in the trait's unit) and ``unit_to`` per row of continuous predictions."""
+    out = df.copy()
+    out["unit_to"] = out["unit"]
+    out["x"] = out["num"].astype(float)
+    for trait, grp in out.groupby("trait_iri", sort=False):
+        units = grp["unit"].value_counts()
+        if units.empty or (len(units) == 1):
+            continue
+        target = next((u for u in units.index if u), "")
+        if not target:
+            continue
+        for u in units.index:
+            if u and u != target and UNITS[u].dimension == UNITS[target].dimension:
+                m = (out["trait_iri"] == trait) & (out["unit"] == u)
+                out.loc[m, "x"] = out.loc[m, "x"] * factor(u, target)
+                out.loc[m, "unit_to"] = target
+    return out
+
+
+def summarise(df: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(continuous, categorical) summary frames of linked predictions, one row per taxon and trait."""
+    cont_mask = df["trait"].map(kinds).eq("continuous")
+    cont = normalise_units(df[cont_mask]) if cont_mask.any() else None
+    if cont is not None and len(cont):
+        g = cont.groupby(["taxon_iri", "trait_iri", "unit_to"], sort=True)
+        c = g["x"].agg(n="size", mean="mean", sd="std", min="min", max="max").reset_index()
+        q = g["x"].quantile([0.25, 0.5, 0.75]).unstack()
+        c["q25"], c["median"], c["q75"] = q[0.25].to_numpy(), q[0.5].to_numpy(), q[0.75].to_numpy()
+        c["mean_confidence"] = g["conf"].mean().to_numpy()
+        c["se"] = c["sd"] / np.sqrt(c["n"])
+        c = c.rename(columns={"unit_to": "unit"})
+    else:
+        c = pd.DataFrame(columns=["taxon_iri", "trait_iri", "unit", *NUMERIC])
+    cat = df[~cont_mask]
+    if len(cat):
+        counts = cat.groupby(["taxon_iri", "trait_iri", "value"], sort=True).size().rename("k").reset_index()
+        conf = cat.groupby(["taxon_iri", "trait_iri"], sort=False)["conf"].mean().to_dict()
+        rows: list[dict[str, Any]] = []
+        key = None
+        for t, tr, v, n in zip(counts["taxon_iri"].tolist(), counts["trait_iri"].tolist(), counts["value"].tolist(),
+                               counts["k"].tolist()):
+            if (t, tr) != key:
+                key = (t, tr)
+                rows.append({"taxon_iri": t, "trait_iri": tr, "states": {}, "mean_confidence": conf.get(key, np.nan)})
+            rows[-1]["states"][v] = int(n)
+        for r in rows:
+            r["states"] = dict(sorted(r["states"].items(), key=lambda x: (-x[1], x[0])))
+            r["n"] = sum(r["states"].values())
+            r["mode"] = next(iter(r["states"]))
+        k = pd.DataFrame(rows)
+    else:
+        k = pd.DataFrame(columns=["taxon_iri", "trait_iri", "n", "states", "mode", "mean_confidence"])
+    return c, k
+
+
+def _num(x: Any, dt: str = "double") -> str | None:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return None
+    return f'"{int(x)}"^^<{XSD}integer>' if dt == "integer" else f'"{float(x)!r}"^^<{XSD}double>'
+
+
+def _lit(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
+def summary_ntriples(cont: pd.DataFrame, cat: pd.DataFrame, prefix: str, batch_graph: str) -> Iterator[tuple[bytes, int]]:
+    P = lambda x: f"<{TKG}{x}>"  # noqa: E731
+    typ = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    lines: list[str] = []
+    i = 0
+    for kind, frame in (("continuous", cont), ("categorical", cat)):
+        for r in frame.to_dict("records"):
+            i += 1
+            s = f"<{prefix}{i}>"
+            lines += [f"{s} {typ} {P('PredictionSummary')} .", f"{s} {P('summaryOf')} <{batch_graph}> .",
+                      f"{s} {P('taxon')} <{r['taxon_iri']}> .", f"{s} {P('trait')} <{r['trait_iri']}> .",
+                      f"{s} {P('traitKind')} {_lit(kind)} ."]
+            for key in NUMERIC:
+                if key in r:
+                    v = _num(r[key], "integer" if key == "n" else "double")
+                    if v is not None:
+                        lines.append(f"{s} {P(_camel(key))} {v} .")
+            if kind == "continuous" and r.get("unit"):
+                lines.append(f"{s} {P('unit')} <{_OBO}{r['unit'].replace(':', '_')}> .")
+            if kind == "categorical":
+                lines.append(f"{s} {P('stateCounts')} {_lit(json.dumps(r['states'], ensure_ascii=False))} .")
+                lines.append(f"{s} {P('mostFrequentState')} {_lit(str(r['mode']))} .")
+    yield ("\n".join(lines) + "\n").encode(), len(lines)
+
+
+def _camel(key: str) -> str:
+    return {"mean": "mean", "n": "n", "sd": "sd", "se": "se", "min": "min", "max": "max", "q25": "q25", "median": "median",
+            "q75": "q75", "mean_confidence": "meanConfidence"}[key]
+
+
+def write_summaries(store: Store, batch: GraphRecord, df: pd.DataFrame, kinds: dict[str, str]) -> GraphRecord:
+    """Summarise a batch's linked predictions into ``graph/prediction-summary/<name>/<version>``."""
+    cont, cat = summarise(df, kinds)
+    params = {"summary": VERSION}
+    prefix = f"{PREDICTION_NS}{batch.name}/{batch.version}/summary/"
+
+    def writer(graph: str) -> int:
+        return load_chunks(store, summary_ntriples(cont, cat, prefix, batch.iri), graph)
+
+    return load_graph(store, kind=KIND, name=batch.name, version=batch.version, writer=writer, source="derived",
+                      sha256=derived_sha([batch], params), byte_size=0, loader="prediction-summary",
+                      loader_version=VERSION, parameters=params, derived_from=[batch.iri], counted=True)
+
+
+__all__ = ["KIND", "summarise", "write_summaries", "normalise_units", "NUMERIC"]

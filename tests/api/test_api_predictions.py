@@ -1,0 +1,65 @@
+"""Predictions over HTTP (the bundled sample world, whose predictions the demo loads)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def sclient(tmp_path_factory):
+    from _api_support import load_sample_store
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    selector = load_sample_store(tmp_path_factory.mktemp("sample") / "store")
+    with TestClient(create_app(Settings(store=selector, query_workers=1)), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_image_predictions(sclient):
+    r = sclient.get("/api/v1/images/ark:/89609/tkgsample/img0004/predictions")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["iri"] == "https://n2t.net/ark:/89609/tkgsample/img0004" and body["total"] == 1
+    item = body["items"][0]
+    assert (item["trait"], item["value"], item["confidence"], item["tier"]) == ("UBERON:2000251", "absent", 0.95,
+                                                                                 "predicted")
+    assert item["batch"] == "predictions/fin-presence-convnext/2026.11.1"
+
+
+def test_unknown_image_is_a_problem_404(sclient):
+    r = sclient.get("/api/v1/images/ark:/89609/nope/predictions")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_taxon_predicted_traits_beside_curated_calls(sclient):
+    r = sclient.get("/api/v1/taxa/Ictalurus punctatus/predictions")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["taxon"] == "taxon:Ictalurus_punctatus" and body["total"] == 1
+    s = body["items"][0]
+    assert (s["tier"], s["kind"], s["n"], s["states"]) == ("predicted", "categorical", 2, {"present": 2})
+    assert [c["value"] for c in s["curated"]] == ["present"]
+    assert s["curated"][0]["tier"] in ("asserted", "inferred") and s["curated"][0]["evidence"]
+    assert sclient.get("/api/v1/taxa/Homo sapiens/predictions").status_code == 404
+
+
+def test_disagreements_and_batches_paginate(sclient):
+    r = sclient.get("/api/v1/predictions/disagreements", params={"all": True, "limit": 5})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["total"] == 11 and len(body["items"]) == 5 and "offset=5" in body["next"]
+    assert {i["status"] for i in body["items"]} == {"agree"}  # the sample's predictions match its curation
+    assert sclient.get("/api/v1/predictions/disagreements").json()["total"] == 0
+    b = sclient.get("/api/v1/predictions/batches").json()
+    assert [x["batch"] for x in b["items"]] == ["predictions/fin-presence-convnext/2026.11.1"]
+
+
+def test_summaries_table(sclient):
+    r = sclient.get("/api/v1/predictions/summaries", params={"trait": "UBERON:2000251"})
+    assert r.status_code == 200
+    rows = r.json()["items"]
+    assert {x["taxon"]: x["n"] for x in rows}["taxon:Ictalurus_punctatus"] == 2
+    assert sclient.get("/api/v1/predictions/summaries", params={"trait": "NOPE:1"}).status_code == 400

@@ -47,12 +47,13 @@ def test_sample_workflow_builds_a_release_and_reruns_only_what_changed(tmp_path)
     cfg, tree = sample_config(tmp_path)
     results = tmp_path / "results"
     first = run(cfg, results)
-    assert jobs(first) == {"fetch": 5, "load_ontology": 1, "load_taxonomy": 1, "load_tree": 1, "load_phenotypes": 1,
-                           "load_key": 1, "reason": 1, "infer": 1, "comparative": 1, "export": 1, "all": 1}
+    assert jobs(first) == {"fetch": 6, "load_ontology": 1, "load_taxonomy": 1, "load_tree": 1, "load_phenotypes": 1,
+                           "load_predictions": 1, "load_key": 1, "reason": 1, "infer": 1, "comparative": 1,
+                           "export": 1, "all": 1}
     release = json.loads((results / "release/release.json").read_text())
     kinds = sorted(e["graph"].split("/graph/")[1].split("/")[0] for e in release["graphs"])
     assert kinds == ["closure", "closure", "comparative", "inference", "key", "manifest", "ontology", "phenotypes",
-                     "taxonomy", "tree"]
+                     "prediction-summary", "predictions", "taxonomy", "tree"]
     assert "| tree | sample |" in (results / "release/README.md").read_text()
     assert json.loads((results / "reports/inference.json").read_text())["kind"] == "inference"
 
@@ -61,10 +62,10 @@ def test_sample_workflow_builds_a_release_and_reruns_only_what_changed(tmp_path)
 
     tree.write_text(tree.read_text().replace("Cobitis_taenia:100.0", "Cobitis_taenia:100.5"))  # a new tree release
     changed = run(cfg, results)
-    # the tree and what depends on it (OTU names resolve against trees; the ancestral states are on
-    # it); ontologies, closure and key stay
-    assert jobs(changed) == {"fetch": 1, "load_tree": 1, "load_phenotypes": 1, "infer": 1, "comparative": 1,
-                             "export": 1, "all": 1}
+    # the tree and what depends on it (OTU and prediction taxon names resolve against trees; the
+    # ancestral states are on it); ontologies, closure and key stay
+    assert jobs(changed) == {"fetch": 1, "load_tree": 1, "load_phenotypes": 1, "load_predictions": 1, "infer": 1,
+                             "comparative": 1, "export": 1, "all": 1}
     trees = [e for e in json.loads((results / "release/release.json").read_text())["graphs"] if "/graph/tree/" in e["graph"]]
     assert len(trees) == 2  # the new version beside the old one: every intermediate result versioned
 
@@ -90,6 +91,7 @@ def test_shared_data_workflow(shared, tmp_path):
     release = json.loads((results / "release/release.json").read_text())
     names = {e["graph"].split("/graph/")[1].rsplit("/", 1)[0] for e in release["graphs"]}
     assert {"ontology/uberon", "ontology/pato", "ontology/bspo", "tree/fishtree", "key/flora-of-victoria",
+            "predictions/beetlepalooza-elytra",
             "taxonomy/fishtree-classification", "inference/presence-absence"} <= names
     assert any(n.startswith("comparative/") for n in names)
     assert sum(1 for n in names if n.startswith("phenotypes/")) == 47

@@ -188,5 +188,11 @@ def ontology_rules(inp: BaselineInput) -> np.ndarray:
 def run_baselines(g: TraitGraph, train: np.ndarray, query: np.ndarray,
                   names: list[str] | None = None) -> dict[str, np.ndarray]:
     """Every (or the named) baseline's probabilities of presence for the query cells (indices into ``g.cells``)."""
-    inp = BaselineInput(g, train, g.cells["taxon"][query], g.cells["entity"][query])
+    return baselines_at(g, train, g.cells["taxon"][query], g.cells["entity"][query], names)
+
+
+def baselines_at(g: TraitGraph, train: np.ndarray, taxa: np.ndarray, entities: np.ndarray,
+                 names: list[str] | None = None) -> dict[str, np.ndarray]:
+    """The same for any (taxon node, entity) pairs, e.g. the matrix's unknown cells."""
+    inp = BaselineInput(g, train, np.asarray(taxa, dtype=np.int64), np.asarray(entities, dtype=np.int64))
     return {n: np.clip(BASELINES[n](inp), 0.0, 1.0) for n in (names or list(BASELINES))}

@@ -50,7 +50,8 @@ def path_matrix(parent: np.ndarray, device: torch.device | str = "cpu") -> torch
         rows.extend([i] * len(a))
         cols.extend(a)
     idx = torch.tensor([rows, cols], dtype=torch.long)
-    return torch.sparse_coo_tensor(idx, torch.ones(len(rows)), (len(parent), len(parent))).coalesce().to(device)
+    return torch.sparse_coo_tensor(idx, torch.ones(len(rows)), (len(parent), len(parent)),
+                                   check_invariants=False).coalesce().to(device)
 
 
 class TraitGNN(nn.Module):

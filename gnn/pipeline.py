@@ -26,18 +26,28 @@ from kg.core.errors import ValidationError
 log = logging.getLogger(__name__)
 
 TASKS = ("imputation",)
+TABLE_TASKS = ("imputation", "link-prediction", "placement")
+#: imputation baselines that also score triples in the link-prediction rows (with the marginal one)
+LINK_BASELINES = ("label-propagation", "phylo-nn")
 #: model variants: (ontology loss weight, smoothness loss weight) as multipliers of the config's
 VARIANTS = {"gnn": (1.0, 1.0), "gnn-no-ontology": (0.0, 1.0), "gnn-no-smoothness": (1.0, 0.0), "gnn-plain": (0.0, 0.0)}
 Progress = Callable[[str, int, int], None]
 
 
-def imputation_table(g: TraitGraph, *, dataset: str = "kg", splits: tuple[str, ...] = SPLITS, seed: int = 0,
+def evaluation_table(g: TraitGraph, *, dataset: str = "kg", splits: tuple[str, ...] = SPLITS, seed: int = 0,
                      cfg: TrainConfig | None = None, variants: tuple[str, ...] = tuple(VARIANTS),
-                     progress: Progress | None = None) -> list[dict[str, Any]]:
+                     tasks: tuple[str, ...] = TABLE_TASKS, progress: Progress | None = None) -> list[dict[str, Any]]:
     """Every baseline and model variant on every split: validation and test metrics, ontology
-    violations of the predictions on the test taxa, epoch and training time (models)."""
+    violations of the predictions on the test taxa, epoch and training time (models); with
+    ``link-prediction`` in ``tasks``, the same models and the marginal baseline ranked on the
+    same held-out triples (filtered, both sides). ``gate_choice``: what the gate picks per (task, split)."""
+    from gnn.baselines import baselines_at
+    from gnn.linkpred import marginal_scores, presence_scores, scorer_rows
+
     cfg = cfg or TrainConfig(seed=seed)
     rows: list[dict[str, Any]] = []
+    link = "link-prediction" in tasks
+    gt, ge = np.repeat(g.tips, g.n_entities), np.tile(np.arange(g.n_entities), len(g.tips))  # every tip x entity
     for sp in splits:
         s = make_split(g, sp, seed=seed)
         yv, yt = g.cells["y"][s.val], g.cells["y"][s.test]
@@ -48,6 +58,15 @@ def imputation_table(g: TraitGraph, *, dataset: str = "kg", splits: tuple[str, .
             rows.append({"dataset": dataset, "task": "imputation", "split": sp, "method": name, "kind": "baseline",
                          "val": binary_metrics(yv, base_v[name]), "test": binary_metrics(yt, base_t[name]),
                          "split_sizes": s.summary()})
+        scorers: dict[str, Any] = {}
+        if link:
+            scorers["marginal"] = lambda s=s: marginal_scores(g, s.train)
+            for name in LINK_BASELINES:
+                def grid(name: str = name, s: Any = s) -> Any:
+                    m = np.zeros((g.n_taxa, g.n_entities))
+                    m[gt, ge] = baselines_at(g, s.train, gt, ge, [name])[name]
+                    return presence_scores(m)
+                scorers[name] = grid
         for v in variants:
             wo, ws = VARIANTS[v]
             vc = replace(cfg, ontology_weight=cfg.ontology_weight * wo, smooth_weight=cfg.smooth_weight * ws, seed=seed)
@@ -62,19 +81,42 @@ def imputation_table(g: TraitGraph, *, dataset: str = "kg", splits: tuple[str, .
                          "epochs": len(f.epoch_seconds), "best_epoch": f.best_epoch,
                          "epoch_s": round(float(np.median(f.epoch_seconds)), 4), "train_s": round(wall, 2),
                          "device": str(f.device), "split_sizes": s.summary()})
-    # the gate, per split: the best model variant on validation against the best baseline on validation
-    for sp in splits:
-        mine = [r for r in rows if r["split"] == sp]
-        bb = max((r for r in mine if r["kind"] == "baseline"), key=lambda r: np.nan_to_num(r["val"]["auc"], nan=-1))
-        mm = [r for r in mine if r["kind"] == "model"]
-        if mm:
-            bm = max(mm, key=lambda r: np.nan_to_num(r["val"]["auc"], nan=-1))
-            pick = bm if np.nan_to_num(bm["val"]["auc"], nan=-1) > np.nan_to_num(bb["val"]["auc"], nan=-1) else bb
-        else:
-            pick = bb
-        for r in mine:
-            r["gate_choice"] = pick["method"]
+            if link:
+                scorers[v] = lambda probs=probs: presence_scores(probs)
+        if link:
+            for name, m in scorer_rows(g, s.train, s.val, s.test, scorers).items():
+                rows.append({"dataset": dataset, "task": "link-prediction", "split": sp, "method": name,
+                             "kind": "model" if name in VARIANTS else "baseline", "val": m["val"], "test": m["test"],
+                             "split_sizes": s.summary()})
+        if "placement" in tasks:
+            from gnn.placement import placement_table
+
+            for name, m in placement_table(g, sp, seed=seed).items():
+                rows.append({"dataset": dataset, "task": "placement", "split": sp, "method": name, "kind": "baseline",
+                             "val": {}, "test": m, "gate_choice": "none (no learned placement model)"})
+    for r in rows:
+        if r["task"] != "placement":
+            r["gate_choice"] = gate_choice(rows, r["task"], r["split"])
     return rows
+
+
+def _key(r: dict[str, Any]) -> float:
+    v = r["val"]
+    return float(np.nan_to_num(v["auc"] if "auc" in v else v["both"]["mrr"], nan=-1.0))
+
+
+def gate_choice(rows: list[dict[str, Any]], task: str, split: str) -> str:
+    """The best model variant on validation if it beats the best baseline on validation (AUC for
+    imputation, both-sided MRR for link prediction), else that baseline."""
+    mine = [r for r in rows if r["task"] == task and r["split"] == split]
+    bb = max((r for r in mine if r["kind"] == "baseline"), key=_key)
+    mm = [r for r in mine if r["kind"] == "model"]
+    if mm and _key(bm := max(mm, key=_key)) > _key(bb):
+        return bm["method"]
+    return bb["method"]
+
+
+imputation_table = evaluation_table
 
 
 def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, split: str = "random", seed: int = 0,

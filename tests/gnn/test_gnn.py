@@ -175,3 +175,30 @@ def test_cuda_requested_but_absent():
     with pytest.raises(ValidationError, match="CUDA is not available"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
+
+
+def test_link_prediction_filtered_both_sides(tg):
+    from gnn.linkpred import evaluate, marginal_scores, presence_scores
+
+    s = make_split(tg, "random", seed=0)
+    m = evaluate(tg, marginal_scores(tg, s.train), s.test)
+    assert m["both"]["n"] == 2 * len(s.test) and m["head"]["n"] == m["tail"]["n"] == len(s.test)
+    assert 0 < m["both"]["mrr"] <= 1
+    oracle = np.full((tg.n_taxa, tg.n_entities), 0.5)  # the truth: 1 present, 0 absent, 0.5 unknown
+    oracle[tg.cells["taxon"], tg.cells["entity"]] = tg.cells["y"]
+    perfect = evaluate(tg, presence_scores(oracle), s.test)
+    assert perfect["both"]["mrr"] == perfect["both"]["hits@1"] == 1.0  # other true answers are filtered out
+    flipped = evaluate(tg, presence_scores(1 - oracle), s.test)
+    assert flipped["both"]["mrr"] < m["both"]["mrr"]
+
+
+def test_placement_holds_out_and_scores(tg):
+    from gnn.placement import held_out_taxa, placement_table
+
+    held = held_out_taxa(tg, "clade", seed=0)
+    s = clade_split(tg, seed=0)
+    assert set(held.tolist()) == set(np.unique(tg.cells["taxon"][np.concatenate([s.val, s.test])]).tolist())
+    out = placement_table(tg, "clade", seed=0, min_shared=3)
+    assert set(out) == {"nearest-mismatch", "random"}
+    assert out["random"]["tied"] == out["random"]["reference"] == len(tg.tips) - len(held)
+    assert out["nearest-mismatch"]["n"] == len(held) and 1 <= out["nearest-mismatch"]["tied"] <= len(tg.tips)

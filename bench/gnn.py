@@ -1,4 +1,4 @@
-"""GNN benchmark: presence/absence imputation on the real data, the full table of splits x methods.
+"""GNN benchmark on the real data: imputation, link prediction and placement, the full table of splits x methods.
 
 Usage: ``.venv/bin/python bench/gnn.py [--entities 150] [--epochs 100] [--device cpu] [--out gnn.json]``
 
@@ -40,7 +40,7 @@ def main() -> None:
     import torch
 
     from gnn.data import build_graph
-    from gnn.pipeline import imputation_table
+    from gnn.pipeline import evaluation_table
     from gnn.train import TrainConfig
     from kg import KnowledgeGraph
 
@@ -64,24 +64,53 @@ def main() -> None:
     print(f"device {args.device}, torch threads {args.threads}, load average {os.getloadavg()[0]:.1f} at start")
     cfg = TrainConfig(epochs=args.epochs, seed=args.seed, device=args.device)
     t = time.perf_counter()
-    rows = imputation_table(tg, dataset="phenoscape47+fishtree", seed=args.seed, cfg=cfg)
+    last = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if done == total or done - last.get(stage, 0) >= 25:
+            last[stage] = done
+            print(f"  ({stage}: epoch {done}/{total}, {time.perf_counter() - t:.0f}s)", file=sys.stderr, flush=True)
+
+    rows = evaluation_table(tg, dataset="phenoscape47+fishtree", seed=args.seed, cfg=cfg, progress=progress)
     t_table = time.perf_counter() - t
-    hdr = ("split", "method", "val AUC", "test AUC", "test acc", "bal acc", "Brier", "viol", "epoch s", "train s", "gate")
+    mark = lambda r: "<- gate" if r.get("gate_choice") == r["method"] else ""  # noqa: E731
+    print("\nimputation (presence/absence per cell; AUC etc. on held-out cells)")
     fmt = "{:<7} {:<18} {:>7} {:>8} {:>8} {:>7} {:>6} {:>6} {:>8} {:>8}  {}"
-    print()
-    print(fmt.format(*hdr))
-    for r in rows:
+    print(fmt.format("split", "method", "val AUC", "test AUC", "test acc", "bal acc", "Brier", "viol", "epoch s",
+                     "train s", ""))
+    for r in (r for r in rows if r["task"] == "imputation"):
         v, te = r["val"], r["test"]
         print(fmt.format(r["split"], r["method"], v["auc"], te["auc"], te["accuracy"], te["balanced_accuracy"],
                          te["brier"], r.get("ontology_violations", ""), r.get("epoch_s", ""), r.get("train_s", ""),
-                         "<- chosen" if r["gate_choice"] == r["method"] else ""))
-    for sp in ("random", "clade"):
-        mine = [r for r in rows if r["split"] == sp]
-        best_b = max((r for r in mine if r["kind"] == "baseline"), key=lambda r: r["val"]["auc"])
-        gnn = next(r for r in mine if r["method"] == "gnn")
-        print(f"{sp}: sizes {mine[0]['split_sizes']}; gnn test AUC {gnn['test']['auc']} vs best baseline on validation "
-              f"({best_b['method']}) {best_b['test']['auc']}: ratio {gnn['test']['auc'] / best_b['test']['auc']:.3f}; "
-              f"gate uses {mine[0]['gate_choice']}")
+                         mark(r)))
+    print("\nlink prediction (filtered ranks, head and tail queries of the held-out triples)")
+    fmt = "{:<7} {:<18} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8}  {}"
+    print(fmt.format("split", "method", "val MRR", "test MRR", "Hits@1", "Hits@10", "head MRR", "tail MRR", ""))
+    for r in (r for r in rows if r["task"] == "link-prediction"):
+        te = r["test"]
+        print(fmt.format(r["split"], r["method"], r["val"]["both"]["mrr"], te["both"]["mrr"], te["both"]["hits@1"],
+                         te["both"]["hits@10"], te["head"]["mrr"], te["tail"]["mrr"], mark(r)))
+    print("\ntaxon placement (held-out taxa placed on the reference tree; no learned model)")
+    fmt = "{:<7} {:<18} {:>10} {:>10} {:>8} {:>8} {:>6} {:>6}"
+    print(fmt.format("split", "method", "sister hit", "sister exp", "tied", "excess", "n", "ref"))
+    for r in (r for r in rows if r["task"] == "placement"):
+        te = r["test"]
+        print(fmt.format(r["split"], r["method"], te["sister_hit"], te["sister_expected"], te["tied"],
+                         te["excess_edges"], te["n"], te["reference"]))
+    print()
+    for task, metric in (("imputation", "auc"), ("link-prediction", "mrr")):
+        for sp in ("random", "clade"):
+            mine = [r for r in rows if r["split"] == sp and r["task"] == task]
+            def val(r: dict, m: str = metric) -> float:
+                return r["val"][m] if m == "auc" else r["val"]["both"][m]
+
+            def tst(r: dict, m: str = metric) -> float:
+                return r["test"][m] if m == "auc" else r["test"]["both"][m]
+            best_b = max((r for r in mine if r["kind"] == "baseline"), key=val)
+            gnn = next(r for r in mine if r["method"] == "gnn")
+            print(f"{task} {sp}: sizes {mine[0]['split_sizes']}; gnn test {metric} {tst(gnn)} vs the best baseline on "
+                  f"validation ({best_b['method']}) {tst(best_b)}: ratio {tst(gnn) / tst(best_b):.3f}; "
+                  f"the gate uses {mine[0]['gate_choice']}")
     print(f"table {t_table:.0f}s; total wall {time.perf_counter() - t_all:.0f}s; load average {os.getloadavg()[0]:.1f} at end")
     if args.out:
         Path(args.out).write_text(json.dumps({"rows": rows, "graph": c, "setup_s": t_setup, "table_s": t_table},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # trains a (small) model first
 
 
 @pytest.fixture(scope="module")

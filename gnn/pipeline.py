@@ -47,12 +47,14 @@ def evaluation_table(g: TraitGraph, *, dataset: str = "kg", splits: tuple[str, .
     cfg = cfg or TrainConfig(seed=seed)
     rows: list[dict[str, Any]] = []
     link = "link-prediction" in tasks
+    val_probs: dict[tuple[str, str], np.ndarray] = {}  # (split, method) -> validation probabilities (imputation)
     gt, ge = np.repeat(g.tips, g.n_entities), np.tile(np.arange(g.n_entities), len(g.tips))  # every tip x entity
     for sp in splits:
         s = make_split(g, sp, seed=seed)
         yv, yt = g.cells["y"][s.val], g.cells["y"][s.test]
         test_taxa = np.unique(g.cells["taxon"][s.test])
         base_v = run_baselines(g, s.train, s.val)
+        val_probs.update({(sp, n): p for n, p in base_v.items()})
         base_t = run_baselines(g, s.train, s.test)
         for name in base_v:
             rows.append({"dataset": dataset, "task": "imputation", "split": sp, "method": name, "kind": "baseline",
@@ -74,6 +76,7 @@ def evaluation_table(g: TraitGraph, *, dataset: str = "kg", splits: tuple[str, .
             f = fit(g, s, vc, progress=(lambda e, n, v=v, sp=sp: progress(f"{sp}/{v}", e, n)) if progress else None)
             wall = time.perf_counter() - t0
             probs = f.probabilities()
+            val_probs[(sp, v)] = probs[g.cells["taxon"][s.val], g.cells["entity"][s.val]]
             rows.append({"dataset": dataset, "task": "imputation", "split": sp, "method": v, "kind": "model",
                          "val": binary_metrics(yv, probs[g.cells["taxon"][s.val], g.cells["entity"][s.val]]),
                          "test": binary_metrics(yt, probs[g.cells["taxon"][s.test], g.cells["entity"][s.test]]),
@@ -94,9 +97,14 @@ def evaluation_table(g: TraitGraph, *, dataset: str = "kg", splits: tuple[str, .
             for name, m in placement_table(g, sp, seed=seed).items():
                 rows.append({"dataset": dataset, "task": "placement", "split": sp, "method": name, "kind": "baseline",
                              "val": {}, "test": m, "gate_choice": "none (no learned placement model)"})
-    for r in rows:
-        if r["task"] != "placement":
-            r["gate_choice"] = gate_choice(rows, r["task"], r["split"])
+    for sp in splits:
+        mine = [r for r in rows if r["split"] == sp]
+        choice = gate_choice(rows, "imputation", sp, val_probs, g.cells["y"][make_split(g, sp, seed=seed).val])
+        for r in mine:
+            if r["task"] == "imputation":
+                r["gate_choice"], r["gate_confidence"] = choice
+            elif r["task"] == "link-prediction":
+                r["gate_choice"] = gate_choice(rows, "link-prediction", sp)[0]
     return rows
 
 
@@ -105,15 +113,28 @@ def _key(r: dict[str, Any]) -> float:
     return float(np.nan_to_num(v["auc"] if "auc" in v else v["both"]["mrr"], nan=-1.0))
 
 
-def gate_choice(rows: list[dict[str, Any]], task: str, split: str) -> str:
+def gate_choice(rows: list[dict[str, Any]], task: str, split: str,
+                val_probs: dict[tuple[str, str], np.ndarray] | None = None,
+                y_val: np.ndarray | None = None) -> tuple[str, float]:
     """The best model variant on validation if it beats the best baseline on validation (AUC for
-    imputation, both-sided MRR for link prediction), else that baseline."""
+    imputation, both-sided MRR for link prediction), else that baseline; for imputation (with
+    ``val_probs``) it must also win in 95% of paired bootstrap resamples, as in :func:`gnn.predict.gate`.
+    Returns (choice, bootstrap share of wins or nan)."""
+    from gnn.predict import CONFIDENCE, bootstrap_win
+
     mine = [r for r in rows if r["task"] == task and r["split"] == split]
     bb = max((r for r in mine if r["kind"] == "baseline"), key=_key)
     mm = [r for r in mine if r["kind"] == "model"]
-    if mm and _key(bm := max(mm, key=_key)) > _key(bb):
-        return bm["method"]
-    return bb["method"]
+    if not mm:
+        return bb["method"], float("nan")
+    bm = max(mm, key=_key)
+    conf = float("nan")
+    if val_probs is not None and y_val is not None:
+        conf = bootstrap_win(y_val, val_probs[(split, bm["method"])], val_probs[(split, bb["method"])])
+        if _key(bm) > _key(bb) and conf >= CONFIDENCE:
+            return bm["method"], conf
+        return bb["method"], conf
+    return (bm["method"] if _key(bm) > _key(bb) else bb["method"]), conf
 
 
 imputation_table = evaluation_table

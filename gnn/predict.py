@@ -1,8 +1,10 @@
 """The gate and the hypotheses: the learned model is used only where it beats the best baseline
 on validation; every hypothesis says which was chosen and with what scores.
 
-The gate compares validation AUC on the split the model was trained on (the model's epoch was
-picked on the same validation cells, which favours it slightly; a tie goes to the baseline).
+The gate compares validation AUC on the split the model was trained on: the model is chosen only
+if its AUC is higher than the best baseline's AND higher in at least ``CONFIDENCE`` (95%) of paired
+bootstrap resamples of the validation cells (a win by a hair is not a win). The model's epoch was
+picked on the same validation cells, which favours it slightly; the bootstrap is there for that too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,24 @@ from gnn.evaluate import auc
 from gnn.tasks import Split
 
 PRESENCE, ABSENCE = "tkg:hasPresenceOf", "tkg:hasAbsenceOf"
+CONFIDENCE = 0.95
+RESAMPLES = 200
+
+
+def bootstrap_win(y: np.ndarray, p_model: np.ndarray, p_base: np.ndarray, *, n: int = RESAMPLES,
+                  seed: int = 0) -> float:
+    """Share of paired bootstrap resamples of the cells where the model's AUC beats the baseline's.
+
+    >>> y = np.array([0, 1] * 50)
+    >>> bootstrap_win(y, y * 0.9 + 0.05, np.full(100, 0.5))
+    1.0
+    """
+    rng = np.random.default_rng(seed)
+    wins = 0
+    for _ in range(n):
+        k = rng.integers(0, len(y), len(y))
+        wins += auc(y[k], p_model[k]) > auc(y[k], p_base[k])
+    return wins / n
 
 
 @dataclass
@@ -28,6 +48,7 @@ class Gate:
     baseline_val: dict[str, float]
     best_baseline: str
     chosen: str  # "model" or the baseline's name
+    confidence: float = float("nan")  # share of bootstrap resamples where the model wins
 
     @property
     def best_baseline_val(self) -> float:
@@ -35,9 +56,9 @@ class Gate:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "best_baseline_val": self.best_baseline_val,
-                "reason": (f"model validation AUC {self.model_val:.4f} "
-                           f"{'>' if self.chosen == 'model' else '<='} best baseline "
-                           f"{self.best_baseline} {self.best_baseline_val:.4f}")}
+                "reason": (f"model validation AUC {self.model_val:.4f} vs best baseline {self.best_baseline} "
+                           f"{self.best_baseline_val:.4f}; the model wins {self.confidence:.0%} of bootstrap "
+                           f"resamples ({'>=' if self.chosen == 'model' else '<'} {CONFIDENCE:.0%} needed)")}
 
 
 @dataclass
@@ -67,11 +88,15 @@ class Prediction:
 def gate(g: TraitGraph, split: Split, model_val_probs: np.ndarray | None) -> Gate:
     """Validation AUC of every baseline and of the model (``None``: no model) and the choice."""
     yv = g.cells["y"][split.val]
-    base = {n: round(auc(yv, p), 4) for n, p in run_baselines(g, split.train, split.val).items()}
+    probs = run_baselines(g, split.train, split.val)
+    base = {n: round(auc(yv, p), 4) for n, p in probs.items()}
     best = max(sorted(base), key=lambda n: (np.nan_to_num(base[n], nan=-1.0)))
-    mv = round(auc(yv, model_val_probs), 4) if model_val_probs is not None else float("nan")
-    chosen = "model" if np.nan_to_num(mv, nan=-1.0) > np.nan_to_num(base[best], nan=-1.0) else best
-    return Gate(mv, base, best, chosen)
+    if model_val_probs is None:
+        return Gate(float("nan"), base, best, best, 0.0)
+    mv = round(auc(yv, model_val_probs), 4)
+    conf = bootstrap_win(yv, np.asarray(model_val_probs), probs[best], seed=split.seed)
+    chosen = "model" if np.nan_to_num(mv, nan=-1.0) > np.nan_to_num(base[best], nan=-1.0) and conf >= CONFIDENCE else best
+    return Gate(mv, base, best, chosen, conf)
 
 
 def unknown_cells(g: TraitGraph) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ import torch
 
 from gnn.data import TraitGraph
 from gnn.evaluate import auc
-from gnn.models import ModelConfig, TraitGNN, ontology_loss, path_matrix, smoothness_loss
+from gnn.models import ModelConfig, TraitGNN, adjacencies, ontology_loss, path_matrix, smoothness_loss
 from gnn.tasks import Split
 from kg.core.errors import ValidationError
 
@@ -66,7 +66,7 @@ def resolve_device(name: str | None) -> torch.device:
 
 
 def call_edges(g: TraitGraph, cells: np.ndarray, device: torch.device) -> dict[tuple[str, str, str], torch.Tensor]:
-    """The message-passing edges: tree, ontology, and presence/absence of the given cells only."""
+    """The message-passing adjacencies: tree, ontology, and presence/absence of the given cells only."""
     out = {et: g.data[et].edge_index.to(device) for et in
            [("taxon", "parent_of", "taxon"), ("taxon", "child_of", "taxon"), ("entity", "subclass_of", "entity"),
             ("entity", "superclass_of", "entity"), ("entity", "part_of", "entity"), ("entity", "has_part", "entity")]}
@@ -77,7 +77,7 @@ def call_edges(g: TraitGraph, cells: np.ndarray, device: torch.device) -> dict[t
     out["entity", "present_in", "taxon"] = torch.stack([e[y], t[y]])
     out["taxon", "has_absence_of", "entity"] = torch.stack([t[~y], e[~y]])
     out["entity", "absent_in", "taxon"] = torch.stack([e[~y], t[~y]])
-    return out
+    return adjacencies(out, {"taxon": g.n_taxa, "entity": g.n_entities})
 
 
 @dataclass

@@ -266,6 +266,20 @@ class KnowledgeGraph:
 
         return Comparative(self)
 
+    # hypotheses (written by gnn, read here through SPARQL) ---------------------------------------
+    def hypotheses(self, **filters: Any) -> list[dict[str, Any]]:
+        """Hypotheses of the ``hypotheses`` graphs, most confident first (filters: ``run``,
+        ``subject``, ``predicate``, ``object``, ``method``, ``min_score``); see :mod:`kg.hypotheses`."""
+        from kg.hypotheses import list_hypotheses
+
+        return list_hypotheses(self.store, **filters)
+
+    def hypothesis_runs(self) -> list[dict[str, Any]]:
+        """The hypotheses runs with their provenance, gate and metrics, newest first."""
+        from kg.hypotheses import list_runs
+
+        return list_runs(self.store)
+
     # querying ----------------------------------------------------------------------------------
     def query(self, sparql: str, bindings: Mapping[str, Term] | None = None,
               *, union_default_graph: bool = True) -> SelectResult | bool | list[Triple]:

@@ -1,0 +1,82 @@
+"""Metrics for presence/absence predictions and filtered, both-sided ranking for link prediction.
+
+>>> m = binary_metrics(np.array([1, 0, 1, 0]), np.array([0.9, 0.2, 0.6, 0.7]))
+>>> m["auc"], m["accuracy"]
+(0.75, 0.75)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Area under the ROC curve (ties count half); ``nan`` with one class only."""
+    y = np.asarray(y).astype(bool)
+    n1, n0 = int(y.sum()), int((~y).sum())
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    order = np.argsort(p, kind="mergesort")
+    ps = np.asarray(p)[order]
+    ranks = np.empty(len(ps))
+    # average ranks over ties
+    _, start, counts = np.unique(ps, return_index=True, return_counts=True)
+    for s, c in zip(start.tolist(), counts.tolist()):
+        ranks[s:s + c] = s + (c + 1) / 2
+    r = np.empty(len(ps))
+    r[order] = ranks
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """AUC, accuracy and balanced accuracy at 0.5, Brier score, log loss, n."""
+    y = np.asarray(y, dtype=float)
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    hard = (p > 0.5).astype(float)
+    pos, neg = y == 1, y == 0
+    bal = 0.5 * ((hard[pos] == 1).mean() if pos.any() else np.nan) + 0.5 * ((hard[neg] == 0).mean() if neg.any() else np.nan)
+    return {"auc": round(auc(y, p), 4), "accuracy": round(float((hard == y).mean()), 4),
+            "balanced_accuracy": round(float(bal), 4), "brier": round(float(((p - y) ** 2).mean()), 4),
+            "log_loss": round(float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()), 4), "n": int(len(y))}
+
+
+def ontology_violations(probs: np.ndarray, anc: np.ndarray, taxa: np.ndarray) -> float:
+    """Share of (taxon, part, whole) triples over ``taxa`` where the part is predicted present
+    (p > 0.5) and the whole absent (p < 0.5): what the ontology's logic forbids."""
+    if len(anc) == 0 or len(taxa) == 0:
+        return 0.0
+    p = probs[np.asarray(taxa)]
+    bad = (p[:, anc[:, 0]] > 0.5) & (p[:, anc[:, 1]] < 0.5)
+    return round(float(bad.mean()), 4)
+
+
+def filtered_ranks(scores: np.ndarray, true: np.ndarray, known: list[set[int]]) -> np.ndarray:
+    """Filtered rank of each query's true candidate: ``scores`` (queries, candidates); the other
+    candidates known to be true for that query (``known[i]``, e.g. from train/val/test) are left out
+    of the ranking; ties are ranked in the middle (rank = 1 + better + ties / 2).
+
+    >>> filtered_ranks(np.array([[0.9, 0.8, 0.1]]), np.array([1]), [{0, 1}]).tolist()
+    [1.0]
+    """
+    out = np.empty(len(true))
+    for i in range(len(true)):
+        s = scores[i].astype(float).copy()
+        t = int(true[i])
+        others = [k for k in known[i] if k != t]
+        if others:
+            s[others] = -np.inf
+        better = int((s > s[t]).sum())
+        ties = int((s == s[t]).sum()) - 1
+        out[i] = 1 + better + ties / 2
+    return out
+
+
+def ranking_metrics(ranks: np.ndarray) -> dict[str, float]:
+    """MRR, Hits@1, Hits@10 and n from filtered ranks.
+
+    >>> ranking_metrics(np.array([1.0, 2.0, 20.0]))
+    {'mrr': 0.5167, 'hits@1': 0.3333, 'hits@10': 0.6667, 'n': 3}
+    """
+    r = np.asarray(ranks, dtype=float)
+    return {"mrr": round(float((1 / r).mean()), 4), "hits@1": round(float((r <= 1).mean()), 4),
+            "hits@10": round(float((r <= 10).mean()), 4), "n": int(len(r))}

@@ -1,0 +1,184 @@
+"""What the CLI and the bench run: the full table (splits x methods) and a hypotheses run.
+
+Rows of the table: one per (dataset, task, split, method) with validation and test metrics; the
+model appears with and without each kind of knowledge guidance (the ablation rows).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gnn.baselines import run_baselines
+from gnn.data import TraitGraph, build_graph
+from gnn.evaluate import binary_metrics, ontology_violations
+from gnn.predict import predict
+from gnn.tasks import SPLITS, make_split
+from gnn.train import TrainConfig, fit, resolve_device
+from kg.core.errors import ValidationError
+
+log = logging.getLogger(__name__)
+
+TASKS = ("imputation",)
+TABLE_TASKS = ("imputation", "link-prediction", "placement")
+#: imputation baselines that also score triples in the link-prediction rows (with the marginal one)
+LINK_BASELINES = ("label-propagation", "phylo-nn")
+#: model variants: (ontology loss weight, smoothness loss weight) as multipliers of the config's
+VARIANTS = {"gnn": (1.0, 1.0), "gnn-no-ontology": (0.0, 1.0), "gnn-no-smoothness": (1.0, 0.0), "gnn-plain": (0.0, 0.0)}
+Progress = Callable[[str, int, int], None]
+
+
+def evaluation_table(g: TraitGraph, *, dataset: str = "kg", splits: tuple[str, ...] = SPLITS, seed: int = 0,
+                     cfg: TrainConfig | None = None, variants: tuple[str, ...] = tuple(VARIANTS),
+                     tasks: tuple[str, ...] = TABLE_TASKS, progress: Progress | None = None) -> list[dict[str, Any]]:
+    """Every baseline and model variant on every split: validation and test metrics, ontology
+    violations of the predictions on the test taxa, epoch and training time (models); with
+    ``link-prediction`` in ``tasks``, the same models and the marginal baseline ranked on the
+    same held-out triples (filtered, both sides). ``gate_choice``: what the gate picks per (task, split)."""
+    from gnn.baselines import baselines_at
+    from gnn.linkpred import marginal_scores, presence_scores, scorer_rows
+
+    cfg = cfg or TrainConfig(seed=seed)
+    rows: list[dict[str, Any]] = []
+    link = "link-prediction" in tasks
+    val_probs: dict[tuple[str, str], np.ndarray] = {}  # (split, method) -> validation probabilities (imputation)
+    gt, ge = np.repeat(g.tips, g.n_entities), np.tile(np.arange(g.n_entities), len(g.tips))  # every tip x entity
+    for sp in splits:
+        s = make_split(g, sp, seed=seed)
+        yv, yt = g.cells["y"][s.val], g.cells["y"][s.test]
+        test_taxa = np.unique(g.cells["taxon"][s.test])
+        base_v = run_baselines(g, s.train, s.val)
+        val_probs.update({(sp, n): p for n, p in base_v.items()})
+        base_t = run_baselines(g, s.train, s.test)
+        for name in base_v:
+            rows.append({"dataset": dataset, "task": "imputation", "split": sp, "method": name, "kind": "baseline",
+                         "val": binary_metrics(yv, base_v[name]), "test": binary_metrics(yt, base_t[name]),
+                         "split_sizes": s.summary()})
+        scorers: dict[str, Any] = {}
+        if link:
+            scorers["marginal"] = lambda s=s: marginal_scores(g, s.train)
+            for name in LINK_BASELINES:
+                def grid(name: str = name, s: Any = s) -> Any:
+                    m = np.zeros((g.n_taxa, g.n_entities))
+                    m[gt, ge] = baselines_at(g, s.train, gt, ge, [name])[name]
+                    return presence_scores(m)
+                scorers[name] = grid
+        for v in variants:
+            wo, ws = VARIANTS[v]
+            vc = replace(cfg, ontology_weight=cfg.ontology_weight * wo, smooth_weight=cfg.smooth_weight * ws, seed=seed)
+            t0 = time.perf_counter()
+            f = fit(g, s, vc, progress=(lambda e, n, v=v, sp=sp: progress(f"{sp}/{v}", e, n)) if progress else None)
+            wall = time.perf_counter() - t0
+            probs = f.probabilities()
+            val_probs[(sp, v)] = probs[g.cells["taxon"][s.val], g.cells["entity"][s.val]]
+            rows.append({"dataset": dataset, "task": "imputation", "split": sp, "method": v, "kind": "model",
+                         "val": binary_metrics(yv, probs[g.cells["taxon"][s.val], g.cells["entity"][s.val]]),
+                         "test": binary_metrics(yt, probs[g.cells["taxon"][s.test], g.cells["entity"][s.test]]),
+                         "ontology_violations": ontology_violations(probs, g.entity_anc, test_taxa),
+                         "epochs": len(f.epoch_seconds), "best_epoch": f.best_epoch,
+                         "epoch_s": round(float(np.median(f.epoch_seconds)), 4), "train_s": round(wall, 2),
+                         "device": str(f.device), "split_sizes": s.summary()})
+            if link:
+                scorers[v] = lambda probs=probs: presence_scores(probs)
+        if link:
+            for name, m in scorer_rows(g, s.train, s.val, s.test, scorers).items():
+                rows.append({"dataset": dataset, "task": "link-prediction", "split": sp, "method": name,
+                             "kind": "model" if name in VARIANTS else "baseline", "val": m["val"], "test": m["test"],
+                             "split_sizes": s.summary()})
+        if "placement" in tasks:
+            from gnn.placement import placement_table
+
+            for name, m in placement_table(g, sp, seed=seed).items():
+                rows.append({"dataset": dataset, "task": "placement", "split": sp, "method": name, "kind": "baseline",
+                             "val": {}, "test": m, "gate_choice": "none (no learned placement model)"})
+    for sp in splits:
+        mine = [r for r in rows if r["split"] == sp]
+        choice = gate_choice(rows, "imputation", sp, val_probs, g.cells["y"][make_split(g, sp, seed=seed).val])
+        for r in mine:
+            if r["task"] == "imputation":
+                r["gate_choice"], r["gate_confidence"] = choice
+            elif r["task"] == "link-prediction":
+                r["gate_choice"] = gate_choice(rows, "link-prediction", sp)[0]
+    return rows
+
+
+def _key(r: dict[str, Any]) -> float:
+    v = r["val"]
+    return float(np.nan_to_num(v["auc"] if "auc" in v else v["both"]["mrr"], nan=-1.0))
+
+
+def gate_choice(rows: list[dict[str, Any]], task: str, split: str,
+                val_probs: dict[tuple[str, str], np.ndarray] | None = None,
+                y_val: np.ndarray | None = None) -> tuple[str, float]:
+    """The best model variant on validation if it beats the best baseline on validation (AUC for
+    imputation, both-sided MRR for link prediction), else that baseline; for imputation (with
+    ``val_probs``) it must also win in 95% of paired bootstrap resamples, as in :func:`gnn.predict.gate`.
+    Returns (choice, bootstrap share of wins or nan)."""
+    from gnn.predict import CONFIDENCE, bootstrap_win
+
+    mine = [r for r in rows if r["task"] == task and r["split"] == split]
+    bb = max((r for r in mine if r["kind"] == "baseline"), key=_key)
+    mm = [r for r in mine if r["kind"] == "model"]
+    if not mm:
+        return bb["method"], float("nan")
+    bm = max(mm, key=_key)
+    conf = float("nan")
+    if val_probs is not None and y_val is not None:
+        conf = bootstrap_win(y_val, val_probs[(split, bm["method"])], val_probs[(split, bb["method"])])
+        if _key(bm) > _key(bb) and conf >= CONFIDENCE:
+            return bm["method"], conf
+        return bb["method"], conf
+    return (bm["method"] if _key(bm) > _key(bb) else bb["method"]), conf
+
+
+imputation_table = evaluation_table
+
+
+def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, split: str = "random", seed: int = 0,
+                device: str = "auto", epochs: int = 150, limit: int | None = 1000, write: bool = True,
+                checkpoint: str | Path | None = None, min_taxa: int = 5, max_entities: int | None = None,
+                ontology_weight: float = 1.0, smooth_weight: float = 1.0,
+                progress: Progress | None = None) -> dict[str, Any]:
+    """Build the graph, train on ``split``, gate against the baselines, write the hypotheses
+    (a ``hypotheses`` graph) and optionally a checkpoint. Returns a summary."""
+    if task not in TASKS:
+        raise ValidationError(f"unknown task {task!r}: expected one of {', '.join(TASKS)} "
+                              "(taxon placement and link prediction are not implemented yet)")
+    dev = resolve_device(device)
+    g = build_graph(kg, tree=tree, min_taxa=min_taxa, max_entities=max_entities)
+    s = make_split(g, split, seed=seed)
+    cfg = TrainConfig(epochs=epochs, seed=seed, device=str(dev), ontology_weight=ontology_weight,
+                      smooth_weight=smooth_weight)
+    f = fit(g, s, cfg, progress=(lambda e, n: progress("train", e, n)) if progress else None)
+    probs = f.probabilities()
+    pred = predict(g, s, probs, limit=limit)
+    yt = g.cells["y"][s.test]
+    chosen_test = (probs[g.cells["taxon"][s.test], g.cells["entity"][s.test]] if pred.gate.chosen == "model"
+                   else run_baselines(g, s.train, s.test, [pred.gate.chosen])[pred.gate.chosen])
+    metrics = {"split": s.summary(), "validation_auc": {"model": pred.gate.model_val, **pred.gate.baseline_val},
+               "test_chosen": binary_metrics(yt, chosen_test), "best_epoch": f.best_epoch}
+    out: dict[str, Any] = {"graph_counts": g.counts, "gate": pred.gate.to_dict(), "metrics": metrics,
+                           "hypotheses": len(pred.hypotheses), "device": str(dev),
+                           "sample": [h.to_dict() for h in pred.hypotheses[:5]]}
+    if checkpoint:
+        from gnn.checkpoint import save
+
+        out["checkpoint"] = str(save(f, checkpoint, metrics=metrics))
+    if write:
+        from gnn.hypotheses import RunInfo, write_hypotheses
+
+        info = RunInfo(task, split, "TraitGNN", seed, str(dev), g.sources, metrics,
+                       {"epochs": epochs, "limit": limit, "min_taxa": min_taxa, "max_entities": max_entities,
+                        "ontology_weight": ontology_weight, "smooth_weight": smooth_weight, "tree": g.tree})
+        rec = write_hypotheses(kg.store, pred, info)
+        kg.invalidate()
+        out["graph"] = rec.iri
+        out["status"] = rec.status
+        out["run"] = rec.version
+    return out

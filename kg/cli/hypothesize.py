@@ -1,0 +1,63 @@
+"""``traitkg hypothesize``: train the knowledge-guided model, gate it against the baselines and
+write its hypotheses into the KG (a ``hypotheses`` graph); ``--list`` shows stored hypotheses.
+gnn (torch) is imported only when a run is asked for."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, main, progress_bar
+
+
+@main.command("hypothesize")
+@click.option("--task", type=click.Choice(["imputation"]), default="imputation", show_default=True,
+              help="imputation: presence/absence of an entity in a taxon.")
+@click.option("--tree", default=None, help="The loaded tree the taxa are placed on (default: the only one).")
+@click.option("--split", type=click.Choice(["random", "clade"]), default="random", show_default=True,
+              help="What the gate validates on: random held-out cells or whole held-out clades.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--epochs", default=150, show_default=True, type=int)
+@click.option("--limit", default=1000, show_default=True, type=int, help="Most confident hypotheses to keep.")
+@click.option("--min-taxa", default=5, show_default=True, type=int, help="Labelled taxa an entity needs.")
+@click.option("--max-entities", default=None, type=int, help="Keep the most labelled entities only.")
+@click.option("--checkpoint", default=None, type=click.Path(file_okay=False), help="Also save the model here.")
+@click.option("--no-write", is_flag=True, help="Report only; write nothing into the KG.")
+@click.option("--list", "list_", is_flag=True, help="List stored hypotheses (filters below) instead of running.")
+@click.option("--run", default=None, help="With --list: one run's hypotheses.")
+@click.option("--subject", default=None, help="With --list: a taxon CURIE.")
+@click.option("--min-score", default=None, type=float, help="With --list: the lowest score shown.")
+@FORMAT_OPTION
+def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str, epochs: int, limit: int,
+                min_taxa: int, max_entities: int | None, checkpoint: str | None, no_write: bool, list_: bool,
+                run: str | None, subject: str | None, min_score: float | None, fmt: str) -> None:
+    """Knowledge-guided hypotheses (GNN with ontology and phylogenetic guidance), used only where
+    the model beats the best baseline on validation."""
+    g = get_kg()
+    if list_:
+        hs = g.hypotheses(run=run, subject=subject, min_score=min_score)
+        emit([[h["subject"], h["predicate"], h["object"], h["score"], h["method"], h["run"]] for h in hs],
+             ["subject", "predicate", "object", "score", "method", "run"], fmt)
+        return
+    from gnn.pipeline import hypothesize as run_task
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            bars[stage] = progress_bar(f"{task} {stage}", unit="epoch")
+        bars[stage](done, total)
+
+    out = run_task(g, task=task, tree=tree, split=split, seed=seed, device=device, epochs=epochs, limit=limit,
+                   write=not no_write, checkpoint=checkpoint, min_taxa=min_taxa, max_entities=max_entities,
+                   progress=progress)
+    if fmt == "json":
+        emit_json(out)
+        return
+    gate = out["gate"]
+    click.echo(f"graph: {out['graph_counts']}")
+    click.echo(f"gate ({split} split, validation AUC): {gate['reason']} -> using {gate['chosen']}")
+    click.echo(f"test metrics of the chosen method: {out['metrics']['test_chosen']}")
+    click.echo(f"hypotheses: {out['hypotheses']}" + (f" written to {out['graph']} ({out['status']})" if "graph" in out else ""))

@@ -1,0 +1,60 @@
+"""Hypotheses over HTTP: a `traitkg hypothesize` run on the bundled sample, listed and filtered
+through /api/v1/hypotheses (read via SPARQL; the API never imports gnn)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("torch")
+pytestmark = pytest.mark.slow  # trains a (small) model first
+
+
+@pytest.fixture(scope="module")
+def hclient(tmp_path_factory):
+    from _api_support import load_sample_store
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from gnn.pipeline import hypothesize
+    from kg import KnowledgeGraph
+
+    selector = load_sample_store(tmp_path_factory.mktemp("hyp") / "store")
+    kg = KnowledgeGraph.open(selector)
+    out = hypothesize(kg, tree="sample", epochs=10, min_taxa=3, limit=None, seed=0, device="cpu")
+    kg.close()
+    with TestClient(create_app(Settings(store=selector, query_workers=1)), raise_server_exceptions=False) as c:
+        yield c, out
+
+
+def test_list_and_filter(hclient):
+    c, out = hclient
+    r = c.get("/api/v1/hypotheses")
+    assert r.status_code == 200
+    page = r.json()
+    assert page["total"] == out["hypotheses"] >= 1
+    h = page["items"][0]
+    assert h["run"] == out["run"] and h["subject"].startswith("taxon:") and h["predicate"].startswith("tkg:has")
+    assert h["method"] == out["gate"]["chosen"] and h["baseline_validation"] == out["gate"]["best_baseline_val"]
+    same = c.get("/api/v1/hypotheses", params={"subject": h["subject"], "object": h["object"], "run": out["run"]}).json()
+    assert [x["id"] for x in same["items"]] == [h["id"]]
+    assert c.get("/api/v1/hypotheses", params={"min_score": 1.0, "subject": "taxon:Nobody_here"}).json()["total"] == 0
+    assert c.get("/api/v1/hypotheses", params={"limit": 1, "offset": 5}).json()["items"] == []
+
+
+def test_runs_with_provenance(hclient):
+    c, out = hclient
+    runs = c.get("/api/v1/hypotheses/runs").json()["items"]
+    assert [r["run"] for r in runs] == [out["run"]]
+    run = c.get(f"/api/v1/hypotheses/runs/{out['run']}").json()
+    assert run["task"] == "imputation" and run["device"] == "cpu" and run["seed"] == 0
+    assert any("/phenotypes/" in u for u in run["used"]) and any("/tree/sample/" in u for u in run["used"])
+    assert run["gate"]["chosen"] == out["gate"]["chosen"] and "test_chosen" in run["metrics"]
+
+
+def test_problems(hclient):
+    c, _ = hclient
+    r = c.get("/api/v1/hypotheses/runs/0123456789ab")
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
+    assert c.get("/api/v1/hypotheses/runs/NOT-A-RUN").status_code == 422
+    assert c.get("/api/v1/hypotheses", params={"subject": "nope:x y"}).status_code in (400, 422)

@@ -49,11 +49,11 @@ def test_sample_workflow_builds_a_release_and_reruns_only_what_changed(tmp_path)
     first = run(cfg, results)
     assert jobs(first) == {"fetch": 6, "load_ontology": 1, "load_taxonomy": 1, "load_tree": 1, "load_phenotypes": 1,
                            "load_predictions": 1, "load_key": 1, "reason": 1, "infer": 1, "comparative": 1,
-                           "export": 1, "all": 1}
+                           "hypothesize": 1, "export": 1, "all": 1}
     release = json.loads((results / "release/release.json").read_text())
     kinds = sorted(e["graph"].split("/graph/")[1].split("/")[0] for e in release["graphs"])
-    assert kinds == ["closure", "closure", "comparative", "inference", "key", "manifest", "ontology", "phenotypes",
-                     "prediction-summary", "predictions", "taxonomy", "tree"]
+    assert kinds == ["closure", "closure", "comparative", "hypotheses", "inference", "key", "manifest", "ontology",
+                     "phenotypes", "prediction-summary", "predictions", "taxonomy", "tree"]
     assert "| tree | sample |" in (results / "release/README.md").read_text()
     assert json.loads((results / "reports/inference.json").read_text())["kind"] == "inference"
 
@@ -65,7 +65,7 @@ def test_sample_workflow_builds_a_release_and_reruns_only_what_changed(tmp_path)
     # the tree and what depends on it (OTU and prediction taxon names resolve against trees; the
     # ancestral states are on it); ontologies, closure and key stay
     assert jobs(changed) == {"fetch": 1, "load_tree": 1, "load_phenotypes": 1, "load_predictions": 1, "infer": 1,
-                             "comparative": 1, "export": 1, "all": 1}
+                             "comparative": 1, "hypothesize": 1, "export": 1, "all": 1}
     trees = [e for e in json.loads((results / "release/release.json").read_text())["graphs"] if "/graph/tree/" in e["graph"]]
     assert len(trees) == 2  # the new version beside the old one: every intermediate result versioned
 
@@ -93,5 +93,5 @@ def test_shared_data_workflow(shared, tmp_path):
     assert {"ontology/uberon", "ontology/pato", "ontology/bspo", "tree/fishtree", "key/flora-of-victoria",
             "predictions/beetlepalooza-elytra",
             "taxonomy/fishtree-classification", "inference/presence-absence"} <= names
-    assert any(n.startswith("comparative/") for n in names)
+    assert any(n.startswith("comparative/") for n in names) and any(n.startswith("hypotheses/") for n in names)
     assert sum(1 for n in names if n.startswith("phenotypes/")) == 47

@@ -149,7 +149,7 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
     (a ``hypotheses`` graph) and optionally a checkpoint. Returns a summary."""
     if task not in TASKS:
         raise ValidationError(f"unknown task {task!r}: expected one of {', '.join(TASKS)} "
-                              "(taxon placement and link prediction are not implemented yet)")
+                              "(placement and link prediction are evaluated in bench/gnn.py but write no hypotheses yet)")
     dev = resolve_device(device)
     g = build_graph(kg, tree=tree, min_taxa=min_taxa, max_entities=max_entities)
     s = make_split(g, split, seed=seed)

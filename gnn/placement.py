@@ -10,13 +10,17 @@ Methods (each gives a set of tied best reference taxa):
 
 * ``nearest-mismatch``: the reference taxa with the smallest share of mismatching values over the
   entities both have (at least ``min_shared``);
-* ``random``: every reference taxon (the floor: expected accuracy |sister set| / |reference|).
+* ``random``: every reference taxon (the floor: expected accuracy |sister set| / |reference|);
+* ``parsimony-insertion``: the *edges* of the reference tree where attaching ``q`` costs the fewest
+  changes (Fitch's unit costs over every entity, :func:`kg.comparative.parsimony.insertion_costs`),
+  all tied best edges kept.
 
 Metrics: ``sister_hit`` (some tied taxon is in the sister set), ``sister_expected`` (share of the tied
 set in it), ``tied`` (mean set size) and ``excess_edges`` (mean topological distance from ``q`` to
-the tied taxa minus the distance to its nearest reference tip; 0 is the best possible).
-Parsimony insertion with the set of tied best edges needs Fitch state sets (``kg.comparative``,
-issue 16) and is not here yet.
+the tied taxa minus the distance to its nearest reference tip; 0 is the best possible). For the
+edge method the same columns mean: the true edge (above the reference MRCA of the sister set) is
+among the tied edges; the chance of drawing it from them; how many are tied; the mean number of
+edges between a tied edge and the true one.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 
 from gnn.data import TraitGraph
 from gnn.tasks import clade_split, subtree_sizes
+from kg.treeindex import TreeIndex
 
 
 def held_out_taxa(g: TraitGraph, split: str, *, seed: int = 0, share: float = 0.15) -> np.ndarray:
@@ -90,10 +95,50 @@ def placement_table(g: TraitGraph, split: str, *, seed: int = 0, min_shared: int
                             else np.arange(len(ref))), ("random", np.arange(len(ref)))):
             res[name].append((float(in_sister[tied].any()), float(in_sister[tied].mean()), float(len(tied)),
                               float(dist[tied].mean() - best_possible)))
+    res["parsimony-insertion"] = parsimony_insertion(g, held, ref, prof, size)
     out = {}
     for name, vals in res.items():
         v = np.asarray(vals)
         out[name] = {"sister_hit": round(float(v[:, 0].mean()), 4), "sister_expected": round(float(v[:, 1].mean()), 4),
                      "tied": round(float(v[:, 2].mean()), 2), "excess_edges": round(float(v[:, 3].mean()), 3),
                      "n": int(len(v)), "reference": int(len(ref))}
+    return out
+
+
+def _masks(prof: np.ndarray) -> np.ndarray:
+    """Presence/absence rows as two-state bitmasks (absent 1, present 2, unknown 3)."""
+    m = np.full(prof.shape, 3, dtype=np.uint64)
+    m[prof == 0] = 1
+    m[prof == 1] = 2
+    return m
+
+
+def parsimony_insertion(g: TraitGraph, held: np.ndarray, ref: np.ndarray, prof: np.ndarray,
+                        size: np.ndarray) -> list[tuple[float, float, float, float]]:
+    """Per held-out taxon: (true edge among the tied best, chance of drawing it, tied edges, mean
+    edges from a tied edge to the true one), on the reference tree induced on ``ref``."""
+    from kg.comparative.characters import Characters
+    from kg.comparative.parsimony import insertion_costs
+    from kg.comparative.tree import PhyloTree
+
+    full = TreeIndex.from_parent(g.parent.tolist(), g.length.tolist(), [float("nan")] * g.n_taxa, g.taxa)
+    nodes, par, blen = full.induced(ref)  # reference node i is full node nodes[i]
+    rt = PhyloTree(par, np.nan_to_num(blen), [g.taxa[i] for i in nodes.tolist()])
+    rix = TreeIndex.from_parent(par.tolist(), np.nan_to_num(blen).tolist(), [float("nan")] * len(nodes),
+                                [g.taxa[i] for i in nodes.tolist()])
+    where = {int(v): i for i, v in enumerate(nodes.tolist())}
+    tip_masks = np.full((len(nodes), g.n_entities), 3, dtype=np.uint64)
+    tip_masks[rt.tips] = _masks(prof[nodes[rt.tips]])
+    costs = insertion_costs(rt, Characters(["absent", "present"], tip_masks, list(g.entities)), _masks(prof[held]))
+    out = []
+    for row, q in zip(costs, held.tolist()):
+        a = int(g.parent[q])
+        while not ((ref >= a) & (ref < a + size[a])).any():
+            a = int(g.parent[a])
+        sister = ref[(ref >= a) & (ref < a + size[a])]
+        true = rix.mrca(np.asarray([where[int(x)] for x in sister.tolist()]))
+        tied = np.flatnonzero(np.isclose(row, np.nanmin(row), rtol=0, atol=1e-9))
+        hit = float(true in tied)
+        dist = rix.distance(np.full(len(tied), true), tied, topological=True)
+        out.append((hit, hit / len(tied), float(len(tied)), float(np.mean(dist))))
     return out

@@ -108,6 +108,9 @@ class SankoffResult:
     score: np.ndarray  # per character
     down: np.ndarray  # (n_nodes, n_chars, k) subtree costs
     total_cost: np.ndarray  # (n_nodes, n_chars, k): best whole-tree cost with the node in each state
+    via: np.ndarray | None = None  # (n_nodes, n_chars, k): best cost of a node's subtree given its parent's state
+    up: np.ndarray | None = None  # (n_nodes, n_chars, k): best cost outside a node's subtree given its state
+    cost: np.ndarray | None = None  # the k x k cost matrix used
 
     def mpr(self) -> np.ndarray:
         """(n_nodes, n_chars) bitmasks of the states in some most-parsimonious reconstruction."""
@@ -145,4 +148,39 @@ def sankoff(tree: PhyloTree, chars: Characters, cost: np.ndarray | None = None) 
         par = lv.nodes[lv.slot]
         out = up[par] + down[par] - via[c]  # outside + siblings, parent in state s
         up[c] = (out[:, :, :, None] + C[None, None, :, :]).min(axis=2)
-    return SankoffResult(chars.states, score, down, down + up)
+    return SankoffResult(chars.states, score, down, down + up, via, up, C)
+
+
+def insertion_costs(tree: PhyloTree, chars: Characters, leaves: np.ndarray, cost: np.ndarray | None = None) -> np.ndarray:
+    """Parsimony placement: the whole-tree cost of attaching a new leaf on the edge above each node.
+
+    ``leaves``: (n_queries, n_chars) state bitmasks of the new leaves (all bits set: unknown). The new
+    node ``v`` on the edge above ``c`` joins three parts, each at its best given ``v``'s state ``t``:
+    ``c``'s subtree, the new leaf and the rest of the tree (the cost outside ``c``'s subtree with
+    the parent in state ``s``, plus ``C[s, t]``). Returns (n_queries, n_nodes), ``nan`` at the root;
+    the best edges of a query are its minima (ties are real: every one of them is a best place).
+
+    >>> from kg.comparative.characters import encode
+    >>> t = PhyloTree.from_newick("((a:1,b:1):1,(c:1,d:1):1);")
+    >>> ch = encode(t, {"a": "0", "b": "0", "c": "1", "d": "1"})
+    >>> costs = insertion_costs(t, ch, np.array([[0b10]], dtype=np.uint64))  # a leaf in state 1
+    >>> [t.names[i] or f"node{i}" for i in np.flatnonzero(costs[0] == np.nanmin(costs[0]))]  # one change: 1
+    ['node1', 'node4', 'c', 'd']
+
+    (The edges above ``node1`` and ``node4`` meet at a two-child root: one edge of the unrooted tree.)
+    """
+    r = sankoff(tree, chars, cost)
+    C, k = r.cost, chars.k
+    par = tree.parent.copy()
+    par[0] = 0
+    out = r.up[par] + r.down[par] - r.via  # cost outside c's subtree, parent in state s
+    above = (out[:, :, :, None] + C[None, None, :, :]).min(axis=2)  # ... and v in state t
+    base = above + r.via  # (n_nodes, n_chars, k): c's subtree and the rest, v in state t
+    bits = ((np.asarray(leaves, dtype=np.uint64)[:, :, None] >> np.arange(k, dtype=np.uint64)) & np.uint64(1)).astype(bool)
+    leaf = np.where(bits, 0.0, np.inf)  # (q, n_chars, k)
+    leaf_from = (leaf[:, :, None, :] + C[None, None, :, :]).min(axis=3)  # v in state t -> the leaf
+    res = np.empty((len(leaf_from), tree.n_nodes))
+    for i, lf in enumerate(leaf_from):
+        res[i] = (base + lf[None, :, :]).min(axis=2).sum(axis=1)
+    res[:, 0] = np.nan
+    return res

@@ -204,9 +204,32 @@ def test_placement_holds_out_and_scores(tg):
     s = clade_split(tg, seed=0)
     assert set(held.tolist()) == set(np.unique(tg.cells["taxon"][np.concatenate([s.val, s.test])]).tolist())
     out = placement_table(tg, "clade", seed=0, min_shared=3)
-    assert set(out) == {"nearest-mismatch", "random"}
+    assert set(out) == {"nearest-mismatch", "random", "parsimony-insertion"}
     assert out["random"]["tied"] == out["random"]["reference"] == len(tg.tips) - len(held)
     assert out["nearest-mismatch"]["n"] == len(held) and 1 <= out["nearest-mismatch"]["tied"] <= len(tg.tips)
+    p = out["parsimony-insertion"]
+    assert p["n"] == len(held) and p["tied"] >= 1 and 0 <= p["sister_expected"] <= p["sister_hit"] <= 1
+
+
+def test_parsimony_insertion_finds_the_true_edge_and_keeps_ties():
+    """((a,b),(c,(d,e))): e shares d's distinctive states, so its one best edge is the one above d;
+    a taxon with no known states ties on every edge."""
+    from gnn.placement import parsimony_insertion
+    from gnn.tasks import subtree_sizes
+
+    parent = np.array([-1, 0, 1, 1, 0, 4, 4, 6, 6])
+    names = ["r", "x", "a", "b", "y", "c", "z", "d", "e"]
+    prof = np.full((9, 4), np.nan)
+    prof[[2, 3, 5]] = [0, 0, 1, 0]
+    prof[[7, 8]] = [1, 1, 1, 1]
+    g = SimpleNamespace(parent=parent, length=np.ones(9), taxa=names, entities=list("ABCD"), n_taxa=9, n_entities=4)
+    size = subtree_sizes(parent)
+    ref = np.array([2, 3, 5, 7])
+    (hit, expected, tied, excess), = parsimony_insertion(g, np.array([8]), ref, prof, size)
+    assert (hit, expected, tied, excess) == (1.0, 1.0, 1.0, 0.0)
+    prof[8] = np.nan
+    (hit, expected, tied, excess), = parsimony_insertion(g, np.array([8]), ref, prof, size)
+    assert hit == 1.0 and tied == 6 and expected == pytest.approx(1 / 6)  # every edge of the 4-tip reference
 
 
 def test_fitch_insertion_baseline_follows_the_most_parsimonious_states():

@@ -65,6 +65,8 @@ class TraitGraph:
     tree: str
     sources: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    tree_nodes: np.ndarray | None = None  # node id in the loaded tree of each taxon node
+    unplaced: dict[str, dict[str, int]] = field(default_factory=dict)  # taxa with calls not on the tree
 
     @property
     def n_taxa(self) -> int:
@@ -214,8 +216,13 @@ def build_graph(kg: Any, *, tree: str | None = None, min_taxa: int = 5, max_enti
     sources = sorted({g.iri for g in idx.phenotype_graphs} | {g.iri for g in idx.closure_graphs}
                      | ({tr.record.iri} if tr.record is not None else set()))
     log.info("trait graph: %s", counts)
+    unplaced: dict[str, dict[str, int]] = {}  # their calls on the task's entities: what placement places
+    for (t, e), y in labels.items():
+        if t not in tip_of and e in e_ix:
+            unplaced.setdefault(contract(t), {})[contract(e)] = y
     return TraitGraph(data, names, [contract(e) for e in ents], par, np.nan_to_num(blen, nan=0.0), cells,
-                      np.asarray(anc_pairs, dtype=np.int64).reshape(-1, 2), tr.name, sources, counts)
+                      np.asarray(anc_pairs, dtype=np.int64).reshape(-1, 2), tr.name, sources, counts,
+                      nodes.astype(np.int64), unplaced)
 
 
 def _add_phenotypes(data: HeteroData, idx: Any, e_ix: dict[str, int], taxon_pos: dict[str, int]) -> None:

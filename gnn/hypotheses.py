@@ -4,7 +4,8 @@ The run node ``<BASE>hypothesis/<run>`` (a ``tkg:HypothesisRun``) carries the pr
 split, model, code version, the data graphs used (``prov:used``), seed, device, the gate and the
 split metrics (JSON literals). Each hypothesis ``<BASE>hypothesis/<run>/<n>`` (a
 ``tkg:Hypothesis``) is a reified statement (``rdf:subject`` taxon, ``rdf:predicate``
-``tkg:hasPresenceOf``/``tkg:hasAbsenceOf``, ``rdf:object`` entity) with ``tkg:score``,
+``tkg:hasPresenceOf``/``tkg:hasAbsenceOf``, ``rdf:object`` entity; for placement ``tkg:placedOn``
+a tree node) with ``tkg:score``,
 ``tkg:method``, ``tkg:modelScore``, ``tkg:baseline``, ``tkg:baselineScore``,
 ``tkg:modelValidation``, ``tkg:baselineValidation``, ``tkg:chosen`` and ``prov:wasGeneratedBy``
 the run. Read them back with :mod:`kg.hypotheses` (SPARQL), the API or ``traitkg hypothesize --list``.

@@ -25,7 +25,7 @@ from kg.core.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
-TASKS = ("imputation",)
+TASKS = ("imputation", "placement")
 TABLE_TASKS = ("imputation", "link-prediction", "placement")
 #: imputation baselines that also score triples in the link-prediction rows (with the marginal one)
 LINK_BASELINES = ("label-propagation", "phylo-nn")
@@ -149,9 +149,12 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
     (a ``hypotheses`` graph) and optionally a checkpoint. Returns a summary."""
     if task not in TASKS:
         raise ValidationError(f"unknown task {task!r}: expected one of {', '.join(TASKS)} "
-                              "(placement and link prediction are evaluated in bench/gnn.py but write no hypotheses yet)")
+                              "(link prediction is evaluated in bench/gnn.py but writes no hypotheses)")
     dev = resolve_device(device)
     g = build_graph(kg, tree=tree, min_taxa=min_taxa, max_entities=max_entities)
+    if task == "placement":
+        return _place(kg, g, split=split, seed=seed, limit=limit, write=write, device=str(dev), min_taxa=min_taxa,
+                      max_entities=max_entities)
     s = make_split(g, split, seed=seed)
     cfg = TrainConfig(epochs=epochs, seed=seed, device=str(dev), ontology_weight=ontology_weight,
                       smooth_weight=smooth_weight)
@@ -181,4 +184,30 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
         out["graph"] = rec.iri
         out["status"] = rec.status
         out["run"] = rec.version
+    return out
+
+
+def _place(kg: Any, g: TraitGraph, *, split: str, seed: int, limit: int | None, write: bool, device: str,
+           min_taxa: int, max_entities: int | None) -> dict[str, Any]:
+    """Placement hypotheses for the taxa with calls that are not on the tree (see
+    :func:`gnn.placement.place_unplaced`): no learned model, the better placement method on
+    held-out tips is used."""
+    from gnn.placement import place_unplaced
+    from gnn.predict import Prediction
+
+    gate_, hyps, summary = place_unplaced(g, split=split, seed=seed, limit=limit)
+    metrics = {"validation_placement": summary["validation"], "placed_taxa": summary["placed_taxa"],
+               "too_few_calls": summary["too_few_calls"]}
+    out: dict[str, Any] = {"graph_counts": g.counts, "gate": {**gate_.to_dict(), "reason": (
+        f"expected accuracy on held-out tips ({split} split): "
+        + ", ".join(f"{m} {v:.4f}" for m, v in gate_.baseline_val.items()))}, "metrics": metrics,
+        "hypotheses": len(hyps), "device": device, "sample": [h.to_dict() for h in hyps[:5]]}
+    if write:
+        from gnn.hypotheses import RunInfo, write_hypotheses
+
+        info = RunInfo("placement", split, gate_.chosen, seed, device, g.sources, metrics,
+                       {"limit": limit, "min_taxa": min_taxa, "max_entities": max_entities, "tree": g.tree})
+        rec = write_hypotheses(kg.store, Prediction(gate_, hyps), info)
+        kg.invalidate()
+        out.update(graph=rec.iri, status=rec.status, run=rec.version)
     return out

@@ -25,10 +25,13 @@ edges between a tied edge and the true one.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gnn.data import TraitGraph
 from gnn.tasks import clade_split, subtree_sizes
+from kg.core.graphs import BASE
 from kg.treeindex import TreeIndex
 
 
@@ -105,6 +108,66 @@ def placement_table(g: TraitGraph, split: str, *, seed: int = 0, min_shared: int
     return out
 
 
+def best_places(g: TraitGraph, ref: np.ndarray, prof: np.ndarray, queries: np.ndarray,
+                method: str = "parsimony-insertion", min_shared: int = 5) -> list[np.ndarray]:
+    """For each query profile (rows of ``queries``: 1, 0 or nan per entity), the taxon nodes of
+    ``g`` whose parent edge is a tied best place: parsimony insertion on the tree induced on
+    ``ref``, or the reference tips nearest by mismatch (the edge above a tip: sister to it)."""
+    if method == "nearest-mismatch":
+        out = []
+        for x in queries:
+            both = ~np.isnan(x)[None, :] & ~np.isnan(prof[ref])
+            shared = both.sum(axis=1)
+            mism = np.where(shared >= min_shared, (both & (prof[ref] != x[None, :])).sum(axis=1) / np.maximum(shared, 1),
+                            np.inf)
+            out.append(ref[mism <= mism.min() + 1e-12] if np.isfinite(mism.min()) else ref)
+        return out
+    from kg.comparative.characters import Characters
+    from kg.comparative.parsimony import insertion_costs
+    from kg.comparative.tree import PhyloTree
+
+    full = TreeIndex.from_parent(g.parent.tolist(), g.length.tolist(), [float("nan")] * g.n_taxa, g.taxa)
+    nodes, par, blen = full.induced(ref)
+    rt = PhyloTree(par, np.nan_to_num(blen), [g.taxa[i] for i in nodes.tolist()])
+    tip_masks = np.full((len(nodes), g.n_entities), 3, dtype=np.uint64)
+    tip_masks[rt.tips] = _masks(prof[nodes[rt.tips]])
+    costs = insertion_costs(rt, Characters(["absent", "present"], tip_masks, list(g.entities)), _masks(queries))
+    return [nodes[np.flatnonzero(np.isclose(row, np.nanmin(row), rtol=0, atol=1e-9))] for row in costs]
+
+
+def place_unplaced(g: TraitGraph, *, split: str = "clade", seed: int = 0, min_known: int = 5,
+                   limit: int | None = None) -> tuple[Any, list[Any], dict[str, Any]]:
+    """Placement hypotheses for the taxa with calls that are not on the tree (``g.unplaced``):
+    the method that places held-out tips of ``split`` best (expected accuracy) places them, every
+    tied best edge one hypothesis (``tkg:placedOn`` the node below the edge, score 1 / ties)."""
+    from gnn.predict import Gate, Hypothesis
+
+    table = placement_table(g, split, seed=seed)
+    val = {m: table[m]["sister_expected"] for m in ("parsimony-insertion", "nearest-mismatch")}
+    best = max(sorted(val), key=lambda m: val[m])
+    other = next(m for m in val if m != best)
+    gate = Gate(float("nan"), val, best, best, 0.0)
+    taxa = sorted(t for t, calls in g.unplaced.items() if len(calls) >= min_known)
+    ix = {e: j for j, e in enumerate(g.entities)}
+    queries = np.full((len(taxa), g.n_entities), np.nan)
+    for i, t in enumerate(taxa):
+        for e, y in g.unplaced[t].items():
+            queries[i, ix[e]] = y
+    prof = profiles(g)
+    hyps = []
+    for t, tied in zip(taxa, best_places(g, g.tips, prof, queries, best) if taxa else []):
+        for n in tied.tolist():
+            node = g.tree_nodes[n] if g.tree_nodes is not None else n
+            hyps.append(Hypothesis(t, "tkg:placedOn", f"{BASE}tree/{g.tree}/node/{int(node)}",
+                                   round(1.0 / len(tied), 4), best, float("nan"), other, float("nan"),
+                                   float("nan"), val[best], best))
+    hyps.sort(key=lambda h: (-h.score, h.subject, h.object))
+    if limit is not None:
+        hyps = hyps[:limit]
+    summary = {"placed_taxa": len(taxa), "too_few_calls": len(g.unplaced) - len(taxa), "validation": table}
+    return gate, hyps, summary
+
+
 def _masks(prof: np.ndarray) -> np.ndarray:
     """Presence/absence rows as two-state bitmasks (absent 1, present 2, unknown 3)."""
     m = np.full(prof.shape, 3, dtype=np.uint64)
@@ -117,28 +180,20 @@ def parsimony_insertion(g: TraitGraph, held: np.ndarray, ref: np.ndarray, prof: 
                         size: np.ndarray) -> list[tuple[float, float, float, float]]:
     """Per held-out taxon: (true edge among the tied best, chance of drawing it, tied edges, mean
     edges from a tied edge to the true one), on the reference tree induced on ``ref``."""
-    from kg.comparative.characters import Characters
-    from kg.comparative.parsimony import insertion_costs
-    from kg.comparative.tree import PhyloTree
-
     full = TreeIndex.from_parent(g.parent.tolist(), g.length.tolist(), [float("nan")] * g.n_taxa, g.taxa)
-    nodes, par, blen = full.induced(ref)  # reference node i is full node nodes[i]
-    rt = PhyloTree(par, np.nan_to_num(blen), [g.taxa[i] for i in nodes.tolist()])
+    nodes, par, blen = full.induced(ref)  # reference node i is node nodes[i] of g
     rix = TreeIndex.from_parent(par.tolist(), np.nan_to_num(blen).tolist(), [float("nan")] * len(nodes),
                                 [g.taxa[i] for i in nodes.tolist()])
     where = {int(v): i for i, v in enumerate(nodes.tolist())}
-    tip_masks = np.full((len(nodes), g.n_entities), 3, dtype=np.uint64)
-    tip_masks[rt.tips] = _masks(prof[nodes[rt.tips]])
-    costs = insertion_costs(rt, Characters(["absent", "present"], tip_masks, list(g.entities)), _masks(prof[held]))
     out = []
-    for row, q in zip(costs, held.tolist()):
+    for q, tied in zip(held.tolist(), best_places(g, ref, prof, prof[held])):
         a = int(g.parent[q])
         while not ((ref >= a) & (ref < a + size[a])).any():
             a = int(g.parent[a])
         sister = ref[(ref >= a) & (ref < a + size[a])]
         true = rix.mrca(np.asarray([where[int(x)] for x in sister.tolist()]))
-        tied = np.flatnonzero(np.isclose(row, np.nanmin(row), rtol=0, atol=1e-9))
-        hit = float(true in tied)
-        dist = rix.distance(np.full(len(tied), true), tied, topological=True)
-        out.append((hit, hit / len(tied), float(len(tied)), float(np.mean(dist))))
+        t = np.asarray([where[int(x)] for x in tied.tolist()])
+        hit = float(true in set(t.tolist()))
+        dist = rix.distance(np.full(len(t), true), t, topological=True)
+        out.append((hit, hit / len(t), float(len(t)), float(np.mean(dist))))
     return out

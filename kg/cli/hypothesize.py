@@ -12,8 +12,9 @@ from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, main, progress_b
 
 
 @main.command("hypothesize")
-@click.option("--task", type=click.Choice(["imputation"]), default="imputation", show_default=True,
-              help="imputation: presence/absence of an entity in a taxon.")
+@click.option("--task", type=click.Choice(["imputation", "placement"]), default="imputation", show_default=True,
+              help="imputation: presence/absence of an entity in a taxon; placement: where on the tree the "
+                   "taxa with calls but no tip belong (every tied best edge).")
 @click.option("--tree", default=None, help="The loaded tree the taxa are placed on (default: the only one).")
 @click.option("--split", type=click.Choice(["random", "clade"]), default="random", show_default=True,
               help="What the gate validates on: random held-out cells or whole held-out clades.")
@@ -58,6 +59,9 @@ def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str,
         return
     gate = out["gate"]
     click.echo(f"graph: {out['graph_counts']}")
-    click.echo(f"gate ({split} split, validation AUC): {gate['reason']} -> using {gate['chosen']}")
-    click.echo(f"test metrics of the chosen method: {out['metrics']['test_chosen']}")
+    click.echo(f"gate ({split} split): {gate['reason']} -> using {gate['chosen']}")
+    if "test_chosen" in out["metrics"]:
+        click.echo(f"test metrics of the chosen method: {out['metrics']['test_chosen']}")
+    else:
+        click.echo(f"placed {out['metrics']['placed_taxa']} taxa ({out['metrics']['too_few_calls']} with too few calls)")
     click.echo(f"hypotheses: {out['hypotheses']}" + (f" written to {out['graph']} ({out['status']})" if "graph" in out else ""))

@@ -253,3 +253,34 @@ def test_fitch_insertion_baseline_follows_the_most_parsimonious_states():
     # a, b absent, c absent, d present: one change on the branch to z or to d, so e could be either
     g.cells["y"] = np.array([0.0, 0.0, 0.0, 1.0])
     assert fitch_insertion(BaselineInput(g, np.arange(4), np.array([8]), np.zeros(1, dtype=np.int64))).tolist() == [0.5]
+
+
+def test_placement_hypotheses_for_taxa_with_calls_but_no_tip(tmp_path):
+    """Two sample species cut from the tree keep their calls: each is placed on its tied best edges
+    (scores sum to 1), Danio albolineatus next to Danio rerio, written as a hypotheses run."""
+    from kg import KnowledgeGraph
+    from kg.demo import sample_dir
+
+    from gnn.pipeline import hypothesize
+
+    d = sample_dir()
+    text = (d / "fish-tree.nwk").read_text()
+    pruned = (text.replace("(Danio_rerio:22.0,Danio_albolineatus:22.0)Danio:60.0", "Danio_rerio:82.0")
+              .replace(",Cobitis_taenia:100.0)Cypriniformes", ")Cypriniformes"))
+    assert pruned != text and "albolineatus" not in pruned
+    (tmp_path / "pruned.nwk").write_text(pruned)
+    g = KnowledgeGraph.open("oxigraph:")
+    g.load_ontology(d / "fish-anatomy-slim.ttl")
+    g.load_taxonomy(d / "taxonomy.csv")
+    g.load_tree(tmp_path / "pruned.nwk", name="pruned")
+    g.load_phenotypes([d / "phenotypes.xml"])
+    out = hypothesize(g, task="placement", split="random", min_taxa=3)
+    assert out["metrics"]["placed_taxa"] == 2 and out["status"] == "loaded"
+    hs = g.hypotheses()
+    assert {h["subject"] for h in hs} == {"taxon:Danio_albolineatus", "taxon:Cobitis_taenia"}
+    assert {h["predicate"] for h in hs} == {"tkg:placedOn"}
+    for taxon in ("taxon:Danio_albolineatus", "taxon:Cobitis_taenia"):
+        assert sum(h["score"] for h in hs if h["subject"] == taxon) == pytest.approx(1.0, abs=1e-3)
+    rerio = g.tree("pruned").index.lookup("Danio_rerio")
+    assert any(h["object"].endswith(f"pruned/node/{rerio}") for h in hs if h["subject"] == "taxon:Danio_albolineatus")
+    assert {h["method"] for h in hs} <= {"parsimony-insertion", "nearest-mismatch"}

@@ -258,10 +258,9 @@ def test_fitch_insertion_baseline_follows_the_most_parsimonious_states():
 def test_placement_hypotheses_for_taxa_with_calls_but_no_tip(tmp_path):
     """Two sample species cut from the tree keep their calls: each is placed on its tied best edges
     (scores sum to 1), Danio albolineatus next to Danio rerio, written as a hypotheses run."""
+    from gnn.pipeline import hypothesize
     from kg import KnowledgeGraph
     from kg.demo import sample_dir
-
-    from gnn.pipeline import hypothesize
 
     d = sample_dir()
     text = (d / "fish-tree.nwk").read_text()

@@ -18,6 +18,7 @@ from loaders._base import Progress, ingest
 from loaders.phenex.names import NAME_STATUSES, resolve_otus
 from loaders.phenex.nexml import parse
 from loaders.phenex.rdf import matrix_ntriples
+from loaders.phenex.records import LEFT_OUT, QUALITY_ONLY
 from loaders.phenex.terms import drop_phenotypes_with, ontology_classes, unknown_terms
 from loaders.report import LoadReport
 
@@ -39,8 +40,13 @@ class _Prepared:
 def _prepare(src: Source, *, name: str | None, lenient: bool, known_terms: Collection[str] | None,
              resolver: Any, memo: dict | None = None) -> _Prepared:
     """Everything before the write (no store access): parse, term checks, name resolution, N-Triples."""
-    m = parse(src)
+    m = parse(src, lenient=lenient)
     report = LoadReport(source=src.origin, kind=KIND)
+    if m.problems:  # lenient parsing: incomplete phenotypes kept quality-only or left out
+        for pr in m.problems:
+            report.warn(pr.message, line=pr.line, value=pr.value)
+        report.counts["phenotypes_quality_only"] = sum(1 for pr in m.problems if pr.kind == QUALITY_ONLY)
+        report.counts["phenotypes_incomplete_left_out"] = sum(1 for pr in m.problems if pr.kind == LEFT_OUT)
     bad = unknown_terms(m, known_terms)
     if bad:
         if not lenient:
@@ -86,6 +92,9 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     Term ids are checked against ``known_terms`` (IRIs) when given, else against the classes of
     the ontology graphs in the store (if any). Unknown terms raise ``ValidationError`` naming
     term, file and line; with ``lenient=True`` the phenotypes using them are left out and reported.
+    An incomplete phenotype (no bearer entity, a term without an id...) raises ``ParseError`` with
+    file and line; with ``lenient=True`` one with a quality is kept quality-only, the others are
+    left out (counts ``phenotypes_quality_only``, ``phenotypes_incomplete_left_out``; a problem each).
     OTUs are resolved to taxa (``resolver``, default: the store's taxonomy and tree tips, see
     :func:`kg.core.names.resolver`): the report's ``names`` holds one match per OTU, its counts
     ``names_matched`` ... ``names_unmatched``; matched OTUs link to the taxon matched.

@@ -8,7 +8,18 @@ from typing import Any
 
 from kg.core.errors import ParseError
 from kg.core.sources import Source
-from loaders.phenex.records import Cell, Character, Expr, Otu, PhenexMatrix, Phenotype, State
+from loaders.phenex.records import (
+    LEFT_OUT,
+    QUALITY_ONLY,
+    Cell,
+    Character,
+    Expr,
+    Otu,
+    PhenexMatrix,
+    Phenotype,
+    PhenotypeProblem,
+    State,
+)
 
 NEXML = "{http://www.nexml.org/2009}"
 PHEN = "{http://www.bioontologies.org/obd/schema/pheno}"
@@ -47,35 +58,59 @@ def _typeref(el: Any, where: str) -> Expr:
     return built[el]
 
 
-def _phenotypes(state_el: Any, where: str) -> list[Phenotype]:
+def _phenotype(ph: Any, where: str, lenient: bool) -> Phenotype:
+    """One ``phen:phenotype_character``. Strict: a bearer entity is required. Lenient: a phenotype
+    with a quality but no bearer is kept quality-only (``entity`` None)."""
+    bearer = ph.find(PHEN + "bearer")
+    tref = bearer.find(PHEN + "typeref") if bearer is not None else None
+    if tref is not None and lenient and not (tref.get("about") or "").strip():
+        tref = None  # an empty bearer: no entity, as if it were not written
+    if tref is None and not lenient:
+        raise ParseError("phenotype without a bearer entity; load with lenient=True (--lenient) to keep it "
+                         "quality-only or leave it out", source=where, line=ph.sourceline)
+    entity = _typeref(tref, where) if tref is not None else None
+    quality = related = None
+    count = None
+    q = ph.find(PHEN + "quality")
+    if q is not None:
+        qt = q.find(PHEN + "typeref")
+        quality = _typeref(qt, where) if qt is not None else None
+        rel = q.find(PHEN + "related_entity")
+        if rel is not None and rel.find(PHEN + "typeref") is not None:
+            related = _typeref(rel.find(PHEN + "typeref"), where)
+    c = ph.find(PHEN + "count")
+    if c is not None and (c.text or "").strip():
+        try:
+            count = int(c.text.strip())
+        except ValueError:
+            raise ParseError(f"phen:count {c.text.strip()!r} is not an integer", source=where,
+                             line=c.sourceline, value=c.text.strip()) from None
+    if entity is None and quality is None:
+        raise ParseError("phenotype with neither a bearer entity nor a quality", source=where, line=ph.sourceline)
+    d = ph.find(PHEN + "description")
+    return Phenotype(entity, quality, related, count, (d.text or "").strip() if d is not None else None)
+
+
+def _phenotypes(state_el: Any, where: str, problems: list[PhenotypeProblem] | None = None) -> list[Phenotype]:
+    """The phenotypes a state describes. With ``problems`` (lenient), an incomplete phenotype is
+    kept quality-only or left out, and noted there, instead of raising."""
     out = []
     for meta in state_el.findall(NEXML + "meta"):
         if meta.get("property") != "ps:describesPhenotype":
             continue
         for ph in meta.iter(PHEN + "phenotype_character"):
-            bearer = ph.find(PHEN + "bearer")
-            tref = bearer.find(PHEN + "typeref") if bearer is not None else None
-            if tref is None:
-                raise ParseError("phenotype without a bearer entity", source=where, line=ph.sourceline)
-            entity = _typeref(tref, where)
-            quality = related = None
-            count = None
-            q = ph.find(PHEN + "quality")
-            if q is not None:
-                qt = q.find(PHEN + "typeref")
-                quality = _typeref(qt, where) if qt is not None else None
-                rel = q.find(PHEN + "related_entity")
-                if rel is not None and rel.find(PHEN + "typeref") is not None:
-                    related = _typeref(rel.find(PHEN + "typeref"), where)
-            c = ph.find(PHEN + "count")
-            if c is not None and (c.text or "").strip():
-                try:
-                    count = int(c.text.strip())
-                except ValueError:
-                    raise ParseError(f"phen:count {c.text.strip()!r} is not an integer", source=where,
-                                     line=c.sourceline, value=c.text.strip()) from None
-            d = ph.find(PHEN + "description")
-            out.append(Phenotype(entity, quality, related, count, (d.text or "").strip() if d is not None else None))
+            if problems is None:
+                out.append(_phenotype(ph, where, False))
+                continue
+            try:
+                p = _phenotype(ph, where, True)
+            except ParseError as exc:
+                problems.append(PhenotypeProblem(LEFT_OUT, exc.line or ph.sourceline, exc.value, exc.message))
+                continue
+            if p.entity is None:
+                problems.append(PhenotypeProblem(QUALITY_ONLY, ph.sourceline, p.quality.text if p.quality else None,
+                                        "phenotype without a bearer entity: kept with its quality only"))
+            out.append(p)
     return out
 
 
@@ -90,8 +125,12 @@ def _metas(el: Any) -> dict[str, Any]:
     return out
 
 
-def parse(path: str | Path | Source) -> PhenexMatrix:
-    """Parse one Phenex NeXML file (gzip allowed) into records; raises ParseError with a line."""
+def parse(path: str | Path | Source, *, lenient: bool = False) -> PhenexMatrix:
+    """Parse one Phenex NeXML file (gzip allowed) into records; raises ParseError with a line.
+
+    ``lenient``: an incomplete phenotype (no bearer entity, a term without an id, a qualifier
+    without a relation...) does not refuse the file: one with a quality is kept quality-only, the
+    others are left out; each is listed in the matrix's ``problems`` (kind, line, value, why)."""
     from lxml import etree
 
     src = path if isinstance(path, Source) else Source.resolve(path)
@@ -146,7 +185,7 @@ def parse(path: str | Path | Source) -> PhenexMatrix:
             tag = el.tag
             if tag == NEXML + "state":
                 states.append(State(el.get("id"), (el.get("symbol") or "").strip(), (el.get("label") or "").strip(),
-                                    _phenotypes(el, where), el.sourceline))
+                                    _phenotypes(el, where, m.problems if lenient else None), el.sourceline))
             elif tag in (NEXML + "polymorphic_state_set", NEXML + "uncertain_state_set"):
                 kind = "polymorphic" if "polymorphic" in tag else "uncertain"
                 sets[el.get("id")] = (kind, [mem.get("state") for mem in el.findall(NEXML + "member")])

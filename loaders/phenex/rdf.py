@@ -10,6 +10,7 @@
   char    a tkg:Character ; rdfs:label ; tkg:characterNumber n ; tkg:inMatrix
   state   a tkg:CharacterState ; rdfs:label ; tkg:symbol ; tkg:character ; tkg:describesPhenotype ph
   ph      a tkg:Phenotype ; tkg:entity E ; tkg:quality Q ; tkg:relatedEntity R ; tkg:count n
+          (no tkg:entity: a quality-only phenotype, kept by lenient parsing)
   cell    tkg:otu ; tkg:state s1 [, s2 …] ; tkg:stateSetKind "polymorphic"|"uncertain"
           (its character: its states', by tkg:character's property chain; a states block shared by
           several characters gets state nodes per character, .../character/<n>/state/<id>)
@@ -172,8 +173,9 @@ def _expr_triples(e: Expr, out: _Lines, seen: set[str]) -> str:
     return i_(class_iri(e))
 
 
-def phenotype_key(entity: Expr, quality: Expr | None, related: Expr | None, count: int | None) -> str:
-    return "|".join([entity.text, quality.text if quality else "", related.text if related else "",
+def phenotype_key(entity: Expr | None, quality: Expr | None, related: Expr | None, count: int | None) -> str:
+    """The text a phenotype's IRI hashes (a quality-only phenotype has an empty entity part)."""
+    return "|".join([entity.text if entity else "", quality.text if quality else "", related.text if related else "",
                      "" if count is None else str(count)])
 
 
@@ -277,7 +279,8 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
                     continue
                 seen_ph.add(key)
                 add(pn, a, ph_t)
-                add(pn, i_(TKG + "entity"), _expr_triples(ph.entity, out, seen_cls))
+                if ph.entity is not None:  # None: quality-only (lenient parsing)
+                    add(pn, i_(TKG + "entity"), _expr_triples(ph.entity, out, seen_cls))
                 if ph.quality is not None:
                     add(pn, i_(TKG + "quality"), _expr_triples(ph.quality, out, seen_cls))
                 if ph.related is not None:

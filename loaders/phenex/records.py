@@ -37,9 +37,10 @@ class Expr:
 
 @dataclass(frozen=True)
 class Phenotype:
-    """One EQ statement: entity (bearer), quality, optional related entity and count."""
+    """One EQ statement: entity (bearer), quality, optional related entity and count. A
+    quality-only phenotype (``entity`` None; kept by lenient parsing) implies no presence."""
 
-    entity: Expr
+    entity: Expr | None
     quality: Expr | None = None
     related: Expr | None = None
     count: int | None = None
@@ -82,6 +83,21 @@ class Cell:
     line: int | None = None
 
 
+#: kinds of :class:`PhenotypeProblem`: a phenotype kept with its quality only, or left out
+QUALITY_ONLY = "quality_only"
+LEFT_OUT = "left_out"
+
+
+@dataclass(frozen=True)
+class PhenotypeProblem:
+    """What lenient parsing did with an incomplete phenotype (``kind``: QUALITY_ONLY or LEFT_OUT)."""
+
+    kind: str
+    line: int | None
+    value: str | None
+    message: str
+
+
 @dataclass
 class PhenexMatrix:
     """Everything one Phenex NeXML file says."""
@@ -95,6 +111,7 @@ class PhenexMatrix:
     otus: list[Otu] = field(default_factory=list)
     characters: list[Character] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
+    problems: list[PhenotypeProblem] = field(default_factory=list)  # lenient parsing only
 
     def counts(self) -> dict[str, int]:
         states = [s for c in self.characters for s in c.states]

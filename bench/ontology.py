@@ -1,7 +1,13 @@
 """Ontology benchmark: UBERON 2015 load + full closure (ours) vs owlready2 load (+ HermiT) as the
 peer, in the same run; then ancestors and label search latency over 1,000 random terms.
 
-Run: .venv/bin/python bench/ontology.py [--repeats 3] [--reasoner-timeout 600] [--closure-only]
+Run: .venv/bin/python bench/ontology.py [--repeats 3] [--reasoner-timeout 600] [--closure-only] [--floor-only]
+
+``--floor-only``: `load ontology` (with its closure across the loaded ontologies) of UBERON alone and of
+PATO + BSPO + ZFA + UBERON together, each against its raw floor measured in the same run: one fresh
+on-disk pyoxigraph store, ``bulk_load`` of the same ontology files (the OWL file itself; the OBO
+files as the N-Triples traitkg made of them, since OBO is not RDF) and of every closure graph
+traitkg wrote (dumped as N-Triples).
 
 The load + closure rows use an on-disk store (what `traitkg load ontology` does), with the floor
 measured in the same run: a plain bulk load of the same closure N-Triples into a fresh on-disk store.
@@ -73,6 +79,85 @@ def floor(g: object, tmp: str) -> float:
     return time.perf_counter() - t
 
 
+SETS = {"UBERON alone": ["uberon/uberon-2015-05-25.owl.gz"],
+        "PATO + BSPO + ZFA + UBERON": ["pato/pato.obo", "bspo/bspo.obo", "zfa/zfa.obo",
+                                       "uberon/uberon-2015-05-25.owl.gz"]}
+
+
+def load_set(tmp: str, files: list[str]) -> tuple[float, list[tuple[str, float]], object]:
+    """`load ontology` of each file, with its closure, into one fresh on-disk store:
+    (seconds, per-step seconds, kg)."""
+    from kg import KnowledgeGraph
+
+    g = KnowledgeGraph.open("oxigraph:" + tempfile.mkdtemp(dir=tmp))
+    steps = []
+    t = time.perf_counter()
+    for f in files:
+        t0 = time.perf_counter()
+        r = g.load_ontology(SHARED / f, lenient=True)
+        steps.append((f"{Path(f).name}: parse + store + checks", r.seconds))
+        steps.append((f"{Path(f).name}: closures (saturate all, write each)", time.perf_counter() - t0 - r.seconds))
+    return time.perf_counter() - t, steps, g
+
+
+def raw_floor(g: object, tmp: str) -> tuple[float, int]:
+    """The floor: raw pyoxigraph bulk loads, into one fresh on-disk store, of the ontology files
+    (OWL as is; OBO as the N-Triples traitkg made) and of every closure graph traitkg wrote."""
+    import gzip
+
+    import pyoxigraph as ox  # the peer: raw pyoxigraph, measured directly
+
+    inputs = []
+    for rec in g.graphs():
+        if rec.kind == "ontology" and rec.source.endswith(".owl.gz"):
+            inputs.append(("owl.gz", rec.source))
+        elif rec.kind in ("ontology", "closure"):
+            path = Path(tempfile.mkdtemp(dir=tmp)) / "g.nq"
+            with open(path, "wb") as fh:
+                g.store.dump_graph(rec.iri, fh)
+            inputs.append(("nq", str(path)))
+    st = ox.Store(tempfile.mkdtemp(dir=tmp))
+    t = time.perf_counter()
+    for k, (kind, path) in enumerate(inputs):
+        to = ox.NamedNode(f"https://example.org/floor/{k}")
+        if kind == "owl.gz":
+            with gzip.open(path) as fh:
+                st.bulk_load(input=fh, format=ox.RdfFormat.RDF_XML, to_graph=to)
+        else:  # N-Quads of one graph: the quads keep their graph, as traitkg's do
+            st.bulk_load(path=path, format=ox.RdfFormat.N_QUADS)
+    st.flush()
+    return time.perf_counter() - t, len(st)
+
+
+def floor_table(a: argparse.Namespace, tmp: str) -> None:
+    rows = []
+    for label, files in SETS.items():
+        ours_s, floor_s, steps = [], [], None
+        for _ in range(a.repeats):
+            s, st, g = load_set(tmp, files)
+            ours_s.append(s)
+            steps = steps or st
+            fs, quads = raw_floor(g, tmp)
+            floor_s.append(fs)
+            triples = sum(r.triples for r in g.graphs())
+            g.close()
+            for d in Path(tmp).iterdir():
+                shutil.rmtree(d, ignore_errors=True)
+        o, f = statistics.median(ours_s), statistics.median(floor_s)
+        rows.append((label, o, f, triples, quads, steps))
+    print(f"\n== load + closure vs the raw floor, on disk, medians of {a.repeats} "
+          f"(load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores)")
+    print(f"{'ontologies':30} {'traitkg s':>10} {'floor s':>8} {'ratio':>6} {'triples':>11} {'floor quads':>12}")
+    for label, o, f, triples, quads, _ in rows:
+        print(f"{label:30} {o:10.2f} {f:8.2f} {o / f:6.2f} {triples:11,} {quads:12,}")
+    print("ratio = traitkg load ontology (each file, its closure across the loaded ontologies) / raw bulk_load "
+          "of the same files and closure triples (target <= 1.3)")
+    for label, *_, steps in rows:
+        print(f"\n  steps, first run, {label}:")
+        for what, sec in steps:
+            print(f"    {what:60} {sec:7.2f}")
+
+
 def peer(timeout: int) -> tuple[float | None, str]:
     import gzip
 
@@ -96,8 +181,13 @@ def main() -> None:
     ap.add_argument("--reasoner-timeout", type=int, default=600)
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--closure-only", action="store_true", help="only the load + closure rows and the floor")
+    ap.add_argument("--floor-only", action="store_true", help="only the load + closure vs raw floor table "
+                    "(UBERON alone; PATO + BSPO + ZFA + UBERON)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="traitkg-bench-ontology-", ignore_cleanup_errors=True) as tmp:
+        if a.floor_only:
+            floor_table(a, tmp)
+            return
         run(a, tmp)  # on-disk stores of a few GB each: removed however the run ends
 
 

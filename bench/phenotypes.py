@@ -108,7 +108,7 @@ def main() -> None:
         import rdflib
 
         from loaders import phenex
-        from loaders._phenex_rdf import matrix_triples
+        from loaders.phenex.rdf import matrix_triples
 
         g = rdflib.Graph()
         for f in phenex.expand_paths([NEXML]):

@@ -101,23 +101,62 @@ class KnowledgeGraph:
 
         report = ontology.load(self.store, path_or_url, name=name, version=version, lenient=lenient,
                                import_map=import_map, syntax=syntax, **options)
-        if closure:
-            res = self.closure([report.graph, *report.counts.get("imports", [])], name=report.name,
-                               version=report.version, properties=closure_properties)
+        if closure:  # saturated over every loaded ontology; the other ontologies' closures follow
+            from kg.core.graphs import graph_iri
+            from ontologies.closure.loaded import refresh, wanted_for
+
+            own = [report.graph, *report.counts.get("imports", [])]
+            props = self._closure_properties(closure_properties)
+            results = refresh(self.store, [wanted_for(own, name=report.name, version=report.version,
+                                                      properties=props)])
+            res = next(r for r in results if r.graph == graph_iri("closure", report.name, report.version))
             report.counts["closure_triples"] = res.triples
             report.counts["nonredundant_triples"] = res.nonredundant_triples
         self.invalidate()
         return report
 
+    @staticmethod
+    def _closure_properties(properties: Sequence[str] | None) -> list[str] | None:
+        from kg.terms import predicate_iri
+
+        return [predicate_iri(p) for p in properties] if properties is not None else None
+
+    def refresh_closures(self) -> list[Any]:
+        """Bring every ontology's closure up to date with the loaded ontologies (after a load with
+        ``closure=False``, a reload or a drop): one saturation over all of them (see
+        :mod:`ontologies.closure.loaded`). Unchanged closures are no-ops."""
+        from ontologies.closure.loaded import refresh
+
+        out = refresh(self.store)
+        self.invalidate()
+        return out
+
+    def stale(self) -> list[dict[str, str]]:
+        """Derived graphs that no longer match their inputs: graph, reason and the command that
+        rebuilds it (closures that miss a loaded ontology, inference over changed graphs...)."""
+        from kg.core.graphs import stale_derived
+        from ontologies.closure.loaded import REFRESH_COMMAND, stale_closures
+
+        out = {s.graph: s.to_dict() for s in stale_closures(self.store)}
+        commands = {"closure": REFRESH_COMMAND, "inference": "traitkg infer"}
+        for rec, why in stale_derived(self.store):
+            if rec.iri not in out:
+                cmd = commands.get(rec.kind, f"reload {rec.kind}/{rec.name}")
+                if rec.kind == "closure" and rec.parameters.get("scope") is None:
+                    names = " ".join(g.split("/graph/", 1)[-1] for g in rec.derived_from)
+                    cmd = (f"traitkg closure {names} --name {rec.name.removesuffix('-nonredundant')} "
+                           f"--version {rec.version}")
+                out[rec.iri] = {"graph": rec.iri, "reason": why, "command": cmd}
+        return list(out.values())
+
     def closure(self, graphs: list[str], *, name: str, version: str, properties: Sequence[str] | None = None) -> Any:
         """Materialise the closure of ontology graphs as ``closure/<name>/<version>`` and
         ``closure/<name>-nonredundant/<version>`` (see :mod:`ontologies.closure`), for every
         property or only ``properties`` (names such as ``part_of``, CURIEs or IRIs)."""
-        from kg.terms import predicate_iri
         from ontologies.closure import materialise
 
-        props = [predicate_iri(p) for p in properties] if properties is not None else None
-        out = materialise(self.store, graphs, name=name, version=version, properties=props)
+        out = materialise(self.store, graphs, name=name, version=version,
+                          properties=self._closure_properties(properties))
         self.invalidate()
         return out
 

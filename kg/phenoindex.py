@@ -33,10 +33,11 @@ COMPLEMENT_OF = OBO + "PHENOSCAPE_complement_of"
 
 @dataclass
 class Pheno:
-    """One EQ phenotype as stored: IRIs of entity, quality, related entity; count."""
+    """One EQ phenotype as stored: IRIs of entity, quality, related entity; count. ``entity`` None:
+    a quality-only phenotype (Phenoscape has some), which implies neither presence nor absence."""
 
     iri: str
-    entity: str
+    entity: str | None
     quality: str | None
     related: str | None
     count: int | None
@@ -99,6 +100,9 @@ class PhenotypeIndex:
         for p, e in pairs(store, g, TKG + "entity"):
             if p not in phs:
                 phs[p] = Pheno(p, e, qual.get(p), rel.get(p), cnt.get(p))
+        for p, q in qual.items():  # quality-only phenotypes (no tkg:entity)
+            if p not in phs:
+                phs[p] = Pheno(p, None, q, rel.get(p), cnt.get(p))
         for c, _ in pairs(store, g, TKG + "expression"):
             if c not in self.composed:
                 self.composed[c] = [(q.predicate.value, q.object.value) for q in store.quads(_nn(c), None, None, g)
@@ -170,7 +174,10 @@ class PhenotypeIndex:
         return term
 
     def implications(self, ph: Pheno) -> tuple[set[str], set[str]]:
-        """Entities a phenotype implies present and absent (Phenoscape semantics)."""
+        """Entities a phenotype implies present and absent (Phenoscape semantics); a quality-only
+        phenotype implies none."""
+        if ph.entity is None:
+            return set(), set()
         q = self.genus(ph.quality) if ph.quality else None
         if self.is_absent_quality(ph.quality) or (ph.count == 0 and q != HAS_NUMBER_OF):
             return set(), {ph.entity}

@@ -68,7 +68,7 @@ class Similarity:
         idx = self._idx
         ph = idx.phenotypes.get(t)
         if ph is not None:
-            out = {t, ph.entity} | idx.ancestors(ph.entity)
+            out = {t, ph.entity} | idx.ancestors(ph.entity) if ph.entity else {t}
             if ph.quality:
                 out |= {ph.quality} | idx.ancestors(ph.quality, parts=False)
         else:

@@ -247,7 +247,7 @@ def _load_one(store: Store, plan: _Plan, name: str | None, version: str | None, 
                 if progress:
                     progress(done[0], src.size)
 
-            with src.open(progress=tick if progress else None) as fh:
+            with src.pipe(progress=tick if progress else None) as fh:  # gunzip beside the parse
                 try:
                     store.load_file(fh, fmt, graph, base_iri=h.ontology_iri or src.path.resolve().as_uri())
                 except SyntaxError as exc:

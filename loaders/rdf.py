@@ -74,7 +74,8 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
             progress(done[0], src.size)
 
     def writer(graph: str) -> None:
-        with src.open(progress=tick if progress else None) as fh:
+        # the parser reads a pipe natively while a thread reads (and gunzips) the file beside it
+        with src.pipe(progress=tick if progress else None) as fh:
             try:
                 store.load_file(fh, syntax, graph, base_iri=base_iri or src.path.resolve().as_uri())
             except SyntaxError as exc:

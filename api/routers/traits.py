@@ -43,7 +43,7 @@ class TraitOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     kind: Kind
     tier: Tier
-    entity: str
+    entity: str | None = Field(None, description="Entity CURIE (none: a quality-only phenotype)")
     entity_label: str | None = None
     value: str | None = Field(None, description="present | absent (presence/absence calls)")
     quality: str | None = None

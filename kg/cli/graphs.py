@@ -38,10 +38,20 @@ def load_rdf(source: str, name: str | None, version: str | None, fmt: str | None
 @main.group("graphs", invoke_without_command=True)
 @FORMAT_OPTION
 @click.option("--kind", help="Only graphs of this kind.")
+@click.option("--stale", is_flag=True, help="Only derived graphs that no longer match their inputs, why, and "
+              "the command that rebuilds each.")
 @click.pass_context
-def graphs(ctx: click.Context, fmt: str, kind: str | None) -> None:
+def graphs(ctx: click.Context, fmt: str, kind: str | None, stale: bool) -> None:
     """List the named graphs with their provenance (or: graphs diff A B)."""
     if ctx.invoked_subcommand:
+        return
+    if stale:
+        rows = [s for s in get_kg().stale() if kind is None or f"/graph/{kind}/" in s["graph"]]
+        if fmt == "json":
+            emit_json(rows)
+            return
+        emit([(s["graph"].split("/graph/", 1)[-1], s["reason"], s["command"]) for s in rows],
+             ["graph", "reason", "rebuild with"], fmt)
         return
     recs = get_kg().graphs(kind=kind)
     if fmt == "json":
@@ -84,8 +94,11 @@ def graphs_diff(a: str, b: str, sample: int, as_json: bool) -> None:
 @click.argument("graph")
 def drop(graph: str) -> None:
     """Drop a graph (IRI, kind/name/version, or name for the latest) and its manifest entry."""
-    rec = get_kg().drop(graph)
+    kg = get_kg()
+    rec = kg.drop(graph)
     click.echo(f"dropped {rec.kind}/{rec.name}/{rec.version} ({rec.triples} triples)")
+    for s in kg.stale():  # derived graphs this leaves behind, and how to rebuild them
+        click.echo(f"stale: {s['graph'].split('/graph/', 1)[-1]}: {s['reason']}; rebuild with: {s['command']}")
 
 
 @main.command("export")

@@ -39,14 +39,30 @@ def _props(text: str | None) -> list[str] | None:
 
 
 @main.command("closure")
-@click.argument("graphs", nargs=-1, required=True)
+@click.argument("graphs", nargs=-1)
 @click.option("--name", help="Closure name (default: the first graph's name).")
 @click.option("--version", "version", help="Closure version (default: the first graph's version).")
 @click.option("--properties", metavar="P,P,...",
               help="Write edges only for these properties besides is_a (default: every property).")
-def closure(graphs: tuple[str, ...], name: str | None, version: str | None, properties: str | None) -> None:
-    """Materialise the closure of one or more loaded ontology graphs (e.g. uberon bspo)."""
+@click.option("--refresh", is_flag=True, help="Bring every ontology's closure up to date with the loaded "
+              "ontologies (after a load with --no-closure, a reload or a drop; see `traitkg graphs --stale`).")
+def closure(graphs: tuple[str, ...], name: str | None, version: str | None, properties: str | None,
+            refresh: bool) -> None:
+    """Materialise the closure of one or more loaded ontology graphs (e.g. uberon bspo), or --refresh."""
     kg = get_kg()
+    if refresh:
+        if graphs:
+            raise click.UsageError("--refresh takes no graphs: it refreshes every ontology's closure")
+        done = kg.refresh_closures()
+        for res in done:
+            click.echo(f"{res.status}: {res.graph} — {res.triples} triples; nonredundant "
+                       f"{res.nonredundant_triples}")
+        if not done:
+            click.echo("nothing to refresh: no loaded ontology has a closure yet (load one with its closure, "
+                       "or run `traitkg closure NAME...`)")
+        return
+    if not graphs:
+        raise click.UsageError("name one or more ontology graphs, or pass --refresh")
     recs = [kg.graph(g) for g in graphs]
     res = kg.closure([r.iri for r in recs], name=name or recs[0].name, version=version or recs[0].version,
                      properties=_props(properties))

@@ -9,8 +9,9 @@ from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main
 
 @load_group.command("phenotypes")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--lenient", is_flag=True, help="Leave out phenotypes with unknown ontology terms (reported) "
-              "instead of refusing the file.")
+@click.option("--lenient", is_flag=True, help="Leave out phenotypes with unknown ontology terms or incomplete "
+              "EQs, keep those without a bearer entity quality-only (each reported with its line) instead of "
+              "refusing the file.")
 @click.option("--infer/--no-infer", default=True, show_default=True,
               help="Update the presence/absence inference graph afterwards.")
 @click.option("--json", "as_json", is_flag=True, help="Print the load reports as JSON (with each OTU's name resolution).")

@@ -37,6 +37,7 @@ class ParseError(TraitKGError, ValueError):
 
     def __init__(self, message: str, *, source: str | None = None, line: int | None = None,
                  column: int | None = None, value: str | None = None) -> None:
+        self.message = message  # without the file:line prefix
         self.source = source
         self.line = line
         self.column = column

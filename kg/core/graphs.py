@@ -270,6 +270,28 @@ def derived_sha(inputs: Iterable[GraphRecord], parameters: dict[str, Any] | None
     return h.hexdigest()
 
 
+def stale_derived(store: Store) -> list[tuple[GraphRecord, str]]:
+    """Derived graphs whose inputs are gone or changed since they were made: ``(record, why)``.
+
+    >>> from kg.core.store import open_store
+    >>> stale_derived(open_store("oxigraph:"))
+    []
+    """
+    recs = list_graphs(store)
+    by_iri = {r.iri: r for r in recs}
+    out = []
+    for rec in recs:
+        if not rec.derived_from:
+            continue
+        missing = [g for g in rec.derived_from if g not in by_iri]
+        if missing:
+            out.append((rec, "derived from " + ", ".join(g.split("/graph/", 1)[-1] for g in missing)
+                        + ", no longer loaded"))
+        elif derived_sha([by_iri[g] for g in rec.derived_from], rec.parameters) != rec.sha256:
+            out.append((rec, "an input graph changed since it was made"))
+    return out
+
+
 # --------------------------------------------------------------------------- diff
 
 @dataclass
@@ -312,5 +334,6 @@ def diff_graphs(store: Store, a: str, b: str, *, sample: int = 10) -> GraphDiff:
 
 __all__ = [
     "BASE", "TKG", "PROV", "MANIFEST", "GraphRecord", "GraphDiff", "graph_iri", "slug", "sha256_file",
-    "list_graphs", "get_graph", "drop_graph", "load_graph", "derived_sha", "diff_graphs", "TraitKGError",
+    "list_graphs", "get_graph", "drop_graph", "load_graph", "derived_sha", "stale_derived", "diff_graphs",
+    "TraitKGError",
 ]

@@ -160,6 +160,55 @@ class Source:
         finally:
             raw.close()
 
+    @contextmanager
+    def pipe(self, progress: Callable[[int], None] | None = None) -> Iterator[str | IO[bytes]]:
+        """A path the store's parser reads natively (outside the GIL), fed the decompressed bytes
+        by a thread: decompression runs beside the parse instead of inside its read calls. Where
+        there are no ``/dev/fd`` paths, the stream of :meth:`open` instead. Errors of the feed
+        (truncated gzip) are raised when the block ends, before any error of the reader."""
+        import threading
+
+        if not os.path.isdir("/dev/fd"):
+            with self.open(progress) as fh:
+                yield fh
+            return
+        r, w = os.pipe()
+        failed: list[BaseException] = []
+        stop = threading.Event()
+
+        def feed() -> None:
+            try:
+                with self.open(progress) as fh, open(w, "wb", buffering=0, closefd=True) as out:
+                    while not stop.is_set():
+                        block = fh.read(1 << 20)
+                        if not block:
+                            break
+                        out.write(block)
+            except BrokenPipeError:
+                pass  # the reader stopped (its own error is raised)
+            except BaseException as exc:  # re-raised in the caller's thread
+                failed.append(exc)
+
+        t = threading.Thread(target=feed, name=f"feed {self.path.name}", daemon=True)
+        t.start()
+        try:
+            try:
+                yield f"/dev/fd/{r}"
+            finally:
+                # the reader may have stopped early (an error) and still hold its own copy of the
+                # pipe: the feeder stops after its current block, which is drained here
+                stop.set()
+                while os.read(r, 1 << 20):
+                    pass
+                os.close(r)
+                t.join()
+        except BaseException:
+            if failed:
+                raise failed[0] from None
+            raise
+        if failed:
+            raise failed[0]
+
     def read_text(self, encoding: str = "utf-8") -> str:
         with self.open() as fh:
             data = fh.read()

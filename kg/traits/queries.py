@@ -116,8 +116,10 @@ class Traits(CladeQueries):
                         continue
                     seen.add((p, s))
                     ph = idx.phenotypes[p]
-                    d = {"kind": "phenotype", "tier": "asserted", "phenotype": p, "entity": contract(ph.entity),
-                         "entity_label": self.label(ph.entity), "quality": contract(ph.quality) if ph.quality else None,
+                    ent = ph.entity  # None: a quality-only phenotype
+                    d = {"kind": "phenotype", "tier": "asserted", "phenotype": p,
+                         "entity": contract(ent) if ent else None, "entity_label": self.label(ent) if ent else None,
+                         "quality": contract(ph.quality) if ph.quality else None,
                          "quality_label": self.label(ph.quality) if ph.quality else None,
                          "related_entity": contract(ph.related) if ph.related else None, "state_set": cell.kind}
                     if evidence:

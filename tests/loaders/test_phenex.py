@@ -294,3 +294,69 @@ def test_states_block_shared_by_two_characters(mem_kg, toy, tmp_path):
     conf, = [r for r in mem_kg.traits.conflicts() if r["taxon"] == "Danio rerio" and r["entity"] == "UBERON:0000152"]
     assert [e["character_number"] for e in conf["present"]["evidence"]] == [1]
     assert [e["character_number"] for e in conf["absent"]["evidence"]] == [4]
+
+
+# --------------------------------------------------------------------------- incomplete phenotypes
+
+#: line of each state of tests/data/phenotypes/incomplete.xml (one phenotype per line) -> what lenient does
+INCOMPLETE = {31: "quality_only", 32: "quality_only", 33: "quality_only",  # no bearer / empty bearer / no id
+              34: "left_out",   # neither a bearer nor a quality
+              35: "left_out",   # quality term without an id
+              36: "left_out",   # qualifier without a relation
+              37: "left_out",   # count not an integer
+              38: "left_out"}   # related entity term without an id
+
+
+def test_incomplete_phenotype_strict_refuses_with_file_line(toy, mem_kg):
+    with pytest.raises(ParseError, match=r"incomplete.xml:31: phenotype without a bearer entity") as err:
+        mem_kg.load_phenotypes(toy / "phenotypes" / "incomplete.xml")
+    assert err.value.line == 31
+    assert mem_kg.graphs(kind="phenotypes") == []
+
+
+def test_incomplete_phenotypes_parsed_leniently(toy):
+    m = phenex.parse(toy / "phenotypes" / "incomplete.xml", lenient=True)
+    assert {p.line: p.kind for p in m.problems} == INCOMPLETE
+    states = {s.id: s for c in m.characters for s in c.states}
+    for sid in ("s4a", "s4b", "s4c"):
+        ph, = states[sid].phenotypes
+        assert ph.entity is None and ph.quality.text == "PATO:0000587"
+    assert all(states[s].phenotypes == [] for s in ("s4d", "s4e", "s4f", "s4g", "s4h"))
+    assert states["s4i"].phenotypes[0].entity.text == "UBERON:0000152"
+    # the rest of the file is as complete as the strict parse of the toy file
+    assert m.counts()["cells"] == 10 and len(m.characters) == 4
+
+
+def test_incomplete_phenotypes_lenient_load_and_inference(toy, mem_kg):
+    rep, = mem_kg.load_phenotypes(toy / "phenotypes" / "incomplete.xml", lenient=True)
+    assert rep.status == "loaded"
+    assert rep.counts["phenotypes_quality_only"] == 3 and rep.counts["phenotypes_incomplete_left_out"] == 5
+    assert sorted(p.line for p in rep.problems if p.line in INCOMPLETE) == sorted(INCOMPLETE)
+    # stored with its quality and no entity (the three quality-only phenotypes are one EQ, one node)
+    q = """PREFIX tkg: <https://w3id.org/traitkg/schema#>
+    SELECT ?p WHERE { GRAPH ?g { ?p a tkg:Phenotype ; tkg:quality <http://purl.obolibrary.org/obo/PATO_0000587>
+                                 FILTER NOT EXISTS { ?p tkg:entity ?e } } }"""
+    assert len(mem_kg.query(q).values()) == 1
+    # Danio rerio's cell of ch4 is quality-only: listed as a phenotype, implying no presence or absence
+    rows = mem_kg.traits.traits_of("Danio rerio")
+    qo = [r for r in rows if r["kind"] == "phenotype" and r["entity"] is None]
+    assert [r["quality"] for r in qo] == ["PATO:0000587"]
+    assert all(r["entity"] for r in rows if r["kind"] != "phenotype")
+    assert {r["taxon"] for r in mem_kg.traits.taxa_with("PATO:0000587")} == {"Danio rerio"}
+    assert mem_kg.similarity.subsumers(qo[0]["phenotype"])  # no entity: still a profile member
+
+
+@pytest.mark.slow
+def test_every_shared_matrix_loads_strictly_or_leniently(shared, mem_kg):
+    """Each of the 47 shared Phenoscape matrices loads: strictly, or else leniently (nothing refused)."""
+    files = phenex.expand_paths([shared / "phenoscape-data" / "nexml"])
+    assert len(files) == 47
+    lenient = []
+    for f in files:
+        try:
+            mem_kg.load_phenotypes(f)
+        except (ParseError, ValidationError):
+            lenient.append(f.name)
+            rep, = mem_kg.load_phenotypes(f, lenient=True)
+            assert rep.status == "loaded"
+    assert len(mem_kg.graphs(kind="phenotypes")) == 47, lenient

@@ -1,4 +1,4 @@
-"""The RDF shape of a Phenex matrix (used by :mod:`loaders.phenex`; vocabulary in ontologies/traitkg.ttl).
+"""The RDF shape of a Phenex matrix (built by :mod:`loaders.phenex.load`; vocabulary in ontologies/traitkg.ttl).
 
 ::
 
@@ -10,6 +10,7 @@
   char    a tkg:Character ; rdfs:label ; tkg:characterNumber n ; tkg:inMatrix
   state   a tkg:CharacterState ; rdfs:label ; tkg:symbol ; tkg:character ; tkg:describesPhenotype ph
   ph      a tkg:Phenotype ; tkg:entity E ; tkg:quality Q ; tkg:relatedEntity R ; tkg:count n
+          (no tkg:entity: a quality-only phenotype, kept by lenient parsing)
   cell    tkg:otu ; tkg:state s1 [, s2 …] ; tkg:stateSetKind "polymorphic"|"uncertain"
           (its character: its states', by tkg:character's property chain; a states block shared by
           several characters gets state nodes per character, .../character/<n>/state/<id>)
@@ -28,12 +29,12 @@ from typing import TYPE_CHECKING
 from kg.core.errors import UnknownPrefix
 from kg.core.graphs import BASE, TKG
 from kg.core.names import normalise_name, taxon_iri
-from kg.core.store import Literal, NamedNode, Store
+from kg.core.store import Literal, NamedNode
+from loaders.phenex.records import Expr, PhenexMatrix
 from ontologies.prefixes import OBO, PREFIXES
 from ontologies.prefixes import expand as _expand_curie
 
 if TYPE_CHECKING:  # pragma: no cover
-    from loaders.phenex import Expr, PhenexMatrix
     from loaders.report import LoadReport
 
 RDF = PREFIXES["rdf"]
@@ -94,27 +95,6 @@ def phenotype_iri(ph_key: str) -> str:
 
 def matrix_iri(name: str) -> str:
     return BASE + "matrix/" + urllib.parse.quote(name, safe="_-.")
-
-
-def ontology_classes(store: Store) -> frozenset[str] | None:
-    """IRIs declared (typed or labelled) in the store's ontology graphs; None when there are none."""
-    from kg.core.graphs import list_graphs
-
-    graphs = list_graphs(store, kind="ontology")
-    if not graphs:
-        return None
-    from collections import Counter
-
-    out: set[str] = set()
-    for g in graphs:
-        rows = store.select("SELECT DISTINCT ?c WHERE { GRAPH ?g { { ?c a <%sClass> } UNION { ?c <%slabel> ?l } } "
-                            "FILTER(STRSTARTS(STR(?c), '%s')) }" % (OWL, RDFS, OBO), {"g": NamedNode(g.iri)})
-        iris = [r[0].value for r in rows]
-        # the graph's own namespace: the prefix its name spells (uberon -> UBERON), else its commonest
-        counts = Counter(i[len(OBO):].split("_", 1)[0] for i in iris)
-        own = [p for p in counts if p.lower() == g.name.lower()] or [p for p, _ in counts.most_common(1)]
-        out.update(i for i in iris if i[len(OBO):].split("_", 1)[0] in own)
-    return frozenset(out)
 
 
 class _Lines:
@@ -193,8 +173,9 @@ def _expr_triples(e: Expr, out: _Lines, seen: set[str]) -> str:
     return i_(class_iri(e))
 
 
-def phenotype_key(entity: Expr, quality: Expr | None, related: Expr | None, count: int | None) -> str:
-    return "|".join([entity.text, quality.text if quality else "", related.text if related else "",
+def phenotype_key(entity: Expr | None, quality: Expr | None, related: Expr | None, count: int | None) -> str:
+    """The text a phenotype's IRI hashes (a quality-only phenotype has an empty entity part)."""
+    return "|".join([entity.text if entity else "", quality.text if quality else "", related.text if related else "",
                      "" if count is None else str(count)])
 
 
@@ -298,7 +279,8 @@ def matrix_ntriples(m: PhenexMatrix, name: str, report: LoadReport | None = None
                     continue
                 seen_ph.add(key)
                 add(pn, a, ph_t)
-                add(pn, i_(TKG + "entity"), _expr_triples(ph.entity, out, seen_cls))
+                if ph.entity is not None:  # None: quality-only (lenient parsing)
+                    add(pn, i_(TKG + "entity"), _expr_triples(ph.entity, out, seen_cls))
                 if ph.quality is not None:
                     add(pn, i_(TKG + "quality"), _expr_triples(ph.quality, out, seen_cls))
                 if ph.related is not None:

@@ -1,0 +1,162 @@
+"""The load entry points: one file (:func:`load`) or a batch (:func:`load_many`), each file parsed,
+checked, resolved and built as N-Triples before one atomic write of its graph."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kg.core.bulk import gc_paused
+from kg.core.errors import ValidationError
+from kg.core.graphs import slug
+from kg.core.names import normalise_name
+from kg.core.sources import Source
+from kg.core.store import RdfFormat, Store
+from loaders._base import Progress, ingest
+from loaders.phenex.names import NAME_STATUSES, resolve_otus
+from loaders.phenex.nexml import parse
+from loaders.phenex.rdf import matrix_ntriples
+from loaders.phenex.records import LEFT_OUT, QUALITY_ONLY
+from loaders.phenex.terms import drop_phenotypes_with, ontology_classes, unknown_terms
+from loaders.report import LoadReport
+
+KIND = "phenotypes"
+
+
+@dataclass
+class _Prepared:
+    """One file parsed, checked, resolved and written as N-Triples: ready to go into the store."""
+
+    src: Source
+    name: str
+    report: LoadReport
+    data: bytes
+    triples: int
+    parameters: dict[str, Any]
+
+
+def _prepare(src: Source, *, name: str | None, lenient: bool, known_terms: Collection[str] | None,
+             resolver: Any, memo: dict | None = None) -> _Prepared:
+    """Everything before the write (no store access): parse, term checks, name resolution, N-Triples."""
+    m = parse(src, lenient=lenient)
+    report = LoadReport(source=src.origin, kind=KIND)
+    if m.problems:  # lenient parsing: incomplete phenotypes kept quality-only or left out
+        for pr in m.problems:
+            report.warn(pr.message, line=pr.line, value=pr.value)
+        report.counts["phenotypes_quality_only"] = sum(1 for pr in m.problems if pr.kind == QUALITY_ONLY)
+        report.counts["phenotypes_incomplete_left_out"] = sum(1 for pr in m.problems if pr.kind == LEFT_OUT)
+    bad = unknown_terms(m, known_terms)
+    if bad:
+        if not lenient:
+            t, line, why = bad[0]
+            more = f" (and {len(bad) - 1} more: {', '.join(b[0] for b in bad[1:6])})" if len(bad) > 1 else ""
+            raise ValidationError(f"{src.path}:{line}: unknown ontology term {t!r} in a phenotype: {why}{more}; "
+                                  "load with lenient=True (--lenient) to leave such phenotypes out")
+        for t, line, why in bad:
+            report.warn(f"unknown ontology term left out: {why}", line=line, value=t)
+        report.counts["phenotypes_dropped"] = drop_phenotypes_with(m, {b[0] for b in bad})
+    if known_terms is None:
+        report.warn("no ontology graphs in the store: term ids were not checked against an ontology")
+    report.counts.update(m.counts())
+    names = resolve_otus(m, resolver, memo)
+    report.names = names  # type: ignore[attr-defined]  # per-OTU resolution (see names_report)
+    for st in NAME_STATUSES:
+        report.counts[f"names_{st}"] = sum(1 for x in names if x.status == st)
+    report.counts["names_universe"] = len(resolver)  # taxa resolved against (0: no taxonomy or tree loaded)
+    links = {o.id: (x.taxon, x.matched_name or normalise_name(o.label))
+             for o, x in zip(m.otus, names) if x.status == "matched" and x.taxon}
+    nm = name or slug(src.stem)
+    data, n_triples = matrix_ntriples(m, nm, report, links)
+    return _Prepared(src, nm, report, data, n_triples, {"lenient": True} if lenient else {})
+
+
+def _write(store: Store, job: _Prepared, version: str | None) -> LoadReport:
+    def writer(graph: str) -> int:
+        store.load_file(job.data, RdfFormat.N_TRIPLES, graph)  # bytes: parsed without the GIL
+        return job.triples  # distinct lines: the graph's size
+
+    return ingest(store, job.src, kind=KIND, name=job.name, version=version, loader="phenex", writer=writer,
+                  report=job.report, parameters=job.parameters, counted=True)
+
+
+_UNSET: Any = object()
+
+
+def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
+         lenient: bool = False, known_terms: Collection[str] | None = _UNSET, resolver: Any = None,
+         progress: Progress | None = None, **_: Any) -> LoadReport:
+    """Load one Phenex NeXML file into graph ``phenotypes/<name>/<version>``.
+
+    Term ids are checked against ``known_terms`` (IRIs) when given, else against the classes of
+    the ontology graphs in the store (if any). Unknown terms raise ``ValidationError`` naming
+    term, file and line; with ``lenient=True`` the phenotypes using them are left out and reported.
+    An incomplete phenotype (no bearer entity, a term without an id...) raises ``ParseError`` with
+    file and line; with ``lenient=True`` one with a quality is kept quality-only, the others are
+    left out (counts ``phenotypes_quality_only``, ``phenotypes_incomplete_left_out``; a problem each).
+    OTUs are resolved to taxa (``resolver``, default: the store's taxonomy and tree tips, see
+    :func:`kg.core.names.resolver`): the report's ``names`` holds one match per OTU, its counts
+    ``names_matched`` ... ``names_unmatched``; matched OTUs link to the taxon matched.
+    """
+    from kg.core.names import resolver as make_resolver
+
+    src = source if isinstance(source, Source) else Source.resolve(source)
+    if known_terms is _UNSET:
+        known_terms = ontology_classes(store)
+    job = _prepare(src, name=name, lenient=lenient, known_terms=known_terms,
+                   resolver=resolver if resolver is not None else make_resolver(store))
+    if progress:
+        progress(src.size, src.size)
+    return _write(store, job, version)
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named, plus every ``*.xml`` (and ``*.xml.gz``) below directories named, sorted."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(x for x in p.rglob("*") if x.is_file() and x.name.endswith((".xml", ".xml.gz")))
+        else:
+            out.append(p)
+    return out
+
+
+def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = False,
+              progress: Progress | None = None, **options: Any) -> list[LoadReport]:
+    """Load many files (directories are searched for ``*.xml``), one graph per matrix.
+
+    Each file loads atomically; ontology terms are looked up once for the whole batch. The
+    first bad file raises (files before it stay loaded, each complete)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kg.core.names import resolver as make_resolver
+
+    files = expand_paths(paths)
+    if options.get("name") and len(files) != 1:
+        raise ValidationError(f"a graph name ({options['name']!r}) applies to one file; {len(files)} files given")
+    known = ontology_classes(store)
+    resolver = make_resolver(store)
+    memo: dict = {}
+    version = options.get("version")
+    reports: list[LoadReport] = []
+    # parsing makes many small acyclic objects (the collector's passes cost more than the work);
+    # file i+1 is parsed and written as N-Triples while the store bulk-loads file i (it releases the GIL)
+    with gc_paused(), ThreadPoolExecutor(1) as pool:
+        pending = None
+        for f in files:
+            try:
+                job = _prepare(Source.resolve(f), name=options.get("name"),
+                               lenient=lenient, known_terms=known, resolver=resolver, memo=memo)
+            finally:  # the file before a bad one stays loaded, complete (or its own error comes first)
+                if pending is not None:
+                    reports.append(pending.result())
+                    pending = None
+                    if progress:
+                        progress(len(reports), len(files))
+            pending = pool.submit(_write, store, job, version)
+        if pending is not None:
+            reports.append(pending.result())
+            if progress:
+                progress(len(reports), len(files))
+    return reports

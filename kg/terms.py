@@ -23,8 +23,6 @@ xref mappings between ontologies (ZFA <-> UBERON).
 
 from __future__ import annotations
 
-import bisect
-import math
 import re
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,6 +31,8 @@ from typing import Any
 
 from kg.core.errors import NotFound, UnknownPrefix, ValidationError
 from kg.core.store import NamedNode, Store
+from kg.term_ic import InformationContent
+from kg.term_search import TermSearch, normalise
 from ontologies.prefixes import RELATIONS, contract, expand
 
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
@@ -47,18 +47,6 @@ _FIELDS = {RDFS + "label": "label", OBO + "IAO_0000115": "definition", OIO + "ha
            OWL + "deprecated": "deprecated", OBO + "IAO_0100001": "replaced_by", OIO + "consider": "consider",
            RDFS + "isDefinedBy": "defined_by", OIO + "hasOBONamespace": "namespace", **_SCOPES}
 DEFAULT_PREDICATES = ("is_a", "part_of")
-_NORM = re.compile(r"[\s_\-]+")
-
-
-def normalise(text: str) -> str:
-    """Lower-case, fold runs of white space, ``_`` and ``-`` to one space.
-
-    >>> normalise("  Pectoral_Fin ")
-    'pectoral fin'
-    """
-    return _NORM.sub(" ", text.lower()).strip()
-
-
 @dataclass
 class Term:
     """Everything the index knows about one term (CURIEs throughout)."""
@@ -79,21 +67,6 @@ class Term:
         return asdict(self)
 
 
-@dataclass
-class SearchHit:
-    """One search result: the term, what matched, how, and a score in [0, 100]."""
-
-    curie: str
-    label: str | None
-    matched: str
-    match: str  # exact | prefix | fuzzy
-    field: str  # label | EXACT | NARROW | BROAD | RELATED
-    score: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def predicate_iri(name: str) -> str:
     """``is_a`` / ``part_of`` / a CURIE / an IRI -> predicate IRI.
 
@@ -103,7 +76,7 @@ def predicate_iri(name: str) -> str:
     return RELATIONS.get(name) or expand(name)
 
 
-class TermIndex:
+class TermIndex(InformationContent, TermSearch):
     """Terms of every loaded ontology (latest version of each) and their closure graphs."""
 
     def __init__(self) -> None:
@@ -342,99 +315,6 @@ class TermIndex:
         """Descendants over ``predicates`` with distances (see :meth:`ancestors`)."""
         d = self._entailed(self.iri(ref), predicates, self.down, True)
         return d if iris else {contract(k): v for k, v in d.items()}
-
-    # information content -------------------------------------------------------------------
-    def intrinsic_ic(self, ref: str | None = None, predicates: Sequence[str] | None = None) -> Any:
-        """Intrinsic IC: ``-log2((descendants + 1) / N)`` over ``predicates``; one term or all (dict)."""
-        key = tuple(sorted(self._preds(predicates)))
-        if key not in self._ic:
-            counts: dict[str, int] = defaultdict(int)
-            for iri in self.terms:
-                counts[iri] += 1
-                for a in self._entailed(iri, predicates, self.up, False):
-                    counts[a] += 1
-            n = len(self.terms) or 1
-            self._ic[key] = {i: 0.0 - math.log2(min(c, n) / n) for i, c in counts.items()}
-        table = self._ic[key]
-        if ref is None:
-            return {contract(k): v for k, v in table.items()}
-        return table.get(self.iri(ref), 0.0)
-
-    def corpus_ic(self, counts: Mapping[str, int], predicates: Sequence[str] | None = None) -> dict[str, float]:
-        """Corpus IC from annotation counts ``{term: n}``: a term's frequency includes annotations to
-        its descendants; ``IC = -log2(freq / total)``. Terms with no annotations are left out.
-
-        >>> idx = TermIndex(); idx._edge("http://x/b", SUBCLASS, "http://x/a")
-        >>> sorted(idx.corpus_ic({"<http://x/b>": 1, "<http://x/a>": 1}, ["is_a"]).values())
-        [0.0, 1.0]
-        """
-        freq: dict[str, int] = defaultdict(int)
-        total = 0
-        for ref, n in counts.items():
-            iri = self._expand(ref)
-            total += n
-            freq[iri] += n
-            for a in self._entailed(iri, predicates, self.up, False):
-                freq[a] += n
-        return {contract(k): 0.0 - math.log2(v / total) for k, v in freq.items() if v} if total else {}
-
-    def mica(self, a: str, b: str, predicates: Sequence[str] | None = None,
-             ic: Mapping[str, float] | None = None) -> tuple[str, float] | None:
-        """Most informative common ancestor (reflexive) of two terms and its IC (intrinsic unless ``ic``)."""
-        ia, ib = self.iri(a), self.iri(b)
-        preds = self._preds(predicates)
-        common = (set(self._entailed(ia, predicates, self.up, False)) | {ia}) & \
-            (set(self._entailed(ib, predicates, self.up, False)) | {ib})
-        if not common:
-            return None
-        if ic is None:
-            self.intrinsic_ic(None, predicates)
-            table = self._ic[tuple(sorted(preds))]
-            score = {c: table.get(c, 0.0) for c in common}
-        else:
-            score = {c: ic.get(contract(c), 0.0) for c in common}
-        self.intrinsic_ic(None, predicates)
-        tie = self._ic[tuple(sorted(preds))]  # ties go to the more specific term
-        best = max(sorted(common), key=lambda c: (score[c], tie.get(c, 0.0)))
-        return contract(best), score[best]
-
-    # search --------------------------------------------------------------------------------
-    def search(self, text: str, *, limit: int = 10, fuzzy: bool = True, obsolete: bool = False,
-               prefix: str | None = None) -> list[SearchHit]:
-        """Ranked search over labels and synonyms: exact, then prefix, then (when nothing matched
-        exactly) fuzzy by rapidfuzz edit-distance ratio."""
-        q = normalise(text)
-        if not q:
-            return []
-        hits: dict[str, SearchHit] = {}
-
-        def add(key: str, match: str, base: float) -> None:
-            for iri, fld in self._names.get(key, ()):
-                t = self.terms[iri]
-                if (t.obsolete and not obsolete) or (prefix and not t.curie.startswith(prefix + ":")):
-                    continue
-                score = base - (0 if fld == "label" else 2 if fld == "EXACT" else 5)
-                old = hits.get(iri)
-                if old is None or score > old.score:
-                    hits[iri] = SearchHit(t.curie, t.label, key, match, fld, round(score, 2))
-
-        add(q, "exact", 100.0)
-        i = bisect.bisect_left(self._keys, q)
-        n_prefix = 0
-        while i < len(self._keys) and self._keys[i].startswith(q) and n_prefix < 50 * limit:
-            k = self._keys[i]
-            if k != q:
-                add(k, "prefix", 90.0 - min(20.0, (len(k) - len(q)) / 2))
-                n_prefix += 1
-            i += 1
-        if fuzzy and len(hits) < limit and not any(h.match == "exact" for h in hits.values()):
-            # only when nothing matched exactly: a full fuzzy scan costs ~10x an exact/prefix lookup
-            from rapidfuzz import fuzz, process
-
-            for k, score, _ in process.extract(q, self._keys, scorer=fuzz.ratio, limit=limit * 3, score_cutoff=60):
-                if not k.startswith(q):
-                    add(k, "fuzzy", 0.7 * score)
-        return sorted(hits.values(), key=lambda h: (-h.score, len(h.matched), h.curie))[:limit]
 
     # mappings ------------------------------------------------------------------------------
     def mappings(self, ref: str, target: str | None = None) -> list[str]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 
 from gnn.predict import Prediction
 from kg.core.graphs import BASE, TKG, GraphRecord, derived_sha, get_graph, load_graph
-from kg.core.store import Literal, NamedNode, Quad
+from kg.core.store import Literal, NamedNode, Quad, typed_literal
 from kg.core.version import __version__
 from ontologies.prefixes import expand
 
@@ -62,23 +61,13 @@ class RunInfo:
         return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
-def _lit(v: Any) -> Literal:
-    if isinstance(v, bool):
-        return Literal(str(v).lower(), datatype=NamedNode(XSD + "boolean"))
-    if isinstance(v, int):
-        return Literal(str(v), datatype=NamedNode(XSD + "integer"))
-    if isinstance(v, float):
-        return Literal("NaN" if math.isnan(v) else repr(v), datatype=NamedNode(XSD + "double"))
-    return Literal(str(v))
-
-
 def hypothesis_quads(pred: Prediction, info: RunInfo, run: str, graph: str) -> Iterator[Quad]:
     g = NamedNode(graph)
     r = NamedNode(f"{BASE}hypothesis/{run}")
     a = NamedNode(RDF + "type")
 
     def q(s: NamedNode, p: str, o: Any) -> Quad:
-        return Quad(s, NamedNode(p), o if isinstance(o, NamedNode) else _lit(o), g)
+        return Quad(s, NamedNode(p), o if isinstance(o, NamedNode) else typed_literal(o), g)
 
     yield q(r, RDF + "type", NamedNode(TKG + "HypothesisRun"))
     for p, v in (("task", info.task), ("split", info.split), ("model", info.model), ("codeVersion", info.code),

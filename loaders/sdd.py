@@ -162,16 +162,10 @@ def _key(el: Any, taxa: dict[str, str], where: str, index: int) -> Key:
 
 def parse(path: str | Path | Source) -> SddDataset:
     """Parse an SDD 1.1 file (gzip allowed) into records; malformed XML raises ParseError with the line."""
-    from lxml import etree
 
     src = path if isinstance(path, Source) else Source.resolve(path)
     where = str(src.path)
-    try:
-        with src.open() as fh:
-            root = etree.parse(fh, etree.XMLParser(remove_comments=True, huge_tree=True)).getroot()
-    except etree.XMLSyntaxError as exc:
-        line, col = exc.position if getattr(exc, "position", None) else (exc.lineno, None)
-        raise ParseError(f"malformed XML: {exc.msg}", source=where, line=line, column=col) from exc
+    root = src.xml_root()
     if root.tag != NS + "Datasets":
         raise ParseError(f"not an SDD document: root element is {root.tag!r}, expected Datasets in "
                          f"namespace {NS[1:-1]}", source=where, line=root.sourceline, value=str(root.tag))

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +30,7 @@ from kg.comparative.data import TipMatch, Trait, match_tips, presence_trait
 from kg.comparative.tree import PhyloTree
 from kg.core.errors import ValidationError
 from kg.core.graphs import BASE, TKG, GraphRecord, derived_sha, load_graph, slug
-from kg.core.store import Literal, NamedNode, Quad, Store
+from kg.core.store import NamedNode, Quad, Store, typed_literal
 
 DISCRETE = ("fitch", "mk-er", "mk-sym", "mk-ard")
 CONTINUOUS = ("bm", "lambda", "k", "impute")
@@ -166,17 +165,6 @@ def _compute(a: Analysis, pt: PhyloTree, m: TipMatch, nsim: int, seed: int) -> N
 
 # --------------------------------------------------------------------------- write-back
 
-def _lit(v: Any) -> Literal:
-    if isinstance(v, bool):
-        return Literal(str(v).lower(), datatype=NamedNode(XSD + "boolean"))
-    if isinstance(v, int):
-        return Literal(str(v), datatype=NamedNode(XSD + "integer"))
-    if isinstance(v, float):
-        return Literal(repr(v) if math.isfinite(v) else ("NaN" if math.isnan(v) else ("INF" if v > 0 else "-INF")),
-                       datatype=NamedNode(XSD + "double"))
-    return Literal(str(v))
-
-
 _SCALARS = {"loglik": "logLikelihood", "lambda": "pagelLambda", "K": "blombergK", "p_value": "pValue",
             "sigma2": "sigma2", "score": "parsimonyScore", "loglik0": "logLikelihoodNull", "aic": "aic"}
 
@@ -189,7 +177,7 @@ def analysis_quads(a: Analysis, graph: str, iri: str) -> list[Quad]:
     q: list[Quad] = []
 
     def add(subj: NamedNode, pred: str, obj: Any) -> None:
-        q.append(Quad(subj, NamedNode(pred), obj if isinstance(obj, NamedNode) else _lit(obj), g))
+        q.append(Quad(subj, NamedNode(pred), obj if isinstance(obj, NamedNode) else typed_literal(obj), g))
 
     add(s, RDF_TYPE, NamedNode(TKG + "ComparativeAnalysis"))
     add(s, RDFS_LABEL, f"{a.method} of {a.trait.name} on {a.tree}")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from kg.core.errors import ParseError, SourceNotFound, StoreUnavailable
 from kg.core.graphs import sha256_file, slug
@@ -208,6 +208,18 @@ class Source:
             raise
         if failed:
             raise failed[0]
+
+    def xml_root(self) -> Any:
+        """The root element of an XML file (lxml; comments dropped, large documents allowed);
+        malformed XML raises :class:`ParseError` with the file, line and column."""
+        from lxml import etree
+
+        try:
+            with self.open() as fh:
+                return etree.parse(fh, etree.XMLParser(remove_comments=True, huge_tree=True)).getroot()
+        except etree.XMLSyntaxError as exc:
+            line, col = exc.position if getattr(exc, "position", None) else (exc.lineno, None)
+            raise ParseError(f"malformed XML: {exc.msg}", source=str(self.path), line=line, column=col) from exc
 
     def read_text(self, encoding: str = "utf-8") -> str:
         with self.open() as fh:

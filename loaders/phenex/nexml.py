@@ -131,16 +131,10 @@ def parse(path: str | Path | Source, *, lenient: bool = False) -> PhenexMatrix:
     ``lenient``: an incomplete phenotype (no bearer entity, a term without an id, a qualifier
     without a relation...) does not refuse the file: one with a quality is kept quality-only, the
     others are left out; each is listed in the matrix's ``problems`` (kind, line, value, why)."""
-    from lxml import etree
 
     src = path if isinstance(path, Source) else Source.resolve(path)
     where = str(src.path)
-    try:
-        with src.open() as fh:
-            root = etree.parse(fh, etree.XMLParser(remove_comments=True, huge_tree=True)).getroot()
-    except etree.XMLSyntaxError as exc:
-        line, col = (exc.position if getattr(exc, "position", None) else (exc.lineno, None))
-        raise ParseError(f"malformed XML: {exc.msg}", source=where, line=line, column=col) from exc
+    root = src.xml_root()
     if root.tag != NEXML + "nexml":
         raise ParseError(f"not a NeXML document: root element is {root.tag!r}, expected nexml",
                          source=where, line=root.sourceline, value=str(root.tag))

@@ -52,6 +52,7 @@ __all__ = [
     "RdfFormat", "QueryResultsFormat", "Term", "SelectResult", "Store", "OxigraphStore",
     "SparqlEndpointStore", "open_store", "register_backend", "backends", "parse_rdf",
     "serialize_rdf", "rdf_format", "isomorphic", "canonical_nquads", "bind_values", "DEFAULT_SELECTOR", "RDFS_LABEL", "RDF_TYPE",
+    "typed_literal",
 ]
 
 # --------------------------------------------------------------------------- registry
@@ -88,6 +89,27 @@ def open_store(selector: str | None = None) -> Store:
         valid = ", ".join(f"{s}:" for s in backends())
         raise UnknownStoreScheme(f"unknown store scheme {scheme!r} in {selector!r}; expected one of: {valid}")
     return _BACKENDS[scheme](rest)
+
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def typed_literal(value: object) -> ox.Literal:
+    """A Python value as a typed literal: bool -> xsd:boolean, int -> xsd:integer, float ->
+    xsd:double (``NaN``, ``INF``, ``-INF`` as XSD writes them), anything else a plain string.
+
+    >>> [typed_literal(v).value for v in (True, 3, 0.5, float("-inf"), "x")]
+    ['true', '3', '0.5', '-INF', 'x']
+    """
+    if isinstance(value, bool):
+        return ox.Literal(str(value).lower(), datatype=ox.NamedNode(_XSD + "boolean"))
+    if isinstance(value, int):
+        return ox.Literal(str(value), datatype=ox.NamedNode(_XSD + "integer"))
+    if isinstance(value, float):
+        text = repr(value) if value == value and abs(value) != float("inf") else (
+            "NaN" if value != value else ("INF" if value > 0 else "-INF"))
+        return ox.Literal(text, datatype=ox.NamedNode(_XSD + "double"))
+    return ox.Literal(str(value))
 
 
 def isomorphic(a: Iterable[Quad], b: Iterable[Quad]) -> bool:

@@ -53,6 +53,19 @@ def layout(tree: PhyloTree) -> Layout:
 FIXED = {"present": "#2e7d32", "absent": "#c62828"}  # as the web page paints tips
 
 
+def state_order(node_probs: dict[Any, dict[str, float]] | None, tip_states: dict[Any, Any] | None) -> list[str]:
+    """The states in the order they first appear (node probabilities, then tip states): one
+    colour each, the same in the SVG and the PNG."""
+    states: list[str] = []
+    for d in (node_probs or {}).values():
+        states += [s for s in d if s not in states]
+    for v in (tip_states or {}).values():
+        for s in (v if isinstance(v, (list, tuple, set)) else [v]):
+            if s is not None and str(s) not in states:
+                states.append(str(s))
+    return states
+
+
 def _colours(states: list[str]) -> dict[str, str]:
     return {s: FIXED.get(s, PALETTE[i % len(PALETTE)]) for i, s in enumerate(states)}
 
@@ -77,13 +90,7 @@ def tree_svg(tree: PhyloTree, *, node_probs: dict[int, dict[str, float]] | None 
     height = top + row * n + 30
     X = left + lay.x * plot_w
     Y = top + lay.y * row
-    states: list[str] = []
-    for d in (node_probs or {}).values():
-        states += [s for s in d if s not in states]
-    for v in (tip_states or {}).values():
-        for s in (v if isinstance(v, (list, tuple, set)) else [v]):
-            if s is not None and str(s) not in states:
-                states.append(str(s))
+    states = state_order(node_probs, tip_states)
     col = _colours(states)
     vals = list((node_values or {}).values()) + list((tip_values or {}).values())
     lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
@@ -193,13 +200,7 @@ def _png(path: Path, tree: PhyloTree, *, node_probs: dict[int, dict[str, float]]
         for j, a in enumerate(lv.nodes.tolist()):
             segs.append([(X[a], Y[lv.kids[lv.start[j]]]), (X[a], Y[lv.kids[lv.start[j + 1] - 1]])])
     ax.add_collection(LineCollection(segs, colors="#333", linewidths=0.8))
-    states: list[str] = []
-    for d in (node_probs or {}).values():
-        states += [s for s in d if s not in states]
-    for v in (tip_states or {}).values():
-        for s in (v if isinstance(v, (list, tuple, set)) else [v]):
-            if s is not None and str(s) not in states:
-                states.append(str(s))
+    states = state_order(node_probs, tip_states)
     col = _colours(states)
 
     def pie(x: float, y: float, probs: dict[str, float], rad: float) -> None:

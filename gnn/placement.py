@@ -108,8 +108,16 @@ def placement_table(g: TraitGraph, split: str, *, seed: int = 0, min_shared: int
     return out
 
 
+def reference_tree(g: TraitGraph, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tree induced on the reference tips ``ref``: (node of ``g`` of each reference node,
+    parent positions, branch lengths)."""
+    full = TreeIndex.from_parent(g.parent.tolist(), g.length.tolist(), [float("nan")] * g.n_taxa, g.taxa)
+    return full.induced(ref)
+
+
 def best_places(g: TraitGraph, ref: np.ndarray, prof: np.ndarray, queries: np.ndarray,
-                method: str = "parsimony-insertion", min_shared: int = 5) -> list[np.ndarray]:
+                method: str = "parsimony-insertion", min_shared: int = 5,
+                ref_tree: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> list[np.ndarray]:
     """For each query profile (rows of ``queries``: 1, 0 or nan per entity), the taxon nodes of
     ``g`` whose parent edge is a tied best place: parsimony insertion on the tree induced on
     ``ref``, or the reference tips nearest by mismatch (the edge above a tip: sister to it)."""
@@ -126,8 +134,7 @@ def best_places(g: TraitGraph, ref: np.ndarray, prof: np.ndarray, queries: np.nd
     from kg.comparative.parsimony import insertion_costs
     from kg.comparative.tree import PhyloTree
 
-    full = TreeIndex.from_parent(g.parent.tolist(), g.length.tolist(), [float("nan")] * g.n_taxa, g.taxa)
-    nodes, par, blen = full.induced(ref)
+    nodes, par, blen = ref_tree if ref_tree is not None else reference_tree(g, ref)
     rt = PhyloTree(par, np.nan_to_num(blen), [g.taxa[i] for i in nodes.tolist()])
     tip_masks = np.full((len(nodes), g.n_entities), 3, dtype=np.uint64)
     tip_masks[rt.tips] = _masks(prof[nodes[rt.tips]])
@@ -180,13 +187,12 @@ def parsimony_insertion(g: TraitGraph, held: np.ndarray, ref: np.ndarray, prof: 
                         size: np.ndarray) -> list[tuple[float, float, float, float]]:
     """Per held-out taxon: (true edge among the tied best, chance of drawing it, tied edges, mean
     edges from a tied edge to the true one), on the reference tree induced on ``ref``."""
-    full = TreeIndex.from_parent(g.parent.tolist(), g.length.tolist(), [float("nan")] * g.n_taxa, g.taxa)
-    nodes, par, blen = full.induced(ref)  # reference node i is node nodes[i] of g
+    nodes, par, blen = reference_tree(g, ref)  # reference node i is node nodes[i] of g
     rix = TreeIndex.from_parent(par.tolist(), np.nan_to_num(blen).tolist(), [float("nan")] * len(nodes),
                                 [g.taxa[i] for i in nodes.tolist()])
     where = {int(v): i for i, v in enumerate(nodes.tolist())}
     out = []
-    for q, tied in zip(held.tolist(), best_places(g, ref, prof, prof[held])):
+    for q, tied in zip(held.tolist(), best_places(g, ref, prof, prof[held], ref_tree=(nodes, par, blen))):
         a = int(g.parent[q])
         while not ((ref >= a) & (ref < a + size[a])).any():
             a = int(g.parent[a])

@@ -45,6 +45,38 @@ class Axioms:
     skipped: Counter = field(default_factory=Counter)
 
     @classmethod
+    def merge(cls, parts: Iterable[Axioms]) -> Axioms:
+        """The axioms of several graphs together (each read on its own: blank nodes never cross
+        graphs, so this equals reading all their triples at once)."""
+        out = cls()
+        for a in parts:
+            out.classes |= a.classes
+            out.subclass += a.subclass
+            out.exist += a.exist
+            out.defs += a.defs
+            out.transitive |= a.transitive
+            out.subprop += a.subprop
+            out.chains += a.chains
+            out.domains += a.domains
+            out.deprecated |= a.deprecated
+            out.skipped.update(a.skipped)
+        return out
+
+    def subjects(self) -> set[str]:
+        """The named classes these axioms say something about: the left side of every
+        ``subClassOf``, existential edge and definition (what they can add to a class's closure)."""
+        return ({a for a, _ in self.subclass} | {a for a, _, _ in self.exist} | {a for a, _, _ in self.defs})
+
+    def property_axioms(self) -> set[tuple]:
+        """Sub-properties, chains, transitivity and domains: axioms that act on every class.
+
+        >>> sorted(Axioms.from_triples([("p", SUBPROPERTY, "q"), ("p", RDF_TYPE, TRANSITIVE)]).property_axioms())
+        [('subproperty', 'p', 'q'), ('transitive', 'p')]
+        """
+        return ({("subproperty", a, b) for a, b in self.subprop} | {("chain", ch, q) for ch, q in self.chains}
+                | {("transitive", p) for p in self.transitive} | {("domain", p, d) for p, d in self.domains})
+
+    @classmethod
     def from_triples(cls, triples: Iterable[tuple[str, str, str]]) -> Axioms:
         """Build from (s, p, o) strings; blank nodes start with ``_:``. Pure."""
         by_s: dict[str, list[tuple[str, str]]] = defaultdict(list)

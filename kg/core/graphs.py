@@ -208,6 +208,21 @@ def _remove_record(store: Store, iri: str) -> None:
         f"{q.subject} {q.predicate} {q.object} ." for q in quads)))
 
 
+def rerecord(store: Store, rec: GraphRecord) -> GraphRecord:
+    """Replace a graph's manifest entry with ``rec``, its data untouched, in one update: a derived
+    graph that new inputs are shown not to change gets their names and checksum without a rewrite."""
+    m = _n(MANIFEST)
+    old = [q for subj in (_n(rec.iri), _n(rec.iri + "#activity")) for q in store.quads(subj, None, None, MANIFEST)]
+
+    def body(quads: Iterable[Quad]) -> str:
+        return " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
+
+    store.update("DELETE DATA { GRAPH %s { %s } } ; INSERT DATA { GRAPH %s { %s } }"
+                 % (m, body(old), m, body(_record_quads(rec))))
+    store.flush()
+    return rec
+
+
 def drop_graph(store: Store, ref: str) -> GraphRecord:
     """Drop a graph and its manifest entry. Graphs derived from it are reported, not dropped."""
     rec = get_graph(store, ref)
@@ -333,7 +348,7 @@ def diff_graphs(store: Store, a: str, b: str, *, sample: int = 10) -> GraphDiff:
 # --------------------------------------------------------------------------- export / import
 
 __all__ = [
-    "BASE", "TKG", "PROV", "MANIFEST", "GraphRecord", "GraphDiff", "graph_iri", "slug", "sha256_file",
+    "BASE", "TKG", "PROV", "MANIFEST", "GraphRecord", "GraphDiff", "graph_iri", "slug", "sha256_file", "rerecord",
     "list_graphs", "get_graph", "drop_graph", "load_graph", "derived_sha", "stale_derived", "diff_graphs",
     "TraitKGError",
 ]

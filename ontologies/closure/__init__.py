@@ -11,8 +11,10 @@ constructs anatomy ontologies use. Nested class expressions are weakened soundly
 
 The package, by responsibility: :mod:`~ontologies.closure.saturation` (the algorithm, pure),
 :mod:`~ontologies.closure.reduction` (the :class:`Closure` it returns and its transitive
-reduction), :mod:`~ontologies.closure.materialise` (reading axioms from and writing the graphs to
-the store).
+reduction), :mod:`~ontologies.closure.edges` (what a closure graph holds),
+:mod:`~ontologies.closure.materialise` (reading axioms from and writing the graphs to the store),
+:mod:`~ontologies.closure.update` (bringing a closure made from other inputs up to date in place)
+and :mod:`~ontologies.closure.loaded` (one closure across the loaded ontologies).
 
 Output (see docs/DEVELOPING.md, "Ontology closure contract"): a derived graph
 ``graph/closure/<name>/<version>`` of direct triples ``S P O`` (non-reflexive) and its transitive
@@ -45,7 +47,8 @@ from ontologies.axioms import (
     TRANSITIVE,
     Axioms,
 )
-from ontologies.closure.materialise import ClosureResult, materialise, ntriples_chunks, read_axioms
+from ontologies.closure.edges import ntriples_chunks
+from ontologies.closure.materialise import ClosureResult, materialise, read_axioms
 from ontologies.closure.reduction import Closure
 from ontologies.closure.saturation import compute, reachable
 

@@ -11,8 +11,9 @@ was derived from (``prov:wasDerivedFrom``), its own first, and records ``scope``
 
 :func:`refresh` brings them all up to date at once (one saturation), which makes the answer
 independent of load order: after A then B, or B then A, both closures are saturated over A and
-B. A closure made from other inputs than the loaded ontologies is replaced; one whose ontology
-was reloaded moves to the new release; one whose ontology was dropped is dropped.
+B. A closure made from other inputs than the loaded ontologies is kept (when the ontologies added
+since cannot change it) or updated in place; one whose ontology was reloaded moves to the new
+release; one whose ontology was dropped is dropped.
 :func:`stale_closures` says which closures do not match the loaded ontologies (after a load with
 ``closure=False``, or a drop) and the command that rebuilds them.
 """
@@ -100,7 +101,9 @@ def _plan(store: Any, add: Iterable[Wanted]) -> tuple[list[GraphRecord], list[Wa
 
 def refresh(store: Any, add: Iterable[Wanted] = ()) -> list[ClosureResult]:
     """Make every kept closure (and the ``add``\\ ed ones) the closure of the loaded ontologies:
-    one saturation over all of them, then each closure's own edges (unchanged ones are no-ops)."""
+    one saturation over all of them, then each closure's own edges: written when new, kept when
+    the ontologies added since cannot change them, else updated in place (see
+    :func:`ontologies.closure.materialise.materialise`)."""
     inputs, wanted, gone = _plan(store, add)
     for rec in gone:
         log.info("closure %s/%s: its ontology was dropped or reloaded; dropped", rec.name, rec.version)

@@ -4,28 +4,31 @@ nonredundant graphs as N-Triples through the bulk path, with their manifest entr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ontologies.axioms import DEPRECATED, OWL_CLASS, RDF_TYPE, SUBCLASS, THING, TRANSITIVE, Axioms
+from ontologies.axioms import DEPRECATED, OWL_CLASS, RDF_TYPE, SUBCLASS, TRANSITIVE, Axioms
 from ontologies.axioms import PREDICATES as AXIOM_PREDICATES
+from ontologies.closure.edges import Edges, ntriples_chunks, upward
 from ontologies.closure.reduction import Closure
 from ontologies.closure.saturation import compute
+from ontologies.closure.update import affected, update
 
 #: ``parameters["scope"]`` of a closure kept true across the loaded ontologies (see ontologies.closure.loaded)
 SCOPE = "loaded-ontologies"
 
 
-def read_axioms(store: Any, graphs: Iterable[str], *, declared: dict[str, set[str]] | None = None) -> Axioms:
-    """Read the axioms the closure needs from ontology graphs (one pattern scan per predicate).
-    With ``declared``, fill ``declared[graph]`` with the named classes each graph speaks about
-    (subjects of its axioms and of ``a owl:Class``)."""
+def read_graph_axioms(store: Any, graphs: Iterable[str], *,
+                      declared: dict[str, set[str]] | None = None) -> dict[str, Axioms]:
+    """The axioms the closure needs, of each ontology graph on its own (one pattern scan per
+    predicate). With ``declared``, fill ``declared[graph]`` with the named classes each graph
+    speaks about (subjects of its axioms and of ``a owl:Class``)."""
     from kg.core.store import NamedNode
 
-    rows: list[tuple[str, str, str]] = []
+    out: dict[str, Axioms] = {}
     for k, g in enumerate(graphs):
-        start = len(rows)
+        rows: list[tuple[str, str, str]] = []
         tag = f"g{k}."  # keep blank nodes of different graphs apart
 
         def term(t: Any, tag: str = tag) -> str:
@@ -39,45 +42,15 @@ def read_axioms(store: Any, graphs: Iterable[str], *, declared: dict[str, set[st
         rows.extend((term(q.subject), DEPRECATED, q.object.value)
                     for q in store.quads(None, NamedNode(DEPRECATED), None, g))
         if declared is not None:
-            declared[g] = {r[0] for r in rows[start:] if not r[0].startswith("_:")}
-    return Axioms.from_triples(rows)
+            declared[g] = {r[0] for r in rows if not r[0].startswith("_:")}
+        out[g] = Axioms.from_triples(rows)
+    return out
 
-def ntriples_chunks(c: Closure, *, nonredundant: bool = False, chunk: int = 500_000,
-                    properties: set[str] | None = None,
-                    subjects: Iterable[int] | None = None) -> Iterator[tuple[bytes, int]]:
-    """The redundant (or nonredundant) graph as N-Triples: ``(bytes, triples)`` chunks of about
-    ``chunk`` triples, the same set as :meth:`Closure.triples` (only ``subClassOf`` and
-    ``properties`` when given; the edges of the ``subjects`` given, by index, else of every class).
-    No per-triple Python objects: one ``join`` per (subject, property)
-    over the IRIs of a set difference.
 
-    >>> c = compute(Axioms.from_triples([("http://x/A", SUBCLASS, "http://x/B")]))
-    >>> [(b.decode(), n) for b, n in ntriples_chunks(c)]
-    [('<http://x/A> <http://www.w3.org/2000/01/rdf-schema#subClassOf> <http://x/B> .\\n', 1)]
-    """
-    nodes = [f"<{x}>" for x in c.names]
-    get = nodes.__getitem__
-    thing = c.index.get(THING)
-    preds = {p: f" <{p}> " for p in {SUBCLASS, *(p for r in c.rel for p in r)}}
-    parts: list[str] = []
-    n = 0
-    for i in (range(len(c.names)) if subjects is None else sorted(subjects)):
-        excl = {i, thing}
-        si = nodes[i]
-        groups: list[tuple[str, Any]] = [(SUBCLASS, c.direct_sup(i) if nonredundant else c.sup[i])]
-        groups += [(p, c.direct_rel(i, p) if nonredundant else t) for p, t in c.rel[i].items()
-                   if not p.startswith("_:") and (properties is None or p in properties)]
-        for p, targets in groups:
-            objs = list(map(get, targets - excl))
-            if objs:
-                prefix = si + preds[p]
-                parts.append(prefix + (" .\n" + prefix).join(objs) + " .\n")
-                n += len(objs)
-        if n >= chunk:
-            yield "".join(parts).encode(), n
-            parts, n = [], 0
-    if n:
-        yield "".join(parts).encode(), n
+def read_axioms(store: Any, graphs: Iterable[str], *, declared: dict[str, set[str]] | None = None) -> Axioms:
+    """The axioms of ontology graphs together (see :func:`read_graph_axioms`)."""
+    return Axioms.merge(read_graph_axioms(store, graphs, declared=declared).values())
+
 
 @dataclass
 class ClosureResult:
@@ -114,8 +87,10 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
     ``own`` (a subset of ``graphs``): the closure of one ontology among all those loaded (see
     :mod:`ontologies.closure.loaded`): the saturation uses every graph, the edges written are
     those of the classes ``own`` speaks about (in the nonredundant graph, also those of every class
-    above them, so that a walk from them never stops at another ontology's class), and a previous closure of the same name and version
-    made from other inputs is replaced. ``saturated`` shares one saturation between such calls."""
+    above them, so that a walk from them never stops at another ontology's class). A previous
+    closure of the same name and version made from other inputs is brought up to date in place
+    (kept, or updated for the classes that changed: :mod:`ontologies.closure.update`), its manifest
+    entry then naming the new inputs. ``saturated`` shares the saturations between such calls."""
     from kg.core.bulk import load_chunks
     from kg.core.graphs import derived_sha, drop_graph, get_graph, list_graphs, load_graph
     t0 = time.perf_counter()
@@ -130,51 +105,58 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
         params["scope"] = SCOPE
         params["own"] = list(own)
     sha = derived_sha(inputs, params)
-    if own is not None:  # replaced when made from other inputs (an ontology loaded, reloaded or dropped)
-        for n in (name, f"{name}-nonredundant"):
-            for prev in list_graphs(store, kind="closure", name=n):
-                if prev.version == version and prev.sha256 != sha and prev.parameters.get("scope") == SCOPE:
-                    drop_graph(store, prev.iri)
     cache = saturated if saturated is not None else {}
     key = tuple(sorted(r.iri for r in inputs))
-    found: dict[str, Any] = {}
 
-    def closure() -> tuple[Closure, set[str] | None, set[int] | None]:
-        """The closure, the properties and the subjects to write, computed on the first write (none
-        when both graphs exist already)."""
-        if key not in cache:
-            declared: dict[str, set[str]] = {}
-            cache[key] = (compute(read_axioms(store, list(key), declared=declared)), declared)
-        c, declared = cache[key]
-        found["c"] = c
+    def saturation(k: tuple[str, ...] = key) -> tuple[Closure, dict[str, set[str]], dict[str, Axioms]]:
+        """(closure, named classes per graph, axioms per graph) of the graphs ``k``, computed once;
+        a subset of the inputs (an earlier closure's) from the axioms already read."""
+        if k not in cache:
+            if k != key and key in cache and set(k) <= set(key):
+                _, declared, per = cache[key]
+                per = {g: per[g] for g in k}
+            else:
+                declared = {}
+                per = read_graph_axioms(store, list(k), declared=declared)
+            cache[k] = (compute(Axioms.merge(per.values())), declared, per)
+        return cache[k]
+
+    def edges(k: tuple[str, ...] = key) -> tuple[Edges, Edges]:
+        """The redundant and nonredundant edges to write, of the closure over the graphs ``k``."""
+        c, declared, _ = saturation(k)
+        if k == key:
+            found["c"] = c
         # with their sub-properties, so that the nonredundant graph (which leaves out edges a
         # sub-property edge implies) stays complete
         props = None if selected is None else set(selected).union(*(c.subproperties().get(p, ()) for p in selected))
         subjects = None if own is None else {c.index[x] for g in own for x in declared.get(g, ()) if x in c.index}
-        return c, props, subjects
+        return Edges(c, False, props, subjects), Edges(c, True, props, upward(c, subjects))
 
-    def upward(c: Closure, subjects: set[int] | None) -> set[int] | None:
-        """The subjects and everything above them: a walk over the nonredundant graph from a
-        class of this ontology reaches the classes of others, whose own closure may not exist."""
-        if subjects is None:
-            return None
-        out = set(subjects)
-        for i in subjects:
-            out |= c.sup[i]
-            for t in c.rel[i].values():
-                out |= t
-        return out
+    found: dict[str, Any] = {}
+    if own is not None:  # made from other inputs (an ontology loaded, reloaded or dropped): kept, updated or replaced
+        prevs = [prev for n in (name, f"{name}-nonredundant") for prev in list_graphs(store, kind="closure", name=n)
+                 if prev.version == version and prev.sha256 != sha and prev.parameters.get("scope") == SCOPE]
+        if len(prevs) == 2 and all(p.parameters == params and set(p.derived_from) == set(prevs[0].derived_from)
+                                   for p in prevs):
+            prevs.sort(key=lambda p: p.name.endswith("-nonredundant"))  # the redundant graph first
+            new = edges()
+            before = tuple(sorted(prevs[0].derived_from))
+            changed = affected(new[0].c, saturation()[2], old=before, new=key)
+            delta = update(store, (prevs[0].iri, prevs[1].iri), new, None if changed is None else edges(before),
+                           changed)
+            counts = [p.triples + (delta[k] if delta else 0) for k, p in enumerate(prevs)]
+            return _rerecorded(store, prevs, inputs, sha, new[0].c, t0, selected, counts,
+                               "unchanged" if delta is None else "updated")
+        for prev in prevs:
+            drop_graph(store, prev.iri)
 
     def writer(nonredundant: bool):
         def write(graph: str) -> int:
             # N-Triples bytes built per (subject, property) group with one C-level join, parsed by the
             # store's bulk path while the next chunk is built; lines are distinct (one per set
             # member), so the count is the graph's size
-            c, props, subjects = closure()
-            if nonredundant:
-                subjects = upward(c, subjects)
-            return load_chunks(store, ntriples_chunks(c, nonredundant=nonredundant, properties=props,
-                                                      subjects=subjects), graph)
+            e = edges()[nonredundant]
+            return load_chunks(store, ntriples_chunks(e.c, groups=e.groups()), graph)
         return write
 
     common = dict(source="derived:" + ",".join(r.iri for r in inputs), sha256=sha, byte_size=0, loader="closure",
@@ -185,3 +167,20 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
     return ClosureResult(red.iri, nonred.iri, red.triples, nonred.triples, len(c.names) if c else 0,
                          c.inferred_subclass if c else 0, red.status, time.perf_counter() - t0,
                          dict(c.skipped) if c else {}, selected)
+
+
+def _rerecorded(store: Any, prevs: list[Any], inputs: list[Any], sha: str, c: Closure, t0: float,
+                selected: list[str] | None, counts: list[int], status: str) -> ClosureResult:
+    """The two graphs of a closure made from other inputs, kept or updated in place (their sizes
+    now ``counts``): their manifest entries now name the new inputs and their checksum."""
+    from dataclasses import replace
+
+    from kg.core.graphs import rerecord, utc_now
+
+    source = "derived:" + ",".join(r.iri for r in inputs)
+    now = utc_now()
+    red, nonred = (rerecord(store, replace(p, sha256=sha, source=source, derived_from=[r.iri for r in inputs],
+                                           started=now, ended=now, status=status, triples=counts[k]))
+                   for k, p in enumerate(prevs))
+    return ClosureResult(red.iri, nonred.iri, red.triples, nonred.triples, len(c.names), c.inferred_subclass,
+                         status, time.perf_counter() - t0, dict(c.skipped), selected)

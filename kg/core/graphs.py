@@ -199,26 +199,27 @@ def get_graph(store: Store, ref: str) -> GraphRecord:
     raise GraphNotFound(f"no graph {ref!r}; known graphs: {known}")
 
 
+def _record_of(store: Store, iri: str) -> list[Quad]:
+    """The manifest quads of one graph's entry (the graph's and its activity's)."""
+    return [q for subj in (_n(iri), _n(iri + "#activity")) for q in store.quads(subj, None, None, MANIFEST)]
+
+
+def _data(op: str, quads: Iterable[Quad]) -> str:
+    """A ``DELETE DATA`` or ``INSERT DATA`` operation of manifest quads."""
+    return "%s { GRAPH %s { %s } }" % (op, _n(MANIFEST), " ".join(
+        f"{q.subject} {q.predicate} {q.object} ." for q in quads))
+
+
 def _remove_record(store: Store, iri: str) -> None:
-    g, act, m = _n(iri), _n(iri + "#activity"), _n(MANIFEST)
-    quads = [q for subj in (g, act) for q in store.quads(subj, None, None, MANIFEST)]
-    if not quads:
-        return
-    store.update("DELETE DATA { GRAPH %s { %s } }" % (m, " ".join(
-        f"{q.subject} {q.predicate} {q.object} ." for q in quads)))
+    quads = _record_of(store, iri)
+    if quads:
+        store.update(_data("DELETE DATA", quads))
 
 
 def rerecord(store: Store, rec: GraphRecord) -> GraphRecord:
     """Replace a graph's manifest entry with ``rec``, its data untouched, in one update: a derived
     graph that new inputs are shown not to change gets their names and checksum without a rewrite."""
-    m = _n(MANIFEST)
-    old = [q for subj in (_n(rec.iri), _n(rec.iri + "#activity")) for q in store.quads(subj, None, None, MANIFEST)]
-
-    def body(quads: Iterable[Quad]) -> str:
-        return " ".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads)
-
-    store.update("DELETE DATA { GRAPH %s { %s } } ; INSERT DATA { GRAPH %s { %s } }"
-                 % (m, body(old), m, body(_record_quads(rec))))
+    store.update(_data("DELETE DATA", _record_of(store, rec.iri)) + " ; " + _data("INSERT DATA", _record_quads(rec)))
     store.flush()
     return rec
 

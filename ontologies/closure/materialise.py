@@ -133,6 +133,8 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
         return Edges(c, False, props, subjects), Edges(c, True, props, upward(c, subjects))
 
     found: dict[str, Any] = {}
+    common = dict(source="derived:" + ",".join(r.iri for r in inputs), sha256=sha, byte_size=0, loader="closure",
+                  loader_version="1", version=version, parameters=params, derived_from=[r.iri for r in inputs])
     if own is not None:  # made from other inputs (an ontology loaded, reloaded or dropped): kept, updated or replaced
         prevs = [prev for n in (name, f"{name}-nonredundant") for prev in list_graphs(store, kind="closure", name=n)
                  if prev.version == version and prev.sha256 != sha and prev.parameters.get("scope") == SCOPE]
@@ -145,7 +147,7 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
             delta = update(store, (prevs[0].iri, prevs[1].iri), new, None if changed is None else edges(before),
                            changed)
             counts = [p.triples + (delta[k] if delta else 0) for k, p in enumerate(prevs)]
-            return _rerecorded(store, prevs, inputs, sha, new[0].c, t0, selected, counts,
+            return _rerecorded(store, prevs, common, new[0].c, t0, selected, counts,
                                "unchanged" if delta is None else "updated")
         for prev in prevs:
             drop_graph(store, prev.iri)
@@ -159,8 +161,6 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
             return load_chunks(store, ntriples_chunks(e.c, groups=e.groups()), graph)
         return write
 
-    common = dict(source="derived:" + ",".join(r.iri for r in inputs), sha256=sha, byte_size=0, loader="closure",
-                  loader_version="1", version=version, parameters=params, derived_from=[r.iri for r in inputs])
     red = load_graph(store, kind="closure", name=name, writer=writer(False), counted=True, **common)
     nonred = load_graph(store, kind="closure", name=f"{name}-nonredundant", writer=writer(True), counted=True, **common)
     c = found.get("c")
@@ -169,18 +169,19 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
                          dict(c.skipped) if c else {}, selected)
 
 
-def _rerecorded(store: Any, prevs: list[Any], inputs: list[Any], sha: str, c: Closure, t0: float,
+def _rerecorded(store: Any, prevs: list[Any], common: dict[str, Any], c: Closure, t0: float,
                 selected: list[str] | None, counts: list[int], status: str) -> ClosureResult:
     """The two graphs of a closure made from other inputs, kept or updated in place (their sizes
-    now ``counts``): their manifest entries now name the new inputs and their checksum."""
+    now ``counts``): their manifest entries now name the new inputs (``common``: the source,
+    checksum and inputs a new record would have)."""
     from dataclasses import replace
 
     from kg.core.graphs import rerecord, utc_now
 
-    source = "derived:" + ",".join(r.iri for r in inputs)
     now = utc_now()
-    red, nonred = (rerecord(store, replace(p, sha256=sha, source=source, derived_from=[r.iri for r in inputs],
-                                           started=now, ended=now, status=status, triples=counts[k]))
+    red, nonred = (rerecord(store, replace(p, sha256=common["sha256"], source=common["source"],
+                                           derived_from=common["derived_from"], started=now, ended=now,
+                                           status=status, triples=counts[k]))
                    for k, p in enumerate(prevs))
     return ClosureResult(red.iri, nonred.iri, red.triples, nonred.triples, len(c.names), c.inferred_subclass,
                          status, time.perf_counter() - t0, dict(c.skipped), selected)

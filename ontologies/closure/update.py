@@ -3,9 +3,8 @@ since cannot change it, else updated for the classes they can change, instead of
 written again (dropping a graph, like reading it back, costs more than writing it).
 
 The closure of a class ``x`` is determined by the property axioms and by the axioms whose subjects
-lie in ``reach(x)``: ``x`` and every class its entailed edges lead to (see
-:meth:`~ontologies.closure.reduction.Closure.reach`; every saturation rule reads only a class's
-own axioms and the closures of its superclasses and fillers). Adding graphs can therefore change
+lie in ``reach(x)``: ``x`` and every class its entailed edges lead to, transitively (every
+saturation rule reads only a class's own axioms and the closures of its superclasses and fillers). Adding graphs can therefore change
 it only if ``reach(x)``, computed over the new saturation, holds a class the added graphs say
 something about, or a class with an edge that one of their new property axioms needs to fire (the
 sub-property, the transitive or domain property; for a chain, one of its links: each must have an

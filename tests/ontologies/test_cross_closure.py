@@ -19,7 +19,7 @@ def _closure_triples(kg: KnowledgeGraph, *, nonredundant: bool = False) -> set[t
     out = set()
     for g in kg.graphs(kind="closure"):
         if g.name.endswith("-nonredundant") == nonredundant:
-            out |= {(q.subject.value, q.predicate.value, q.object.value) for q in kg.store.quads(None, None, None, g.iri)}
+            out |= _graph(kg, g.iri)
     return out
 
 

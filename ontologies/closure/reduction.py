@@ -13,12 +13,13 @@ from ontologies.axioms import SUBCLASS, THING
 @dataclass
 class Closure:
     """The computed closure. ``sup[i]``: named superclasses of class ``i`` (reflexive);
-    ``rel[i]``: property -> set of fillers (``i SubClassOf P some filler``)."""
+    ``rel[i]``: property -> set of fillers (``i SubClassOf P some filler``); classes with one parent
+    and nothing told share their parent's dict, so none of these is to be changed in place."""
 
     names: list[str]
     index: dict[str, int]
     sup: list[frozenset[int]]
-    rel: list[dict[str, frozenset[int]]]
+    rel: list[dict[str, set[int]]]
     eq: list[frozenset[int]]
     properties: list[str]
     transitive: set[str]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ontologies.axioms import Axioms
@@ -121,42 +122,26 @@ def compute(ax: Axioms, *, max_rounds: int = 20) -> Closure:
         told[index[a]].setdefault(p, set()).add(index[b])
     defs = [(index[a], [index[g] for g in gs], [(p, index[b]) for p, b in ds]) for a, gs, ds in ax.defs]
     domains = [(p, index[d]) for p, d in ax.domains if d in index]
-    inferred = 0
+    state = _Saturation(n, told_parents, told, superprops, by_first, ax.transitive, defs, domains)
+    changed: set[int] | None = None  # classes given a new parent by the last check (None: the first pass)
     rounds = 0
-    dirty: set[int] | None = None
-    sup: list[frozenset[int]] = []
-    eq: list[frozenset[int]] = []
-    rel: list[dict[str, frozenset[int]]] = []
     while True:
         rounds += 1
-        sup, eq = _superclasses(n, told_parents, sup, eq, dirty)
-        rel = _relations(n, told_parents, told, sup, superprops, by_first, ax.transitive, rel, dirty)
-        new = _classify(n, defs, domains, sup, rel, eq, superprops)
-        changed: set[int] = set()
-        for x, a in new:
+        # what the pass met but could not infer on the way (a defined class or domain not done before
+        # the class): parents for the next pass
+        later = state.run(changed)
+        changed = set()
+        for x, a in later:
             if a not in told_parents[x]:
                 told_parents[x].add(a)
+                state.inferred += 1
                 changed.add(x)
-        inferred += sum(1 for x, _ in new if x in changed)
         if not changed or rounds >= max_rounds:
             break
-        dirty = _dependents(n, changed, told_parents, told)
+    sup, rel, eq, inferred = state.sup, state.rel, state.eq, state.inferred
     log.info("closure: %d classes, %d rounds, %d inferred subclass axioms", n, rounds, inferred)
     return Closure(names, index, sup, rel, eq, sorted(p for p in props if not p.startswith("_:")),
                    set(ax.transitive), superprops, inferred, rounds, Counter(ax.skipped))
-
-
-def _dependents(n: int, changed: set[int], parents: dict[int, set[int]], told: list[dict[str, set[int]]]) -> set[int]:
-    """Every class whose closure can depend on a class in ``changed`` (reverse reachability)."""
-    rev: dict[int, list[int]] = defaultdict(list)
-    for a, ps in parents.items():
-        for b in ps:
-            rev[b].append(a)
-    for a, t in enumerate(told):
-        for bs in t.values():
-            for b in bs:
-                rev[b].append(a)
-    return reachable(rev, changed)
 
 
 def reachable(edges: Mapping[Any, Iterable[Any]], starts: Iterable[Any]) -> set[Any]:
@@ -175,58 +160,156 @@ def reachable(edges: Mapping[Any, Iterable[Any]], starts: Iterable[Any]) -> set[
     return seen
 
 
-def _superclasses(n: int, parents: dict[int, set[int]], prev_sup: list[frozenset[int]], prev_eq: list[frozenset[int]],
-                  dirty: set[int] | None) -> tuple[list[frozenset[int]], list[frozenset[int]]]:
-    sup: list[frozenset[int]] = list(prev_sup) if dirty is not None else [frozenset()] * n
-    eq: list[frozenset[int]] = list(prev_eq) if dirty is not None else [frozenset()] * n
-    for comp in _sccs_topo(n, parents):
-        if dirty is not None and not any(c in dirty for c in comp):
-            continue
-        members = frozenset(comp)
-        acc = set(members)
-        for c in comp:
-            for p in parents.get(c, ()):
-                if p not in members:
-                    acc |= sup[p]
-        fs = frozenset(acc)
-        for c in comp:
-            sup[c] = fs
-            eq[c] = members
-    return sup, eq
+#: a defined class ``A ≡ G1 and … and P1 some B1 and …``: (A, [G…], [(P, B)…]), as indices
+Definition = tuple[int, list[int], list[tuple[str, int]]]
 
 
-def _relations(n: int, parents: dict[int, set[int]], told: list[dict[str, set[int]]], sup: list[frozenset[int]],
-               superprops: dict[str, set[str]], by_first: dict[str, list[tuple[str, str]]],
-               transitive: set[str], prev: list[dict[str, frozenset[int]]],
-               dirty: set[int] | None) -> list[dict[str, frozenset[int]]]:
-    deps: dict[int, set[int]] = {i: set(parents.get(i, ())) for i in range(n)}
-    for i, t in enumerate(told):
-        for bs in t.values():
-            deps[i] |= bs
-    empty: dict[str, frozenset[int]] = {}
-    rel: list[dict[str, frozenset[int]]] = list(prev) if dirty is not None else [empty] * n
-    for comp in _sccs_topo(n, deps):
-        if dirty is not None and not any(c in dirty for c in comp):
-            continue
-        changed = True
-        while changed:
-            changed = False
+class _Saturation:
+    """Superclasses and relations of every class, dependencies (parents and told fillers) first,
+    each component of mutually dependent classes to its fixpoint; a class that then falls under a
+    property's domain or a defined class already done gets it as a parent at once (so one pass
+    usually suffices: the domains of the relations ontology put most anatomy classes under BFO's,
+    and a second round would touch nearly every class again).
+
+    After the first pass (``changed``: the classes given a new parent since), a component is
+    recomputed only when an input of one of its classes changed: its parents, its told fillers
+    (their superclasses or relations), or any class its relations reach (:func:`_one_class`
+    reads the relations of those through the chains, and of no others)."""
+
+    def __init__(self, n: int, parents: dict[int, set[int]], told: list[dict[str, set[int]]],
+                 superprops: dict[str, set[str]], by_first: dict[str, list[tuple[str, str]]], transitive: set[str],
+                 defs: list[Definition], domains: list[tuple[str, int]]) -> None:
+        self.n, self.parents, self.told = n, parents, told
+        self.superprops, self.by_first, self.transitive = superprops, by_first, transitive
+        self.sup: list[frozenset[int]] = [frozenset()] * n
+        self.eq: list[frozenset[int]] = [frozenset()] * n
+        self.rel: list[dict[str, set[int]]] = [{}] * n
+        self.inferred = 0
+        self.domain_of: dict[str, list[int]] = defaultdict(list)
+        for p, d in domains:
+            self.domain_of[p].append(d)
+        # defined classes by their first differentia (property, then filler; with the fillers of each
+        # property as a set, to meet a class's relations in one intersection), then their first genus
+        # (or None); those without a differentia by their first genus
+        self.by_filler: dict[str, dict[int, dict[int | None, list[Definition]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(list)))
+        self.by_genus: dict[int, list[Definition]] = defaultdict(list)
+        for d in defs:
+            if d[2]:
+                self.by_filler[d[2][0][0]][d[2][0][1]][d[1][0] if d[1] else None].append(d)
+            elif d[1]:
+                self.by_genus[d[1][0]].append(d)
+        self.fillers = {p: frozenset(by) for p, by in self.by_filler.items()}
+
+    def run(self, changed: set[int] | None) -> list[tuple[int, int]]:
+        """One pass; returns the (class, superclass) pairs met too early to infer in it."""
+        parents, told, rel = self.parents, self.told, self.rel
+        deps: dict[int, set[int]] = {i: set(parents.get(i, ())) for i in range(self.n)}
+        for i, t in enumerate(told):
+            for bs in t.values():
+                deps[i] |= bs
+        moved: set[int] = set()  # classes whose superclasses or relations changed in this pass
+        done = [False] * self.n
+        later: list[tuple[int, int]] = []
+
+        def stale(c: int) -> bool:
+            return (c in changed or not moved.isdisjoint(deps[c])  # type: ignore[operator]
+                    or any(not moved.isdisjoint(s) for s in rel[c].values()))
+
+        for comp in _sccs_topo(self.n, deps):
+            if changed is None or any(stale(c) for c in comp):
+                before = [(self.sup[c], rel[c]) for c in comp]
+                while True:
+                    self._superclasses(comp)
+                    self._relations(comp)
+                    met = [(c, a) for c in comp for a in self._under(c)]
+                    found = [(c, a) for c, a in met if done[a]]
+                    if not found:
+                        later += met
+                        break
+                    for c, a in found:  # done already: no cycle, the order stays valid
+                        mine = parents.setdefault(c, set())
+                        if a not in mine:
+                            mine.add(a)
+                            deps[c].add(a)
+                            self.inferred += 1
+                if changed is not None:
+                    moved.update(c for c, old in zip(comp, before) if (self.sup[c], rel[c]) != old)
             for c in comp:
-                new = _one_class(c, parents.get(c, ()), told[c], sup, rel, superprops, by_first, transitive)
+                done[c] = True
+        return later
+
+    def _superclasses(self, comp: list[int]) -> None:
+        parents, sup = self.parents, self.sup
+        groups = [comp] if len(comp) == 1 else _sccs_topo_within(comp, parents)
+        for group in groups:
+            members = frozenset(group)
+            acc = set(members)
+            for c in group:
+                for p in parents.get(c, ()):
+                    if p not in members:
+                        acc |= sup[p]
+            fs = frozenset(acc)
+            for c in group:
+                sup[c] = fs
+                self.eq[c] = members
+
+    def _relations(self, comp: list[int]) -> None:
+        rel = self.rel
+        members = frozenset(comp) if len(comp) > 1 else frozenset()
+        again = True
+        while again:
+            again = False
+            for c in comp:
+                new = _one_class(c, self.parents.get(c, ()), self.told[c], self.sup, rel, self.superprops,
+                                 self.by_first, self.transitive, members)
                 if new != rel[c]:
                     rel[c] = new
-                    changed = len(comp) > 1
-    return rel
+                    again = len(comp) > 1
+
+    def _under(self, c: int) -> list[int]:
+        """The domains of ``c``'s properties and the defined classes whose definition it meets,
+        not yet among its superclasses."""
+        sup, r = self.sup[c], self.rel[c]
+        out = [d for p in r for d in self.domain_of.get(p, ()) if d not in sup]
+        cands: list[Definition] = []
+        for p, fillers in self.fillers.items():
+            targets = r.get(p)
+            if targets:
+                by = self.by_filler[p]
+                for b in targets & fillers:
+                    for g, ds in by[b].items():
+                        if g is None or g in sup:
+                            cands += ds
+        if self.by_genus:
+            cands += [d for g in sup for d in self.by_genus.get(g, ())]
+        for a, gs, ds in cands:
+            if a not in sup and all(g in sup for g in gs) and all(b in r.get(p, ()) for p, b in ds):
+                out.append(a)
+        return out
+
+
+def _sccs_topo_within(comp: list[int], parents: dict[int, set[int]]) -> list[list[int]]:
+    """The SCCs of the ``parents`` edges among ``comp``, parents first."""
+    local = {c: k for k, c in enumerate(comp)}
+    edges = {k: {local[p] for p in parents.get(c, ()) if p in local} for k, c in enumerate(comp)}
+    return [[comp[k] for k in group] for group in _sccs_topo(len(comp), edges)]
 
 
 def _one_class(c: int, parents: Iterable[int], told: dict[str, set[int]], sup: list[frozenset[int]],
-               rel: list[dict[str, frozenset[int]]], superprops: dict[str, set[str]],
-               by_first: dict[str, list[tuple[str, str]]], transitive: set[str]) -> dict[str, frozenset[int]]:
+               rel: list[dict[str, set[int]]], superprops: dict[str, set[str]],
+               by_first: dict[str, list[tuple[str, str]]], transitive: set[str],
+               open_parents: AbstractSet[int] = frozenset()) -> dict[str, set[int]]:
     """Semi-naive: parents' relations are closed already; only told targets (and what chains
-    derive from them) generate new work. Supers of a target need none: ``rel[sup] ⊆ rel[target]``."""
+    derive from them) generate new work. Supers of a target need none: ``rel[sup] ⊆ rel[target]``.
+
+    Parents in ``open_parents`` (those in the class's own component, whose relations may still
+    grow) are not closed: their edges generate work too. Else, among equivalent classes, each
+    would take an edge the other derived from a filler's relations as they were then, and
+    neither would apply the chains again once the filler's relations grew."""
     plist = [p for p in parents if p != c]
     if len(plist) == 1 and not told:
-        return rel[plist[0]]
+        return rel[plist[0]]  # exactly its parent's (an open one's too: it takes them as they end)
     cur: dict[str, set[int]] = {}
     for p in plist:
         for prop, s in rel[p].items():
@@ -235,7 +318,8 @@ def _one_class(c: int, parents: Iterable[int], told: dict[str, set[int]], sup: l
                 cur[prop] = set(s)
             else:
                 tgt |= s
-    gens: list[tuple[str, int, bool]] = []
+    gens: list[tuple[str, int, bool]] = [(prop, y, False) for p in plist if p in open_parents
+                                         for prop, s in rel[p].items() for y in s]
     for prop, bs in told.items():
         for b in bs:
             for q in superprops.get(prop, (prop,)):
@@ -256,39 +340,4 @@ def _one_class(c: int, parents: Iterable[int], told: dict[str, set[int]], sup: l
                     tgt |= new
                     self_closed = p2 == qq and qq in transitive
                     gens.extend((qq, y, self_closed) for y in new)
-    return {p: frozenset(v) for p, v in cur.items()}
-
-
-def _classify(n: int, defs: list, domains: list, sup: list[frozenset[int]], rel: list[dict[str, frozenset[int]]],
-              eq: list[frozenset[int]], superprops: dict[str, set[str]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    if defs:
-        desc: dict[int, set[int]] = defaultdict(set)
-        for i in range(n):
-            for g in sup[i]:
-                desc[g].add(i)
-        needed: dict[str, set[int]] = defaultdict(set)
-        for _, _, ds in defs:
-            for p, b in ds:
-                needed[p].add(b)
-        inv: dict[tuple[str, int], set[int]] = defaultdict(set)
-        for i in range(n):
-            for p, fill in needed.items():
-                s = rel[i].get(p)
-                if s:
-                    for b in s & fill:
-                        inv[(p, b)].add(i)
-        for a, gs, ds in defs:
-            sets = [desc.get(g, set()) for g in gs] + [inv.get((p, b), set()) for p, b in ds]
-            if not sets or any(not s for s in sets):
-                continue
-            sets.sort(key=len)
-            cands = set(sets[0]).intersection(*sets[1:])
-            for x in cands:
-                if a not in sup[x]:
-                    out.append((x, a))
-    for p, d in domains:
-        for i in range(n):
-            if rel[i].get(p) and d not in sup[i]:
-                out.append((i, d))
-    return out
+    return cur

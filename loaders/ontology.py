@@ -28,11 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from kg.core.errors import ParseError, UnknownFormat, ValidationError
-from kg.core.graphs import drop_graph, slug
+from kg.core.graphs import drop_graph, get_graph, slug
 from kg.core.sources import Source
 from kg.core.store import Literal, NamedNode, Quad, RdfFormat, Store, rdf_format
 from loaders._base import Progress, ingest, write_triples
 from loaders.report import LoadReport
+from ontologies.axioms import EQUIVALENT, FIRST, INTERSECTION, SOME, SUBCLASS, UNION
+from ontologies.graph_axioms import axiom_triples, remember
 
 log = logging.getLogger(__name__)
 
@@ -253,12 +255,20 @@ def _load_one(store: Store, plan: _Plan, name: str | None, version: str | None, 
                 except SyntaxError as exc:
                     msg = str(exc.args[0]) if exc.args else str(exc)
                     raise ParseError(msg, source=str(src.path), line=exc.lineno, column=exc.offset) from exc
-            _check_owl(store, graph, report, own, lenient, src)
-        _post_load(store, graph, h, report)
+        # one read of the axioms, for the checks here and for every closure made of this graph
+        triples = axiom_triples(store, graph)
+        if plan.mapping is None:
+            _check_owl(store, graph, report, own, lenient, src, triples)
+        _post_load(store, graph, h, report, triples)
+        read.append(triples)
 
+    read: list[list[tuple[str, str, str]]] = []
     params = {"syntax": plan.syntax, "lenient": lenient}
-    return ingest(store, src, kind=KIND, name=name, version=version, loader="ontology", writer=writer,
-                  parameters=params, report=report)
+    report = ingest(store, src, kind=KIND, name=name, version=version, loader="ontology", writer=writer,
+                    parameters=params, report=report)
+    if read:  # recorded: kept for the closures made of it
+        remember(store, get_graph(store, report.graph), read[0])
+    return report
 
 
 def _check_obo(plan: _Plan, report: LoadReport, own: set[str], lenient: bool) -> None:
@@ -316,21 +326,33 @@ def _classify_refs(undeclared: dict[str, int | None], report: LoadReport, own: s
                     f"(e.g. {ex}); load those ontologies to resolve them")
 
 
-_UNDECLARED = """
-PREFIX owl: <http://www.w3.org/2002/07/owl#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-SELECT DISTINCT ?x WHERE { GRAPH ?g {
-  { ?a rdfs:subClassOf ?x } UNION { ?r owl:someValuesFrom ?x } UNION { ?a owl:equivalentClass ?x }
-  UNION { ?l <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> ?x ; ^(owl:intersectionOf|owl:unionOf) ?c }
-  FILTER(isIRI(?x) && ?x != owl:Thing && ?x != owl:Nothing)
-  FILTER NOT EXISTS { ?x ?p ?o }
-} }"""
+def _check_owl(store: Store, graph: str, report: LoadReport, own: set[str], lenient: bool, src: Source,
+               triples: list[tuple[str, str, str]]) -> None:
+    _classify_refs(dict.fromkeys(_undeclared(store, graph, triples)), report, own, lenient, str(src.path))
 
 
-def _check_owl(store: Store, graph: str, report: LoadReport, own: set[str], lenient: bool, src: Source) -> None:
-    rows = store.select(_UNDECLARED, {"g": NamedNode(graph)}).rows
-    _classify_refs({r[0].value: None for r in rows}, report, own, lenient, str(src.path))
+def _undeclared(store: Store, graph: str, triples: list[tuple[str, str, str]]) -> list[str]:
+    """Named classes the graph's axioms (``triples``: :func:`ontologies.graph_axioms.axiom_triples`)
+    refer to as a superclass, filler, equivalent or first member of an intersection or union, and
+    that have no triple of their own in it (blank nodes and the built-in vocabularies aside)."""
+    heads = {o for _, p, o in triples if p in (INTERSECTION, UNION)}
+    refs = {o for s, p, o in triples if p in _REFERRING or (p == FIRST and s in heads)}
+    refs -= {s for s, _, _ in triples}  # these have triples of their own
+    refs = {x for x in refs if not x.startswith(_BUILT_IN)}
+    seen: set[str] = set()
+    todo = sorted(refs)
+    for k in range(0, len(todo), 1000):  # the rest: have they any triple at all?
+        values = " ".join(f"<{x}>" for x in todo[k:k + 1000])
+        rows = store.select(f"SELECT DISTINCT ?x WHERE {{ GRAPH ?g {{ VALUES ?x {{ {values} }} ?x ?p ?o }} }}",
+                            {"g": NamedNode(graph)}).rows
+        seen.update(r[0].value for r in rows)
+    return [x for x in todo if x not in seen]
 
+
+#: what makes a named class referred to, besides the first members of intersections and unions
+_REFERRING = (SUBCLASS, SOME, EQUIVALENT)
+#: never undeclared: blank nodes, and OWL's, RDF's, RDFS's and XML Schema's own terms (owl:Thing, xsd:integer)
+_BUILT_IN = ("_:", OWL, RDFS, "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2001/XMLSchema#")
 
 _STATS = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>
@@ -348,7 +370,7 @@ def defined_by(iri: str, ontology_iri: str) -> str:
     return f"{OBO}{p.lower()}.owl" if p else ontology_iri
 
 
-def _post_load(store: Store, graph: str, h: Header, report: LoadReport) -> None:
+def _post_load(store: Store, graph: str, h: Header, report: LoadReport, triples: list[tuple[str, str, str]]) -> None:
     """Add rdfs:isDefinedBy, count classes / properties / obsoletes, report is_a cycles."""
     g = NamedNode(graph)
     ont = h.ontology_iri or graph
@@ -363,9 +385,9 @@ def _post_load(store: Store, graph: str, h: Header, report: LoadReport) -> None:
     report.counts["classes"] = int(counts[0].value)
     report.counts["object_properties"] = int(counts[1].value)
     report.counts["obsolete"] = int(counts[2].value)
-    edges = store.select("SELECT ?a ?b WHERE { GRAPH ?g { ?a <http://www.w3.org/2000/01/rdf-schema#subClassOf> ?b "
-                         "FILTER(isIRI(?a) && isIRI(?b) && ?a != ?b) } }", {"g": g}).rows
-    for cyc in is_a_cycles((a.value, b.value) for a, b in edges):
+    edges = [(a, b) for a, p, b in triples if p == SUBCLASS and a != b and not a.startswith("_:")
+             and not b.startswith("_:")]
+    for cyc in is_a_cycles(edges):
         from ontologies.prefixes import contract
 
         report.warn(f"is_a cycle among {len(cyc)} classes (they are treated as equivalent)",

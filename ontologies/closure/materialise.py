@@ -4,46 +4,34 @@ nonredundant graphs as N-Triples through the bulk path, with their manifest entr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ontologies.axioms import DEPRECATED, OWL_CLASS, RDF_TYPE, SUBCLASS, TRANSITIVE, Axioms
-from ontologies.axioms import PREDICATES as AXIOM_PREDICATES
+from ontologies.axioms import SUBCLASS, Axioms
 from ontologies.closure.edges import Edges, ntriples_chunks, upward
 from ontologies.closure.reduction import Closure
 from ontologies.closure.saturation import compute
 from ontologies.closure.update import affected, update
+from ontologies.graph_axioms import graph_axioms
 
 #: ``parameters["scope"]`` of a closure kept true across the loaded ontologies (see ontologies.closure.loaded)
 SCOPE = "loaded-ontologies"
 
 
-def read_graph_axioms(store: Any, graphs: Iterable[str], *,
-                      declared: dict[str, set[str]] | None = None) -> dict[str, Axioms]:
-    """The axioms the closure needs, of each ontology graph on its own (one pattern scan per
-    predicate). With ``declared``, fill ``declared[graph]`` with the named classes each graph
-    speaks about (subjects of its axioms and of ``a owl:Class``)."""
-    from kg.core.store import NamedNode
-
+def read_graph_axioms(store: Any, graphs: Iterable[str], *, declared: dict[str, set[str]] | None = None,
+                      records: Mapping[str, Any] | None = None) -> dict[str, Axioms]:
+    """The axioms the closure needs, of each ontology graph on its own (see
+    :func:`ontologies.graph_axioms.graph_axioms`: a graph whose manifest record is in ``records``
+    is read once for the loader's checks and all the closures made of it). With ``declared``, fill
+    ``declared[graph]`` with the named classes each graph speaks about (subjects of its axioms and
+    of ``a owl:Class``)."""
     out: dict[str, Axioms] = {}
-    for k, g in enumerate(graphs):
-        rows: list[tuple[str, str, str]] = []
-        tag = f"g{k}."  # keep blank nodes of different graphs apart
-
-        def term(t: Any, tag: str = tag) -> str:
-            return "_:" + tag + t.value if type(t).__name__ == "BlankNode" else t.value
-
-        for p in AXIOM_PREDICATES:
-            rows.extend((term(q.subject), p, term(q.object)) for q in store.quads(None, NamedNode(p), None, g))
-        rdf_type = NamedNode(RDF_TYPE)
-        for o in (OWL_CLASS, TRANSITIVE):
-            rows.extend((term(q.subject), RDF_TYPE, o) for q in store.quads(None, rdf_type, NamedNode(o), g))
-        rows.extend((term(q.subject), DEPRECATED, q.object.value)
-                    for q in store.quads(None, NamedNode(DEPRECATED), None, g))
+    for g in graphs:
+        found = graph_axioms(store, g, (records or {}).get(g))
         if declared is not None:
-            declared[g] = {r[0] for r in rows if not r[0].startswith("_:")}
-        out[g] = Axioms.from_triples(rows)
+            declared[g] = set(found.declared)
+        out[g] = found.axioms
     return out
 
 
@@ -117,7 +105,8 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
                 per = {g: per[g] for g in k}
             else:
                 declared = {}
-                per = read_graph_axioms(store, list(k), declared=declared)
+                per = read_graph_axioms(store, list(k), declared=declared,
+                                        records={r.iri: r for r in inputs})
             cache[k] = (compute(Axioms.merge(per.values())), declared, per)
         return cache[k]
 

@@ -9,11 +9,22 @@ import time
 import pytest
 
 from kg.core.errors import QueryError, StoreUnavailable, UnknownStoreScheme
-from kg.core.store import BlankNode, Literal, NamedNode, Quad, RdfFormat, isomorphic, open_store, parse_rdf
+from kg.core.store import (
+    BlankNode,
+    Literal,
+    NamedNode,
+    Quad,
+    RdfFormat,
+    isomorphic,
+    open_store,
+    parse_rdf,
+    tsv_value,
+)
 
 EX = "https://example.org/"
 G1, G2 = EX + "g1", EX + "g2"
 LABEL = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+XSD_INT = "http://www.w3.org/2001/XMLSchema#integer"
 
 NASTY = ['plain', 'quote " inside', "single ' quote", "brace } ; DROP ALL", '} } ; INSERT DATA { <x> <y> <z> }',
          "back\\slash", "new\nline", "émoji 🐟"]
@@ -75,6 +86,24 @@ def test_select_ask_construct(store, request):
     # the default graph is empty unless asked to be the union of all graphs
     assert len(store.select("SELECT * WHERE { ?s ?p ?o }")) == 0
     assert len(union) == len(NASTY) + 1
+
+
+def test_select_tsv_has_the_select_values(store):
+    """Many rows without a Python object per term: the same values as select, escapes undone."""
+    quads = _fill(store)
+    store.add_quads([Quad(BlankNode("n1"), LABEL, Literal("42", datatype=NamedNode(XSD_INT)), NamedNode(G2))])
+    q = "SELECT ?s ?o WHERE { GRAPH ?g { ?s ?p ?o } }"
+    text = store.select_tsv(q, {"g": NamedNode(G1)})
+    head, *lines = text.split("\n")
+    assert head == "?s\t?o" and lines[-1] == ""
+    rows = sorted(tuple(tsv_value(t) for t in line.split("\t")) for line in lines[:-1])
+    assert rows == sorted(store.select(q, {"g": NamedNode(G1)}).values())
+    assert sorted(v for _, v in rows) == sorted(q.object.value for q in quads[:len(NASTY)])
+    (s, o), = [line.split("\t") for line in store.select_tsv(q, {"g": NamedNode(G2)}).split("\n")[1:]
+               if line.startswith("_:")]
+    assert tsv_value(o) == "42"
+    with pytest.raises(QueryError):
+        store.select_tsv("ASK { ?s ?p ?o }")
 
 
 def test_aggregate_with_bound_variable_not_projected(store):

@@ -65,6 +65,40 @@ def test_dangling_references_strict_and_lenient(mem_kg, toy):
     assert r.counts["dangling"] == 2 and sum("dangling" in str(p) for p in r.problems) == 2
 
 
+_OWL_REFS = """@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix obo: <http://purl.obolibrary.org/obo/> .
+<http://purl.obolibrary.org/obo/t.owl> a owl:Ontology .
+obo:T_1 a owl:Class ; rdfs:subClassOf obo:T_90 .
+obo:T_2 a owl:Class ; rdfs:subClassOf [ a owl:Restriction ; owl:onProperty obo:BFO_0000050 ;
+                                        owl:someValuesFrom obo:T_91 ] .
+obo:T_3 a owl:Class ; owl:equivalentClass obo:T_92 .
+obo:T_4 a owl:Class ; owl:equivalentClass [ owl:intersectionOf ( obo:T_93 obo:T_1 ) ] .
+obo:T_5 a owl:Class ; rdfs:subClassOf obo:T_6 .
+obo:T_6 rdfs:label "a label and nothing else" .
+obo:T_7 a owl:Class ; rdfs:subClassOf obo:ZFA_0000001 .
+obo:T_8 a owl:Class ; rdfs:subClassOf owl:Thing .
+obo:T_9 a owl:DatatypeProperty ; rdfs:range [ a rdfs:Datatype ; owl:intersectionOf ( xsd:integer "x" ) ] .
+"""
+
+
+def test_undeclared_references_in_owl(mem_kg, tmp_path):
+    """A superclass, a filler, an equivalent and an intersection's first member with no triple of
+    their own are dangling in the ontology's id space, external in another's; a class with only a
+    label, owl:Thing and literals are none."""
+    f = tmp_path / "t.ttl"
+    f.write_text(_OWL_REFS)
+    with pytest.raises(ValidationError) as e:
+        mem_kg.load_ontology(f)
+    assert "4 dangling reference(s)" in str(e.value) and mem_kg.graphs() == []
+    for t in ("T:90", "T:91", "T:92", "T:93"):
+        assert t in str(e.value)
+    r = mem_kg.load_ontology(f, lenient=True)
+    assert r.counts["dangling"] == 4 and r.counts["external_undeclared"] == 1
+    assert any("ZFA:0000001" in str(p) for p in r.problems)
+
+
 def test_is_a_cycle_reported_no_infinite_loop(mem_kg, toy):
     r = mem_kg.load_ontology(toy / "ontologies" / "cycle.obo")
     cyc = [p for p in r.problems if "cycle" in p.message]

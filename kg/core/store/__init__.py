@@ -40,6 +40,7 @@ from kg.core.store.base import (
     parse_rdf,
     rdf_format,
     serialize_rdf,
+    tsv_value,
 )
 from kg.core.store.base import (
     query_kind as query_kind,  # used by the facade and the SPARQL protocol
@@ -52,7 +53,7 @@ __all__ = [
     "RdfFormat", "QueryResultsFormat", "Term", "SelectResult", "Store", "OxigraphStore",
     "SparqlEndpointStore", "open_store", "register_backend", "backends", "parse_rdf",
     "serialize_rdf", "rdf_format", "isomorphic", "canonical_nquads", "bind_values", "DEFAULT_SELECTOR", "RDFS_LABEL", "RDF_TYPE",
-    "typed_literal",
+    "typed_literal", "tsv_value",
 ]
 
 # --------------------------------------------------------------------------- registry

@@ -102,6 +102,8 @@ class Store(Protocol):
 
     def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
                union_default_graph: bool = False) -> SelectResult: ...
+    def select_tsv(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+                   union_default_graph: bool = False) -> str: ...
     def ask(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
             union_default_graph: bool = False) -> bool: ...
     def construct(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
@@ -189,6 +191,28 @@ def query_kind(sparql: str) -> str:
     if not m:
         raise QueryError("not a SPARQL query: expected SELECT, ASK, CONSTRUCT or DESCRIBE")
     return m.group(1).upper()
+
+
+_ECHAR = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
+_ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))")
+
+
+def tsv_value(term: str) -> str:
+    r"""The value of a term as SPARQL TSV results write it (N-Triples syntax): an IRI without its
+    brackets, a blank node as ``_:id``, a literal's lexical form with its escapes undone.
+
+    >>> [tsv_value(t) for t in ['<http://x/a>', '_:b1', '"a\tb"@en', '"1"^^<http://x/int>', '12']]
+    ['http://x/a', '_:b1', 'a\tb', '1', '12']
+    """
+    if term.startswith("<"):
+        return term[1:-1]
+    if not term.startswith('"'):
+        return term  # a blank node, or a number or boolean written bare
+    body = term[1:term.rindex('"')]
+    if "\\" not in body:
+        return body
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)) if m.group(3) is None
+                       else _ECHAR.get(m.group(3), m.group(0)), body)
 
 
 def guarded(items: Iterator[Any]) -> Iterator[Any]:

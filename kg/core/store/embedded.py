@@ -12,6 +12,7 @@ import pyoxigraph as ox
 from pyoxigraph import (
     NamedNode,
     Quad,
+    QueryResultsFormat,
     RdfFormat,
     Triple,
 )
@@ -68,6 +69,19 @@ class OxigraphStore:
         except OSError as exc:
             raise QueryError(f"query failed: {exc}") from exc
         return SelectResult(names, rows)
+
+    def select_tsv(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+                   union_default_graph: bool = False) -> str:
+        """A SELECT's answer as SPARQL TSV (a header of ``?variables``, then one line per row, terms in
+        N-Triples syntax: :func:`kg.core.store.base.tsv_value`), written by the engine: many rows
+        without a Python object per term."""
+        res = self._run(sparql, bindings, union_default_graph)
+        if not isinstance(res, ox.QuerySolutions):
+            raise QueryError("expected a SELECT query")
+        try:
+            return res.serialize(format=QueryResultsFormat.TSV).decode()
+        except OSError as exc:
+            raise QueryError(f"query failed: {exc}") from exc
 
     def ask(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
             union_default_graph: bool = False) -> bool:

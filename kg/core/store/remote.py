@@ -134,6 +134,17 @@ class SparqlEndpointStore:
         names = [v.value for v in res.variables]
         return SelectResult(names, [tuple(sol[i] for i in range(len(names))) for sol in res])
 
+    def select_tsv(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+                   union_default_graph: bool = False) -> str:
+        """A SELECT's answer as SPARQL TSV (see the embedded store's): asked for as JSON, which every
+        endpoint writes the same way, and rewritten."""
+        r = self._post_query(bind_values(sparql, bindings), "application/sparql-results+json",
+                             union_default_graph)
+        res = ox.parse_query_results(_portable_bnodes(r.content), format=QueryResultsFormat.JSON)
+        if not isinstance(res, ox.QuerySolutions):
+            raise QueryError("expected a SELECT query")
+        return res.serialize(format=QueryResultsFormat.TSV).decode()
+
     def ask(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
             union_default_graph: bool = False) -> bool:
         r = self._post_query(bind_values(sparql, bindings), "application/sparql-results+json",

@@ -180,7 +180,8 @@ class _Saturation:
                  superprops: dict[str, set[str]], by_first: dict[str, list[tuple[str, str]]], transitive: set[str],
                  defs: list[Definition], domains: list[tuple[str, int]]) -> None:
         self.n, self.parents, self.told = n, parents, told
-        self.superprops, self.by_first, self.transitive = superprops, by_first, transitive
+        self.superprops, self.by_first = superprops, by_first
+        self.after_self = {p: [(p2, q) for p2, q in by_first.get(p, ()) if not p2 == q == p] for p in transitive}
         self.sup: list[frozenset[int]] = [frozenset()] * n
         self.eq: list[frozenset[int]] = [frozenset()] * n
         self.rel: list[dict[str, set[int]]] = [{}] * n
@@ -262,7 +263,7 @@ class _Saturation:
             again = False
             for c in comp:
                 new = _one_class(c, self.parents.get(c, ()), self.told[c], self.sup, rel, self.superprops,
-                                 self.by_first, self.transitive, members)
+                                 self.by_first, self.after_self, members)
                 if new != rel[c]:
                     rel[c] = new
                     again = len(comp) > 1
@@ -298,10 +299,12 @@ def _sccs_topo_within(comp: list[int], parents: dict[int, set[int]]) -> list[lis
 
 def _one_class(c: int, parents: Iterable[int], told: dict[str, set[int]], sup: list[frozenset[int]],
                rel: list[dict[str, set[int]]], superprops: dict[str, set[str]],
-               by_first: dict[str, list[tuple[str, str]]], transitive: set[str],
+               by_first: dict[str, list[tuple[str, str]]], after_self: dict[str, list[tuple[str, str]]],
                open_parents: AbstractSet[int] = frozenset()) -> dict[str, set[int]]:
     """Semi-naive: parents' relations are closed already; only told targets (and what chains
     derive from them) generate new work. Supers of a target need none: ``rel[sup] ⊆ rel[target]``.
+    ``by_first[p]``: the chains ``p ∘ p2 -> q`` as (p2, q); ``after_self[p]``: those of a transitive
+    ``p`` other than ``p ∘ p -> p``.
 
     Parents in ``open_parents`` (those in the class's own component, whose relations may still
     grow) are not closed: their edges generate work too. Else, among equivalent classes, each
@@ -318,19 +321,20 @@ def _one_class(c: int, parents: Iterable[int], told: dict[str, set[int]], sup: l
                 cur[prop] = set(s)
             else:
                 tgt |= s
-    gens: list[tuple[str, int, bool]] = [(prop, y, False) for p in plist if p in open_parents
-                                         for prop, s in rel[p].items() for y in s]
+    # work: (filler, the chains to apply to the new edge to it)
+    gens: list[tuple[int, list[tuple[str, str]]]] = [(y, by_first[prop]) for p in plist if p in open_parents
+                                                      for prop, s in rel[p].items() if prop in by_first for y in s]
     for prop, bs in told.items():
         for b in bs:
             for q in superprops.get(prop, (prop,)):
                 cur.setdefault(q, set()).update(sup[b])
-                gens.append((q, b, False))
+                if q in by_first:
+                    gens.append((b, by_first[q]))
     while gens:
-        p1, x, closed = gens.pop()
-        for p2, q in by_first.get(p1, ()):
-            if closed and p2 == p1 == q:
-                continue
-            s = rel[x].get(p2) if x != c else cur.get(p2)
+        x, chains = gens.pop()
+        rx = rel[x] if x != c else cur
+        for p2, q in chains:
+            s = rx.get(p2)
             if not s:
                 continue
             for qq in superprops.get(q, (q,)):
@@ -338,6 +342,9 @@ def _one_class(c: int, parents: Iterable[int], told: dict[str, set[int]], sup: l
                 new = s - tgt
                 if new:
                     tgt |= new
-                    self_closed = p2 == qq and qq in transitive
-                    gens.extend((qq, y, self_closed) for y in new)
+                    # edges taken from a filler's own (closed) edges of a transitive property need
+                    # no transitivity again: only its other chains, if any
+                    follow = after_self.get(qq) if p2 == qq and qq in after_self else by_first.get(qq)
+                    if follow:
+                        gens.extend((y, follow) for y in new)
     return cur

@@ -123,7 +123,7 @@ def compute(ax: Axioms, *, max_rounds: int = 20) -> Closure:
     defs = [(index[a], [index[g] for g in gs], [(p, index[b]) for p, b in ds]) for a, gs, ds in ax.defs]
     domains = [(p, index[d]) for p, d in ax.domains if d in index]
     state = _Saturation(n, told_parents, told, superprops, by_first, ax.transitive, defs, domains)
-    changed: set[int] | None = None  # classes given a new parent by the last check (None: the first pass)
+    changed: set[int] | None = None  # classes given a new parent since the last pass (None: the first)
     rounds = 0
     while True:
         rounds += 1

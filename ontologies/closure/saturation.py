@@ -124,6 +124,7 @@ def compute(ax: Axioms, *, max_rounds: int = 20) -> Closure:
     domains = [(p, index[d]) for p, d in ax.domains if d in index]
     state = _Saturation(n, told_parents, told, superprops, by_first, ax.transitive, defs, domains)
     changed: set[int] | None = None  # classes given a new parent since the last pass (None: the first)
+    skipped = Counter(ax.skipped)
     rounds = 0
     while True:
         rounds += 1
@@ -136,12 +137,17 @@ def compute(ax: Axioms, *, max_rounds: int = 20) -> Closure:
                 told_parents[x].add(a)
                 state.inferred += 1
                 changed.add(x)
-        if not changed or rounds >= max_rounds:
+        if not changed:
+            break
+        if rounds >= max_rounds:  # a safety valve: real ontologies take two passes
+            log.warning("closure: stopped after %d passes with %d classes still to redo: incomplete", rounds,
+                        len(changed))
+            skipped["classes left unsaturated after the last pass"] += len(changed)
             break
     sup, rel, eq, inferred = state.sup, state.rel, state.eq, state.inferred
     log.info("closure: %d classes, %d rounds, %d inferred subclass axioms", n, rounds, inferred)
     return Closure(names, index, sup, rel, eq, sorted(p for p in props if not p.startswith("_:")),
-                   set(ax.transitive), superprops, inferred, rounds, Counter(ax.skipped))
+                   set(ax.transitive), superprops, inferred, rounds, skipped)
 
 
 def reachable(edges: Mapping[Any, Iterable[Any]], starts: Iterable[Any]) -> set[Any]:

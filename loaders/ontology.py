@@ -35,6 +35,7 @@ from loaders._base import Progress, ingest, write_triples
 from loaders.report import LoadReport
 from ontologies.axioms import EQUIVALENT, FIRST, INTERSECTION, SOME, SUBCLASS, UNION
 from ontologies.graph_axioms import axiom_triples, remember
+from ontologies.prefixes import PREFIXES
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +353,7 @@ def _undeclared(store: Store, graph: str, triples: list[tuple[str, str, str]]) -
 #: what makes a named class referred to, besides the first members of intersections and unions
 _REFERRING = (SUBCLASS, SOME, EQUIVALENT)
 #: never undeclared: blank nodes, and OWL's, RDF's, RDFS's and XML Schema's own terms (owl:Thing, xsd:integer)
-_BUILT_IN = ("_:", OWL, RDFS, "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "http://www.w3.org/2001/XMLSchema#")
+_BUILT_IN = ("_:", *(PREFIXES[p] for p in ("owl", "rdf", "rdfs", "xsd")))
 
 _STATS = """
 PREFIX owl: <http://www.w3.org/2002/07/owl#>

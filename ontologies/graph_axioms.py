@@ -21,10 +21,11 @@ from ontologies.axioms import DEPRECATED, OWL_CLASS, PREDICATES, RDF_TYPE, TRANS
 KEEP = 32
 _DEPRECATED = f"<{DEPRECATED}>"
 
-_QUERY = ("SELECT ?s ?p ?o WHERE { GRAPH ?g { { VALUES ?p { "
-          + " ".join(f"<{p}>" for p in (*PREDICATES, DEPRECATED))
-          + f" }} ?s ?p ?o }} UNION {{ VALUES ?o {{ <{OWL_CLASS}> <{TRANSITIVE}> }} ?s <{RDF_TYPE}> ?o "
-          + f"BIND(<{RDF_TYPE}> AS ?p) }} }} }}")
+_READ = " ".join(f"<{p}>" for p in (*PREDICATES, DEPRECATED))
+_QUERY = f"""SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{
+  {{ VALUES ?p {{ {_READ} }} ?s ?p ?o }}
+  UNION {{ VALUES ?o {{ <{OWL_CLASS}> <{TRANSITIVE}> }} ?s <{RDF_TYPE}> ?o BIND(<{RDF_TYPE}> AS ?p) }}
+}} }}"""
 
 
 @dataclass(frozen=True)

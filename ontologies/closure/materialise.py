@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from ontologies.graph_axioms import graph_axioms
 SCOPE = "loaded-ontologies"
 
 
-def read_graph_axioms(store: Any, graphs: Iterable[str], *, declared: dict[str, set[str]] | None = None,
+def read_graph_axioms(store: Any, graphs: Iterable[str], *, declared: dict[str, AbstractSet[str]] | None = None,
                       records: Mapping[str, Any] | None = None) -> dict[str, Axioms]:
     """The axioms the closure needs, of each ontology graph on its own (see
     :func:`ontologies.graph_axioms.graph_axioms`: a graph whose manifest record is in ``records``
@@ -30,12 +31,13 @@ def read_graph_axioms(store: Any, graphs: Iterable[str], *, declared: dict[str, 
     for g in graphs:
         found = graph_axioms(store, g, (records or {}).get(g))
         if declared is not None:
-            declared[g] = set(found.declared)
+            declared[g] = found.declared
         out[g] = found.axioms
     return out
 
 
-def read_axioms(store: Any, graphs: Iterable[str], *, declared: dict[str, set[str]] | None = None) -> Axioms:
+def read_axioms(store: Any, graphs: Iterable[str], *,
+                declared: dict[str, AbstractSet[str]] | None = None) -> Axioms:
     """The axioms of ontology graphs together (see :func:`read_graph_axioms`)."""
     return Axioms.merge(read_graph_axioms(store, graphs, declared=declared).values())
 
@@ -96,7 +98,7 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
     cache = saturated if saturated is not None else {}
     key = tuple(sorted(r.iri for r in inputs))
 
-    def saturation(k: tuple[str, ...] = key) -> tuple[Closure, dict[str, set[str]], dict[str, Axioms]]:
+    def saturation(k: tuple[str, ...] = key) -> tuple[Closure, dict[str, AbstractSet[str]], dict[str, Axioms]]:
         """(closure, named classes per graph, axioms per graph) of the graphs ``k``, computed once;
         a subset of the inputs (an earlier closure's) from the axioms already read."""
         if k not in cache:

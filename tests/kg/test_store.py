@@ -99,7 +99,7 @@ def test_select_tsv_has_the_select_values(store):
     rows = sorted(tuple(tsv_value(t) for t in line.split("\t")) for line in lines[:-1])
     assert rows == sorted(store.select(q, {"g": NamedNode(G1)}).values())
     assert sorted(v for _, v in rows) == sorted(q.object.value for q in quads[:len(NASTY)])
-    (s, o), = [line.split("\t") for line in store.select_tsv(q, {"g": NamedNode(G2)}).split("\n")[1:]
+    (_, o), = [line.split("\t") for line in store.select_tsv(q, {"g": NamedNode(G2)}).split("\n")[1:]
                if line.startswith("_:")]
     assert tsv_value(o) == "42"
     with pytest.raises(QueryError):

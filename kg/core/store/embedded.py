@@ -57,11 +57,15 @@ class OxigraphStore:
         except OSError as exc:
             raise QueryError(f"query failed: {exc}") from exc
 
-    def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
-               union_default_graph: bool = False) -> SelectResult:
-        res = self._run(sparql, bindings, union_default_graph)
+    def _solutions(self, sparql: str, bindings: Mapping[str, Term] | None, union: bool) -> ox.QuerySolutions:
+        res = self._run(sparql, bindings, union)
         if not isinstance(res, ox.QuerySolutions):
             raise QueryError("expected a SELECT query")
+        return res
+
+    def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+               union_default_graph: bool = False) -> SelectResult:
+        res = self._solutions(sparql, bindings, union_default_graph)
         names = [v.value for v in res.variables]
         n = len(names)
         try:
@@ -75,9 +79,7 @@ class OxigraphStore:
         """A SELECT's answer as SPARQL TSV (a header of ``?variables``, then one line per row, terms in
         N-Triples syntax: :func:`kg.core.store.base.tsv_value`), written by the engine: many rows
         without a Python object per term."""
-        res = self._run(sparql, bindings, union_default_graph)
-        if not isinstance(res, ox.QuerySolutions):
-            raise QueryError("expected a SELECT query")
+        res = self._solutions(sparql, bindings, union_default_graph)
         try:
             return res.serialize(format=QueryResultsFormat.TSV).decode()
         except OSError as exc:

@@ -124,13 +124,16 @@ class SparqlEndpointStore:
         return self._request("POST", self.query_url, content=urlencode(data).encode(),
                              headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
 
-    def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
-               union_default_graph: bool = False) -> SelectResult:
-        r = self._post_query(bind_values(sparql, bindings), "application/sparql-results+json",
-                             union_default_graph)
+    def _solutions(self, sparql: str, bindings: Mapping[str, Term] | None, union: bool) -> ox.QuerySolutions:
+        r = self._post_query(bind_values(sparql, bindings), "application/sparql-results+json", union)
         res = ox.parse_query_results(_portable_bnodes(r.content), format=QueryResultsFormat.JSON)
         if not isinstance(res, ox.QuerySolutions):
             raise QueryError("expected a SELECT query")
+        return res
+
+    def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
+               union_default_graph: bool = False) -> SelectResult:
+        res = self._solutions(sparql, bindings, union_default_graph)
         names = [v.value for v in res.variables]
         return SelectResult(names, [tuple(sol[i] for i in range(len(names))) for sol in res])
 
@@ -138,12 +141,7 @@ class SparqlEndpointStore:
                    union_default_graph: bool = False) -> str:
         """A SELECT's answer as SPARQL TSV (see the embedded store's): asked for as JSON, which every
         endpoint writes the same way, and rewritten."""
-        r = self._post_query(bind_values(sparql, bindings), "application/sparql-results+json",
-                             union_default_graph)
-        res = ox.parse_query_results(_portable_bnodes(r.content), format=QueryResultsFormat.JSON)
-        if not isinstance(res, ox.QuerySolutions):
-            raise QueryError("expected a SELECT query")
-        return res.serialize(format=QueryResultsFormat.TSV).decode()
+        return self._solutions(sparql, bindings, union_default_graph).serialize(format=QueryResultsFormat.TSV).decode()
 
     def ask(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
             union_default_graph: bool = False) -> bool:

@@ -3,18 +3,20 @@
 
 A :class:`Mapping` says which column holds what. Per row: ``image``, ``taxon``, ``trait`` and
 ``value`` (required); ``confidence``, ``unit``, ``truth`` (the ground-truth value of the trait for
-that image, e.g. the expert identification), ``specimen``, ``region`` (a bounding box or mask
-reference) optional. Batch-level fields (``model``, ``model_version``) may also come from columns
+that image, e.g. the expert identification), ``specimen``, ``region`` (the side, part or instance
+measured: ``left``/``right``, a fin ray, a bounding box; part of a prediction's identity, so an
+image may have one value of a trait per region) optional. Batch-level fields (``model``, ``model_version``) may also come from columns
 that hold one value. ``constants`` give a value for every row instead of a column (e.g. the trait
 of a single-trait table); ``traits`` turn a wide table (one value column per trait) into rows.
 
-Row numbers in problems are data records counted from 1 (the header is not counted); for CSV/TSV
-the physical line is given too.
+CSV/TSV are read in the mapping's ``encoding`` (UTF-8 by default); only the columns the mapping
+uses must decode (see :mod:`loaders._table_io`). Row numbers in problems are data records counted
+from 1 (the header is not counted); for CSV/TSV the physical line is given too, and the column is
+named as the header spells it. The user documentation is ``docs/formats/predictions.md``.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +26,11 @@ import pandas as pd
 
 from kg.core.errors import ParseError, ValidationError
 from kg.core.sources import Source
+from loaders._prediction_rows import REQUIRED, RowProblem, check
+from loaders._table_io import check_decoded, encoding_name, physical_lines, read_table, table_format
 from ontologies.units import unit_curie
 
 ROW_FIELDS = ("image", "taxon", "trait", "value", "confidence", "unit", "truth", "specimen", "region")
-REQUIRED = ("image", "taxon", "trait", "value")
 BATCH_FIELDS = ("model", "model_version", "weights_sha256", "hf_repo", "code_commit", "run_id", "date")
 KINDS = ("continuous", "categorical")
 #: Column names recognised without a mapping (lower-case).
@@ -40,7 +43,7 @@ AUTO_COLUMNS = {
     "unit": ("unit", "units"),
     "truth": ("truth", "ground_truth", "true_value", "label"),
     "specimen": ("specimen", "specimen_id", "catalog_number", "catalognumber"),
-    "region": ("region", "bbox", "mask", "bounding_box"),
+    "region": ("region", "side", "instance", "bbox", "mask", "bounding_box"),
     "model": ("model", "model_name"),
     "model_version": ("model_version", "version"),
 }
@@ -68,13 +71,14 @@ class Mapping:
     kinds: dict[str, str] = field(default_factory=dict)
     image_id: str = "as-is"
     delimiter: str | None = None
+    encoding: str | None = None
     batch: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any] | None) -> Mapping:
         """A mapping from a dict (a YAML file's content). Unknown keys are an error."""
         d = dict(d or {})
-        known = {"columns", "constants", "traits", "trait_labels", "kinds", "image_id", "delimiter", "batch"}
+        known = {"columns", "constants", "traits", "trait_labels", "kinds", "image_id", "delimiter", "encoding", "batch"}
         extra = set(d) - known - set(ROW_FIELDS) - set(BATCH_FIELDS)
         if extra:
             raise ValidationError(f"unknown mapping key(s) {sorted(extra)}; expected {sorted(known)} or field names "
@@ -94,12 +98,21 @@ class Mapping:
                 trait_labels={str(k): str(v) for k, v in (d.get("trait_labels") or {}).items()},
                 kinds={str(k): str(v) for k, v in (d.get("kinds") or {}).items()},
                 image_id=str(d.get("image_id") or "as-is"), delimiter=d.get("delimiter"),
-                batch=dict(d.get("batch") or {}))
+                encoding=str(d["encoding"]) if d.get("encoding") else None, batch=dict(d.get("batch") or {}))
         if m.image_id not in IMAGE_ID_RULES:
             raise ValidationError(f"image_id rule {m.image_id!r}: expected one of {', '.join(IMAGE_ID_RULES)}")
         for k in [*m.kinds.values(), *(t.kind for t in traits if t.kind)]:
             if k not in KINDS:
                 raise ValidationError(f"trait kind {k!r}: expected one of {', '.join(KINDS)}")
+        for where, u in [*((f"traits: column {t.column!r}", t.unit) for t in traits if t.unit),
+                         *(("constants: unit", m.constants[k]) for k in ("unit",) if m.constants.get(k))]:
+            if unit_curie(str(u)) is None:
+                raise ValidationError(f"{where}: unit {u!r} is not a known unit (a UO CURIE or cm, mm, m, g, ...)")
+        if m.encoding:
+            try:
+                encoding_name(m.encoding)
+            except ParseError as exc:
+                raise ValidationError(exc.message) from exc
         return m
 
     @classmethod
@@ -109,7 +122,10 @@ class Mapping:
 
         p = Path(path)
         try:
-            data = yaml.safe_load(p.read_text())
+            data = yaml.safe_load(p.read_bytes())  # YAML finds UTF-8/16 itself
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset {exc.start})",
+                             source=str(p)) from exc
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise ParseError(f"not valid YAML ({getattr(exc, 'problem', exc)})", source=str(p),
@@ -128,25 +144,9 @@ class Mapping:
             out["traits"] = [{k: v for k, v in t.__dict__.items() if v is not None} for t in self.traits]
         if self.delimiter:
             out["delimiter"] = self.delimiter
+        if self.encoding:
+            out["encoding"] = self.encoding
         return out
-
-
-@dataclass
-class RowProblem:
-    """Why one row cannot be loaded."""
-
-    row: int
-    reason: str
-    column: str | None = None
-    value: str | None = None
-    line: int | None = None
-    pos: int = -1  # position in the table's frame (a wide row gives several frame rows)
-
-    def __str__(self) -> str:
-        where = f"row {self.row}" + (f" (line {self.line})" if self.line else "")
-        col = f" [{self.column}]" if self.column else ""
-        val = f" ({self.value!r})" if self.value is not None else ""
-        return f"{where}{col}: {self.reason}{val}"
 
 
 @dataclass
@@ -154,37 +154,18 @@ class PredictionTable:
     """A parsed table: one row per prediction (``frame``), the problems found, batch fields."""
 
     frame: pd.DataFrame        # columns: row + ROW_FIELDS (strings) + num, conf (floats), unit (UO CURIE or "")
-    problems: list[RowProblem]
+    problems: list[RowProblem]  # (+ vcol: the value column of each frame row, in wide tables)
     rows: int                  # data records in the file
     batch: dict[str, str]      # batch-level fields read from columns
     kinds: dict[str, str]      # raw trait -> continuous | categorical
     mapping: Mapping
     fmt: str
     source: str = ""
+    columns: dict[str, str] = field(default_factory=dict)  # field -> the header's name of its column
 
     def bad_positions(self) -> np.ndarray:
         """Positions in ``frame`` of the rows with a problem."""
         return np.array(sorted({p.pos for p in self.problems if p.pos >= 0}), dtype=np.int64)
-
-
-def read_table(src: Source, fmt: str, mapping: Mapping) -> pd.DataFrame:
-    """The table as strings (CSV/TSV; empty cells as ''), or as stored (Parquet)."""
-    if fmt == "parquet":
-        try:
-            df = pd.read_parquet(src.path)
-        except Exception as exc:
-            raise ParseError(f"not a readable Parquet file ({exc})", source=src.origin) from exc
-        return df
-    delim = mapping.delimiter or ("\t" if fmt == "tsv" else ",")
-    try:
-        with src.open() as fh:
-            return pd.read_csv(fh, sep=delim, dtype=str, keep_default_na=False, na_filter=False, engine="c")
-    except pd.errors.EmptyDataError as exc:
-        raise ParseError("empty prediction table", source=src.origin, line=1) from exc
-    except pd.errors.ParserError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise ParseError(f"malformed {fmt.upper()} ({exc})", source=src.origin,
-                         line=int(m.group(1)) if m else None) from exc
 
 
 def _as_str(s: pd.Series) -> pd.Series:
@@ -193,35 +174,35 @@ def _as_str(s: pd.Series) -> pd.Series:
     return s.astype(object).where(s.notna(), "").astype(str)
 
 
-def table_format(src: Source, fmt: str | None) -> str:
-    if fmt:
-        return fmt.lower()
-    hint = src.format_hint
-    return {"tsv": "tsv", "tab": "tsv", "txt": "tsv", "parquet": "parquet", "pq": "parquet"}.get(hint, "csv")
-
-
 def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = None, *,
-          fmt: str | None = None) -> PredictionTable:
-    """Read and check a prediction table (pure: no store). A missing required column raises
-    :class:`~kg.core.errors.ParseError`; problems with single rows are collected in ``problems``.
+          fmt: str | None = None, encoding: str | None = None) -> PredictionTable:
+    """Read and check a prediction table (pure: no store). A missing column, or bytes that do not
+    decode in a column the mapping uses, raise :class:`~kg.core.errors.ParseError`; problems with
+    single rows are collected in ``problems``. ``encoding`` overrides the mapping's.
 
     >>> import tempfile, pathlib
     >>> tmp = tempfile.TemporaryDirectory()
     >>> p = pathlib.Path(tmp.name) / "p.csv"
-    >>> _ = p.write_text("image_id,taxon,trait,value,confidence\\nark:/89609/x/1,Danio rerio,UBERON:2000251,present,0.9\\n"
+    >>> _ = p.write_text("image_id,taxon,trait,value,conf\\nark:/89609/x/1,Danio rerio,UBERON:2000251,present,0.9\\n"
     ...                  "ark:/89609/x/2,Danio rerio,UBERON:2000251,absent,1.7\\n")
-    >>> t = parse(p)
+    >>> t = parse(p, {"confidence": "conf"})
     >>> len(t.frame), [str(x) for x in t.problems]
-    (2, ["row 2 (line 3) [confidence]: confidence outside [0, 1] ('1.7')"])
+    (2, ["row 2 (line 3), column 'conf': '1.7' is outside [0, 1] (a confidence)"])
     >>> tmp.cleanup()
     """
     src = path if isinstance(path, Source) else Source.resolve(path)
     m = mapping if isinstance(mapping, Mapping) else Mapping.from_dict(mapping)
     fmt = table_format(src, fmt)
-    raw = read_table(src, fmt, m)
+    enc = encoding or m.encoding
+    raw = read_table(src, fmt, delimiter=m.delimiter, encoding=enc)
     header = [str(c) for c in raw.columns]
     raw.columns = header
-    cols = _resolve_columns(m, header)
+    try:
+        cols = _resolve_columns(m, header)
+    except ParseError as exc:
+        raise ParseError(exc.message, source=src.origin, line=exc.line, value=exc.value) from None
+    used = list(dict.fromkeys([*cols.values(), *(t.column for t in m.traits)]))
+    check_decoded(raw, used, src, fmt, delimiter=m.delimiter, encoding=enc)
     batch = _batch_from_columns(raw, cols, src)
     n = len(raw)
     rownum = np.arange(1, n + 1)
@@ -242,9 +223,11 @@ def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = 
                 part[f] = m.constants[f]
             else:
                 part[f] = ""
+        if spec is not None:
+            part["vcol"] = spec.column
         parts.append(part)
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    for f in ("image", "taxon", "trait", "value", "unit", "truth"):
+    for f in ("image", "taxon", "trait", "value", "unit", "truth", "region"):
         df[f] = df[f].str.strip()
     if m.image_id == "basename":
         df["image"] = df["image"].str.rsplit("/", n=1).str[-1]
@@ -252,12 +235,26 @@ def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = 
         df["image"] = df["image"].str.rsplit("/", n=1).str[-1].str.rsplit(".", n=1).str[0]
     kinds = {t.trait: t.kind for t in m.traits if t.kind}
     kinds.update(m.kinds)
-    problems: list[RowProblem] = []
-    table = PredictionTable(df, problems, n, batch, {}, m, fmt, src.origin)
-    _check(table, kinds)
-    if problems and fmt in ("csv", "tsv"):
-        _add_lines(src, m, fmt, problems)
+    table = PredictionTable(df, [], n, batch, {}, m, fmt, src.origin, columns=cols)
+    check(table, kinds)
+    add_lines(table, src, encoding=enc)
     return table
+
+
+def add_lines(table: PredictionTable, src: Source, *, encoding: str | None = None) -> None:
+    """Put the physical line on each problem that has none yet (CSV/TSV)."""
+    want = {p.row for p in table.problems if p.line is None}
+    if not want or table.fmt not in ("csv", "tsv"):
+        return
+    lines = physical_lines(src, table.fmt, want, delimiter=table.mapping.delimiter,
+                           encoding=encoding or table.mapping.encoding)
+    for p in table.problems:
+        p.line = lines.get(p.row, p.line)
+
+
+def _header_text(header: list[str]) -> str:
+    shown = [h if len(h) <= 60 else h[:57] + "..." for h in header[:30]]
+    return ", ".join(shown) + (f", ... ({len(header)} columns)" if len(header) > 30 else "")
 
 
 def _resolve_columns(m: Mapping, header: list[str]) -> dict[str, str]:
@@ -267,13 +264,13 @@ def _resolve_columns(m: Mapping, header: list[str]) -> dict[str, str]:
     for f, col in m.columns.items():
         if col not in header:
             raise ParseError(f"column {col!r} (mapped to {f}) is not in the header; the header has: "
-                             f"{', '.join(header)}", line=1, value=col)
+                             f"{_header_text(header)}", line=1, value=col)
         cols[f] = col
     wide = {"trait", "value"} if m.traits else set()
     for t in m.traits:
         if t.column not in header:
-            raise ParseError(f"trait column {t.column!r} is not in the header; the header has: {', '.join(header)}",
-                             line=1, value=t.column)
+            raise ParseError(f"trait column {t.column!r} is not in the header; the header has: "
+                             f"{_header_text(header)}", line=1, value=t.column)
     for f, names in AUTO_COLUMNS.items():
         if f in cols or f in m.constants or f in wide:
             continue
@@ -282,9 +279,9 @@ def _resolve_columns(m: Mapping, header: list[str]) -> dict[str, str]:
             cols[f] = hit
     missing = [f for f in REQUIRED if f not in cols and f not in m.constants and f not in wide]
     if missing:
-        raise ParseError(f"missing required column(s) {', '.join(missing)}: the header has {', '.join(header)}; "
-                         "name them in a mapping (--column FIELD=COLUMN or --mapping FILE)", line=1,
-                         value=",".join(header))
+        raise ParseError(f"missing required column(s) {', '.join(missing)}: the header has {_header_text(header)}; "
+                         "name them in a mapping (--column FIELD=COLUMN or --mapping FILE; "
+                         "see docs/formats/predictions.md)", line=1)
     return cols
 
 
@@ -302,79 +299,5 @@ def _batch_from_columns(raw: pd.DataFrame, cols: dict[str, str], src: Source) ->
     return out
 
 
-def _check(t: PredictionTable, declared: dict[str, str]) -> None:
-    df, probs = t.frame, t.problems
-    rows = df["row"].to_numpy()
-
-    def flag(mask: np.ndarray, reason: str, column: str | None, values: pd.Series | None = None) -> None:
-        idx = np.flatnonzero(mask)
-        vals = values.to_numpy()[idx] if values is not None else [None] * len(idx)
-        probs.extend(RowProblem(int(rows[i]), reason, column, None if v is None else str(v), pos=int(i))
-                     for i, v in zip(idx, vals))
-
-    for f in REQUIRED:
-        flag((df[f] == "").to_numpy(), f"missing {f}", f)
-    # confidence: a number in [0, 1] when given
-    conf_s = df["confidence"].str.strip()
-    conf = pd.to_numeric(conf_s, errors="coerce").to_numpy(dtype=float, copy=True)
-    given = (conf_s != "").to_numpy()
-    flag(given & np.isnan(conf), "confidence is not a number", "confidence", conf_s)
-    flag(given & ~np.isnan(conf) & ((conf < 0) | (conf > 1)), "confidence outside [0, 1]", "confidence", conf_s)
-    df["conf"] = np.where(given & (conf >= 0) & (conf <= 1), conf, np.nan)
-    # units: UO CURIEs or common strings
-    units = {u: unit_curie(u) for u in pd.unique(df["unit"]) if u}
-    unknown = {u for u, c in units.items() if c is None}
-    if unknown:
-        flag(df["unit"].isin(unknown).to_numpy(), "unknown unit (a UO CURIE or cm, mm, m, g, ...)", "unit", df["unit"])
-    df["unit"] = df["unit"].map({"": "", **{u: c or "" for u, c in units.items()}}) if units else ""
-    # kinds: declared, else continuous when a unit is given or every value is a number
-    num = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype=float, copy=True)
-    num[~np.isfinite(num)] = np.nan
-    df["num"] = num
-    kinds: dict[str, str] = {}
-    stats = pd.DataFrame({"trait": df["trait"], "isnum": ~np.isnan(num), "unit": df["unit"] != "",
-                          "empty": df["value"] == ""}).groupby("trait", sort=False).agg(
-        isnum=("isnum", "sum"), unit=("unit", "any"), empty=("empty", "sum"), n=("isnum", "size"))
-    for trait, r in stats.iterrows():
-        k = declared.get(trait)
-        if k is None:
-            k = "continuous" if r["unit"] or (r["isnum"] > 0 and r["isnum"] == r["n"] - r["empty"]) else "categorical"
-        kinds[trait] = k
-    t.kinds = kinds
-    cont = df["trait"].map(kinds).eq("continuous").to_numpy()
-    flag(cont & np.isnan(num) & (df["value"] != "").to_numpy(), "value of a continuous trait is not a number",
-         "value", df["value"])
-    # duplicates: one prediction per (image, trait) in a batch (the batch is one model)
-    dup = df.duplicated(["image", "trait"], keep="first").to_numpy() & (df["image"] != "").to_numpy()
-    if dup.any():
-        first = df.groupby(["image", "trait"], sort=False)["row"].transform("first").to_numpy()
-        idx = np.flatnonzero(dup)
-        probs.extend(RowProblem(int(rows[i]), f"duplicate (image, trait, model) row; first at row {int(first[i])}",
-                                "image", str(df["image"].iat[i]), pos=int(i)) for i in idx)
-    probs.sort(key=lambda p: p.row)
-
-
-def _add_lines(src: Source, m: Mapping, fmt: str, problems: list[RowProblem]) -> None:
-    """Physical line numbers of the rows with problems (quoted fields may span lines)."""
-    import csv
-    import io
-
-    want = {p.row for p in problems}
-    lines: dict[int, int] = {}
-    with src.open() as fh:
-        reader = csv.reader(io.TextIOWrapper(fh, encoding="utf-8", errors="replace", newline=""),
-                            delimiter=m.delimiter or ("\t" if fmt == "tsv" else ","))
-        next(reader, None)
-        start = 2
-        for i, _ in enumerate(reader, start=1):
-            if i in want:
-                lines[i] = start
-                if len(lines) == len(want):
-                    break
-            start = reader.line_num + 1
-    for p in problems:
-        p.line = lines.get(p.row)
-
-
-__all__ = ["Mapping", "TraitColumn", "RowProblem", "PredictionTable", "parse", "table_format", "read_table",
-           "ROW_FIELDS", "REQUIRED", "BATCH_FIELDS", "KINDS"]
+__all__ = ["Mapping", "TraitColumn", "RowProblem", "PredictionTable", "parse", "add_lines", "table_format",
+           "read_table", "ROW_FIELDS", "REQUIRED", "BATCH_FIELDS", "KINDS"]

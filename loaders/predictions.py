@@ -5,10 +5,11 @@
 writes it. Taxon names are resolved by the caller (``kg.predictions.link``, through the facade's
 ``load_predictions``) and passed in as ``taxa`` (name -> taxon IRI); trait labels likewise as
 ``traits`` (label -> term IRI); CURIEs and IRIs need no mapping. Each prediction is a node
-``<base>prediction/<model>/<version>/<row>/<k>`` (typed ``tkg:Prediction`` by the domain of
+``<base>prediction/<model>/<version>/<row>/<k>[/<region>]`` (typed ``tkg:Prediction`` by the domain of
 ``tkg:predictedValue``, not by a triple of its own) with ``tkg:image`` (ARK ids as n2t.net IRIs),
 ``tkg:taxon``, ``tkg:trait``, ``tkg:predictedValue`` (xsd:double for continuous traits), and when
-given ``tkg:confidence``, ``tkg:unit`` (UO), ``tkg:groundTruth``, ``tkg:specimenId``, ``tkg:region``.
+given ``tkg:confidence``, ``tkg:unit`` (UO), ``tkg:groundTruth``, ``tkg:specimenId``, ``tkg:region``
+(the side, part or instance measured; part of the prediction's identity and of its IRI).
 
 Provenance in the batch graph (PROV-O): the model version (``<base>model/<name>/<version>``, a
 ``prov:SoftwareAgent`` and ``prov:Entity``, ``prov:specializationOf`` the model), the run (a
@@ -17,14 +18,17 @@ Provenance in the batch graph (PROV-O): the model version (``<base>model/<name>/
 reasons (``tkg:rejectedRow``). The manifest records the load as for every graph.
 
 Bad rows (missing fields, confidence outside [0, 1], non-numeric values of a continuous trait,
-unknown units, unknown taxa or trait labels, duplicate (image, trait) rows): by default the batch
-is refused with :class:`~kg.core.errors.ValidationError` listing row numbers and reasons, nothing
-written; ``lenient=True`` loads the good rows and stores the report with the batch.
+unknown units, unknown taxa or trait labels, duplicate rows and conflicting values of one (image,
+trait, region)): by default the batch is refused with :class:`BatchRejected`, whose message is one
+line (counts by kind and column, and the first bad row) and whose ``problems`` list every row;
+nothing is written. ``lenient=True`` loads the good rows and stores the report with the batch.
+The user documentation of tables and mappings is ``docs/formats/predictions.md``.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
@@ -40,7 +44,8 @@ from kg.core.ids import ARK_RESOLVER, IMAGE_NS, PREDICTION_NS, image_iri, model_
 from kg.core.sources import Source
 from kg.core.store import Literal, NamedNode, Store
 from loaders._base import Progress, ingest, write_triples
-from loaders._prediction_table import Mapping, PredictionTable, RowProblem, parse
+from loaders._prediction_rows import RowProblem, column_of, problem_counts
+from loaders._prediction_table import Mapping, PredictionTable, add_lines, parse
 from loaders.report import LoadReport
 
 KIND = "predictions"
@@ -97,34 +102,35 @@ def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: Mappin
     df["taxon_iri"] = df["taxon"].map(dict(taxa)).astype(object).fillna("")
     df["trait_iri"] = df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna("")
     rows = df["row"].to_numpy()
-    for col, iri_col, reason in (("taxon", "taxon_iri", "unknown taxon name (not in the loaded taxonomy or trees)"),
-                                 ("trait", "trait_iri", "unknown trait (not a CURIE, IRI or mapped label)")):
+    vcols = df["vcol"].to_numpy() if "vcol" in df else None
+    for col, iri_col, reason, kind in (
+            ("taxon", "taxon_iri", "is not a known taxon name (not in the loaded taxonomies or trees; --new-taxa "
+                                   "mints it)", "unknown taxon"),
+            ("trait", "trait_iri", "is not a known trait (not a CURIE, an IRI or a mapped label)", "unknown trait")):
         bad = np.flatnonzero(((df[iri_col] == "") & (df[col] != "")).to_numpy())
         vals = df[col].to_numpy()
-        table.problems.extend(RowProblem(int(rows[i]), reason, col, str(vals[i]), pos=int(i)) for i in bad)
-    table.problems.sort(key=lambda p: p.row)
-
-
-def problem_summary(problems: list[RowProblem], *, limit: int = 20) -> str:
-    by_reason: dict[str, int] = {}
-    for p in problems:
-        by_reason[p.reason] = by_reason.get(p.reason, 0) + 1
-    head = "; ".join(f"{n} x {r}" for r, n in sorted(by_reason.items(), key=lambda x: -x[1]))
-    rows = "\n".join(f"  {p}" for p in problems[:limit])
-    more = f"\n  ... and {len(problems) - limit} more" if len(problems) > limit else ""
-    return f"{head}\n{rows}{more}"
+        table.problems.extend(RowProblem(int(rows[i]), reason, column_of(table, col, vcols, int(i)), str(vals[i]),
+                                         pos=int(i), kind=kind) for i in bad)
+    table.problems.sort(key=lambda p: (p.row, p.pos))
 
 
 class BatchRejected(ValidationError):
-    """A strict load refused a batch; ``problems`` lists every bad row."""
+    """A strict load refused a batch. The message is one line: how many rows are bad, counts by
+    kind and column, the first bad row; ``problems`` lists every row (``-v`` and ``--json`` print
+    them)."""
 
     def __init__(self, source: str, problems: list[RowProblem], rows: int) -> None:
         self.problems = problems
         self.rows = rows
+        self.source = source
         bad = len({p.row for p in problems})
-        super().__init__(f"{source}: {bad} of {rows} rows are bad, the batch was not loaded "
-                         f"(pass --lenient to load the good rows and keep this report with the batch): "
-                         f"{problem_summary(problems)}")
+        super().__init__(f"{source}: {bad} of {rows} rows are bad ({problem_counts(problems)}); first: {problems[0]}; "
+                         "nothing was loaded (--lenient loads the good rows and keeps this report with the batch; "
+                         "-v or --json lists every bad row)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": "refused", "source": self.source, "error": str(self), "rows": self.rows,
+                "bad_rows": len({p.row for p in self.problems}), "problems": [p.to_dict() for p in self.problems]}
 
 
 def _literal(text: str) -> str:
@@ -150,7 +156,9 @@ def prediction_ntriples(df: pd.DataFrame, prefix: str, kinds: dict[str, str], *,
     dbl = f"^^<{XSD}double>"
     for start in range(0, len(df), chunk):
         part = df.iloc[start:start + chunk]
-        subj = ("<" + prefix + part["row"].astype(str) + "/" + part["k"].astype(str) + ">").to_numpy()
+        reg = part["region"]
+        tail = reg.map(lambda r: "/" + urllib.parse.quote(r, safe="") if r else "") if (reg != "").any() else ""
+        subj = ("<" + prefix + part["row"].astype(str) + "/" + part["k"].astype(str) + tail + ">").to_numpy()
         img = _image_iris(part["image"]).to_numpy()
         cont = part["trait"].map(kinds).eq("continuous").to_numpy()
         vals = np.empty(len(part), dtype=object)
@@ -243,14 +251,15 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
          mapping: Mapping | dict[str, Any] | str | Path | None = None, table: PredictionTable | None = None,
          taxa: MappingABC[str, str] | None = None, traits: MappingABC[str, str] | None = None,
          model: str | None = None, model_version: str | None = None, batch: MappingABC[str, Any] | None = None,
-         lenient: bool = False, fmt: str | None = None, progress: Progress | None = None, **_: Any) -> LoadReport:
+         lenient: bool = False, fmt: str | None = None, encoding: str | None = None, progress: Progress | None = None,
+         **_: Any) -> LoadReport:
     """Load one batch of predictions into ``graph/predictions/<name>/<version>`` (name: the model's
     slug; version: the model version, else the table's sha256 prefix)."""
     src = source if isinstance(source, Source) else Source.resolve(source)
     if isinstance(mapping, (str, Path)):
         mapping = Mapping.read(mapping)
     if table is None:
-        table = parse(src, mapping, fmt=fmt)
+        table = parse(src, mapping, fmt=fmt, encoding=encoding)
     if taxa is None:
         raise ValidationError("taxon names in a prediction table are resolved against the store's taxa: load it "
                               "with KnowledgeGraph.load_predictions or `traitkg load predictions`")
@@ -258,6 +267,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     if "taxon_iri" not in table.frame:
         link_rows(table, taxa, traits)
     problems = table.problems
+    add_lines(table, src, encoding=encoding)
     if problems and not lenient:
         raise BatchRejected(src.origin, problems, table.rows)
     df = table.frame
@@ -268,10 +278,11 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     df["k"] = df.groupby("row").cumcount()  # the frame rows of one wide row: row/0, row/1, ...
     rep = LoadReport(source=src.origin, kind=KIND)
     for p in problems:
-        rep.warn(f"row {p.row}: {p.reason}" + (f" [{p.column}]" if p.column else ""), line=p.line, value=p.value)
+        rep.warn(f"row {p.row}" + (f", column {p.column!r}" if p.column else "") + ": "
+                 + (f"{p.value!r} " if p.value is not None else "") + p.reason, line=p.line)
     gname = name or slug(str(meta["model"]))
     gversion = version or (slug(str(meta["model_version"])) if meta.get("model_version") else None)
-    params = {"mapping": table.mapping.to_dict(), "lenient": lenient,
+    params = {"mapping": table.mapping.to_dict(), "lenient": lenient, **({"encoding": encoding} if encoding else {}),
               "batch": {k: v for k, v in meta.items() if k != "model_version"}}
     kinds = table.kinds
 

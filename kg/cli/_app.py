@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -29,16 +30,46 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except TraitKGError as exc:
-            fail(str(exc))
+            fail(str(exc), details=error_details(exc))
         except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
             fail(f"{exc.filename or ''}: {exc.strerror}".lstrip(": "))
         except KeyboardInterrupt:
             fail("interrupted; the store is unchanged by the unfinished step")
 
 
-def fail(message: str) -> None:
+def fail(message: str, details: Sequence[str] = ()) -> None:
+    """One line on stderr and exit code 2; with ``-v`` the error's details (every bad row) follow."""
     click.echo(f"traitkg: error: {message}", err=True)
+    if details and _verbosity() > 0:
+        for d in details:
+            click.echo(f"  {d}", err=True)
     sys.exit(2)
+
+
+def _verbosity() -> int:
+    ctx = click.get_current_context(silent=True)
+    return int((ctx.find_root().obj or {}).get("verbose", 0)) if ctx is not None else 0
+
+
+def error_details(exc: BaseException) -> list[str]:
+    """The lines an error lists beyond its one-line message (its ``problems``, when it has them)."""
+    return [str(p) for p in getattr(exc, "problems", None) or ()]
+
+
+@contextmanager
+def json_refusals(as_json: bool) -> Iterator[None]:
+    """With ``--json``, a refused load prints its refusal as JSON on stdout (``status: refused``,
+    the error, and every problem where the error lists them) and exits 2."""
+    try:
+        yield
+    except TraitKGError as exc:
+        if not as_json:
+            raise
+        body = exc.to_dict() if callable(getattr(exc, "to_dict", None)) else {  # type: ignore[attr-defined]
+            "status": "refused", "error": str(exc), "problems": error_details(exc)}
+        emit_json(body)
+        click.echo(f"traitkg: error: {exc}", err=True)
+        sys.exit(2)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -51,7 +82,7 @@ def main(ctx: click.Context, store: str, verbose: int) -> None:
     """traitkg: a knowledge graph linking organismal traits to phylogeny."""
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = {"selector": store, "kg": None}
+    ctx.obj = {"selector": store, "kg": None, "verbose": verbose}
     ctx.call_on_close(lambda: ctx.obj["kg"] and ctx.obj["kg"].close())
 
 
@@ -122,10 +153,12 @@ def print_report(report, as_json: bool = False) -> None:
         emit_json(report.to_dict())
         return
     click.echo(report.summary())
-    for p in report.problems[:50]:
+    shown = report.problems if _verbosity() > 0 else report.problems[:50]
+    for p in shown:
         click.echo(f"  {p}", err=True)
-    if len(report.problems) > 50:
-        click.echo(f"  … and {len(report.problems) - 50} more problems", err=True)
+    if len(report.problems) > len(shown):
+        click.echo(f"  … and {len(report.problems) - len(shown)} more problems (-v lists every one; --json too)",
+                   err=True)
 
 
 def print_ontology_diff(d, sample: int = 10) -> None:

@@ -3,11 +3,30 @@ summaries, batches, accuracy, diff, disagreements."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
-from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main
+from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, json_refusals, load_group, main
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "formats"
+
+
+def _show_doc(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    """An eager flag's callback: print the user documentation of a table format and exit."""
+    def show(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if not value or ctx.resilient_parsing:
+            return
+        path = DOCS / name
+        if path.is_file():
+            click.echo(path.read_text(encoding="utf-8"), nl=False)
+        else:
+            click.echo(f"the format documentation is docs/formats/{name} in the traitkg source tree "
+                       "(this installation does not include it)")
+        ctx.exit(0)
+    return show
 
 
 def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
@@ -20,10 +39,15 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return out
 
 
-@load_group.command("predictions")
+@load_group.command("predictions", epilog="Mapping fields, YAML and --column/--constant forms, units, kinds, wide "
+                    "tables, regions, encodings and a worked example: docs/formats/predictions.md "
+                    "(printed by --help-mapping).")
 @click.argument("source")
+@click.option("--help-mapping", is_flag=True, expose_value=False, is_eager=True, callback=_show_doc("predictions.md"),
+              help="Print the prediction table and mapping documentation (docs/formats/predictions.md) and exit.")
 @click.option("--mapping", "mapping_file", type=click.Path(exists=True, dir_okay=False),
-              help="YAML file naming the columns (see docs: image, taxon, trait, value, confidence, unit, ...).")
+              help="YAML file naming the columns (image, taxon, trait, value, confidence, unit, region, ...; "
+                   "see --help-mapping).")
 @click.option("--column", "columns", multiple=True, metavar="FIELD=COLUMN", help="Map one field to a column.")
 @click.option("--constant", "constants", multiple=True, metavar="FIELD=VALUE",
               help="One value for every row (e.g. trait=dwc:scientificName).")
@@ -38,16 +62,22 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option("--date", help="When the model ran (ISO date).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A run parameter (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "parquet"]), help="Default: from the extension.")
+@click.option("--encoding", help="Text encoding of a CSV/TSV (default: the mapping's, else utf-8; e.g. cp1252, "
+              "latin-1, utf-16). Only the mapped columns must decode.")
 @click.option("--lenient", is_flag=True, help="Load the good rows and keep the report of bad ones with the batch "
               "(default: a bad row rejects the whole batch).")
 @click.option("--new-taxa", is_flag=True, help="Taxon names not in a loaded taxonomy or tree get new taxon nodes "
               "(default: they are bad rows).")
-@click.option("--json", "as_json", is_flag=True, help="Print the load report as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the load report (or the refusal, with every bad row) "
+              "as JSON.")
 def load_predictions(source: str, mapping_file: str | None, columns: tuple[str, ...], constants: tuple[str, ...],
                      image_id: str | None, model: str | None, model_version: str | None, weights_sha256: str | None,
                      hf_repo: str | None, code_commit: str | None, run_id: str | None, date: str | None,
-                     params: tuple[str, ...], fmt: str | None, lenient: bool, new_taxa: bool, as_json: bool) -> None:
-    """Load a table of ML predictions (CSV, TSV, Parquet; .gz) as one batch: a named graph per model version."""
+                     params: tuple[str, ...], fmt: str | None, encoding: str | None, lenient: bool, new_taxa: bool,
+                     as_json: bool) -> None:
+    """Load a table of ML predictions or image measurements (CSV, TSV, Parquet; .gz) as one batch: a
+    named graph per model version. A bad row refuses the batch in one line (`traitkg -v ...` or
+    --json lists every bad row) unless --lenient."""
     from kg.cli._app import print_report
     from loaders.predictions import Mapping
 
@@ -61,9 +91,10 @@ def load_predictions(source: str, mapping_file: str | None, columns: tuple[str, 
                              "run_id": run_id, "date": date}
     if params:
         batch["parameters"] = _pairs(params, "KEY=VALUE")
-    report = get_kg().load_predictions(source, mapping=Mapping.from_dict(base), model=model,
-                                       model_version=model_version, batch=batch, lenient=lenient,
-                                       new_taxa=new_taxa, fmt=fmt)
+    with json_refusals(as_json):
+        report = get_kg().load_predictions(source, mapping=Mapping.from_dict(base), model=model,
+                                           model_version=model_version, batch=batch, lenient=lenient,
+                                           new_taxa=new_taxa, fmt=fmt, encoding=encoding)
     print_report(report, as_json)
 
 
@@ -71,14 +102,29 @@ def _fmt(v: Any) -> Any:
     return f"{v:.4g}" if isinstance(v, float) else v
 
 
+def _region(r: dict[str, Any]) -> str:
+    return r.get("region") or ("+".join(r["regions"]) if r.get("regions") else "")
+
+
 def _print_summaries(rows: list[dict[str, Any]], fmt: str) -> None:
     if fmt == "json":
         emit_json(rows)
         return
-    emit([(r["trait"], r["model"], r["model_version"], r.get("n"),
+    emit([(r["trait"], _region(r), r["model"], r["model_version"], r.get("n"),
            _fmt(r.get("mean")) if r["kind"] == "continuous" else r.get("mode"), _fmt(r.get("sd")), _fmt(r.get("se")),
            r.get("unit") or "", " ".join(f"{k}:{v}" for k, v in (r.get("states") or {}).items())[:60])
-          for r in rows], ["trait", "model", "version", "n", "mean/mode", "sd", "se", "unit", "states"], fmt)
+          for r in rows], ["trait", "region", "model", "version", "n", "mean/mode", "sd", "se", "unit", "states"], fmt)
+
+
+REGION_OPTIONS = (click.option("--pooled", is_flag=True, help="Traits measured per region (left/right...): one "
+                               "summary over every region instead of one per region."),
+                  click.option("--region", help="Only this region's summaries (e.g. left)."))
+
+
+def _region_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for opt in reversed(REGION_OPTIONS):
+        f = opt(f)
+    return f
 
 
 @main.group("predictions", invoke_without_command=True)
@@ -120,20 +166,26 @@ def predictions(ctx: click.Context, image: str | None, taxon: str | None, batch:
 @predictions.command("summary")
 @click.argument("taxon")
 @click.option("--batch", help="Pin a batch; default: latest of every model.")
+@_region_options
 @FORMAT_OPTION
-def summary(taxon: str, batch: str | None, fmt: str) -> None:
-    """A taxon's predicted traits: n, mean, sd, se (units normalised) or state counts."""
-    _print_summaries(get_kg().predictions.summary(taxon, batch=batch), fmt)
+def summary(taxon: str, batch: str | None, pooled: bool, region: str | None, fmt: str) -> None:
+    """A taxon's predicted traits: n, mean, sd, se (units normalised) or state counts; per region
+    where a trait was measured per region, unless --pooled."""
+    _print_summaries(get_kg().predictions.summary(taxon, batch=batch, pooled=pooled, region=region), fmt)
 
 
 @predictions.command("summaries")
 @click.argument("trait")
 @click.option("--batch", help="Pin a batch; default: latest of every model.")
+@_region_options
 @FORMAT_OPTION
-def summaries(trait: str, batch: str | None, fmt: str) -> None:
-    """One trait across taxa: taxon, n, mean, sd, se, unit (the table comparative methods take)."""
-    df = get_kg().predictions.summaries(trait, batch=batch)
+def summaries(trait: str, batch: str | None, pooled: bool, region: str | None, fmt: str) -> None:
+    """One trait across taxa: taxon, n, mean, sd, se, unit (the table comparative methods take);
+    per region where the trait was measured per region (a region column), unless --pooled."""
+    df = get_kg().predictions.summaries(trait, batch=batch, pooled=pooled, region=region)
     cols = ["taxon", "n", "mean", "sd", "se", "unit", "model"]
+    if df["region"].fillna("").astype(str).ne("").any():
+        cols.insert(6, "region")
     if fmt == "json":
         emit_json(df.where(df.notna(), None).to_dict("records"))
         return
@@ -210,17 +262,23 @@ def disagreements(taxon: str | None, batch: str | None, show_all: bool, fmt: str
          ["taxon", "entity", "status", "expected", "tier", "observed", "fraction", "n", "model"], fmt)
 
 
-@load_group.command("images")
+@load_group.command("images", epilog="Recognised columns, value types, dates and encodings: docs/formats/images.md "
+                    "(printed by --help-format).")
 @click.argument("source")
+@click.option("--help-format", is_flag=True, expose_value=False, is_eager=True, callback=_show_doc("images.md"),
+              help="Print the image table documentation (docs/formats/images.md) and exit.")
 @click.option("--image", "image_column", help="The image id column (default: image_id, ark, filename...).")
 @click.option("--name", help="Graph name (default: the file name).")
 @click.option("--version", "version", help="Release version (default: a content hash).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "tsv", "parquet"]), help="Default: from the extension.")
-@click.option("--json", "as_json", is_flag=True, help="Print the load report as JSON.")
+@click.option("--encoding", help="Text encoding of a CSV/TSV (default: utf-8; e.g. cp1252, latin-1, utf-16).")
+@click.option("--json", "as_json", is_flag=True, help="Print the load report (or the refusal) as JSON.")
 def load_images(source: str, image_column: str | None, name: str | None, version: str | None, fmt: str | None,
-                as_json: bool) -> None:
-    """Load an image metadata table (access URI, batch, create date, quality fields); joins predictions on the image."""
+                encoding: str | None, as_json: bool) -> None:
+    """Load an image metadata table (access URI, batch, dates, quality fields); joins predictions on the image."""
     from kg.cli._app import print_report
 
-    print_report(get_kg().load(source, kind="images", name=name, version=version, image=image_column, fmt=fmt),
-                 as_json)
+    with json_refusals(as_json):
+        report = get_kg().load(source, kind="images", name=name, version=version, image=image_column, fmt=fmt,
+                               encoding=encoding)
+    print_report(report, as_json)

@@ -42,11 +42,14 @@ class Predictions:
     # ------------------------------------------------------------------ loading
     def load(self, path: str | Path, *, mapping: Any = None, model: str | None = None,
              model_version: str | None = None, batch: MappingABC[str, Any] | None = None, lenient: bool = False,
-             new_taxa: bool = False, name: str | None = None, fmt: str | None = None, **options: Any) -> Any:
-        """Load one batch (see :mod:`loaders.predictions`); ``mapping`` is a dict, a
-        :class:`loaders.predictions.Mapping` or a YAML file. Taxon names must resolve exactly
-        against the loaded taxonomies and trees unless ``new_taxa``. Returns the load report, with
-        ``summary_graph`` in its counts when summaries were written."""
+             new_taxa: bool = False, name: str | None = None, fmt: str | None = None, encoding: str | None = None,
+             **options: Any) -> Any:
+        """Load one batch (see :mod:`loaders.predictions` and docs/formats/predictions.md); ``mapping``
+        is a dict, a :class:`loaders.predictions.Mapping` or a YAML file; ``encoding`` the text
+        encoding of a CSV/TSV (default: the mapping's, else UTF-8; only mapped columns must
+        decode). Taxon names must resolve exactly against the loaded taxonomies and trees unless
+        ``new_taxa``. Returns the load report, with ``summary_triples`` in its counts when
+        summaries were written."""
         from kg.core.sources import Source
         from kg.predictions.linking import link
         from kg.predictions.summary import write_summaries
@@ -54,12 +57,13 @@ class Predictions:
 
         src = Source.resolve(path)
         m = loader.Mapping.read(mapping) if isinstance(mapping, (str, Path)) else mapping
-        table = loader.parse(src, m, fmt=fmt)
+        table = loader.parse(src, m, fmt=fmt, encoding=encoding)
         terms = self._terms() if any(t and ":" not in t for t in pd.unique(table.frame["trait"])) else None
         lk = link(self.store, table.frame, terms=terms, trait_labels=table.mapping.trait_labels, new_taxa=new_taxa)
         loader.link_rows(table, lk.taxa, lk.traits)
         report = loader.load(self.store, src, table=table, taxa=lk.taxa, traits=lk.traits, model=model,
-                             model_version=model_version, batch=batch, lenient=lenient, name=name, **options)
+                             model_version=model_version, batch=batch, lenient=lenient, name=name,
+                             encoding=encoding, **options)
         for note in lk.notes:
             report.warn(note)
         if self._kg is not None:
@@ -111,23 +115,29 @@ class Predictions:
 
         return taxon_predictions(self.store, self.taxon(taxon), batch=batch, limit=limit)
 
-    def summary(self, taxon: str, *, batch: str | None = None) -> list[dict[str, Any]]:
+    def summary(self, taxon: str, *, batch: str | None = None, pooled: bool = False,
+                region: str | None = None) -> list[dict[str, Any]]:
         """A taxon's precomputed summaries: continuous traits (n, mean, sd, se, quartiles, unit) and
-        categorical ones (state counts), one per trait and model (latest versions, or ``batch``)."""
+        categorical ones (state counts), one per trait and model (latest versions, or ``batch``).
+        Traits measured per region (left/right wing...) have one summary per region (``region``),
+        or, with ``pooled``, one over every region (``regions`` lists them); ``region`` picks one."""
         from kg.predictions.queries import taxon_summaries
 
-        out = taxon_summaries(self.store, self.taxon(taxon), batch=batch)
+        out = taxon_summaries(self.store, self.taxon(taxon), batch=batch, pooled=pooled, region=region)
         if not out and not self.batches(batch, latest=True):
             raise NotFound("no prediction batches loaded: run `traitkg load predictions PATH` first")
         return out
 
-    def summaries(self, trait: str, *, batch: str | None = None) -> pd.DataFrame:
-        """Per-taxon summaries of one trait: a DataFrame ``taxon, n, mean, sd, se, unit, ...``
-        (the table comparative methods take)."""
+    def summaries(self, trait: str, *, batch: str | None = None, pooled: bool = False,
+                  region: str | None = None) -> pd.DataFrame:
+        """Per-taxon summaries of one trait: a DataFrame ``taxon, n, mean, sd, se, unit, region, ...``
+        (the table comparative methods take; per region where the trait was measured per region,
+        unless ``pooled``, or only ``region``)."""
         from kg.predictions.queries import trait_summaries
         from ontologies.prefixes import expand
 
-        return trait_summaries(self.store, trait if trait.startswith("http") else expand(trait), batch=batch)
+        return trait_summaries(self.store, trait if trait.startswith("http") else expand(trait), batch=batch,
+                               pooled=pooled, region=region)
 
     # ------------------------------------------------------------------ checks
     def accuracy(self, batch: str) -> dict[str, Any]:
@@ -148,7 +158,7 @@ class Predictions:
         return by_taxon(self.store, self.batch(batch), rank=rank)
 
     def diff(self, a: str, b: str, *, sample: int = 10) -> dict[str, Any]:
-        """Predictions changed, added and removed between two batches (matched on image and trait)."""
+        """Predictions changed, added and removed between two batches (matched on image, trait and region)."""
         from kg.predictions.diff import diff_batches
 
         return diff_batches(self.store, self.batch(a), self.batch(b), sample=sample)

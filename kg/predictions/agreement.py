@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from kg.core.store import NamedNode, Store
-from kg.predictions.queries import batches, curie, summaries_where
+from kg.predictions.queries import batches, curie, scoped, summaries_where
 
 PRESENT_WORDS = {"present": "present", "presence": "present", "yes": "present", "1": "present", "true": "present",
                  "pato:0000467": "present", "absent": "absent", "absence": "absent", "no": "absent", "0": "absent",
@@ -31,7 +31,8 @@ def agreement(store: Store, traits: Any, *, taxon: str | None = None, batch: str
     no-expectation, the observation (majority value, fraction, n, model) and the expectation
     (the calls' values, tiers and evidence)."""
     bindings = {"taxon": NamedNode(taxon)} if taxon else {}
-    rows = [r for r in summaries_where(store, bindings, batches(store, batch)) if r["kind"] == "categorical"]
+    rows = [r for r in scoped(summaries_where(store, bindings, batches(store, batch)), pooled=True)
+            if r["kind"] == "categorical"]
     calls = traits.calls()
     out = []
     for r in rows:

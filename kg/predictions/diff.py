@@ -1,4 +1,4 @@
-"""Two prediction batches compared prediction by prediction: matched on (image, trait), the value
+"""Two prediction batches compared prediction by prediction: matched on (image, trait, region), the value
 (and confidence) changed, predictions only in one batch, and for species predictions how many
 became right or wrong."""
 
@@ -13,15 +13,15 @@ from kg.core.ids import image_id
 from kg.core.store import NamedNode, Store
 from kg.predictions.queries import term_value
 
-_Q = f"""SELECT ?img ?trait ?value ?conf WHERE {{ GRAPH ?g {{
+_Q = f"""SELECT ?img ?trait ?value ?conf ?region WHERE {{ GRAPH ?g {{
   ?p <{TKG}image> ?img ; <{TKG}trait> ?trait ; <{TKG}predictedValue> ?value .
-  OPTIONAL {{ ?p <{TKG}confidence> ?conf }} }} }}"""
+  OPTIONAL {{ ?p <{TKG}confidence> ?conf }} OPTIONAL {{ ?p <{TKG}region> ?region }} }} }}"""
 
 
 def _frame(store: Store, batch: GraphRecord) -> pd.DataFrame:
     rows = store.select(_Q, {"g": NamedNode(batch.iri)}).rows
-    return pd.DataFrame([(i.value, t.value, term_value(v), term_value(c)) for i, t, v, c in rows],
-                        columns=["image", "trait", "value", "confidence"])
+    return pd.DataFrame([(i.value, t.value, term_value(v), term_value(c), r.value if r is not None else "")
+                         for i, t, v, c, r in rows], columns=["image", "trait", "value", "confidence", "region"])
 
 
 def diff_batches(store: Store, a: GraphRecord, b: GraphRecord, *, sample: int = 10) -> dict[str, Any]:
@@ -29,7 +29,7 @@ def diff_batches(store: Store, a: GraphRecord, b: GraphRecord, *, sample: int = 
     from ontologies.prefixes import contract
 
     fa, fb = _frame(store, a), _frame(store, b)
-    m = fa.merge(fb, on=["image", "trait"], how="outer", suffixes=("_a", "_b"), indicator=True)
+    m = fa.merge(fb, on=["image", "trait", "region"], how="outer", suffixes=("_a", "_b"), indicator=True)
     both = m[m["_merge"] == "both"]
     changed = both[both["value_a"] != both["value_b"]]
     added, removed = m[m["_merge"] == "right_only"], m[m["_merge"] == "left_only"]
@@ -38,6 +38,8 @@ def diff_batches(store: Store, a: GraphRecord, b: GraphRecord, *, sample: int = 
         out = []
         for r in df.head(sample).to_dict("records"):
             d = {"image": image_id(r["image"]), "trait": contract(r["trait"])}
+            if r["region"]:
+                d["region"] = r["region"]
             if r["_merge"] != "right_only":
                 d["before"] = r["value_a"]
             if r["_merge"] != "left_only":

@@ -78,6 +78,8 @@ def term_value(t: Any) -> Any:
         return float(t.value)
     if isinstance(t, Literal) and t.datatype is not None and t.datatype.value.endswith("#integer"):
         return int(t.value)
+    if isinstance(t, Literal) and t.datatype is not None and t.datatype.value.endswith("#boolean"):
+        return t.value in ("true", "1")
     return t.value
 
 
@@ -94,7 +96,7 @@ def image_predictions(store: Store, image: str, *, batch: str | None = None, lat
         preds.append({**batch_dict(b), "taxon": curie(taxon.value), "trait": curie(trait.value), "value": term_value(value),
                       "confidence": term_value(conf), "unit": curie(unit.value) if unit is not None else None,
                       "ground_truth": term_value(truth), "specimen": term_value(spec), "region": term_value(region), "tier": "predicted"})
-    preds.sort(key=lambda d: (d["trait"] or "", d["model"], d["model_version"]))
+    preds.sort(key=lambda d: (d["trait"] or "", str(d["region"] or ""), d["model"], d["model_version"]))
     meta: dict[str, Any] = {}
     image_graphs = {r.iri for r in list_graphs(store, kind="images")}
     for g, p, o in store.select(_IMAGE_META_Q, {"img": NamedNode(iri)}).rows:
@@ -110,7 +112,7 @@ _SUMMARY_Q = f"""SELECT ?g ?s ?taxon ?trait ?kind ?p ?o WHERE {{ GRAPH ?g {{
   ?s <{TKG}taxon> ?taxon ; <{TKG}trait> ?trait ; <{TKG}traitKind> ?kind ; ?p ?o }} }}"""
 _FIELDS = {"n": "n", "mean": "mean", "sd": "sd", "se": "se", "min": "min", "q25": "q25", "median": "median",
            "q75": "q75", "max": "max", "meanConfidence": "mean_confidence", "unit": "unit",
-           "stateCounts": "states", "mostFrequentState": "mode"}
+           "stateCounts": "states", "mostFrequentState": "mode", "region": "region", "pooledRegion": "regions"}
 
 
 def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRecord]) -> list[dict[str, Any]]:
@@ -129,28 +131,47 @@ def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRe
             d[key] = curie(o.value)
         elif key == "states":
             d[key] = json.loads(o.value)
+        elif key == "regions":
+            d.setdefault(key, []).append(o.value)
+            d[key].sort()
         elif key:
             d[key] = term_value(o)
-    return sorted(items.values(), key=lambda d: (d["trait"], d["model"], d["taxon"]))
+    return sorted(items.values(), key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
 
 
-def taxon_summaries(store: Store, taxon_iri: str, *, batch: str | None = None) -> list[dict[str, Any]]:
-    """Every precomputed summary of a taxon in the chosen batches (one bound query)."""
-    return summaries_where(store, {"taxon": NamedNode(taxon_iri)}, batches(store, batch))
+def scoped(items: list[dict[str, Any]], *, pooled: bool = False, region: str | None = None) -> list[dict[str, Any]]:
+    """The summaries a question asks for: per region (the default; a trait without regions has one
+    summary either way), pooled over the regions (``pooled``), or one region's (``region``)."""
+    if region is not None:
+        return [d for d in items if d.get("region") == region]
+    if pooled:
+        return [d for d in items if not d.get("region")]
+    return [d for d in items if not d.get("regions")]
 
 
-def trait_summaries(store: Store, trait_iri: str, *, batch: str | None = None) -> pd.DataFrame:
-    """Per-taxon summaries of one trait: ``taxon, n, mean, sd, se, unit`` (+ model, batch, quartiles)."""
-    rows = summaries_where(store, {"trait": NamedNode(trait_iri)}, batches(store, batch))
-    cols = ["taxon", "n", "mean", "sd", "se", "unit", "min", "q25", "median", "q75", "max", "mean_confidence",
-            "model", "batch"]
+def taxon_summaries(store: Store, taxon_iri: str, *, batch: str | None = None, pooled: bool = False,
+                    region: str | None = None) -> list[dict[str, Any]]:
+    """The precomputed summaries of a taxon in the chosen batches (one bound query), per region
+    unless ``pooled`` (see :func:`scoped`)."""
+    items = summaries_where(store, {"taxon": NamedNode(taxon_iri)}, batches(store, batch))
+    return scoped(items, pooled=pooled, region=region)
+
+
+def trait_summaries(store: Store, trait_iri: str, *, batch: str | None = None, pooled: bool = False,
+                    region: str | None = None) -> pd.DataFrame:
+    """Per-taxon summaries of one trait: ``taxon, n, mean, sd, se, unit, region`` (+ model, batch,
+    quartiles); per region unless ``pooled`` (see :func:`scoped`)."""
+    rows = scoped(summaries_where(store, {"trait": NamedNode(trait_iri)}, batches(store, batch)), pooled=pooled,
+                  region=region)
+    cols = ["taxon", "n", "mean", "sd", "se", "unit", "region", "min", "q25", "median", "q75", "max",
+            "mean_confidence", "model", "batch"]
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=cols)
     for c in cols:
         if c not in df:
             df[c] = None
-    return df[cols + [c for c in ("states", "mode") if c in df]].reset_index(drop=True)
+    return df[cols + [c for c in ("states", "mode", "regions") if c in df]].reset_index(drop=True)
 
 
 _TAXON_PRED_Q = f"""SELECT ?g ?img ?trait ?value ?conf ?unit WHERE {{ GRAPH ?g {{
@@ -174,5 +195,5 @@ def taxon_predictions(store: Store, taxon_iri: str, *, batch: str | None = None,
     return out
 
 
-__all__ = ["term_value", "batches", "summary_graphs", "batch_dict", "image_predictions", "taxon_summaries", "trait_summaries",
+__all__ = ["term_value", "batches", "scoped", "summary_graphs", "batch_dict", "image_predictions", "taxon_summaries", "trait_summaries",
            "taxon_predictions", "curie", "BATCH_KIND", "SUMMARY_KIND"]

@@ -3,7 +3,9 @@
 
 Continuous traits: n, mean, sd, se, min, quartiles, max and mean confidence, with values
 normalised to one unit per trait (the unit most rows of the trait use; other units of the same
-dimension are converted). Categorical traits: n, state counts, the most frequent state.
+dimension are converted). Categorical traits: n, state counts, the most frequent state. A trait
+measured per region (``tkg:region``: left/right wing, a fin ray) is summarised per region and, in
+a node of its own, pooled over the regions (``tkg:pooledRegion`` names each region pooled).
 A taxon's summaries are then one small bound query, whatever the number of predictions.
 """
 
@@ -49,39 +51,60 @@ def normalise_units(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarise(df: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(continuous, categorical) summary frames of linked predictions, one row per taxon and trait."""
+    """(continuous, categorical) summary frames of linked predictions, one row per taxon, trait and
+    region (``region`` '' where none was given), plus, for a taxon's trait measured per region, one
+    pooled over its regions (``regions``: the regions pooled; ``region`` '')."""
+    df = df.assign(region=df["region"] if "region" in df else "")
     cont_mask = df["trait"].map(kinds).eq("continuous")
-    cont = normalise_units(df[cont_mask]) if cont_mask.any() else None
-    if cont is not None and len(cont):
-        g = cont.groupby(["taxon_iri", "trait_iri", "unit_to"], sort=True)
-        c = g["x"].agg(n="size", mean="mean", sd="std", min="min", max="max").reset_index()
-        q = g["x"].quantile([0.25, 0.5, 0.75]).unstack()
-        c["q25"], c["median"], c["q75"] = q[0.25].to_numpy(), q[0.5].to_numpy(), q[0.75].to_numpy()
-        c["mean_confidence"] = g["conf"].mean().to_numpy()
-        c["se"] = c["sd"] / np.sqrt(c["n"])
-        c = c.rename(columns={"unit_to": "unit"})
-    else:
-        c = pd.DataFrame(columns=["taxon_iri", "trait_iri", "unit", *NUMERIC])
+    cont = normalise_units(df[cont_mask]) if cont_mask.any() else df.iloc[:0].assign(x=[], unit_to=[])
     cat = df[~cont_mask]
-    if len(cat):
-        counts = cat.groupby(["taxon_iri", "trait_iri", "value"], sort=True).size().rename("k").reset_index()
-        conf = cat.groupby(["taxon_iri", "trait_iri"], sort=False)["conf"].mean().to_dict()
-        rows: list[dict[str, Any]] = []
-        key = None
-        for t, tr, v, n in zip(counts["taxon_iri"].tolist(), counts["trait_iri"].tolist(), counts["value"].tolist(),
-                               counts["k"].tolist()):
-            if (t, tr) != key:
-                key = (t, tr)
-                rows.append({"taxon_iri": t, "trait_iri": tr, "states": {}, "mean_confidence": conf.get(key, np.nan)})
-            rows[-1]["states"][v] = int(n)
-        for r in rows:
-            r["states"] = dict(sorted(r["states"].items(), key=lambda x: (-x[1], x[0])))
-            r["n"] = sum(r["states"].values())
-            r["mode"] = next(iter(r["states"]))
-        k = pd.DataFrame(rows)
-    else:
-        k = pd.DataFrame(columns=["taxon_iri", "trait_iri", "n", "states", "mode", "mean_confidence"])
-    return c, k
+    out = []
+    for part, fn in ((cont, _continuous), (cat, _categorical)):
+        per = fn(part)
+        per["regions"] = None
+        key = ["taxon_iri", "trait_iri"]
+        has = (part["region"] != "").groupby([part[k] for k in key]).transform("any") if len(part) else part["region"]
+        pool = part[has.astype(bool)] if len(part) else part
+        if len(pool):
+            regions = pool.groupby(key)["region"].agg(lambda s: sorted(set(s) - {""})).rename("regions").reset_index()
+            pooled = fn(pool.assign(region="")).drop(columns=["regions"], errors="ignore").merge(regions, on=key)
+            per = pd.concat([per, pooled], ignore_index=True)
+        out.append(per)
+    return out[0], out[1]
+
+
+def _continuous(cont: pd.DataFrame) -> pd.DataFrame:
+    if not len(cont):
+        return pd.DataFrame(columns=["taxon_iri", "trait_iri", "region", "unit", *NUMERIC])
+    g = cont.groupby(["taxon_iri", "trait_iri", "region", "unit_to"], sort=True)
+    c = g["x"].agg(n="size", mean="mean", sd="std", min="min", max="max").reset_index()
+    q = g["x"].quantile([0.25, 0.5, 0.75]).unstack()
+    c["q25"], c["median"], c["q75"] = q[0.25].to_numpy(), q[0.5].to_numpy(), q[0.75].to_numpy()
+    c["mean_confidence"] = g["conf"].mean().to_numpy()
+    c["se"] = c["sd"] / np.sqrt(c["n"])
+    return c.rename(columns={"unit_to": "unit"})
+
+
+def _categorical(cat: pd.DataFrame) -> pd.DataFrame:
+    if not len(cat):
+        return pd.DataFrame(columns=["taxon_iri", "trait_iri", "region", "n", "states", "mode", "mean_confidence"])
+    key = ["taxon_iri", "trait_iri", "region"]
+    counts = cat.groupby([*key, "value"], sort=True).size().rename("k").reset_index()
+    conf = cat.groupby(key, sort=False)["conf"].mean().to_dict()
+    rows: list[dict[str, Any]] = []
+    last = None
+    for t, tr, reg, v, n in zip(counts["taxon_iri"].tolist(), counts["trait_iri"].tolist(), counts["region"].tolist(),
+                                counts["value"].tolist(), counts["k"].tolist()):
+        if (t, tr, reg) != last:
+            last = (t, tr, reg)
+            rows.append({"taxon_iri": t, "trait_iri": tr, "region": reg, "states": {},
+                         "mean_confidence": conf.get(last, np.nan)})
+        rows[-1]["states"][v] = int(n)
+    for r in rows:
+        r["states"] = dict(sorted(r["states"].items(), key=lambda x: (-x[1], x[0])))
+        r["n"] = sum(r["states"].values())
+        r["mode"] = next(iter(r["states"]))
+    return pd.DataFrame(rows)
 
 
 def _num(x: Any, dt: str = "double") -> str | None:
@@ -111,6 +134,10 @@ def summary_ntriples(cont: pd.DataFrame, cat: pd.DataFrame, prefix: str, batch_g
                     v = _num(r[key], "integer" if key == "n" else "double")
                     if v is not None:
                         lines.append(f"{s} {P(_camel(key))} {v} .")
+            if r.get("region"):
+                lines.append(f"{s} {P('region')} {_lit(str(r['region']))} .")
+            for reg in r["regions"] if isinstance(r.get("regions"), list) else ():
+                lines.append(f"{s} {P('pooledRegion')} {_lit(str(reg))} .")
             if kind == "continuous" and r.get("unit"):
                 lines.append(f"{s} {P('unit')} <{_OBO}{r['unit'].replace(':', '_')}> .")
             if kind == "categorical":

@@ -51,9 +51,19 @@ def test_columns_and_constants_on_the_command_line(run, toy):
 def test_strict_rejection_is_one_line_with_rows_and_lenient_loads(run, toy):
     bad = str(toy / "predictions" / "bad.csv")
     out = run("load", "predictions", bad, "--model", "m", code=2)
-    assert "traitkg: error:" in out and "6 of 7 rows are bad" in out and "row 5" in out and "--lenient" in out
+    assert out.count("\n") == 1 and "Traceback" not in out
+    assert out.startswith("traitkg: error: ") and "6 of 7 rows are bad" in out and "first: row 2 (line 3)" in out
+    assert "--lenient" in out
+    verbose = run("-v", "load", "predictions", bad, "--model", "m", code=2)
+    assert verbose.splitlines()[0] == out.strip() and len(verbose.splitlines()) == 7
+    assert "  row 5 (line 6), column 'taxon': 'Homo sapiens' is not a known taxon name" in verbose
+    as_json = run("load", "predictions", bad, "--model", "m", "--json", code=2)
+    body = json.loads(as_json[:as_json.rindex("}") + 1])
+    assert (body["status"], body["rows"], body["bad_rows"]) == ("refused", 7, 6)
+    assert [p["row"] for p in body["problems"]] == [2, 3, 4, 5, 6, 7]
+    assert body["problems"][3] == {**body["problems"][3], "column": "taxon", "value": "Homo sapiens", "line": 6}
     out = run("load", "predictions", bad, "--model", "m", "--lenient")
-    assert "rejected_rows=6" in out and "row 5: unknown taxon name" in out
+    assert "rejected_rows=6" in out and "row 5, column 'taxon': 'Homo sapiens' is not a known taxon name" in out
 
 
 def test_images_and_taxon_listing(run, toy):

@@ -31,11 +31,28 @@ def test_recognised_columns_and_kinds(pdir):
 
 def test_every_kind_of_bad_row_is_reported_with_its_row(pdir):
     t = parse(pdir / "bad.csv")
-    got = {(p.row, p.reason.split(" (a UO")[0]) for p in t.problems}
-    assert got == {(2, "confidence outside [0, 1]"), (3, "value of a continuous trait is not a number"),
-                   (4, "unknown unit"), (6, "duplicate (image, trait, model) row; first at row 1")}
+    got = {(p.row, p.column, p.kind) for p in t.problems}
+    assert got == {(2, "confidence", "confidence outside [0, 1]"), (3, "value", "not a number"),
+                   (4, "unit", "unknown unit"), (6, "value", "conflicting value")}
     assert {p.row: p.line for p in t.problems}[6] == 7  # the physical line (header is line 1)
     assert {p.row: p.value for p in t.problems}[2] == "1.5"
+    assert str(t.problems[1]) == ("row 3 (line 4), column 'value': 'long' is not a number (the trait is continuous: "
+                                  "a number, or an empty cell for no value)")
+    assert str(t.problems[3]).startswith("row 6 (line 7), column 'value': '3.4' conflicts with row 1 ('3.0' there)")
+
+
+def test_exact_duplicates_are_duplicates_and_other_values_conflicts(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("img,species,trait,len\n"
+                 "a.jpg,Danio rerio,PATO:0000122,3.1\n"
+                 "\n"  # a blank line is no record
+                 "a.jpg,Danio rerio,PATO:0000122,3.1\n"
+                 "a.jpg,Danio rerio,PATO:0000122,3.3\n")
+    t = parse(p, {"image": "img", "taxon": "species", "value": "len"})
+    assert [(x.row, x.line, x.kind, x.column) for x in t.problems] == [(2, 4, "duplicate row", "img"),
+                                                                     (3, 5, "conflicting value", "len")]
+    assert str(t.problems[0]) == "row 2 (line 4), column 'img': 'a.jpg' repeats row 1 exactly (a duplicate row)"
+    assert "conflicts with row 1 ('3.1' there)" in str(t.problems[1])
 
 
 def test_missing_required_column_rejects_the_table(pdir):
@@ -96,3 +113,57 @@ def test_image_iris():
     for x in ("plain.png", "IMG 5.png", 'we"ird{id}', "ark:/89609/a b"):
         assert image_id(image_iri(x)) == x
         assert not set(image_iri(x)) & set(' "{}<>|^`\\')
+
+
+def test_a_measurement_table_with_legacy_bytes_in_an_unmapped_column(pdir):
+    """A Fiji per-wing export: both wings of each photograph are loaded (region = side); the
+    locality column holds Latin-1 bytes inside a UTF-8 file, and is not mapped."""
+    raw = (pdir / "fiji_wings.csv").read_bytes()
+    assert b"Ribeir\xe3o" in raw and "Jataí".encode() in raw  # the fixture is what it claims
+    t = parse(pdir / "fiji_wings.csv", Mapping.read(pdir / "fiji_wings.yaml"))
+    assert t.problems == [] and t.rows == 8 and len(t.frame) == 16  # 8 wings x (Area, Feret)
+    assert sorted(set(zip(t.frame["image"], t.frame["region"])))[:2] == [("MZUSP-0412.jpg", "left"),
+                                                                        ("MZUSP-0412.jpg", "right")]
+    assert set(t.frame["unit"]) == {"UO:0000082", "UO:0000016"}
+
+
+def test_a_bad_cell_is_named_by_its_column_as_the_user_wrote_it(pdir):
+    t = parse(pdir / "fiji_wings_bad.csv", Mapping.read(pdir / "fiji_wings.yaml"))
+    assert [str(p) for p in t.problems] == [
+        "row 3 (line 4), column 'Feret': 'abc' is not a number (the trait is continuous: a number, or an empty "
+        "cell for no value)"]
+
+
+def test_undecodable_bytes_in_a_mapped_column_are_one_line_naming_where(pdir, tmp_path):
+    m = Mapping.read(pdir / "fiji_wings.yaml")
+    m.columns["specimen"] = "locality"  # now the Latin-1 column is used
+    with pytest.raises(ParseError) as err:
+        parse(pdir / "fiji_wings.csv", m)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.startswith(str(pdir / "fiji_wings.csv") + ":2: row 1 (line 2), column 'locality'")
+    assert "b'\\xe3' is not valid utf-8 in 'Ribeir\\\\xe3o Preto' (4 row(s) in this column)" in msg
+    assert "--encoding" in msg
+    # a whole-file Latin-1 table reads with its encoding named
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("image,taxon,trait,value,locality\nx.jpg,Danio rerio,PATO:0000122,1.5,São Carlos\n"
+                      .encode("cp1252"))
+    with pytest.raises(ParseError, match="column 'locality'"):
+        parse(latin, {"specimen": "locality"})
+    t = parse(latin, {"specimen": "locality", "encoding": "cp1252"})
+    assert list(t.frame["specimen"]) == ["São Carlos"]
+    assert list(parse(latin, {"specimen": "locality"}, encoding="latin-1").frame["specimen"]) == ["São Carlos"]
+    with pytest.raises(ValidationError, match="unknown text encoding 'klingon'"):
+        Mapping.from_dict({"encoding": "klingon"})
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes(b"\xef\xbb\xbfimage,taxon,trait,value\nx.jpg,Danio rerio,PATO:0000122,1.5\n")
+    assert parse(p).problems == []
+    p.write_bytes("image,taxon,trait,value\nx.jpg,Danio rerio,PATO:0000122,1.5\n".encode("utf-16"))
+    assert list(parse(p, encoding="utf-16").frame["value"]) == ["1.5"]
+
+
+def test_mapping_units_are_checked_up_front():
+    with pytest.raises(ValidationError, match="traits: column 'L': unit 'furlong' is not a known unit"):
+        Mapping.from_dict({"traits": [{"column": "L", "trait": "PATO:0000122", "unit": "furlong"}]})

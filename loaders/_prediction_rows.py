@@ -38,6 +38,7 @@ class RowProblem:
     line: int | None = None
     pos: int = -1  # position in the table's frame (a wide row gives several frame rows)
     kind: str = ""
+    more: tuple[int, ...] = ()  # other frame positions with the same problem (the traits of one wide row)
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f" (line {self.line})" if self.line else "")
@@ -48,8 +49,23 @@ class RowProblem:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("pos")
+        d.pop("more")
         d["message"] = str(self)
         return d
+
+
+def merged(problems: list[RowProblem]) -> list[RowProblem]:
+    """One problem per row, column and reason (a wide row's traits share its taxon and image
+    cells), sorted by row; the frame positions of the merged ones are kept in ``more``."""
+    out: dict[tuple[Any, ...], RowProblem] = {}
+    for p in problems:
+        key = (p.row, p.column, p.kind, p.reason, p.value)
+        first = out.get(key)
+        if first is None:
+            out[key] = p
+        else:
+            first.more = (*first.more, p.pos, *p.more)
+    return sorted(out.values(), key=lambda p: (p.row, p.pos))
 
 
 def problem_counts(problems: list[RowProblem], *, limit: int = 6) -> str:
@@ -130,7 +146,7 @@ def check(t: PredictionTable, declared: dict[str, str]) -> None:
         "is not a number (the trait is continuous: a number, or an empty cell for no value)", "not a number",
         values=df["value"])
     _check_identity(t)
-    t.problems.sort(key=lambda p: (p.row, p.pos))
+    t.problems[:] = merged(t.problems)
 
 
 def _check_identity(t: PredictionTable) -> None:
@@ -158,4 +174,4 @@ def _check_identity(t: PredictionTable) -> None:
             column_of(t, "value", vcols, i), str(df["value"].iat[i]), pos=i, kind="conflicting value"))
 
 
-__all__ = ["RowProblem", "check", "add", "problem_counts", "column_of", "REQUIRED", "IDENTITY", "MAPPED"]
+__all__ = ["RowProblem", "check", "add", "merged", "problem_counts", "column_of", "REQUIRED", "IDENTITY", "MAPPED"]

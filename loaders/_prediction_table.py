@@ -165,7 +165,7 @@ class PredictionTable:
 
     def bad_positions(self) -> np.ndarray:
         """Positions in ``frame`` of the rows with a problem."""
-        return np.array(sorted({p.pos for p in self.problems if p.pos >= 0}), dtype=np.int64)
+        return np.array(sorted({q for p in self.problems for q in (p.pos, *p.more) if q >= 0}), dtype=np.int64)
 
 
 def _as_str(s: pd.Series) -> pd.Series:

@@ -65,6 +65,7 @@ KNOWN = {  # lower-case column -> (property, IRI-valued when the value is a URL)
     "specimen_id": (TKG + "specimenId", False), "specimen": (TKG + "specimenId", False),
 }
 _INT = re.compile(r"[+-]?(0|[1-9][0-9]*)")
+_ZERO_LED = re.compile(r"[+-]?0[0-9]+(\.[0-9]*)?")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?")
 _TEXT_ONLY = {DCT + "format", TKG + "specimenId", TKG + "imageBatch", AC + "accessURI", DCT + "license"}
@@ -96,6 +97,8 @@ def column_type(s: pd.Series) -> str:
     text = [v for v in pd.unique(_cells(s)) if v]
     if not text:
         return "string"
+    if any(_ZERO_LED.fullmatch(v) for v in text):
+        return "string"  # 00123: an identifier, not a number
     if all(_INT.fullmatch(v) for v in text):
         return "integer"
     if all(_is_number(v) for v in text):

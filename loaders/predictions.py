@@ -44,7 +44,7 @@ from kg.core.ids import ARK_RESOLVER, IMAGE_NS, PREDICTION_NS, image_iri, model_
 from kg.core.sources import Source
 from kg.core.store import Literal, NamedNode, Store
 from loaders._base import Progress, ingest, write_triples
-from loaders._prediction_rows import RowProblem, column_of, problem_counts
+from loaders._prediction_rows import RowProblem, column_of, merged, problem_counts
 from loaders._prediction_table import Mapping, PredictionTable, add_lines, parse
 from loaders.report import LoadReport
 
@@ -111,7 +111,7 @@ def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: Mappin
         vals = df[col].to_numpy()
         table.problems.extend(RowProblem(int(rows[i]), reason, column_of(table, col, vcols, int(i)), str(vals[i]),
                                          pos=int(i), kind=kind) for i in bad)
-    table.problems.sort(key=lambda p: (p.row, p.pos))
+    table.problems[:] = merged(table.problems)
 
 
 class BatchRejected(ValidationError):

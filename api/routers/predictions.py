@@ -24,6 +24,9 @@ router = APIRouter(tags=["predictions"])
 ERR = problem_responses(400, 404, 422)
 BatchQ = Annotated[str | None, Query(max_length=300, description="Pin a batch (predictions/MODEL/VERSION or "
                                                                  "MODEL); default: the latest version of every model.")]
+PooledQ = Annotated[bool, Query(description="Traits measured per region (left/right wing, each fin ray): one "
+                                            "summary pooled over the regions instead of one per region")]
+RegionQ = Annotated[str | None, Query(max_length=300, description="Only this region's summaries (e.g. left)")]
 
 
 class PredictionOut(BaseModel):
@@ -71,6 +74,8 @@ class PredictedTrait(BaseModel):
     unit: str | None = None
     states: dict[str, int] | None = None
     mode: str | None = None
+    region: str | None = Field(None, description="The region summarised (per-region summaries)")
+    regions: list[str] | None = Field(None, description="The regions pooled (pooled summaries)")
     model: str
     model_version: str
     batch: str
@@ -124,20 +129,21 @@ def image_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batc
 
 @router.get("/api/v1/taxa/{ref:path}/predictions", response_model=TaxonPredictions, responses=ERR)
 def taxon_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batch: BatchQ = None,
-                      evidence: bool = True) -> dict[str, Any]:
+                      evidence: bool = True, pooled: PooledQ = False, region: RegionQ = None) -> dict[str, Any]:
     """A taxon's predicted traits (name, ``taxon:`` CURIE or IRI): one summary per trait and model
-    (n, mean, sd, se, quartiles with units normalised; state counts for categorical traits), each
-    beside the curated and inferred calls on the same entity with their evidence."""
+    (n, mean, sd, se, quartiles with units normalised; state counts for categorical traits), and per
+    region where a trait was measured per region unless ``pooled``, each beside the curated and
+    inferred calls on the same entity with their evidence."""
     def build() -> tuple[str, list[dict[str, Any]]]:
         p = kg.predictions
         iri = p.taxon(ref)
-        rows = p.summary(ref, batch=batch)
+        rows = p.summary(ref, batch=batch, pooled=pooled, region=region)
         if not rows:
             raise NotFound(f"no predictions for taxon {ref!r}")
         return iri, [{**_clean(r), "trait_label": _label(kg, r["trait"]),
                       "curated": _curated(kg, iri, r["trait"], evidence)} for r in rows]
 
-    iri, items = cached_view(request, ("taxon-predictions", ref.strip(), batch, evidence), build)
+    iri, items = cached_view(request, ("taxon-predictions", ref.strip(), batch, evidence, pooled, region), build)
     from ontologies.prefixes import contract
 
     return {**paginate(items, page, request), "taxon": contract(iri)}
@@ -158,9 +164,11 @@ def disagreements(request: Request, kg: KGDep, page: PageDep, batch: BatchQ = No
 @router.get("/api/v1/predictions/summaries", response_model=Paged[dict[str, Any]], responses=ERR)
 def summaries(request: Request, kg: KGDep, page: PageDep,
               trait: Annotated[str, Query(max_length=300, description="CURIE or IRI of the trait")],
-              batch: BatchQ = None) -> dict[str, Any]:
-    """One trait across taxa: taxon, n, mean, sd, se, unit (the per-taxon table comparative methods take)."""
-    df = cached_view(request, ("trait-summaries", trait, batch), lambda: kg.predictions.summaries(trait, batch=batch))
+              batch: BatchQ = None, pooled: PooledQ = False, region: RegionQ = None) -> dict[str, Any]:
+    """One trait across taxa: taxon, n, mean, sd, se, unit (the per-taxon table comparative methods
+    take); per region where the trait was measured per region, unless ``pooled``."""
+    df = cached_view(request, ("trait-summaries", trait, batch, pooled, region),
+                     lambda: kg.predictions.summaries(trait, batch=batch, pooled=pooled, region=region))
     rows = [_clean(r) for r in df.drop(columns=[c for c in ("states",) if c in df]).to_dict("records")]
     return paginate(rows, page, request)
 

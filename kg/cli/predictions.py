@@ -148,9 +148,12 @@ def predictions(ctx: click.Context, image: str | None, taxon: str | None, batch:
             return
         for k, v in out["metadata"].items():
             click.echo(f"# {k}: {v}")
-        emit([(r["trait"], r["value"], _fmt(r["confidence"]), r["unit"] or "", r["taxon"], r["model"],
-               r["model_version"]) for r in out["predictions"]],
-             ["trait", "value", "confidence", "unit", "taxon", "model", "version"], fmt)
+        rows = out["predictions"]
+        regioned = any(r.get("region") for r in rows)
+        emit([(r["trait"], *((r.get("region") or "",) if regioned else ()), r["value"], _fmt(r["confidence"]),
+               r["unit"] or "", r["taxon"], r["model"], r["model_version"]) for r in rows],
+             ["trait", *(("region",) if regioned else ()), "value", "confidence", "unit", "taxon", "model", "version"],
+             fmt)
     elif taxon:
         rows = p.of_taxon(taxon, batch=batch, limit=limit)
         if fmt == "json":

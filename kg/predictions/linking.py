@@ -38,6 +38,7 @@ def link_taxa(store: Any, names: list[str], *, new_taxa: bool = False, resolve: 
     res = resolve or resolver(store)
     out: dict[str, str] = {}
     notes: list[str] = []
+    minted: list[str] = []
     for name, m in zip(names, res.resolve(names, fuzzy=False)):
         if m.status == "matched" and m.taxon:
             out[name] = m.taxon
@@ -45,7 +46,12 @@ def link_taxa(store: Any, names: list[str], *, new_taxa: bool = False, resolve: 
                 notes.append(f"taxon {name!r} matched {m.matched_name!r} by {m.method}")
         elif new_taxa and not _looks_like_id(name):
             out[name] = taxon_iri(normalise_name(name))
-            notes.append(f"taxon {name!r} is new (not in a loaded taxonomy or tree): minted")
+            minted.append(name)
+    if minted:  # one note, not one per name (a table of a new group may name hundreds)
+        shown = ", ".join(repr(n) for n in sorted(minted)[:5])
+        more = f" and {len(minted) - 5} more" if len(minted) > 5 else ""
+        notes.append(f"{len(minted)} taxon name(s) not in a loaded taxonomy or tree were minted as new taxa "
+                     f"(--new-taxa): {shown}{more}")
     return out, notes
 
 

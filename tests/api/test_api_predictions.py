@@ -63,3 +63,39 @@ def test_summaries_table(sclient):
     rows = r.json()["items"]
     assert {x["taxon"]: x["n"] for x in rows}["taxon:Ictalurus_punctatus"] == 2
     assert sclient.get("/api/v1/predictions/summaries", params={"trait": "NOPE:1"}).status_code == 400
+
+
+@pytest.fixture(scope="module")
+def wings(tmp_path_factory, toy):
+    """A store holding a Fiji per-wing measurement table (both wings of each photograph)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from kg import KnowledgeGraph
+
+    path = tmp_path_factory.mktemp("wings") / "store"
+    g = KnowledgeGraph.open(f"oxigraph:{path}")
+    d = toy / "predictions"
+    g.load_predictions(d / "fiji_wings.csv", mapping=d / "fiji_wings.yaml", new_taxa=True)
+    g.close()
+    with TestClient(create_app(Settings(store=f"oxigraph:{path}", query_workers=1)),
+                    raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_taxon_summaries_per_region_pooled_and_one_region(wings):
+    per = wings.get("/api/v1/taxa/Apis mellifera/predictions", params={"evidence": False}).json()["items"]
+    feret = [(i["region"], i["n"], i.get("regions")) for i in per if i["trait"] == "PATO:0000122"]
+    assert feret == [("left", 2, None), ("right", 2, None)]
+    pooled = wings.get("/api/v1/taxa/Apis mellifera/predictions", params={"pooled": True, "evidence": False}).json()
+    assert [(i["region"], i["n"], i["regions"]) for i in pooled["items"] if i["trait"] == "PATO:0000122"] == [
+        (None, 4, ["left", "right"])]
+    area = next(i for i in pooled["items"] if i["trait"] == "PATO:0001323")
+    assert (area["mean"], area["unit"]) == (pytest.approx((10.412 + 10.388 + 10.145 + 10.201) / 4), "UO:0000082")
+    rows = wings.get("/api/v1/predictions/summaries", params={"trait": "PATO:0000122", "region": "right"}).json()
+    assert [(r["taxon"], r["region"], r["n"]) for r in rows["items"]] == [("taxon:Apis_mellifera", "right", 2),
+                                                                         ("taxon:Tetragonisca_angustula", "right", 2)]
+    img = wings.get("/api/v1/images/MZUSP-0587.jpg/predictions").json()
+    assert [(i["trait"], i["region"], i["value"]) for i in img["items"]][:2] == [("PATO:0000122", "left", 4.012),
+                                                                                ("PATO:0000122", "right", 4.027)]

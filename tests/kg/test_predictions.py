@@ -11,7 +11,7 @@ import pytest
 
 from kg.core.errors import ValidationError
 from kg.core.graphs import PROV, TKG
-from loaders.predictions import BatchRejected
+from loaders.predictions import BatchRejected, Mapping
 
 
 @pytest.fixture
@@ -256,3 +256,75 @@ def test_region_specimen_and_truth_are_kept(world, tmp_path):
     got = world.predictions.image("ark:/89609/r/1")["predictions"][0]
     assert (got["region"], got["specimen"], got["ground_truth"], got["confidence"]) == (
         "[10, 20, 110, 60]", "MCZ:Ich:1234", "3.4", 0.5)
+
+
+def _wing_means(df, side):
+    w = df[df["side"] == side] if side else df
+    return w.groupby("species")["Feret"].agg(["size", "mean"])
+
+
+def test_both_wings_of_each_photograph_are_loaded_and_summarised_per_side_and_pooled(kg, pdir):
+    """A Fiji per-wing measurement table (legacy bytes in an unmapped column): the side is part of
+    each measurement's identity; summaries come per side, or pooled when asked."""
+    rep = kg.load_predictions(pdir / "fiji_wings.csv", mapping=pdir / "fiji_wings.yaml", new_taxa=True)
+    assert rep.graph.endswith("predictions/fiji-wing-measure/1.54f")
+    assert (rep.counts["rows"], rep.counts["predictions"], rep.counts["images"]) == (8, 16, 4)
+    img = kg.predictions.image("MZUSP-0412.jpg")["predictions"]
+    assert [(p["trait"], p["region"], p["value"], p["unit"]) for p in img] == [
+        ("PATO:0000122", "left", 5.281, "UO:0000016"), ("PATO:0000122", "right", 5.263, "UO:0000016"),
+        ("PATO:0001323", "left", 10.412, "UO:0000082"), ("PATO:0001323", "right", 10.388, "UO:0000082")]
+    iris = [r[0].value for r in kg.query(f"""SELECT ?p WHERE {{ GRAPH ?g {{ ?p <{TKG}region> "left" ; <{TKG}image> ?i ;
+        <{TKG}trait> <http://purl.obolibrary.org/obo/PATO_0000122> }} }} ORDER BY ?p""").rows]
+    assert len(iris) == 4 and all(i.endswith("/1/left") for i in iris)
+    table = pd.read_csv(pdir / "fiji_wings.csv", encoding="latin-1")
+    per_side = kg.predictions.summary("Apis mellifera")
+    feret = {s["region"]: s for s in per_side if s["trait"] == "PATO:0000122"}
+    assert set(feret) == {"left", "right"} and all(s.get("regions") is None for s in per_side)
+    for side in ("left", "right"):
+        want = _wing_means(table, side).loc["Apis mellifera"]
+        assert (feret[side]["n"], feret[side]["mean"]) == (want["size"], pytest.approx(want["mean"]))
+    pooled = [s for s in kg.predictions.summary("Apis mellifera", pooled=True) if s["trait"] == "PATO:0000122"]
+    want = _wing_means(table, None).loc["Apis mellifera"]
+    assert [(s["n"], s["regions"], s.get("region")) for s in pooled] == [(4, ["left", "right"], None)]
+    assert pooled[0]["mean"] == pytest.approx(want["mean"])
+    left = kg.predictions.summaries("PATO:0000122", region="left")
+    assert list(left["region"]) == ["left", "left"] and list(left["n"]) == [2, 2]
+    both = kg.predictions.summaries("PATO:0000122")
+    assert sorted(zip(both["taxon"], both["region"])) == [
+        ("taxon:Apis_mellifera", "left"), ("taxon:Apis_mellifera", "right"),
+        ("taxon:Tetragonisca_angustula", "left"), ("taxon:Tetragonisca_angustula", "right")]
+    assert len(kg.predictions.summaries("PATO:0000122", pooled=True)) == 2
+
+
+def test_a_diff_matches_measurements_on_their_region(world, pdir, tmp_path):
+    world.load_predictions(pdir / "fiji_wings.csv", mapping=pdir / "fiji_wings.yaml", new_taxa=True)
+    v2 = tmp_path / "fiji_wings.csv"
+    v2.write_bytes((pdir / "fiji_wings.csv").read_bytes().replace(b"5.263", b"5.3"))
+    m = Mapping.read(pdir / "fiji_wings.yaml")
+    m.batch["model_version"] = "1.54g"
+    world.load_predictions(v2, mapping=m, new_taxa=True)
+    d = world.predictions.diff("fiji-wing-measure/1.54f", "fiji-wing-measure/1.54g")
+    assert (d["changed"], d["added"], d["removed"], d["unchanged"]) == (1, 0, 0, 15)
+    assert d["sample_changed"] == [{"image": "MZUSP-0412.jpg", "trait": "PATO:0000122", "region": "right",
+                                    "before": 5.263, "after": 5.3}]
+
+
+def test_image_table_columns_keep_their_types_and_a_collection_date_is_an_event_date(world, tmp_path):
+    p = tmp_path / "imgs.csv"
+    p.write_text("ARKID,Date,create_date,width,height,catalog,brightness,has_ruler,note\n"
+                 "ark:/89609/t/1,2018-07-04,2019-06-01T10:00:00Z,4000,3000,00123,0.5,true,ok\n"
+                 "ark:/89609/t/2,2018-07-05,2019-06-02T10:00:00Z,3999,,00124,1,false,\n")
+    world.load(p, kind="images")
+    rows = world.query("""SELECT ?p ?o WHERE { GRAPH ?g { <https://n2t.net/ark:/89609/t/1> ?p ?o } }""").rows
+    got = {r[0].value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]: (r[1].value, r[1].datatype.value.rsplit("#", 1)[-1]
+                                                             if getattr(r[1], "datatype", None) else None)
+           for r in rows}
+    assert got["eventDate"] == ("2018-07-04", "date") and "created" in got
+    assert got["created"] == ("2019-06-01T10:00:00Z", "dateTime")
+    assert got["width"] == ("4000", "integer") and got["height"] == ("3000", "integer")
+    assert got["catalog"] == ("00123", "string")  # leading zeros: an identifier, not a number
+    assert got["brightness"] == ("0.5", "double") and got["has_ruler"] == ("true", "boolean")
+    meta = world.predictions.image("ark:/89609/t/2")["metadata"]
+    assert meta == {"eventDate": "2018-07-05", "created": "2019-06-02T10:00:00Z", "width": 3999, "catalog": "00124",
+                    "brightness": 1.0, "has_ruler": False}
+    assert not world.query("ASK { GRAPH ?g { ?i <http://purl.org/dc/terms/created> \"2018-07-04\" } }")

@@ -77,3 +77,47 @@ def test_images_and_taxon_listing(run, toy):
     assert [r["value"] for r in json.loads(out)] == [2.0]
     out = run("predictions", "summaries", "PATO:0000122", "--format", "csv")
     assert out.splitlines()[0] == "taxon,n,mean,sd,se,unit,model"
+
+
+def test_a_measurement_table_per_wing_loads_and_a_bad_cell_is_one_line(run, toy):
+    d = toy / "predictions"
+    out = run("load", "predictions", str(d / "fiji_wings_bad.csv"), "--mapping", str(d / "fiji_wings.yaml"),
+              "--new-taxa", code=2)
+    assert "Traceback" not in out and out.count("\n") == 1
+    assert (f"traitkg: error: {d / 'fiji_wings_bad.csv'}: 1 of 8 rows are bad (1 x not a number in 'Feret'); "
+            "first: row 3 (line 4), column 'Feret': 'abc' is not a number") in out
+    assert run("graphs", "--format", "json").count("fiji") == 0  # nothing loaded
+    out = run("load", "predictions", str(d / "fiji_wings.csv"), "--mapping", str(d / "fiji_wings.yaml"),
+              "--new-taxa")
+    assert "loaded: predictions/fiji-wing-measure/1.54f" in out and "predictions=16" in out
+    out = run("predictions", "summary", "Apis mellifera", "--format", "csv")
+    assert out.splitlines()[0].startswith("trait,region,model") and out.count(",left,") == 2
+    out = run("predictions", "summary", "Apis mellifera", "--pooled", "--format", "csv")
+    assert out.count(",left+right,") == 2 and ",left," not in out
+    out = run("predictions", "summaries", "PATO:0000122", "--region", "right", "--format", "csv")
+    assert out.splitlines()[0] == "taxon,n,mean,sd,se,unit,region,model" and len(out.splitlines()) == 3
+
+
+def test_encoding_option_and_an_undecodable_mapped_column(run, tmp_path):
+    p = tmp_path / "cp1252.csv"
+    p.write_bytes("image,taxon,trait,value,specimen\nx.jpg,Danio rerio,PATO:0000122,1.5,São Carlos – 1\n"
+                  .encode("cp1252"))
+    out = run("load", "predictions", str(p), "--model", "m", code=2)
+    assert out.count("\n") == 1 and "row 1 (line 2), column 'specimen': byte b'\\xe3' is not valid utf-8" in out
+    assert "--encoding" in out
+    out = run("load", "predictions", str(p), "--model", "m", "--encoding", "cp1252")
+    assert "predictions=1" in out
+    out = run("predictions", "--image", "x.jpg", "--format", "json")
+    assert json.loads(out)["predictions"][0]["specimen"] == "São Carlos – 1"
+    out = run("load", "predictions", str(p), "--model", "m2", "--encoding", "klingon", code=2)
+    assert "unknown text encoding 'klingon'" in out
+
+
+def test_the_format_documentation_is_reachable_from_help(run):
+    out = run("load", "predictions", "--help")
+    assert "docs/formats/predictions.md" in out and "--help-mapping" in out and "--encoding" in out
+    doc = run("load", "predictions", "--help-mapping")
+    assert doc.startswith("# Prediction and measurement tables") and "--column" in doc and "encoding" in doc
+    out = run("load", "images", "--help")
+    assert "docs/formats/images.md" in out
+    assert run("load", "images", "--help-format").startswith("# Image tables")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from loaders._table_io import id_problems, shown
 from ontologies.units import unit_curie
 
 if TYPE_CHECKING:
@@ -43,13 +44,15 @@ class RowProblem:
     def __str__(self) -> str:
         where = f"row {self.row}" + (f" (line {self.line})" if self.line else "")
         col = f", column {self.column!r}" if self.column else ""
-        val = f"{self.value!r} " if self.value is not None else ""
+        val = f"{shown(self.value)!r} " if self.value is not None else ""
         return f"{where}{col}: {val}{self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("pos")
         d.pop("more")
+        if self.value is not None:
+            d["value"] = shown(self.value, 1000)
         d["message"] = str(self)
         return d
 
@@ -111,6 +114,9 @@ def check(t: PredictionTable, declared: dict[str, str]) -> None:
     df = t.frame
     for f in REQUIRED:
         add(t, (df[f] == "").to_numpy(), f, f"empty (every row needs a {f})", "empty")
+    odd = id_problems(df["image"])
+    for reason in pd.unique(odd[odd != ""]):
+        add(t, (odd == reason).to_numpy(), "image", str(reason), "not an image id", values=df["image"])
     # confidence: a number in [0, 1] when given
     conf_s = df["confidence"].str.strip()
     conf = pd.to_numeric(conf_s, errors="coerce").to_numpy(dtype=float, copy=True)

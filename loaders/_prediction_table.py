@@ -83,6 +83,16 @@ class Mapping:
         if extra:
             raise ValidationError(f"unknown mapping key(s) {sorted(extra)}; expected {sorted(known)} or field names "
                                   f"{list(ROW_FIELDS) + list(BATCH_FIELDS)}")
+        for key in ("columns", "constants", "trait_labels", "kinds", "batch"):
+            if d.get(key) is not None and not isinstance(d[key], dict):
+                raise ValidationError(f"mapping key {key!r} holds key: value pairs, not {type(d[key]).__name__} "
+                                      f"{str(d[key])[:80]!r}")
+        if d.get("traits") is not None and not isinstance(d["traits"], list):
+            raise ValidationError(f"mapping key 'traits' holds a list of {{column, trait, unit, kind}}, not "
+                                  f"{str(d['traits'])[:80]!r}")
+        delim = d.get("delimiter")
+        if delim is not None and (not isinstance(delim, str) or len(delim) != 1 or delim in "\"\r\n"):
+            raise ValidationError(f"delimiter {delim!r}: one character (not a quote or a line break)")
         cols = {k: str(v) for k, v in (d.get("columns") or {}).items()}
         cols.update({k: str(d[k]) for k in (*ROW_FIELDS, *BATCH_FIELDS) if k in d})  # flat form
         bad = set(cols) - set(ROW_FIELDS) - set(BATCH_FIELDS)
@@ -93,7 +103,12 @@ class Mapping:
         for t in d.get("traits") or []:
             if not isinstance(t, dict) or "column" not in t or "trait" not in t:
                 raise ValidationError(f"each entry of 'traits' needs 'column' and 'trait' (and may give unit, kind): {t!r}")
-            traits.append(TraitColumn(str(t["column"]), str(t["trait"]), t.get("unit"), t.get("kind")))
+            extra_keys = set(t) - {"column", "trait", "unit", "kind"}
+            if extra_keys:
+                raise ValidationError(f"traits: column {t['column']!r}: unknown key(s) {sorted(extra_keys)}; expected "
+                                      "column, trait, unit, kind")
+            traits.append(TraitColumn(str(t["column"]), str(t["trait"]), None if t.get("unit") is None else str(t["unit"]),
+                                      None if t.get("kind") is None else str(t["kind"])))
         m = cls(columns=cols, constants={k: str(v) for k, v in (d.get("constants") or {}).items()}, traits=traits,
                 trait_labels={str(k): str(v) for k, v in (d.get("trait_labels") or {}).items()},
                 kinds={str(k): str(v) for k, v in (d.get("kinds") or {}).items()},
@@ -132,7 +147,10 @@ class Mapping:
                              line=mark.line + 1 if mark else None) from exc
         if data is not None and not isinstance(data, dict):
             raise ParseError("a mapping file holds key: value pairs at the top", source=str(p), line=1)
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ValidationError as exc:
+            raise ValidationError(f"{p}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
         """A canonical dict (recorded as a load parameter)."""
@@ -254,7 +272,12 @@ def add_lines(table: PredictionTable, src: Source, *, encoding: str | None = Non
 
 def _header_text(header: list[str]) -> str:
     shown = [h if len(h) <= 60 else h[:57] + "..." for h in header[:30]]
-    return ", ".join(shown) + (f", ... ({len(header)} columns)" if len(header) > 30 else "")
+    text = ", ".join(shown) + (f", ... ({len(header)} columns)" if len(header) > 30 else "")
+    other = next((d for d in (",", "\t", ";", "|") if len(header) == 1 and d in header[0]), None)
+    if other:
+        text += (f" (one column: are the columns separated by {other!r}? name the format with --format csv|tsv "
+                 "or the mapping's delimiter:)")
+    return text
 
 
 def _resolve_columns(m: Mapping, header: list[str]) -> dict[str, str]:

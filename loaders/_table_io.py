@@ -38,6 +38,7 @@ from kg.core.errors import ParseError
 from kg.core.sources import Source
 
 DEFAULT_ENCODING = "utf-8"
+MAX_ID = 2048  # characters: an image id (a file name, an ARK, a URL) longer than this is a broken line
 _BAD = re.compile("[\udc80-\udcff]+")
 
 
@@ -70,23 +71,81 @@ def read_table(src: Source, fmt: str, *, delimiter: str | None = None, encoding:
         try:
             return pd.read_parquet(src.path)
         except Exception as exc:  # pyarrow raises many kinds on a file that is not Parquet
-            raise ParseError(f"not a readable Parquet file ({exc})", source=src.origin) from exc
+            raise ParseError(f"not a readable Parquet file ({' '.join(str(exc).split())[:300]})",
+                             source=src.origin) from exc
     enc = encoding_name(encoding)
     if enc.replace("_", "-").lower() in ("utf-8", "utf8"):
         enc = "utf-8-sig"  # a byte-order mark is not part of the first column's name
     try:
         with src.open() as fh:
-            return pd.read_csv(fh, sep=_delimiter(fmt, delimiter), dtype=object, keep_default_na=False,
-                               na_filter=False, engine="c", encoding=enc, encoding_errors="surrogateescape")
+            df = pd.read_csv(fh, sep=_delimiter(fmt, delimiter), dtype=object, keep_default_na=False,
+                             na_filter=False, engine="c", encoding=enc, encoding_errors="surrogateescape")
     except pd.errors.EmptyDataError as exc:
         raise ParseError("empty table (no header)", source=src.origin, line=1) from exc
     except pd.errors.ParserError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise ParseError(f"malformed {fmt.upper()} ({exc})", source=src.origin,
+        text = " ".join(str(exc).split())
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+        if m:
+            raise ParseError(f"malformed {fmt.upper()}: line {m.group(2)} has {m.group(3)} fields, not {m.group(1)} "
+                             f"as the header (a {_delimiter(fmt, delimiter)!r} inside an unquoted cell, or not a "
+                             f"{fmt.upper()} file?)", source=src.origin, line=int(m.group(2))) from exc
+        m = re.search(r"line (\d+)", text)
+        raise ParseError(f"malformed {fmt.upper()} ({text[:300]})", source=src.origin,
                          line=int(m.group(1)) if m else None) from exc
     except UnicodeError as exc:  # a multi-byte codec (utf-16) that cannot even split the text
         raise ParseError(f"not {enc} text ({exc.reason}); name the file's encoding with --encoding",
                          source=src.origin) from exc
+    _check_complete(src, fmt, df, delimiter=delimiter, encoding=enc)
+    return df
+
+
+def _check_complete(src: Source, fmt: str, df: pd.DataFrame, *, delimiter: str | None, encoding: str) -> None:
+    """Refuse a file that ends in the middle of a record (a truncated download or copy): its last
+    line has no line break and its last record fewer fields than the header. (A short record is
+    otherwise read with empty cells, as every CSV reader does.)"""
+    with src.open() as fh:
+        if not src.gzipped:
+            size = src.path.stat().st_size
+            fh.seek(max(0, size - 1))
+        last = b""
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            last = block
+    if not last or last.endswith((b"\n", b"\r")) or not len(df):
+        return
+    if csv.field_size_limit() < sys.maxsize // 2:
+        csv.field_size_limit(2**31 - 1)
+    with src.open() as fh:
+        text = io.TextIOWrapper(fh, encoding=encoding, errors="surrogateescape", newline="")
+        reader = csv.reader(text, delimiter=_delimiter(fmt, delimiter))
+        rec: list[str] = []
+        start = line = 1
+        try:
+            for r in reader:
+                rec, start, line = r, line, reader.line_num + 1
+        except csv.Error:
+            rec = []
+    if len(rec) < df.shape[1]:
+        raise ParseError(f"the file ends in the middle of row {len(df)} (line {start}): {len(rec)} of the header's "
+                         f"{df.shape[1]} fields and no line break; is it truncated?", source=src.origin, line=start)
+
+
+def id_problems(ids: pd.Series) -> pd.Series:
+    """Per id, why it cannot name an image ('' when it can): too long, or control characters
+    (a binary or broken file, not an id)."""
+    out = pd.Series("", index=ids.index, dtype=object)
+    control = ids.str.contains(r"[\x00-\x1f\x7f]", regex=True)
+    out[control.to_numpy(dtype=bool)] = "holds a control character (not an image id)"
+    lengths = ids.str.len().to_numpy()
+    long = lengths > MAX_ID
+    if long.any():
+        out[long] = [f"is {n} characters long; an image id has at most {MAX_ID}" for n in lengths[long]]
+    return out
+
+
+def shown(value: str, limit: int = 80) -> str:
+    """A value as a message shows it: undecodable bytes escaped, cut to ``limit`` characters."""
+    text = escaped(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def escaped(text: str) -> str:
@@ -116,9 +175,9 @@ def check_decoded(df: pd.DataFrame, columns: Iterable[str], src: Source, fmt: st
         where = f"row {row}" + (f" (line {line})" if line else "")
         plural = "bytes" if len(raw) > 1 else "byte"
         hint = " (e.g. cp1252)" if enc.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig") else ""
-        raise ParseError(f"{where}, column {col!r}: {plural} {raw!r} is not valid {enc} in {escaped(value)!r} "
+        raise ParseError(f"{where}, column {col!r}: {plural} {raw[:16]!r} is not valid {enc} in {shown(value)!r} "
                          f"({int(bad.sum())} row(s) in this column); name the file's encoding with --encoding{hint}",
-                         source=src.origin, line=line, value=escaped(value))
+                         source=src.origin, line=line, value=shown(value, 200))
 
 
 def physical_lines(src: Source, fmt: str, rows: Iterable[int], *, delimiter: str | None = None,
@@ -152,5 +211,5 @@ def physical_lines(src: Source, fmt: str, rows: Iterable[int], *, delimiter: str
     return out
 
 
-__all__ = ["read_table", "table_format", "check_decoded", "physical_lines", "encoding_name", "escaped",
-           "DEFAULT_ENCODING"]
+__all__ = ["read_table", "table_format", "check_decoded", "physical_lines", "encoding_name", "escaped", "shown",
+           "id_problems", "DEFAULT_ENCODING", "MAX_ID"]

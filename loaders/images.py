@@ -41,7 +41,7 @@ from kg.core.names import DWC
 from kg.core.sources import Source
 from kg.core.store import Literal, NamedNode, Store
 from loaders._base import Progress, ingest, write_triples
-from loaders._table_io import check_decoded, escaped, physical_lines, read_table, table_format
+from loaders._table_io import check_decoded, id_problems, physical_lines, read_table, shown, table_format
 from loaders.report import LoadReport
 
 KIND = "images"
@@ -133,22 +133,27 @@ def parse(path: str | Path | Source, *, image: str | None = None, fmt: str | Non
     lower = {c.lower().strip(): c for c in df.columns}
     idc = image if image else next((lower[c] for c in ID_COLUMNS if c in lower), None)
     if idc is None or idc not in df.columns:
-        shown = ", ".join(c if len(c) <= 60 else c[:57] + "..." for c in list(df.columns)[:30])
+        names = ", ".join(c if len(c) <= 60 else c[:57] + "..." for c in list(df.columns)[:30])
         what = f"column {image!r} is not in the header" if image else "no image id column (image_id, ark, filename...)"
-        raise ParseError(f"{what}: name it with --image COLUMN; the header has {shown}", source=src.origin, line=1)
+        raise ParseError(f"{what}: name it with --image COLUMN; the header has {names}"
+                         + (f", ... ({df.shape[1]} columns)" if df.shape[1] > 30 else ""), source=src.origin, line=1)
     check_decoded(df, list(df.columns), src, f, encoding=encoding)
     ids = _cells(df[idc])
 
     def fail(i: int, what: str, value: str | None) -> None:
         row = i + 1
         line = physical_lines(src, f, [row], encoding=encoding).get(row)
-        val = f"{escaped(value)[:200]!r} " if value is not None else ""
+        val = f"{shown(value)!r} " if value is not None else ""
         raise ParseError(f"row {row}" + (f" (line {line})" if line else "") + f", column {idc!r}: {val}{what}",
                          source=src.origin, line=line, value=value)
 
     empty = (ids == "").to_numpy()
     if empty.any():
         fail(int(empty.argmax()), "empty (every row names its image)", None)
+    odd = id_problems(ids)
+    if (odd != "").any():
+        i = int((odd != "").to_numpy().argmax())
+        fail(i, str(odd.iat[i]), str(ids.iat[i]))
     dup = ids.duplicated(keep="first").to_numpy()
     if dup.any():
         i = int(dup.argmax())

@@ -46,12 +46,14 @@ from kg.core.store import Literal, NamedNode, Store
 from loaders._base import Progress, ingest, write_triples
 from loaders._prediction_rows import RowProblem, column_of, merged, problem_counts
 from loaders._prediction_table import Mapping, PredictionTable, add_lines, parse
+from loaders._table_io import shown
 from loaders.report import LoadReport
 
 KIND = "predictions"
 FORMATS = ("predictions",)
 EXTENSIONS = ()  # CSV/TSV/Parquet are not specific to predictions: `traitkg load predictions`
 CHUNK_ROWS = 100_000
+STORED_CELL = 1000  # characters of a rejected row's cell kept with the batch
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _OBO = "http://purl.obolibrary.org/obo/"
@@ -119,14 +121,15 @@ class BatchRejected(ValidationError):
     kind and column, the first bad row; ``problems`` lists every row (``-v`` and ``--json`` print
     them)."""
 
-    def __init__(self, source: str, problems: list[RowProblem], rows: int) -> None:
+    def __init__(self, source: str, problems: list[RowProblem], rows: int, *, lenient: bool = False) -> None:
         self.problems = problems
         self.rows = rows
         self.source = source
         bad = len({p.row for p in problems})
+        hint = ("no row can be loaded, so not even a lenient load has anything to keep" if lenient else
+                "--lenient loads the good rows and keeps this report with the batch")
         super().__init__(f"{source}: {bad} of {rows} rows are bad ({problem_counts(problems)}); first: {problems[0]}; "
-                         "nothing was loaded (--lenient loads the good rows and keeps this report with the batch; "
-                         "-v or --json lists every bad row)")
+                         f"nothing was loaded ({hint}; -v or --json lists every bad row)")
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": "refused", "source": self.source, "error": str(self), "rows": self.rows,
@@ -233,7 +236,7 @@ def provenance_triples(graph: str, meta: dict[str, Any], src: Source, *, rows: i
         if p.column:
             out.append((node, tk("column"), L(p.column)))
         if p.value is not None:
-            out.append((node, tk("value"), L(p.value)))
+            out.append((node, tk("value"), L(shown(p.value, STORED_CELL))))
         if raw and p.pos in raw:
             out.append((node, tk("rawRow"), L(json.dumps(raw[p.pos], sort_keys=True))))
     return out
@@ -243,7 +246,7 @@ def rejected_rows_raw(table: PredictionTable) -> dict[int, dict[str, str]]:
     """The mapped fields of each rejected row as read (kept with the batch for lenient loads)."""
     pos = table.bad_positions()
     df = table.frame.iloc[pos]
-    return {int(p): {f: str(df[f].iat[j]) for f in ("row", "image", "taxon", "trait", "value", "truth")}
+    return {int(p): {f: shown(str(df[f].iat[j]), STORED_CELL) for f in ("row", "image", "taxon", "trait", "value", "truth")}
             for j, p in enumerate(pos.tolist())}
 
 
@@ -274,12 +277,14 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     raw = rejected_rows_raw(table) if problems else {}
     if problems:
         df = df.drop(df.index[table.bad_positions()])
+        if not len(df):
+            raise BatchRejected(src.origin, problems, table.rows, lenient=True)
     df = df.reset_index(drop=True)
     df["k"] = df.groupby("row").cumcount()  # the frame rows of one wide row: row/0, row/1, ...
     rep = LoadReport(source=src.origin, kind=KIND)
     for p in problems:
-        rep.warn(f"row {p.row}" + (f", column {p.column!r}" if p.column else "") + ": "
-                 + (f"{p.value!r} " if p.value is not None else "") + p.reason, line=p.line)
+        val = f"{shown(p.value)!r} " if p.value is not None else ""
+        rep.warn(f"row {p.row}" + (f", column {p.column!r}" if p.column else "") + f": {val}{p.reason}", line=p.line)
     gname = name or slug(str(meta["model"]))
     gversion = version or (slug(str(meta["model_version"])) if meta.get("model_version") else None)
     params = {"mapping": table.mapping.to_dict(), "lenient": lenient, **({"encoding": encoding} if encoding else {}),

@@ -167,3 +167,79 @@ def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
 def test_mapping_units_are_checked_up_front():
     with pytest.raises(ValidationError, match="traits: column 'L': unit 'furlong' is not a known unit"):
         Mapping.from_dict({"traits": [{"column": "L", "trait": "PATO:0000122", "unit": "furlong"}]})
+
+
+def test_a_truncated_table_is_refused_not_loaded_short(pdir, tmp_path):
+    data = (pdir / "fiji_wings.csv").read_bytes()
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(data[:data.index(b"0.899")])  # ends inside row 2, after its 9th field
+    with pytest.raises(ParseError, match=r"cut.csv:3: the file ends in the middle of row 2 \(line 3\): 9 of the "
+                                         r"header's 12 fields and no line break; is it truncated\?"):
+        parse(cut, Mapping.read(pdir / "fiji_wings.yaml"))
+    whole = tmp_path / "no-final-newline.csv"
+    whole.write_bytes(data.rstrip(b"\n"))  # a complete last row without a line break is fine
+    assert parse(whole, Mapping.read(pdir / "fiji_wings.yaml")).rows == 8
+
+
+def test_a_ragged_or_binary_table_is_one_line(tmp_path):
+    p = tmp_path / "ragged.csv"
+    p.write_text("image,taxon,trait,value\na,b,c,d\nd,e,f,g,h,i\n")
+    with pytest.raises(ParseError) as err:
+        parse(p)
+    assert str(err.value) == (f"{p}:3: malformed CSV: line 3 has 6 fields, not 4 as the header (a ',' inside an "
+                              "unquoted cell, or not a CSV file?)")
+    b = tmp_path / "binary.parquet"
+    b.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(ParseError, match="not a readable Parquet file") as err:
+        parse(b)
+    assert "\n" not in str(err.value)
+
+
+def test_ids_that_cannot_name_an_image_are_bad_rows_shown_short(tmp_path):
+    p = tmp_path / "ids.csv"
+    p.write_text("image,taxon,trait,value\n" + "x" * 5000 + ",Danio rerio,PATO:0000122,3\n"
+                 "a\x00b,Danio rerio,PATO:0000122,3\nok.jpg,Danio rerio,PATO:0000122,3\n")
+    t = parse(p)
+    assert [(x.row, x.kind) for x in t.problems] == [(1, "not an image id"), (2, "not an image id")]
+    assert str(t.problems[0]) == ("row 1 (line 2), column 'image': '" + "x" * 80 + "... (5000 characters)' is 5000 "
+                                  "characters long; an image id has at most 2048")
+    assert str(t.problems[1]) == r"row 2 (line 3), column 'image': 'a\x00b' holds a control character (not an image id)"
+
+
+def test_mapping_values_of_the_wrong_shape_are_named(tmp_path):
+    for d, msg in (({"columns": ["a"]}, "'columns' holds key: value pairs"), ({"traits": 5}, "'traits' holds a list"),
+                   ({"traits": [{"column": "L", "trait": "T:1", "colour": "red"}]}, r"unknown key\(s\) \['colour'\]"),
+                   ({"delimiter": ";;"}, "one character")):
+        with pytest.raises(ValidationError, match=msg):
+            Mapping.from_dict(d)
+    y = tmp_path / "m.yaml"
+    y.write_text("traits: 5\n")
+    with pytest.raises(ValidationError, match=f"^{y}: mapping key 'traits'"):
+        Mapping.read(y)
+
+
+def test_a_table_read_with_the_wrong_delimiter_says_so(pdir, tmp_path):
+    p = tmp_path / "v1.tsv"
+    p.write_bytes((pdir / "v1.csv").read_bytes())
+    with pytest.raises(ParseError, match=r"one column: are the columns separated by ','\?"):
+        parse(p)
+
+
+def test_image_tables_refuse_bad_ids_and_bytes_in_one_line(pdir, tmp_path):
+    from loaders.images import parse as parse_images
+
+    p = tmp_path / "imgs.csv"
+    p.write_text("ARKID,batch\nark:/89609/a,b1\n\nark:/89609/b,b1\nark:/89609/a,b2\n")
+    with pytest.raises(ParseError) as err:
+        parse_images(p)
+    assert str(err.value) == f"{p}:5: row 3 (line 5), column 'ARKID': 'ark:/89609/a' repeats the image of row 1 (one " \
+                             "row per image)"
+    p.write_text("ARKID,batch\nark:/89609/a,b1\n,b2\n")
+    with pytest.raises(ParseError, match=r":3: row 2 \(line 3\), column 'ARKID': empty"):
+        parse_images(p)
+    p.write_bytes(b"filename,locality\nx.jpg,Ribeir\xe3o Preto\n")
+    with pytest.raises(ParseError, match=r"row 1 \(line 2\), column 'locality': byte b'\\xe3' is not valid utf-8"):
+        parse_images(p)
+    assert parse_images(p, encoding="latin-1").frame["locality"].tolist() == ["Ribeirão Preto"]
+    with pytest.raises(ParseError, match="column 'X' is not in the header: name it with --image COLUMN"):
+        parse_images(p, image="X")

@@ -162,8 +162,8 @@ def check_decoded(df: pd.DataFrame, columns: Iterable[str], src: Source, fmt: st
     enc = encoding_name(encoding)
     for col in columns:
         s = df[col]
-        if s.dtype != object:
-            continue
+        if s.dtype != object or _encodes(_text_of(s)):
+            continue  # one pass over the column's text; cells are looked at only when it holds bad bytes
         bad = s.map(lambda v: isinstance(v, str) and _BAD.search(v) is not None).to_numpy()
         if not bad.any():
             continue
@@ -178,6 +178,24 @@ def check_decoded(df: pd.DataFrame, columns: Iterable[str], src: Source, fmt: st
         raise ParseError(f"{where}, column {col!r}: {plural} {raw[:16]!r} is not valid {enc} in {shown(value)!r} "
                          f"({int(bad.sum())} row(s) in this column); name the file's encoding with --encoding{hint}",
                          source=src.origin, line=line, value=shown(value, 200))
+
+
+def _text_of(s: pd.Series) -> str:
+    values = s.tolist()
+    try:
+        return "\n".join(values)
+    except TypeError:  # a cell that is not text: only the text cells can hold bytes
+        return "\n".join(v for v in values if isinstance(v, str))
+
+
+def _encodes(text: str) -> bool:
+    """Whether text holds no escaped bytes (lone surrogates do not encode as UTF-8; the codec's
+    C loop checks that faster than a pattern search)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def physical_lines(src: Source, fmt: str, rows: Iterable[int], *, delimiter: str | None = None,

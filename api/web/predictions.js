@@ -38,7 +38,7 @@
       if (!r.ok) { status(st, r.status === 404 ? `no ML predictions for ${t.name || t.id}` : `predictions failed: ${page.detail}`, r.status !== 404); return; }
       const rows = page.items.map((x) => {
         const [cur, verdict] = curated(x);
-        return [el("span", { class: "trait", "data-trait": x.trait }, x.trait_label || x.trait), predicted(x), String(x.n), tier(x.tier),
+        return [el("span", { class: "trait", "data-trait": x.trait }, (x.trait_label || x.trait) + (x.region ? ` (${x.region})` : "")), predicted(x), String(x.n), tier(x.tier),
           `${x.model} ${x.model_version}`, cur, verdict];
       });
       table.querySelector("thead").replaceChildren(el("tr", {}, ...["trait", "predicted", "n", "tier", "model", "curated / inferred", "agreement"].map((h) => el("th", {}, h))));

@@ -56,8 +56,10 @@ def test_exact_duplicates_are_duplicates_and_other_values_conflicts(tmp_path):
 
 
 def test_missing_required_column_rejects_the_table(pdir):
-    with pytest.raises(ParseError, match="missing required column.*value"):
+    with pytest.raises(ParseError, match="missing required column.*value") as err:
         parse(pdir / "missing_column.csv")
+    assert str(err.value).startswith(f"{pdir / 'missing_column.csv'}:1: missing required column(s) value: the header "
+                                     "has image_id, taxon, trait, confidence")
     with pytest.raises(ParseError, match="'nope'.*not in the header"):
         parse(pdir / "v1.csv", {"value": "nope"})
 

@@ -149,7 +149,7 @@ def check(t: PredictionTable, declared: dict[str, str]) -> None:
     t.kinds = kinds
     cont = df["trait"].map(kinds).eq("continuous").to_numpy()
     add(t, cont & np.isnan(num) & (df["value"] != "").to_numpy(), "value",
-        "is not a number (the trait is continuous: a number, or an empty cell for no value)", "not a number",
+        "is not a number (the trait is continuous)", "not a number",
         values=df["value"])
     _check_identity(t)
     t.problems[:] = merged(t.problems)

@@ -180,6 +180,7 @@ class PredictionTable:
     fmt: str
     source: str = ""
     columns: dict[str, str] = field(default_factory=dict)  # field -> the header's name of its column
+    empty_cells: int = 0       # wide tables: value cells left empty (not measured), which give no prediction
 
     def bad_positions(self) -> np.ndarray:
         """Positions in ``frame`` of the rows with a problem."""
@@ -226,8 +227,8 @@ def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = 
     rownum = np.arange(1, n + 1)
     parts = []
     specs = m.traits or [None]
-    for spec in specs:
-        part = pd.DataFrame({"row": rownum})
+    for k, spec in enumerate(specs):
+        part = pd.DataFrame({"row": rownum, "k": k})  # k: the trait's column in a wide row (its IRI's segment)
         for f in ROW_FIELDS:
             if spec is not None and f == "value":
                 part[f] = _as_str(raw[spec.column])
@@ -247,13 +248,19 @@ def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = 
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     for f in ("image", "taxon", "trait", "value", "unit", "truth", "region"):
         df[f] = df[f].str.strip()
+    empty = 0
+    if m.traits:  # an empty cell of a wide table is a measurement not taken, not a bad row
+        blank = (df["value"] == "").to_numpy()
+        empty = int(blank.sum())
+        if empty:
+            df = df[~blank].reset_index(drop=True)
     if m.image_id == "basename":
         df["image"] = df["image"].str.rsplit("/", n=1).str[-1]
     elif m.image_id == "stem":
         df["image"] = df["image"].str.rsplit("/", n=1).str[-1].str.rsplit(".", n=1).str[0]
     kinds = {t.trait: t.kind for t in m.traits if t.kind}
     kinds.update(m.kinds)
-    table = PredictionTable(df, [], n, batch, {}, m, fmt, src.origin, columns=cols)
+    table = PredictionTable(df, [], n, batch, {}, m, fmt, src.origin, columns=cols, empty_cells=empty)
     check(table, kinds)
     add_lines(table, src, encoding=enc)
     return table

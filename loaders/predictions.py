@@ -280,7 +280,8 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
         if not len(df):
             raise BatchRejected(src.origin, problems, table.rows, lenient=True)
     df = df.reset_index(drop=True)
-    df["k"] = df.groupby("row").cumcount()  # the frame rows of one wide row: row/0, row/1, ...
+    if "k" not in df:  # a table parsed elsewhere: the frame rows of one wide row are row/0, row/1, ...
+        df["k"] = df.groupby("row").cumcount()
     rep = LoadReport(source=src.origin, kind=KIND)
     for p in problems:
         val = f"{shown(p.value)!r} " if p.value is not None else ""
@@ -301,7 +302,8 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
 
     rep.counts.update({"rows": table.rows, "predictions": len(df), "rejected_rows": len({p.row for p in problems}),
                        "images": int(df["image"].nunique()), "taxa": int(df["taxon_iri"].nunique()),
-                       "traits": int(df["trait_iri"].nunique())})
+                       "traits": int(df["trait_iri"].nunique()),
+                       **({"empty_cells": table.empty_cells} if table.empty_cells else {})})
     out = ingest(store, src, kind=KIND, name=gname, version=gversion, loader="predictions", writer=writer,
                  parameters=params, report=rep, counted=True)
     out.parsed = df  # type: ignore[attr-defined]  # the facade summarises the batch from it

@@ -36,8 +36,7 @@ def test_every_kind_of_bad_row_is_reported_with_its_row(pdir):
                    (4, "unit", "unknown unit"), (6, "value", "conflicting value")}
     assert {p.row: p.line for p in t.problems}[6] == 7  # the physical line (header is line 1)
     assert {p.row: p.value for p in t.problems}[2] == "1.5"
-    assert str(t.problems[1]) == ("row 3 (line 4), column 'value': 'long' is not a number (the trait is continuous: "
-                                  "a number, or an empty cell for no value)")
+    assert str(t.problems[1]) == "row 3 (line 4), column 'value': 'long' is not a number (the trait is continuous)"
     assert str(t.problems[3]).startswith("row 6 (line 7), column 'value': '3.4' conflicts with row 1 ('3.0' there)")
 
 
@@ -132,8 +131,7 @@ def test_a_measurement_table_with_legacy_bytes_in_an_unmapped_column(pdir):
 def test_a_bad_cell_is_named_by_its_column_as_the_user_wrote_it(pdir):
     t = parse(pdir / "fiji_wings_bad.csv", Mapping.read(pdir / "fiji_wings.yaml"))
     assert [str(p) for p in t.problems] == [
-        "row 3 (line 4), column 'Feret': 'abc' is not a number (the trait is continuous: a number, or an empty "
-        "cell for no value)"]
+        "row 3 (line 4), column 'Feret': 'abc' is not a number (the trait is continuous)"]
 
 
 def test_undecodable_bytes_in_a_mapped_column_are_one_line_naming_where(pdir, tmp_path):
@@ -245,3 +243,14 @@ def test_image_tables_refuse_bad_ids_and_bytes_in_one_line(pdir, tmp_path):
     assert parse_images(p, encoding="latin-1").frame["locality"].tolist() == ["Ribeirão Preto"]
     with pytest.raises(ParseError, match="column 'X' is not in the header: name it with --image COLUMN"):
         parse_images(p, image="X")
+
+
+def test_an_empty_cell_of_a_wide_table_is_a_measurement_not_taken(pdir, tmp_path):
+    p = tmp_path / "w.csv"
+    p.write_bytes((pdir / "fiji_wings.csv").read_bytes().replace(b",10.145,", b",,"))  # row 3's Area not measured
+    t = parse(p, Mapping.read(pdir / "fiji_wings.yaml"))
+    assert t.problems == [] and t.empty_cells == 1 and len(t.frame) == 15
+    assert t.frame[t.frame["row"] == 3][["trait", "k"]].values.tolist() == [["PATO:0000122", 1]]
+    long = tmp_path / "long.csv"
+    long.write_text("image,taxon,trait,value\na.jpg,Danio rerio,PATO:0000122,\n")
+    assert [str(x) for x in parse(long).problems] == ["row 1 (line 2), column 'value': empty (every row needs a value)"]

@@ -328,3 +328,19 @@ def test_image_table_columns_keep_their_types_and_a_collection_date_is_an_event_
     assert meta == {"eventDate": "2018-07-05", "created": "2019-06-02T10:00:00Z", "width": 3999, "catalog": "00124",
                     "brightness": 1.0, "has_ruler": False}
     assert not world.query("ASK { GRAPH ?g { ?i <http://purl.org/dc/terms/created> \"2018-07-04\" } }")
+
+
+def test_categorical_traits_per_region_and_pooled(world, tmp_path):
+    p = tmp_path / "fins.csv"
+    p.write_text("image,taxon,trait,value,side\n"
+                 "a.jpg,Danio rerio,UBERON:2000251,present,left\na.jpg,Danio rerio,UBERON:2000251,absent,right\n"
+                 "b.jpg,Danio rerio,UBERON:2000251,present,left\nb.jpg,Danio rerio,UBERON:2000251,present,right\n")
+    world.load_predictions(p, model="fins", model_version="1")
+    per = world.predictions.summary("Danio rerio", batch="fins")
+    assert [(s["region"], s["states"], s["mode"]) for s in per] == [("left", {"present": 2}, "present"),
+                                                                   ("right", {"absent": 1, "present": 1}, "absent")]
+    pooled = world.predictions.summary("Danio rerio", batch="fins", pooled=True)
+    assert [(s.get("region"), s["regions"], s["states"], s["n"]) for s in pooled] == [
+        (None, ["left", "right"], {"present": 3, "absent": 1}, 4)]
+    agreement = world.predictions.agreement(batch="fins", taxon="Danio rerio")
+    assert [a["observed"]["n"] for a in agreement] == [4]  # pooled: each image side counted once

@@ -1,10 +1,13 @@
 """Dichotomous keys as records, and KeyBase's checks on them (pure; no store).
 
 A :class:`Key` is a list of :class:`Lead` s; leads with the same ``couplet`` form a couplet
-(normally two leads). A lead goes to another couplet (``to_couplet``) or keys out an item
+(normally two leads). A lead goes to another couplet (``to_couplet``), keys out an item
 (``item``, a taxon name), optionally with a KeyBase *shortcut* (``shortcut``: the single
-member of the item that has a key of its own). Leads are named ``<couplet><letter>``
-(``1a``, ``1b``, ``5c``): the names an identification answers with.
+member of the item that has a key of its own), or hands over to another key of the same file
+(``subkey``: SDD's ``<Subkey>``; ``subkey_couplet`` when an SDD ``<Reticulation>`` points into
+another key). A lead whose ``to_couplet`` was declared by the author as a reticulation (SDD's
+``<Reticulation>``) has ``reticulation`` set to the node it names. Leads are named
+``<couplet><letter>`` (``1a``, ``1b``, ``5c``): the names an identification answers with.
 
 :func:`validate` reports KeyBase's classes of problems (definitions follow KeyBase's key-import
 documentation, rbgvictoria/keybase_model ``docs/processing-key-files.md``):
@@ -15,10 +18,12 @@ class          severity what
 singleton      error    a couplet with a single lead
 polytomy       warning  a couplet with more than two leads
 orphan         error    a couplet (not the first) that no lead goes to
-dead_end       error    a lead going to a couplet number that has no leads (or nowhere)
+dead_end       error    a lead going to a couplet number that has no leads, or to nothing
+                        (no couplet, item or sub-key)
 loop           error    a lead going back to a couplet already on its path from the start
 reticulation   warning  a couplet reached by more than one lead (leads closing a loop
-                        are loops, not reticulations)
+                        are loops, not reticulations; a reticulation the author declared,
+                        as SDD's ``<Reticulation>``, is part of the key, not a problem)
 double_shortcut error   a lead with chained shortcuts (``Item:Sub:SubSub``)
 ============== ======== ===============================================================
 
@@ -97,6 +102,11 @@ class Lead:
     shortcut: list[str] = field(default_factory=list)  # shortcut item(s) (more than one: chained)
     line: int | None = None        # row/line in the source
     source_id: str | None = None   # the source's own id (SDD lead ids)
+    subkey: str | None = None      # the key (id in the same file/project) this lead hands over to
+    subkey_couplet: str | None = None  # where in ``subkey`` to go on (None: its first couplet);
+    #                                    ``to_couplet`` always names a couplet of this key
+    reticulation: str | None = None    # a declared reticulation: the node it names, as written
+    media: list[dict[str, str]] = field(default_factory=list)  # {id, href, label, type}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,6 +123,8 @@ class Key:
     source: str = ""                # file (and member) the key came from
     metadata: dict[str, str] = field(default_factory=dict)
     items: dict[str, dict[str, str]] = field(default_factory=dict)  # item name -> extra (url, source id)
+    questions: dict[str, str] = field(default_factory=dict)  # couplet -> the question its leads answer
+    media: list[dict[str, str]] = field(default_factory=list)  # the key's own media {id, href, label, type}
 
     @classmethod
     def from_rows(cls, key_id: str, rows: Iterable[Sequence[str]], *, title: str = "", source: str = "",
@@ -167,7 +179,7 @@ class Key:
     def to_rows(self) -> list[tuple[str, str, str]]:
         """The key as KeyBase ``(from, statement, to)`` rows (shortcuts as ``Item:Shortcut``)."""
         return [(x.couplet, x.statement, x.to_couplet if x.to_couplet else
-                 ":".join([x.item or "", *x.shortcut])) for x in self.leads]
+                 ":".join([x.item or x.subkey or "", *x.shortcut])) for x in self.leads]
 
 
 @dataclass
@@ -235,9 +247,9 @@ def validate(key: Key) -> list[KeyProblem]:
             add("loop", lead.couplet, [lead], f"lead {lead.id} goes back to couplet {lead.to_couplet}, "
                 "which is already on its path")
     for lead in key.leads:
-        if lead.item is None and (lead.to_couplet is None or lead.to_couplet not in couplets):
-            where = f"couplet {lead.to_couplet}, which has no leads" if lead.to_couplet else "nowhere"
-            add("dead_end", lead.couplet, [lead], f"lead {lead.id} goes to {where}")
+        if lead.item is None and lead.subkey is None and (lead.to_couplet is None or lead.to_couplet not in couplets):
+            add("dead_end", lead.couplet, [lead], f"lead {lead.id} goes to couplet {lead.to_couplet}, which has no "
+                "leads" if lead.to_couplet else f"lead {lead.id} goes nowhere: it names no couplet, item or sub-key")
     targets: dict[str, list[Lead]] = defaultdict(list)
     for lead in key.leads:
         if lead.to_couplet in couplets and lead.id not in loops:
@@ -246,7 +258,7 @@ def validate(key: Key) -> list[KeyProblem]:
         if c != key.first and c not in targets and not any(x.to_couplet == c for x in key.leads):
             add("orphan", c, leads, f"couplet {c} is not the first and no lead goes to it")
     for c, leads in targets.items():
-        if len(leads) > 1:
+        if sum(1 for x in leads if x.reticulation is None) > 1:
             add("reticulation", c, leads, f"couplet {c} is reached by {len(leads)} leads: "
                 + ", ".join(x.id for x in leads))
     for c, leads in couplets.items():

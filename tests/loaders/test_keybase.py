@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from kg.core.errors import ParseError
+from kg.core.errors import ParseError, ValidationError
 from loaders import keybase
 from loaders.keymodel import PROBLEM_CLASSES, Key, validate
 
@@ -122,3 +122,26 @@ def test_flora_of_victoria_export(shared, mem_kg):
     assert sum(v for k, v in rep.counts.items() if k.startswith("problems_")) == 3
     st = mem_kg.keys.identify("flora-of-victoria/1903", ["1b", "5a", "6a"])
     assert st.result == "Dicotyledons" and st.subkeys
+
+
+@pytest.mark.slow
+def test_a_reticulated_keybase_path_keys_out_its_item(shared, mem_kg):
+    # KeyBase's reticulation (two leads going to couplet 2) is a warning, not an error; both paths work
+    p = shared / "keys" / "keybase" / "key-import-examples" / "key-import-reticulation-example.csv"
+    rep = mem_kg.load_key(p, name="retic")
+    assert rep.counts["problems_reticulation"] == 1 and not [x for x in rep.problems if x.severity == "error"]
+    assert mem_kg.keys.identify("retic", ["1a", "2b"]).result == "Item 2"
+    st = mem_kg.keys.identify("retic", ["1b", "3b", "4b", "6a", "2b"])
+    assert st.result == "Item 2" and [s["couplet"] for s in st.path] == ["1", "3", "4", "6", "2"]
+
+
+def test_answers_after_an_item_with_its_own_key_go_on_in_that_key(toy, tmp_path, mem_kg):
+    mem_kg.load_key(_zip_project(toy, tmp_path))
+    st = mem_kg.keys.identify("toy-fishes/1", ["1a", "2b"])
+    assert st.done and st.result == "Salmoniformes" and st.subkeys == ["toy-fishes/2"]
+    st = mem_kg.keys.identify("toy-fishes/1", ["1a", "2b", "1b"])  # the same model as an SDD sub-key
+    assert st.result == "Salmo salar" and [s["key"] for s in st.path] == ["toy-fishes/1"] * 2 + ["toy-fishes/2"]
+    st = mem_kg.keys.identify("toy-fishes/1", ["1a", "2b", "toy-fishes/2"])  # or name the sub-key to enter
+    assert (st.in_key, st.couplet) == ("toy-fishes/2", "1")
+    with pytest.raises(ValidationError, match="already ended at Siluriformes"):
+        mem_kg.keys.identify("toy-fishes/1", ["1a", "2a", "1a"])  # no key of its own

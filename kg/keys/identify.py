@@ -278,7 +278,11 @@ def batch(key: Key, observations: list[str], *, threshold: float = 0.5, margin: 
             elif x.to_couplet in couplets:
                 stack.append(x.to_couplet)
             elif x.subkey and resolve is not None:
-                for name in reachable_items(key, c, {c: [x]}, resolve=resolve):
+                try:
+                    _ref, sub, _subs = resolve(x.subkey)
+                except NotFound:
+                    continue
+                for name in reachable_items(sub, x.subkey_couplet or sub.first, resolve=resolve):
                     cands.setdefault(name, None)
     order = {name: i for i, name in enumerate(key.item_names())}
     decisions.sort(key=lambda d: _natural_key(d["couplet"]))

@@ -1,7 +1,8 @@
 """Identification key benchmark: load + validate the 1,140 VicFlora KeyBase keys; generate a key for
-the largest Phenoscape matrix.
+the largest Phenoscape matrix; read a key and take an identification step with 1 key loaded and
+with 2,280 keys loaded.
 
-Usage: ``.venv/bin/python bench/keys.py [--repeats 3]``
+Usage: ``.venv/bin/python bench/keys.py [--repeats 3] [--scaling-only]``
 
 Peers measured in the same run:
 * parse: pandas ``read_csv`` of every key TSV in the zip (parse only, no validation) against our
@@ -9,7 +10,12 @@ Peers measured in the same run:
 * graph write: rdflib parsing the same N-Triples into a Graph (the usual Python RDF path) against
   our whole load (parse, validate, N-Triples, bulk write into a fresh on-disk store, manifest);
 * key generation: the same greedy information-gain method written plainly with Python sets
-  (what a first implementation does) against ours (bitsets); the two must give the same key size.
+  (what a first implementation does) against ours (bitsets); the two must give the same key size;
+* key read and identification step, each from a cold cache (what one CLI call or a fresh server
+  pays: find the key, read it, walk), on a store holding only the key's project with that one key,
+  and on one holding VicFlora twice under two names (2,280 keys): against raw pyoxigraph asked
+  for the same key's leads (graph and key written into the query) on the same store, in the same
+  run; the read as it was before it was scoped (the lead query with OPTIONALs) is shown beside.
 """
 
 from __future__ import annotations
@@ -154,12 +160,134 @@ def largest_matrix():
     return best
 
 
+# ----------------------------------------------------------------------------- reads beside many keys
+
+def timed_both(fn, repeats: int) -> tuple[float, float]:
+    """(median wall seconds, median CPU seconds of this process): the CPU time is what the work
+    costs when other processes share the cores (the wall time then includes waiting for them)."""
+    wall, cpu = [], []
+    for _ in range(repeats):
+        t, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+SCALING_KEYS = ("1908", "1903")  # a 2-lead key (genera of Psilotaceae) and the key to the main groups
+_TKG = "https://w3id.org/traitkg/schema#"
+_BEFORE = f"""PREFIX tkg: <{_TKG}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?g ?cn ?lid ?ord ?st ?to ?tc ?item ?line WHERE {{ GRAPH ?g {{
+  ?c tkg:inKey ?k ; tkg:coupletNumber ?cn . ?l tkg:inCouplet ?c ; tkg:leadId ?lid ; tkg:leadOrder ?ord ;
+  tkg:statement ?st ; tkg:toText ?to .
+  OPTIONAL {{ ?l tkg:leadsTo/tkg:coupletNumber ?tc }}
+  OPTIONAL {{ ?l tkg:keysOut/rdfs:label ?item }}
+  OPTIONAL {{ ?l tkg:sourceLine ?line }} }} }}"""
+
+
+def one_key_zip(directory: Path, key_id: str) -> Path:
+    """The VicFlora export cut down to one key (same project, so the same key IRI)."""
+    out = directory / f"flora-of-victoria-{key_id}.zip"
+    with zipfile.ZipFile(VICFLORA) as zf, zipfile.ZipFile(out, "w") as z:
+        lines = zf.read("keys.tsv").decode().splitlines(keepends=True)
+        row = next(x for x in lines[1:] if x.split("\t", 1)[0] == key_id)
+        z.writestr("keys.tsv", lines[0] + row)
+        member = row.rstrip("\r\n").split("\t")[-1]
+        z.writestr(member, zf.read(member))
+        for m in ("items.tsv", "sources.tsv", "project_metadata.yaml"):
+            if m in zf.namelist():
+                z.writestr(m, zf.read(m))
+    return out
+
+
+def measure_store(path: Path, refs: list[str], r: int) -> dict[str, dict[str, float]]:
+    """Per key reference: cold read, cold step, warm step (ours) and the raw pyoxigraph peer."""
+    import pyoxigraph as ox
+
+    from kg import KnowledgeGraph
+    from kg.core.store import NamedNode
+    from kg.keys import Keys
+
+    out: dict[str, dict[str, float]] = {}
+    g = KnowledgeGraph.open(f"oxigraph:{path}")
+    triples = sum(x.triples for x in g.graphs() if x.kind == "key")
+    n_keys = len(g.keys.list())
+    where = {}
+    for ref in refs:
+        first = Keys(g.store, {}).identify(ref).leads[0]["id"]  # also the warm-up
+        warm = Keys(g.store, {})
+        warm.get(ref)
+        info = warm.info(ref)
+        where[ref] = (info.graph, info.iri, info.leads)
+        read = timed_both(lambda ref=ref: Keys(g.store, {}).get(ref), r)
+        step = timed_both(lambda ref=ref, a=first: Keys(g.store, {}).identify(ref, [a]), r)
+        out[ref] = {
+            "read": read[0], "read_cpu": read[1], "step": step[0], "step_cpu": step[1],
+            "warm": timed(lambda ref=ref, a=first, w=warm: w.identify(ref, [a]), r)[0],
+            "before": timed(lambda k=info.iri: g.store.select(_BEFORE, {"k": NamedNode(k)}).values(), 3)[0],
+        }
+    g.close()
+    raw = ox.Store(str(path))  # the peer, on the same files once ours is closed
+    for ref in refs:
+        graph, iri, _n = where[ref]
+        q = (f"PREFIX tkg: <{_TKG}> SELECT ?lid ?st ?to WHERE {{ GRAPH <{graph}> {{ ?c tkg:inKey <{iri}> . "
+             "?l tkg:inCouplet ?c ; tkg:leadId ?lid ; tkg:statement ?st ; tkg:toText ?to } }")
+        list(raw.query(q))  # warm-up, as ours had
+        out[ref]["peer"], out[ref]["peer_cpu"] = timed_both(lambda q=q, st=raw: list(st.query(q)), r)
+        out[ref]["leads"] = where[ref][2]
+    out["_"] = {"keys": n_keys, "triples": triples}
+    return out
+
+
+def scaling(r: int) -> None:
+    from kg import KnowledgeGraph
+
+    refs = [f"flora-of-victoria/{k}" for k in SCALING_KEYS]
+    with tempfile.TemporaryDirectory() as d:
+        stores = []
+        for k in SCALING_KEYS:  # one store per key, holding that key alone
+            p = Path(d) / f"one-{k}"
+            g = KnowledgeGraph.open(f"oxigraph:{p}")
+            g.load_key(one_key_zip(Path(d), k), name="flora-of-victoria")
+            g.close()
+            stores.append((p, [f"flora-of-victoria/{k}"]))
+        big = Path(d) / "many"
+        g = KnowledgeGraph.open(f"oxigraph:{big}")
+        g.load_key(VICFLORA, name="flora-of-victoria")
+        g.load_key(VICFLORA, name="flora-of-victoria-copy")
+        g.close()
+        alone = {}
+        for p, rs in stores:
+            m = measure_store(p, rs, r)
+            alone.update({ref: dict(v, **m["_"]) for ref, v in m.items() if ref != "_"})
+        many = measure_store(big, refs, r)
+    rows = []
+    for ref in refs:
+        for label, m in (("1 key", alone[ref]), (f"{many['_']['keys']:,} keys", dict(many[ref], **many["_"]))):
+            rows.append([ref, int(m["leads"]), label, int(m["triples"]), m["read"] * 1e3, m["read_cpu"] * 1e3,
+                         m["step"] * 1e3, m["step_cpu"] * 1e3, m["warm"] * 1e3, m["peer"] * 1e3,
+                         m["peer_cpu"] * 1e3, m["read_cpu"] / m["peer_cpu"], m["before"] * 1e3])
+    table(f"one key read and one identification step, cold cache (find + read + walk), ms, median of {r} "
+          "(wall, and CPU of this process); peer: raw pyoxigraph query of the key's leads (graph and key in "
+          "the query text)",
+          ["key", "leads", "loaded", "key triples", "read", "read cpu", "step", "step cpu", "warm step",
+           "peer", "peer cpu", "read/peer cpu", "before: lead query (median of 3)"], rows)
+    table("growth from 1 key to 2,280 keys (ratio of medians; 1.0 = the same cost)",
+          ["key", "read", "read cpu", "step", "step cpu", "peer", "peer cpu", "before: lead query"],
+          [[ref] + [many[ref][x] / alone[ref][x] for x in ("read", "read_cpu", "step", "step_cpu", "peer",
+                                                           "peer_cpu", "before")] for ref in refs])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--scaling-only", action="store_true", help="Only the key read / step beside many keys.")
     args = ap.parse_args()
     r = args.repeats
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+    if args.scaling_only:
+        scaling(max(r, 25))
+        return
 
     t_ours, (proj, counts) = timed(ours_parse_validate, r)
     t_pd, _ = timed(pandas_parse, r)
@@ -191,6 +319,7 @@ def main() -> None:
           ["figure", "value"],
           [[k, v] for k, v in st.items()] + [["ours s (bitsets)", t_gen], ["peer s (Python sets)", t_plain],
                                              ["peer/ours", t_plain / t_gen]])
+    scaling(max(r, 25))
     print(f"\nmachine load average at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -238,3 +238,18 @@ def test_reading_a_key_costs_the_same_whatever_else_is_loaded(toy, tmp_path):
     # is not a reference tries reference, id, project, title in turn
     assert [q for q, _r, _s in alone] == [3, 6, 6, 5]
     g.close()
+
+
+def test_only_the_latest_version_of_a_key_graph_is_read(toy, tmp_path, mem_kg):
+    text = (toy / "keys" / "frogs.sdd.xml").read_text()
+    v1, v2 = tmp_path / "v1" / "frogs.sdd.xml", tmp_path / "v2" / "frogs.sdd.xml"
+    v1.parent.mkdir(), v2.parent.mkdir()
+    v1.write_text(text)
+    v2.write_text(text.replace("k-toads", "k-bufonids").replace("Length over 5 cm", "Length 5 cm or more"))
+    mem_kg.load_key(v1, name="frogs", version="1")
+    assert mem_kg.keys.identify("frogs/k-main", ["1b"]).in_key == "frogs/k-toads"
+    mem_kg.load_key(v2, name="frogs", version="2")
+    assert mem_kg.keys.show("frogs/k-main", "3")["leads_of_couplet"][1]["statement"].startswith("Length 5 cm or more")
+    assert mem_kg.keys.identify("frogs/k-main", ["1b"]).in_key == "frogs/k-bufonids"
+    with pytest.raises(NotFound, match="no key 'frogs/k-toads'"):  # only in version 1
+        mem_kg.keys.get("frogs/k-toads")

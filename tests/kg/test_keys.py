@@ -253,3 +253,10 @@ def test_only_the_latest_version_of_a_key_graph_is_read(toy, tmp_path, mem_kg):
     assert mem_kg.keys.identify("frogs/k-main", ["1b"]).in_key == "frogs/k-bufonids"
     with pytest.raises(NotFound, match="no key 'frogs/k-toads'"):  # only in version 1
         mem_kg.keys.get("frogs/k-toads")
+
+
+@pytest.mark.parametrize("ref", ['x"} UNION { ?s ?p ?o', "frogs/k\"}>", "<x> {", "frogs/k-main'"])
+def test_references_are_bound_not_pasted(toy, mem_kg, ref):
+    mem_kg.load_key(toy / "keys" / "frogs.sdd.xml")
+    with pytest.raises(NotFound, match="no key"):
+        mem_kg.keys.get(ref)

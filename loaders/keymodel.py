@@ -25,6 +25,8 @@ reticulation   warning  a couplet reached by more than one lead (leads closing a
                         are loops, not reticulations; a reticulation the author declared,
                         as SDD's ``<Reticulation>``, is part of the key, not a problem)
 double_shortcut error   a lead with chained shortcuts (``Item:Sub:SubSub``)
+unreachable_   error    a sub-key defined in the same file (KeyBase's ``subkey`` column)
+subkey                  that no lead hands over to (:func:`validate_all`, across the keys)
 ============== ======== ===============================================================
 
 >>> k = Key.from_rows("k", [("1", "a", "2"), ("1", "b", "Item 1"), ("2", "c", "Item 2")])
@@ -43,10 +45,13 @@ from typing import Any
 
 from kg.core.graphs import BASE
 
-PROBLEM_CLASSES = ("loop", "dead_end", "orphan", "reticulation", "polytomy", "singleton", "double_shortcut")
+PROBLEM_CLASSES = ("loop", "dead_end", "orphan", "reticulation", "polytomy", "singleton", "double_shortcut",
+                   "unreachable_subkey")
 SEVERITY = {"loop": "error", "dead_end": "error", "orphan": "error", "singleton": "error",
-            "double_shortcut": "error", "reticulation": "warning", "polytomy": "warning"}
+            "double_shortcut": "error", "reticulation": "warning", "polytomy": "warning",
+            "unreachable_subkey": "error"}
 _NUMERIC = re.compile(r"\d+")
+_BRACED = re.compile(r"^(.*?)\s*\{([^{}]*)\}\s*$")  # KeyBase's "Item {Shortcut}"
 
 
 #: Where key nodes live: ``<BASE>key/<project>/<key id>`` (couplets, leads and items below).
@@ -124,6 +129,7 @@ class Key:
     metadata: dict[str, str] = field(default_factory=dict)
     items: dict[str, dict[str, str]] = field(default_factory=dict)  # item name -> extra (url, source id)
     questions: dict[str, str] = field(default_factory=dict)  # couplet -> the question its leads answer
+    parent: str | None = None  # the key this one was defined under as a sub-key (KeyBase's subkey column)
     media: list[dict[str, str]] = field(default_factory=list)  # the key's own media {id, href, label, type}
 
     @classmethod
@@ -143,9 +149,10 @@ class Key:
             if to in froms or _NUMERIC.fullmatch(to) or not to:
                 lead.to_couplet = to or None
             else:
-                parts = [p.strip() for p in to.split(":")]
-                lead.item = parts[0] or None
-                lead.shortcut = [p for p in parts[1:] if p]
+                braced = _BRACED.match(to)
+                parts = [braced.group(1), braced.group(2)] if braced else [p.strip() for p in to.split(":")]
+                lead.item = parts[0].strip() or None
+                lead.shortcut = [p.strip() for p in parts[1:] if p.strip()]
             extra = (shortcuts[i] or "").strip() if shortcuts else ""
             if extra and lead.item:
                 lead.shortcut.append(extra)
@@ -271,6 +278,19 @@ def validate(key: Key) -> list[KeyProblem]:
             add("double_shortcut", lead.couplet, [lead], f"lead {lead.id} chains shortcuts: {lead.to!r}")
     order = {k: i for i, k in enumerate(PROBLEM_CLASSES)}
     out.sort(key=lambda p: order[p.kind])
+    return out
+
+
+def validate_all(keys: Sequence[Key]) -> list[tuple[str, KeyProblem]]:
+    """:func:`validate` on each key of a file, and the checks across them: a sub-key defined in the
+    file (``Key.parent``) that no lead of any key hands over to is unreachable. (key id, problem) pairs."""
+    out = [(k.id, p) for k in keys for p in validate(k)]
+    handed = {x.subkey for k in keys for x in k.leads if x.subkey}
+    for k in keys:
+        if k.parent is not None and k.id not in handed:
+            lines = [x.line for x in k.leads[:1] if x.line is not None]
+            out.append((k.id, KeyProblem("unreachable_subkey", k.first or "", [], f"sub-key {k.title or k.id!r} of key "
+                                         f"{k.parent} is not handed over to by any lead", lines)))
     return out
 
 

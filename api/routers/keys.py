@@ -103,7 +103,8 @@ class BatchOut(BaseModel):
 
 
 class ProblemOut(BaseModel):
-    kind: str = Field(description="loop, dead_end, orphan, reticulation, polytomy, singleton, double_shortcut")
+    kind: str = Field(description="loop, dead_end, orphan, reticulation, polytomy, singleton, double_shortcut, "
+                                  "unreachable_subkey")
     severity: str
     couplet: str
     leads: list[str]

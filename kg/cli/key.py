@@ -88,11 +88,10 @@ def key_validate(key: str, fmt: str) -> None:
     if Path(key).is_file():
         from kg.core.sources import Source
         from kg.keys.files import key_loader
-        from loaders.keymodel import validate
+        from loaders.keymodel import validate_all
 
         src = Source.resolve(key)
-        parsed = key_loader(src).parse(src)
-        probs = [(k.id, p) for k in parsed.keys for p in validate(k)]
+        probs = validate_all(key_loader(src).parse(src).keys)
     else:
         sk = g.keys.get(key)
         probs = [(sk.info.ref, p) for p in g.keys.validate(key)]

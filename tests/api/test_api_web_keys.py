@@ -99,3 +99,43 @@ def test_walk_into_a_sub_key_and_down_a_reticulation(frogs_server, browser):  # 
     browser.find_element(By.CSS_SELECTOR, ".key-lead[data-lead='3a']").click()
     wait_for(browser, lambda d: d.find_elements(By.ID, "key-result-name"))
     assert browser.find_element(By.ID, "key-result-name").text == "Hyla arborea"
+
+
+@pytest.fixture(scope="module")
+def project_server(tmp_path_factory, toy):
+    import zipfile
+
+    from kg import KnowledgeGraph
+
+    d = tmp_path_factory.mktemp("webproject")
+    z = d / "toy-fishes.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted((toy / "keys" / "project").iterdir()):
+            zf.write(f, f.name)
+    g = KnowledgeGraph.open(f"oxigraph:{d / 'store'}")
+    g.load_key(z)
+    g.close()
+    srv = Uvicorn({"TRAITKG_STORE": f"oxigraph:{d / 'store'}", "TRAITKG_API_TOKEN": TOKEN})
+    yield srv
+    srv.stop()
+
+
+def test_a_result_with_a_key_of_its_own_goes_on_in_that_key(project_server, browser):  # noqa: F811
+    from selenium.webdriver.common.by import By
+
+    browser.get(project_server.url + "/")
+    wait_for(browser, lambda d: "3 keys" in d.find_element(By.ID, "key-status").text)
+    browser.find_element(By.CSS_SELECTOR, "#key-form button[type=submit]").click()  # toy-fishes/1, listed first
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".key-lead[data-lead='1a']"))
+    browser.find_element(By.CSS_SELECTOR, ".key-lead[data-lead='1a']").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".key-lead[data-lead='2b']"))
+    browser.find_element(By.CSS_SELECTOR, ".key-lead[data-lead='2b']").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".key-subkey"))
+    assert browser.find_element(By.ID, "key-result-name").text == "Salmoniformes"
+    browser.find_element(By.CSS_SELECTOR, ".key-subkey[data-key='toy-fishes/2']").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "key-couplet").text == "Couplet 1 of key toy-fishes/2")
+    browser.find_element(By.CSS_SELECTOR, ".key-lead[data-lead='1a']").click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "key-result-name"))
+    assert browser.find_element(By.ID, "key-result-name").text == "Salmo trutta"
+    assert [li.get_attribute("data-key") for li in browser.find_elements(By.CSS_SELECTOR, "#key-path li")] == \
+        ["toy-fishes/1", "toy-fishes/1", "toy-fishes/2"]

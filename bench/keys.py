@@ -286,7 +286,7 @@ def main() -> None:
     r = args.repeats
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
     if args.scaling_only:
-        scaling(max(r, 25))
+        scaling(max(r, 101))
         return
 
     t_ours, (proj, counts) = timed(ours_parse_validate, r)
@@ -319,7 +319,7 @@ def main() -> None:
           ["figure", "value"],
           [[k, v] for k, v in st.items()] + [["ours s (bitsets)", t_gen], ["peer s (Python sets)", t_plain],
                                              ["peer/ours", t_plain / t_gen]])
-    scaling(max(r, 25))
+    scaling(max(r, 101))
     print(f"\nmachine load average at end: {os.getloadavg()[0]:.2f}")
 
 

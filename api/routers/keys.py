@@ -65,6 +65,7 @@ class StepOut(BaseModel):
     couplet: str
     lead: str
     statement: str
+    item: str | None = Field(None, description="The taxon this lead keyed out (the walk may go on in its own key).")
     subkey: str | None = Field(None, description="The sub-key this lead handed over to.")
 
 

@@ -39,7 +39,7 @@ class WalkState:
     walk into it (``in_key`` changes, and each step of ``path`` names its key)."""
 
     key: str
-    path: list[dict[str, Any]] = field(default_factory=list)  # {key, couplet, lead, statement[, subkey]}
+    path: list[dict[str, Any]] = field(default_factory=list)  # {key, couplet, lead, statement[, item][, subkey]}
     couplet: str | None = None
     in_key: str | None = None
     question: str | None = None
@@ -128,7 +128,7 @@ def walk(key: Key, answers: list[str], *, subkeys: dict[str, list[str]] | None =
     for n, ans in enumerate(answers, start=1):
         a = str(ans).strip()
         if current is None:
-            if not (st.result and st.subkeys and resolve is not None):
+            if resolve is None or not st.result or not st.subkeys:
                 raise ValidationError(f"answer {n} ({a!r}): the key already ended at "
                                       f"{st.result or 'a dead end'}; no more answers are expected")
             named = a in st.subkeys
@@ -148,6 +148,7 @@ def walk(key: Key, answers: list[str], *, subkeys: dict[str, list[str]] | None =
         step: dict[str, Any] = {"key": frame.ref, "couplet": current, "lead": chosen.id, "statement": chosen.statement}
         st.path.append(step)
         if chosen.item:
+            step["item"] = chosen.item
             st.result, st.shortcut = chosen.item, list(chosen.shortcut)
             st.subkeys = list(frame.subkeys.get(chosen.id, []))
             current = None

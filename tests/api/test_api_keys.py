@@ -86,7 +86,7 @@ def test_sub_keys_reticulations_and_media(kc):
     st = kc.get("/api/v1/keys/frogs/k-main/identify?answer=1b").json()  # the sub-key takes over
     assert (st["key"], st["in_key"], st["couplet"], st["done"]) == ("frogs/k-main", "frogs/k-toads", "1", False)
     assert st["path"] == [{"key": "frogs/k-main", "couplet": "1", "lead": "1b", "statement": "Skin dry and warty",
-                           "subkey": "frogs/k-toads"}]
+                           "item": None, "subkey": "frogs/k-toads"}]
     back = st["leads"][1]
     assert (back["subkey"], back["subkey_couplet"], back["reticulation"]) == ("frogs/k-main", "2", True)
     st = kc.post("/api/v1/keys/frogs/k-main/identify", json={"answers": ["1b", "1a", "2a"]}).json()

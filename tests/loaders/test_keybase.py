@@ -142,6 +142,7 @@ def test_answers_after_an_item_with_its_own_key_go_on_in_that_key(toy, tmp_path,
     assert st.done and st.result == "Salmoniformes" and st.subkeys == ["toy-fishes/2"]
     st = mem_kg.keys.identify("toy-fishes/1", ["1a", "2b", "1b"])  # the same model as an SDD sub-key
     assert st.result == "Salmo salar" and [s["key"] for s in st.path] == ["toy-fishes/1"] * 2 + ["toy-fishes/2"]
+    assert [s.get("item") for s in st.path] == [None, "Salmoniformes", "Salmo salar"]  # the order on the way
     st = mem_kg.keys.identify("toy-fishes/1", ["1a", "2b", "toy-fishes/2"])  # or name the sub-key to enter
     assert (st.in_key, st.couplet) == ("toy-fishes/2", "1")
     with pytest.raises(ValidationError, match="already ended at Siluriformes"):

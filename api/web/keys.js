@@ -60,6 +60,7 @@
     $("#key-path").replaceChildren(...st.path.map((p, i) => el("li", { "data-key": p.key },
       el("a", { class: "key-back", "data-step": String(i), onclick: () => { state.answers = state.answers.slice(0, i); step(); } }, p.lead),
       " ", p.statement, p.key !== st.key ? el("span", { class: "meta" }, ` (${p.key})`) : null,
+      p.item && i < st.path.length - 1 ? el("span", { class: "meta" }, ` → ${p.item}`) : null,
       p.subkey ? el("span", { class: "meta key-handover" }, ` → key ${p.subkey}`) : null)));
     let question = $("#key-question");
     if (!question) { question = el("p", { id: "key-question", class: "meta" }); $("#key-couplet").after(question); }

@@ -137,5 +137,6 @@ def test_a_result_with_a_key_of_its_own_goes_on_in_that_key(project_server, brow
     browser.find_element(By.CSS_SELECTOR, ".key-lead[data-lead='1a']").click()
     wait_for(browser, lambda d: d.find_elements(By.ID, "key-result-name"))
     assert browser.find_element(By.ID, "key-result-name").text == "Salmo trutta"
-    assert [li.get_attribute("data-key") for li in browser.find_elements(By.CSS_SELECTOR, "#key-path li")] == \
-        ["toy-fishes/1", "toy-fishes/1", "toy-fishes/2"]
+    path = browser.find_elements(By.CSS_SELECTOR, "#key-path li")
+    assert [li.get_attribute("data-key") for li in path] == ["toy-fishes/1", "toy-fishes/1", "toy-fishes/2"]
+    assert path[1].text.endswith("→ Salmoniformes")  # what was reached on the way

@@ -21,6 +21,7 @@ orphan         error    a couplet (not the first) that no lead goes to
 dead_end       error    a lead going to a couplet number that has no leads, or to nothing
                         (no couplet, item or sub-key)
 loop           error    a lead going back to a couplet already on its path from the start
+                        (through hand-overs between keys too: :func:`validate_all`)
 reticulation   warning  a couplet reached by more than one lead (leads closing a loop
                         are loops, not reticulations; a reticulation the author declared,
                         as SDD's ``<Reticulation>``, is part of the key, not a problem)
@@ -281,10 +282,61 @@ def validate(key: Key) -> list[KeyProblem]:
     return out
 
 
+def _cross_key_loops(keys: Sequence[Key]) -> list[tuple[Key, Lead]]:
+    """Leads that close a loop through hand-overs between keys (iterative depth-first search over
+    (key, couplet) nodes, from each key's first couplet in file order, then any node not reached)."""
+    by_id = {k.id: k for k in keys}
+    couplets = {k.id: k.couplets() for k in keys}
+
+    def step(lead: Lead, kid: str) -> tuple[str, str] | None:
+        if lead.subkey in by_id and not lead.item:
+            sub = by_id[lead.subkey]
+            return (sub.id, lead.subkey_couplet or sub.first or "")
+        return (kid, lead.to_couplet) if lead.to_couplet in couplets[kid] else None
+
+    colour: dict[tuple[str, str], int] = {}
+    out: list[tuple[Key, Lead]] = []
+    starts = [(k.id, k.first) for k in keys if k.first] + [(k.id, c) for k in keys for c in couplets[k.id]]
+    for start in starts:
+        if start in colour:
+            continue
+        colour[start] = 1
+        stack: list[tuple[tuple[str, str], int]] = [(start, 0)]
+        while stack:
+            (kid, c), i = stack[-1]
+            leads = couplets[kid].get(c, [])
+            if i >= len(leads):
+                colour[(kid, c)] = 2
+                stack.pop()
+                continue
+            stack[-1] = ((kid, c), i + 1)
+            nxt = step(leads[i], kid)
+            if nxt is None or nxt[1] not in couplets[nxt[0]]:
+                continue
+            if colour.get(nxt) == 1:
+                out.append((by_id[kid], leads[i]))
+            elif nxt not in colour:
+                colour[nxt] = 1
+                stack.append((nxt, 0))
+    return out
+
+
 def validate_all(keys: Sequence[Key]) -> list[tuple[str, KeyProblem]]:
-    """:func:`validate` on each key of a file, and the checks across them: a sub-key defined in the
-    file (``Key.parent``) that no lead of any key hands over to is unreachable. (key id, problem) pairs."""
+    """:func:`validate` on each key of a file, and the checks across them: a loop through hand-overs
+    between keys, and a sub-key defined in the file (``Key.parent``) that no lead of any key hands
+    over to (unreachable). (key id, problem) pairs."""
     out = [(k.id, p) for k in keys for p in validate(k)]
+    known = {(kid, lid) for kid, p in out if p.kind == "loop" for lid in p.leads}
+    for k, lead in _cross_key_loops(keys):
+        if (k.id, lead.id) not in known:
+            if lead.subkey and not lead.item:
+                where = f"hands over to key {lead.subkey}" + (f" at couplet {lead.subkey_couplet}"
+                                                              if lead.subkey_couplet else "")
+            else:
+                where = f"goes to couplet {lead.to_couplet}"
+            out.append((k.id, KeyProblem("loop", lead.couplet, [lead.id], f"lead {lead.id} {where}, which is "
+                                         "already on its path through the keys",
+                                         [lead.line] if lead.line is not None else [])))
     handed = {x.subkey for k in keys for x in k.leads if x.subkey}
     for k in keys:
         if k.parent is not None and k.id not in handed:

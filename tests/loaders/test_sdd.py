@@ -157,3 +157,15 @@ def test_eti_key_loads_as_before_with_its_questions_and_media(shared, mem_kg):
     stored = mem_kg.keys.get("eti_rept_amph_key/key1").key
     assert sorted((x.id, x.couplet, x.statement, x.to_couplet, x.item, len(x.media)) for x in stored.leads) == \
         sorted((x.id, x.couplet, x.statement, x.to_couplet, x.item, len(x.media)) for x in k.leads)
+
+
+def test_a_loop_through_two_keys_is_found(toy, tmp_path):
+    from loaders.keymodel import validate_all
+
+    assert validate_all(sdd.parse(toy / "keys" / "frogs.sdd.xml").keys) == []
+    p = tmp_path / "frogs.sdd.xml"  # k-toads' 1b now points back to the couplet k-main starts with
+    p.write_text((toy / "keys" / "frogs.sdd.xml").read_text().replace(
+        '<Reticulation ref="l1" leadspecific="true"/>', '<Reticulation ref="l2"/>'))
+    got = [(k, x.kind, x.leads, x.lines, x.message) for k, x in validate_all(sdd.parse(p).keys)]
+    assert got == [("k-toads", "loop", ["1b"], [42], "lead 1b hands over to key k-main at couplet 1, which is "
+                    "already on its path through the keys")]

@@ -16,6 +16,8 @@ Peers measured in the same run:
   and on one holding VicFlora twice under two names (2,280 keys): against raw pyoxigraph asked
   for the same key's leads (graph and key written into the query) on the same store, in the same
   run; the read as it was before it was scoped (the lead query with OPTIONALs) is shown beside.
+  The stores are open side by side and measured in turn in each repetition (the machine is shared:
+  a change of load then falls on every store alike, and the growth ratios compare like with like).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import time
 import zipfile
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -162,18 +165,6 @@ def largest_matrix():
 
 # ----------------------------------------------------------------------------- reads beside many keys
 
-def timed_both(fn, repeats: int) -> tuple[float, float]:
-    """(median wall seconds, median CPU seconds of this process): the CPU time is what the work
-    costs when other processes share the cores (the wall time then includes waiting for them)."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    return statistics.median(wall), statistics.median(cpu)
-
-
 SCALING_KEYS = ("1908", "1903")  # a 2-lead key (genera of Psilotaceae) and the key to the main groups
 _TKG = "https://w3id.org/traitkg/schema#"
 _BEFORE = f"""PREFIX tkg: <{_TKG}> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
@@ -200,43 +191,68 @@ def one_key_zip(directory: Path, key_id: str) -> Path:
     return out
 
 
-def measure_store(path: Path, refs: list[str], r: int) -> dict[str, dict[str, float]]:
-    """Per key reference: cold read, cold step, warm step (ours) and the raw pyoxigraph peer."""
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def _run(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process) of one call."""
+    t, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - t, time.process_time() - c
+
+
+def measure(cases: list[tuple[str, Path, str]], r: int) -> dict[tuple[str, str], dict[str, float]]:
+    """Per (store label, key reference): cold read, cold step, warm step and the lead query as it was
+    before (ours), then the raw pyoxigraph peer; the stores are open side by side and measured in
+    turn within each repetition, so a change in the machine's load falls on all of them alike."""
     import pyoxigraph as ox
 
     from kg import KnowledgeGraph
     from kg.core.store import NamedNode
     from kg.keys import Keys
 
-    out: dict[str, dict[str, float]] = {}
-    g = KnowledgeGraph.open(f"oxigraph:{path}")
-    triples = sum(x.triples for x in g.graphs() if x.kind == "key")
-    n_keys = len(g.keys.list())
-    where = {}
-    for ref in refs:
-        first = Keys(g.store, {}).identify(ref).leads[0]["id"]  # also the warm-up
+    paths = {label: path for label, path, _ref in cases}
+    kgs = {label: KnowledgeGraph.open(f"oxigraph:{p}") for label, p in paths.items()}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    plan = []
+    for label, _p, ref in cases:
+        g = kgs[label]
         warm = Keys(g.store, {})
-        warm.get(ref)
+        first = warm.identify(ref).leads[0]["id"]  # also the warm-up
         info = warm.info(ref)
-        where[ref] = (info.graph, info.iri, info.leads)
-        read = timed_both(lambda ref=ref: Keys(g.store, {}).get(ref), r)
-        step = timed_both(lambda ref=ref, a=first: Keys(g.store, {}).identify(ref, [a]), r)
-        out[ref] = {
-            "read": read[0], "read_cpu": read[1], "step": step[0], "step_cpu": step[1],
-            "warm": timed(lambda ref=ref, a=first, w=warm: w.identify(ref, [a]), r)[0],
-            "before": timed(lambda k=info.iri: g.store.select(_BEFORE, {"k": NamedNode(k)}).values(), 3)[0],
-        }
-    g.close()
-    raw = ox.Store(str(path))  # the peer, on the same files once ours is closed
-    for ref in refs:
-        graph, iri, _n = where[ref]
-        q = (f"PREFIX tkg: <{_TKG}> SELECT ?lid ?st ?to WHERE {{ GRAPH <{graph}> {{ ?c tkg:inKey <{iri}> . "
+        out[(label, ref)] = {"leads": info.leads, "graph": info.graph, "iri": info.iri, "keys": len(g.keys.list()),
+                             "triples": sum(x.triples for x in g.graphs() if x.kind == "key"),
+                             "read": [], "step": [], "warm": [], "before": [], "peer": []}
+        plan.append((out[(label, ref)], g, ref, first, warm))
+    for i in range(r):
+        for m, g, ref, first, warm in plan:
+            m["read"].append(_run(lambda g=g, ref=ref: Keys(g.store, {}).get(ref)))
+            m["step"].append(_run(lambda g=g, ref=ref, a=first: Keys(g.store, {}).identify(ref, [a])))
+            m["warm"].append(_run(lambda ref=ref, a=first, w=warm: w.identify(ref, [a])))
+            if i < 3:
+                m["before"].append(_run(lambda g=g, k=m["iri"]: g.store.select(_BEFORE, {"k": NamedNode(k)}).values()))
+    for g in kgs.values():
+        g.close()
+    raw = {label: ox.Store(str(p)) for label, p in paths.items()}  # the peer, on the same files
+    queries = []
+    for label, _p, ref in cases:
+        m = out[(label, ref)]
+        q = (f"PREFIX tkg: <{_TKG}> SELECT ?lid ?st ?to WHERE {{ GRAPH <{m['graph']}> {{ ?c tkg:inKey <{m['iri']}> . "
              "?l tkg:inCouplet ?c ; tkg:leadId ?lid ; tkg:statement ?st ; tkg:toText ?to } }")
-        list(raw.query(q))  # warm-up, as ours had
-        out[ref]["peer"], out[ref]["peer_cpu"] = timed_both(lambda q=q, st=raw: list(st.query(q)), r)
-        out[ref]["leads"] = where[ref][2]
-    out["_"] = {"keys": n_keys, "triples": triples}
-    return out
+        list(raw[label].query(q))  # warm-up, as ours had
+        queries.append((m, raw[label], q))
+    for _ in range(r):
+        for m, st, q in queries:
+            m["peer"].append(_run(lambda st=st, q=q: list(st.query(q))))
+    result = {}
+    for key, m in out.items():
+        row = {k: m[k] for k in ("leads", "keys", "triples")}
+        for what in ("read", "step", "warm", "before", "peer"):
+            row[what] = _median([w for w, _c in m[what]])
+            row[what + "_cpu"] = _median([c for _w, c in m[what]])
+        result[key] = row
+    return result
 
 
 def scaling(r: int) -> None:
@@ -244,38 +260,36 @@ def scaling(r: int) -> None:
 
     refs = [f"flora-of-victoria/{k}" for k in SCALING_KEYS]
     with tempfile.TemporaryDirectory() as d:
-        stores = []
-        for k in SCALING_KEYS:  # one store per key, holding that key alone
+        cases = []
+        for k, ref in zip(SCALING_KEYS, refs):  # one store per key, holding that key alone
             p = Path(d) / f"one-{k}"
             g = KnowledgeGraph.open(f"oxigraph:{p}")
             g.load_key(one_key_zip(Path(d), k), name="flora-of-victoria")
             g.close()
-            stores.append((p, [f"flora-of-victoria/{k}"]))
+            cases.append((f"1 key ({k})", p, ref))
         big = Path(d) / "many"
         g = KnowledgeGraph.open(f"oxigraph:{big}")
         g.load_key(VICFLORA, name="flora-of-victoria")
         g.load_key(VICFLORA, name="flora-of-victoria-copy")
         g.close()
-        alone = {}
-        for p, rs in stores:
-            m = measure_store(p, rs, r)
-            alone.update({ref: dict(v, **m["_"]) for ref, v in m.items() if ref != "_"})
-        many = measure_store(big, refs, r)
-    rows = []
-    for ref in refs:
-        for label, m in (("1 key", alone[ref]), (f"{many['_']['keys']:,} keys", dict(many[ref], **many["_"]))):
-            rows.append([ref, int(m["leads"]), label, int(m["triples"]), m["read"] * 1e3, m["read_cpu"] * 1e3,
+        cases += [("many", big, ref) for ref in refs]
+        res = measure(cases, r)
+    rows, growth = [], []
+    for k, ref in zip(SCALING_KEYS, refs):
+        one, many = res[(f"1 key ({k})", ref)], res[("many", ref)]
+        for label, m in (("1 key", one), (f"{many['keys']:,} keys", many)):
+            rows.append([ref, m["leads"], label, m["triples"], m["read"] * 1e3, m["read_cpu"] * 1e3,
                          m["step"] * 1e3, m["step_cpu"] * 1e3, m["warm"] * 1e3, m["peer"] * 1e3,
                          m["peer_cpu"] * 1e3, m["read_cpu"] / m["peer_cpu"], m["before"] * 1e3])
+        growth.append([ref] + [many[x] / one[x] for x in ("read", "read_cpu", "step", "step_cpu", "peer",
+                                                          "peer_cpu", "before")])
     table(f"one key read and one identification step, cold cache (find + read + walk), ms, median of {r} "
-          "(wall, and CPU of this process); peer: raw pyoxigraph query of the key's leads (graph and key in "
-          "the query text)",
+          "(wall, and CPU of this process; stores measured in turn); peer: raw pyoxigraph query of the key's "
+          "leads (graph and key in the query text)",
           ["key", "leads", "loaded", "key triples", "read", "read cpu", "step", "step cpu", "warm step",
            "peer", "peer cpu", "read/peer cpu", "before: lead query (median of 3)"], rows)
     table("growth from 1 key to 2,280 keys (ratio of medians; 1.0 = the same cost)",
-          ["key", "read", "read cpu", "step", "step cpu", "peer", "peer cpu", "before: lead query"],
-          [[ref] + [many[ref][x] / alone[ref][x] for x in ("read", "read_cpu", "step", "step_cpu", "peer",
-                                                           "peer_cpu", "before")] for ref in refs])
+          ["key", "read", "read cpu", "step", "step cpu", "peer", "peer cpu", "before: lead query"], growth)
 
 
 def main() -> None:

@@ -32,14 +32,14 @@ from kg.core.sources import Source
 from kg.core.store import RdfFormat, Store
 from loaders._base import Progress, ingest
 from loaders._key_rdf import keys_ntriples
-from loaders.keymodel import Key, problem_counts, validate
+from loaders.keymodel import Key, problem_counts, validate_all
 from loaders.report import LoadReport, Problem
 
 KIND = "key"
 FORMATS = ("keybase",)
 EXTENSIONS = ("zip",)  # single CSV/TSV keys: `traitkg load key FILE` or format="keybase"
 
-_HEADER = ("from", "statement", "to")
+_HEADERS = {("from", "statement", "to"), ("from", "text", "to")}  # KeyBase's exports; its import docs
 _NUMERIC = re.compile(r"\s*\d+\s*")
 
 
@@ -67,15 +67,19 @@ def _delimiter(text: str) -> str:
 
 
 def parse_key_text(text: str, *, key_id: str, where: str, title: str = "", delimiter: str | None = None,
-                   lenient: bool = False, warnings: list | None = None) -> Key:
-    """One key from KeyBase CSV/TSV text. A header row is optional (KeyBase: the first cell is a
-    couplet number when there is none); a fourth ``shortcut`` column is read when present."""
+                   lenient: bool = False, warnings: list | None = None) -> list[Key]:
+    """The keys in one KeyBase CSV/TSV text: the main key first, then its sub-keys. A header row is
+    optional (KeyBase: the first cell is a couplet number when there is none); the second column
+    may be headed ``statement`` or ``text``. A fourth column is the lead's shortcut, or, headed
+    ``subkey``, the sub-key a row belongs to (KeyBase's import format for keys with sub-keys: rows
+    with an empty ``subkey`` form the main key; a lead whose ``to`` names a sub-key hands over to it).
+    Sub-keys are named ``<key id>-<sub-key name>`` and titled by their name."""
     text = text.lstrip("\ufeff")
     delim = delimiter or _delimiter(text)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     rows: list[tuple[str, str, str]] = []
     lines: list[int] = []
-    shortcuts: list[str] = []
+    fourth: list[str] = []
     header: list[str] | None = None
     for row in reader:
         line = reader.line_num
@@ -83,11 +87,11 @@ def parse_key_text(text: str, *, key_id: str, where: str, title: str = "", delim
             continue
         if header is None and not rows and not _NUMERIC.fullmatch(row[0] or ""):
             header = [c.strip().lower() for c in row]
-            if tuple(header[:3]) != _HEADER:
-                raise ParseError(f"header {row!r} is not KeyBase's; expected from, statement, to[, shortcut]",
-                                 source=where, line=line, value=delim.join(row)[:80])
+            if tuple(header[:3]) not in _HEADERS or (len(header) > 3 and header[3] not in ("shortcut", "subkey", "")):
+                raise ParseError(f"header {row!r} is not KeyBase's; expected from, statement (or text), to"
+                                 "[, shortcut or subkey]", source=where, line=line, value=delim.join(row)[:80])
             continue
-        if tuple(c.strip().lower() for c in row[:3]) == _HEADER:
+        if tuple(c.strip().lower() for c in row[:3]) in _HEADERS:
             continue  # the header repeated inside the file (some KeyBase exports do that)
         while len(row) > 4 and not row[-1].strip():
             row = row[:-1]
@@ -107,12 +111,30 @@ def parse_key_text(text: str, *, key_id: str, where: str, title: str = "", delim
                 warnings.append((f"{where}: {problem}; row skipped", line, delim.join(row)[:80]))
             continue
         rows.append((row[0], row[1], row[2]))
-        shortcuts.append(row[3] if len(row) > 3 else "")
+        fourth.append(row[3].strip() if len(row) > 3 else "")
         lines.append(line)
     if not rows:
         raise ParseError("the key has no leads", source=where, line=1)
-    return Key.from_rows(key_id, rows, title=title, source=where, lines=lines,
-                         shortcuts=shortcuts if any(shortcuts) else None)
+    if not (header and len(header) > 3 and header[3] == "subkey"):
+        return [Key.from_rows(key_id, rows, title=title, source=where, lines=lines,
+                              shortcuts=fourth if any(fourth) else None)]
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(fourth):
+        groups.setdefault(name, []).append(i)
+    if "" not in groups:
+        raise ParseError("no row belongs to the main key (every row names a subkey)", source=where, line=lines[0],
+                         value=fourth[0])
+    ids = {name: f"{key_id}-{slug(name)}" if name else key_id for name in groups}
+    keys = []
+    for name, idx in sorted(groups.items(), key=lambda kv: kv[0] != ""):
+        k = Key.from_rows(ids[name], [rows[i] for i in idx], title=name or title, source=where,
+                          lines=[lines[i] for i in idx])
+        k.parent = key_id if name else None
+        for lead in k.leads:
+            if lead.item in ids and lead.item and not lead.shortcut:
+                lead.subkey, lead.item = ids[lead.item], None
+        keys.append(k)
+    return keys
 
 
 def _tsv(text: str) -> list[dict[str, str]]:
@@ -169,17 +191,18 @@ def _parse_zip(src: Source, *, lenient: bool) -> KeyBaseProject:
                     raise ParseError(msg, source=where, value=member)
                 proj.warnings.append((msg, None, member))
                 continue
-            key = parse_key_text(text(member), key_id=r.get("id") or Path(member).stem, where=f"{where}#{member}",
-                                 title=r.get("title", ""), lenient=lenient, warnings=proj.warnings,
-                                 delimiter="\t" if member.endswith(".tsv") else None)
+            key, *subs = parse_key_text(text(member), key_id=r.get("id") or Path(member).stem,
+                                        where=f"{where}#{member}", title=r.get("title", ""), lenient=lenient,
+                                        warnings=proj.warnings, delimiter="\t" if member.endswith(".tsv") else None)
             key.scope = (r.get("item") or "").strip() or None
             src_rec = proj.sources.get(r.get("source_id", ""))
             key.metadata = {"creator": r.get("author", ""), "description": r.get("description", ""),
                             "spatial": r.get("spatial", ""), "modified": r.get("updated_at", ""),
                             "bibliographicCitation": _citation(src_rec) if src_rec else ""}
-            key.items = {n: proj.items[n] for n in key.item_names() + ([key.scope] if key.scope else [])
-                         if n in proj.items}
-            proj.keys.append(key)
+            for k in (key, *subs):
+                k.items = {n: proj.items[n] for n in k.item_names() + ([k.scope] if k.scope else [])
+                           if n in proj.items}
+            proj.keys += [key, *subs]
     if not proj.keys:
         raise ParseError("the KeyBase export holds no keys", source=where)
     return proj
@@ -202,24 +225,20 @@ def parse(path: str | Path | Source, *, delimiter: str | None = None, lenient: b
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text: {exc}", source=where) from exc
     proj = KeyBaseProject(name=slug(src.stem).lower(), title=src.stem)
-    key = parse_key_text(text, key_id=slug(src.stem).lower(), where=where, title=src.stem, delimiter=delimiter,
-                         lenient=lenient, warnings=proj.warnings)
-    proj.keys.append(key)
+    proj.keys += parse_key_text(text, key_id=slug(src.stem).lower(), where=where, title=src.stem,
+                                delimiter=delimiter, lenient=lenient, warnings=proj.warnings)
     return proj
 
 
 def report_problems(rep: LoadReport, keys: list[Key]) -> dict[str, int]:
-    """Validate each key, put its problems into the report (``key_id: message``, the source row of
-    the first offending lead, the lead ids as value) and return the counts per problem class."""
-    totals = problem_counts([])
-    for k in keys:
-        probs = validate(k)
-        for p in probs:
-            rep.problems.append(Problem(f"{k.id}: {p.kind}: {p.message}", p.lines[0] if p.lines else None,
-                                        ",".join(p.leads), p.severity))
-        for cls, n in problem_counts(probs).items():
-            totals[cls] += n
-    return totals
+    """Validate the keys (each, and across them: :func:`loaders.keymodel.validate_all`), put the
+    problems into the report (``key_id: message``, the source row of the first offending lead, the
+    lead ids as value) and return the counts per problem class."""
+    probs = validate_all(keys)
+    for kid, p in probs:
+        rep.problems.append(Problem(f"{kid}: {p.kind}: {p.message}", p.lines[0] if p.lines else None,
+                                    ",".join(p.leads), p.severity))
+    return problem_counts(p for _k, p in probs)
 
 
 def write(store: Store, src: Source, *, project: str, project_label: str, keys: list[Key], rep: LoadReport,

@@ -1,10 +1,13 @@
 """Dichotomous keys as records, and KeyBase's checks on them (pure; no store).
 
 A :class:`Key` is a list of :class:`Lead` s; leads with the same ``couplet`` form a couplet
-(normally two leads). A lead goes to another couplet (``to_couplet``) or keys out an item
+(normally two leads). A lead goes to another couplet (``to_couplet``), keys out an item
 (``item``, a taxon name), optionally with a KeyBase *shortcut* (``shortcut``: the single
-member of the item that has a key of its own). Leads are named ``<couplet><letter>``
-(``1a``, ``1b``, ``5c``): the names an identification answers with.
+member of the item that has a key of its own), or hands over to another key of the same file
+(``subkey``: SDD's ``<Subkey>``; ``subkey_couplet`` when an SDD ``<Reticulation>`` points into
+another key). A lead whose ``to_couplet`` was declared by the author as a reticulation (SDD's
+``<Reticulation>``) has ``reticulation`` set to the node it names. Leads are named
+``<couplet><letter>`` (``1a``, ``1b``, ``5c``): the names an identification answers with.
 
 :func:`validate` reports KeyBase's classes of problems (definitions follow KeyBase's key-import
 documentation, rbgvictoria/keybase_model ``docs/processing-key-files.md``):
@@ -15,11 +18,16 @@ class          severity what
 singleton      error    a couplet with a single lead
 polytomy       warning  a couplet with more than two leads
 orphan         error    a couplet (not the first) that no lead goes to
-dead_end       error    a lead going to a couplet number that has no leads (or nowhere)
+dead_end       error    a lead going to a couplet number that has no leads, or to nothing
+                        (no couplet, item or sub-key)
 loop           error    a lead going back to a couplet already on its path from the start
+                        (through hand-overs between keys too: :func:`validate_all`)
 reticulation   warning  a couplet reached by more than one lead (leads closing a loop
-                        are loops, not reticulations)
+                        are loops, not reticulations; a reticulation the author declared,
+                        as SDD's ``<Reticulation>``, is part of the key, not a problem)
 double_shortcut error   a lead with chained shortcuts (``Item:Sub:SubSub``)
+unreachable_   error    a sub-key defined in the same file (KeyBase's ``subkey`` column)
+subkey                  that no lead hands over to (:func:`validate_all`, across the keys)
 ============== ======== ===============================================================
 
 >>> k = Key.from_rows("k", [("1", "a", "2"), ("1", "b", "Item 1"), ("2", "c", "Item 2")])
@@ -38,10 +46,13 @@ from typing import Any
 
 from kg.core.graphs import BASE
 
-PROBLEM_CLASSES = ("loop", "dead_end", "orphan", "reticulation", "polytomy", "singleton", "double_shortcut")
+PROBLEM_CLASSES = ("loop", "dead_end", "orphan", "reticulation", "polytomy", "singleton", "double_shortcut",
+                   "unreachable_subkey")
 SEVERITY = {"loop": "error", "dead_end": "error", "orphan": "error", "singleton": "error",
-            "double_shortcut": "error", "reticulation": "warning", "polytomy": "warning"}
+            "double_shortcut": "error", "reticulation": "warning", "polytomy": "warning",
+            "unreachable_subkey": "error"}
 _NUMERIC = re.compile(r"\d+")
+_BRACED = re.compile(r"^(.*?)\s*\{([^{}]*)\}\s*$")  # KeyBase's "Item {Shortcut}"
 
 
 #: Where key nodes live: ``<BASE>key/<project>/<key id>`` (couplets, leads and items below).
@@ -97,6 +108,11 @@ class Lead:
     shortcut: list[str] = field(default_factory=list)  # shortcut item(s) (more than one: chained)
     line: int | None = None        # row/line in the source
     source_id: str | None = None   # the source's own id (SDD lead ids)
+    subkey: str | None = None      # the key (id in the same file/project) this lead hands over to
+    subkey_couplet: str | None = None  # where in ``subkey`` to go on (None: its first couplet);
+    #                                    ``to_couplet`` always names a couplet of this key
+    reticulation: str | None = None    # a declared reticulation: the node it names, as written
+    media: list[dict[str, str]] = field(default_factory=list)  # {id, href, label, type}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,6 +129,9 @@ class Key:
     source: str = ""                # file (and member) the key came from
     metadata: dict[str, str] = field(default_factory=dict)
     items: dict[str, dict[str, str]] = field(default_factory=dict)  # item name -> extra (url, source id)
+    questions: dict[str, str] = field(default_factory=dict)  # couplet -> the question its leads answer
+    parent: str | None = None  # the key this one was defined under as a sub-key (KeyBase's subkey column)
+    media: list[dict[str, str]] = field(default_factory=list)  # the key's own media {id, href, label, type}
 
     @classmethod
     def from_rows(cls, key_id: str, rows: Iterable[Sequence[str]], *, title: str = "", source: str = "",
@@ -131,9 +150,10 @@ class Key:
             if to in froms or _NUMERIC.fullmatch(to) or not to:
                 lead.to_couplet = to or None
             else:
-                parts = [p.strip() for p in to.split(":")]
-                lead.item = parts[0] or None
-                lead.shortcut = [p for p in parts[1:] if p]
+                braced = _BRACED.match(to)
+                parts = [braced.group(1), braced.group(2)] if braced else [p.strip() for p in to.split(":")]
+                lead.item = parts[0].strip() or None
+                lead.shortcut = [p.strip() for p in parts[1:] if p.strip()]
             extra = (shortcuts[i] or "").strip() if shortcuts else ""
             if extra and lead.item:
                 lead.shortcut.append(extra)
@@ -167,7 +187,7 @@ class Key:
     def to_rows(self) -> list[tuple[str, str, str]]:
         """The key as KeyBase ``(from, statement, to)`` rows (shortcuts as ``Item:Shortcut``)."""
         return [(x.couplet, x.statement, x.to_couplet if x.to_couplet else
-                 ":".join([x.item or "", *x.shortcut])) for x in self.leads]
+                 ":".join([x.item or x.subkey or "", *x.shortcut])) for x in self.leads]
 
 
 @dataclass
@@ -235,9 +255,9 @@ def validate(key: Key) -> list[KeyProblem]:
             add("loop", lead.couplet, [lead], f"lead {lead.id} goes back to couplet {lead.to_couplet}, "
                 "which is already on its path")
     for lead in key.leads:
-        if lead.item is None and (lead.to_couplet is None or lead.to_couplet not in couplets):
-            where = f"couplet {lead.to_couplet}, which has no leads" if lead.to_couplet else "nowhere"
-            add("dead_end", lead.couplet, [lead], f"lead {lead.id} goes to {where}")
+        if lead.item is None and lead.subkey is None and (lead.to_couplet is None or lead.to_couplet not in couplets):
+            add("dead_end", lead.couplet, [lead], f"lead {lead.id} goes to couplet {lead.to_couplet}, which has no "
+                "leads" if lead.to_couplet else f"lead {lead.id} goes nowhere: it names no couplet, item or sub-key")
     targets: dict[str, list[Lead]] = defaultdict(list)
     for lead in key.leads:
         if lead.to_couplet in couplets and lead.id not in loops:
@@ -246,7 +266,7 @@ def validate(key: Key) -> list[KeyProblem]:
         if c != key.first and c not in targets and not any(x.to_couplet == c for x in key.leads):
             add("orphan", c, leads, f"couplet {c} is not the first and no lead goes to it")
     for c, leads in targets.items():
-        if len(leads) > 1:
+        if sum(1 for x in leads if x.reticulation is None) > 1:
             add("reticulation", c, leads, f"couplet {c} is reached by {len(leads)} leads: "
                 + ", ".join(x.id for x in leads))
     for c, leads in couplets.items():
@@ -259,6 +279,70 @@ def validate(key: Key) -> list[KeyProblem]:
             add("double_shortcut", lead.couplet, [lead], f"lead {lead.id} chains shortcuts: {lead.to!r}")
     order = {k: i for i, k in enumerate(PROBLEM_CLASSES)}
     out.sort(key=lambda p: order[p.kind])
+    return out
+
+
+def _cross_key_loops(keys: Sequence[Key]) -> list[tuple[Key, Lead]]:
+    """Leads that close a loop through hand-overs between keys (iterative depth-first search over
+    (key, couplet) nodes, from each key's first couplet in file order, then any node not reached)."""
+    by_id = {k.id: k for k in keys}
+    couplets = {k.id: k.couplets() for k in keys}
+
+    def step(lead: Lead, kid: str) -> tuple[str, str] | None:
+        if lead.subkey in by_id and not lead.item:
+            sub = by_id[lead.subkey]
+            return (sub.id, lead.subkey_couplet or sub.first or "")
+        return (kid, lead.to_couplet) if lead.to_couplet in couplets[kid] else None
+
+    colour: dict[tuple[str, str], int] = {}
+    out: list[tuple[Key, Lead]] = []
+    starts = [(k.id, k.first) for k in keys if k.first] + [(k.id, c) for k in keys for c in couplets[k.id]]
+    for start in starts:
+        if start in colour:
+            continue
+        colour[start] = 1
+        stack: list[tuple[tuple[str, str], int]] = [(start, 0)]
+        while stack:
+            (kid, c), i = stack[-1]
+            leads = couplets[kid].get(c, [])
+            if i >= len(leads):
+                colour[(kid, c)] = 2
+                stack.pop()
+                continue
+            stack[-1] = ((kid, c), i + 1)
+            nxt = step(leads[i], kid)
+            if nxt is None or nxt[1] not in couplets[nxt[0]]:
+                continue
+            if colour.get(nxt) == 1:
+                out.append((by_id[kid], leads[i]))
+            elif nxt not in colour:
+                colour[nxt] = 1
+                stack.append((nxt, 0))
+    return out
+
+
+def validate_all(keys: Sequence[Key]) -> list[tuple[str, KeyProblem]]:
+    """:func:`validate` on each key of a file, and the checks across them: a loop through hand-overs
+    between keys, and a sub-key defined in the file (``Key.parent``) that no lead of any key hands
+    over to (unreachable). (key id, problem) pairs."""
+    out = [(k.id, p) for k in keys for p in validate(k)]
+    known = {(kid, lid) for kid, p in out if p.kind == "loop" for lid in p.leads}
+    for k, lead in _cross_key_loops(keys):
+        if (k.id, lead.id) not in known:
+            if lead.subkey and not lead.item:
+                where = f"hands over to key {lead.subkey}" + (f" at couplet {lead.subkey_couplet}"
+                                                              if lead.subkey_couplet else "")
+            else:
+                where = f"goes to couplet {lead.to_couplet}"
+            out.append((k.id, KeyProblem("loop", lead.couplet, [lead.id], f"lead {lead.id} {where}, which is "
+                                         "already on its path through the keys",
+                                         [lead.line] if lead.line is not None else [])))
+    handed = {x.subkey for k in keys for x in k.leads if x.subkey}
+    for k in keys:
+        if k.parent is not None and k.id not in handed:
+            lines = [x.line for x in k.leads[:1] if x.line is not None]
+            out.append((k.id, KeyProblem("unreachable_subkey", k.first or "", [], f"sub-key {k.title or k.id!r} of key "
+                                         f"{k.parent} is not handed over to by any lead", lines)))
     return out
 
 

@@ -84,12 +84,7 @@ class SddDataset:
 
 def _text(el: Any, tag: str) -> str:
     """The English (or untagged) text of ``tag`` children, else the first one."""
-    found = el.findall(NS + tag)
-    for lang_ok in (lambda v: v in (None, "en"), lambda v: True):
-        for x in found:
-            if lang_ok(x.get(XML_LANG)) and (x.text or "").strip():
-                return " ".join(x.text.split())
-    return ""
+    return _text_of(el.findall(NS + tag))
 
 
 def _label(el: Any) -> str:
@@ -109,7 +104,64 @@ def _taxon_name(el: Any) -> str:
     return _label(el) or el.get("id", "")
 
 
-def _key(el: Any, taxa: dict[str, str], where: str, index: int) -> Key:
+def _media(ds_el: Any) -> dict[str, dict[str, str]]:
+    """The dataset's MediaObjects: id -> {id, href, label, type} (href from Source or EncodedData)."""
+    out = {}
+    for m in ds_el.iterfind(f"{NS}MediaObjects/{NS}MediaObject"):
+        src = m.find(NS + "Source")
+        if src is None:
+            src = m.find(NS + "EncodedData")
+        typ = m.find(NS + "Type")
+        out[m.get("id")] = {"id": m.get("id"), "href": (src.get("href") or "") if src is not None else "",
+                            "label": _label(m), "type": (typ.text or "").strip() if typ is not None else ""}
+    return out
+
+
+def _media_refs(el: Any, media: dict[str, dict[str, str]], where: str) -> list[dict[str, str]]:
+    out = []
+    for m in el.findall(NS + "MediaObject"):
+        ref = m.get("ref")
+        if ref not in media:
+            raise ParseError(f"MediaObject ref {ref!r} names no MediaObject of the dataset", source=where,
+                             line=m.sourceline, value=ref)
+        out.append(dict(media[ref], role=m.get("role") or ""))
+    return out
+
+
+def _detail(rep: Any) -> str:
+    """The description of a Representation: its Detail (role Description first), English first."""
+    if rep is None:
+        return ""
+    details = rep.findall(NS + "Detail")
+    for ok in (lambda d: (d.get("role") or "Description").lower() == "description", lambda d: True):
+        text = _text_of([d for d in details if ok(d)])
+        if text:
+            return text
+    return ""
+
+
+def _text_of(found: list[Any]) -> str:
+    for lang_ok in (lambda v: v in (None, "en") or (v or "").startswith("en-"), lambda v: True):
+        for x in found:
+            if lang_ok(x.get(XML_LANG)) and (x.text or "").strip():
+                return " ".join(x.text.split())
+    return ""
+
+
+@dataclass
+class _Node:
+    """Where a lead id sits: its key, its couplet, the couplet below it (if any) and the lead."""
+
+    key: Key
+    couplet: str
+    below: str | None
+    lead: Lead
+
+
+def _key(el: Any, taxa: dict[str, str], media: dict[str, dict[str, str]], where: str, index: int,
+         nodes: dict[str, _Node], pending: list[tuple[Lead, Any, Key]]) -> Key:
+    """One IdentificationKey: couplets numbered breadth-first from the root (document order);
+    each lead's id is recorded in ``nodes`` and its Reticulation / Subkey left in ``pending``."""
     kid = el.get("id") or f"key{index}"
     leads_el = el.find(NS + "Leads")
     raw = list(leads_el.findall(NS + "Lead")) if leads_el is not None else []
@@ -135,7 +187,18 @@ def _key(el: Any, taxa: dict[str, str], where: str, index: int) -> Key:
             if x.get("id") is not None and x.get("id") in children and x.get("id") not in number:
                 number[x.get("id")] = str(len(number) + 1)
                 queue.append(x.get("id"))
+    rep = el.find(NS + "Representation")
     key = Key(kid, title=_label(el) or kid, source=f"{where}#{kid}")
+    if _detail(rep):
+        key.metadata["description"] = _detail(rep)
+    if rep is not None:
+        key.media = _media_refs(rep, media, where)
+    scope = el.find(f"{NS}Scope/{NS}TaxonName")
+    if scope is not None and scope.get("ref") in taxa:
+        key.scope = taxa[scope.get("ref")]
+    question = el.find(NS + "Question")
+    if question is not None and _text_of(question.findall(NS + "Text")):
+        key.questions["1"] = _text_of(question.findall(NS + "Text"))
     orphan_no = len(number)
     for parent, xs in children.items():
         if parent not in number:  # under a lead that is not reached from the root (a cycle)
@@ -144,9 +207,14 @@ def _key(el: Any, taxa: dict[str, str], where: str, index: int) -> Key:
         for i, x in enumerate(xs):
             c = number[parent]
             lead = Lead(f"{c}{lead_letter(i)}", c, _text(x, "Statement"), "", line=x.sourceline,
-                        source_id=x.get("id"))
+                        source_id=x.get("id"), media=_media_refs(x, media, where))
+            below = None
             if x.get("id") is not None and x.get("id") in children:
-                lead.to_couplet = lead.to = number.get(x.get("id")) or ""
+                below = number.get(x.get("id")) or ""
+                lead.to_couplet = lead.to = below
+            q = x.find(NS + "Question")
+            if below and q is not None and _text_of(q.findall(NS + "Text")):
+                key.questions[below] = _text_of(q.findall(NS + "Text"))
             tn = x.find(NS + "TaxonName")
             if tn is not None:
                 ref = tn.get("ref")
@@ -155,9 +223,54 @@ def _key(el: Any, taxa: dict[str, str], where: str, index: int) -> Key:
                                      source=where, line=tn.sourceline, value=ref)
                 lead.item = taxa[ref]
                 lead.to = lead.to or taxa[ref]
+            for tag in ("Subkey", "Reticulation"):
+                t = x.find(NS + tag)
+                if t is not None:
+                    pending.append((lead, t, key))
+            if x.get("id"):
+                nodes[x.get("id")] = _Node(key, c, below, lead)
             key.leads.append(lead)
     key.leads.sort(key=lambda x: (int(x.couplet), x.id))
     return key
+
+
+def _link(pending: list[tuple[Lead, Any, Key]], keys: dict[str, Key], nodes: dict[str, _Node], where: str) -> None:
+    """Resolve Subkey and Reticulation refs once every key is read (ids are unique across keys).
+
+    A reticulation goes to the couplet holding the lead it names; with ``leadspecific="true"`` it
+    goes where that lead goes (the couplet below it, or its taxon). Into another key of the file it
+    becomes a hand-over to that key at that couplet."""
+    for lead, el, key in pending:
+        ref = el.get("ref")
+        if el.tag == NS + "Subkey":
+            if ref not in keys:
+                raise ParseError(f"lead's Subkey ref {ref!r} names no IdentificationKey of the dataset",
+                                 source=where, line=el.sourceline, value=ref)
+            lead.subkey, lead.to = ref, lead.to or ref
+            continue
+        node = nodes.get(ref)
+        if node is None:
+            raise ParseError(f"lead's Reticulation ref {ref!r} names no lead of any IdentificationKey",
+                             source=where, line=el.sourceline, value=ref)
+        lead.reticulation, lead.to = ref, lead.to or ref
+        couplet: str | None = node.couplet
+        if (el.get("leadspecific") or "").strip().lower() in ("true", "1"):
+            couplet = node.below
+            if couplet is None:  # a result node: go where it goes (its taxon, sub-key or own reticulation)
+                target = node.lead
+                lead.item, lead.shortcut = target.item, list(target.shortcut)
+                if target.subkey:
+                    lead.subkey, lead.subkey_couplet = target.subkey, target.subkey_couplet
+                    continue
+                if target.item:
+                    continue
+                couplet = target.to_couplet
+        if couplet is None:
+            continue  # nowhere: validation reports the dead end
+        if node.key is key:
+            lead.to_couplet = couplet
+        else:
+            lead.subkey, lead.subkey_couplet = node.key.id, couplet
 
 
 def parse(path: str | Path | Source) -> SddDataset:
@@ -196,8 +309,12 @@ def parse(path: str | Path | Source) -> SddDataset:
                     raise ParseError(f"state {st.get('ref')!r} is not a state of character {cid!r}",
                                      source=where, line=st.sourceline, value=st.get("ref"))
                 row.setdefault(cid, []).append(st.get("ref"))
+    media = _media(ds_el)
+    nodes: dict[str, _Node] = {}
+    pending: list[tuple[Lead, Any, Key]] = []
     for i, k in enumerate(ds_el.iterfind(f"{NS}IdentificationKeys/{NS}IdentificationKey"), start=1):
-        ds.keys.append(_key(k, ds.taxa, where, i))
+        ds.keys.append(_key(k, ds.taxa, media, where, i, nodes, pending))
+    _link(pending, {k.id: k for k in ds.keys}, nodes, where)
     return ds
 
 

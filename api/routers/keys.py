@@ -1,5 +1,6 @@
 """``/api/v1/keys``: identification keys (each named ``/{project}/{key}``, e.g. ``flora-of-victoria/1903``) — list them, show a couplet, validate, and identify
-(answers so far -> next couplet or result; observed traits -> candidate taxa)."""
+(answers so far -> next couplet or result, going on into the sub-keys leads hand over to; observed
+traits -> candidate taxa)."""
 
 from __future__ import annotations
 
@@ -27,32 +28,53 @@ class KeyOut(BaseModel):
     graph: str
 
 
+class MediaOut(BaseModel):
+    id: str
+    href: str = Field(description="The media object's address, as the key file gives it.")
+    label: str = ""
+    type: str = Field("", description="Image, Sound, Video ... (SDD's media type).")
+
+
 class LeadOut(BaseModel):
     id: str = Field(description="Couplet number and letter: 1a, 1b ...")
     statement: str
-    to_couplet: str | None = None
+    to_couplet: str | None = Field(None, description="The couplet of this key the lead goes to.")
     item: str | None = Field(None, description="The taxon this lead keys out.")
     shortcut: list[str] = Field(default_factory=list)
-    subkeys: list[str] = Field(default_factory=list, description="Keys to the item keyed out.")
+    subkeys: list[str] = Field(default_factory=list, description="Keys the lead hands over to, or keys to "
+                                                                 "the item keyed out.")
+    subkey: str | None = Field(None, description="The key this lead hands over to (SDD Subkey), when it "
+                                                 "keys out no item.")
+    subkey_couplet: str | None = Field(None, description="Where in that key it goes on (null: its first couplet).")
+    reticulation: bool = Field(False, description="The lead's destination is a reticulation its author declared.")
+    media: list[MediaOut] = Field(default_factory=list)
 
 
 class CoupletOut(KeyOut):
     first: str | None
     couplets: int
+    description: str | None = None
+    media: list[MediaOut] = Field(default_factory=list, description="The key's own media.")
     couplet: str
+    question: str | None = Field(None, description="The question this couplet's leads answer, if any.")
     leads_of_couplet: list[LeadOut]
 
 
 class StepOut(BaseModel):
+    key: str = Field(description="The key this step was taken in (changes after a hand-over to a sub-key).")
     couplet: str
     lead: str
     statement: str
+    item: str | None = Field(None, description="The taxon this lead keyed out (the walk may go on in its own key).")
+    subkey: str | None = Field(None, description="The sub-key this lead handed over to.")
 
 
 class WalkOut(BaseModel):
     key: str
     path: list[StepOut]
     couplet: str | None = Field(None, description="The next couplet to answer (null when done).")
+    in_key: str | None = Field(None, description="The key that couplet belongs to (a sub-key after a hand-over).")
+    question: str | None = None
     leads: list[LeadOut]
     result: str | None = None
     shortcut: list[str] = Field(default_factory=list)
@@ -63,8 +85,9 @@ class WalkOut(BaseModel):
 
 
 class WalkIn(BaseModel):
-    answers: list[Annotated[str, Field(max_length=50)]] = Field(default_factory=list, max_length=500,
-                                                                description="Lead ids so far, e.g. [\"1a\", \"3b\"].")
+    answers: list[Annotated[str, Field(max_length=401)]] = Field(
+        default_factory=list, max_length=500, description="Lead ids so far, e.g. [\"1a\", \"3b\"]; after a result "
+        "with several sub-keys, the reference of the one to go on in.")
 
 
 class BatchIn(BaseModel):
@@ -81,7 +104,8 @@ class BatchOut(BaseModel):
 
 
 class ProblemOut(BaseModel):
-    kind: str = Field(description="loop, dead_end, orphan, reticulation, polytomy, singleton, double_shortcut")
+    kind: str = Field(description="loop, dead_end, orphan, reticulation, polytomy, singleton, double_shortcut, "
+                                  "unreachable_subkey")
     severity: str
     couplet: str
     leads: list[str]

@@ -67,7 +67,12 @@ def _dest(x: dict) -> str:
         extra = f" : {', '.join(x['shortcut'])}" if x.get("shortcut") else ""
         sub = f"  [sub-key {', '.join(x['subkeys'])}]" if x.get("subkeys") else ""
         return f"{x['item']}{extra}{sub}"
-    return f"couplet {x.get('to_couplet') or '?'}"
+    if x.get("subkey"):
+        at = f", couplet {x['subkey_couplet']}" if x.get("subkey_couplet") else ""
+        return f"key {x['subkey']}{at}" + (" (reticulation)" if x.get("reticulation") else "")
+    if x.get("to_couplet"):
+        return f"couplet {x['to_couplet']}" + (" (reticulation)" if x.get("reticulation") else "")
+    return "nowhere"
 
 
 @key_group.command("validate")
@@ -75,18 +80,18 @@ def _dest(x: dict) -> str:
 @FORMAT_OPTION
 def key_validate(key: str, fmt: str) -> None:
     """KeyBase's checks on a loaded key, or on a key FILE (not loaded): each problem's class,
-    severity, couplet and offending leads. Exit code 1 when a problem of severity error is found."""
+    severity, couplet and offending leads. Reticulations an SDD key declares and leads handing over to
+    a sub-key are part of the key, not problems. Exit code 1 when a problem of severity error is found."""
     import sys
 
     g = get_kg()
     if Path(key).is_file():
         from kg.core.sources import Source
         from kg.keys.files import key_loader
-        from loaders.keymodel import validate
+        from loaders.keymodel import validate_all
 
         src = Source.resolve(key)
-        parsed = key_loader(src).parse(src)
-        probs = [(k.id, p) for k in parsed.keys for p in validate(k)]
+        probs = validate_all(key_loader(src).parse(src).keys)
     else:
         sk = g.keys.get(key)
         probs = [(sk.info.ref, p) for p in g.keys.validate(key)]
@@ -111,8 +116,9 @@ def key_validate(key: str, fmt: str) -> None:
 def key_identify(key: str, answers: tuple[str, ...], observations: tuple[str, ...], interactive: bool,
                  as_json: bool) -> None:
     """Walk KEY with ANSWERS (lead ids such as 1a 3b, or letters a b of each couplet in turn): prints
-    the path, then the next couplet or the result. With --observe, batch mode: the candidate taxa
-    and the couplets the observations left open."""
+    the path, then the next couplet or the result. A lead that hands over to a sub-key goes on in
+    that key; after a result with a key of its own, more answers go on in it. With --observe, batch
+    mode: the candidate taxa and the couplets the observations left open."""
     keys = get_kg().keys
     if observations:
         res = keys.batch(key, list(observations))
@@ -148,7 +154,9 @@ def key_identify(key: str, answers: tuple[str, ...], observations: tuple[str, ..
 def _print_state(st, *, path: bool = True) -> None:  # noqa: ANN001
     if path:
         for s in st.path:
-            click.echo(f"{s['couplet']:>5}: {s['lead']}  {s['statement']}")
+            hand = f"   -> key {s['subkey']}" if s.get("subkey") else ""
+            where = "" if s["key"] == st.key else f" [{s['key']}]"
+            click.echo(f"{s['couplet']:>5}: {s['lead']}  {s['statement']}{where}{hand}")
     if st.result:
         sub = f"  (continue with key {', '.join(st.subkeys)})" if st.subkeys else ""
         short = f" : {', '.join(st.shortcut)}" if st.shortcut else ""
@@ -156,7 +164,10 @@ def _print_state(st, *, path: bool = True) -> None:  # noqa: ANN001
     elif st.dead_end:
         click.echo(f"dead end: {st.dead_end}")
     else:
-        click.echo(f"couplet {st.couplet} ({len(st.remaining)} taxa still possible):")
+        where = "" if st.in_key == st.key else f" of key {st.in_key}"
+        click.echo(f"couplet {st.couplet}{where} ({len(st.remaining)} taxa still possible):")
+        if st.question:
+            click.echo(f"  {st.question}")
         for x in st.leads:
             click.echo(f"  {x['id']:>5}  {x['statement']}  -> {_dest(x)}")
 

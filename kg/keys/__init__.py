@@ -15,7 +15,7 @@ from typing import Any
 
 from kg.core.store import Store
 from kg.keys.identify import BatchResult, WalkState, batch, lead_dict, walk
-from kg.keys.read import KeyInfo, StoredKey, find_key, list_keys, read_key
+from kg.keys.read import KeyInfo, StoredKey, list_keys, locate, read_key
 from loaders.keymodel import KeyProblem, validate
 
 __all__ = ["Keys", "KeyInfo", "StoredKey", "WalkState", "BatchResult"]
@@ -35,15 +35,23 @@ class Keys:
         return self._cache["keys:list"]
 
     def info(self, ref: str) -> KeyInfo:
-        return find_key(self.store, ref, self.list())
+        return self.get(ref).info
 
     def get(self, ref: str) -> StoredKey:
-        """A key read back from the store (``project/id``, a key id, a one-key project or a title)."""
-        info = self.info(ref)
-        ck = ("key", info.graph, info.ref)
+        """A key read back from the store (``project/id``, a key id, a one-key project or a title).
+        Finding and reading it binds the key (and its graph): its cost does not depend on how many
+        other keys are loaded."""
+        where = self._cache.get(("keyref", ref))
+        if where is None:
+            where = self._cache[("keyref", ref)] = locate(self.store, ref, self.list)
+        ck = ("key", *where)
         if ck not in self._cache:
-            self._cache[ck] = read_key(self.store, info)
+            self._cache[ck] = read_key(self.store, *where)
         return self._cache[ck]
+
+    def _resolve(self, ref: str) -> tuple[str, Any, dict[str, list[str]]]:
+        sk = self.get(ref)
+        return sk.info.ref, sk.key, sk.subkeys
 
     def show(self, ref: str, couplet: str | None = None) -> dict[str, Any]:
         """A key's metadata and one couplet (default: the first) with its leads."""
@@ -56,16 +64,19 @@ class Keys:
             raise NotFound(f"key {sk.info.ref!r} has no couplet {c!r}; it has couplets "
                            f"{', '.join(list(couplets)[:20])}{' ...' if len(couplets) > 20 else ''}")
         return {**sk.info.to_dict(), "first": sk.key.first, "couplets": len(couplets),
-                "couplet": c, "leads_of_couplet": [lead_dict(x, sk.subkeys) for x in couplets[c]]}
+                "description": sk.key.metadata.get("description") or None, "media": sk.key.media,
+                "couplet": c, "question": sk.key.questions.get(c),
+                "leads_of_couplet": [lead_dict(x, sk.subkeys) for x in couplets[c]]}
 
     def validate(self, ref: str) -> list[KeyProblem]:
         """KeyBase's problem classes for a stored key (see :func:`loaders.keymodel.validate`)."""
         return validate(self.get(ref).key)
 
     def identify(self, ref: str, answers: list[str] | None = None) -> WalkState:
-        """Interactive walk: the answers so far -> the next couplet or the result, with the path."""
+        """Interactive walk: the answers so far -> the next couplet or the result, with the path
+        (continuing into the sub-keys the leads hand over to)."""
         sk = self.get(ref)
-        st = walk(sk.key, list(answers or []), subkeys=sk.subkeys)
+        st = walk(sk.key, list(answers or []), subkeys=sk.subkeys, resolve=self._resolve)
         st.key = sk.info.ref
         return st
 
@@ -95,6 +106,6 @@ class Keys:
     def batch(self, ref: str, observations: list[str], **kw: Any) -> BatchResult:
         """Batch mode: observed traits -> candidate taxa and the couplets still open."""
         sk = self.get(ref)
-        res = batch(sk.key, observations, **kw)
+        res = batch(sk.key, observations, resolve=self._resolve, **kw)
         res.key = sk.info.ref
         return res

@@ -172,3 +172,91 @@ def test_keys_on_every_backend(kg, toy, tmp_path):
     assert st.result == "Salmoniformes" and st.subkeys == ["toy-fishes/2"]
     assert kg.keys.identify("toy-fishes/1", ["1b"]).shortcut == ["Esox"]
     assert kg.keys.identify("toy/k1", ["1a", "2a"]).result == "Silurus glanis"
+    kg.load_key(toy / "keys" / "frogs.sdd.xml")  # a reticulation and sub-keys, read back on every backend
+    assert kg.keys.identify("frogs/k-main", ["1a", "2b", "3a"]).result == "Hyla arborea"
+    st = kg.keys.identify("frogs/k-main", ["1b", "1b"])
+    assert (st.in_key, st.couplet, st.question) == ("frogs/k-main", "2", "What colour is the back?")
+    assert kg.keys.get("frogs/k-main").key.leads[4].media[0]["label"] == "Hyla arborea on a leaf"
+
+
+class _Counting:
+    """A store that counts the queries asked through it and the rows they answered."""
+
+    def __init__(self, store):
+        self._store, self.queries, self.rows = store, 0, 0
+
+    def select(self, *a, **kw):
+        res = self._store.select(*a, **kw)
+        self.queries += 1
+        self.rows += len(res.rows)
+        return res
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+
+def _many_keys(tmp_path, n: int):
+    """A KeyBase project export of ``n`` keys of 8 leads each."""
+    import zipfile
+
+    z = tmp_path / f"many-{n}.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("keys.tsv", "id\ttitle\titem\tkey_file\n" + "".join(
+            f"{i}\tKey {i}\tGenus{i}\tkey-{i}.tsv\n" for i in range(n)))
+        for i in range(n):
+            zf.writestr(f"key-{i}.tsv", "from\tstatement\tto\n" + "".join(
+                f"{c}\tlead {c}{x} of key {i}\t{c + 1 if c < 4 and x == 'a' else f'Genus{i} sp{c}{x}'}\n"
+                for c in range(1, 5) for x in "ab"))
+    return z
+
+
+def test_reading_a_key_costs_the_same_whatever_else_is_loaded(toy, tmp_path):
+    from kg import KnowledgeGraph
+    from kg.keys import Keys
+
+    g = KnowledgeGraph.open(f"oxigraph:{tmp_path / 'store'}")
+    g.load_key(toy / "keys" / "frogs.sdd.xml")
+
+    def cost(ref, answers):
+        store = _Counting(g.store)
+        keys = Keys(store, {})  # a cold cache: what one CLI call or one fresh server pays
+        st = keys.identify(ref, answers)
+        assert "keys:list" not in keys._cache  # no reference needed the list of every key
+        return store.queries, store.rows, st.to_dict()
+
+    refs = [("frogs/k-main", ["1a", "2b"]), ("frogs/k-main", ["1b", "1a"]), ("k-toads", []),
+            ("Key to frogs and toads", ["1a"])]
+    alone = [cost(r, a) for r, a in refs]
+    many = _many_keys(tmp_path, 300)
+    g.load_key(many, name="many-a")
+    g.load_key(many, name="many-b")
+    assert len(g.keys.list()) == 602
+    beside = [cost(r, a) for r, a in refs]
+    assert beside == alone  # the same queries, answering the same rows, whatever else is loaded
+    # locate (the bound lookup + the manifest's versions of that graph) and read: 3 queries; a key whose
+    # leads hand over to a sub-key reads that key too (the taxa still possible); an id or a title that
+    # is not a reference tries reference, id, project, title in turn
+    assert [q for q, _r, _s in alone] == [3, 6, 6, 5]
+    g.close()
+
+
+def test_only_the_latest_version_of_a_key_graph_is_read(toy, tmp_path, mem_kg):
+    text = (toy / "keys" / "frogs.sdd.xml").read_text()
+    v1, v2 = tmp_path / "v1" / "frogs.sdd.xml", tmp_path / "v2" / "frogs.sdd.xml"
+    v1.parent.mkdir(), v2.parent.mkdir()
+    v1.write_text(text)
+    v2.write_text(text.replace("k-toads", "k-bufonids").replace("Length over 5 cm", "Length 5 cm or more"))
+    mem_kg.load_key(v1, name="frogs", version="1")
+    assert mem_kg.keys.identify("frogs/k-main", ["1b"]).in_key == "frogs/k-toads"
+    mem_kg.load_key(v2, name="frogs", version="2")
+    assert mem_kg.keys.show("frogs/k-main", "3")["leads_of_couplet"][1]["statement"].startswith("Length 5 cm or more")
+    assert mem_kg.keys.identify("frogs/k-main", ["1b"]).in_key == "frogs/k-bufonids"
+    with pytest.raises(NotFound, match="no key 'frogs/k-toads'"):  # only in version 1
+        mem_kg.keys.get("frogs/k-toads")
+
+
+@pytest.mark.parametrize("ref", ['x"} UNION { ?s ?p ?o', "frogs/k\"}>", "<x> {", "frogs/k-main'"])
+def test_references_are_bound_not_pasted(toy, mem_kg, ref):
+    mem_kg.load_key(toy / "keys" / "frogs.sdd.xml")
+    with pytest.raises(NotFound, match="no key"):
+        mem_kg.keys.get(ref)

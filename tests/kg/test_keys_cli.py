@@ -55,3 +55,26 @@ def test_link_prints_contradictions(tmp_path):
     out = run("key", "link", "sample-key/key-fish-orders", store=store).stdout
     assert "term_matches=17" in out
     assert "lead 1a says adipose fin present on the way to Siluriformes, but Silurus glanis has it absent" in out
+
+
+def test_sdd_reticulations_and_sub_keys(tmp_path, toy):
+    store = f"oxigraph:{tmp_path / 'kg'}"
+    r = run("key", "validate", str(toy / "keys" / "frogs.sdd.xml"), store=store)
+    assert r.returncode == 0 and "no problems" in r.stdout  # a valid reticulated key with a sub-key
+    r = run("key", "validate", str(toy / "keys" / "frogs-broken.sdd.xml"), "--format", "json", store=store, ok=False)
+    assert r.returncode == 1
+    assert [(x["kind"], x["leads"], x["lines"], x["message"]) for x in json.loads(r.stdout)] == [
+        ("loop", ["3b"], [20], "lead 3b goes back to couplet 1, which is already on its path"),
+        ("dead_end", ["2b"], [18], "lead 2b goes nowhere: it names no couplet, item or sub-key")]
+    run("load", "key", str(toy / "keys" / "frogs.sdd.xml"), store=store)
+    assert "no problems" in run("key", "validate", "frogs/k-main", store=store).stdout
+    out = run("key", "show", "frogs/k-main", "--couplet", "2", store=store).stdout
+    assert "2b  Back brown  -> couplet 3 (reticulation)" in out
+    out = run("key", "identify", "frogs/k-main", "1b", store=store).stdout
+    assert "1: 1b  Skin dry and warty   -> key frogs/k-toads" in out
+    assert "couplet 1 of key frogs/k-toads (4 taxa still possible)" in out
+    assert "1b  Parotoid glands absent: not a toad  -> key frogs/k-main, couplet 2 (reticulation)" in out
+    out = run("key", "identify", "frogs/k-main", "1b", "1a", "2b", store=store).stdout
+    assert "2: 2b  Yellow stripe along the back [frogs/k-toads]" in out and "result: Epidalea calamita" in out
+    out = run("key", "identify", "frogs/k-main", "1a", "2b", "3b", store=store).stdout
+    assert "result: Pelophylax ridibundus" in out

@@ -6,9 +6,9 @@ import zipfile
 
 import pytest
 
-from kg.core.errors import ParseError
+from kg.core.errors import ParseError, ValidationError
 from loaders import keybase
-from loaders.keymodel import PROBLEM_CLASSES, Key, validate
+from loaders.keymodel import PROBLEM_CLASSES, Key, validate, validate_all
 
 # file -> (the one problem class it has, couplet, offending leads)
 EXAMPLES = {
@@ -37,7 +37,8 @@ def test_each_import_example_reports_exactly_its_class(shared, name):
 
 
 def test_the_examples_cover_every_problem_class():
-    assert {v[0] for v in EXAMPLES.values() if v} == set(PROBLEM_CLASSES)
+    # unreachable sub-keys are a check across the keys of a file: test_an_unreachable_sub_key_is_an_error
+    assert {v[0] for v in EXAMPLES.values() if v} | {"unreachable_subkey"} == set(PROBLEM_CLASSES)
 
 
 def test_loop_lead_is_not_also_a_reticulation():
@@ -122,3 +123,63 @@ def test_flora_of_victoria_export(shared, mem_kg):
     assert sum(v for k, v in rep.counts.items() if k.startswith("problems_")) == 3
     st = mem_kg.keys.identify("flora-of-victoria/1903", ["1b", "5a", "6a"])
     assert st.result == "Dicotyledons" and st.subkeys
+
+
+@pytest.mark.slow
+def test_a_reticulated_keybase_path_keys_out_its_item(shared, mem_kg):
+    # KeyBase's reticulation (two leads going to couplet 2) is a warning, not an error; both paths work
+    p = shared / "keys" / "keybase" / "key-import-examples" / "key-import-reticulation-example.csv"
+    rep = mem_kg.load_key(p, name="retic")
+    assert rep.counts["problems_reticulation"] == 1 and not [x for x in rep.problems if x.severity == "error"]
+    assert mem_kg.keys.identify("retic", ["1a", "2b"]).result == "Item 2"
+    st = mem_kg.keys.identify("retic", ["1b", "3b", "4b", "6a", "2b"])
+    assert st.result == "Item 2" and [s["couplet"] for s in st.path] == ["1", "3", "4", "6", "2"]
+
+
+def test_answers_after_an_item_with_its_own_key_go_on_in_that_key(toy, tmp_path, mem_kg):
+    mem_kg.load_key(_zip_project(toy, tmp_path))
+    st = mem_kg.keys.identify("toy-fishes/1", ["1a", "2b"])
+    assert st.done and st.result == "Salmoniformes" and st.subkeys == ["toy-fishes/2"]
+    st = mem_kg.keys.identify("toy-fishes/1", ["1a", "2b", "1b"])  # the same model as an SDD sub-key
+    assert st.result == "Salmo salar" and [s["key"] for s in st.path] == ["toy-fishes/1"] * 2 + ["toy-fishes/2"]
+    assert [s.get("item") for s in st.path] == [None, "Salmoniformes", "Salmo salar"]  # the order on the way
+    st = mem_kg.keys.identify("toy-fishes/1", ["1a", "2b", "toy-fishes/2"])  # or name the sub-key to enter
+    assert (st.in_key, st.couplet) == ("toy-fishes/2", "1")
+    with pytest.raises(ValidationError, match="already ended at Siluriformes"):
+        mem_kg.keys.identify("toy-fishes/1", ["1a", "2a", "1a"])  # no key of its own
+
+
+def test_keybase_sub_keys_in_a_subkey_column(toy, mem_kg):
+    """KeyBase's import format for a key with sub-keys: a header with a fourth ``subkey`` column; rows
+    with an empty one form the main key; a ``to`` naming a sub-key hands over to it (SDD's Subkey)."""
+    main, g1, g2 = keybase.parse(toy / "keys" / "legumes-subkeys.csv").keys
+    assert (main.id, g1.id, g2.id) == ("legumes-subkeys", "legumes-subkeys-Group-1", "legumes-subkeys-Group-2")
+    assert (g1.title, g1.parent, main.parent) == ("Group 1", "legumes-subkeys", None)
+    assert [(x.id, x.to_couplet, x.item, x.shortcut, x.subkey) for x in main.leads] == [
+        ("1a", None, None, [], "legumes-subkeys-Group-1"), ("1b", "2", None, [], None),
+        ("2a", None, "Cercis", ["Cercis siliquastrum"], None), ("2b", None, None, [], "legumes-subkeys-Group-2")]
+    assert g2.leads[3].subkey == "legumes-subkeys-Group-1"  # a sub-key handing over to another
+    assert validate_all([main, g1, g2]) == []
+    rep = mem_kg.load_key(toy / "keys" / "legumes-subkeys.csv")
+    assert rep.counts["keys"] == 3 and not rep.problems
+    st = mem_kg.keys.identify("legumes-subkeys/legumes-subkeys", ["1b", "2b", "1b", "2b", "1b", "2a"])
+    assert st.result == "Acacia" and [s["key"].split("/")[1] for s in st.path] == [
+        "legumes-subkeys"] * 2 + ["legumes-subkeys-Group-2"] * 2 + ["legumes-subkeys-Group-1"] * 2
+    assert mem_kg.keys.identify("legumes-subkeys", ["1b", "2a"]).shortcut == ["Cercis siliquastrum"]
+
+
+def test_an_unreachable_sub_key_is_an_error(toy, tmp_path):
+    p = tmp_path / "unreachable.csv"
+    p.write_text((toy / "keys" / "legumes-subkeys.csv").read_text().replace("Banner outside the wings in bud,Group 2",
+                                                                             "Banner outside the wings in bud,Bauhinia"))
+    probs = validate_all(keybase.parse(p).keys)
+    assert [(k, x.kind, x.severity, x.lines, x.message) for k, x in probs] == [
+        ("unreachable-Group-2", "unreachable_subkey", "error", [10],
+         "sub-key 'Group 2' of key unreachable is not handed over to by any lead")]
+
+
+def test_a_header_that_is_not_keybase_is_refused(tmp_path):
+    p = tmp_path / "h.csv"
+    p.write_text("from,text,to,colour\n1,a,X,red\n1,b,Y,blue\n")
+    with pytest.raises(ParseError, match="not KeyBase's"):
+        keybase.parse(p)

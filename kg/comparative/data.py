@@ -87,19 +87,21 @@ class Trait:
         return Trait(self.name, "discrete", vals, None, self.sources, self.source)
 
     @classmethod
-    def read_columns(cls, path: str | Path, columns: list[str], *, name: str | None = None) -> Trait:
+    def read_columns(cls, path: str | Path, columns: list[str], *, name: str | None = None,
+                     taxon_column: str | None = None) -> Trait:
         """Several numeric columns of one table as a multivariate trait (taxon -> list of values,
         ``nan`` where a cell is empty or ``NA``)."""
-        per = [cls.read(path, column=c, kind="continuous") for c in columns]
+        per = [cls.read(path, column=c, kind="continuous", taxon_column=taxon_column) for c in columns]
         taxa = list(dict.fromkeys(t for p in per for t in p.values))
         values = {t: [float(p.values.get(t, float("nan"))) for p in per] for t in taxa}
         return cls(name or "+".join(columns), "multivariate", values, None, [], str(path), list(columns))
 
     @classmethod
     def read(cls, path: str | Path, *, name: str | None = None, kind: str | None = None,
-             column: str | None = None) -> Trait:
-        """A TSV/CSV table with a header: ``taxon``, the value column (``value`` or ``column``,
-        else the second column) and optionally ``se``."""
+             column: str | None = None, se_column: str | None = None, taxon_column: str | None = None) -> Trait:
+        """A TSV/CSV table with a header: the taxon column (``taxon_column``, else ``taxon``, else
+        the first), the value column (``column``, else ``value``, else the second) and the standard
+        errors (``se_column``, else a column named ``se`` if there is one)."""
         p = Path(path)
         if not p.is_file():
             raise ValidationError(f"{p}: no such trait table")
@@ -109,12 +111,21 @@ class Trait:
         cols = reader.fieldnames or []
         if len(cols) < 2:
             raise ValidationError(f"{p}: expected a header with a taxon column and a value column, got {cols}")
-        tcol = "taxon" if "taxon" in cols else cols[0]
+        tcol = taxon_column or ("taxon" if "taxon" in cols else cols[0])
         vcol = column or ("value" if "value" in cols else cols[1])
-        if vcol not in cols:
-            raise ValidationError(f"{p}: no column {vcol!r}; columns are {', '.join(cols)}")
-        scol = "se" if "se" in cols and vcol != "se" else None
-        rows = [(r[tcol], r[vcol], r[scol] if scol else None) for r in reader]
+        for what, c in (("taxon", tcol), ("value", vcol), ("standard-error", se_column)):
+            if c is not None and c not in cols:
+                raise ValidationError(f"{p}: no {what} column {c!r}; columns are {', '.join(cols)}")
+        scol = se_column or ("se" if "se" in cols and vcol != "se" else None)
+        rows = []
+        for line, r in enumerate(reader, start=2):
+            if scol and r.get(scol) not in (None, "", "NA"):
+                try:
+                    float(r[scol])
+                except ValueError:
+                    raise ValidationError(f"{p}: line {line}, column {scol!r}: standard error {r[scol]!r} of "
+                                          f"{r[tcol]!r} is not a number") from None
+            rows.append((r[tcol], r[vcol], r[scol] if scol else None))
         return cls.from_rows(rows, name=name or vcol, kind=kind, source=str(p))
 
 
@@ -163,9 +174,10 @@ class TipMatch:
     unmatched: list[dict[str, Any]]
 
     def summary(self) -> dict[str, Any]:
+        """Counts, every unmatched taxon by name and every approximate match (the full lists)."""
         return {"matched": len(self.matched), "unmatched": len(self.unmatched),
-                "unmatched_taxa": [u["name"] for u in self.unmatched][:50],
-                "approximate": [m for m in self.matched if m["status"] != "matched"][:50]}
+                "unmatched_taxa": [u["name"] for u in self.unmatched],
+                "approximate": [m for m in self.matched if m["status"] != "matched"]}
 
 
 def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, fuzzy: bool = False) -> TipMatch:

@@ -70,3 +70,50 @@ def test_bad_runs_are_problems(cclient):
                                                         "entity": "UBERON:2000251"})
     assert r.status_code == 404
     assert cclient.get("/api/v1/comparative/methods").json()[0] == "fitch"
+
+
+FISH = ["Danio rerio", "Danio albolineatus", "Cyprinus carpio", "Carassius auratus", "Esox lucius",
+        "Oncorhynchus mykiss", "Amia calva", "Lepisosteus osseus"]
+
+
+def test_estimates_carry_every_stored_value(cclient):
+    tree = _tree(cclient)
+    out = cclient.post("/api/v1/comparative/runs", headers=AUTH,
+                       json={"tree": tree, "method": "mk-ard", "entity": "UBERON:2000251"}).json()
+    _, _, _, name, version = out["graph"].rsplit("/", 4)
+    est = cclient.get(f"/api/v1/comparative/{name}/{version}/estimates", params={"limit": 1000}).json()["items"]
+    by_node = {int(e["node"].rsplit("/", 1)[-1]): e for e in est}
+    for n in out["nodes"]:
+        e = by_node[n["node"]]
+        assert e["probabilities"] == n["marginal"] and e["joint"] == n["joint"] and e["ml"] == n["most_likely"]
+    back = cclient.get(f"/api/v1/comparative/{name}/{version}").json()
+    assert back["result"] == out["result"] and back["match"] == out["match"] and back["method"] == "mk-ard"
+    assert [n["probabilities"] for n in back["nodes"]] == [n["marginal"] for n in out["nodes"]]
+
+
+def test_pgls_runs_stores_and_reads_back(cclient):
+    tree = _tree(cclient)
+    xs = [{"taxon": t, "value": 0.5 * i} for i, t in enumerate(FISH)]
+    ys = [{"taxon": t, "value": 1.0 + 0.3 * i + (0.2 if i % 2 else -0.1)} for i, t in enumerate(FISH)]
+    ys.append({"taxon": "Not a fish", "value": 1.0})
+    body = {"tree": tree, "method": "pgls", "values": ys, "predictors": {"x": xs}, "trait_name": "y",
+            "model": "lambda", "estimation": "REML", "vcv": "correlation"}
+    assert "pgls" in cclient.get("/api/v1/comparative/methods").json()
+    r = cclient.post("/api/v1/comparative/runs", json=body, headers=AUTH)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    res = out["result"]
+    assert [c["term"] for c in res["coefficients"]] == ["(Intercept)", "x"] and res["n"] == len(FISH)
+    assert out["match"]["unmatched_taxa"] == ["Not a fish"] and out["graph"] and res["vcv"] == "correlation"
+    _, _, _, name, version = out["graph"].rsplit("/", 4)
+    est = cclient.get(f"/api/v1/comparative/{name}/{version}/estimates").json()["items"]
+    assert {e["term"]: [e["est"], e["se"], e["t"]] for e in est} == {
+        c["term"]: [c["estimate"], c["se"], c["t"]] for c in res["coefficients"]}
+    back = cclient.get(f"/api/v1/comparative/{name}/{version}").json()
+    assert back["result"] == res and back["parameters"]["vcv"] == "correlation"
+    listed = {i["method"]: i for i in cclient.get("/api/v1/comparative").json()["items"]}
+    assert listed["pgls"]["ll"] == res["loglik"] and listed["pgls"]["lam"] == res["lambda"]
+    bad = cclient.post("/api/v1/comparative/runs", json={**body, "predictors": None, "write": False})
+    assert bad.status_code == 400 and "predictors" in bad.json()["detail"]
+    bad = cclient.post("/api/v1/comparative/runs", json={**body, "method": "bm", "write": False})
+    assert bad.status_code == 400 and "for pgls" in bad.json()["detail"]

@@ -118,8 +118,8 @@ def tree_subtree(node: str | None, tree_name: str | None, max_tips: int | None, 
 @TREE_OPTION
 @click.option("--topological", is_flag=True, help="Count edges instead of summing branch lengths.")
 def tree_distance(a: str, b: str, tree_name: str | None, topological: bool) -> None:
-    """Patristic (or topological) distance between two nodes."""
-    click.echo(f"{get_kg().tree(tree_name).distance(a, b, topological=topological):.10g}")
+    """Patristic (or topological) distance between two nodes (every digit: Python's repr)."""
+    click.echo(repr(float(get_kg().tree(tree_name).distance(a, b, topological=topological))))
 
 
 @tree_group.command("matrix")
@@ -128,10 +128,10 @@ def tree_distance(a: str, b: str, tree_name: str | None, topological: bool) -> N
 @click.option("--topological", is_flag=True, help="Count edges instead of summing branch lengths.")
 @FORMAT_OPTION
 def tree_matrix(names: tuple[str, ...], tree_name: str | None, topological: bool, fmt: str) -> None:
-    """Distance matrix between K names."""
+    """Distance matrix between K names (every digit; JSON numbers as numbers)."""
     ns = _names(names)
     m = get_kg().tree(tree_name).distance_matrix(ns, topological=topological)
-    emit([(n, *[f"{x:.6g}" for x in row]) for n, row in zip(ns, m)], ["name", *ns], fmt)
+    emit([(n, *row) for n, row in zip(ns, m.astype(float).tolist())], ["name", *ns], fmt)
 
 
 @tree_group.command("clade")

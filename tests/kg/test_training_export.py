@@ -169,7 +169,11 @@ def test_cli_export_training(toy, tmp_path, images):
                    "--max-quality", "sharpness=5", "--split", "clade", "--max-clade", "3", "--seed", "2"])
     assert r.exit_code == 0, r.output
     assert "taxa: 9 of 9 matched" in r.stdout and "level1: cut 5.5 (age), 4 groups" in r.stdout
-    assert "held-out clades" in r.stdout and "line 8: taxon 'Zz zz'" in r.stderr
+    assert "held-out clades" in r.stdout and "line 8 (ark:/89609/t6): taxon 'Zz zz'" in r.stderr
+    assert "images: 5 of 7 kept; 2 left out (off-tree taxon 1, quality filter 1)" in r.stdout
+    assert "line 7 (ark:/89609/t5): sharpness '6' is above the maximum 5.0" in r.stderr
+    # 9 taxa, clades of 2..3 and a test share of 1.8 taxa: nothing can be held out, and it says so
+    assert "degenerate clade split of 9 taxa (clades of 2..3 taxa): train 9, val 0, test 0" in r.stderr
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["bioclip", "manifest.json", "phylonn"]
     im = pd.read_csv(tmp_path / "o" / "bioclip" / "images.csv")
     assert len(im) == 5  # 7 rows: one unknown taxon, one over the quality bound

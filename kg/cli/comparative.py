@@ -47,6 +47,9 @@ def _match_line(a: Any) -> None:
     names = m["unmatched_taxa"]
     extra = f" (unmatched: {', '.join(names[:8])}{f' and {len(names) - 8} more' if len(names) > 8 else ''})" \
         if m["unmatched"] else ""
+    nov = m.get("no_value_taxa") or []
+    if nov:
+        extra += f"; {len(nov)} without a value ({', '.join(nov[:8])}{' ...' if len(nov) > 8 else ''})"
     left = a.result.get("left_out") or []
     if left:
         extra += f"; {len(left)} left out without every value ({', '.join(left[:8])}{' ...' if len(left) > 8 else ''})"

@@ -172,12 +172,17 @@ class TipMatch:
     se: dict[str, float] | None
     matched: list[dict[str, Any]]
     unmatched: list[dict[str, Any]]
+    no_value: list[str] = field(default_factory=list)  # tips matched but left out: no value (empty, NA)
 
     def summary(self) -> dict[str, Any]:
-        """Counts, every unmatched taxon by name and every approximate match (the full lists)."""
-        return {"matched": len(self.matched), "unmatched": len(self.unmatched),
-                "unmatched_taxa": [u["name"] for u in self.unmatched],
-                "approximate": [m for m in self.matched if m["status"] != "matched"]}
+        """Counts, every unmatched taxon by name, every approximate match and every matched tip
+        left out for want of a value (the full lists)."""
+        out = {"matched": len(self.matched), "unmatched": len(self.unmatched),
+               "unmatched_taxa": [u["name"] for u in self.unmatched],
+               "approximate": [m for m in self.matched if m["status"] != "matched"]}
+        if self.no_value:
+            out["no_value_taxa"] = list(self.no_value)
+        return out
 
 
 def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, fuzzy: bool = False) -> TipMatch:
@@ -232,13 +237,15 @@ def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, 
         values[tip] = v
         if se is not None and trait.se and names[k] in trait.se:
             se[tip] = trait.se[names[k]]
+    before = list(values)
     if trait.kind == "continuous":
         values = {t: v for t, v in values.items() if v is not None and not math.isnan(v)}
     elif trait.kind == "multivariate":
         values = {t: v for t, v in values.items() if any(not math.isnan(x) for x in v)}
+    no_value = [t for t in before if t not in values]
     if len(values) < minimum:
         raise ValidationError(f"only {len(values)} of {len(names)} taxa of {trait.name!r} match tips of tree "
                               f"{tree.name!r} (minimum {minimum}); unmatched e.g. "
                               f"{', '.join(u['name'] for u in unmatched[:5]) or '-'}")
     tips = np.asarray(sorted(ix.ids(list(values)).tolist()), dtype=np.int64)
-    return TipMatch(tips, values, se, matched, unmatched)
+    return TipMatch(tips, values, se, matched, unmatched, no_value)

@@ -170,3 +170,10 @@ def test_pgls_runs_writes_and_reads_back_like_the_others(sample_kg):
         sample_kg.comparative.run("fish", y, "pgls", write=False)
     with pytest.raises(ValidationError, match="needs a continuous trait"):
         sample_kg.comparative.run("fish", ADIPOSE, "pgls", predictors={"x": x}, write=False)
+
+
+def test_tips_without_a_value_are_named(sample_kg):
+    tips = sample_kg.tree("fish").tips()
+    rows = [(t.replace("_", " "), float(i) if i > 1 else "NA") for i, t in enumerate(tips)]
+    a = sample_kg.comparative.run("fish", Trait.from_rows(rows, name="len"), "bm", write=False)
+    assert a.match["no_value_taxa"] == tips[:2] and a.match["matched"] == len(tips)

@@ -180,3 +180,21 @@ def resolve(names: tuple[str, ...], tree_name: str | None, no_fuzzy: bool, fmt: 
         rows.append((m.name, m.status, m.method or "", d["taxon"] or "", m.matched_name or "",
                      "" if m.score is None else m.score, ",".join(m.flags), cands))
     emit(rows, ["name", "status", "method", "taxon", "matched", "score", "flags", "candidates"], fmt)
+
+
+@main.command("rollup")
+@click.argument("clade")
+@TREE_OPTION
+@FORMAT_OPTION
+def rollup_cmd(clade: str, tree_name: str | None, fmt: str) -> None:
+    """A genus, family or any CLADE rolled up: each trait of its species with every species behind
+    it (REST: GET /api/v1/taxa/{clade}/rollup; Python: g.rollup)."""
+    r = get_kg().rollup(clade, tree=tree_name)
+    if fmt == "json":
+        emit_json(r)
+        return
+    tips = f"; {len(r['tree']['tips'])} tips on {r['tree']['name']}" if r["tree"] else ""
+    click.echo(f"{clade} ({r['kind']}{', ' + r['rank'] if r.get('rank') else ''}): {len(r['species'])} species, "
+               f"{len(r['species_with_traits'])} with traits{tips}", err=True)
+    emit([[x["entity"], x["entity_label"], x["value"], x["n_taxa"], x["asserted"], x["inferred"], ", ".join(x["taxa"])]
+          for x in r["traits"]], ["entity", "label", "value", "species", "asserted", "inferred", "taxa"], fmt)

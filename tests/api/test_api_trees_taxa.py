@@ -149,3 +149,36 @@ def test_fish_tree_of_life_mrca_and_induced_subtree(tmp_path, shared):
         assert _newick_tips(r["newick"]) == ["Astyanax_mexicanus", "Corydoras_aeneus", "Danio_rerio", "Salmo_salar"]
         m = c.post("/api/v1/trees/fish/mrca", json={"ids": ids[:3]}).json()["mrca"]
         assert m["n_tips"] > 1000 and m["age"] > 100  # Otophysi: well over 100 Myr old
+
+
+def test_clade_rollup_same_in_python_cli_and_rest(tmp_path):
+    """An order rolled up: every species behind each call, the clade's tips; one answer three ways."""
+    import json
+
+    from _api_support import load_sample_store
+    from click.testing import CliRunner
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from kg import KnowledgeGraph
+    from kg.cli import main
+
+    selector = load_sample_store(tmp_path / "store")
+    with KnowledgeGraph.open(selector) as g:
+        py = g.rollup("Siluriformes")
+    rows = {(x["entity"], x["value"]): x for x in py["traits"]}
+    assert rows[("UBERON:2000251", "absent")]["taxa"] == ["Silurus glanis"]
+    assert rows[("UBERON:2000251", "present")]["n_taxa"] == 5 and py["rank"] == "order"
+    assert py["tree"]["tips"] == sorted(s.replace(" ", "_") for s in py["species"]) and len(py["species"]) == 6
+    r = CliRunner().invoke(main, ["--store", selector, "rollup", "Siluriformes", "--format", "json"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout) == py
+    table = CliRunner().invoke(main, ["--store", selector, "rollup", "Siluriformes"])
+    assert "6 species, 6 with traits; 6 tips on sample" in table.stderr and "Silurus glanis" in table.stdout
+    with TestClient(create_app(Settings(store=selector, query_workers=1))) as c:
+        rest = c.get("/api/v1/taxa/Siluriformes/rollup").json()
+        assert rest == py
+        assert c.get("/api/v1/taxa/taxon:Siluriformes/rollup").json()["traits"] == py["traits"]
+        miss = c.get("/api/v1/taxa/Nonexistentia/rollup")
+        assert miss.status_code == 404 and "Nonexistentia" in miss.json()["detail"]

@@ -246,7 +246,10 @@ class Training:
                      split: str | Split | None = "species", seed: int = 0, **image_options: Any) -> Any:
         """An image manifest joined with every label (:class:`kg.training.labels.ImageLabels`): species,
         ranks, level groups, trait expectations with masks, split and weights; what
-        ``gnn.datasets.TraitImageDataset`` serves."""
+        ``gnn.datasets.TraitImageDataset`` serves. ``image_options`` go to :meth:`images`: ``root``,
+        ``id_column`` / ``path_column`` / ``taxon_column`` (the manifest's columns when not found by
+        name, e.g. ``id_column="CAMID"`` or ``"X"``), ``check_files``, ``strict``, ``weight`` and the
+        quality bounds."""
         from kg.training.labels import build_image_labels
 
         m = images if isinstance(images, ImageManifest) else self.images(images, tree=tree, **image_options)

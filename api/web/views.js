@@ -84,7 +84,15 @@
     const box = $("#taxon-detail");
     box.replaceChildren("loading…");
     let t;
-    try { t = await getJSON(`/api/v1/taxa/${enc(id)}`); } catch (e) { box.replaceChildren(`cannot load ${id}: ${e.message}`); return; }
+    try { t = await getJSON(`/api/v1/taxa/${enc(id)}`); } catch (e) {
+      box.replaceChildren(`cannot load ${id}: ${e.message}`);
+      // a genus known only through its species' names (no taxonomy node): still roll its species up
+      if (e.status === 404 && window.traitkgClade && /^taxon:[A-Z][a-z]+$/.test(id)) {
+        const name = id.slice(6);
+        await window.traitkgClade.show({ id, name, rank: "genus" });
+      }
+      return;
+    }
     $("#taxon-h").textContent = t.name || t.id;
     box.replaceChildren(
       el("p", {}, el("strong", {}, t.name), ` ${t.rank ? "(" + t.rank + ")" : ""} · ${t.id}`),

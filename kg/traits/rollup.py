@@ -22,15 +22,41 @@ from __future__ import annotations
 
 from typing import Any
 
+from kg.core.errors import NotFound
 from kg.core.names import normalise_name, taxon_iri
 from ontologies.prefixes import contract
+
+
+def clade_tips(tree: Any, clade: dict[str, Any], members: list[str]) -> list[str]:
+    """The clade's tips on ``tree``: below its node when the clade is a node of this tree, else
+    every tip whose taxon is a member or whose genus is a member's genus."""
+    from kg.core.graphs import BASE
+
+    if clade["kind"] == "tree" and str(clade["node"]).startswith(f"{BASE}tree/{tree.name}/node/"):
+        return sorted(tree.node(clade["node"]).tips())
+    genera = {m.split(" ", 1)[0] for m in members}
+    iris = {taxon_iri(normalise_name(m)) for m in members}
+    ix = tree.index
+    tips = []
+    for i in ix.tips.tolist():
+        label = ix.names[i]
+        if label:
+            nm = normalise_name(label)
+            if taxon_iri(nm) in iris or nm.split(" ", 1)[0] in genera:
+                tips.append(label)
+    return sorted(tips)
 
 
 def rollup(traits: Any, clade: str, *, tree: Any = None) -> dict[str, Any]:
     """The traits of the species in ``clade`` (see the module doc); ``tree`` (a
     :class:`kg.trees.Tree`) adds the clade's tips on it: every tip whose taxon is a member, or whose
     genus is the genus of a member."""
-    c = traits.clade(clade)
+    try:
+        c = traits.clade(clade)
+    except NotFound:
+        if not clade.startswith("taxon:"):
+            raise
+        c = traits.clade(clade.split(":", 1)[1].replace("_", " "))  # a genus known only by its species' names
     idx = traits.index
     members = sorted(c["taxa"], key=lambda t: idx.taxa.get(t, t))
     name = {t: idx.taxa.get(t, t.rsplit("/", 1)[-1].replace("_", " ")) for t in members}
@@ -56,16 +82,5 @@ def rollup(traits: Any, clade: str, *, tree: Any = None) -> dict[str, Any]:
                            "species_without_traits": [name[t] for t in members if name[t] not in set(with_calls)],
                            "traits": out_rows, "tree": None}
     if tree is not None:
-        genera = {name[t].split(" ", 1)[0] for t in members} if c["kind"] != "tree" else set()
-        iris = set(members)
-        ix = tree.index
-        tips = []
-        for i in ix.tips.tolist():
-            label = ix.names[i]
-            if not label:
-                continue
-            nm = normalise_name(label)
-            if taxon_iri(nm) in iris or nm.split(" ", 1)[0] in genera:
-                tips.append(label)
-        res["tree"] = {"name": tree.name, "tips": sorted(tips)}
+        res["tree"] = {"name": tree.name, "tips": clade_tips(tree, c, [name[t] for t in members])}
     return res

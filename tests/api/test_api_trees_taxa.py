@@ -167,6 +167,10 @@ def test_clade_rollup_same_in_python_cli_and_rest(tmp_path):
     selector = load_sample_store(tmp_path / "store")
     with KnowledgeGraph.open(selector) as g:
         py = g.rollup("Siluriformes")
+        node = g.tree("sample").node("Danio_rerio").parent.parent  # a clade named by its tree node
+        by_node = g.rollup(f"sample:node:{node.id}")
+        assert by_node["kind"] == "tree" and by_node["tree"]["tips"] == sorted(node.tips())
+        assert g.rollup("taxon:Danio")["species"] == ["Danio albolineatus", "Danio rerio"]
     rows = {(x["entity"], x["value"]): x for x in py["traits"]}
     assert rows[("UBERON:2000251", "absent")]["taxa"] == ["Silurus glanis"]
     assert rows[("UBERON:2000251", "present")]["n_taxa"] == 5 and py["rank"] == "order"

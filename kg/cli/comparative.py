@@ -50,6 +50,9 @@ def _match_line(a: Any) -> None:
     nov = m.get("no_value_taxa") or []
     if nov:
         extra += f"; {len(nov)} without a value ({', '.join(nov[:8])}{' ...' if len(nov) > 8 else ''})"
+    same = [x["taxon"] for x in m.get("same_tip") or []]
+    if same:
+        extra += f"; {len(same)} on a tip already taken ({', '.join(same[:5])}{' ...' if len(same) > 5 else ''})"
     left = a.result.get("left_out") or []
     if left:
         extra += f"; {len(left)} left out without every value ({', '.join(left[:8])}{' ...' if len(left) > 8 else ''})"

@@ -14,6 +14,7 @@ resolves its taxa to the tips of a loaded tree through :mod:`kg.core.names` and 
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from kg.core.errors import ValidationError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Trait:
         """From ``(taxon, value)`` or ``(taxon, value, se)`` rows; numbers make it continuous."""
         values: dict[str, Any] = {}
         se: dict[str, float] = {}
+        repeated: list[str] = []
         numeric = True
         for i, row in enumerate(rows, start=1):
             if len(row) < 2:
@@ -50,6 +54,8 @@ class Trait:
             taxon, v = str(row[0]).strip(), row[1]
             if not taxon:
                 raise ValidationError(f"row {i}: empty taxon name")
+            if taxon in values:
+                repeated.append(taxon)
             values[taxon] = v
             if numeric and not _is_number(v):
                 numeric = numeric and v in (None, "", "NA", "?")
@@ -63,6 +69,10 @@ class Trait:
                 se[taxon] = s
         if not values:
             raise ValidationError("the trait table has no rows")
+        if repeated:
+            uniq = list(dict.fromkeys(repeated))
+            log.warning("trait %s: %d taxa have more than one row, the last one kept: %s%s", name, len(uniq),
+                        ", ".join(uniq[:5]), " ..." if len(uniq) > 5 else "")
         k = kind or ("continuous" if numeric else "discrete")
         if k not in ("continuous", "discrete"):
             raise ValidationError(f"trait kind {k!r}: expected 'continuous' or 'discrete'")
@@ -173,6 +183,7 @@ class TipMatch:
     matched: list[dict[str, Any]]
     unmatched: list[dict[str, Any]]
     no_value: list[str] = field(default_factory=list)  # tips matched but left out: no value (empty, NA)
+    same_tip: list[dict[str, str]] = field(default_factory=list)  # a second trait taxon on an already used tip
 
     def summary(self) -> dict[str, Any]:
         """Counts, every unmatched taxon by name, every approximate match and every matched tip
@@ -182,6 +193,8 @@ class TipMatch:
                "approximate": [m for m in self.matched if m["status"] != "matched"]}
         if self.no_value:
             out["no_value_taxa"] = list(self.no_value)
+        if self.same_tip:
+            out["same_tip"] = list(self.same_tip)
         return out
 
 
@@ -223,12 +236,15 @@ def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, 
                                   "reason": "resolves to a taxon that is not a tip" if m and m.taxon else "no tip"})
     values: dict[str, Any] = {}
     se: dict[str, float] | None = {} if trait.se else None
+    same_tip: list[dict[str, str]] = []
     for k, i in enumerate(ids):
         if i is None:
             continue
         tip = ix.names[i]
         v = trait.values[names[k]]
         if tip in values:  # two trait taxa on one tip: discrete -> union of states, continuous -> first kept
+            same_tip.append({"taxon": names[k], "tip": tip,
+                             "kept": "union of states" if trait.kind == "discrete" else "the first taxon's value"})
             if trait.kind == "discrete" and values[tip] != v:
                 a = values[tip] if isinstance(values[tip], list) else [values[tip]]
                 b = v if isinstance(v, list) else [v]
@@ -248,4 +264,4 @@ def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, 
                               f"{tree.name!r} (minimum {minimum}); unmatched e.g. "
                               f"{', '.join(u['name'] for u in unmatched[:5]) or '-'}")
     tips = np.asarray(sorted(ix.ids(list(values)).tolist()), dtype=np.int64)
-    return TipMatch(tips, values, se, matched, unmatched, no_value)
+    return TipMatch(tips, values, se, matched, unmatched, no_value, same_tip)

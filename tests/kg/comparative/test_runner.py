@@ -177,3 +177,13 @@ def test_tips_without_a_value_are_named(sample_kg):
     rows = [(t.replace("_", " "), float(i) if i > 1 else "NA") for i, t in enumerate(tips)]
     a = sample_kg.comparative.run("fish", Trait.from_rows(rows, name="len"), "bm", write=False)
     assert a.match["no_value_taxa"] == tips[:2] and a.match["matched"] == len(tips)
+
+
+def test_repeated_rows_and_two_taxa_on_one_tip_are_reported(sample_kg, caplog):
+    tips = sample_kg.tree("fish").tips()
+    rows = [(t.replace("_", " "), float(i)) for i, t in enumerate(tips)] + [(tips[0].replace("_", " "), 99.0)]
+    with caplog.at_level("WARNING"):
+        trait = Trait.from_rows(rows + [(tips[1], 5.0)], name="len")  # 'Genus_species' and 'Genus species'
+    assert f"1 taxa have more than one row, the last one kept: {tips[0].replace('_', ' ')}" in caplog.text
+    a = sample_kg.comparative.run("fish", trait, "bm", write=False)
+    assert a.match["same_tip"] == [{"taxon": tips[1], "tip": tips[1], "kept": "the first taxon's value"}]

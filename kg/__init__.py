@@ -243,6 +243,17 @@ class KnowledgeGraph:
 
         return Traits(self.store, self._cache)
 
+    def rollup(self, clade: str, *, tree: str | None = None) -> dict[str, Any]:
+        """A genus, family or any clade: its species' traits with the species behind each call and
+        its tips on a loaded tree (``tree``; default the only one loaded, else no tips), see
+        :mod:`kg.traits.rollup`."""
+        from kg.core.graphs import list_graphs
+        from kg.traits.rollup import rollup
+
+        trees = {r.name for r in list_graphs(self.store, kind="tree")}
+        t = self.tree(tree) if tree or len(trees) == 1 else None
+        return rollup(self.traits, clade, tree=t)
+
     def infer_traits(self, **kw: Any) -> Any:
         """Write presence/absence calls with evidence into a derived ``inference`` graph."""
         rec = self.traits.infer(**kw)

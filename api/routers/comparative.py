@@ -1,6 +1,6 @@
 """``/api/v1/comparative``: phylogenetic comparative methods on KG traits and loaded trees --
 ancestral states (Fitch, Mk ER/SYM/ARD, Brownian motion), phylogenetic signal (Pagel's lambda,
-Blomberg's K), imputation -- and the stored results (derived ``comparative`` graphs, tier
+Blomberg's K), imputation, PGLS -- and the stored results (derived ``comparative`` graphs, tier
 "hypothesised"). Running a method that writes its result needs the bearer token."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from api.errors import problem_responses
 router = APIRouter(prefix="/api/v1/comparative", tags=["comparative"])
 Slug = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200)]
 ERR = problem_responses(400, 401, 403, 404, 422)
-Method = Literal["fitch", "mk-er", "mk-sym", "mk-ard", "bm", "lambda", "k", "impute"]
+Method = Literal["fitch", "mk-er", "mk-sym", "mk-ard", "bm", "lambda", "k", "impute", "pgls"]
 
 
 class AnalysisOut(BaseModel):
@@ -50,6 +50,14 @@ class RunIn(BaseModel):
     minimum: int = Field(3, ge=2, le=100_000, description="Refuse when fewer taxa than this match tips.")
     nsim: int = Field(0, ge=0, le=10_000, description="Permutations for Blomberg's K p-value.")
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    predictors: dict[str, list[TraitValue]] | None = Field(
+        None, max_length=50, description="pgls: predictor name -> taxon/value rows ('values' is the response).")
+    model: Literal["BM", "lambda"] = Field("BM", description="pgls: Brownian motion or Pagel's lambda.")
+    lam: float | None = Field(None, ge=0, le=1, description="pgls: fix lambda instead of estimating it (ML).")
+    estimation: Literal["ML", "REML"] = Field("ML", description="pgls: maximum likelihood or REML.")
+    vcv: Literal["covariance", "correlation"] = Field(
+        "covariance", description="pgls: the tree's covariance, or nlme's tip-correlation matrix (corBrownian/"
+        "corPagel); the same model on an ultrametric tree.")
     write: bool = Field(True, description="Write the result graph (needs the bearer token).")
     svg: bool = Field(False, description="Include a picture of the tree with the reconstructed states (SVG text).")
 
@@ -96,7 +104,15 @@ def run(request: Request, kg: KGDep, settings: SettingsDep, body: RunIn) -> dict
                                              source="request")
     else:
         trait = body.entity or ""
-    kw = {"name": body.name, "minimum": body.minimum, "nsim": body.nsim, "seed": body.seed}
+    kw: dict[str, Any] = {"name": body.name, "minimum": body.minimum, "nsim": body.nsim, "seed": body.seed}
+    if body.method == "pgls":
+        if body.values is None or not body.predictors:
+            raise ValidationError("pgls takes the response as 'values' and at least one of 'predictors'")
+        kw.update(model=body.model, lam=body.lam, estimation=body.estimation, vcv=body.vcv,
+                  predictors={k: Trait.from_rows([(v.taxon, v.value) for v in rows], name=k, kind="continuous",
+                                                 source="request") for k, rows in body.predictors.items()})
+    elif body.predictors:
+        raise ValidationError(f"'predictors' are for pgls, not {body.method}")
     if body.write:
         check_token(settings, request.headers.get("authorization"))
         with writing(request) as wkg:
@@ -111,30 +127,19 @@ def run(request: Request, kg: KGDep, settings: SettingsDep, body: RunIn) -> dict
     return out
 
 
-_NODES = """SELECT ?e ?node ?ml ?joint ?est ?var ?lo ?hi WHERE { GRAPH ?g {
-  ?e <%(t)sanalysis> ?a . { ?e <%(t)satNode> ?node } UNION { ?e <%(t)staxon> ?node }
-  OPTIONAL { ?e <%(t)smostLikelyState> ?ml } OPTIONAL { ?e <%(t)sjointState> ?joint }
-  OPTIONAL { ?e <%(t)sestimate> ?est } OPTIONAL { ?e <%(t)svariance> ?var }
-  OPTIONAL { ?e <%(t)sciLower> ?lo } OPTIONAL { ?e <%(t)sciUpper> ?hi } } } ORDER BY ?e"""
-
-
 @router.get("/{name}/{version}/estimates", response_model=Paged[dict[str, Any]], responses=ERR)
 def estimates(request: Request, kg: KGDep, page: PageDep, name: Slug, version: Slug) -> dict[str, Any]:
-    """The per-node (ancestral states) or per-taxon (imputed values) estimates of one stored analysis."""
-    from kg.core.graphs import TKG
-    from kg.core.store import NamedNode
-
+    """Every stored value of one analysis: per node (ancestral states: state probabilities, joint
+    and most likely states, parsimony states; BM estimates with variances and 95% intervals), per
+    taxon (imputed values and variances) or per coefficient (PGLS: estimate, se, t)."""
     rec = kg.graph(f"comparative/{name}/{version}")
+    return paginate(cached_view(request, ("comparative-estimates", rec.iri), lambda: kg.comparative.estimates(rec.iri)),
+                    page, request)
 
-    def build() -> list[dict[str, Any]]:
-        res = kg.store.select(_NODES % {"t": TKG}, {"g": NamedNode(rec.iri)})
-        out = []
-        for row in res.rows:
-            d = {k: v.value for k, v in zip(res.variables, row) if v is not None}
-            for k in ("est", "var", "lo", "hi"):
-                if k in d:
-                    d[k] = float(d[k])
-            out.append(d)
-        return out
 
-    return paginate(cached_view(request, ("comparative-estimates", rec.iri), build), page, request)
+@router.get("/{name}/{version}", response_model=RunOut, responses=ERR)
+def analysis(request: Request, kg: KGDep, name: Slug, version: Slug) -> dict[str, Any]:
+    """One stored analysis read back: its method, parameters, tip match and every number of the
+    result (the same fields a run returns), with the nodes and imputed values from the graph."""
+    rec = kg.graph(f"comparative/{name}/{version}")
+    return cached_view(request, ("comparative-analysis", rec.iri), lambda: kg.comparative.read(rec.iri))

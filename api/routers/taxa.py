@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import KGDep, Paged, PageDep, paginate, to_curie, to_iri
+from api.deps import KGDep, Paged, PageDep, cached_view, paginate, to_curie, to_iri
 from api.errors import problem_responses
 from kg.core.errors import NotFound
 from kg.core.store import NamedNode
@@ -129,6 +129,44 @@ def taxon_iri_for(kg: Any, ref: str) -> str:
 
 def _v(t: Any) -> str | None:
     return None if t is None else t.value
+
+
+class RollupRow(BaseModel):
+    entity: str
+    entity_label: str
+    value: str = Field(description="present | absent")
+    taxa: list[str] = Field(description="Every species of the clade with this call.")
+    n_taxa: int
+    asserted: int = Field(description="How many of them have the call asserted (curated).")
+    inferred: int = Field(description="How many have it inferred through the ontology.")
+    polymorphic: list[str]
+
+
+class RollupTree(BaseModel):
+    name: str
+    tips: list[str] = Field(description="The clade's tips on the tree (members, or of a member's genus).")
+
+
+class RollupOut(BaseModel):
+    clade: str
+    kind: str = Field(description="How the clade was found: taxonomy | tree | genus")
+    node: str
+    rank: str | None = None
+    species: list[str]
+    species_with_traits: list[str]
+    species_without_traits: list[str]
+    traits: list[RollupRow]
+    tree: RollupTree | None = None
+
+
+@router.get("/{ref:path}/rollup", response_model=RollupOut, responses=ERR)
+def rollup(request: Request, kg: KGDep, ref: str,
+           tree: Annotated[str | None, Query(max_length=200, description="Tree for the clade's tips "
+                                             "(default: the only one loaded).")] = None) -> dict[str, Any]:
+    """A genus, family or any clade (a taxonomy taxon at any rank, ``TREE:NODE``, a tree's clade
+    label or a genus): its species' traits, each with every species behind it, and its tips on a
+    tree to paint a trait on."""
+    return cached_view(request, ("rollup", ref.strip(), tree), lambda: kg.rollup(ref.strip(), tree=tree))
 
 
 @router.get("/{ref:path}", response_model=TaxonOut, responses=ERR)

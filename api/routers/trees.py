@@ -218,3 +218,73 @@ def subtree(request: Request, kg: KGDep, tree: TreeName,
     ref: str | int | None = int(node) if node and node.isdigit() else node
     return PlainTextResponse(t.subtree(ref, max_tips=max_tips, height_limit=height_limit),
                              media_type="text/x-newick")
+
+
+SplitMethod = Literal["clade", "rank", "age", "depth", "relative", "species", "random"]
+
+
+class SplitIn(BaseModel):
+    taxa: list[str] | None = Field(None, max_length=200_000, description="Taxa to split (default: every tip).")
+    method: SplitMethod = Field("clade", description="Hold out whole clades by size (clade), whole groups of a "
+                                "taxonomic rank, or whole clades below a cut by age, depth or relative height "
+                                "(validation drawn by the same rule); or leave species out / random.")
+    rank: str = Field("genus", max_length=100, description="rank: genus, family, order...")
+    cut: float | None = Field(None, description="age / depth / relative: where the tree is cut into clades.")
+    test: float = Field(0.2, gt=0, lt=1, description="Hold-out splits: share of taxa held out for test.")
+    val: float = Field(0.1, ge=0, lt=1, description="Hold-out splits: share for validation.")
+    fractions: list[float] = Field([0.8, 0.1, 0.1], min_length=3, max_length=3,
+                                   description="species / random: train, val, test shares.")
+    min_size: int = Field(2, ge=1, description="clade: smallest clade held out (taxa).")
+    max_size: int = Field(20, ge=1, description="clade: largest clade held out (taxa).")
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    strict: bool = Field(False, description="Refuse a split that leaves a set empty (else a warning in the report).")
+    min_fraction: float = Field(0.5, ge=0, le=1, description="Refuse when fewer of the taxa are tips.")
+
+
+class SplitOut(BaseModel):
+    tree: str
+    method: str
+    assignment: dict[str, str] = Field(description="taxon -> train | val | test")
+    counts: dict[str, int]
+    report: dict[str, Any] = Field(description="How it was made: groups held out per set, warnings.")
+
+
+@router.post("/{tree}/split", response_model=SplitOut, responses=ERR)
+def split(kg: KGDep, tree: TreeName, body: SplitIn) -> dict[str, Any]:
+    """A seeded train/val/test split of the tree's taxa for image models (``g.training.split``;
+    ``traitkg tree split``): whole clades, genera/families/orders or clades below a cut held out."""
+    s = kg.training.split(body.taxa, tree=tree, method=body.method, rank=body.rank, cut=body.cut, test=body.test,
+                          val=body.val, fractions=body.fractions, min_size=body.min_size, max_size=body.max_size,
+                          seed=body.seed, strict=body.strict, min_fraction=body.min_fraction)
+    return {"tree": tree, "method": s.method, "assignment": {str(k): str(v) for k, v in s.assignment.items()},
+            "counts": s.counts(), "report": s.report}
+
+
+class LevelsIn(BaseModel):
+    taxa: list[str] | None = Field(None, max_length=200_000, description="Taxa (default: every tip).")
+    cuts: list[float] | None = Field(None, max_length=50, description="Fixed cuts; default: chosen from the data.")
+    by: Literal["auto", "age", "relative", "depth"] = Field("auto", description="What the cuts measure.")
+    n_levels: int = Field(3, ge=1, le=50, description="Levels to choose without cuts.")
+    choose: Literal["balanced"] = Field("balanced", description="Cuts for balanced groups (signal: Python, CLI).")
+    strict: bool = Field(False, description="Refuse fewer levels than asked or a one-group level.")
+    min_fraction: float = Field(0.5, ge=0, le=1)
+
+
+class LevelsOut(BaseModel):
+    tree: str
+    by: str
+    cuts: list[float]
+    groups: dict[str, list[int]] = Field(description="taxon -> group number per level, coarsest first")
+    names: dict[str, list[str]] = Field(description="taxon -> the crossing node's label per level")
+    report: list[dict[str, Any]]
+
+
+@router.post("/{tree}/levels", response_model=LevelsOut, responses=ERR)
+def levels(kg: KGDep, tree: TreeName, body: LevelsIn) -> dict[str, Any]:
+    """Hierarchical labels from cuts through the tree (``g.training.levels``; ``traitkg tree levels``)."""
+    lv = kg.training.levels(body.taxa, body.cuts, by=body.by, choose=body.choose, n_levels=body.n_levels, tree=tree,
+                            strict=body.strict, min_fraction=body.min_fraction)
+    return {"tree": tree, "by": lv.by, "cuts": lv.cuts,
+            "groups": {str(t): [int(x) for x in row] for t, row in zip(lv.groups.index, lv.groups.to_numpy())},
+            "names": {str(t): list(map(str, row)) for t, row in zip(lv.names.index, lv.names.to_numpy())},
+            "report": lv.report}

@@ -84,20 +84,33 @@
     const box = $("#taxon-detail");
     box.replaceChildren("loading…");
     let t;
-    try { t = await getJSON(`/api/v1/taxa/${enc(id)}`); } catch (e) { box.replaceChildren(`cannot load ${id}: ${e.message}`); return; }
+    try { t = await getJSON(`/api/v1/taxa/${enc(id)}`); } catch (e) {
+      box.replaceChildren(`cannot load ${id}: ${e.message}`);
+      // a genus known only through its species' names (no taxonomy node): still roll its species up
+      if (e.status === 404 && window.traitkgClade && /^taxon:[A-Z][a-z]+$/.test(id)) {
+        const name = id.slice(6);
+        await window.traitkgClade.show({ id, name, rank: "genus" });
+      }
+      return;
+    }
     $("#taxon-h").textContent = t.name || t.id;
     box.replaceChildren(
       el("p", {}, el("strong", {}, t.name), ` ${t.rank ? "(" + t.rank + ")" : ""} · ${t.id}`),
       el("p", { class: "meta" }, "Lineage: ", t.lineage.map((a) => a.name || a.id).join(" ‹ ") || "—"),
       el("p", { class: "meta" }, "External ids: ", t.external_ids.join(", ") || "—", " · Synonyms: ", t.synonyms.join(", ") || "—"));
-    await showTraits(t);
+    const higher = t.rank && t.rank !== "species" && t.rank !== "subspecies";
+    await showTraits(t, higher);
     if (window.traitkgPredictions) await window.traitkgPredictions.showTaxon(t);
-    if (t.tips.length) {
+    let drawn = false;
+    if (window.traitkgClade) {
+      if (higher || !t.tips.length) drawn = await window.traitkgClade.show(t); else window.traitkgClade.hide();
+    }
+    if (t.tips.length && !drawn) {
       try { await showAround(t.tips[0].tree, t.tips[0].label, null, null); } catch (e) { status($("#tree-status"), e.message, true); }
     }
   }
 
-  async function showTraits(t) {
+  async function showTraits(t, higher = false) {
     const st = $("#traits-status"), table = $("#traits-table");
     status(st, "loading traits…");
     try {
@@ -116,7 +129,9 @@
       status(st, `${page.total} trait${page.total === 1 ? "" : "s"} — click an entity to paint it on the tree`);
     } catch (e) {
       table.querySelector("thead").replaceChildren(); table.querySelector("tbody").replaceChildren();
-      status(st, e.status === 404 ? `no traits recorded for ${t.name}` : `traits failed: ${e.message}`, e.status !== 404);
+      const none = higher ? `no traits recorded for ${t.name} itself; its species' traits are rolled up below`
+        : `no traits recorded for ${t.name}`;
+      status(st, e.status === 404 ? none : `traits failed: ${e.message}`, e.status !== 404);
     }
   }
 

@@ -46,6 +46,11 @@ def _taxa(value: str | None) -> list[str] | None:
 @click.option("--images", type=click.Path(dir_okay=False), help="Image manifest (CSV/TSV/Parquet): image id, "
               "file path, taxon, optional quality columns.")
 @click.option("--images-root", type=click.Path(file_okay=False), help="Folder of relative image paths.")
+@click.option("--id-column", help="Image id column of the manifest (default: the first of image_id, ark_id, ark, "
+              "id, image, uuid, camid; any case), e.g. X for a table written by R.")
+@click.option("--path-column", help="File path column (default: path, file_path, filepath, file, image_path, "
+              "filename or file_name).")
+@click.option("--taxon-column", help="Taxon column (default: taxon, species, scientific_name, genus.species or label).")
 @click.option("--no-file-check", is_flag=True, help="Don't check that image files exist.")
 @click.option("--cuts", help="Fixed level cuts, comma-separated (ages, relative heights or depths; see --by).")
 @click.option("--by", type=click.Choice(["auto", "age", "relative", "depth"]), default="auto", show_default=True,
@@ -54,10 +59,18 @@ def _taxa(value: str | None) -> list[str] | None:
 @click.option("--choose", type=click.Choice(["balanced", "signal"]), default="balanced", show_default=True,
               help="Choose cuts for balanced groups or maximal phylogenetic signal of the traits.")
 @click.option("--lineage", multiple=True, help="Ranks above the taxonomy, e.g. kingdom=Animalia,phylum=Chordata.")
-@click.option("--split", type=click.Choice(["clade", "species", "random"]), default="clade", show_default=True)
+@click.option("--split", type=click.Choice(["clade", "rank", "age", "depth", "relative", "species", "random"]),
+              default="clade", show_default=True,
+              help="Hold out whole clades by size (clade), whole groups of a taxonomic --rank, or whole clades below "
+                   "a --cut by age, depth or relative height; validation is drawn by the same rule. Or leave "
+                   "species out / deal at random (--fractions).")
+@click.option("--rank", default="genus", show_default=True, help="Rank split: genus, family, order...")
+@click.option("--cut", type=float, help="Age/depth/relative split: where the tree is cut into clades.")
+@click.option("--strict", is_flag=True, help="Refuse degenerate splits (an empty set) and level sets (fewer "
+              "levels than asked, one group) instead of warning.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--test", type=float, default=0.2, show_default=True, help="Clade hold-out: share of taxa held out.")
-@click.option("--val", type=float, default=0.1, show_default=True, help="Clade hold-out: share for validation.")
+@click.option("--test", type=float, default=0.2, show_default=True, help="Hold-out splits: share of taxa held out.")
+@click.option("--val", type=float, default=0.1, show_default=True, help="Hold-out splits: share for validation.")
 @click.option("--fractions", default="0.8,0.1,0.1", show_default=True, help="Species/random split: train,val,test.")
 @click.option("--min-clade", type=int, default=2, show_default=True)
 @click.option("--max-clade", type=int, default=20, show_default=True)
@@ -72,9 +85,10 @@ def _taxa(value: str | None) -> list[str] | None:
               help="Re-run the export recorded in a manifest.json (graph versions checked first).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole manifest as JSON.")
 def export_training(directory: str, formats: tuple[str, ...], tree_name: str | None, taxa: str | None,
-                    min_fraction: float, images: str | None, images_root: str | None, no_file_check: bool,
+                    min_fraction: float, images: str | None, images_root: str | None, id_column: str | None,
+                    path_column: str | None, taxon_column: str | None, no_file_check: bool,
                     cuts: str | None, by: str, n_levels: int, choose: str, lineage: tuple[str, ...], split: str,
-                    seed: int, test: float, val: float, fractions: str, min_clade: int, max_clade: int,
+                    rank: str, cut: float | None, strict: bool, seed: int, test: float, val: float, fractions: str, min_clade: int, max_clade: int,
                     weight: str | None, lower_is_better: bool, min_quality: tuple[str, ...],
                     max_quality: tuple[str, ...], entities: str | None, predicted: str | None, distances: bool,
                     from_manifest: str | None, as_json: bool) -> None:
@@ -91,7 +105,9 @@ def export_training(directory: str, formats: tuple[str, ...], tree_name: str | N
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from exc
         m = tr.export(directory, fmts, tree=tree_name, taxa=_taxa(taxa), min_fraction=min_fraction,
-                      images=images, images_root=images_root, check_files=not no_file_check, cuts=cut_list, by=by,
+                      images=images, images_root=images_root, id_column=id_column, path_column=path_column,
+                      taxon_column=taxon_column, check_files=not no_file_check, cuts=cut_list, by=by, rank=rank,
+                      cut=cut, strict=strict,
                       n_levels=n_levels, choose=choose, lineage=_pairs(lineage, "--lineage"), split=split, seed=seed,
                       fractions=frac, test=test, val=val, min_clade=min_clade, max_clade=max_clade, weight=weight,
                       higher_is_better=not lower_is_better, min_quality=_pairs(min_quality, "--min-quality", float),
@@ -103,23 +119,34 @@ def export_training(directory: str, formats: tuple[str, ...], tree_name: str | N
         return
     rep = m["reports"]
     t = rep["taxa"]
-    click.echo(f"taxa: {t['matched']} of {t['asked']} matched ({100 * t['matched_fraction']:.1f}%)")
+    missing = t["missing_names"]
+    click.echo(f"taxa: {t['matched']} of {t['asked']} matched ({100 * t['matched_fraction']:.1f}%)"
+               + (f"; not tips of the tree: {', '.join(missing[:5])}"
+                  f"{f' and {len(missing) - 5} more' if len(missing) > 5 else ''}" if missing else ""))
     if "images" in rep:
         i = rep["images"]
-        click.echo(f"images: {i['kept']} of {i['rows']} kept", err=False)
+        why = ", ".join(f"{r} {n}" for r, n in i.get("reasons", {}).items())
+        click.echo(f"images: {i['kept']} of {i['rows']} kept" + (f"; {i['dropped']} left out ({why})" if why else ""))
         for p in i["problems"][:20]:
-            click.echo(f"  line {p['line']}: {p['message']}", err=True)
+            click.echo(f"  line {p['line']} ({p['image_id']}): {p['message']}", err=True)
         if i["problem_count"] > 20:
-            click.echo(f"  … and {i['problem_count'] - 20} more", err=True)
+            click.echo(f"  … and {i['problem_count'] - 20} more (every one in manifest.json's reports.images)", err=True)
     if "levels" in rep:
         for lv in rep["levels"]["levels"]:
-            click.echo(f"{lv['level']}: cut {lv['cut']:g} ({lv['by']}), {lv['groups']} groups, "
-                       f"sizes {lv['min_size']}..{lv['max_size']}, evenness {lv['evenness']}")
+            click.echo(f"{lv['level']}: cut {lv['cut']!r} ({lv['by']}), {lv['groups']} groups, "
+                       f"sizes {lv['min_size']}..{lv['max_size']}, evenness {lv['evenness']!r}")
+        for w in (rep["levels"]["levels"] or [{}])[0].get("warnings", []):
+            click.echo(f"warning: levels: {w}", err=True)
     if "split" in rep:
         s = rep["split"]
-        extra = f", {s['held_out_clades']} held-out clades" if s.get("method") == "clade" else ""
+        extra = {"clade": lambda: f", {s['held_out_clades']} held-out clades",
+                 "rank": lambda: f", {len(s['test_groups'])} test and {len(s['val_groups'])} val {s['rank']} groups",
+                 }.get(s.get("method"), lambda: f", {len(s['test_groups'])} test and {len(s['val_groups'])} val "
+                                                 f"clades below {s['by']} {s['cut']!r}" if "cut" in s else "")()
         click.echo(f"split ({s['method']}, seed {s['seed']}): train {s['train']}, val {s['val']}, "
                    f"test {s['test']}{extra}")
+        for w in s.get("warnings", []):
+            click.echo(f"warning: {w}", err=True)
     for g in m["graphs"]:
         click.echo(f"graph {g['kind']}/{g['name']}/{g['version']}")
     click.echo(f"{len(m['files'])} files in {directory} ({m['seconds']}s); manifest: {Path(directory) / 'manifest.json'}")

@@ -118,8 +118,8 @@ def tree_subtree(node: str | None, tree_name: str | None, max_tips: int | None, 
 @TREE_OPTION
 @click.option("--topological", is_flag=True, help="Count edges instead of summing branch lengths.")
 def tree_distance(a: str, b: str, tree_name: str | None, topological: bool) -> None:
-    """Patristic (or topological) distance between two nodes."""
-    click.echo(f"{get_kg().tree(tree_name).distance(a, b, topological=topological):.10g}")
+    """Patristic (or topological) distance between two nodes (every digit: Python's repr)."""
+    click.echo(repr(float(get_kg().tree(tree_name).distance(a, b, topological=topological))))
 
 
 @tree_group.command("matrix")
@@ -128,10 +128,10 @@ def tree_distance(a: str, b: str, tree_name: str | None, topological: bool) -> N
 @click.option("--topological", is_flag=True, help="Count edges instead of summing branch lengths.")
 @FORMAT_OPTION
 def tree_matrix(names: tuple[str, ...], tree_name: str | None, topological: bool, fmt: str) -> None:
-    """Distance matrix between K names."""
+    """Distance matrix between K names (every digit; JSON numbers as numbers)."""
     ns = _names(names)
     m = get_kg().tree(tree_name).distance_matrix(ns, topological=topological)
-    emit([(n, *[f"{x:.6g}" for x in row]) for n, row in zip(ns, m)], ["name", *ns], fmt)
+    emit([(n, *row) for n, row in zip(ns, m.astype(float).tolist())], ["name", *ns], fmt)
 
 
 @tree_group.command("clade")
@@ -180,3 +180,94 @@ def resolve(names: tuple[str, ...], tree_name: str | None, no_fuzzy: bool, fmt: 
         rows.append((m.name, m.status, m.method or "", d["taxon"] or "", m.matched_name or "",
                      "" if m.score is None else m.score, ",".join(m.flags), cands))
     emit(rows, ["name", "status", "method", "taxon", "matched", "score", "flags", "candidates"], fmt)
+
+
+@main.command("rollup")
+@click.argument("clade")
+@TREE_OPTION
+@FORMAT_OPTION
+def rollup_cmd(clade: str, tree_name: str | None, fmt: str) -> None:
+    """A genus, family or any CLADE rolled up: each trait of its species with every species behind
+    it (REST: GET /api/v1/taxa/{clade}/rollup; Python: g.rollup)."""
+    r = get_kg().rollup(clade, tree=tree_name)
+    if fmt == "json":
+        emit_json(r)
+        return
+    tips = f"; {len(r['tree']['tips'])} tips on {r['tree']['name']}" if r["tree"] else ""
+    click.echo(f"{clade} ({r['kind']}{', ' + r['rank'] if r.get('rank') else ''}): {len(r['species'])} species, "
+               f"{len(r['species_with_traits'])} with traits{tips}", err=True)
+    emit([[x["entity"], x["entity_label"], x["value"], x["n_taxa"], x["asserted"], x["inferred"], ", ".join(x["taxa"])]
+          for x in r["traits"]], ["entity", "label", "value", "species", "asserted", "inferred", "taxa"], fmt)
+
+
+@tree_group.command("split")
+@click.argument("names", nargs=-1)
+@TREE_OPTION
+@click.option("--method", type=click.Choice(["clade", "rank", "age", "depth", "relative", "species", "random"]),
+              default="clade", show_default=True,
+              help="Hold out whole clades by size, whole groups of a --rank, or whole clades below a --cut by age, "
+                   "depth or relative height (validation by the same rule); or species / random (--fractions).")
+@click.option("--rank", default="genus", show_default=True)
+@click.option("--cut", type=float, help="age / depth / relative: where the tree is cut into clades.")
+@click.option("--test", type=float, default=0.2, show_default=True)
+@click.option("--val", type=float, default=0.1, show_default=True)
+@click.option("--fractions", default="0.8,0.1,0.1", show_default=True, help="species / random: train,val,test.")
+@click.option("--min-size", type=int, default=2, show_default=True, help="clade: smallest clade held out.")
+@click.option("--max-size", type=int, default=20, show_default=True, help="clade: largest clade held out.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--strict", is_flag=True, help="Refuse a split that leaves a set empty.")
+@click.option("--min-fraction", type=float, default=0.5, show_default=True)
+@FORMAT_OPTION
+def tree_split(names: tuple[str, ...], tree_name: str | None, method: str, rank: str, cut: float | None, test: float,
+               val: float, fractions: str, min_size: int, max_size: int, seed: int, strict: bool, min_fraction: float,
+               fmt: str) -> None:
+    """A seeded train/val/test split of NAMES (default: every tip) for image models."""
+    try:
+        frac = [float(x) for x in fractions.split(",")]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--fractions") from exc
+    s = get_kg().training.split(_names(names) if names else None, tree=tree_name, method=method, rank=rank, cut=cut,
+                                test=test, val=val, fractions=frac, min_size=min_size, max_size=max_size, seed=seed,
+                                strict=strict, min_fraction=min_fraction)
+    c = s.counts()
+    click.echo(f"split ({s.method}, seed {seed}): train {c['train']}, val {c['val']}, test {c['test']}", err=True)
+    for w in s.report.get("warnings", []):
+        click.echo(f"warning: {w}", err=True)
+    if fmt == "json":
+        emit_json({"method": s.method, "assignment": {str(k): str(v) for k, v in s.assignment.items()},
+                   "counts": c, "report": s.report})
+        return
+    emit([(t, part) for t, part in s.assignment.items()], ["taxon", "split"], fmt)
+
+
+@tree_group.command("levels")
+@click.argument("names", nargs=-1)
+@TREE_OPTION
+@click.option("--cuts", help="Fixed cuts, comma-separated (default: chosen from the data).")
+@click.option("--by", type=click.Choice(["auto", "age", "relative", "depth"]), default="auto", show_default=True)
+@click.option("--levels", "n_levels", type=int, default=3, show_default=True, help="Levels to choose without --cuts.")
+@click.option("--strict", is_flag=True, help="Refuse fewer levels than asked or a one-group level.")
+@click.option("--min-fraction", type=float, default=0.5, show_default=True)
+@FORMAT_OPTION
+def tree_levels(names: tuple[str, ...], tree_name: str | None, cuts: str | None, by: str, n_levels: int, strict: bool,
+                min_fraction: float, fmt: str) -> None:
+    """Group labels of NAMES (default: every tip) at cuts through the tree, coarsest first."""
+    try:
+        cut_list = [float(x) for x in cuts.split(",")] if cuts else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--cuts") from exc
+    lv = get_kg().training.levels(_names(names) if names else None, cut_list, by=by, n_levels=n_levels,
+                                  tree=tree_name, strict=strict, min_fraction=min_fraction)
+    for r in lv.report:
+        click.echo(f"{r['level']}: cut {r['cut']!r} ({r['by']}), {r['groups']} groups", err=True)
+    for w in (lv.report[0].get("warnings", []) if lv.report else []):
+        click.echo(f"warning: levels: {w}", err=True)
+    if fmt == "json":
+        emit_json({"by": lv.by, "cuts": lv.cuts, "report": lv.report,
+                   "groups": {str(t): [int(x) for x in row] for t, row in zip(lv.groups.index, lv.groups.to_numpy())},
+                   "names": {str(t): list(map(str, row)) for t, row in zip(lv.names.index, lv.names.to_numpy())}})
+        return
+    cols = list(lv.groups.columns)
+    emit([(t, *[int(x) for x in g], *map(str, n)) for t, g, n in
+          zip(lv.groups.index, lv.groups.to_numpy(), lv.names.to_numpy())],
+         ["taxon", *cols, *[f"{c}_node" for c in cols]], fmt)

@@ -14,7 +14,7 @@ from typing import Any
 
 from kg.comparative.data import Trait, presence_trait
 from kg.comparative.runner import METHODS, Analysis, run
-from kg.core.graphs import TKG, list_graphs
+from kg.core.graphs import TKG, get_graph, list_graphs
 
 
 class Comparative:
@@ -38,8 +38,23 @@ class Comparative:
         return presence_trait(self.kg.traits, entity)
 
     def run(self, tree: str | None, trait: Trait | str, method: str, **kw: Any) -> Analysis:
-        """Run a method (see :func:`kg.comparative.runner.run`) and write the result graph."""
+        """Run a method (see :func:`kg.comparative.runner.run`; ``pgls`` takes ``predictors``,
+        ``model``, ``lam``, ``estimation`` and ``vcv``) and write the result graph."""
         return run(self.kg, tree, trait, method, **kw)
+
+    def read(self, graph: str) -> dict[str, Any]:
+        """One stored analysis (graph IRI or ``comparative/<name>/<version>``) in the shape a run's
+        :meth:`Analysis.to_dict` has; see :func:`kg.comparative.stored.read`."""
+        from kg.comparative.stored import read
+
+        return read(self.kg.store, get_graph(self.kg.store, graph).iri)
+
+    def estimates(self, graph: str) -> list[dict[str, Any]]:
+        """Every stored value of one analysis per node, taxon or coefficient
+        (:func:`kg.comparative.stored.estimates`)."""
+        from kg.comparative.stored import estimates
+
+        return estimates(self.kg.store, get_graph(self.kg.store, graph).iri)
 
     def analyses(self) -> list[dict[str, Any]]:
         """The comparative graphs in the store with their method, trait, tree and headline numbers."""

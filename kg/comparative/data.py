@@ -14,6 +14,7 @@ resolves its taxa to the tips of a loaded tree through :mod:`kg.core.names` and 
 from __future__ import annotations
 
 import csv
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from kg.core.errors import ValidationError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Trait:
         """From ``(taxon, value)`` or ``(taxon, value, se)`` rows; numbers make it continuous."""
         values: dict[str, Any] = {}
         se: dict[str, float] = {}
+        repeated: list[str] = []
         numeric = True
         for i, row in enumerate(rows, start=1):
             if len(row) < 2:
@@ -50,6 +54,8 @@ class Trait:
             taxon, v = str(row[0]).strip(), row[1]
             if not taxon:
                 raise ValidationError(f"row {i}: empty taxon name")
+            if taxon in values:
+                repeated.append(taxon)
             values[taxon] = v
             if numeric and not _is_number(v):
                 numeric = numeric and v in (None, "", "NA", "?")
@@ -63,6 +69,10 @@ class Trait:
                 se[taxon] = s
         if not values:
             raise ValidationError("the trait table has no rows")
+        if repeated:
+            uniq = list(dict.fromkeys(repeated))
+            log.warning("trait %s: %d taxa have more than one row, the last one kept: %s%s", name, len(uniq),
+                        ", ".join(uniq[:5]), " ..." if len(uniq) > 5 else "")
         k = kind or ("continuous" if numeric else "discrete")
         if k not in ("continuous", "discrete"):
             raise ValidationError(f"trait kind {k!r}: expected 'continuous' or 'discrete'")
@@ -87,19 +97,21 @@ class Trait:
         return Trait(self.name, "discrete", vals, None, self.sources, self.source)
 
     @classmethod
-    def read_columns(cls, path: str | Path, columns: list[str], *, name: str | None = None) -> Trait:
+    def read_columns(cls, path: str | Path, columns: list[str], *, name: str | None = None,
+                     taxon_column: str | None = None) -> Trait:
         """Several numeric columns of one table as a multivariate trait (taxon -> list of values,
         ``nan`` where a cell is empty or ``NA``)."""
-        per = [cls.read(path, column=c, kind="continuous") for c in columns]
+        per = [cls.read(path, column=c, kind="continuous", taxon_column=taxon_column) for c in columns]
         taxa = list(dict.fromkeys(t for p in per for t in p.values))
         values = {t: [float(p.values.get(t, float("nan"))) for p in per] for t in taxa}
         return cls(name or "+".join(columns), "multivariate", values, None, [], str(path), list(columns))
 
     @classmethod
     def read(cls, path: str | Path, *, name: str | None = None, kind: str | None = None,
-             column: str | None = None) -> Trait:
-        """A TSV/CSV table with a header: ``taxon``, the value column (``value`` or ``column``,
-        else the second column) and optionally ``se``."""
+             column: str | None = None, se_column: str | None = None, taxon_column: str | None = None) -> Trait:
+        """A TSV/CSV table with a header: the taxon column (``taxon_column``, else ``taxon``, else
+        the first), the value column (``column``, else ``value``, else the second) and the standard
+        errors (``se_column``, else a column named ``se`` if there is one)."""
         p = Path(path)
         if not p.is_file():
             raise ValidationError(f"{p}: no such trait table")
@@ -109,12 +121,21 @@ class Trait:
         cols = reader.fieldnames or []
         if len(cols) < 2:
             raise ValidationError(f"{p}: expected a header with a taxon column and a value column, got {cols}")
-        tcol = "taxon" if "taxon" in cols else cols[0]
+        tcol = taxon_column or ("taxon" if "taxon" in cols else cols[0])
         vcol = column or ("value" if "value" in cols else cols[1])
-        if vcol not in cols:
-            raise ValidationError(f"{p}: no column {vcol!r}; columns are {', '.join(cols)}")
-        scol = "se" if "se" in cols and vcol != "se" else None
-        rows = [(r[tcol], r[vcol], r[scol] if scol else None) for r in reader]
+        for what, c in (("taxon", tcol), ("value", vcol), ("standard-error", se_column)):
+            if c is not None and c not in cols:
+                raise ValidationError(f"{p}: no {what} column {c!r}; columns are {', '.join(cols)}")
+        scol = se_column or ("se" if "se" in cols and vcol != "se" else None)
+        rows = []
+        for line, r in enumerate(reader, start=2):
+            if scol and r.get(scol) not in (None, "", "NA"):
+                try:
+                    float(r[scol])
+                except ValueError:
+                    raise ValidationError(f"{p}: line {line}, column {scol!r}: standard error {r[scol]!r} of "
+                                          f"{r[tcol]!r} is not a number") from None
+            rows.append((r[tcol], r[vcol], r[scol] if scol else None))
         return cls.from_rows(rows, name=name or vcol, kind=kind, source=str(p))
 
 
@@ -161,11 +182,20 @@ class TipMatch:
     se: dict[str, float] | None
     matched: list[dict[str, Any]]
     unmatched: list[dict[str, Any]]
+    no_value: list[str] = field(default_factory=list)  # tips matched but left out: no value (empty, NA)
+    same_tip: list[dict[str, str]] = field(default_factory=list)  # a second trait taxon on an already used tip
 
     def summary(self) -> dict[str, Any]:
-        return {"matched": len(self.matched), "unmatched": len(self.unmatched),
-                "unmatched_taxa": [u["name"] for u in self.unmatched][:50],
-                "approximate": [m for m in self.matched if m["status"] != "matched"][:50]}
+        """Counts, every unmatched taxon by name, every approximate match and every matched tip
+        left out for want of a value (the full lists)."""
+        out = {"matched": len(self.matched), "unmatched": len(self.unmatched),
+               "unmatched_taxa": [u["name"] for u in self.unmatched],
+               "approximate": [m for m in self.matched if m["status"] != "matched"]}
+        if self.no_value:
+            out["no_value_taxa"] = list(self.no_value)
+        if self.same_tip:
+            out["same_tip"] = list(self.same_tip)
+        return out
 
 
 def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, fuzzy: bool = False) -> TipMatch:
@@ -206,12 +236,15 @@ def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, 
                                   "reason": "resolves to a taxon that is not a tip" if m and m.taxon else "no tip"})
     values: dict[str, Any] = {}
     se: dict[str, float] | None = {} if trait.se else None
+    same_tip: list[dict[str, str]] = []
     for k, i in enumerate(ids):
         if i is None:
             continue
         tip = ix.names[i]
         v = trait.values[names[k]]
         if tip in values:  # two trait taxa on one tip: discrete -> union of states, continuous -> first kept
+            same_tip.append({"taxon": names[k], "tip": tip,
+                             "kept": "union of states" if trait.kind == "discrete" else "the first taxon's value"})
             if trait.kind == "discrete" and values[tip] != v:
                 a = values[tip] if isinstance(values[tip], list) else [values[tip]]
                 b = v if isinstance(v, list) else [v]
@@ -220,13 +253,15 @@ def match_tips(tree: Any, trait: Trait, *, minimum: int = 3, store: Any = None, 
         values[tip] = v
         if se is not None and trait.se and names[k] in trait.se:
             se[tip] = trait.se[names[k]]
+    before = list(values)
     if trait.kind == "continuous":
         values = {t: v for t, v in values.items() if v is not None and not math.isnan(v)}
     elif trait.kind == "multivariate":
         values = {t: v for t, v in values.items() if any(not math.isnan(x) for x in v)}
+    no_value = [t for t in before if t not in values]
     if len(values) < minimum:
         raise ValidationError(f"only {len(values)} of {len(names)} taxa of {trait.name!r} match tips of tree "
                               f"{tree.name!r} (minimum {minimum}); unmatched e.g. "
                               f"{', '.join(u['name'] for u in unmatched[:5]) or '-'}")
     tips = np.asarray(sorted(ix.ids(list(values)).tolist()), dtype=np.int64)
-    return TipMatch(tips, values, se, matched, unmatched)
+    return TipMatch(tips, values, se, matched, unmatched, no_value, same_tip)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +36,8 @@ from kg.core.store import NamedNode, Quad, Store, typed_literal
 DISCRETE = ("fitch", "mk-er", "mk-sym", "mk-ard")
 CONTINUOUS = ("bm", "lambda", "k", "impute")
 MULTIVARIATE = ("impute-mv",)
-METHODS = DISCRETE + CONTINUOUS + MULTIVARIATE
+REGRESSION = ("pgls",)
+METHODS = DISCRETE + CONTINUOUS + MULTIVARIATE + REGRESSION
 KIND = "comparative"
 VERSION = "1"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -60,6 +62,7 @@ class Analysis:
     phylo: PhyloTree | None = None
     tip_values: dict[str, Any] = field(default_factory=dict)
     record: GraphRecord | None = None
+    predictors: dict[str, dict[str, float]] = field(default_factory=dict)  # pgls: name -> tip -> value
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, "parameters": self.parameters, "tree": self.tree,
@@ -71,9 +74,17 @@ class Analysis:
 
 
 def run(kg: Any, tree: str | None, trait: Trait | str, method: str, *, write: bool = True,
-        name: str | None = None, minimum: int = 3, fuzzy: bool = False, nsim: int = 0, seed: int = 0) -> Analysis:
+        name: str | None = None, minimum: int = 3, fuzzy: bool = False, nsim: int = 0, seed: int = 0,
+        predictors: Mapping[str, Trait | Mapping[str, float]] | None = None, model: str = "BM",
+        lam: float | None = None, estimation: str = "ML", vcv: str = "covariance") -> Analysis:
     """Run ``method`` (one of :data:`METHODS`) on ``trait`` over the tips of loaded tree ``tree``
-    (``trait`` may be an entity CURIE: its presence/absence calls) and write the result."""
+    (``trait`` may be an entity CURIE: its presence/absence calls) and write the result.
+
+    ``pgls`` regresses ``trait`` (the response) on ``predictors`` (name -> :class:`Trait` or
+    taxon -> number) over the matched taxa with every value (the others are reported in
+    ``result["left_out"]``), under ``model`` ``"BM"`` or ``"lambda"`` (``lam`` fixes it, else ML),
+    ``estimation`` ``"ML"`` or ``"REML"``, with the tree's ``vcv="covariance"`` or nlme's
+    ``"correlation"`` (see :mod:`kg.comparative.pgls`)."""
     if method not in METHODS:
         raise ValidationError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if isinstance(trait, str):
@@ -84,7 +95,7 @@ def run(kg: Any, tree: str | None, trait: Trait | str, method: str, *, write: bo
         raise ValidationError(f"{method} needs a discrete trait; {trait.name!r} is continuous")
     if method in MULTIVARIATE and trait.kind != "multivariate":
         raise ValidationError(f"{method} needs several continuous traits (Trait.read_columns); {trait.name!r} is {trait.kind}")
-    if method in CONTINUOUS and trait.kind != "continuous":
+    if method in CONTINUOUS + REGRESSION and trait.kind != "continuous":
         raise ValidationError(f"{method} needs a continuous trait; {trait.name!r} is discrete")
     t = kg.tree(tree)
     m = match_tips(t, trait, minimum=minimum, store=kg.store, fuzzy=fuzzy)
@@ -93,6 +104,16 @@ def run(kg: Any, tree: str | None, trait: Trait | str, method: str, *, write: bo
         params.update(nsim=nsim, seed=seed)
     rec = t.record
     a = Analysis(method, params, t.name, rec.iri if rec else "", trait, m.summary(), {})
+    if method == "pgls":
+        from kg.comparative.regression import fit_pgls, pgls_tips
+
+        a.parameters.update(model=model, lam=lam, estimation=estimation, vcv=vcv)
+        pt = PhyloTree.from_index(t.index, pgls_tips(a, t.index, m, predictors, minimum=minimum))
+        a.phylo = pt
+        fit_pgls(a, pt)
+        if write:
+            a.record = write_analysis(kg.store, a, name=name)
+        return a
     if method in ("impute", "impute-mv"):
         pt = PhyloTree.from_index(t.index)
     else:
@@ -166,7 +187,8 @@ def _compute(a: Analysis, pt: PhyloTree, m: TipMatch, nsim: int, seed: int) -> N
 # --------------------------------------------------------------------------- write-back
 
 _SCALARS = {"loglik": "logLikelihood", "lambda": "pagelLambda", "K": "blombergK", "p_value": "pValue",
-            "sigma2": "sigma2", "score": "parsimonyScore", "loglik0": "logLikelihoodNull", "aic": "aic"}
+            "sigma2": "sigma2", "score": "parsimonyScore", "loglik0": "logLikelihoodNull", "aic": "aic",
+            "sigma": "residualSigma"}
 
 
 def analysis_quads(a: Analysis, graph: str, iri: str) -> list[Quad]:
@@ -188,6 +210,7 @@ def analysis_quads(a: Analysis, graph: str, iri: str) -> list[Quad]:
     add(s, TKG + "matchedTaxa", int(a.match["matched"]))
     add(s, TKG + "unmatchedTaxa", int(a.match["unmatched"]))
     add(s, TKG + "resultJson", json.dumps(a.result, sort_keys=True, default=float))
+    add(s, TKG + "tipMatchJson", json.dumps(a.match, sort_keys=True))
     for k, p in _SCALARS.items():
         v = a.result.get(k)
         if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None:
@@ -214,6 +237,16 @@ def analysis_quads(a: Analysis, graph: str, iri: str) -> list[Quad]:
             add(e, TKG + "variance", d["variance"])
             add(e, TKG + "ciLower", d["ci95"][0])
             add(e, TKG + "ciUpper", d["ci95"][1])
+    for c in a.result.get("coefficients", []):
+        e = NamedNode(f"{iri}/coefficient/{slug(c['term'])}")
+        add(e, RDF_TYPE, NamedNode(TKG + "RegressionCoefficient"))
+        add(e, TKG + "analysis", s)
+        add(e, TKG + "term", c["term"])
+        add(e, TKG + "tier", "hypothesised")
+        add(e, TKG + "estimate", float(c["estimate"]))
+        add(e, TKG + "standardError", float(c["se"]))
+        if c.get("t") is not None:
+            add(e, TKG + "tValue", float(c["t"]))
     from kg.core.names import normalise_name, taxon_iri
 
     for tx, d in a.taxa.items():
@@ -244,7 +277,8 @@ def write_analysis(store: Store, a: Analysis, *, name: str | None = None) -> Gra
             inputs.append(get_graph(store, src))
         except Exception:  # a source that is not a graph (a file) is fingerprinted through the values
             pass
-    data = hashlib.sha256(json.dumps([a.trait.values, a.trait.se], sort_keys=True, default=str).encode()).hexdigest()
+    data = hashlib.sha256(json.dumps([a.trait.values, a.trait.se, a.predictors],
+                                     sort_keys=True, default=str).encode()).hexdigest()
     params = {**a.parameters, "trait": a.trait.name, "trait_source": a.trait.source, "trait_sha256": data,
               "tree": a.tree}
     sha = derived_sha(inputs, params)

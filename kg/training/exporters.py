@@ -57,7 +57,13 @@ class ExportSpec:
     n_levels: int = 3
     choose: str = "balanced"                   # balanced | signal
     lineage: dict[str, str] = field(default_factory=dict)  # ranks above the taxonomy (BioCLIP)
-    split: str = "clade"                       # clade | species | random
+    split: str = "clade"                       # clade | rank | age | depth | relative | species | random
+    rank: str = "genus"                        # rank split: hold out whole groups of this rank
+    cut: float | None = None                   # age / depth / relative split: where clades are cut
+    strict: bool = False                       # degenerate splits and level sets are errors, not warnings
+    id_column: str | None = None               # image manifest columns, when not found by name
+    path_column: str | None = None
+    taxon_column: str | None = None
     seed: int = 0
     fractions: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     test: float = 0.2
@@ -98,11 +104,18 @@ class Inputs:
         self.images = None
         if spec.images:
             self.images = training.images(spec.images, tree=spec.tree, root=spec.images_root,
-                                          check_files=spec.check_files, weight=spec.weight,
+                                          check_files=spec.check_files, weight=spec.weight, warn=False,
+                                          id_column=spec.id_column, path_column=spec.path_column,
+                                          taxon_column=spec.taxon_column,
                                           higher_is_better=spec.higher_is_better,
                                           min_quality=spec.min_quality or None, max_quality=spec.max_quality or None)
             keep = set(self.taxa.names)
-            self.images.frame = self.images.frame[self.images.frame["taxon"].isin(keep)].reset_index(drop=True)
+            self.images.drop(~self.images.frame["taxon"].isin(keep).to_numpy(), "taxon not exported",
+                             lambda r: f"taxon {r['taxon']!r} is a tip but not among the exported taxa (--taxa)",
+                             "taxon")
+            line = self.images.summary_line()
+            if line:
+                log.warning("%s", line)
         self._cache: dict[str, Any] = {}
 
     @property
@@ -111,7 +124,7 @@ class Inputs:
             values = self.traits.values if self.spec.choose == "signal" else None
             self._cache["levels"] = self.training.levels(self.taxa, self.spec.cuts, by=self.spec.by,
                                                          choose=self.spec.choose, n_levels=self.spec.n_levels,
-                                                         values=values, tree=self.spec.tree)
+                                                         values=values, tree=self.spec.tree, strict=self.spec.strict)
         return self._cache["levels"]
 
     @property
@@ -120,7 +133,8 @@ class Inputs:
             s = self.spec
             self._cache["split"] = self.training.split(self.taxa, method=s.split, seed=s.seed, fractions=s.fractions,
                                                        min_size=s.min_clade, max_size=s.max_clade, test=s.test,
-                                                       val=s.val, tree=s.tree)
+                                                       val=s.val, tree=s.tree, rank=s.rank, cut=s.cut,
+                                                       strict=s.strict)
         return self._cache["split"]
 
     @property

@@ -1,9 +1,13 @@
 """Image manifests for training: one row per image (id or ARK id, file path, taxon, and any
 image-quality columns), checked against the tree's taxa and the file system, row by row.
 
-Rows naming an unknown taxon or a missing file are reported with their line and dropped
-(``strict=True``: refused with every bad row named). Quality columns become sample weights
-(``weight``) or filters (``min_quality`` / ``max_quality``).
+The image id, file path and taxon columns are found by name (:data:`ID_COLUMNS`,
+:data:`PATH_COLUMNS`, :data:`TAXON_COLUMNS`, case-insensitive) or named with ``id_column``,
+``path_column`` and ``taxon_column`` (CLI: ``--id-column`` ...), e.g. ``id_column="X"`` for a
+table written by R with its row names. Rows naming an unknown taxon or a missing file are reported
+with their line and dropped (``strict=True``: refused with every bad row named); every row left
+out later (quality filters, taxa outside the export) is reported the same way, with a reason.
+Quality columns become sample weights (``weight``) or filters (``min_quality`` / ``max_quality``).
 
 >>> import pandas as pd
 >>> m = read_images(pd.DataFrame({"image_id": ["a", "b"], "path": ["x.png", "y.png"],
@@ -26,8 +30,8 @@ import pandas as pd
 from kg.core.errors import ParseError, SourceNotFound, ValidationError
 from kg.core.names import normalise_name
 
-ID_COLUMNS = ("image_id", "ark_id", "ark", "id", "image", "uuid")
-PATH_COLUMNS = ("path", "file_path", "filepath", "file", "image_path", "filename")
+ID_COLUMNS = ("image_id", "ark_id", "ark", "id", "image", "uuid", "camid")
+PATH_COLUMNS = ("path", "file_path", "filepath", "file", "image_path", "filename", "file_name")
 TAXON_COLUMNS = ("taxon", "species", "scientific_name", "scientificname", "genus.species", "label")
 
 
@@ -44,16 +48,45 @@ class ImageManifest:
     renamed: dict[str, str] = field(default_factory=dict)
 
     def report(self) -> dict[str, Any]:
+        """Counts, the reasons rows were left out (reason -> rows) and every problem row."""
         out = {"source": self.source, "rows": self.rows, "kept": len(self.frame),
                "dropped": self.rows - len(self.frame), "renamed_taxa": self.renamed,
-               "problem_count": len(self.problems),
-               "problems": self.problems[:200]}
+               "problem_count": len(self.problems), "reasons": self.reasons(),
+               "problems": list(self.problems)}
         if self.quality:
             out["quality"] = self.quality
         return out
 
+    def reasons(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for p in self.problems:
+            out[p.get("reason", "other")] = out.get(p.get("reason", "other"), 0) + 1
+        return out
 
-def _pick(columns: list[str], wanted: tuple[str, ...], what: str, given: str | None, source: str) -> str:
+    def drop(self, mask: np.ndarray, reason: str, message: Callable[[Any], str], column: str | None = None) -> int:
+        """Leave out the rows of ``frame`` where ``mask`` is true, each reported with ``reason`` and
+        ``message(row)``; returns how many."""
+        mask = np.asarray(mask, dtype=bool)
+        for _, row in self.frame[mask].iterrows():
+            self.problems.append({"line": int(row["line"]), "image_id": row["image_id"], "column": column,
+                                  "value": row[column] if column in row else None, "reason": reason,
+                                  "message": message(row)})
+        self.frame = self.frame[~mask].reset_index(drop=True)
+        return int(mask.sum())
+
+    def summary_line(self, names: int = 5) -> str | None:
+        """One line for a run that left rows out: counts per reason and the first image ids."""
+        if not self.problems:
+            return None
+        dropped = sorted({p["image_id"] for p in self.problems}, key=str)
+        why = ", ".join(f"{r} {n}" for r, n in self.reasons().items())
+        return (f"images: {self.rows - len(self.frame)} of {self.rows} rows left out ({why}), e.g. "
+                f"{', '.join(map(str, dropped[:names]))}{' ...' if len(dropped) > names else ''}; every row and "
+                "reason in the JSON report (images.problems)")
+
+
+def _pick(columns: list[str], wanted: tuple[str, ...], what: str, given: str | None, source: str,
+          option: str) -> str:
     if given:
         if given not in columns:
             raise ValidationError(f"{source}: no column {given!r} for the {what}; columns: {', '.join(columns)}")
@@ -62,8 +95,8 @@ def _pick(columns: list[str], wanted: tuple[str, ...], what: str, given: str | N
     for w in wanted:
         if w in low:
             return low[w]
-    raise ValidationError(f"{source}: no {what} column; expected one of {', '.join(wanted)} "
-                          f"(columns: {', '.join(columns)})")
+    raise ValidationError(f"{source}: no {what} column; expected one of {', '.join(wanted)}, or name it with "
+                          f"{option}=COLUMN (CLI --{option.replace('_', '-')}) (columns: {', '.join(columns)})")
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -96,9 +129,13 @@ def read_images(table: str | Path | pd.DataFrame, *, root: str | Path | None = N
         first_line = 2
     cols = [str(c) for c in df.columns]
     df.columns = cols
-    idc = _pick(cols, ID_COLUMNS, "image id", id_column, source)
-    pc = _pick(cols, PATH_COLUMNS, "file path", path_column, source)
-    tc = _pick(cols, TAXON_COLUMNS, "taxon", taxon_column, source)
+    idc = _pick(cols, ID_COLUMNS, "image id", id_column, source, "id_column")
+    pc = _pick(cols, PATH_COLUMNS, "file path", path_column, source, "path_column")
+    tc = _pick(cols, TAXON_COLUMNS, "taxon", taxon_column, source, "taxon_column")
+    taken = {c for c in (idc, pc, tc)}
+    clash = [c for c in ("image_id", "path", "taxon") if c in cols and c not in taken]
+    if clash:  # a column of that name that is not the one chosen would be shadowed
+        df = df.rename(columns={c: f"{c}_original" for c in clash})
     out = df.rename(columns={idc: "image_id", pc: "path", tc: "taxon"})
     out["image_id"] = out["image_id"].astype(str)
     out["taxon"] = [normalise_name(str(x)) for x in out["taxon"]]
@@ -118,21 +155,23 @@ def read_images(table: str | Path | pd.DataFrame, *, root: str | Path | None = N
         full = full if full.is_absolute() else base / full
         paths.append(str(full))
         if not t:
-            problems.append({"line": int(line), "image_id": iid, "column": tc, "value": "", "message": "no taxon"})
+            problems.append({"line": int(line), "image_id": iid, "column": tc, "value": "", "reason": "no taxon",
+                             "message": "no taxon"})
             keep[k] = False
         elif known is not None and t not in known:
-            problems.append({"line": int(line), "image_id": iid, "column": tc, "value": t,
+            problems.append({"line": int(line), "image_id": iid, "column": tc, "value": t, "reason": "off-tree taxon",
                              "message": f"taxon {t!r} is not among the training taxa"})
             keep[k] = False
         if check_files and not full.is_file():
             problems.append({"line": int(line), "image_id": iid, "column": pc, "value": str(p),
-                             "message": f"file {full} does not exist"})
+                             "reason": "missing file", "message": f"file {full} does not exist"})
             keep[k] = False
     out["path"] = paths
     dup = out["image_id"].duplicated(keep="first").to_numpy()
     for k in np.flatnonzero(dup & keep).tolist():
         problems.append({"line": int(out["line"].iloc[k]), "image_id": out["image_id"].iloc[k], "column": idc,
-                         "value": out["image_id"].iloc[k], "message": "duplicate image id; the first row is kept"})
+                         "value": out["image_id"].iloc[k], "reason": "duplicate image id",
+                         "message": "duplicate image id; the first row is kept"})
     keep &= ~dup
     if strict and problems:
         lines = "; ".join(f"line {p['line']}: {p['message']}" for p in problems[:10])
@@ -144,8 +183,9 @@ def read_images(table: str | Path | pd.DataFrame, *, root: str | Path | None = N
 def apply_quality(images: ImageManifest, *, weight: str | None = None, higher_is_better: bool = True,
                   min_quality: Mapping[str, float] | None = None,
                   max_quality: Mapping[str, float] | None = None) -> dict[str, Any]:
-    """Filter rows by quality thresholds and add a ``weight`` column (mean 1) from a quality column.
-    Changes ``images`` in place; returns what was done."""
+    """Filter rows by quality thresholds (each row left out is reported in ``images.problems`` with
+    its reason) and add a ``weight`` column (mean 1) from a quality column. Changes ``images`` in
+    place; returns what was done."""
     df = images.frame
     rep: dict[str, Any] = {"rows_before": len(df)}
     keep = np.ones(len(df), dtype=bool)
@@ -159,6 +199,14 @@ def apply_quality(images: ImageManifest, *, weight: str | None = None, higher_is
             ok &= ~np.isnan(x)
             rep.setdefault("filters", []).append({"column": col, "min" if sign > 0 else "max": thr,
                                                   "dropped": int((keep & ~ok).sum())})
+            bad = keep & ~ok
+            for k in np.flatnonzero(bad).tolist():
+                v = df[col].iloc[k]
+                images.problems.append({
+                    "line": int(df["line"].iloc[k]), "image_id": df["image_id"].iloc[k], "column": col, "value": v,
+                    "reason": "quality filter",
+                    "message": f"{col} {v!r} is {'below the minimum' if sign > 0 else 'above the maximum'} {thr!r}"
+                    if not np.isnan(x[k]) else f"{col} {v!r} is not a number ({'min' if sign > 0 else 'max'} {thr!r})"})
             keep &= ok
     df = df[keep].reset_index(drop=True)
     if weight:

@@ -126,13 +126,34 @@ def level_groups(index: Any, taxa: Any, cuts: Sequence[float], *, by: str = "age
                   [float(cuts[k]) for k in order], by, report)
 
 
+def check_levels(lv: Levels, asked: int, n_taxa: int, *, strict: bool = False) -> Levels:
+    """Warn (``strict``: refuse) when fewer levels came out than were asked for, or a level puts
+    every taxon in one group; the message goes into each level's report under ``warnings``."""
+    import logging
+
+    msgs = []
+    if len(lv.cuts) < asked:
+        msgs.append(f"{len(lv.cuts)} level(s) of the {asked} asked for from {n_taxa} taxa "
+                    f"(the taxa's subtree has too few distinct cuts)")
+    single = [r["level"] for r in lv.report if r["groups"] < 2]
+    if single:
+        msgs.append(f"level(s) {', '.join(single)} put all {n_taxa} taxa in one group")
+    if msgs and strict:
+        raise ValidationError("; ".join(msgs))
+    for m in msgs:
+        logging.getLogger(__name__).warning("levels: %s", m)
+    for r in lv.report:
+        r["warnings"] = msgs
+    return lv
+
+
 def group_stats(num: np.ndarray) -> dict[str, Any]:
     sizes = np.bincount(num)
     g = len(sizes)
     p = sizes / sizes.sum()
     even = float(-(p * np.log(p)).sum() / np.log(g)) if g > 1 else 1.0
     return {"groups": int(g), "min_size": int(sizes.min()), "median_size": float(np.median(sizes)),
-            "max_size": int(sizes.max()), "evenness": round(even, 4)}
+            "max_size": int(sizes.max()), "evenness": even}
 
 
 def ancestor_paths(index: Any, taxa: Any, *, names: bool = True) -> dict[str, list[Any]]:
@@ -230,5 +251,5 @@ def choose_cuts(index: Any, taxa: Any, n_levels: int, *, method: str = "balanced
         src = next(r for r in chosen if r["cut"] == rep["cut"])
         rep["chosen_by"] = method
         if src.get("signal") is not None:
-            rep["signal"] = round(src["signal"], 4)
+            rep["signal"] = src["signal"]
     return lv

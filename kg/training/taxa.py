@@ -37,9 +37,18 @@ class TaxonSet:
         return len(self.names) / self.asked if self.asked else 0.0
 
     def report(self) -> dict[str, Any]:
+        """Counts, every name that is not a tip and every name resolved through a synonym."""
         return {"asked": self.asked, "matched": len(self.names), "missing": len(self.missing),
-                "matched_fraction": round(self.fraction, 6), "missing_names": self.missing[:100],
-                "resolved": dict(list(self.resolved.items())[:100])}
+                "matched_fraction": self.fraction, "missing_names": list(self.missing),
+                "resolved": dict(self.resolved)}
+
+    def summary_line(self, names: int = 5) -> str:
+        """``taxa: 3 of 4 matched (75.0%); not tips: Nope nope``."""
+        line = f"taxa: {len(self.names)} of {self.asked} matched ({100 * self.fraction:.1f}%)"
+        if self.missing:
+            more = f" and {len(self.missing) - names} more" if len(self.missing) > names else ""
+            line += f"; not tips of the tree: {', '.join(self.missing[:names])}{more}"
+        return line
 
 
 def match_taxa(index: Any, taxa: Sequence[str] | None, *, min_fraction: float = MIN_FRACTION,

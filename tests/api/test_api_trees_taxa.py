@@ -149,3 +149,89 @@ def test_fish_tree_of_life_mrca_and_induced_subtree(tmp_path, shared):
         assert _newick_tips(r["newick"]) == ["Astyanax_mexicanus", "Corydoras_aeneus", "Danio_rerio", "Salmo_salar"]
         m = c.post("/api/v1/trees/fish/mrca", json={"ids": ids[:3]}).json()["mrca"]
         assert m["n_tips"] > 1000 and m["age"] > 100  # Otophysi: well over 100 Myr old
+
+
+def test_clade_rollup_same_in_python_cli_and_rest(tmp_path):
+    """An order rolled up: every species behind each call, the clade's tips; one answer three ways."""
+    import json
+
+    from _api_support import load_sample_store
+    from click.testing import CliRunner
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from kg import KnowledgeGraph
+    from kg.cli import main
+
+    selector = load_sample_store(tmp_path / "store")
+    with KnowledgeGraph.open(selector) as g:
+        py = g.rollup("Siluriformes")
+        node = g.tree("sample").node("Danio_rerio").parent.parent  # a clade named by its tree node
+        by_node = g.rollup(f"sample:node:{node.id}")
+        assert by_node["kind"] == "tree" and by_node["tree"]["tips"] == sorted(node.tips())
+        assert g.rollup("taxon:Danio")["species"] == ["Danio albolineatus", "Danio rerio"]
+    rows = {(x["entity"], x["value"]): x for x in py["traits"]}
+    assert rows[("UBERON:2000251", "absent")]["taxa"] == ["Silurus glanis"]
+    assert rows[("UBERON:2000251", "present")]["n_taxa"] == 5 and py["rank"] == "order"
+    assert py["tree"]["tips"] == sorted(s.replace(" ", "_") for s in py["species"]) and len(py["species"]) == 6
+    r = CliRunner().invoke(main, ["--store", selector, "rollup", "Siluriformes", "--format", "json"])
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout) == py
+    table = CliRunner().invoke(main, ["--store", selector, "rollup", "Siluriformes"])
+    assert "6 species, 6 with traits; 6 tips on sample" in table.stderr and "Silurus glanis" in table.stdout
+    with TestClient(create_app(Settings(store=selector, query_workers=1))) as c:
+        rest = c.get("/api/v1/taxa/Siluriformes/rollup").json()
+        assert rest == py
+        assert c.get("/api/v1/taxa/taxon:Siluriformes/rollup").json()["traits"] == py["traits"]
+        miss = c.get("/api/v1/taxa/Nonexistentia/rollup")
+        assert miss.status_code == 404 and "Nonexistentia" in miss.json()["detail"]
+
+
+def test_split_and_levels_same_in_python_cli_and_rest(tmp_path, toy):
+    """A genus hold-out and level groups, one answer three ways; a degenerate split refused with
+    strict in each (400 / exit 2), warned about without."""
+    import json
+
+    from click.testing import CliRunner
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from kg import KnowledgeGraph
+    from kg.cli import main
+
+    selector = f"oxigraph:{tmp_path / 'store'}"
+    with KnowledgeGraph.open(selector) as g:
+        g.load_tree(toy / "training" / "toy.nwk", name="toy")
+        g.load_taxonomy(toy / "training" / "taxonomy.csv", name="toy-taxonomy")
+        s = g.training.split(method="rank", rank="genus", test=0.3, val=0.2, seed=5)
+        py_split = {"assignment": dict(s.assignment.items()), "counts": s.counts(), "report": s.report}
+        lv = g.training.levels(None, [5.5, 9], by="age")
+        py_groups = {t: [int(x) for x in row] for t, row in zip(lv.groups.index, lv.groups.to_numpy())}
+
+    def cli(*args, code=0):
+        r = CliRunner().invoke(main, ["--store", selector, *args])
+        assert r.exit_code == code, r.output
+        return r
+
+    out = json.loads(cli("tree", "split", "--method", "rank", "--rank", "genus", "--test", "0.3", "--val", "0.2",
+                         "--seed", "5", "--format", "json").stdout)
+    assert {k: out[k] for k in ("assignment", "counts", "report")} == py_split
+    lv_cli = json.loads(cli("tree", "levels", "--cuts", "5.5,9", "--by", "age", "--format", "json").stdout)
+    assert lv_cli["groups"] == py_groups and lv_cli["cuts"] == [9.0, 5.5]
+    three = ["Aa one", "Aa two", "Ab one"]
+    r = cli("tree", "split", *three, "--method", "rank", "--rank", "family", "--strict", code=2)
+    assert "degenerate rank split of 3 taxa" in r.stderr
+    r = cli("tree", "split", *three, "--method", "rank", "--rank", "family")
+    assert "warning: degenerate rank split of 3 taxa" in r.stderr
+    with TestClient(create_app(Settings(store=selector, query_workers=1))) as c:
+        rest = c.post("/api/v1/trees/toy/split", json={"method": "rank", "rank": "genus", "test": 0.3, "val": 0.2,
+                                                       "seed": 5}).json()
+        assert {k: rest[k] for k in ("assignment", "counts", "report")} == py_split
+        assert c.post("/api/v1/trees/toy/levels", json={"cuts": [5.5, 9], "by": "age"}).json()["groups"] == py_groups
+        bad = c.post("/api/v1/trees/toy/split", json={"taxa": three, "method": "rank", "rank": "family",
+                                                      "strict": True})
+        assert bad.status_code == 400 and "degenerate rank split of 3 taxa" in bad.json()["detail"]
+        few = c.post("/api/v1/trees/toy/levels", json={"taxa": three, "n_levels": 3}).json()
+        assert "1 level(s) of the 3 asked for" in few["report"][0]["warnings"][0]

@@ -209,3 +209,50 @@ def test_taxon_predicted_traits_shown_as_their_own_tier(sample_server, browser):
     assert "predicted" not in {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#traits-table .tier")}
     assert "1 predicted trait" in browser.find_element(By.ID, "predictions-status").text
     shot(browser, "web-taxon-predictions")
+
+
+def test_order_and_genus_pages_roll_up_their_species(sample_server, browser):
+    """Searching an order (or a genus) shows its species' traits with the species behind each call,
+    draws the clade's tips and paints a clicked trait on them."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(sample_server.url + "/")
+    browser.find_element(By.ID, "search-q").send_keys("Siluriformes")
+    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li a"))
+    browser.find_element(By.CSS_SELECTOR, "#search-results li a").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#clade-table tbody tr"))
+    assert "its species' traits are rolled up below" in browser.find_element(By.ID, "traits-status").text
+    assert browser.find_element(By.ID, "clade-status").text.startswith("6 species of Siluriformes (order)")
+    rows = {tuple(td.text for td in tr.find_elements(By.TAG_NAME, "td")[:3]): tr
+            for tr in browser.find_elements(By.CSS_SELECTOR, "#clade-table tbody tr")}
+    present = rows[("adipose fin", "present", "5 of 6")]
+    names = {a.text for a in present.find_elements(By.CSS_SELECTOR, "a.species-link")}
+    assert names == {"Ameiurus melas", "Ancistrus cirrhosus", "Corydoras aeneus", "Ictalurus punctatus",
+                     "Pimelodus blochii"}
+    assert [td.text for td in rows[("adipose fin", "absent", "1 of 6")].find_elements(By.TAG_NAME, "td")][4] \
+        == "Silurus glanis"
+    wait_for(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip")) == 6)
+    present.find_element(By.CSS_SELECTOR, "a.entity").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip-absent"))
+    states = {c.get_attribute("data-tip"): c.get_attribute("data-state")
+              for c in browser.find_elements(By.CSS_SELECTOR, "#tree-svg circle.tip")}
+    assert states == {"Ameiurus_melas": "present", "Ancistrus_cirrhosus": "present", "Corydoras_aeneus": "present",
+                      "Ictalurus_punctatus": "present", "Pimelodus_blochii": "present", "Silurus_glanis": "absent"}
+    assert "adipose fin" in browser.find_element(By.ID, "tree-legend").text
+    browser.execute_script("document.getElementById('clade').scrollIntoView()")
+    shot(browser, "web-order-rollup")
+    # a genus: no "no traits recorded", its two species rolled up; a species link opens the species
+    box = browser.find_element(By.ID, "search-q")
+    box.clear()
+    box.send_keys("Danio")
+    browser.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
+    wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#search-results li a")
+             and d.find_element(By.CSS_SELECTOR, "#search-results li a").text == "Danio")
+    browser.find_element(By.CSS_SELECTOR, "#search-results li a").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "clade-status").text.startswith("2 species of Danio (genus)"))
+    assert "Danio rerio" in browser.find_element(By.ID, "clade-table").text
+    browser.find_element(By.CSS_SELECTOR, "#clade-table a.species-link").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "taxon-h").text in ("Danio albolineatus", "Danio rerio")
+             and d.find_elements(By.CSS_SELECTOR, "#traits-table tbody tr"))
+    assert not browser.find_element(By.ID, "clade").is_displayed()

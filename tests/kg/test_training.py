@@ -175,7 +175,7 @@ def test_species_and_random_splits(sample_kg):
     assert r.counts()["test"] == 0
     with pytest.raises(ValidationError, match="summing to 1"):
         t.split(method="species", fractions=(0.5, 0.5, 0.5))
-    with pytest.raises(ValidationError, match="expected clade, species or random"):
+    with pytest.raises(ValidationError, match="expected clade, rank, age, depth, relative, species or random"):
         t.split(method="stratified")
 
 
@@ -231,3 +231,109 @@ def test_synonyms_resolve_to_tips_for_taxa_and_images(sample_kg, tmp_path):
     m = t.images(df, check_files=False)
     assert m.frame["taxon"].tolist() == ["Danio rerio", "Danio albolineatus"]
     assert m.report()["renamed_taxa"] == {"Brachydanio rerio": "Danio rerio"} and m.problems == []
+
+
+# ------------------------------------------------------------------ hold-out by rank, by cut; degenerate sets
+
+def _groups_by_set(split, labels):
+    sets: dict[str, set[str]] = {}
+    for taxon, s in split.assignment.items():
+        sets.setdefault(labels[taxon], set()).add(s)
+    return sets
+
+
+@pytest.mark.parametrize("rank", ["genus", "family", "order"])
+def test_rank_split_holds_out_whole_groups_for_test_and_val(toy_kg, rank):
+    t = toy_kg.training
+    r = t.rank_labels(ALL9, [rank])[rank]
+    for seed in range(8):
+        s = t.split(ALL9, method="rank", rank=rank, test=0.3, val=0.2, seed=seed)
+        assert all(len(v) == 1 for v in _groups_by_set(s, r).values())  # no genus/family/order spans two sets
+        assert s.report["groups_spanning_sets"] == 0 and s.report["rank"] == rank
+        test_groups = {g["group"] for g in s.report["test_groups"]}
+        assert test_groups == {r[x] for x in s.assignment[s.assignment == "test"].index}
+        assert sum(s.counts().values()) == 9 and s.counts()["test"] <= 0.3 * 9
+    s = t.split(ALL9, method="rank", rank="genus", test=0.3, val=0.2, seed=3)
+    again = t.split(ALL9, method="rank", rank="genus", test=0.3, val=0.2, seed=3)
+    assert again.assignment.equals(s.assignment)
+    with pytest.raises(ValidationError, match="rank 'tribe' is not in the loaded taxonomy"):
+        t.split(ALL9, method="rank", rank="tribe")
+
+
+@pytest.mark.parametrize(("by", "cut"), [("age", 5.5), ("depth", 2), ("relative", 0.45)])
+def test_cut_split_holds_out_whole_clades_below_the_cut(toy_kg, by, cut):
+    t = toy_kg.training
+    lv = t.levels(ALL9, [cut], by=by)
+    clade = lv.nodes["level0"]
+    s = t.split(ALL9, method=by, cut=cut, test=0.3, val=0.2, seed=1)
+    assert all(len(v) == 1 for v in _groups_by_set(s, clade).values())
+    assert s.report["by"] == by and s.report["cut"] == cut and s.report["groups"] == clade.nunique()
+    assert s.counts()["test"] >= 1
+    with pytest.raises(ValidationError, match=f"a split by {by} needs a cut"):
+        t.split(ALL9, method=by)
+
+
+def test_clade_split_draws_validation_clades_by_the_same_rule(sample_kg):
+    t = sample_kg.training
+    tree = sample_kg.tree("sample")
+    s = t.split(method="clade", min_size=2, max_size=4, test=0.25, val=0.25, seed=7)
+    val = set(s.assignment[s.assignment == "val"].index)
+    assert s.report["val_clades"] and sum(c["taxa"] for c in s.report["val_clades"]) == len(val)
+    for c in s.report["val_clades"]:
+        assert {x.replace("_", " ") for x in tree.node(c["node"]).tips()} <= val and 2 <= c["taxa"] <= 4
+
+
+def test_degenerate_splits_and_level_sets_warn_or_refuse(toy_kg, caplog):
+    t = toy_kg.training
+    three = ["Aa one", "Aa two", "Ab one"]
+    with caplog.at_level("WARNING"):
+        s = t.split(three, method="species", fractions=(0.8, 0.1, 0.1), seed=0)
+    assert s.counts() == {"train": 2, "val": 0, "test": 1}
+    assert any("degenerate species split of 3 taxa" in w for w in s.report["warnings"])
+    assert "degenerate species split of 3 taxa" in caplog.text
+    with pytest.raises(ValidationError, match=r"degenerate rank split of 3 taxa .*: train 3, val 0, test 0"):
+        t.split(three, method="rank", rank="family", strict=True)
+    with caplog.at_level("WARNING"):
+        lv = t.levels(three, n_levels=3)
+    assert len(lv.cuts) == 1 and "1 level(s) of the 3 asked for from 3 taxa" in lv.report[0]["warnings"][0]
+    assert "1 level(s) of the 3 asked for" in caplog.text
+    with pytest.raises(ValidationError, match="1 level\\(s\\) of the 3 asked for"):
+        t.levels(three, n_levels=3, strict=True)
+    ok = t.split(ALL9, method="rank", rank="genus", test=0.3, val=0.2, seed=0, strict=True)
+    assert ok.report["warnings"] == []
+
+
+def test_image_id_column_named_and_every_dropped_image_reported(toy_kg, tmp_path, caplog):
+    """An Imageomics-style table (ids in 'X' or 'CAMID'): found by name (CAMID) or named (X); every
+    row left out has its line and reason, and the run logs one line with counts and the first ids."""
+    (tmp_path / "a.png").write_bytes(b"x")
+    (tmp_path / "images.csv").write_text(
+        "X,CAMID,filepath,species,blur\n"
+        "1,CAM-1,a.png,Aa one,0.1\n"
+        "2,CAM-2,a.png,Zz unknown,0.2\n"
+        "3,CAM-3,a.png,Aa two,0.9\n"
+        "4,CAM-4,gone.png,Bb one,0.1\n")
+    m = toy_kg.training.images(tmp_path / "images.csv")
+    assert m.frame["image_id"].tolist() == ["CAM-1", "CAM-3"]
+    with caplog.at_level("WARNING"):
+        m = toy_kg.training.images(tmp_path / "images.csv", id_column="X", max_quality={"blur": 0.5})
+    assert m.frame["image_id"].tolist() == ["1"] and "CAMID" in m.frame.columns
+    rep = m.report()
+    assert rep["dropped"] == 3 and rep["problem_count"] == 3
+    assert rep["reasons"] == {"off-tree taxon": 1, "missing file": 1, "quality filter": 1}
+    assert {p["image_id"]: p["line"] for p in rep["problems"]} == {"2": 3, "4": 5, "3": 4}
+    assert "images: 3 of 4 rows left out (off-tree taxon 1, missing file 1, quality filter 1), e.g. 2, 3, 4" \
+        in caplog.text
+    (tmp_path / "x.csv").write_text("X,filepath,species\n1,a.png,Aa one\n")
+    with pytest.raises(ValidationError, match=r"no image id column; expected one of .*camid, or name it with "
+                                              r"id_column=COLUMN \(CLI --id-column\)"):
+        toy_kg.training.images(tmp_path / "x.csv")
+    with pytest.raises(ValidationError, match="no column 'Y' for the image id"):
+        toy_kg.training.images(tmp_path / "x.csv", id_column="Y")
+
+
+def test_unmatched_taxa_are_named(toy_kg, caplog):
+    with caplog.at_level("WARNING"):
+        ts = toy_kg.training.taxa(["Aa one", "Aa two", "Ab one", "Zz unknown"])
+    assert ts.report()["missing_names"] == ["Zz unknown"]
+    assert "taxa: 3 of 4 matched (75.0%); not tips of the tree: Zz unknown" in caplog.text

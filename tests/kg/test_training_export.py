@@ -169,7 +169,11 @@ def test_cli_export_training(toy, tmp_path, images):
                    "--max-quality", "sharpness=5", "--split", "clade", "--max-clade", "3", "--seed", "2"])
     assert r.exit_code == 0, r.output
     assert "taxa: 9 of 9 matched" in r.stdout and "level1: cut 5.5 (age), 4 groups" in r.stdout
-    assert "held-out clades" in r.stdout and "line 8: taxon 'Zz zz'" in r.stderr
+    assert "held-out clades" in r.stdout and "line 8 (ark:/89609/t6): taxon 'Zz zz'" in r.stderr
+    assert "images: 5 of 7 kept; 2 left out (off-tree taxon 1, quality filter 1)" in r.stdout
+    assert "line 7 (ark:/89609/t5): sharpness '6' is above the maximum 5.0" in r.stderr
+    # 9 taxa, clades of 2..3 and a test share of 1.8 taxa: nothing can be held out, and it says so
+    assert "degenerate clade split of 9 taxa (clades of 2..3 taxa): train 9, val 0, test 0" in r.stderr
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["bioclip", "manifest.json", "phylonn"]
     im = pd.read_csv(tmp_path / "o" / "bioclip" / "images.csv")
     assert len(im) == 5  # 7 rows: one unknown taxon, one over the quality bound
@@ -180,3 +184,33 @@ def test_cli_export_training(toy, tmp_path, images):
     assert r.exit_code == 2 and "age cut 20 is outside the tree's height" in r.stderr
     r = run(main, ["--store", store, "export-training", str(tmp_path / "o3"), "--lineage", "kingdom"])
     assert r.exit_code == 2 and "expected NAME=VALUE" in r.output
+
+
+def test_cli_export_with_a_named_id_column_rank_split_and_every_drop_reported(toy, tmp_path, images):
+    """An image table whose ids are in 'X' (as R writes row names): refused without --id-column with
+    the option named, exported with it; images of taxa outside --taxa are reported with their reason
+    (not a silent problem_count 0); the missing taxon is named; a rank split of whole genera."""
+    store = f"oxigraph:{tmp_path / 's'}"
+    run = CliRunner().invoke
+    assert run(main, ["--store", store, "load", "tree", str(toy / "training" / "toy.nwk"), "--name", "toy"]).exit_code == 0
+    assert run(main, ["--store", store, "load", "taxonomy", str(toy / "training" / "taxonomy.csv")]).exit_code == 0
+    df = pd.read_csv(images).rename(columns={"image_id": "X", "path": "filepath"})
+    table = tmp_path / "imageomics.csv"
+    df.to_csv(table, index=False)
+    base = ["--store", store, "export-training", str(tmp_path / "o"), "--format", "bioclip", "--images", str(table),
+            "--taxa", "Aa one,Aa two,Ab one,Ba one,Bb two,Ca one,Ca two,Cb one,Zz unknown", "--cuts", "5.5",
+            "--split", "rank", "--rank", "genus", "--test", "0.3"]
+    r = run(main, base)
+    assert r.exit_code == 2 and "no image id column" in r.stderr and "--id-column" in r.stderr
+    r = run(main, base + ["--id-column", "X"])
+    assert r.exit_code == 0, r.output
+    assert "taxa: 8 of 9 matched (88.9%); not tips of the tree: Zz unknown" in r.stdout
+    assert "images: 5 of 7 kept; 2 left out (off-tree taxon 1, taxon not exported 1)" in r.stdout
+    assert "line 5 (ark:/89609/t3): taxon 'Bb one' is a tip but not among the exported taxa" in r.stderr
+    assert "split (rank, seed 0): train" in r.stdout and "genus groups" in r.stdout
+    m = json.loads((tmp_path / "o" / "manifest.json").read_text())
+    rep = m["reports"]["images"]
+    assert rep["problem_count"] == rep["dropped"] == 2 and len(rep["problems"]) == 2
+    assert m["reports"]["taxa"]["missing_names"] == ["Zz unknown"]
+    assert m["reports"]["split"]["groups_spanning_sets"] == 0 and m["reports"]["split"]["rank"] == "genus"
+    assert m["spec"]["id_column"] == "X"

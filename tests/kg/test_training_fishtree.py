@@ -69,3 +69,30 @@ def test_mostly_unknown_taxa_are_refused_with_the_fraction(fish):
         fish.training.taxa(names)
     s = fish.training.taxa(names, min_fraction=0.1)
     assert s.report()["matched"] == 2 and s.report()["missing"] == 8
+
+
+@pytest.mark.parametrize("rank", ["genus", "family", "order"])
+def test_rank_holdout_on_the_fish_tree_keeps_every_group_in_one_set(fish, shared, rank):
+    """Whole genera / families / orders of the 11,638 tips held out for test and for validation:
+    read against the PFC file itself, no group at the rank has members in two sets."""
+    with open(shared / "fishtree" / "PFC_short_classification.csv", newline="") as fh:
+        pfc = {r["genus.species"]: r[rank] for r in csv.DictReader(fh)}
+    s = fish.training.split(method="rank", rank=rank, test=0.2, val=0.1, seed=4)
+    sets: dict[str, set[str]] = {}
+    for taxon, part in s.assignment.items():
+        sets.setdefault(pfc[taxon], set()).add(part)
+    assert len(s.assignment) == 11638 and all(len(v) == 1 for v in sets.values())
+    c = s.counts()
+    assert 0.17 * 11638 <= c["test"] <= 0.2 * 11638 and 0.07 * 11638 <= c["val"] <= 0.1 * 11638
+    assert {g["group"] for g in s.report["test_groups"]} == {pfc[t] for t in s.assignment[s.assignment == "test"].index}
+    assert s.report["groups"] == len(sets) and s.report["warnings"] == [] and s.report["ungrouped"] == []
+
+
+def test_age_holdout_on_the_fish_tree_keeps_every_clade_in_one_set(fish):
+    s = fish.training.split(method="age", cut=50.0, test=0.2, val=0.1, seed=1)
+    lv = fish.training.levels(list(s.assignment.index), [50.0], by="age")
+    sets: dict[int, set[str]] = {}
+    for taxon, node in lv.nodes["level0"].items():
+        sets.setdefault(int(node), set()).add(s.assignment[taxon])
+    assert all(len(v) == 1 for v in sets.values()) and s.report["groups"] == len(sets) > 100
+    assert s.counts()["test"] > 0.15 * 11638 and s.counts()["val"] > 0.05 * 11638

@@ -49,7 +49,8 @@ def test_comparative_commands(tmp_path):
     code, out, err = run(store, "signal", "fish", "--trait", str(table), "--column", "size", "--nsim", "50", "--format", "json")
     assert code == 0, err
     res = json.loads(out)
-    assert [r["method"] for r in res] == ["pagel-lambda", "blomberg-k"] and "Fictus nullus" in err
+    assert [r["result"]["method"] for r in res] == ["pagel-lambda", "blomberg-k"] and "Fictus nullus" in err
+    assert all(r["match"]["unmatched_taxa"] == ["Fictus nullus"] and r["graph"] for r in res)
     code, out, err = run(store, "impute", "fish", "--trait", str(table), "--column", "size")
     assert code == 0 and len(out.splitlines()) == 2 + 2
     code, out, err = run(store, "impute", "fish", "--trait", str(table), "--column", "size", "--column", "fin")
@@ -60,10 +61,10 @@ def test_comparative_commands(tmp_path):
     assert code == 0 and "ci95" in out
     code, out, err = run(store, "pgls", "fish", "--table", str(table), "--y", "fin", "--x", "size", "--format", "json")
     assert code == 0, err
-    fit = json.loads(out)
+    fit = json.loads(out)["result"]
     assert [c["term"] for c in fit["coefficients"]] == ["(Intercept)", "size"] and fit["n"] == len(tips) - 2
     code, out, _ = run(store, "comparative", "list", "--format", "json")
-    assert {r["method"] for r in json.loads(out)} == {"mk-er", "lambda", "k", "impute", "impute-mv", "bm"}
+    assert {r["method"] for r in json.loads(out)} == {"mk-er", "lambda", "k", "impute", "impute-mv", "bm", "pgls"}
     code, _, err = run(store, "signal", "fish", "--trait", "nothing.tsv")
     assert code == 2 and "neither a table file nor an entity CURIE" in err
 
@@ -76,3 +77,47 @@ def test_svg_and_png_on_r_fixture_tree(tmp_path):
     assert root.tag.endswith("svg") and "x &lt; y &amp; z" in svg
     p = save_plot(tmp_path / "t.png", t, node_values={v: float(v) for v in range(t.n_nodes) if not t.is_tip[v]})
     assert p.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_named_columns_pgls_write_and_show(tmp_path):
+    """--value-column/--se-column/--taxon-column name any column; pgls --write stores a graph that
+    `comparative show` reads back with the run's numbers, exactly."""
+    store = f"oxigraph:{tmp_path / 's'}"
+    assert run(store, "load", "tree", "kg/sample/fish-tree.nwk", "--name", "fish")[0] == 0
+    from kg import KnowledgeGraph
+
+    with KnowledgeGraph.open(store) as g:
+        tips = g.tree("fish").tips()
+    rng = np.random.default_rng(5)
+    size, err_ = rng.normal(size=len(tips)), rng.uniform(0.01, 0.2, size=len(tips))
+    table = tmp_path / "m.csv"
+    table.write_text("species,Length (mm),Length SE,Fin\n" + "".join(
+        f"{t.replace('_', ' ')},{v!r},{e!r},{2 * v + w!r}\n"
+        for t, v, e, w in zip(tips, size.tolist(), err_.tolist(), rng.normal(size=len(tips)).tolist()))
+        + "Fictus nullus,1,0.1,\n")
+    code, out, err = run(store, "signal", "fish", "--trait", str(table), "--taxon-column", "species",
+                         "--value-column", "Length (mm)", "--se-column", "Length SE", "--method", "lambda",
+                         "--no-write", "--format", "json")
+    assert code == 0, err
+    (lam,) = json.loads(out)
+    assert lam["result"]["sigma2"] > 0 and lam["match"]["matched"] == len(tips)
+    with_se = lam["result"]
+    code, out, err = run(store, "signal", "fish", "--trait", str(table), "--taxon-column", "species",
+                         "--value-column", "Length (mm)", "--method", "lambda", "--no-write", "--format", "json")
+    assert json.loads(out)[0]["result"] != with_se  # the SEs were used
+    code, _, err = run(store, "signal", "fish", "--trait", str(table), "--se-column", "sd")
+    assert code == 2 and "no standard-error column 'sd'" in err
+    code, out, err = run(store, "pgls", "fish", "--table", str(table), "--taxon-column", "species",
+                         "--y", "Fin", "--x", "Length (mm)", "--vcv", "correlation", "--reml", "--format", "json")
+    assert code == 0, err
+    d = json.loads(out)
+    assert d["graph"] and d["match"]["unmatched_taxa"] == ["Fictus nullus"] and d["result"]["vcv"] == "correlation"
+    assert d["result"]["estimation"] == "REML" and d["result"]["n"] == len(tips)
+    code, out, err = run(store, "comparative", "show", d["graph"], "--format", "json")
+    assert code == 0, err
+    back = json.loads(out)
+    assert back["result"] == d["result"] and back["match"] == d["match"] and back["method"] == "pgls"
+    assert {e["term"]: (e["est"], e["se"]) for e in back["estimates"]} == {
+        c["term"]: (c["estimate"], c["se"]) for c in d["result"]["coefficients"]}
+    code, out, _ = run(store, "comparative", "show", d["graph"])
+    assert code == 0 and repr(d["result"]["coefficients"][1]["estimate"]) in out

@@ -140,3 +140,50 @@ def test_multivariate_imputation_written_per_taxon_and_trait(sample_kg, tmp_path
     assert len(rows) == 2 + n_fin
     with pytest.raises(ValidationError, match="needs several continuous traits"):
         sample_kg.comparative.run("fish", body_size(sample_kg), "impute-mv")
+
+
+def test_pgls_runs_writes_and_reads_back_like_the_others(sample_kg):
+    """PGLS through g.comparative.run: listed by methods(), complete cases (the others named in
+    left_out), coefficients written as RegressionCoefficient nodes, read back exactly; the fit
+    equals kg.comparative.pgls on the same induced tree."""
+    from kg.comparative.pgls import pgls
+
+    assert "pgls" in sample_kg.comparative.methods()
+    y = body_size(sample_kg)
+    tips = sample_kg.tree("fish").tips()
+    rng = np.random.default_rng(3)
+    x = {t.replace("_", " "): float(v) for t, v in zip(tips[1:], rng.normal(size=len(tips) - 1))}
+    a = sample_kg.comparative.run("fish", y, "pgls", predictors={"x": x}, model="lambda", lam=0.5,
+                                  estimation="REML", vcv="correlation")
+    first = tips[0].replace("_", " ")
+    assert a.result["left_out"] == [tips[0]] and first not in x
+    assert a.match["unmatched_taxa"] == ["Nonexistus fictus"]
+    ref = pgls(a.phylo, a.tip_values, a.predictors, model="lambda", lam=0.5, method="REML", vcv="correlation")
+    assert [c["estimate"] for c in a.result["coefficients"]] == ref.coef.tolist()
+    back = sample_kg.comparative.read(a.record.iri)
+    assert back["result"] == a.result and back["method"] == "pgls" and back["parameters"]["vcv"] == "correlation"
+    coefs = {e["term"]: e for e in sample_kg.comparative.estimates(a.record.iri)}
+    assert coefs["x"]["est"] == a.result["coefficients"][1]["estimate"] and coefs["x"]["se"] > 0
+    row = [r for r in sample_kg.comparative.analyses() if r["method"] == "pgls"][0]
+    assert row["ll"] == a.result["loglik"] and row["lam"] == 0.5
+    with pytest.raises(ValidationError, match="at least one predictor"):
+        sample_kg.comparative.run("fish", y, "pgls", write=False)
+    with pytest.raises(ValidationError, match="needs a continuous trait"):
+        sample_kg.comparative.run("fish", ADIPOSE, "pgls", predictors={"x": x}, write=False)
+
+
+def test_tips_without_a_value_are_named(sample_kg):
+    tips = sample_kg.tree("fish").tips()
+    rows = [(t.replace("_", " "), float(i) if i > 1 else "NA") for i, t in enumerate(tips)]
+    a = sample_kg.comparative.run("fish", Trait.from_rows(rows, name="len"), "bm", write=False)
+    assert a.match["no_value_taxa"] == tips[:2] and a.match["matched"] == len(tips)
+
+
+def test_repeated_rows_and_two_taxa_on_one_tip_are_reported(sample_kg, caplog):
+    tips = sample_kg.tree("fish").tips()
+    rows = [(t.replace("_", " "), float(i)) for i, t in enumerate(tips)] + [(tips[0].replace("_", " "), 99.0)]
+    with caplog.at_level("WARNING"):
+        trait = Trait.from_rows(rows + [(tips[1], 5.0)], name="len")  # 'Genus_species' and 'Genus species'
+    assert f"1 taxa have more than one row, the last one kept: {tips[0].replace('_', ' ')}" in caplog.text
+    a = sample_kg.comparative.run("fish", trait, "bm", write=False)
+    assert a.match["same_tip"] == [{"taxon": tips[1], "tip": tips[1], "kept": "the first taxon's value"}]

@@ -17,9 +17,12 @@ from typing import Any
 import click
 
 from kg import __version__
-from kg.core.errors import TraitKGError
+from kg.core.errors import TraitKGError, one_line
 
 log = logging.getLogger("traitkg")
+
+#: The longest error line the CLI prints (messages quote excerpts of values, see kg.core.errors.excerpt).
+MAX_ERROR_LINE = 2000
 
 
 class _Group(click.Group):
@@ -37,7 +40,12 @@ class _Group(click.Group):
 
 
 def fail(message: str) -> None:
-    click.echo(f"traitkg: error: {message}", err=True)
+    """Print the error as one line on stderr and exit with code 2. A message of several lines
+    (a rejected batch lists its bad rows) shows its first line; the rest is logged (``-v``)."""
+    first, _, rest = message.strip().partition("\n")
+    click.echo(f"traitkg: error: {one_line(first, MAX_ERROR_LINE)}", err=True)
+    if rest.strip():
+        log.info("%s", rest.rstrip())
     sys.exit(2)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from kg.core.errors import ParseError, ValidationError
-from kg.core.sources import Source
+from kg.core.sources import MAX_CELL, Source, last_row_cut
 from ontologies.units import unit_curie
 
 ROW_FIELDS = ("image", "taxon", "trait", "value", "confidence", "unit", "truth", "specimen", "region")
@@ -178,13 +178,39 @@ def read_table(src: Source, fmt: str, mapping: Mapping) -> pd.DataFrame:
     delim = mapping.delimiter or ("\t" if fmt == "tsv" else ",")
     try:
         with src.open() as fh:
-            return pd.read_csv(fh, sep=delim, dtype=str, keep_default_na=False, na_filter=False, engine="c")
+            df = pd.read_csv(fh, sep=delim, dtype=str, keep_default_na=False, na_filter=False, engine="c")
+        check_cells(df, src, delim)
+        return df
+    except UnicodeDecodeError:
+        src.read_text()  # raises the ParseError that names the line of the first byte that is not UTF-8
+        raise
     except pd.errors.EmptyDataError as exc:
         raise ParseError("empty prediction table", source=src.origin, line=1) from exc
     except pd.errors.ParserError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise ParseError(f"malformed {fmt.upper()} ({exc})", source=src.origin,
                          line=int(m.group(1)) if m else None) from exc
+
+
+def check_cells(df: pd.DataFrame, src: Source, delimiter: str) -> None:
+    """Refuse a table cut inside its last row (fewer fields than the header) and cells longer than
+    :data:`kg.core.sources.MAX_CELL` (a corrupt or wrong file), naming the file, line and column."""
+    cut = last_row_cut(src, delimiter, len(df.columns))
+    if cut:
+        raise ParseError(f"the last row has fewer fields than the header ({len(df.columns)}): the file looks cut "
+                         "short", source=src.origin, line=cut[0], value=cut[1])
+    for c in df.columns:
+        if len(str(c)) > MAX_CELL:
+            raise ParseError(f"a header cell of {len(str(c)):,} characters (at most {MAX_CELL:,})",
+                             source=src.origin, line=1)
+        if not len(df) or not pd.api.types.is_string_dtype(df[c]):
+            continue
+        lengths = df[c].str.len().to_numpy()
+        if lengths.max() > MAX_CELL:
+            i = int(lengths.argmax())
+            raise ParseError(f"column {str(c)!r}, row {i + 1}: a cell of {int(lengths[i]):,} characters "
+                             f"(a cell holds at most {MAX_CELL:,}; is this the right file?)", source=src.origin,
+                             line=i + 2)
 
 
 def _as_str(s: pd.Series) -> pd.Series:
@@ -221,7 +247,10 @@ def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = 
     raw = read_table(src, fmt, m)
     header = [str(c) for c in raw.columns]
     raw.columns = header
-    cols = _resolve_columns(m, header)
+    try:
+        cols = _resolve_columns(m, header)
+    except ParseError as exc:  # name the file
+        raise ParseError(exc.message, source=exc.source or src.origin, line=exc.line, value=exc.value) from None
     batch = _batch_from_columns(raw, cols, src)
     n = len(raw)
     rownum = np.arange(1, n + 1)

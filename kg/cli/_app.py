@@ -41,11 +41,12 @@ class _Group(click.Group):
 
 def fail(message: str) -> None:
     """Print the error as one line on stderr and exit with code 2. A message of several lines
-    (a rejected batch lists its bad rows) shows its first line; the rest is logged (``-v``)."""
+    (a rejected batch lists its bad rows) shows its first line; the rest follows with ``-v``."""
     first, _, rest = message.strip().partition("\n")
     click.echo(f"traitkg: error: {one_line(first, MAX_ERROR_LINE)}", err=True)
-    if rest.strip():
-        log.info("%s", rest.rstrip())
+    ctx = click.get_current_context(silent=True)
+    if rest.strip() and ctx is not None and ctx.find_root().params.get("verbose"):
+        click.echo(rest.rstrip(), err=True)
     sys.exit(2)
 
 

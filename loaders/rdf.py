@@ -62,13 +62,13 @@ def parse_error(src: Source, exc: SyntaxError | MemoryError) -> ParseError:
     if isinstance(exc, MemoryError):  # pyoxigraph's buffer limit: one token or line over 16 MiB
         return ParseError(f"a line or token too long to be RDF ({exc})", source=str(src.path))
     msg = str(exc.args[0]) if exc.args else str(exc)
-    return ParseError(_shorten_quotes(one_line(msg, 10 * EXCERPT)), source=str(src.path), line=exc.lineno,
+    return ParseError(one_line(_shorten_quotes(msg), 4 * EXCERPT), source=str(src.path), line=exc.lineno,
                       column=exc.offset)
 
 
 def _shorten_quotes(message: str) -> str:
-    """Quoted input inside a parser message cut to an excerpt."""
-    return re.sub(r"'([^']{%d,})'" % (EXCERPT + 1), lambda m: excerpt(m.group(1)), message)
+    """Quoted input inside a parser message (closed or running to the end) cut to an excerpt."""
+    return re.sub(r"'([^']{%d,})('|$)" % (EXCERPT + 1), lambda m: excerpt(m.group(1)), message, flags=re.S)
 
 
 def no_triples(store: Store, graph: str, src: Source) -> None:

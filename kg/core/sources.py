@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 #: The largest table cell any loader reads (1 MiB): a longer one is a corrupt or wrong file, refused
 #: with its file and line instead of the csv module's "field larger than field limit".
 MAX_CELL = 1 << 20
+# raised once for the process (the default, 128 KiB, made a long cell a csv.Error traceback in every
+# csv.reader); csv_rows turns a longer cell into a ParseError with its file and line
+csv.field_size_limit(MAX_CELL)
 
 
 def cache_dir() -> Path:
@@ -178,6 +181,7 @@ class Source:
                 yield fh
             return
         r, w = os.pipe()
+        _widen_pipe(w)
         failed: list[BaseException] = []
         stop = threading.Event()
 
@@ -239,6 +243,18 @@ class Source:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             raise ParseError(f"not valid {encoding} text", source=str(self.path), line=line) from exc
+
+
+def _widen_pipe(fd: int, size: int = 1 << 20) -> None:
+    """Give a pipe a 1 MiB buffer where the system allows (Linux): the parser at the other end reads
+    what the pipe holds, and a parser that re-scans a long token on every read (pyoxigraph's Turtle
+    lexer does) took 25 s instead of 2 to refuse a 20 MiB line through the default 64 KiB pipe."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+    except (ImportError, AttributeError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size
+        pass
 
 
 def sniff_delimiter(text: str, candidates: str = ",\t") -> str:

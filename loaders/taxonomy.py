@@ -91,6 +91,7 @@ class Classification:
     roles: dict[str, str] = field(default_factory=dict)  # column -> role
     unused: list[str] = field(default_factory=list)
     split_vernacular: int = 0
+    derived: dict[str, int] = field(default_factory=dict)  # rank -> taxa named by the name below, no column
     skipped_rows: int = 0
 
 
@@ -129,6 +130,36 @@ def split_name(text: str, rank: str) -> tuple[str, str | None, str | None]:
     if not inner or (low and re.fullmatch(r"[A-Z][a-z]+", inner)):
         return text, None, None
     return name, inner, None
+
+
+_GENUS = re.compile(r"[A-Z][a-z]+(?:-[a-z]+)?")
+
+
+def _row_taxa(row: list[str], cols: list[tuple[int, str]], header: list[str], genus_col: int | None,
+              have: set[str], where: str, line: int) -> list[tuple[str, str, str | None, str | None, bool]]:
+    """A row's taxa from the highest rank down: (name, rank, vernacular, authorship, derived). A
+    genus (or a species) that has no column is taken from the species' binomial (the subspecies'
+    trinomial): derived."""
+    out: list[tuple[str, str, str | None, str | None, bool]] = []
+    for i, rank in cols:
+        cell = row[i].strip()
+        if not cell:
+            continue
+        if len(cell) > MAX_NAME:
+            raise ParseError(f"column {header[i]!r}: a name of {len(cell):,} characters (at most {MAX_NAME})",
+                             source=where, line=line, value=cell)
+        sci, vern, auth = split_name(cell, rank)
+        name = normalise_name(sci)
+        if rank in ("species", "subspecies") and " " not in name and genus_col is not None and row[genus_col].strip():
+            name = f"{normalise_name(split_name(row[genus_col].strip(), 'genus')[0])} {name}"
+        words = name.split()
+        if rank in ("species", "subspecies") and "genus" not in have and len(words) >= 2 \
+                and _GENUS.fullmatch(words[0]) and not any(t[1] == "genus" for t in out):
+            out.append((words[0], "genus", None, None, True))
+        if rank == "subspecies" and "species" not in have and len(words) >= 3 and _GENUS.fullmatch(words[0]):
+            out.append((" ".join(words[:2]), "species", None, None, True))
+        out.append((name, rank, vern, auth, False))
+    return out
 
 
 def _external_iri(prefix: str, value: str) -> str:
@@ -185,6 +216,7 @@ def parse(path: str | Path | Source, *, delimiter: str | None = None, columns: M
     syn_col = next((i for i, r in roles.items() if r == "synonyms"), None)
     ver_col = next((i for i, r in roles.items() if r == "vernacular"), None)
     genus_col = next((i for i, r in cols if r == "genus"), None)
+    have = {r for _, r in cols}
     out = Classification({}, [header[i] for i, _ in cols], 0, roles={header[i]: r for i, r in roles.items()},
                          unused=[h for i, h in enumerate(header) if i not in roles])
     taxa = out.taxa
@@ -209,20 +241,12 @@ def parse(path: str | Path | Source, *, delimiter: str | None = None, columns: M
             continue
         parent: str | None = None
         lowest: str | None = None
-        for i, rank in cols:
-            cell = row[i].strip()
-            if not cell:
-                continue
-            if len(cell) > MAX_NAME:
-                raise ParseError(f"column {header[i]!r}: a name of {len(cell):,} characters (at most {MAX_NAME})",
-                                 source=where, line=line, value=cell)
-            sci, vern, auth = split_name(cell, rank)
-            name = normalise_name(sci)
-            if rank in ("species", "subspecies") and " " not in name and genus_col is not None and row[genus_col].strip():
-                name = f"{normalise_name(split_name(row[genus_col].strip(), 'genus')[0])} {name}"
+        for name, rank, vern, auth, derived in _row_taxa(row, cols, header, genus_col, have, where, line):
             rec = taxa.get(name)
             if rec is None:
                 rec = taxa[name] = TaxonRecord(name, rank, parent, line)
+                if derived:
+                    out.derived[rank] = out.derived.get(rank, 0) + 1
             elif rec.rank != rank:
                 out.warnings.append((f"{name!r} appears as {rec.rank} (line {rec.line}) and as {rank}", line, name))
             elif rec.parent != parent and parent is not None:
@@ -307,6 +331,9 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     for col in cls.unused:
         rep.warn(f"column {col!r} is not used (not a rank, id, synonym or vernacular column); give it a role "
                  f"with --column ROLE={col}", line=1)
+    if cls.derived:
+        rep.warn("taxa of ranks without a column, taken from the names of the species (genus) or subspecies "
+                 f"(species): {', '.join(f'{r} {n}' for r, n in cls.derived.items())}")
     if cls.split_vernacular:
         rep.warn(f"{cls.split_vernacular} name(s) carried a vernacular name in parentheses (e.g. "
                  "'Tyrannidae (Tyrant Flycatchers)'): taken out of the scientific name and kept as dwc:vernacularName")

@@ -66,13 +66,15 @@ def test_bird_checklist_with_mapping(birds, tmp_path):
     code, out, err = cli("--store", f"oxigraph:{tmp_path / 's'}", "load", "taxonomy", str(birds),
                          "--column", "order=ORDER1", "--column", "species=SCI_NAME")
     assert code == 0, err
-    assert "rows=7, taxa=12, order=2, family=3, species=7" in out and "external_ids=7" in out
+    assert "rows=7, taxa=18, order=2, family=3, genus=6, species=7" in out and "external_ids=7" in out
     warnings = [ln.strip() for ln in err.splitlines()]
     assert warnings == [
         "warning: line 1: column 'sort_v2024' is not used (not a rank, id, synonym or vernacular column); "
         "give it a role with --column ROLE=sort_v2024",
         "warning: line 1: column 'CATEGORY' is not used (not a rank, id, synonym or vernacular column); "
         "give it a role with --column ROLE=CATEGORY",
+        "warning: taxa of ranks without a column, taken from the names of the species (genus) or subspecies "
+        "(species): genus 6",
         "warning: 3 name(s) carried a vernacular name in parentheses (e.g. 'Tyrannidae (Tyrant Flycatchers)'): "
         "taken out of the scientific name and kept as dwc:vernacularName"]
     kg = KnowledgeGraph.open(f"oxigraph:{tmp_path / 's'}")
@@ -82,15 +84,18 @@ def test_bird_checklist_with_mapping(birds, tmp_path):
     assert objects(kg, "Tyrannidae", SKOS_EXACT) == []  # the family gets no species' id
     assert objects(kg, "Tyrannus tyrannus", SKOS_EXACT) == [expand("OTT:811003")]
     assert objects(kg, "Tyrannus tyrannus", DWC + "vernacularName") == ["Eastern Kingbird"]
-    assert objects(kg, "Tyrannus tyrannus", "https://w3id.org/traitkg/schema#parentTaxon") == [taxon_iri("Tyrannidae")]
-    assert objects(kg, "Tyrannidae", "https://w3id.org/traitkg/schema#parentTaxon") == [taxon_iri("Passeriformes")]
+    parent = "https://w3id.org/traitkg/schema#parentTaxon"
+    assert objects(kg, "Tyrannus tyrannus", parent) == [taxon_iri("Tyrannus")]  # the genus, from the binomial
+    assert objects(kg, "Tyrannus", DWC + "taxonRank") == ["genus"]
+    assert objects(kg, "Tyrannus", parent) == [taxon_iri("Tyrannidae")]
+    assert objects(kg, "Tyrannidae", parent) == [taxon_iri("Passeriformes")]
     names = {q.object.value for q in kg.store.quads(None, NamedNode(DWC + "scientificName"))}
     assert not any("(" in n for n in names)  # no taxon keeps the English name in its scientific name
 
 
 def test_python_api_takes_the_same_mapping(birds, mem_kg):
     rep = mem_kg.load_taxonomy(birds, columns=BIRD_MAPPING)
-    assert rep.counts["species"] == 7 and rep.counts["vernacular_names"] == 10
+    assert rep.counts["species"] == 7 and rep.counts["genus"] == 6 and rep.counts["vernacular_names"] == 10
     assert [p.message for p in rep.problems][:2] == [
         "column 'sort_v2024' is not used (not a rank, id, synonym or vernacular column); give it a role with "
         "--column ROLE=sort_v2024",
@@ -179,3 +184,12 @@ def test_documented_bird_example(toy, tmp_path, monkeypatch):
     code, out, err = cli(*args)
     assert code == 0, err
     assert _stable(out + err) == _stable(shown)
+
+
+def test_species_from_a_trinomial_without_a_species_column(tmp_path):
+    p = _write(tmp_path, "family,subspecies\nTurdidae,Turdus migratorius achrusterus\n")
+    cls = taxonomy.parse(p)
+    assert [(t.name, t.rank, t.parent) for t in cls.taxa.values()] == [
+        ("Turdidae", "family", None), ("Turdus", "genus", "Turdidae"),
+        ("Turdus migratorius", "species", "Turdus"), ("Turdus migratorius achrusterus", "subspecies", "Turdus migratorius")]
+    assert cls.derived == {"genus": 1, "species": 1}

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.core.errors import ParseError, ValidationError, excerpt
+from kg.core.errors import EXCERPT, ParseError, ValidationError, excerpt
 from kg.core.graphs import slug
 from kg.core.names import DWC, SKOS_EXACT, TKG_PARENT_TAXON, TKG_SYNONYM, TKG_TAXON, normalise_name, taxon_iri
 from kg.core.sources import Source, csv_rows, sniff_delimiter
@@ -146,7 +146,7 @@ def _row_taxa(row: list[str], cols: list[tuple[int, str]], header: list[str], ge
         if not cell:
             continue
         if len(cell) > MAX_NAME:
-            raise ParseError(f"column {header[i]!r}: a name of {len(cell):,} characters (at most {MAX_NAME})",
+            raise ParseError(f"column {excerpt(header[i])}: a name of {len(cell):,} characters (at most {MAX_NAME})",
                              source=where, line=line, value=cell)
         sci, vern, auth = split_name(cell, rank)
         name = normalise_name(sci)
@@ -178,14 +178,14 @@ def _assign_roles(header: list[str], columns: Mapping[str, str], where: str) -> 
     for role, col in columns.items():
         r = role.strip().lower()
         if r not in ROLES:
-            raise ValidationError(f"unknown column role {role!r} (in {role}={col}); expected one of: "
+            raise ValidationError(f"unknown column role {excerpt(role)}; expected one of: "
                                   f"{', '.join(ROLES)}")
         if col not in header:
-            raise ParseError(f"column {col!r} (mapped to {r}) is not in the header; the header has: "
+            raise ParseError(f"column {excerpt(col)} (mapped to {r}) is not in the header; the header has: "
                              f"{excerpt(', '.join(header), 300)}", source=where, line=1, value=col)
         i = header.index(col)
         if i in out:
-            raise ValidationError(f"column {col!r} is mapped twice ({out[i]} and {r})")
+            raise ValidationError(f"column {excerpt(col)} is mapped twice ({out[i]} and {r})")
         out[i] = r
     taken = set(out.values())
     for i, h in enumerate(header):
@@ -276,17 +276,17 @@ def parse(path: str | Path | Source, *, delimiter: str | None = None, columns: M
             try:
                 iri = _external_iri(prefix, v)
             except Exception as exc:
-                out.warnings.append((f"column {header[i]!r}: bad {prefix} id: {exc}", line, v))
+                out.warnings.append((f"column {excerpt(header[i])}: bad {prefix} id {excerpt(v)} ({type(exc).__name__})", line, v))
                 continue
             first = owner.get(iri)
             if first is not None and first[0] != lowest:
-                problem(f"column {header[i]!r}: id {v!r} would be an exact match of {first[0]!r} (line {first[1]}) "
+                problem(f"column {excerpt(header[i])}: id {excerpt(v)} would be an exact match of {first[0]!r} (line {first[1]}) "
                         f"and of {lowest!r}; one id names one taxon", line, v)
                 continue
             had = held.get((lowest, prefix))
             if had is not None and had[0] != iri:
-                problem(f"column {header[i]!r}: {lowest!r} ({rec.rank}) would get a second {prefix} id ({v!r}; "
-                        f"{had[2]!r} on line {had[1]}): the id column names a lower rank than the lowest rank "
+                problem(f"column {excerpt(header[i])}: {lowest!r} ({rec.rank}) would get a second {prefix} id ({excerpt(v)}; "
+                        f"{excerpt(had[2])} on line {had[1]}): the id column names a lower rank than the lowest rank "
                         "column filled in on this row (map the lower rank with --column RANK=COLUMN"
                         + (f"; unused columns: {', '.join(out.unused)})" if out.unused else ")"), line, v)
                 continue
@@ -329,8 +329,8 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     cls = parse(src, delimiter=delimiter, columns=columns, lenient=lenient)
     rep = LoadReport(source=src.origin, kind=KIND)
     for col in cls.unused:
-        rep.warn(f"column {col!r} is not used (not a rank, id, synonym or vernacular column); give it a role "
-                 f"with --column ROLE={col}", line=1)
+        rep.warn(f"column {excerpt(col)} is not used (not a rank, id, synonym or vernacular column); give it a role "
+                 f"with --column ROLE={col if len(col) <= EXCERPT else excerpt(col)}", line=1)
     if cls.derived:
         rep.warn("taxa of ranks without a column, taken from the names of the species (genus) or subspecies "
                  f"(species): {', '.join(f'{r} {n}' for r, n in cls.derived.items())}")

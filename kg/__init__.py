@@ -202,7 +202,9 @@ class KnowledgeGraph:
 
     def load_taxonomy(self, path: str | Path, *, name: str | None = None, version: str | None = None,
                       **options: Any) -> LoadReport:
-        """Load a classification table (CSV/TSV: rank columns, optional synonyms and ids)."""
+        """Load a classification table (CSV/TSV: rank columns, optional synonyms, ids and common
+        names). Options: ``columns`` (role -> column, e.g. ``{"order": "ORDER1", "ott": "OTT_ID"}``),
+        ``delimiter``, ``lenient`` (see :mod:`loaders.taxonomy` and docs/formats/taxonomy.md)."""
         from loaders import taxonomy
 
         report = taxonomy.load(self.store, path, name=name, version=version, **options)

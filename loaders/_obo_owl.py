@@ -103,6 +103,7 @@ class _Mapper:
         iri = OBO + self.ont + (".owl" if "." not in self.ont else "")
         self.m = OwlMapping(iri)
         self.out = self.m.triples
+        self.line: int | None = None  # the clause being mapped (for errors)
 
     # identifiers -----------------------------------------------------------------------------
     def expand(self, ident: str, *, line: int | None = None) -> str:
@@ -169,9 +170,11 @@ class _Mapper:
 
     # stanzas ---------------------------------------------------------------------------------
     def header(self) -> None:
+        self.line = next((c.line for c in self.doc.header if c.tag == "ontology"), None)
         o = _n(self.m.ontology_iri)
         self.add(o, TYPE, _n(OWL + "Ontology"))
         for c in self.doc.header:
+            self.line = c.line
             if c.tag == "data-version":
                 dv = c.value
                 self.add(o, _n(OWL + "versionIRI"), _n(f"{OBO}{self.ont}/{dv}/{self.ont}.owl"))
@@ -246,6 +249,7 @@ class _Mapper:
         unions: list[str] = []
         for c in st.clauses:
             t, v = c.tag, c.value
+            self.line = c.line
             if t == "name":
                 self.add(s, LABEL, Literal(v))
             elif t == "def":
@@ -338,13 +342,20 @@ class _Mapper:
 
 def to_owl(doc: OboDocument) -> OwlMapping:
     """Map an OBO document to OWL triples (tuples of pyoxigraph terms)."""
-    mp = _Mapper(doc)
-    mp.header()
-    seen: dict[str, int] = {}
-    for st in doc.stanzas:
-        if st.id in seen and st.type == "Term":
-            mp.m.problems.append((f"duplicate [Term] stanza for {st.id} (first at line {seen[st.id]}); merged",
-                                  st.line, st.id))
-        seen.setdefault(st.id, st.line)
-        mp.stanza(st)
+    try:
+        mp = _Mapper(doc)
+        mp.header()
+        seen: dict[str, int] = {}
+        for st in doc.stanzas:
+            if st.id in seen and st.type == "Term":
+                mp.m.problems.append((f"duplicate [Term] stanza for {st.id} (first at line {seen[st.id]}); merged",
+                                      st.line, st.id))
+            seen.setdefault(st.id, st.line)
+            mp.line = st.line
+            mp.stanza(st)
+    except ParseError:
+        raise
+    except ValueError as exc:  # a value that makes no valid IRI (a control character, a space...)
+        line = getattr(locals().get("mp"), "line", None)
+        raise ParseError(f"a value that makes no valid IRI ({exc})", source=doc.path, line=line) from None
     return mp.m

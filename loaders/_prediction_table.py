@@ -187,6 +187,7 @@ class PredictionTable:
         return np.array(sorted({q for p in self.problems for q in (p.pos, *p.more) if q >= 0}), dtype=np.int64)
 
 
+
 def _as_str(s: pd.Series) -> pd.Series:
     if s.dtype == object and all(isinstance(x, str) for x in s.iloc[:100]):
         return s.fillna("").astype(str)

@@ -18,17 +18,16 @@ raises ``ParseError`` naming file, member and row (``lenient=True``: reported an
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kg.core.errors import ParseError
 from kg.core.graphs import slug
-from kg.core.sources import Source
+from kg.core.sources import Source, csv_rows
 from kg.core.store import RdfFormat, Store
 from loaders._base import Progress, ingest
 from loaders._key_rdf import keys_ntriples
@@ -61,7 +60,10 @@ def _delimiter(text: str) -> str:
     head = "\n".join(text.splitlines()[:20])
 
     def fits(d: str) -> int:
-        return sum(1 for r in csv.reader(io.StringIO(head), delimiter=d) if r and 3 <= len(r) <= 4)
+        try:
+            return sum(1 for _, r in csv_rows(head, source="", delimiter=d) if r and 3 <= len(r) <= 4)
+        except ParseError:  # a malformed head: the reading proper says where
+            return 0
 
     return "\t" if fits("\t") >= fits(",") else ","
 
@@ -76,13 +78,11 @@ def parse_key_text(text: str, *, key_id: str, where: str, title: str = "", delim
     Sub-keys are named ``<key id>-<sub-key name>`` and titled by their name."""
     text = text.lstrip("\ufeff")
     delim = delimiter or _delimiter(text)
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
     rows: list[tuple[str, str, str]] = []
     lines: list[int] = []
     fourth: list[str] = []
     header: list[str] | None = None
-    for row in reader:
-        line = reader.line_num
+    for line, row in csv_rows(text, source=where, delimiter=delim):
         if not row or not any(c.strip() for c in row):
             continue
         if header is None and not rows and not _NUMERIC.fullmatch(row[0] or ""):
@@ -137,9 +137,12 @@ def parse_key_text(text: str, *, key_id: str, where: str, title: str = "", delim
     return keys
 
 
-def _tsv(text: str) -> list[dict[str, str]]:
-    return [{k: (v or "") for k, v in r.items()} for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")),
-                                                                           delimiter="\t")]
+def _tsv(text: str, where: str = "") -> list[dict[str, str]]:
+    rows = [r for _, r in csv_rows(text.lstrip("\ufeff"), source=where, delimiter="\t")]
+    if not rows:
+        return []
+    head = rows[0]
+    return [{k: (r[i] if i < len(r) else "") for i, k in enumerate(head)} for r in rows[1:] if r]
 
 
 def _yaml_flat(text: str) -> dict[str, str]:
@@ -169,17 +172,19 @@ def _parse_zip(src: Source, *, lenient: bool) -> KeyBaseProject:
                 return zf.read(member).decode("utf-8")
             except UnicodeDecodeError as exc:
                 raise ParseError(f"member {member} is not UTF-8: {exc}", source=where) from exc
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise ParseError(f"member {member} cannot be read: {exc}", source=where) from None
 
         meta = _yaml_flat(text("project_metadata.yaml")) if "project_metadata.yaml" in names else {}
         proj = KeyBaseProject(name=slug(meta.get("title") or src.stem).lower(), title=meta.get("title") or src.stem,
                               metadata=meta)
         if "items.tsv" in names:
-            for r in _tsv(text("items.tsv")):
+            for r in _tsv(text("items.tsv"), f"{where}!items.tsv"):
                 if r.get("name"):
                     proj.items[r["name"].strip()] = {"id": r.get("id", ""), "url": r.get("url", "")}
         if "sources.tsv" in names:
-            proj.sources = {r["id"]: r for r in _tsv(text("sources.tsv")) if r.get("id")}
-        listed = _tsv(text("keys.tsv")) if "keys.tsv" in names else []
+            proj.sources = {r["id"]: r for r in _tsv(text("sources.tsv"), f"{where}!sources.tsv") if r.get("id")}
+        listed = _tsv(text("keys.tsv"), f"{where}!keys.tsv") if "keys.tsv" in names else []
         if not listed:
             listed = [{"id": n.split("-")[1] if n.count("-") > 1 else Path(n).stem, "key_file": n, "title": ""}
                       for n in sorted(names) if n.startswith("key-") and n.endswith((".tsv", ".csv"))]

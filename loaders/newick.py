@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kg.core.errors import ParseError
+from kg.core.errors import ParseError, excerpt
 from kg.core.graphs import slug
 from kg.core.sources import Source
 from kg.core.store import Store
@@ -91,8 +91,15 @@ def parse(path: str | Path | Source, *, internal_labels: str = "auto", ete_forma
     if internal_labels not in ("auto", "support", "name"):
         raise ParseError(f"internal_labels={internal_labels!r}; expected auto, support or name", source=str(src.path))
     text = src.read_text()
+    chunks = list(split_trees(text))
+    if len(chunks) > 1 and not chunks[-1][0].rstrip().endswith(";"):
+        # one tree may omit its ';' (many tools do), but text after the last ';' is not a tree
+        junk, off = chunks[-1]
+        raise ParseError(f"text after the last tree's ';': {excerpt(junk.strip())}; expected a tree ending "
+                         "in ';' (is the file cut short, or is something appended?)", source=str(src.path),
+                         line=off + 1 + junk[: len(junk) - len(junk.lstrip())].count("\n"))
     trees = [parse_newick(chunk, source=str(src.path), internal_labels=internal_labels, line_offset=off)
-             for chunk, off in split_trees(text)]
+             for chunk, off in chunks]
     if not trees:
         raise ParseError("empty tree: the file holds no Newick tree", source=str(src.path), line=1)
     return trees

@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kg.core.errors import ParseError
+from kg.core.errors import ParseError, excerpt
 from kg.core.graphs import slug
 from kg.core.sources import Source
 from kg.core.store import Store
@@ -106,6 +106,9 @@ def parse(path: str | Path | Source, *, internal_labels: str = "auto") -> list[P
         if head in ("END", "ENDBLOCK"):
             block = None
             continue
+        if block is None:  # NEXUS holds only blocks: this is junk or a cut/merged file
+            raise ParseError(f"{excerpt(body)} outside a BEGIN ... END; block; expected BEGIN", source=where,
+                             line=line, value=body)
         if block == "TAXA" and head == "TAXLABELS":
             taxlabels += [_unquote(w) for w in _words(body)[1:]]
         elif block == "TREES" and head == "TRANSLATE":

@@ -216,5 +216,9 @@ def parse(path: str | Path | Source) -> OboDocument:
     """Parse an OBO file (``.gz`` transparently). Pure: no store involved."""
     src = path if isinstance(path, Source) else Source.resolve(path)
     text = src.read_text()
-    return parse_lines(text.splitlines(), str(src.path))
+    doc = parse_lines(text.splitlines(), str(src.path))
+    if not doc.stanzas:
+        raise ParseError("no [Term], [Typedef] or [Instance] stanza: the file is empty or not an OBO ontology",
+                         source=str(src.path), line=1)
+    return doc
 

@@ -32,6 +32,7 @@ from kg.core.graphs import drop_graph, get_graph, slug
 from kg.core.sources import Source
 from kg.core.store import Literal, NamedNode, Quad, RdfFormat, Store, rdf_format
 from loaders._base import Progress, ingest, write_triples
+from loaders.rdf import no_triples, parse_error
 from loaders.report import LoadReport
 from ontologies.axioms import EQUIVALENT, FIRST, INTERSECTION, SOME, SUBCLASS, UNION
 from ontologies.graph_axioms import axiom_triples, remember
@@ -253,9 +254,9 @@ def _load_one(store: Store, plan: _Plan, name: str | None, version: str | None, 
             with src.pipe(progress=tick if progress else None) as fh:  # gunzip beside the parse
                 try:
                     store.load_file(fh, fmt, graph, base_iri=h.ontology_iri or src.path.resolve().as_uri())
-                except SyntaxError as exc:
-                    msg = str(exc.args[0]) if exc.args else str(exc)
-                    raise ParseError(msg, source=str(src.path), line=exc.lineno, column=exc.offset) from exc
+                except (SyntaxError, MemoryError) as exc:
+                    raise parse_error(src, exc) from None
+            no_triples(store, graph, src)
         # one read of the axioms, for the checks here and for every closure made of this graph
         triples = axiom_triples(store, graph)
         if plan.mapping is None:

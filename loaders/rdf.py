@@ -15,10 +15,11 @@ and reports file, line and column.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from kg.core.errors import ParseError, UnknownFormat
+from kg.core.errors import EXCERPT, ParseError, UnknownFormat, excerpt, one_line
 from kg.core.graphs import slug
 from kg.core.sources import Source
 from kg.core.store import RdfFormat, Store, rdf_format
@@ -51,13 +52,29 @@ def parse(path: str | Path, fmt: str | None = None, *, base_iri: str | None = No
     with src.open() as fh:
         try:
             return list(parse_rdf(fh, syntax, base_iri=base_iri))
-        except SyntaxError as exc:
-            raise _parse_error(src, exc) from exc
+        except (SyntaxError, MemoryError) as exc:
+            raise parse_error(src, exc) from None
 
 
-def _parse_error(src: Source, exc: SyntaxError) -> ParseError:
+def parse_error(src: Source, exc: SyntaxError | MemoryError) -> ParseError:
+    """The parser's error as a ParseError with the file, line and column; its message never quotes
+    more than a short excerpt of the input (the parser's own messages may hold a whole token)."""
+    if isinstance(exc, MemoryError):  # pyoxigraph's buffer limit: one token or line over 16 MiB
+        return ParseError(f"a line or token too long to be RDF ({exc})", source=str(src.path))
     msg = str(exc.args[0]) if exc.args else str(exc)
-    return ParseError(msg, source=str(src.path), line=exc.lineno, column=exc.offset)
+    return ParseError(one_line(_shorten_quotes(msg), 4 * EXCERPT), source=str(src.path), line=exc.lineno,
+                      column=exc.offset)
+
+
+def _shorten_quotes(message: str) -> str:
+    """Quoted input inside a parser message (closed or running to the end) cut to an excerpt."""
+    return re.sub(r"'([^']{%d,})('|$)" % (EXCERPT + 1), lambda m: excerpt(m.group(1)), message, flags=re.S)
+
+
+def no_triples(store: Store, graph: str, src: Source) -> None:
+    if not store.count(graph):
+        raise ParseError("no triples: the file is empty or holds only prefixes and comments "
+                         "(an empty graph is not loaded)", source=str(src.path), line=1)
 
 
 def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
@@ -78,8 +95,9 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
         with src.pipe(progress=tick if progress else None) as fh:
             try:
                 store.load_file(fh, syntax, graph, base_iri=base_iri or src.path.resolve().as_uri())
-            except SyntaxError as exc:
-                raise _parse_error(src, exc) from exc
+            except (SyntaxError, MemoryError) as exc:
+                raise parse_error(src, exc) from None
+        no_triples(store, graph, src)
 
     return ingest(store, src, kind=kind, name=name or slug(src.stem), version=version, loader="rdf",
                   writer=writer, parameters={"format": syntax.file_extension, **({"base_iri": base_iri} if base_iri else {})})

@@ -18,9 +18,12 @@ from typing import Any
 import click
 
 from kg import __version__
-from kg.core.errors import TraitKGError
+from kg.core.errors import TraitKGError, one_line
 
 log = logging.getLogger("traitkg")
+
+#: The longest error line the CLI prints (messages quote excerpts of values, see kg.core.errors.excerpt).
+MAX_ERROR_LINE = 2000
 
 
 class _Group(click.Group):
@@ -38,9 +41,13 @@ class _Group(click.Group):
 
 
 def fail(message: str, details: Sequence[str] = ()) -> None:
-    """One line on stderr and exit code 2; with ``-v`` the error's details (every bad row) follow."""
-    click.echo(f"traitkg: error: {message}", err=True)
-    if details and _verbosity() > 0:
+    """One line on stderr and exit code 2. With ``-v`` the rest follows: the error's details (every
+    bad row of a refused batch) and any further lines of a message of several lines."""
+    first, _, rest = message.strip().partition("\n")
+    click.echo(f"traitkg: error: {one_line(first, MAX_ERROR_LINE)}", err=True)
+    if _verbosity() > 0:
+        if rest.strip():
+            click.echo(rest.rstrip(), err=True)
         for d in details:
             click.echo(f"  {d}", err=True)
     sys.exit(2)
@@ -68,7 +75,7 @@ def json_refusals(as_json: bool) -> Iterator[None]:
         body = exc.to_dict() if callable(getattr(exc, "to_dict", None)) else {  # type: ignore[attr-defined]
             "status": "refused", "error": str(exc), "problems": error_details(exc)}
         emit_json(body)
-        click.echo(f"traitkg: error: {exc}", err=True)
+        click.echo(f"traitkg: error: {one_line(str(exc).strip().partition(chr(10))[0], MAX_ERROR_LINE)}", err=True)
         sys.exit(2)
 
 

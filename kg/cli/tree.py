@@ -51,14 +51,45 @@ def load_tree(source: str, name: str | None, version: str | None, fmt: str | Non
     print_report(get_kg().load_tree(source, name=name, version=version, format=format_name, **opts), as_json)
 
 
-@load_group.command("taxonomy")
+def _taxonomy_epilog() -> str:
+    from loaders.taxonomy import ID_ROLES, RANKS  # light: no heavy imports there
+
+    return ("\b\nColumn roles (--column ROLE=COLUMN; columns named after a role are recognised):\n"
+            f"  ranks: {', '.join(RANKS)}\n"
+            f"  external ids (skos:exactMatch of the row's lowest taxon): {', '.join(ID_ROLES)}\n"
+            "  synonyms (';' or '|' separated), vernacular (a common name)\n"
+            "A name like 'Tyrannidae (Tyrant Flycatchers)' is split: the parenthesis is kept as a vernacular name.\n"
+            "Every unused column is reported. Full description and a worked example: docs/formats/taxonomy.md")
+
+
+class _TaxonomyCommand(click.Command):
+    """Its help lists the column roles, read from the loader only when the help is shown."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = _taxonomy_epilog()
+        super().format_epilog(ctx, formatter)
+
+
+@load_group.command("taxonomy", cls=_TaxonomyCommand)
 @click.argument("source")
+@click.option("--column", "columns", multiple=True, metavar="ROLE=COLUMN",
+              help="Give a column a role, e.g. --column order=ORDER1 --column species=SCI_NAME --column ott=OTT_ID.")
+@click.option("--delimiter", help="Field delimiter (default: ',' or tab, whichever the header uses more).")
+@click.option("--lenient", is_flag=True, help="Skip bad rows and conflicting ids (reported) instead of refusing the table.")
 @click.option("--name", help="Taxonomy name (default: the file name).")
 @click.option("--version", "version", help="Release version (default: a content hash).")
 @click.option("--json", "as_json", is_flag=True, help="Print the load report as JSON.")
-def load_taxonomy(source: str, name: str | None, version: str | None, as_json: bool) -> None:
-    """Load a classification table (CSV/TSV with rank columns; synonyms and ids optional)."""
-    print_report(get_kg().load_taxonomy(source, name=name, version=version), as_json)
+def load_taxonomy(source: str, columns: tuple[str, ...], delimiter: str | None, lenient: bool, name: str | None,
+                  version: str | None, as_json: bool) -> None:
+    """Load a classification table (CSV/TSV): rank columns, optional ids, synonyms and common names."""
+    mapping: dict[str, str] = {}
+    for c in columns:
+        role, sep, col = c.partition("=")
+        if not sep or not role.strip() or not col.strip():
+            raise click.BadParameter(f"{c!r}: expected ROLE=COLUMN (e.g. order=ORDER1)", param_hint="--column")
+        mapping[role.strip().lower()] = col.strip()
+    print_report(get_kg().load_taxonomy(source, name=name, version=version, columns=mapping or None,
+                                        delimiter=delimiter, lenient=lenient), as_json)
 
 
 @main.group("tree")

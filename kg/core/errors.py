@@ -7,6 +7,34 @@ Messages say what was wrong, where (file, line, value) and what was expected.
 
 from __future__ import annotations
 
+#: The longest excerpt of a user's value an error message quotes (see :func:`excerpt`).
+EXCERPT = 80
+
+
+def excerpt(value: object, limit: int = EXCERPT) -> str:
+    """A value as an error message may quote it: its repr, cut to ``limit`` characters with an
+    ellipsis and the full length when longer, so a message never echoes a whole input.
+
+    >>> excerpt("Danio rerio")
+    "'Danio rerio'"
+    >>> excerpt("x" * 100, 10)
+    "'xxxxxxxxx… (100 characters)"
+    """
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{repr(text[: limit - 1])[:-1]}… ({len(text):,} characters)"
+
+
+def one_line(message: str, limit: int = 400) -> str:
+    r"""A message as one line (newlines become spaces), cut to ``limit`` characters.
+
+    >>> one_line("bad\n  row 2", 20)
+    'bad row 2'
+    """
+    text = " ".join(message.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class TraitKGError(Exception):
     """Base class of every error traitkg raises on purpose."""
@@ -41,7 +69,7 @@ class ParseError(TraitKGError, ValueError):
         self.source = source
         self.line = line
         self.column = column
-        self.value = value
+        self.value = value if value is None or len(value) <= 4 * EXCERPT else value[: 4 * EXCERPT] + "…"
         where = source or ""
         if line is not None:
             where += f":{line}" + (f":{column}" if column is not None else "")

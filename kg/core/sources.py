@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import io
@@ -20,10 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from kg.core.errors import ParseError, SourceNotFound, StoreUnavailable
+from kg.core.errors import ParseError, SourceNotFound, StoreUnavailable, one_line
 from kg.core.graphs import sha256_file, slug
 
 log = logging.getLogger(__name__)
+
+#: The largest table cell any loader reads (1 MiB): a longer one is a corrupt or wrong file, refused
+#: with its file and line instead of the csv module's "field larger than field limit".
+MAX_CELL = 1 << 20
+# raised once for the process (the default, 128 KiB, made a long cell a csv.Error traceback in every
+# csv.reader); csv_rows turns a longer cell into a ParseError with its file and line
+csv.field_size_limit(MAX_CELL)
 
 
 def cache_dir() -> Path:
@@ -173,6 +181,7 @@ class Source:
                 yield fh
             return
         r, w = os.pipe()
+        _widen_pipe(w)
         failed: list[BaseException] = []
         stop = threading.Event()
 
@@ -219,7 +228,12 @@ class Source:
                 return etree.parse(fh, etree.XMLParser(remove_comments=True, huge_tree=True)).getroot()
         except etree.XMLSyntaxError as exc:
             line, col = exc.position if getattr(exc, "position", None) else (exc.lineno, None)
-            raise ParseError(f"malformed XML: {exc.msg}", source=str(self.path), line=line, column=col) from exc
+            raise ParseError(f"malformed XML: {one_line(exc.msg, 200)}", source=str(self.path), line=line,
+                             column=col) from None
+        except OSError as exc:  # lxml's read errors (e.g. an encoding it cannot switch to), not a missing file
+            if isinstance(exc, FileNotFoundError | IsADirectoryError | PermissionError):
+                raise
+            raise ParseError(f"unreadable XML: {one_line(str(exc), 200)}", source=str(self.path)) from None
 
     def read_text(self, encoding: str = "utf-8") -> str:
         with self.open() as fh:
@@ -229,3 +243,55 @@ class Source:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             raise ParseError(f"not valid {encoding} text", source=str(self.path), line=line) from exc
+
+
+def _widen_pipe(fd: int, size: int = 1 << 20) -> None:
+    """Give a pipe a 1 MiB buffer where the system allows (Linux): the parser at the other end reads
+    what the pipe holds, and a parser that re-scans a long token on every read (pyoxigraph's Turtle
+    lexer does) took 25 s instead of 2 to refuse a 20 MiB line through the default 64 KiB pipe."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, size)
+    except (ImportError, AttributeError, OSError):  # not Linux, or above /proc/sys/fs/pipe-max-size
+        pass
+
+
+def sniff_delimiter(text: str, candidates: str = ",\t") -> str:
+    r"""The candidate that occurs most often in the first line (the first candidate on a tie).
+
+    >>> sniff_delimiter("order\tfamily,genus\tspecies")
+    '\t'
+    """
+    first = text.split("\n", 1)[0]
+    return max(candidates, key=lambda d: (first.count(d), -candidates.index(d)))
+
+
+def csv_rows(text: str, *, source: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
+    r"""The rows of CSV/TSV text, each with the line it starts on (quoted cells may span lines).
+    Every table loader reads through here: a cell longer than :data:`MAX_CELL`, a NUL byte or an
+    unclosed quote raises :class:`ParseError` with the file and line, never ``csv.Error``.
+
+    >>> [(line, row) for line, row in csv_rows('a,b\n"x\ny",z\n', source="t.csv")]
+    [(1, ['a', 'b']), (2, ['x\ny', 'z'])]
+    """
+    if csv.field_size_limit() != MAX_CELL:
+        csv.field_size_limit(MAX_CELL)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise ParseError(f"a cell longer than {MAX_CELL >> 20} MiB (a table cell holds at most that; "
+                                 "is this the right file?)", source=source, line=start) from None
+            if "NUL" in str(exc):
+                raise ParseError("a NUL byte: this is binary data, not a text table", source=source,
+                                 line=start) from None
+            raise ParseError(f"malformed table: {exc}", source=source, line=start) from None
+        yield start, row
+        start = reader.line_num + 1
+

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.core.bulk import gc_paused
-from kg.core.errors import ValidationError
+from kg.core.errors import SourceNotFound, ValidationError
 from kg.core.graphs import slug
 from kg.core.names import normalise_name
 from kg.core.sources import Source
@@ -116,7 +116,10 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out += sorted(x for x in p.rglob("*") if x.is_file() and x.name.endswith((".xml", ".xml.gz")))
+            found = sorted(x for x in p.rglob("*") if x.is_file() and x.name.endswith((".xml", ".xml.gz")))
+            if not found:
+                raise SourceNotFound(f"{p}: no NeXML file (*.xml, *.xml.gz) in this directory")
+            out += found
         else:
             out.append(p)
     return out

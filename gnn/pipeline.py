@@ -18,7 +18,7 @@ import numpy as np
 from gnn.baselines import run_baselines
 from gnn.data import TraitGraph, build_graph
 from gnn.evaluate import binary_metrics, ontology_violations
-from gnn.predict import predict
+from gnn.predict import limit_note, predict
 from gnn.tasks import SPLITS, make_split
 from gnn.train import TrainConfig, fit, resolve_device
 from kg.core.errors import ValidationError
@@ -167,7 +167,8 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
     metrics = {"split": s.summary(), "validation_auc": {"model": pred.gate.model_val, **pred.gate.baseline_val},
                "test_chosen": binary_metrics(yt, chosen_test), "best_epoch": f.best_epoch}
     out: dict[str, Any] = {"graph_counts": g.counts, "gate": pred.gate.to_dict(), "metrics": metrics,
-                           "hypotheses": len(pred.hypotheses), "device": str(dev),
+                           "hypotheses": len(pred.hypotheses), "limit": pred.limit, "limit_note": limit_note(pred.limit),
+                           "conflicts": len(pred.conflicts), "device": str(dev),
                            "sample": [h.to_dict() for h in pred.hypotheses[:5]]}
     if checkpoint:
         from gnn.checkpoint import save
@@ -193,7 +194,7 @@ def _place(kg: Any, g: TraitGraph, *, split: str, seed: int, limit: int | None, 
     :func:`gnn.placement.place_unplaced`): no learned model, the better placement method on
     held-out tips is used."""
     from gnn.placement import place_unplaced
-    from gnn.predict import Prediction
+    from gnn.predict import Prediction, conflict_list
 
     gate_, hyps, summary = place_unplaced(g, split=split, seed=seed, limit=limit)
     metrics = {"validation_placement": summary["validation"], "placed_taxa": summary["placed_taxa"],
@@ -201,13 +202,15 @@ def _place(kg: Any, g: TraitGraph, *, split: str, seed: int, limit: int | None, 
     out: dict[str, Any] = {"graph_counts": g.counts, "gate": {**gate_.to_dict(), "reason": (
         f"expected accuracy on held-out tips ({split} split): "
         + ", ".join(f"{m} {v:.4f}" for m, v in gate_.baseline_val.items()))}, "metrics": metrics,
-        "hypotheses": len(hyps), "device": device, "sample": [h.to_dict() for h in hyps[:5]]}
+        "hypotheses": len(hyps), "limit": summary["limit"], "limit_note": limit_note(summary["limit"]),
+        "taxa_with_hypotheses": summary["taxa_with_hypotheses"], "conflicts": len(conflict_list(g)), "device": device,
+        "sample": [h.to_dict() for h in hyps[:5]]}
     if write:
         from gnn.hypotheses import RunInfo, write_hypotheses
 
         info = RunInfo("placement", split, gate_.chosen, seed, device, g.sources, metrics,
                        {"limit": limit, "min_taxa": min_taxa, "max_entities": max_entities, "tree": g.tree})
-        rec = write_hypotheses(kg.store, Prediction(gate_, hyps), info)
+        rec = write_hypotheses(kg.store, Prediction(gate_, hyps, summary["limit"], conflict_list(g)), info)
         kg.invalidate()
         out.update(graph=rec.iri, status=rec.status, run=rec.version)
     return out

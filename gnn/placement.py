@@ -147,7 +147,7 @@ def place_unplaced(g: TraitGraph, *, split: str = "clade", seed: int = 0, min_kn
     """Placement hypotheses for the taxa with calls that are not on the tree (``g.unplaced``):
     the method that places held-out tips of ``split`` best (expected accuracy) places them, every
     tied best edge one hypothesis (``tkg:placedOn`` the node below the edge, score 1 / ties)."""
-    from gnn.predict import Gate, Hypothesis
+    from gnn.predict import Gate, Hypothesis, keep_whole_ties
 
     table = placement_table(g, split, seed=seed)
     val = {m: table[m]["sister_expected"] for m in ("parsimony-insertion", "nearest-mismatch")}
@@ -166,12 +166,13 @@ def place_unplaced(g: TraitGraph, *, split: str = "clade", seed: int = 0, min_kn
         for n in tied.tolist():
             node = g.tree_nodes[n] if g.tree_nodes is not None else n
             hyps.append(Hypothesis(t, "tkg:placedOn", f"{BASE}tree/{g.tree}/node/{int(node)}",
-                                   round(1.0 / len(tied), 4), best, float("nan"), other, float("nan"),
+                                   1.0 / len(tied), best, float("nan"), other, float("nan"),
                                    float("nan"), val[best], best))
     hyps.sort(key=lambda h: (-h.score, h.subject, h.object))
-    if limit is not None:
-        hyps = hyps[:limit]
-    summary = {"placed_taxa": len(taxa), "too_few_calls": len(g.unplaced) - len(taxa), "validation": table}
+    kept, report = keep_whole_ties(np.asarray([h.score for h in hyps]), limit)
+    hyps = hyps[:kept]
+    summary = {"placed_taxa": len(taxa), "too_few_calls": len(g.unplaced) - len(taxa), "validation": table,
+               "limit": report, "taxa_with_hypotheses": len({h.subject for h in hyps})}
     return gate, hyps, summary
 
 

@@ -4,11 +4,12 @@ gnn (torch) is imported only when a run is asked for."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
 
-from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, main, progress_bar
+from kg.cli._app import FORMAT_OPTION, emit, get_kg, main, progress_bar
 
 
 @main.command("hypothesize")
@@ -21,7 +22,8 @@ from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, main, progress_b
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--epochs", default=150, show_default=True, type=int)
-@click.option("--limit", default=1000, show_default=True, type=int, help="Most confident hypotheses to keep.")
+@click.option("--limit", default=None, type=click.IntRange(min=0),
+              help="Most confident hypotheses to keep, whole tie sets only (default: 1000; placement: all).")
 @click.option("--min-taxa", default=5, show_default=True, type=int, help="Labelled taxa an entity needs.")
 @click.option("--max-entities", default=None, type=int, help="Keep the most labelled entities only.")
 @click.option("--checkpoint", default=None, type=click.Path(file_okay=False), help="Also save the model here.")
@@ -31,7 +33,7 @@ from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, main, progress_b
 @click.option("--subject", default=None, help="With --list: a taxon CURIE.")
 @click.option("--min-score", default=None, type=float, help="With --list: the lowest score shown.")
 @FORMAT_OPTION
-def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str, epochs: int, limit: int,
+def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str, epochs: int, limit: int | None,
                 min_taxa: int, max_entities: int | None, checkpoint: str | None, no_write: bool, list_: bool,
                 run: str | None, subject: str | None, min_score: float | None, fmt: str) -> None:
     """Knowledge-guided hypotheses (GNN with ontology and phylogenetic guidance), used only where
@@ -51,11 +53,15 @@ def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str,
             bars[stage] = progress_bar(f"{task} {stage}", unit="epoch")
         bars[stage](done, total)
 
+    if limit is None and task != "placement":
+        limit = 1000
     out = run_task(g, task=task, tree=tree, split=split, seed=seed, device=device, epochs=epochs, limit=limit,
                    write=not no_write, checkpoint=checkpoint, min_taxa=min_taxa, max_entities=max_entities,
                    progress=progress)
     if fmt == "json":
-        emit_json(out)
+        from gnn.evaluate import jsonable
+
+        click.echo(json.dumps(jsonable(out), indent=2, allow_nan=False))
         return
     gate = out["gate"]
     click.echo(f"graph: {out['graph_counts']}")
@@ -64,4 +70,6 @@ def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str,
         click.echo(f"test metrics of the chosen method: {out['metrics']['test_chosen']}")
     else:
         click.echo(f"placed {out['metrics']['placed_taxa']} taxa ({out['metrics']['too_few_calls']} with too few calls)")
+    click.echo(f"limit: {out['limit_note']}")
+    click.echo(f"conflicting calls (reported, not hypothesised): {out['conflicts']}")
     click.echo(f"hypotheses: {out['hypotheses']}" + (f" written to {out['graph']} ({out['status']})" if "graph" in out else ""))

@@ -150,6 +150,7 @@ def cell_quads(cells: list[dict[str, Any]], run: str, g: NamedNode) -> Iterator[
         yield Quad(n, NamedNode(RDF + "object"), NamedNode(expand(c["entity"])), g)
         yield Quad(n, NamedNode(TKG + "observedPresent"), typed_literal(bool(c["y"])), g)
         yield Quad(n, NamedNode(TKG + "splitSide"), typed_literal(c["side"]), g)
+        yield Quad(n, NamedNode(TKG + "cellIndex"), typed_literal(k), g)
         if c.get("scores"):
             yield Quad(n, NamedNode(TKG + "methodScores"), typed_literal(_json(c["scores"])), g)
 

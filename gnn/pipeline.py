@@ -143,13 +143,14 @@ imputation_table = evaluation_table
 def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, split: str = "random", seed: int = 0,
                 device: str = "auto", epochs: int = 150, limit: int | None = 1000, write: bool = True,
                 checkpoint: str | Path | None = None, min_taxa: int = 5, max_entities: int | None = None,
-                ontology_weight: float = 1.0, smooth_weight: float = 1.0,
+                ontology_weight: float = 1.0, smooth_weight: float = 1.0, ablation: bool = False, threads: int = 1,
                 progress: Progress | None = None) -> dict[str, Any]:
     """Build the graph, train on ``split``, gate against the baselines, write the hypotheses
-    (a ``hypotheses`` graph) and optionally a checkpoint. Returns a summary."""
+    (a ``hypotheses`` graph, with everything :mod:`gnn.audit` needs to recompute its figures) and
+    optionally a checkpoint. ``ablation``: also train the model without each kind of knowledge
+    guidance and report (and store) those rows. Returns a summary."""
     if task not in TASKS:
-        raise ValidationError(f"unknown task {task!r}: expected one of {', '.join(TASKS)} "
-                              "(link prediction is evaluated in bench/gnn.py but writes no hypotheses)")
+        raise ValidationError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
     dev = resolve_device(device)
     g = build_graph(kg, tree=tree, min_taxa=min_taxa, max_entities=max_entities)
     if task == "placement":
@@ -157,19 +158,25 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
                       max_entities=max_entities)
     s = make_split(g, split, seed=seed)
     cfg = TrainConfig(epochs=epochs, seed=seed, device=str(dev), ontology_weight=ontology_weight,
-                      smooth_weight=smooth_weight)
-    f = fit(g, s, cfg, progress=(lambda e, n: progress("train", e, n)) if progress else None)
+                      smooth_weight=smooth_weight, threads=threads)
+    fits = {}
+    for v in (tuple(VARIANTS) if ablation else ("gnn",)):
+        wo, ws = VARIANTS[v]
+        vc = replace(cfg, ontology_weight=cfg.ontology_weight * wo, smooth_weight=cfg.smooth_weight * ws)
+        fits[v] = fit(g, s, vc, progress=(lambda e, n, v=v: progress(f"train {v}", e, n)) if progress else None)
+    f = fits["gnn"]
     probs = f.probabilities()
     pred = predict(g, s, probs, limit=limit)
-    yt = g.cells["y"][s.test]
-    chosen_test = (probs[g.cells["taxon"][s.test], g.cells["entity"][s.test]] if pred.gate.chosen == "model"
-                   else run_baselines(g, s.train, s.test, [pred.gate.chosen])[pred.gate.chosen])
+    audit, cells, methods = _audit(g, s, fits, probs, pred, seed=seed)
+    chosen = pred.gate.chosen
     metrics = {"split": s.summary(), "validation_auc": {"model": pred.gate.model_val, **pred.gate.baseline_val},
-               "test_chosen": binary_metrics(yt, chosen_test), "best_epoch": f.best_epoch}
+               "test_chosen": methods[chosen]["test"], "best_epoch": f.best_epoch}
     out: dict[str, Any] = {"graph_counts": g.counts, "gate": pred.gate.to_dict(), "metrics": metrics,
-                           "hypotheses": len(pred.hypotheses), "limit": pred.limit, "limit_note": limit_note(pred.limit),
-                           "conflicts": len(pred.conflicts), "device": str(dev),
-                           "sample": [h.to_dict() for h in pred.hypotheses[:5]]}
+                           "methods": methods, "violations": audit["violations"], "hypotheses": len(pred.hypotheses),
+                           "limit": pred.limit, "limit_note": limit_note(pred.limit), "conflicts": len(pred.conflicts),
+                           "device": str(dev), "sample": [h.to_dict() for h in pred.hypotheses[:5]]}
+    if ablation:
+        out["ablation"] = audit["ablation"]
     if checkpoint:
         from gnn.checkpoint import save
 
@@ -179,13 +186,44 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
 
         info = RunInfo(task, split, "TraitGNN", seed, str(dev), g.sources, metrics,
                        {"epochs": epochs, "limit": limit, "min_taxa": min_taxa, "max_entities": max_entities,
-                        "ontology_weight": ontology_weight, "smooth_weight": smooth_weight, "tree": g.tree})
+                        "ontology_weight": ontology_weight, "smooth_weight": smooth_weight, "tree": g.tree,
+                        "ablation": ablation, "train": cfg.to_dict(), "deterministic": True},
+                       audit=audit, cells=cells)
         rec = write_hypotheses(kg.store, pred, info)
         kg.invalidate()
         out["graph"] = rec.iri
         out["status"] = rec.status
         out["run"] = rec.version
     return out
+
+
+def _audit(g: TraitGraph, s: Any, fits: dict[str, Any], probs: np.ndarray, pred: Any, *,
+           seed: int) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Every method's scores on the held-out cells, its metrics with intervals, the violations, the
+    split record (see :mod:`gnn.audit`)."""
+    from gnn import audit as a
+
+    ct, ce = g.cells["taxon"], g.cells["entity"]
+    base_v, base_t = run_baselines(g, s.train, s.val), run_baselines(g, s.train, s.test)
+    scores = {n: {"val": base_v[n], "test": base_t[n]} for n in base_v}
+    for v, fv in fits.items():
+        p = probs if v == "gnn" else fv.probabilities()
+        scores["model" if v == "gnn" else v] = {"val": p[ct[s.val], ce[s.val]], "test": p[ct[s.test], ce[s.test]]}
+    methods = a.method_metrics({"val": g.cells["y"][s.val], "test": g.cells["y"][s.test]}, scores, seed=seed)
+    cells = a.split_record(g, s, scores)
+    pairs = a.entity_pairs(g)
+    violations = {"test": a.heldout_violations(cells, pairs, list(scores)), "written_by": pred.gate.chosen,
+                  "written": a.written_violations(cells, pred.hypotheses, pairs)}
+    audit: dict[str, Any] = {"heldOutClades": a.held_out_clades(g, s), "methodMetrics": methods,
+                             "bootstrap": {"seed": seed, "resamples": a.RESAMPLES, "level": a.LEVEL},
+                             "entityPairs": pairs, "violations": violations}
+    if len(fits) > 1:
+        audit["ablation"] = [{"variant": v, "method": "model" if v == "gnn" else v,
+                              "ontology_weight": fv.config.ontology_weight, "smooth_weight": fv.config.smooth_weight,
+                              "best_epoch": fv.best_epoch, "val": methods["model" if v == "gnn" else v]["val"],
+                              "test": methods["model" if v == "gnn" else v]["test"],
+                              "violations": violations["test"]["model" if v == "gnn" else v]} for v, fv in fits.items()]
+    return audit, cells, methods
 
 
 def _place(kg: Any, g: TraitGraph, *, split: str, seed: int, limit: int | None, write: bool, device: str,

@@ -42,6 +42,7 @@ class TrainConfig:
     dropout: float = 0.1
     seed: int = 0
     device: str = "cpu"
+    threads: int = 1  # torch's CPU threads: fixed, so that a CPU run is bit-reproducible for a seed
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +64,18 @@ def resolve_device(name: str | None) -> torch.device:
     if name == "cpu":
         return torch.device("cpu")
     raise ValidationError(f"unknown device {name!r}: expected cpu, cuda, cuda:N or auto")
+
+
+def deterministic(cfg: TrainConfig, device: torch.device) -> None:
+    """Seed everything and ask torch for deterministic kernels: on CPU with a fixed number of
+    threads, a run is bit-for-bit reproducible for a seed (on CUDA, kernels without a deterministic
+    version only warn)."""
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(max(1, int(cfg.threads)))
+    torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
+    if device.type == "cuda":
+        torch.cuda.manual_seed_all(cfg.seed)
+        torch.backends.cudnn.benchmark = False
 
 
 def call_edges(g: TraitGraph, cells: np.ndarray, device: torch.device) -> dict[tuple[str, str, str], torch.Tensor]:
@@ -111,7 +124,7 @@ def fit(g: TraitGraph, split: Split, cfg: TrainConfig | None = None,
     """Train on ``split.train``, pick the epoch with the best validation AUC (checked every ``eval_every``)."""
     cfg = cfg or TrainConfig()
     device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
+    deterministic(cfg, device)
     rng = np.random.default_rng(cfg.seed)
     model = TraitGNN(ModelConfig(g.n_taxa, g.n_entities, cfg.dim, cfg.layers, cfg.dropout)).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

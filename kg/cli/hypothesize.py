@@ -26,6 +26,11 @@ from kg.cli._app import FORMAT_OPTION, emit, get_kg, main, progress_bar
               help="Most confident hypotheses to keep, whole tie sets only (default: 1000; placement: all).")
 @click.option("--min-taxa", default=5, show_default=True, type=int, help="Labelled taxa an entity needs.")
 @click.option("--max-entities", default=None, type=int, help="Keep the most labelled entities only.")
+@click.option("--ablation", is_flag=True,
+              help="Also train the model without the ontology loss, without the smoothness loss and without "
+                   "either; their validation and test rows are reported and stored with the run.")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(min=1),
+              help="torch CPU threads (fixed, so that a CPU run is bit-reproducible for a seed).")
 @click.option("--checkpoint", default=None, type=click.Path(file_okay=False), help="Also save the model here.")
 @click.option("--no-write", is_flag=True, help="Report only; write nothing into the KG.")
 @click.option("--list", "list_", is_flag=True, help="List stored hypotheses (filters below) instead of running.")
@@ -34,7 +39,7 @@ from kg.cli._app import FORMAT_OPTION, emit, get_kg, main, progress_bar
 @click.option("--min-score", default=None, type=float, help="With --list: the lowest score shown.")
 @FORMAT_OPTION
 def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str, epochs: int, limit: int | None,
-                min_taxa: int, max_entities: int | None, checkpoint: str | None, no_write: bool, list_: bool,
+                min_taxa: int, max_entities: int | None, ablation: bool, threads: int, checkpoint: str | None, no_write: bool, list_: bool,
                 run: str | None, subject: str | None, min_score: float | None, fmt: str) -> None:
     """Knowledge-guided hypotheses (GNN with ontology and phylogenetic guidance), used only where
     the model beats the best baseline on validation."""
@@ -57,7 +62,7 @@ def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str,
         limit = 1000
     out = run_task(g, task=task, tree=tree, split=split, seed=seed, device=device, epochs=epochs, limit=limit,
                    write=not no_write, checkpoint=checkpoint, min_taxa=min_taxa, max_entities=max_entities,
-                   progress=progress)
+                   ablation=ablation, threads=threads, progress=progress)
     if fmt == "json":
         from gnn.evaluate import jsonable
 
@@ -66,10 +71,29 @@ def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str,
     gate = out["gate"]
     click.echo(f"graph: {out['graph_counts']}")
     click.echo(f"gate ({split} split): {gate['reason']} -> using {gate['chosen']}")
-    if "test_chosen" in out["metrics"]:
-        click.echo(f"test metrics of the chosen method: {out['metrics']['test_chosen']}")
+    if "methods" in out:
+        _methods_table(out)
     else:
         click.echo(f"placed {out['metrics']['placed_taxa']} taxa ({out['metrics']['too_few_calls']} with too few calls)")
     click.echo(f"limit: {out['limit_note']}")
     click.echo(f"conflicting calls (reported, not hypothesised): {out['conflicts']}")
     click.echo(f"hypotheses: {out['hypotheses']}" + (f" written to {out['graph']} ({out['status']})" if "graph" in out else ""))
+
+
+def _methods_table(out: dict[str, Any]) -> None:
+    """Every method's validation and test AUC with 95% bootstrap intervals and its violations."""
+    viol = out["violations"]["test"]
+
+    def ci(m: dict[str, Any]) -> str:
+        lo, hi = m["auc_ci"]
+        return "n/a" if lo is None else f"[{lo:.4f}, {hi:.4f}]"
+    fmt = "{:<20} {:>8} {:<18} {:>8} {:<18} {:>9} {:>6}"
+    click.echo(fmt.format("method", "val AUC", "val 95% CI", "test AUC", "test 95% CI", "subtype", "part"))
+    for name, m in out["methods"].items():
+        v = viol.get(name, {})
+        click.echo(fmt.format(name, f"{m['val']['auc']:.4f}", ci(m["val"]), f"{m['test']['auc']:.4f}", ci(m["test"]),
+                              v.get("subclass", ""), v.get("part", "")))
+    o, w = viol["observed"], out["violations"]["written"]
+    click.echo(f"violations on the test taxa (subtype, part/whole); the observed calls' own: {o['subclass']}, "
+               f"{o['part']}; of the written hypotheses ({out['violations']['written_by']}) with the calls: "
+               f"{w['subclass']}, {w['part']}")

@@ -63,3 +63,21 @@ def test_problems(hclient):
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
     assert c.get("/api/v1/hypotheses/runs/NOT-A-RUN").status_code == 422
     assert c.get("/api/v1/hypotheses", params={"subject": "nope:x y"}).status_code in (400, 422)
+
+
+def test_run_audit_over_http(hclient):
+    """A run's methods (validation and test, with intervals), its split cell by cell, its conflicts."""
+    c, out = hclient
+    run = c.get(f"/api/v1/hypotheses/runs/{out['run']}").json()
+    assert run["methods"] == out["methods"] and run["violations"] == out["violations"]
+    assert set(run["methods"]["model"]) == {"val", "test"} and len(run["methods"]["model"]["test"]["auc_ci"]) == 2
+    assert run["software_versions"]["torch_geometric"] and run["limit"]["left_out"] == 0
+    cells = c.get(f"/api/v1/hypotheses/runs/{out['run']}/cells", params={"limit": 1000}).json()
+    assert cells["total"] == sum(out["metrics"]["split"].values())
+    test = c.get(f"/api/v1/hypotheses/runs/{out['run']}/cells", params={"side": "test", "limit": 1000}).json()
+    assert test["total"] == out["metrics"]["split"]["test"]
+    assert all(set(x["scores"]) == set(out["methods"]) for x in test["items"])
+    conflicts = c.get(f"/api/v1/hypotheses/runs/{out['run']}/conflicts").json()
+    assert conflicts["total"] == out["conflicts"] >= 1 and conflicts["items"][0]["tiers"] == "asserted/asserted"
+    assert c.get("/api/v1/hypotheses/runs/0123456789ab/cells").status_code == 404
+    assert [r["run"] for r in c.get("/api/v1/hypotheses/runs", params={"task": "placement"}).json()["items"]] == []

@@ -15,6 +15,7 @@ def gappy_sample(directory: Path, *, conflict: bool = True, selector: str = "oxi
     from kg.demo import sample_dir
 
     d = sample_dir()
+    directory.mkdir(parents=True, exist_ok=True)
     text = (d / "phenotypes.xml").read_text()
     for r in range(3, 11):
         start = text.index(f'<row id="row{r}" ')

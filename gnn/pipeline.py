@@ -25,7 +25,7 @@ from kg.core.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
-TASKS = ("imputation", "placement")
+TASKS = ("imputation", "placement", "linkpred")
 TABLE_TASKS = ("imputation", "link-prediction", "placement")
 #: imputation baselines that also score triples in the link-prediction rows (with the marginal one)
 LINK_BASELINES = ("label-propagation", "phylo-nn")
@@ -144,11 +144,14 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
                 device: str = "auto", epochs: int = 150, limit: int | None = 1000, write: bool = True,
                 checkpoint: str | Path | None = None, min_taxa: int = 5, max_entities: int | None = None,
                 ontology_weight: float = 1.0, smooth_weight: float = 1.0, ablation: bool = False, threads: int = 1,
+                conv: str = "sage", batch_size: int | None = None, priors: tuple[str, ...] = ("label-propagation",),
                 progress: Progress | None = None) -> dict[str, Any]:
     """Build the graph, train on ``split``, gate against the baselines, write the hypotheses
     (a ``hypotheses`` graph, with everything :mod:`gnn.audit` needs to recompute its figures) and
     optionally a checkpoint. ``ablation``: also train the model without each kind of knowledge
-    guidance and report (and store) those rows. Returns a summary."""
+    guidance and report (and store) those rows; ``linkpred``: the same model ranked as links
+    (:mod:`gnn.link_hypotheses`). ``conv``: the PyG layer; ``batch_size``: mini-batches from PyG's
+    ``LinkLoader``; ``priors``: the baselines the model is given. Returns a summary."""
     if task not in TASKS:
         raise ValidationError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
     dev = resolve_device(device)
@@ -158,21 +161,29 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
                       max_entities=max_entities)
     s = make_split(g, split, seed=seed)
     cfg = TrainConfig(epochs=epochs, seed=seed, device=str(dev), ontology_weight=ontology_weight,
-                      smooth_weight=smooth_weight, threads=threads)
+                      smooth_weight=smooth_weight, threads=threads, conv=conv, batch_size=batch_size,
+                      priors=tuple(priors))
     fits = {}
-    for v in (tuple(VARIANTS) if ablation else ("gnn",)):
+    for v in (tuple(VARIANTS) if ablation and task == "imputation" else ("gnn",)):
         wo, ws = VARIANTS[v]
         vc = replace(cfg, ontology_weight=cfg.ontology_weight * wo, smooth_weight=cfg.smooth_weight * ws)
         fits[v] = fit(g, s, vc, progress=(lambda e, n, v=v: progress(f"train {v}", e, n)) if progress else None)
     f = fits["gnn"]
     probs = f.probabilities()
-    pred = predict(g, s, probs, limit=limit)
-    audit, cells, methods = _audit(g, s, fits, probs, pred, seed=seed)
+    if task == "linkpred":
+        from gnn.link_hypotheses import link_prediction
+
+        pred, audit, cells = link_prediction(g, s, probs, seed=seed, limit=limit)
+        methods = audit["methodMetrics"]
+    else:
+        pred = predict(g, s, probs, limit=limit)
+        audit, cells, methods = _audit(g, s, fits, probs, pred, seed=seed)
     chosen = pred.gate.chosen
-    metrics = {"split": s.summary(), "validation_auc": {"model": pred.gate.model_val, **pred.gate.baseline_val},
+    metrics = {"split": s.summary(), f"validation_{pred.gate.metric.lower()}": {"model": pred.gate.model_val,
+                                                                               **pred.gate.baseline_val},
                "test_chosen": methods[chosen]["test"], "best_epoch": f.best_epoch}
     out: dict[str, Any] = {"graph_counts": g.counts, "gate": pred.gate.to_dict(), "metrics": metrics,
-                           "methods": methods, "violations": audit["violations"], "hypotheses": len(pred.hypotheses),
+                           "methods": methods, "violations": audit.get("violations"), "hypotheses": len(pred.hypotheses),
                            "limit": pred.limit, "limit_note": limit_note(pred.limit), "conflicts": len(pred.conflicts),
                            "device": str(dev), "sample": [h.to_dict() for h in pred.hypotheses[:5]]}
     if ablation:

@@ -49,6 +49,7 @@ class Gate:
     best_baseline: str
     chosen: str  # "model" or the baseline's name
     confidence: float = float("nan")  # share of bootstrap resamples where the model wins
+    metric: str = "AUC"  # what is compared: validation AUC (imputation) or MRR (link prediction)
 
     @property
     def best_baseline_val(self) -> float:
@@ -56,7 +57,7 @@ class Gate:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "best_baseline_val": self.best_baseline_val,
-                "reason": (f"model validation AUC {self.model_val:.4f} vs best baseline {self.best_baseline} "
+                "reason": (f"model validation {self.metric} {self.model_val:.4f} vs best baseline {self.best_baseline} "
                            f"{self.best_baseline_val:.4f}; the model wins {self.confidence:.0%} of bootstrap "
                            f"resamples ({'>=' if self.chosen == 'model' else '<'} {CONFIDENCE:.0%} needed)")}
 

@@ -147,3 +147,32 @@ def kg_node(iri: str):
     from kg.core.store import NamedNode
 
     return NamedNode(iri)
+
+
+def test_link_prediction_figures_from_the_kg(tmp_path):
+    """--task linkpred stores every held-out triple's head and tail rank under every scorer: its
+    MRR, Hits@k and bootstrap intervals are recomputed from the KG."""
+    from gnn.pipeline import hypothesize
+
+    kg = gappy_sample(tmp_path, conflict=False)
+    out = hypothesize(kg, task="linkpred", tree="sample", epochs=5, min_taxa=3, seed=2, device="cpu", limit=10)
+    run, cells = read_run(kg)
+    methods, boot = json.loads(run["methodMetrics"]), json.loads(run["bootstrap"])
+    assert run["task"] == "linkpred" and methods == json.loads(json.dumps(out["methods"]))
+    for side in ("val", "test"):
+        mine = [c for c in cells if c["side"] == side]
+        rng = np.random.default_rng(boot["seed"])
+        draws = [rng.integers(0, len(mine), len(mine)) for _ in range(boot["resamples"])]
+        for m in ("marginal", "label-propagation", "phylo-nn", "model"):
+            head = np.array([c["scores"][m][0] for c in mine])
+            tail = np.array([c["scores"][m][1] for c in mine])
+            both = np.concatenate([head, tail])
+            got = methods[m][side]
+            assert got["mrr"] == pytest.approx(float((1 / both).mean()), abs=1e-12)
+            assert got["hits@10"] == pytest.approx(float((both <= 10).mean()), abs=1e-12) and got["n"] == len(both)
+            res = [float(np.concatenate([1 / head[k], 1 / tail[k]]).mean()) for k in draws]
+            lo_q, hi_q = 100 * (1 - boot["level"]) / 2, 100 * (1 + boot["level"]) / 2
+            assert got["mrr_ci"] == pytest.approx([np.percentile(res, lo_q), np.percentile(res, hi_q)], abs=1e-12)
+    gate = json.loads(run["gate"])
+    assert gate["model_val"] == methods["model"]["val"]["mrr"]
+    assert all(gate["baseline_val"][m] == methods[m]["val"]["mrr"] for m in gate["baseline_val"])

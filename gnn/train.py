@@ -116,6 +116,7 @@ class Fitted:
     best_val_auc: float = float("nan")
     epoch_seconds: list[float] = field(default_factory=list)
     prior: torch.Tensor | None = None  # the priors fitted on every training cell
+    cpu_s: float = 0.0  # CPU time of the fit (set by the caller that measures it)
 
     def probabilities(self) -> np.ndarray:
         """(taxa, entities) probabilities of presence, every training cell as an edge."""

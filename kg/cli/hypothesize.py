@@ -80,10 +80,10 @@ def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str,
     gate = out["gate"]
     click.echo(f"graph: {out['graph_counts']}")
     click.echo(f"gate ({split} split): {gate['reason']} -> using {gate['chosen']}")
-    if "methods" in out:
-        _methods_table(out)
+    if task == "placement":
+        _placement_table(out)
     else:
-        click.echo(f"placed {out['metrics']['placed_taxa']} taxa ({out['metrics']['too_few_calls']} with too few calls)")
+        _methods_table(out)
     click.echo(f"limit: {out['limit_note']}")
     click.echo(f"conflicting calls (reported, not hypothesised): {out['conflicts']}")
     click.echo(f"hypotheses: {out['hypotheses']}" + (f" written to {out['graph']} ({out['status']})" if "graph" in out else ""))
@@ -113,3 +113,17 @@ def _methods_table(out: dict[str, Any]) -> None:
     for a in out.get("ablation", []):
         click.echo(f"ablation {a['variant']:<18} ontology {a['ontology_weight']:g} smoothness {a['smooth_weight']:g}: "
                    f"test AUC {a['test']['auc']:.4f} {ci(a['test'])}")
+
+
+def _placement_table(out: dict[str, Any]) -> None:
+    """Each placement method's edge-level figures on the held-out tips, and what was placed."""
+    fmt = "{:<20} {:>9} {:<18} {:>9} {:>11} {:>9} {:>6}"
+    click.echo(fmt.format("method", "expected", "95% CI", "edge hit", "tied edges", "from true", "n"))
+    for name, m in out["methods"].items():
+        t = m["test"]
+        lo, hi = t["expected_accuracy_ci"]
+        click.echo(fmt.format(name, f"{t['expected_accuracy']:.4f}", f"[{lo:.4f}, {hi:.4f}]", f"{t['edge_hit']:.4f}",
+                              f"{t['tied_edges']:.1f}", f"{t['edges_from_true']:.2f}", t["n"]))
+    m = out["metrics"]
+    click.echo(f"placed {m['placed_taxa']} taxa with calls but no tip ({m['taxa_with_hypotheses']} with hypotheses; "
+               f"{m['too_few_calls']} with too few calls to place)")

@@ -14,8 +14,9 @@ the taxon's row of priors is an input too. Entity inputs are embeddings. ``layer
 ``edge_index``: no torch-scatter, torch-sparse or pyg-lib needed, and the same code on CUDA.
 
 The decoder is bilinear with an entity bias plus, with priors, a residual on the priors'
-logits (one learnt scale per prior and entity, initialised at 1), so an untrained model scores
-like the prior and training learns where to depart from it. The whole taxon x entity logit
+logits (one learnt scale per prior and entity, initialised at 1) and the bilinear part scaled by a
+learnt ``mix`` initialised at 0, so an untrained model scores exactly like the prior and training
+learns where to depart from it. The whole taxon x entity logit
 matrix is one matrix product (the knowledge losses use it).
 """
 
@@ -99,8 +100,9 @@ class ModelConfig:
 
 
 def prior_logits(prior: torch.Tensor) -> torch.Tensor:
-    """Logits of prior probabilities (clipped to [0.01, 0.99]), shape (priors, taxa, entities)."""
-    p = prior.clamp(0.01, 0.99)
+    """Logits of prior probabilities (clipped to [1e-6, 1 - 1e-6]: an order-preserving map of every
+    probability a baseline gives an unlabelled cell), shape (priors, taxa, entities)."""
+    p = prior.clamp(1e-6, 1 - 1e-6)
     return torch.log(p) - torch.log1p(-p)
 
 
@@ -119,6 +121,7 @@ class TraitGNN(nn.Module):
         if cfg.n_priors:
             self.prior_in = nn.Linear(cfg.n_priors * cfg.n_entities, d)
             self.prior_scale = nn.Parameter(torch.ones(cfg.n_priors, cfg.n_entities))
+            self.mix = nn.Parameter(torch.zeros(()))  # the learnt part starts at 0: untrained = the priors
         self.convs = nn.ModuleList(HeteroConv({et: CONVS[cfg.conv](d) for et in EDGE_TYPES}, aggr="sum")
                                    for _ in range(cfg.layers))
         self.drop = nn.Dropout(cfg.dropout)
@@ -142,10 +145,10 @@ class TraitGNN(nn.Module):
 
     def all_logits(self, ht: torch.Tensor, he: torch.Tensor, prior: torch.Tensor | None = None) -> torch.Tensor:
         """(taxa, entities) logits of presence."""
-        out = ht @ he.T / ht.shape[1] ** 0.5 + self.entity_bias
+        out = ht @ he.T / ht.shape[1] ** 0.5
         if self.cfg.n_priors:
-            out = out + (self.prior_scale[:, None, :] * prior_logits(prior)).sum(0)
-        return out
+            return self.mix * out + self.entity_bias + (self.prior_scale[:, None, :] * prior_logits(prior)).sum(0)
+        return out + self.entity_bias
 
     def logits(self, ht: torch.Tensor, he: torch.Tensor, taxa: torch.Tensor, ents: torch.Tensor,
                prior: torch.Tensor | None = None) -> torch.Tensor:
@@ -156,19 +159,20 @@ class TraitGNN(nn.Module):
                     prior: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of cells from their taxon and entity representations (``zt[i]``, ``ze[i]``) and
         global ids (for the entity bias and the priors)."""
-        out = (zt * ze).sum(-1) / zt.shape[1] ** 0.5 + self.entity_bias[ents]
+        out = (zt * ze).sum(-1) / zt.shape[1] ** 0.5
         if self.cfg.n_priors:
-            out = out + (self.prior_scale[:, ents] * prior_logits(prior[:, taxa, ents])).sum(0)
-        return out
+            return (self.mix * out + self.entity_bias[ents]
+                    + (self.prior_scale[:, ents] * prior_logits(prior[:, taxa, ents])).sum(0))
+        return out + self.entity_bias[ents]
 
     def block_logits(self, zt: torch.Tensor, ze: torch.Tensor, taxa: torch.Tensor, ents: torch.Tensor,
                      prior: torch.Tensor | None = None) -> torch.Tensor:
         """The (taxa x entities) logit block of a subgraph (``taxa``, ``ents``: global ids)."""
-        out = zt @ ze.T / zt.shape[1] ** 0.5 + self.entity_bias[ents]
+        out = zt @ ze.T / zt.shape[1] ** 0.5
         if self.cfg.n_priors:
             block = prior[:, taxa][:, :, ents]
-            out = out + (self.prior_scale[:, None, ents] * prior_logits(block)).sum(0)
-        return out
+            return self.mix * out + self.entity_bias[ents] + (self.prior_scale[:, None, ents] * prior_logits(block)).sum(0)
+        return out + self.entity_bias[ents]
 
 
 def ontology_loss(logits: torch.Tensor, anc: torch.Tensor) -> torch.Tensor:

@@ -1,17 +1,21 @@
-"""GNN benchmark on the real data: imputation, link prediction and placement, the full table of splits x methods.
+"""GNN benchmark: imputation, link prediction and placement, every method on every split, in one run.
 
-Usage: ``.venv/bin/python bench/gnn.py [--entities 150] [--epochs 100] [--device cpu] [--out gnn.json]``
+Usage::
 
-Data: the 47 Phenoscape NeXML matrices (presence/absence calls, asserted + inferred through the
-UBERON 2015 closure), the Fish Tree of Life treePL chronogram (taxa matched to tips by exact name
-or synonym). Subsampled to the ``--entities`` entities with the most labelled taxa (>= 20, with
->= 5 of the rarer value) so that it runs in about ten minutes on two shared cores; the table says
-how many. Splits: random held-out cells and whole held-out clades (3-10 tips), seed 0. Methods: the
-baselines (the peers, measured in the same run on the same cells) and the model with both kinds of
-knowledge guidance, without the ontology loss, without the smoothness loss, and without either.
-The gate mark says what ``predict()`` would use on that split: the best model variant only if
-its validation AUC beats the best baseline's in 95% of paired bootstrap resamples (link
-prediction: validation MRR). Loading UBERON, the matrices and the tree is setup, timed but not part of the table.
+    .venv/bin/python bench/gnn.py [--ontology PATH] [--phenotypes DIR_OR_FILE ...] [--tree PATH]
+        [--store oxigraph:DIR] [--entities 150] [--epochs 100] [--device cpu] [--threads 2]
+        [--tasks imputation,linkpred,placement] [--splits random,clade] [--conv sage] [--out gnn.json]
+
+Data (defaults, from the shared data directory, ``TRAITKG_SHARED_DATA``): UBERON 2015 (and its
+closure), the 47 Phenoscape NeXML matrices (presence/absence calls, asserted + inferred), the Fish
+Tree of Life treePL chronogram (taxa matched to tips by exact name or synonym). ``--store`` reuses
+an on-disk store that already holds them (loading is skipped when it has phenotypes), otherwise
+they are loaded into memory. Subsampled to the ``--entities`` entities with the most labelled
+taxa (>= 20, with >= 5 of the rarer value). Splits: random held-out cells and whole held-out
+clades (3-10 tips). Methods: the baselines (the peers, measured in the same run on the same cells)
+and the model (PyG HeteroConv, label propagation's priors, ontology and smoothness losses) with
+the ablation rows (without each kind of knowledge guidance). Each figure has its 95% paired
+bootstrap interval; ``<- gate`` marks what the gate uses. Times are CPU seconds of this process.
 """
 
 from __future__ import annotations
@@ -29,95 +33,119 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def ci(m: dict, key: str) -> str:
+    lo, hi = m.get(f"{key}_ci", [None, None])
+    return "n/a" if lo is None else f"[{lo:.4f},{hi:.4f}]"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--ontology", type=Path, default=SHARED / "uberon" / "uberon-2015-05-25.owl.gz")
+    ap.add_argument("--phenotypes", type=Path, nargs="+", default=[SHARED / "phenoscape-data" / "nexml"])
+    ap.add_argument("--tree", type=Path, default=SHARED / "fishtree" / "actinopt_12k_treePL.tre")
+    ap.add_argument("--tree-name", default="fishtree")
+    ap.add_argument("--store", default="oxigraph:", help="a store selector; reused when it already has phenotypes")
     ap.add_argument("--entities", type=int, default=150)
     ap.add_argument("--epochs", type=int, default=100)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--conv", default="sage")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--out", default=None, help="write the metrics JSON here")
+    ap.add_argument("--tasks", default="imputation,linkpred,placement")
+    ap.add_argument("--splits", default="random,clade")
+    ap.add_argument("--out", default=None, help="write every figure as JSON here")
     args = ap.parse_args()
-    import torch
 
     from gnn.data import build_graph
-    from gnn.pipeline import evaluation_table
+    from gnn.evaluate import jsonable
+    from gnn.pipeline import run_task
     from gnn.train import TrainConfig
     from kg import KnowledgeGraph
 
-    torch.set_num_threads(args.threads)
     t_all = time.perf_counter()
-    g = KnowledgeGraph.open("oxigraph:")
-    g.load_ontology(SHARED / "uberon" / "uberon-2015-05-25.owl.gz", name="uberon")
-    g.load_phenotypes(SHARED / "phenoscape-data" / "nexml", lenient=True)
-    g.load_tree(SHARED / "fishtree" / "actinopt_12k_treePL.tre", name="fishtree")
+    g = KnowledgeGraph.open(args.store)
+    if not g.traits.index.phenotype_graphs:
+        g.load_ontology(args.ontology, name="uberon")
+        g.load_phenotypes(args.phenotypes, lenient=True)
+        g.load_tree(args.tree, name=args.tree_name)
     n_calls = len(g.traits.calls())
     t_setup = time.perf_counter() - t_all
-    t = time.perf_counter()
-    tg = build_graph(g, tree="fishtree", min_taxa=20, min_minority=5, max_entities=args.entities)
-    t_build = time.perf_counter() - t
+    cpu = time.process_time()
+    tg = build_graph(g, tree=args.tree_name, min_taxa=20, min_minority=5, max_entities=args.entities)
     c = tg.counts
-    print(f"setup (UBERON + closure, 47 matrices, {n_calls} calls, fish tree): {t_setup:.0f}s; graph build {t_build:.1f}s")
-    print(f"graph: {c['taxa_with_calls']} taxa with calls, {c['tips_matched']} on the tree (unmatched "
-          f"{c['taxa_unmatched']}, genus-level/fuzzy left out {c['taxa_approximate']}, ambiguous {c['taxa_ambiguous']}); "
-          f"{c['taxon_nodes']} taxon nodes (induced tree); {c['entities']} entities (the {args.entities} most labelled "
-          f"with >= 20 taxa and >= 5 of the rarer value); {c['cells']} labelled cells ({c['present']} present)")
-    print(f"device {args.device}, torch threads {args.threads}, load average {os.getloadavg()[0]:.1f} at start")
-    cfg = TrainConfig(epochs=args.epochs, seed=args.seed, device=args.device)
-    t = time.perf_counter()
-    last = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if done == total or done - last.get(stage, 0) >= 25:
-            last[stage] = done
-            print(f"  ({stage}: epoch {done}/{total}, {time.perf_counter() - t:.0f}s)", file=sys.stderr, flush=True)
-
-    rows = evaluation_table(tg, dataset="phenoscape47+fishtree", seed=args.seed, cfg=cfg, progress=progress)
-    t_table = time.perf_counter() - t
-    mark = lambda r: "<- gate" if r.get("gate_choice") == r["method"] else ""  # noqa: E731
-    print("\nimputation (presence/absence per cell; AUC etc. on held-out cells)")
-    fmt = "{:<7} {:<18} {:>7} {:>8} {:>8} {:>7} {:>6} {:>6} {:>8} {:>8}  {}"
-    print(fmt.format("split", "method", "val AUC", "test AUC", "test acc", "bal acc", "Brier", "viol", "epoch s",
-                     "train s", ""))
-    for r in (r for r in rows if r["task"] == "imputation"):
-        v, te = r["val"], r["test"]
-        print(fmt.format(r["split"], r["method"], v["auc"], te["auc"], te["accuracy"], te["balanced_accuracy"],
-                         te["brier"], r.get("ontology_violations", ""), r.get("epoch_s", ""), r.get("train_s", ""),
-                         mark(r)))
-    print("\nlink prediction (filtered ranks, head and tail queries of the held-out triples)")
-    fmt = "{:<7} {:<18} {:>8} {:>8} {:>7} {:>8} {:>8} {:>8}  {}"
-    print(fmt.format("split", "method", "val MRR", "test MRR", "Hits@1", "Hits@10", "head MRR", "tail MRR", ""))
-    for r in (r for r in rows if r["task"] == "link-prediction"):
-        te = r["test"]
-        print(fmt.format(r["split"], r["method"], r["val"]["both"]["mrr"], te["both"]["mrr"], te["both"]["hits@1"],
-                         te["both"]["hits@10"], te["head"]["mrr"], te["tail"]["mrr"], mark(r)))
-    print("\ntaxon placement (held-out taxa placed on the reference tree; no learned model)")
-    fmt = "{:<7} {:<18} {:>10} {:>10} {:>8} {:>8} {:>6} {:>6}"
-    print(fmt.format("split", "method", "sister hit", "sister exp", "tied", "excess", "n", "ref"))
-    for r in (r for r in rows if r["task"] == "placement"):
-        te = r["test"]
-        print(fmt.format(r["split"], r["method"], te["sister_hit"], te["sister_expected"], te["tied"],
-                         te["excess_edges"], te["n"], te["reference"]))
-    print()
-    for task, metric in (("imputation", "auc"), ("link-prediction", "mrr")):
-        for sp in ("random", "clade"):
-            mine = [r for r in rows if r["split"] == sp and r["task"] == task]
-            def val(r: dict, m: str = metric) -> float:
-                return r["val"][m] if m == "auc" else r["val"]["both"][m]
-
-            def tst(r: dict, m: str = metric) -> float:
-                return r["test"][m] if m == "auc" else r["test"]["both"][m]
-            best_b = max((r for r in mine if r["kind"] == "baseline"), key=val)
-            gnn = next(r for r in mine if r["method"] == "gnn")
-            print(f"{task} {sp}: sizes {mine[0]['split_sizes']}; gnn test {metric} {tst(gnn)} vs the best baseline on "
-                  f"validation ({best_b['method']}) {tst(best_b)}: ratio {tst(gnn) / tst(best_b):.3f}; "
-                  f"the gate uses {mine[0]['gate_choice']}"
-                  + (f" (best model wins {mine[0]['gate_confidence']:.0%} of validation bootstraps; 95% needed)"
-                     if task == "imputation" else " (validation MRR)"))
-    print(f"table {t_table:.0f}s; total wall {time.perf_counter() - t_all:.0f}s; load average {os.getloadavg()[0]:.1f} at end")
+    print(f"setup (ontology + closure, matrices, {n_calls} calls, tree): {t_setup:.0f}s wall; graph build "
+          f"{time.process_time() - cpu:.1f}s CPU")
+    print(f"graph: {c['taxa_with_calls']} taxa with calls, {c['tips_matched']} on the tree; {c['taxon_nodes']} taxon "
+          f"nodes; {c['entities']} entities; {c['cells']} labelled cells ({c['present']} present); {c['conflicts']} "
+          f"conflicting cells and {c['polymorphic']} polymorphic ones left out")
+    print(f"device {args.device}, conv {args.conv}, torch threads {args.threads}, epochs {args.epochs}, "
+          f"load average {os.getloadavg()[0]:.1f} at start")
+    cfg = TrainConfig(epochs=args.epochs, seed=args.seed, device=args.device, threads=args.threads, conv=args.conv)
+    runs = {}
+    for task in args.tasks.split(","):
+        for sp in args.splits.split(","):
+            t = time.perf_counter()
+            runs[(task, sp)] = run_task(tg, task, sp, cfg, limit=None, ablation=task == "imputation").out
+            print(f"  ({task} {sp}: {time.perf_counter() - t:.0f}s wall)", file=sys.stderr, flush=True)
+    report(runs)
+    print(f"total wall {time.perf_counter() - t_all:.0f}s; load average {os.getloadavg()[0]:.1f} at end")
     if args.out:
-        Path(args.out).write_text(json.dumps({"rows": rows, "graph": c, "setup_s": t_setup, "table_s": t_table},
-                                             indent=1, default=str))
+        Path(args.out).write_text(json.dumps(jsonable({f"{k[0]}/{k[1]}": v for k, v in runs.items()}), indent=1,
+                                             allow_nan=False))
+
+
+def report(runs: dict) -> None:
+    for (task, sp), out in runs.items():
+        gate = out["gate"]["chosen"]
+        print(f"\n{task}, {sp} split: sizes {out['metrics'].get('split', '')}; CPU {out['cpu_s']:.0f}s "
+              f"(training {', '.join(f'{k} {v:.0f}s' for k, v in out.get('train_cpu_s', {}).items()) or 'none'}); "
+              f"the gate uses {gate}")
+        if task == "imputation":
+            viol = out["violations"]["test"]
+            fmt = "{:<20} {:>8} {:<17} {:>8} {:<17} {:>8} {:>7} {:>7} {:>5}  {}"
+            print(fmt.format("method", "val AUC", "val 95% CI", "test AUC", "test 95% CI", "test acc", "subtype",
+                             "part", "", ""))
+            for m, r in out["methods"].items():
+                print(fmt.format(m, f"{r['val']['auc']:.4f}", ci(r["val"], "auc"), f"{r['test']['auc']:.4f}",
+                                 ci(r["test"], "auc"), f"{r['test']['accuracy']:.4f}", viol[m]["subclass"],
+                                 viol[m]["part"], "", "<- gate" if m == gate else ""))
+            o, w = viol["observed"], out["violations"]["written"]
+            print(f"violations on the test taxa of the observed calls themselves: subtype {o['subclass']}, part "
+                  f"{o['part']}; of the written hypotheses ({gate}) with the calls: subtype {w['subclass']}, part "
+                  f"{w['part']}")
+            print("ablation: " + "; ".join(
+                f"{a['variant']} (ontology {a['ontology_weight']:g}, smoothness {a['smooth_weight']:g}) test AUC "
+                f"{a['test']['auc']:.4f} {ci(a['test'], 'auc')} viol {a['violations']['subclass']}/"
+                f"{a['violations']['part']}, CPU {out['train_cpu_s'][a['variant']]:.0f}s" for a in out["ablation"]))
+            peer(out, "auc")
+        elif task == "linkpred":
+            fmt = "{:<20} {:>8} {:>8} {:<17} {:>7} {:>7} {:>8}  {}"
+            print(fmt.format("method", "val MRR", "test MRR", "test 95% CI", "Hits@1", "Hits@3", "Hits@10", ""))
+            for m, r in out["methods"].items():
+                te = r["test"]
+                print(fmt.format(m, f"{r['val']['mrr']:.4f}", f"{te['mrr']:.4f}", ci(te, "mrr"), f"{te['hits@1']:.4f}",
+                                 f"{te['hits@3']:.4f}", f"{te['hits@10']:.4f}", "<- gate" if m == gate else ""))
+            peer(out, "mrr")
+        else:
+            fmt = "{:<20} {:>9} {:<17} {:>9} {:>11} {:>10} {:>5}  {}"
+            print(fmt.format("method", "expected", "95% CI", "edge hit", "tied edges", "from true", "n", ""))
+            for m, r in out["methods"].items():
+                te = r["test"]
+                print(fmt.format(m, f"{te['expected_accuracy']:.4f}", ci(te, "expected_accuracy"), f"{te['edge_hit']:.4f}",
+                                 f"{te['tied_edges']:.1f}", f"{te['edges_from_true']:.2f}", te["n"],
+                                 "<- gate" if m == gate else ""))
+            m = out["metrics"]
+            print(f"placed {m['placed_taxa']} taxa with calls but no tip, {m['taxa_with_hypotheses']} with hypotheses, "
+                  f"{out['hypotheses']} hypotheses ({out['limit_note']}); {m['too_few_calls']} with too few calls")
+
+
+def peer(out: dict, key: str) -> None:
+    """The model against the best baseline on validation, on test: ratio."""
+    ms = out["methods"]
+    base = [m for m in ms if m not in ("model",) and not m.startswith("gnn-")]
+    best = max(base, key=lambda m: ms[m]["val"][key])
+    a, b = ms["model"]["test"][key], ms[best]["test"][key]
+    print(f"model test {key.upper()} {a:.4f} vs the best baseline on validation ({best}) {b:.4f}: ratio {a / b:.4f}")
 
 
 if __name__ == "__main__":

@@ -67,6 +67,10 @@ class TraitGraph:
     counts: dict[str, int] = field(default_factory=dict)
     tree_nodes: np.ndarray | None = None  # node id in the loaded tree of each taxon node
     unplaced: dict[str, dict[str, int]] = field(default_factory=dict)  # taxa with calls not on the tree
+    #: cells of tips with both a present and an absent call: ``taxon``, ``entity`` (indices), ``kind``
+    #: ("conflict": the calls contradict each other; "polymorphic": both flagged polymorphic), ``tiers``
+    #: (the two calls' tiers, e.g. "asserted/inferred"). Never labels, never hypothesised.
+    ambiguous: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_taxa(self) -> int:
@@ -101,16 +105,17 @@ def _edge(src: np.ndarray | list[int], dst: np.ndarray | list[int]) -> torch.Ten
     return torch.as_tensor(np.stack([np.asarray(src, dtype=np.int64), np.asarray(dst, dtype=np.int64)]))
 
 
-def label_table(calls: dict[tuple[str, str, str], Any]) -> dict[tuple[str, str], int]:
+def label_table(calls: dict[tuple[str, str, str], Any],
+                both: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], int]:
     """(taxon IRI, entity IRI) -> 1 present / 0 absent; cells with both calls (conflicts and
-    polymorphism) are left out.
+    polymorphism) are left out (and added to ``both`` when given).
 
     >>> class C: pass
     >>> label_table({("t", "e", "present"): C(), ("t", "f", "absent"): C(), ("t", "f", "present"): C()})
     {('t', 'e'): 1}
     """
     out: dict[tuple[str, str], int] = {}
-    both: set[tuple[str, str]] = set()
+    both = set() if both is None else both
     for (t, e, v) in calls:
         key = (t, e)
         y = 1 if v == PRESENT else 0
@@ -134,7 +139,8 @@ def build_graph(kg: Any, *, tree: str | None = None, min_taxa: int = 5, max_enti
     calls = traits.calls()
     if not calls:
         raise ValidationError("no presence/absence calls: load phenotypes (and an ontology) first")
-    labels = label_table(calls)
+    both: set[tuple[str, str]] = set()
+    labels = label_table(calls, both)
     taxa_iris = sorted({t for t, _ in labels})
     matches = kg.resolve([idx.taxa.get(t, t) for t in taxa_iris], tree=tr.name, fuzzy=False)
     tip_of: dict[str, int] = {}
@@ -215,6 +221,10 @@ def build_graph(kg: Any, *, tree: str | None = None, min_taxa: int = 5, max_enti
               "present": int(cells["y"].sum()), "taxon_nodes": len(nodes)}
     sources = sorted({g.iri for g in idx.phenotype_graphs} | {g.iri for g in idx.closure_graphs}
                      | ({tr.record.iri} if tr.record is not None else set()))
+    ambiguous = _ambiguous_cells(calls, both, traits.conflicts_keys(), e_ix,
+                                 {t: pos[i] for t, i in tip_of.items() if by_tip[i] == t})
+    counts["conflicts"] = int((ambiguous["kind"] == "conflict").sum())
+    counts["polymorphic"] = int((ambiguous["kind"] == "polymorphic").sum())
     log.info("trait graph: %s", counts)
     unplaced: dict[str, dict[str, int]] = {}  # their calls on the task's entities: what placement places
     for (t, e), y in labels.items():
@@ -222,7 +232,21 @@ def build_graph(kg: Any, *, tree: str | None = None, min_taxa: int = 5, max_enti
             unplaced.setdefault(contract(t), {})[contract(e)] = y
     return TraitGraph(data, names, [contract(e) for e in ents], par, np.nan_to_num(blen, nan=0.0), cells,
                       np.asarray(anc_pairs, dtype=np.int64).reshape(-1, 2), tr.name, sources, counts,
-                      nodes.astype(np.int64), unplaced)
+                      nodes.astype(np.int64), unplaced, ambiguous)
+
+
+def _ambiguous_cells(calls: dict[tuple[str, str, str], Any], both: set[tuple[str, str]],
+                     conflicts: set[tuple[str, str]], e_ix: dict[str, int], pos: dict[str, int]) -> dict[str, np.ndarray]:
+    """The cells of placed tips and task entities with both calls, sorted, with their kind and tiers."""
+    rows = []
+    for t, e in both:
+        if t in pos and e in e_ix:
+            tiers = f"{calls[(t, e, PRESENT)].tier}/{calls[(t, e, ABSENT)].tier}"
+            rows.append((pos[t], e_ix[e], "conflict" if (t, e) in conflicts else "polymorphic", tiers))
+    rows.sort()
+    return {"taxon": np.asarray([r[0] for r in rows], dtype=np.int64),
+            "entity": np.asarray([r[1] for r in rows], dtype=np.int64),
+            "kind": np.asarray([r[2] for r in rows], dtype=object), "tiers": np.asarray([r[3] for r in rows], dtype=object)}
 
 
 def _add_phenotypes(data: HeteroData, idx: Any, e_ix: dict[str, int], taxon_pos: dict[str, int]) -> None:

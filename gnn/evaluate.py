@@ -7,24 +7,25 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import numpy as np
 
 
 def auc(y: np.ndarray, p: np.ndarray) -> float:
-    """Area under the ROC curve (ties count half); ``nan`` with one class only."""
+    """Area under the ROC curve (Mann-Whitney with average ranks: ties count half); ``nan`` with one class only.
+
+    >>> auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.5, 0.5, 0.9]))
+    0.875
+    """
     y = np.asarray(y).astype(bool)
     n1, n0 = int(y.sum()), int((~y).sum())
     if n1 == 0 or n0 == 0:
         return float("nan")
-    order = np.argsort(p, kind="mergesort")
-    ps = np.asarray(p)[order]
-    ranks = np.empty(len(ps))
-    # average ranks over ties
-    _, start, counts = np.unique(ps, return_index=True, return_counts=True)
-    for s, c in zip(start.tolist(), counts.tolist()):
-        ranks[s:s + c] = s + (c + 1) / 2
-    r = np.empty(len(ps))
-    r[order] = ranks
+    _, inverse, counts = np.unique(np.asarray(p, dtype=float), return_inverse=True, return_counts=True)
+    start = np.cumsum(counts) - counts  # 0-based position of each distinct value's first occurrence
+    r = (start + (counts + 1) / 2)[inverse.reshape(-1)]
     return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
@@ -35,9 +36,9 @@ def binary_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     hard = (p > 0.5).astype(float)
     pos, neg = y == 1, y == 0
     bal = 0.5 * ((hard[pos] == 1).mean() if pos.any() else np.nan) + 0.5 * ((hard[neg] == 0).mean() if neg.any() else np.nan)
-    return {"auc": round(auc(y, p), 4), "accuracy": round(float((hard == y).mean()), 4),
-            "balanced_accuracy": round(float(bal), 4), "brier": round(float(((p - y) ** 2).mean()), 4),
-            "log_loss": round(float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()), 4), "n": int(len(y))}
+    return {"auc": auc(y, p), "accuracy": float((hard == y).mean()), "balanced_accuracy": float(bal),
+            "brier": float(((p - y) ** 2).mean()), "log_loss": float(-(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()),
+            "n": int(len(y))}
 
 
 def ontology_violations(probs: np.ndarray, anc: np.ndarray, taxa: np.ndarray) -> float:
@@ -47,7 +48,7 @@ def ontology_violations(probs: np.ndarray, anc: np.ndarray, taxa: np.ndarray) ->
         return 0.0
     p = probs[np.asarray(taxa)]
     bad = (p[:, anc[:, 0]] > 0.5) & (p[:, anc[:, 1]] < 0.5)
-    return round(float(bad.mean()), 4)
+    return float(bad.mean())
 
 
 def filtered_ranks(scores: np.ndarray, true: np.ndarray, known: list[set[int]]) -> np.ndarray:
@@ -74,9 +75,30 @@ def filtered_ranks(scores: np.ndarray, true: np.ndarray, known: list[set[int]]) 
 def ranking_metrics(ranks: np.ndarray) -> dict[str, float]:
     """MRR, Hits@1, Hits@10 and n from filtered ranks.
 
-    >>> ranking_metrics(np.array([1.0, 2.0, 20.0]))
-    {'mrr': 0.5167, 'hits@1': 0.3333, 'hits@10': 0.6667, 'n': 3}
+    >>> {k: round(v, 4) for k, v in ranking_metrics(np.array([1.0, 2.0, 20.0])).items()}
+    {'mrr': 0.5167, 'hits@1': 0.3333, 'hits@3': 0.6667, 'hits@10': 0.6667, 'n': 3}
     """
     r = np.asarray(ranks, dtype=float)
-    return {"mrr": round(float((1 / r).mean()), 4), "hits@1": round(float((r <= 1).mean()), 4),
-            "hits@10": round(float((r <= 10).mean()), 4), "n": int(len(r))}
+    return {"mrr": float((1 / r).mean()), "hits@1": float((r <= 1).mean()), "hits@3": float((r <= 3).mean()),
+            "hits@10": float((r <= 10).mean()), "n": int(len(r))}
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with every NaN or infinity replaced by ``None`` and numpy scalars by Python ones, so
+    that ``json.dumps(..., allow_nan=False)`` accepts it (full precision kept).
+
+    >>> jsonable({"a": float("nan"), "b": [np.float64(0.125), np.int64(3)]})
+    {'a': None, 'b': [0.125, 3]}
+    """
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, np.integer | np.bool_):
+        return obj.item()
+    if isinstance(obj, float | np.floating):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    return obj

@@ -15,12 +15,9 @@ Methods (each gives a set of tied best reference taxa):
   changes (Fitch's unit costs over every entity, :func:`kg.comparative.parsimony.insertion_costs`),
   all tied best edges kept.
 
-Metrics: ``sister_hit`` (some tied taxon is in the sister set), ``sister_expected`` (share of the tied
-set in it), ``tied`` (mean set size) and ``excess_edges`` (mean topological distance from ``q`` to
-the tied taxa minus the distance to its nearest reference tip; 0 is the best possible). For the
-edge method the same columns mean: the true edge (above the reference MRCA of the sister set) is
-among the tied edges; the chance of drawing it from them; how many are tied; the mean number of
-edges between a tied edge and the true one.
+Metrics are edge-level for every method (a taxon method's tied taxa stand for the edges above
+them), so the methods and the random floor are compared in the same units: see
+:func:`placement_table`.
 """
 
 from __future__ import annotations
@@ -72,39 +69,48 @@ def _edges_between(g: TraitGraph, depth: np.ndarray, size: np.ndarray, a: int, b
 
 
 def placement_table(g: TraitGraph, split: str, *, seed: int = 0, min_shared: int = 5) -> dict[str, dict[str, float]]:
-    """Metrics of each method for the held-out taxa of ``split``."""
+    """Edge-level metrics of each method for the held-out taxa of ``split``, all in the same units:
+    the places are the edges of the reference tree (the tree induced on the other labelled tips);
+    the true place of a held-out taxon is the edge above the reference MRCA of its sister set;
+    ``expected_accuracy`` is the chance of drawing the true edge from a method's tied best edges
+    (``random``: every edge), ``edge_hit`` whether it is among them, ``tied_edges`` how many there
+    are, ``edges_from_true`` the mean number of edges between a tied edge and the true one."""
     held = held_out_taxa(g, split, seed=seed)
     ref = np.setdiff1d(g.tips, held)
     prof = profiles(g)
-    depth, size = _topo(g)
-    is_ref = np.zeros(g.n_taxa, dtype=bool)
-    is_ref[ref] = True
-    cum = np.concatenate([[0], np.cumsum(is_ref)])
-    res: dict[str, list[tuple[float, float, float, float]]] = {"nearest-mismatch": [], "random": []}
-    for q in held.tolist():
+    size = subtree_sizes(g.parent)
+    nodes, par, blen = reference_tree(g, ref)  # reference node i is node nodes[i] of g
+    rix = TreeIndex.from_parent(par.tolist(), np.nan_to_num(blen).tolist(), [float("nan")] * len(nodes),
+                                [g.taxa[i] for i in nodes.tolist()])
+    where = {int(v): i for i, v in enumerate(nodes.tolist())}
+    every_edge = np.arange(1, len(nodes))  # the edge above each node but the root
+    pars = best_places(g, ref, prof, prof[held], ref_tree=(nodes, par, blen))
+    near = best_places(g, ref, prof, prof[held], "nearest-mismatch", min_shared=min_shared)
+    res: dict[str, list[tuple[float, float, float, float]]] = {"parsimony-insertion": [], "nearest-mismatch": [],
+                                                               "random": []}
+    for i, q in enumerate(held.tolist()):
         a = int(g.parent[q])
-        while cum[a + size[a]] - cum[a] == 0:
+        while not ((ref >= a) & (ref < a + size[a])).any():
             a = int(g.parent[a])
         sister = ref[(ref >= a) & (ref < a + size[a])]
-        dist = _edges_between(g, depth, size, q, ref)
-        best_possible = dist.min()
-        x = prof[q]
-        both = ~np.isnan(x)[None, :] & ~np.isnan(prof[ref])
-        shared = both.sum(axis=1)
-        mism = (both & (prof[ref] != x[None, :])).sum(axis=1) / np.maximum(shared, 1)
-        mism = np.where(shared >= min_shared, mism, np.inf)
-        in_sister = np.isin(ref, sister)
-        for name, tied in (("nearest-mismatch", np.flatnonzero(mism <= mism.min() + 1e-12) if np.isfinite(mism.min())
-                            else np.arange(len(ref))), ("random", np.arange(len(ref)))):
-            res[name].append((float(in_sister[tied].any()), float(in_sister[tied].mean()), float(len(tied)),
-                              float(dist[tied].mean() - best_possible)))
-    res["parsimony-insertion"] = parsimony_insertion(g, held, ref, prof, size)
+        true = int(rix.mrca(np.asarray([where[int(x)] for x in sister.tolist()])))
+        for name, tied in (("parsimony-insertion", np.asarray([where[int(x)] for x in pars[i].tolist()])),
+                           ("nearest-mismatch", np.asarray([where[int(x)] for x in near[i].tolist()])),
+                           ("random", every_edge)):
+            hit = float(true in set(tied.tolist()))
+            dist = rix.distance(np.full(len(tied), true), tied, topological=True)
+            res[name].append((hit, hit / len(tied), float(len(tied)), float(np.mean(dist))))
+    from gnn.audit import LEVEL, RESAMPLES, interval
+
+    rng = np.random.default_rng(seed)  # paired bootstrap over the held-out taxa, as for imputation
+    draws = [rng.integers(0, len(held), len(held)) for _ in range(RESAMPLES)]
     out = {}
     for name, vals in res.items():
         v = np.asarray(vals)
-        out[name] = {"sister_hit": round(float(v[:, 0].mean()), 4), "sister_expected": round(float(v[:, 1].mean()), 4),
-                     "tied": round(float(v[:, 2].mean()), 2), "excess_edges": round(float(v[:, 3].mean()), 3),
-                     "n": int(len(v)), "reference": int(len(ref))}
+        ci = interval(np.asarray([v[k, 1].mean() for k in draws]), LEVEL)
+        out[name] = {"edge_hit": float(v[:, 0].mean()), "expected_accuracy": float(v[:, 1].mean()),
+                     "tied_edges": float(v[:, 2].mean()), "edges_from_true": float(v[:, 3].mean()),
+                     "expected_accuracy_ci": ci, "n": int(len(v)), "reference_edges": int(len(every_edge))}
     return out
 
 
@@ -147,12 +153,12 @@ def place_unplaced(g: TraitGraph, *, split: str = "clade", seed: int = 0, min_kn
     """Placement hypotheses for the taxa with calls that are not on the tree (``g.unplaced``):
     the method that places held-out tips of ``split`` best (expected accuracy) places them, every
     tied best edge one hypothesis (``tkg:placedOn`` the node below the edge, score 1 / ties)."""
-    from gnn.predict import Gate, Hypothesis
+    from gnn.predict import Gate, Hypothesis, keep_whole_ties
 
     table = placement_table(g, split, seed=seed)
-    val = {m: table[m]["sister_expected"] for m in ("parsimony-insertion", "nearest-mismatch")}
+    val = {m: table[m]["expected_accuracy"] for m in ("parsimony-insertion", "nearest-mismatch", "random")}
     best = max(sorted(val), key=lambda m: val[m])
-    other = next(m for m in val if m != best)
+    other = max((m for m in val if m != best), key=lambda m: val[m])
     gate = Gate(float("nan"), val, best, best, 0.0)
     taxa = sorted(t for t, calls in g.unplaced.items() if len(calls) >= min_known)
     ix = {e: j for j, e in enumerate(g.entities)}
@@ -166,12 +172,13 @@ def place_unplaced(g: TraitGraph, *, split: str = "clade", seed: int = 0, min_kn
         for n in tied.tolist():
             node = g.tree_nodes[n] if g.tree_nodes is not None else n
             hyps.append(Hypothesis(t, "tkg:placedOn", f"{BASE}tree/{g.tree}/node/{int(node)}",
-                                   round(1.0 / len(tied), 4), best, float("nan"), other, float("nan"),
+                                   1.0 / len(tied), best, float("nan"), other, float("nan"),
                                    float("nan"), val[best], best))
     hyps.sort(key=lambda h: (-h.score, h.subject, h.object))
-    if limit is not None:
-        hyps = hyps[:limit]
-    summary = {"placed_taxa": len(taxa), "too_few_calls": len(g.unplaced) - len(taxa), "validation": table}
+    kept, report = keep_whole_ties(np.asarray([h.score for h in hyps]), limit)
+    hyps = hyps[:kept]
+    summary = {"placed_taxa": len(taxa), "too_few_calls": len(g.unplaced) - len(taxa), "validation": table,
+               "limit": report, "taxa_with_hypotheses": len({h.subject for h in hyps})}
     return gate, hyps, summary
 
 

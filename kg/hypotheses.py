@@ -26,6 +26,22 @@ SELECT ?g ?run ?task ?split ?model ?code ?seed ?device ?n ?gate ?metrics ?time W
 
 _USED = f"PREFIX prov: <{PROV}> SELECT ?run ?s WHERE {{ GRAPH ?g {{ ?run prov:used ?s }} }}"
 
+#: the run's audit fields (JSON literals, :mod:`gnn.audit`) -> the key a run dict gives them
+AUDIT_FIELDS = {"softwareVersions": "software_versions", "limitReport": "limit", "methodMetrics": "methods",
+                "violations": "violations", "ablation": "ablation", "heldOutClades": "held_out_clades",
+                "bootstrap": "bootstrap", "entityPairs": "entity_pairs", "parameters": "parameters"}
+_AUDIT = f"""PREFIX tkg: <{TKG}> SELECT ?run ?p ?v ?n WHERE {{ GRAPH ?g {{ ?run a tkg:HypothesisRun ;
+  ?p ?v . OPTIONAL {{ ?run tkg:conflictCount ?n }} }} FILTER(?p IN ({", ".join(f"tkg:{k}" for k in AUDIT_FIELDS)})) }}"""
+
+_CELLS = f"""PREFIX tkg: <{TKG}> PREFIX rdf: <{RDF}> PREFIX prov: <{PROV}>
+SELECT ?k ?s ?o ?y ?side ?scores WHERE {{ GRAPH ?g {{ ?run a tkg:HypothesisRun .
+  ?c a tkg:EvaluationCell ; tkg:cellIndex ?k ; rdf:subject ?s ; rdf:object ?o ; tkg:observedPresent ?y ; tkg:splitSide ?side .
+  OPTIONAL {{ ?c tkg:methodScores ?scores }} }} %s }} ORDER BY ?k"""
+
+_CONFLICTS = f"""PREFIX tkg: <{TKG}> PREFIX rdf: <{RDF}>
+SELECT ?s ?o ?tiers WHERE {{ GRAPH ?g {{ ?run tkg:reportsConflict ?c . ?c rdf:subject ?s ; rdf:object ?o ;
+  tkg:callTiers ?tiers }} }} ORDER BY ?s ?o"""
+
 _HYPS = f"""PREFIX tkg: <{TKG}> PREFIX prov: <{PROV}> PREFIX rdf: <{RDF}>
 SELECT ?h ?run ?s ?p ?o ?score ?method ?ms ?base ?bs ?mv ?bv ?chosen WHERE {{
   GRAPH ?g {{ ?h a tkg:Hypothesis ; rdf:subject ?s ; rdf:predicate ?p ; rdf:object ?o ; tkg:score ?score ;
@@ -46,13 +62,36 @@ def list_runs(store: Store) -> list[dict[str, Any]]:
     used: dict[str, list[str]] = {}
     for run, s in store.select(_USED).rows:
         used.setdefault(run.value, []).append(s.value)
+    audit: dict[str, dict[str, Any]] = {}
+    for run, p, v, n in store.select(_AUDIT).rows:
+        a = audit.setdefault(run.value, {"conflict_count": int(n.value) if n is not None else 0})
+        a[AUDIT_FIELDS[p.value.rsplit("#", 1)[-1]]] = json.loads(v.value)
     out = []
     for g, run, task, split, model, code, seed, device, n, gate, metrics, time in store.select(_RUNS).rows:
         out.append({"run": run.value.rsplit("/", 1)[-1], "graph": g.value, "task": task.value, "split": split.value,
                     "model": model.value, "code_version": code.value, "seed": int(seed.value), "device": device.value,
                     "hypotheses": int(n.value), "gate": json.loads(gate.value), "metrics": json.loads(metrics.value),
-                    "generated": time.value, "used": sorted(used.get(run.value, []))})
+                    "generated": time.value, "used": sorted(used.get(run.value, [])), **audit.get(run.value, {})})
     return out
+
+
+def run_cells(store: Store, run: str) -> list[dict[str, Any]]:
+    """A run's split: every labelled cell in order (``tkg:cellIndex``) with its side, observed value
+    and, for held-out cells, every method's probability of presence."""
+    from kg.core.graphs import BASE
+
+    rows = store.select(_CELLS % "", {"run": NamedNode(f"{BASE}hypothesis/{run}")}).rows
+    return [{"index": int(k.value), "taxon": contract(s.value), "entity": contract(o.value), "present": y.value == "true",
+             "side": side.value, "scores": json.loads(sc.value) if sc is not None else None}
+            for k, s, o, y, side, sc in rows]
+
+
+def run_conflicts(store: Store, run: str) -> list[dict[str, str]]:
+    """The cells with contradicting calls that a run reported (and left alone)."""
+    from kg.core.graphs import BASE
+
+    rows = store.select(_CONFLICTS, {"run": NamedNode(f"{BASE}hypothesis/{run}")}).rows
+    return [{"taxon": contract(s.value), "entity": contract(o.value), "tiers": t.value} for s, o, t in rows]
 
 
 def list_hypotheses(store: Store, *, run: str | None = None, subject: str | None = None,

@@ -72,9 +72,54 @@ def list_hypotheses(request: Request, kg: KGDep, page: PageDep,
 
 
 @router.get("/runs", response_model=Paged[RunOut], responses=problem_responses(400))
-def list_runs(request: Request, kg: KGDep, page: PageDep) -> dict[str, Any]:
-    """Hypotheses runs, newest first, with provenance (model, code version, data graphs, seed, device)."""
-    return paginate(kg.hypothesis_runs(), page, request)
+def list_runs(request: Request, kg: KGDep, page: PageDep,
+              task: Annotated[str | None, Query(pattern=r"^(imputation|placement|linkpred)$",
+                                                description="Only runs of this task")] = None) -> dict[str, Any]:
+    """Hypotheses runs, newest first, with provenance (model, code version, library versions, data graphs,
+    seed, device), every method's validation and test metrics with bootstrap intervals, violations,
+    ablation rows and what ``limit`` left out."""
+    return paginate([r for r in kg.hypothesis_runs() if task is None or r["task"] == task], page, request)
+
+
+class CellOut(BaseModel):
+    """One labelled cell of a run's split."""
+
+    index: int = Field(description="Position in the run: a side's bootstrap resamples index its cells in this order")
+    taxon: str
+    entity: str
+    present: bool = Field(description="The observed value")
+    side: str = Field(description="train, val or test")
+    scores: dict[str, float | None] | None = Field(None, description="Held-out cells: method -> probability of presence")
+
+
+class ConflictOut(BaseModel):
+    """A cell with contradicting calls, reported by a run and never hypothesised."""
+
+    taxon: str
+    entity: str
+    tiers: str
+
+
+@router.get("/runs/{run}/cells", response_model=Paged[CellOut], responses=problem_responses(404))
+def run_cells(request: Request, kg: KGDep, page: PageDep,
+              run: Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f]+$")],
+              side: Annotated[str | None, Query(pattern=r"^(train|val|test)$")] = None) -> dict[str, Any]:
+    """A run's split, cell by cell, with every method's scores on the held-out cells: what its metrics
+    are recomputed from."""
+    from kg.hypotheses import run_cells as cells_of
+
+    get_run(kg, run)
+    return paginate([c for c in cells_of(kg.store, run) if side is None or c["side"] == side], page, request)
+
+
+@router.get("/runs/{run}/conflicts", response_model=Paged[ConflictOut], responses=problem_responses(404))
+def run_conflicts(request: Request, kg: KGDep, page: PageDep,
+                  run: Annotated[str, Path(max_length=64, pattern=r"^[0-9a-f]+$")]) -> dict[str, Any]:
+    """The cells whose calls contradict each other, which the run reported and left alone."""
+    from kg.hypotheses import run_conflicts as conflicts_of
+
+    get_run(kg, run)
+    return paginate(conflicts_of(kg.store, run), page, request)
 
 
 @router.get("/runs/{run}", response_model=RunOut, responses=problem_responses(404))

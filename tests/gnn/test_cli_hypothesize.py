@@ -38,3 +38,33 @@ def test_hypothesize_writes_lists_and_refuses(tmp_path):
         assert p.returncode == 2 and "CUDA is not available" in p.stderr and "Traceback" not in p.stderr
     p = run(store, "hypothesize", "--min-taxa", "1000")
     assert p.returncode == 2 and "too few labelled examples: 32 taxa" in p.stderr
+
+
+@pytest.mark.slow
+def test_all_three_tasks_from_the_cli(tmp_path):
+    """imputation (with the ablation and GATConv), link prediction and placement as subprocesses;
+    the JSON is valid (no NaN) and every method's validation and test figures are in it."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _worlds import gappy_sample
+
+    store = f"oxigraph:{tmp_path / 'kg'}"
+    gappy_sample(tmp_path, selector=store).close()
+    p = run(store, "hypothesize", "--epochs", "4", "--min-taxa", "3", "--split", "clade", "--ablation",
+            "--conv", "gat")
+    assert p.returncode == 0, p.stderr
+    for text in ("val 95% CI", "label-propagation", "gnn-no-ontology", "ablation gnn-plain", "limit: all",
+                 "violations of the written hypotheses"):
+        assert text in p.stdout, text
+    p = run(store, "hypothesize", "--task", "linkpred", "--epochs", "4", "--min-taxa", "3", "--limit", "5",
+            "--format", "json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert set(out["methods"]) == {"marginal", "label-propagation", "phylo-nn", "model"}
+    assert {"mrr", "hits@1", "hits@3", "hits@10", "mrr_ci"} <= set(out["methods"]["model"]["test"])
+    assert out["gate"]["metric"] == "MRR" and out["hypotheses"] == out["limit"]["kept"] <= 5
+    p = run(store, "hypothesize", "--task", "placement", "--min-taxa", "3", "--format", "json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert out["gate"]["model_val"] is None and out["limit"]["left_out"] == 0
+    runs = json.loads(run(store, "hypothesize", "--list", "--format", "json").stdout)
+    assert {h["predicate"] for h in runs} >= {"tkg:hasPresenceOf"}

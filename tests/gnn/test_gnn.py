@@ -91,7 +91,7 @@ def test_filtered_ranking_by_hand():
     assert filtered_ranks(scores, np.array([2]), [{0, 2, 4}]).tolist() == [1.5]  # tie with 3: half a place
     assert filtered_ranks(scores, np.array([2]), [set()]).tolist() == [3.5]  # unfiltered: 0 and 4 above, 3 tied
     m = ranking_metrics(np.array([1.0, 4.0, 12.0]))
-    assert m == {"mrr": round((1 + 0.25 + 1 / 12) / 3, 4), "hits@1": round(1 / 3, 4), "hits@10": round(2 / 3, 4), "n": 3}
+    assert m == {"mrr": (1 + 0.25 + 1 / 12) / 3, "hits@1": 1 / 3, "hits@3": 1 / 3, "hits@10": 2 / 3, "n": 3}  # full precision
     assert auc(np.array([1, 0]), np.array([0.5, 0.5])) == 0.5
 
 
@@ -205,10 +205,15 @@ def test_placement_holds_out_and_scores(tg):
     assert set(held.tolist()) == set(np.unique(tg.cells["taxon"][np.concatenate([s.val, s.test])]).tolist())
     out = placement_table(tg, "clade", seed=0, min_shared=3)
     assert set(out) == {"nearest-mismatch", "random", "parsimony-insertion"}
-    assert out["random"]["tied"] == out["random"]["reference"] == len(tg.tips) - len(held)
-    assert out["nearest-mismatch"]["n"] == len(held) and 1 <= out["nearest-mismatch"]["tied"] <= len(tg.tips)
-    p = out["parsimony-insertion"]
-    assert p["n"] == len(held) and p["tied"] >= 1 and 0 <= p["sister_expected"] <= p["sister_hit"] <= 1
+    n_ref = len(tg.tips) - len(held)
+    r = out["random"]  # every edge of the reference tree (binary: 2 n - 2), in the same units as the others
+    assert r["tied_edges"] == r["reference_edges"] == 2 * n_ref - 2
+    assert r["expected_accuracy"] <= 1 / r["reference_edges"] + 1e-12
+    assert out["nearest-mismatch"]["n"] == len(held) and 1 <= out["nearest-mismatch"]["tied_edges"] <= n_ref
+    for p in out.values():
+        assert p["n"] == len(held) and p["tied_edges"] >= 1 and 0 <= p["expected_accuracy"] <= p["edge_hit"] <= 1
+        lo, hi = p["expected_accuracy_ci"]
+        assert lo <= p["expected_accuracy"] <= hi
 
 
 def test_parsimony_insertion_finds_the_true_edge_and_keeps_ties():

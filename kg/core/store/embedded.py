@@ -17,7 +17,8 @@ from pyoxigraph import (
     Triple,
 )
 
-from kg.core.errors import QueryError, StoreUnavailable
+from kg.core.errors import QueryError, StoreBusy, StoreUnavailable
+from kg.core.faults import crash_point
 from kg.core.store.base import SelectResult, Term, bind_values, guarded
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,11 @@ class OxigraphStore:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
         except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(
+                    f"the store at {self.path} is open in another process (a running `traitkg serve`, or "
+                    "another load): one process owns an embedded store; load through the server instead "
+                    "(POST /api/v1/graphs with the token; see `traitkg load --help`) or stop it first") from None
             raise StoreUnavailable(f"cannot open store at {self.path}: {exc}") from exc
 
     @classmethod
@@ -159,6 +165,7 @@ class OxigraphStore:
             self._store.bulk_load(format=fmt, base_iri=base_iri, lenient=lenient, **src)
         else:
             self._store.bulk_load(format=fmt, base_iri=base_iri, to_graph=target, lenient=lenient, **src)
+        crash_point("bulk")
 
     def add_quads(self, quads: Iterable[Quad]) -> int:
         """Add quads; small batches in one transaction, large ones through the bulk path."""
@@ -168,6 +175,7 @@ class OxigraphStore:
             self._store.extend(quads)
         else:
             self._store.bulk_extend(quads)
+            crash_point("bulk")
         return len(quads)
 
     def quads(self, subject: Term | None = None, predicate: NamedNode | None = None,

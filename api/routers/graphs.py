@@ -61,7 +61,8 @@ class LoadOut(BaseModel):
     version: str
     status: str
     triples: int
-    counts: dict[str, int] = Field(default_factory=dict)
+    counts: dict[str, Any] = Field(default_factory=dict, description="What was loaded, per loader (numbers; "
+                                   "an ontology's 'imports' is the list of graphs its owl:imports became).")
     problems: list[ProblemOut] = Field(default_factory=list)
     seconds: float
 

@@ -26,10 +26,16 @@ log = logging.getLogger(__name__)
 class OxigraphStore:
     """Embedded pyoxigraph store, on disk (``oxigraph:PATH``) or in memory (``oxigraph:``)."""
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
-        self.path = Path(path) if path else None
-        self.read_only = read_only
-        self.selector = f"oxigraph:{path or ''}"
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
+                 snapshot_of: str | Path | None = None) -> None:
+        """``snapshot_of``: ``path`` is a snapshot of that store (:mod:`kg.core.store.snapshots`),
+        opened read-only; ``self.path`` and the selector name the store it copies, ``data_dir`` the
+        directory actually open."""
+        self.data_dir = Path(path) if path else None
+        self.path = Path(snapshot_of) if snapshot_of else self.data_dir
+        self.read_only = read_only or snapshot_of is not None
+        read_only = self.read_only
+        self.selector = f"oxigraph:{self.path or ''}"
         # On disk, each bulk load sorts and writes its own RocksDB files mostly on one core, and
         # concurrent loads ingest side by side (two halves load in about half the time on two
         # cores); the in-memory store serialises writers, so one at a time there.
@@ -38,7 +44,7 @@ class OxigraphStore:
             if self.path is None:
                 self._store = ox.Store()
             elif read_only:
-                self._store = ox.Store.read_only(str(self.path))
+                self._store = ox.Store.read_only(str(self.data_dir))
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
@@ -191,6 +197,12 @@ class OxigraphStore:
     def dump_graph(self, graph: str, out: IO[bytes]) -> None:
         ox.serialize(self._store.quads_for_pattern(None, None, None, NamedNode(graph)), out,
                      format=RdfFormat.N_QUADS)
+
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy of the store in ``target`` (a new directory; hard links on the same
+        file system): see :mod:`kg.core.store.snapshots`."""
+        self.flush()
+        self._store.backup(str(target))
 
     def flush(self) -> None:
         if self.path is not None and not self.read_only:

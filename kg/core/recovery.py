@@ -43,9 +43,9 @@ class Recovered:
     quads: int
 
     def __str__(self) -> str:
-        how = ("was not in the manifest (a load or drop cut short)" if self.what == "unlisted"
+        how = ("not in the manifest (a load or drop cut short); dropped" if self.what == "unlisted"
                else "was being changed in place when its writer stopped; dropped, to be rebuilt")
-        return f"{self.graph.split('/graph/', 1)[-1]}: {self.quads} quads {how}"
+        return f"{self.graph.split('/graph/', 1)[-1]} ({self.quads} quads): {how}"
 
 
 def _spec(rec: GraphRecord) -> dict:

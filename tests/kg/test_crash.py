@@ -187,3 +187,19 @@ def test_shared_ontology_and_tree_killed_mid_write(tmp_path, shared):
     assert cli(tmp_path / "probe", *tree).returncode == 0
     took = time.perf_counter() - t0
     check(tmp_path / "tree", [], tree, after_s=took * 0.6)
+
+
+def test_recover_says_what_it_dropped_and_is_idempotent(tmp_path):
+    from kg.core.recovery import recover
+
+    store = tmp_path / "s"
+    assert cli(store, *TREE, crash="load:tree:written").returncode == -signal.SIGKILL
+    st = OxigraphStore(store)  # opened without the facade: nothing recovered yet
+    try:
+        done = recover(st)
+        assert [d.what for d in done] == ["unlisted"] and done[0].quads > 0 and "tree/fish/" in str(done[0])
+        assert recover(st) == [] and st.named_graphs() == []
+    finally:
+        st.close()
+    p = cli(store, "graphs", "--recover")
+    assert p.returncode == 0 and "0 graph(s) dropped" in p.stderr

@@ -1,4 +1,5 @@
-"""Soak: mixed reads at 8 connections and a periodic upload for 10 minutes against a store with a
+"""Soak: mixed reads at 8 connections and a periodic write (an upload of a new version, then a drop of
+the one before) for 10 minutes against a store with a
 subset of the shared data (the fish tree, PATO with its closure, three Phenoscape matrices); the
 server's memory (its process and query workers) sampled every 10 s. Prints, per interval, the
 memory, reads, errors and read p50/p99; the first interval (warm-up) is the peer the others are
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import httpx
 from _api_port import free_port
-from _serving import Server, build_store, median, pct, read_once, upload, upload_files
+from _serving import TOKEN, Server, build_store, median, pct, read_once, upload, upload_files
 from _util import table
 
 
@@ -54,13 +55,24 @@ def main() -> None:
         writes: list[float] = []
 
         def writer() -> None:
+            """Upload a new version, then drop the one before it: the store keeps its size, so memory
+            that grows is the server's, not the data's."""
             files = upload_files()
             k = 0
+            last: dict[str, str] = {}
             with httpx.Client(base_url=srv.url, timeout=600) as c:
                 while not stop.wait(args.write_every):
                     path, fields = files[k % len(files)]
                     try:
                         writes.append(upload(c, path, fields, f"soak{k}"))
+                        graphs = c.get("/api/v1/graphs", params={"limit": 1000}).json()["items"]
+                        mine = [g for g in graphs if g["version"] == f"soak{k}" and g["kind"] == fields["kind"]]
+                        ref = f"{mine[0]['kind']}/{mine[0]['name']}"
+                        if ref in last:
+                            r = c.delete(f"/api/v1/graphs/{last[ref]}", headers={"Authorization": f"Bearer {TOKEN}"})
+                            if r.status_code != 200:
+                                raise RuntimeError(r.text)
+                        last[ref] = f"{ref}/soak{k}"
                     except Exception:  # noqa: BLE001 - counted as an error
                         with lock:
                             errors[0] += 1

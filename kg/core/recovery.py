@@ -84,6 +84,7 @@ def recover(store: Store) -> list[Recovered]:
             done.append(Recovered(g, "unlisted", n))
     if done:
         store.flush()
+        store.compact()  # the dropped quads' space back now, not at some later compaction
         for r in done:
             log.warning("recovered from an interrupted write: %s", r)
     return done

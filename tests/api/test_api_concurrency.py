@@ -183,3 +183,29 @@ def test_upload_name_fields_with_paths_are_refused(make_client, fresh_selector):
             r = c.post("/api/v1/graphs", files={"file": ("a.nt", b"<http://x/a> <http://x/p> <http://x/b> .\n")},
                        data=fields, headers=AUTH)
             assert r.status_code == 400, (fields, r.text)
+
+
+def test_failed_upload_errors_name_the_file_not_server_paths(make_client, fresh_selector, tmp_path, toy):
+    updir = tmp_path / "uploads"
+    with make_client(fresh_selector, upload_dir=str(updir)) as c:
+        r = c.post("/api/v1/graphs", files={"file": ("bad.ttl", (toy / "api" / "bad.ttl").read_bytes())},
+                   headers=AUTH)
+        assert r.status_code == 400
+        detail = r.json()["detail"]
+        assert detail.startswith("bad.ttl:") and str(tmp_path) not in detail and str(updir) not in detail
+
+
+def test_serve_with_several_workers_keeps_the_store_from_other_writers(fresh_selector):
+    from _api_support import free_port
+
+    port = free_port()
+    exe = str(Path(sys.executable).parent / "traitkg")
+    srv = Uvicorn({}, port=port, argv=[exe, "--store", fresh_selector, "serve", "--port", str(port),
+                                       "--workers", "2", "--log-level", "warning"])
+    try:
+        assert _count(httpx.Client(base_url=srv.url), COUNT_ALL) > 0
+        p = subprocess.run([exe, "--store", fresh_selector, "load", "tree", str(SAMPLE / "fish-tree.nwk")],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2 and "open in another process" in p.stderr
+    finally:
+        srv.stop()

@@ -204,6 +204,12 @@ class OxigraphStore:
         self.flush()
         self._store.backup(str(target))
 
+    def compact(self) -> None:
+        """Reclaim the space of deleted quads now (after dropping big graphs: deletions leave
+        tombstones until the engine compacts)."""
+        if self.data_dir is not None and not self.read_only:
+            self._store.optimize()
+
     def flush(self) -> None:
         if self.path is not None and not self.read_only:
             self._store.flush()

@@ -89,6 +89,40 @@ def diff(kg: KGDep, a: Annotated[str, Query(min_length=1, max_length=500, descri
     return kg.diff(a, b, sample=sample).to_dict()
 
 
+class StaleOut(BaseModel):
+    """A derived graph that does not match its inputs, why, and the command that rebuilds it."""
+
+    graph: str
+    reason: str
+    command: str
+
+
+class RefreshedOut(BaseModel):
+    graph: str
+    nonredundant_graph: str
+    triples: int
+    nonredundant_triples: int
+    status: str
+    seconds: float
+
+
+@router.get("/stale", response_model=list[StaleOut])
+def stale(kg: KGDep) -> list[dict[str, Any]]:
+    """Derived graphs that no longer match their inputs (closures missing a loaded ontology or left
+    unfinished by a stopped load, inference over changed graphs...), as ``traitkg graphs --stale``."""
+    return kg.stale()
+
+
+@router.post("/closures/refresh", response_model=list[RefreshedOut], dependencies=[WriteAccess],
+             responses=problem_responses(401, 403))
+def refresh_closures(request: Request) -> list[dict[str, Any]]:
+    """Bring every ontology's closure up to date with the loaded ontologies (``traitkg closure
+    --refresh`` through the server that owns the store; needs the bearer token). Reads meanwhile see
+    the closures before or after, never half-updated."""
+    with writing(request) as kg:
+        return [r.to_dict() for r in kg.refresh_closures()]
+
+
 @router.get("/{kind}/{name}", response_model=Paged[GraphOut], responses=problem_responses(404))
 def versions(request: Request, kg: KGDep, kind: Slug, name: Slug, page: PageDep) -> dict[str, Any]:
     """Every version of one source, oldest first."""

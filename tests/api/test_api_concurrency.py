@@ -209,3 +209,51 @@ def test_serve_with_several_workers_keeps_the_store_from_other_writers(fresh_sel
         assert p.returncode == 2 and "open in another process" in p.stderr
     finally:
         srv.stop()
+
+
+def test_reads_during_a_closure_refresh_see_before_or_after(tmp_path, toy):
+    """AISM's closure is updated in place when LEPAO (loaded without a closure) is taken in: readers of
+    the closure graphs meanwhile see it whole, before or after."""
+    from kg import KnowledgeGraph
+
+    store = tmp_path / "store"
+    with KnowledgeGraph.open(f"oxigraph:{store}") as kg:
+        kg.load_ontology(toy / "ontologies" / "cross_aism.obo")
+        kg.load_ontology(toy / "ontologies" / "cross_lepao.obo", closure=False)
+    srv = Uvicorn({"TRAITKG_STORE": f"oxigraph:{store}", "TRAITKG_API_TOKEN": TOKEN})
+    q = ("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+         "FILTER(STRSTARTS(STR(?g), 'https://w3id.org/traitkg/graph/closure/')) }")
+    try:
+        c = httpx.Client(base_url=srv.url, timeout=60)
+        assert [s["graph"].rsplit("/graph/", 1)[-1] for s in c.get("/api/v1/graphs/stale").json()] == \
+            ["closure/aism/2024-03-01"]
+        before = _count(c, q)
+        seen: list[int] = []
+        errors: list[str] = []
+        stop = threading.Event()
+
+        def reader() -> None:
+            rc = httpx.Client(base_url=srv.url, timeout=60)
+            while not stop.is_set():
+                try:
+                    seen.append(_count(rc, q))
+                except Exception as exc:  # noqa: BLE001 - every failure is counted
+                    errors.append(repr(exc))
+
+        threads = [threading.Thread(target=reader) for _ in range(2)]
+        for t in threads:
+            t.start()
+        assert c.post("/api/v1/graphs/closures/refresh").status_code == 401
+        r = c.post("/api/v1/graphs/closures/refresh", headers=AUTH)
+        assert r.status_code == 200, r.text
+        assert {x["status"] for x in r.json()} == {"updated"}
+        after = _count(c, q)
+        time.sleep(0.2)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert errors == [] and seen and after != before
+        assert set(seen) <= {before, after}
+        assert c.get("/api/v1/graphs/stale").json() == []
+    finally:
+        srv.stop()

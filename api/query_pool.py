@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import queue
 import select
 import struct
 import subprocess
@@ -184,22 +183,26 @@ class FixedSnapshot:
 class _Worker:
     proc: subprocess.Popen[bytes]
     conn: _Pipe
+    idle_since: float = 0.0
 
 
 class ProcessQueryRunner:
     """Worker processes over the current snapshot of an on-disk store (see the module docstring).
 
-    ``workers`` stay warm; up to ``max_queries`` run at once; :meth:`refresh` (after a write) points
-    new queries at the new snapshot (workers reopen it; the old one stays while a query reads it).
+    ``workers`` stay warm; up to ``max_queries`` run at once, the extra workers retiring after
+    ``linger`` idle seconds; :meth:`refresh` (after a write) points new queries at the new snapshot
+    (workers reopen it; the old one stays while a query reads it).
     """
 
-    def __init__(self, snapshot: Any, *, workers: int = 2, max_queries: int = 8, queue_wait: float = 5.0) -> None:
+    def __init__(self, snapshot: Any, *, workers: int = 2, max_queries: int = 8, queue_wait: float = 5.0,
+                 linger: float = 30.0) -> None:
         self.snapshot = snapshot
         self.workers = workers
         self.max_queries = max(max_queries, workers)
         self.queue_wait = queue_wait
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._lock = threading.Lock()
+        self.linger = linger
+        self._idle: list[_Worker] = []  # most recently used last
+        self._cond = threading.Condition()
         self._live = 0
         self._closed = False
         self.busy: set[int] = set()  # pids of the workers answering now
@@ -229,44 +232,51 @@ class ProcessQueryRunner:
                         f.close()
                 except OSError:
                     pass
-            with self._lock:
+            with self._cond:
                 self._live -= 1
+                self._cond.notify()
 
     def _acquire(self) -> _Worker:
         deadline = time.monotonic() + self.queue_wait
         while True:
-            try:
-                w = self._idle.get_nowait()
-            except queue.Empty:
-                with self._lock:
+            with self._cond:
+                while True:
                     if self._closed:
-                        raise QueryError("the query service is shutting down") from None
-                    spawn = self._live < self.max_queries
-                    if spawn:
+                        raise QueryError("the query service is shutting down")
+                    if self._idle:
+                        w, spawn = self._idle.pop(), False
+                        break
+                    if self._live < self.max_queries:
                         self._live += 1
-                if spawn:
-                    try:
-                        return self._spawn()
-                    except BaseException:
-                        with self._lock:
-                            self._live -= 1
-                        raise
-                left = deadline - time.monotonic()
-                try:
+                        spawn = True
+                        break
+                    left = deadline - time.monotonic()
                     if left <= 0:
-                        raise queue.Empty
-                    w = self._idle.get(timeout=left)
-                except queue.Empty:
-                    raise _busy_error(self.max_queries, self.queue_wait) from None
+                        raise _busy_error(self.max_queries, self.queue_wait)
+                    self._cond.wait(left)
+            if spawn:
+                try:
+                    return self._spawn()
+                except BaseException:
+                    with self._cond:
+                        self._live -= 1
+                    raise
             if w.proc.poll() is None:
                 return w
             self._kill(w)  # died while idle: replace it
 
     def _put_back(self, w: _Worker) -> None:
-        if self._idle.qsize() >= self.workers or self._closed:
-            self._kill(w)  # started for a burst: not kept
-        else:
-            self._idle.put(w)
+        now = time.monotonic()
+        w.idle_since = now
+        with self._cond:
+            self._idle.append(w)
+            extra = len(self._idle) - self.workers
+            retire = [x for x in self._idle[:max(extra, 0)] if self._closed or now - x.idle_since > self.linger]
+            for x in retire:
+                self._idle.remove(x)
+            self._cond.notify()
+        for x in retire:  # burst workers idle for a while go; the warm ones stay
+            self._kill(x)
 
     def run(self, job: QueryJob, timeout: float) -> Answer:
         w = self._acquire()
@@ -297,13 +307,11 @@ class ProcessQueryRunner:
             self.snapshot = snapshot
 
     def close(self) -> None:
-        with self._lock:
+        with self._cond:
             self._closed = True
-        while True:
-            try:
-                w = self._idle.get_nowait()
-            except queue.Empty:
-                return
+            idle, self._idle = self._idle, []
+            self._cond.notify_all()
+        for w in idle:
             try:
                 w.conn.send(None)
                 w.proc.wait(2)

@@ -51,10 +51,15 @@ class Settings:
     max_queries: int = 8
     #: Seconds a query waits for a free slot when ``max_queries`` are running, then 503.
     queue_wait: float = 5.0
-    #: Open the store read-only (``traitkg serve --workers N`` with N > 1 sets this); writes answer 403.
+    #: Open the store read-only; writes answer 403. ``traitkg serve --workers N`` (N > 1) sets it and
+    #: points the workers at a snapshot while its own process keeps the store; set by hand, it is a
+    #: promise that no process writes the store meanwhile (read-only beside a writer is undefined).
     read_only: bool = False
     #: Build the derived views (tree indices, term index, trait calls) at start-up, before serving.
     warm: bool = False
+    #: Let an uploaded ontology's owl:imports be downloaded (otherwise only imports already in the
+    #: ontology cache resolve: the server fetches no URL a client names). ``file:`` imports never are.
+    upload_fetch_imports: bool = False
     #: Where uploaded sources are kept (their path is recorded as provenance); default beside the store.
     upload_dir: str | None = None
 
@@ -71,7 +76,7 @@ class Settings:
             try:
                 if f.name in ("cors_origins", "service_allowlist"):
                     kw[f.name] = _list(raw)
-                elif f.name in ("sparql_update", "read_only", "warm"):
+                elif f.name in ("sparql_update", "read_only", "warm", "upload_fetch_imports"):
                     kw[f.name] = _bool(raw)
                 elif f.name in ("query_timeout", "queue_wait"):
                     kw[f.name] = float(raw)

@@ -117,6 +117,7 @@ def load_upload(request: Request, up: Upload) -> dict[str, Any]:
     from kg.core.errors import TraitKGError
     from kg.core.sources import Source
     from loaders import loader_for
+    from ontologies.catalog import UnresolvedImport
 
     opts = {k: up.fields[k] for k in FIELDS if k in up.fields}
     existed_before = up.path.exists() and _loaded_elsewhere(request, up.path)
@@ -124,10 +125,18 @@ def load_upload(request: Request, up: Upload) -> dict[str, Any]:
         try:
             mod = loader_for(opts.get("format"), extension=Source.resolve(up.path).format_hint, kind=opts.get("kind"))
             with writing(request) as kg:
-                if mod.KIND == "ontology":
-                    report = kg.load_ontology(up.path, name=opts.get("name"), version=opts.get("version"))
+                if mod.KIND == "ontology":  # with its closure; its imports never read the server's files
+                    report = kg.load_ontology(up.path, name=opts.get("name"), version=opts.get("version"),
+                                              local_imports=False,
+                                              offline=None if get_settings(request).upload_fetch_imports else True)
                 else:
                     report = kg.load(up.path, **opts)
+        except UnresolvedImport as exc:
+            iri = getattr(exc, "iri", None) or str(exc).split("<", 1)[-1].split(">", 1)[0]
+            raise ValidationError(
+                f"owl:imports <{iri}> was not resolved: an upload's imports resolve only from the server's ontology "
+                "cache (never from files on the server, and URLs are fetched only with TRAITKG_UPLOAD_FETCH_IMPORTS=1); "
+                "ask the operator to place it there, or upload an ontology without that import") from None
         except TraitKGError as exc:
             _hide_paths(exc, up)
             raise

@@ -257,3 +257,17 @@ def test_reads_during_a_closure_refresh_see_before_or_after(tmp_path, toy):
         assert c.get("/api/v1/graphs/stale").json() == []
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "http://127.0.0.1:9/secret.owl"])
+def test_uploaded_ontology_imports_read_no_server_file_and_fetch_no_url(make_client, fresh_selector, target):
+    ttl = (f"@prefix owl: <http://www.w3.org/2002/07/owl#> .\n<http://x.org/o> a owl:Ontology ; "
+           f"owl:imports <{target}> .\n<http://x.org/A> a owl:Class .\n").encode()
+    with make_client(fresh_selector) as c:
+        before = c.get("/api/v1/graphs").json()["total"]
+        r = c.post("/api/v1/graphs", files={"file": ("o.ttl", ttl)}, data={"kind": "ontology"}, headers=AUTH)
+        assert r.status_code == 400, r.text
+        detail = r.json()["detail"]
+        assert f"<{target}> was not resolved" in detail and "TRAITKG_UPLOAD_FETCH_IMPORTS" in detail
+        assert "root:" not in r.text and "/.cache" not in r.text and "import-map" not in r.text
+        assert c.get("/api/v1/graphs").json()["total"] == before

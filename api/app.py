@@ -38,6 +38,31 @@ def open_kg(settings: Settings) -> KnowledgeGraph:
     return KnowledgeGraph.open(settings.store)
 
 
+def open_state(app: FastAPI, settings: Settings) -> None:
+    """The store and its readers: for an on-disk store this process writes (uploads), the writer
+    opens it, and requests and query workers read snapshots of it (:mod:`kg.core.store.snapshots`),
+    renewed after each write; otherwise one KnowledgeGraph does both."""
+    from kg.core.store import OxigraphStore, Snapshots
+
+    kg = open_kg(settings)
+    app.state.writer = kg
+    app.state.snapshots = None
+    snapshot = None
+    store = kg.store
+    if isinstance(store, OxigraphStore) and store.path is not None:
+        if store.read_only:  # a snapshot taken by `traitkg serve --workers N`, or a store nobody writes
+            from api.query_pool import FixedSnapshot
+
+            snapshot = FixedSnapshot(store.data_dir or store.path)
+        else:
+            app.state.snapshots = Snapshots(store)
+            snapshot = app.state.snapshots.take()
+            kg = KnowledgeGraph(app.state.snapshots.reader(snapshot))
+    app.state.kg = kg
+    app.state.runner = runner_for(kg.store, workers=settings.query_workers, snapshot=snapshot,
+                                  max_queries=settings.max_queries, queue_wait=settings.queue_wait)
+
+
 def _problem_422(app: FastAPI) -> None:
     """Document validation errors as what they are: problem details (not FastAPI's default shape)."""
     base = app.openapi
@@ -81,17 +106,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        kg = open_kg(settings)
-        app.state.kg = kg
-        app.state.runner = runner_for(kg.store, workers=settings.query_workers)
+        open_state(app, settings)
         if settings.warm:
             warm_up(app)
-        log.info("serving %s (%s)", kg.selector, "read-only" if settings.read_only else "read-write")
+        log.info("serving %s (%s)", app.state.writer.selector, "read-only" if settings.read_only else "read-write")
         try:
             yield
         finally:
             app.state.runner.close()
-            kg.close()
+            app.state.kg = None
+            if app.state.snapshots is not None:
+                app.state.snapshots.close()
+            app.state.writer.close()
 
     app = FastAPI(
         title="traitkg", version=__version__, lifespan=lifespan,

@@ -86,17 +86,45 @@ WriteAccess = Depends(require_token)
 
 @contextmanager
 def writing(request: Request) -> Iterator[KnowledgeGraph]:
-    """Serialise writes; afterwards cached views are dropped and query workers reopen the store."""
+    """Serialise writes through the process that owns the store; afterwards readers move to a new
+    snapshot (never half of a write: :func:`after_write`) and cached views are dropped."""
     lock: threading.Lock = request.app.state.write_lock
     with lock:
-        kg = request.app.state.kg
         try:
-            yield kg
+            yield request.app.state.writer
         finally:
-            kg.store.flush()
-            kg.invalidate()
-            request.app.state.views.clear()
-            request.app.state.runner.refresh()
+            after_write(request.app)
+
+
+def after_write(app: Any) -> None:
+    """A write through this process ended: readers move to a new snapshot, cached views go."""
+    writer: KnowledgeGraph = app.state.writer
+    writer.store.flush()
+    writer.invalidate()
+    snaps = app.state.snapshots
+    if snaps is not None:
+        snap = snaps.take()
+        app.state.kg = KnowledgeGraph(snaps.reader(snap))
+        app.state.runner.refresh(snap)
+    else:
+        app.state.kg.invalidate()
+    app.state.views = {}  # a new dict: a request still building from the old snapshot fills the old one
+    _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free pages back to the system after a write (a load's parse and closure
+    leave megabytes of freed arenas that glibc keeps; a long-running server would grow by them)."""
+    import ctypes
+    import gc
+    import sys
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except OSError:  # not glibc
+            pass
 
 
 def cached_view(request: Request, key: Any, build: Callable[[], Any]) -> Any:

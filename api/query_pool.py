@@ -1,11 +1,15 @@
 """Run SPARQL queries under a deadline, and really stop the ones that overrun.
 
 pyoxigraph cannot cancel a query, so for an on-disk store each query runs in a worker process
-that opened the same database read-only (:class:`ProcessQueryRunner`): the operating system
-shares the file pages between processes, and a query past its deadline is stopped by killing
-its worker, which is then replaced. Other requests keep being served meanwhile. For stores that
-cannot be opened twice (in memory) or that live elsewhere (``sparql:``), :class:`ThreadQueryRunner`
-answers on time but cannot stop the work; the HTTP client's own timeout bounds remote queries.
+(:class:`ProcessQueryRunner`) over a snapshot of the store (:mod:`kg.core.store.snapshots`: a
+checkpoint nobody writes, opened read-only; never the live store, which only the server process
+opens). A query past its deadline is stopped by killing its worker (its CPU work ends with it), and
+the answer names the limit. ``query_workers`` workers stay warm; when they are all busy, more are
+started, up to ``max_queries`` queries at once, so a cheap query is not queued behind expensive
+ones; past that a query waits at most ``queue_wait`` seconds for a free slot, then gets a 503 that
+says so. For stores that cannot be snapshotted (in memory) or that live elsewhere (``sparql:``),
+:class:`ThreadQueryRunner` answers on time but cannot stop the work; the HTTP client's own timeout
+bounds remote queries.
 
 >>> from kg.core.store import open_store
 >>> runner = ThreadQueryRunner(open_store("oxigraph:"), workers=1)
@@ -19,7 +23,6 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import queue
 import select
 import struct
 import subprocess
@@ -63,8 +66,15 @@ def execute(store: Store, job: QueryJob) -> Answer:
 
 class QueryRunner(Protocol):
     def run(self, job: QueryJob, timeout: float) -> Answer: ...
-    def refresh(self) -> None: ...
+    def refresh(self, snapshot: Any = None) -> None: ...
     def close(self) -> None: ...
+
+
+def _busy_error(slots: int, waited: float) -> TraitKGError:
+    from api.errors import QueryTimeout
+
+    return QueryTimeout(f"all {slots} query slots are busy (TRAITKG_MAX_QUERIES) and none came free within "
+                        f"{waited:g} s; retry shortly", headers={"Retry-After": "1"}, timeout_s=waited)
 
 
 def _timeout_error(timeout: float) -> TraitKGError:
@@ -92,7 +102,7 @@ class ThreadQueryRunner:
             fut.cancel()
             raise _timeout_error(timeout) from None
 
-    def refresh(self) -> None:
+    def refresh(self, snapshot: Any = None) -> None:
         return None
 
     def close(self) -> None:
@@ -128,73 +138,88 @@ class _Pipe:
 
 
 def _worker_main() -> None:  # pragma: no cover - runs in a child process
-    """Entry point of a query worker: ``python -c ... PATH``; jobs on stdin, answers on stdout."""
+    """Entry point of a query worker: ``(snapshot directory, job)`` on stdin, answers on stdout.
+    It opens the snapshot a job names read-only (switching when a write made a new one)."""
     from kg.core.store import OxigraphStore
 
-    path = sys.argv[1]
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed by libraries goes to stderr, never into the answer stream
     conn = _Pipe(sys.stdin.buffer, out)
-    store = OxigraphStore(path, read_only=True)
+    store, opened = None, None
     while True:
         try:
-            job = conn.recv()
+            msg = conn.recv()
         except (EOFError, OSError):
             return
-        if job is None:
+        if msg is None:
             return
-        for attempt in (1, 2):
-            try:
-                conn.send(("ok", execute(store, job)))
-                break
-            except QueryError as exc:
-                # An I/O error can mean the writer compacted files away under us: reopen once.
-                if attempt == 1 and str(exc).startswith("query failed"):
-                    store = OxigraphStore(path, read_only=True)
-                    continue
-                conn.send(("error", "QueryError", str(exc)))
-                break
-            except TraitKGError as exc:
-                conn.send(("error", "QueryError", str(exc)))
-                break
-            except Exception as exc:  # noqa: BLE001 - answer the client, keep the worker alive
-                conn.send(("error", "QueryError", f"query failed: {type(exc).__name__}: {exc}"))
-                break
+        directory, job = msg
+        try:
+            if directory != opened:
+                store = None  # close the old snapshot first
+                store, opened = OxigraphStore(directory, read_only=True), directory
+            conn.send(("ok", execute(store, job)))
+        except TraitKGError as exc:
+            conn.send(("error", "QueryError", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - answer the client, keep the worker alive
+            conn.send(("error", "QueryError", f"query failed: {type(exc).__name__}: {exc}"))
+
+
+class FixedSnapshot:
+    """A directory nobody writes (a snapshot a parent process took), as :class:`ProcessQueryRunner`
+    reads it: held and released like a :class:`kg.core.store.Snapshot`, never removed."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def hold(self) -> FixedSnapshot:
+        return self
+
+    def release(self) -> None:
+        return None
 
 
 @dataclass
 class _Worker:
     proc: subprocess.Popen[bytes]
     conn: _Pipe
-    generation: int
+    idle_since: float = 0.0
 
 
 class ProcessQueryRunner:
-    """A small pool of worker processes over an on-disk store opened read-only.
+    """Worker processes over the current snapshot of an on-disk store (see the module docstring).
 
-    Workers start on demand (up to ``workers``); a query waits at most ``timeout`` for a free
-    worker and at most ``timeout`` to run. :meth:`refresh` (after a write) retires every worker
-    so the next query sees the new data.
+    ``workers`` stay warm; up to ``max_queries`` run at once, the extra workers retiring after
+    ``linger`` idle seconds; :meth:`refresh` (after a write) points new queries at the new snapshot
+    (workers reopen it; the old one stays while a query reads it).
     """
 
-    def __init__(self, path: str, *, workers: int = 2) -> None:
-        self.path = path
+    def __init__(self, snapshot: Any, *, workers: int = 2, max_queries: int = 8, queue_wait: float = 5.0,
+                 linger: float = 30.0) -> None:
+        self.snapshot = snapshot
         self.workers = workers
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._lock = threading.Lock()
+        self.max_queries = max(max_queries, workers)
+        self.queue_wait = queue_wait
+        self.linger = linger
+        self._idle: list[_Worker] = []  # most recently used last
+        self._cond = threading.Condition()
         self._live = 0
-        self._generation = 0
         self._closed = False
+        self.busy: set[int] = set()  # pids of the workers answering now
+
+    @property
+    def path(self) -> str:
+        return str(self.snapshot.directory)
 
     def _spawn(self) -> _Worker:
         # A plain subprocess (not multiprocessing): nothing is forked from a process holding a
         # database, and nothing depends on how the parent's __main__ can be re-imported.
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
-        proc = subprocess.Popen([sys.executable, "-c", "from api.query_pool import _worker_main; _worker_main()",
-                                 self.path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        proc = subprocess.Popen([sys.executable, "-c", "from api.query_pool import _worker_main; _worker_main()"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         assert proc.stdin is not None and proc.stdout is not None
-        return _Worker(proc, _Pipe(proc.stdout, proc.stdin), self._generation)
+        return _Worker(proc, _Pipe(proc.stdout, proc.stdin))
 
     def _kill(self, w: _Worker) -> None:
         try:
@@ -207,45 +232,58 @@ class ProcessQueryRunner:
                         f.close()
                 except OSError:
                     pass
-            with self._lock:
+            with self._cond:
                 self._live -= 1
+                self._cond.notify()
 
-    def _acquire(self, timeout: float) -> _Worker:
-        deadline = time.monotonic() + timeout
+    def _acquire(self) -> _Worker:
+        deadline = time.monotonic() + self.queue_wait
         while True:
-            try:
-                w = self._idle.get_nowait()
-            except queue.Empty:
-                with self._lock:
+            with self._cond:
+                while True:
                     if self._closed:
-                        raise QueryError("the query service is shutting down") from None
-                    if self._live < self.workers:
+                        raise QueryError("the query service is shutting down")
+                    if self._idle:
+                        w, spawn = self._idle.pop(), False
+                        break
+                    if self._live < self.max_queries:
                         self._live += 1
                         spawn = True
-                    else:
-                        spawn = False
-                if spawn:
-                    try:
-                        return self._spawn()
-                    except BaseException:
-                        with self._lock:
-                            self._live -= 1
-                        raise
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise _timeout_error(timeout) from None
+                        break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise _busy_error(self.max_queries, self.queue_wait)
+                    self._cond.wait(left)
+            if spawn:
                 try:
-                    w = self._idle.get(timeout=left)
-                except queue.Empty:
-                    raise _timeout_error(timeout) from None
-            if w.generation == self._generation and w.proc.poll() is None:
+                    return self._spawn()
+                except BaseException:
+                    with self._cond:
+                        self._live -= 1
+                    raise
+            if w.proc.poll() is None:
                 return w
-            self._kill(w)  # stale (store changed) or dead: replace it
+            self._kill(w)  # died while idle: replace it
+
+    def _put_back(self, w: _Worker) -> None:
+        now = time.monotonic()
+        w.idle_since = now
+        with self._cond:
+            self._idle.append(w)
+            extra = len(self._idle) - self.workers
+            retire = [x for x in self._idle[:max(extra, 0)] if self._closed or now - x.idle_since > self.linger]
+            for x in retire:
+                self._idle.remove(x)
+            self._cond.notify()
+        for x in retire:  # burst workers idle for a while go; the warm ones stay
+            self._kill(x)
 
     def run(self, job: QueryJob, timeout: float) -> Answer:
-        w = self._acquire(timeout)
+        w = self._acquire()
+        snap = self.snapshot.hold()
+        self.busy.add(w.proc.pid)
         try:
-            w.conn.send(job)
+            w.conn.send((str(snap.directory), job))
             if not w.conn.poll(timeout):
                 log.warning("query over %.1f s; stopping worker %s", timeout, w.proc.pid)
                 self._kill(w)
@@ -255,29 +293,25 @@ class ProcessQueryRunner:
             self._kill(w)
             raise QueryError("the query worker died while answering (out of memory?); "
                              "narrow the query or add a LIMIT") from None
-        self._idle.put(w)
+        finally:
+            self.busy.discard(w.proc.pid)
+            snap.release()
+        self._put_back(w)
         if msg[0] == "ok":
             return msg[1]
         raise QueryError(msg[2])
 
-    def refresh(self) -> None:
-        """Retire every worker: the store changed and read-only opens see a snapshot."""
-        with self._lock:
-            self._generation += 1
-        while True:
-            try:
-                self._kill(self._idle.get_nowait())
-            except queue.Empty:
-                return
+    def refresh(self, snapshot: Any = None) -> None:
+        """New queries read ``snapshot`` (the store changed)."""
+        if snapshot is not None:
+            self.snapshot = snapshot
 
     def close(self) -> None:
-        with self._lock:
+        with self._cond:
             self._closed = True
-        while True:
-            try:
-                w = self._idle.get_nowait()
-            except queue.Empty:
-                return
+            idle, self._idle = self._idle, []
+            self._cond.notify_all()
+        for w in idle:
             try:
                 w.conn.send(None)
                 w.proc.wait(2)
@@ -286,9 +320,9 @@ class ProcessQueryRunner:
             self._kill(w)
 
 
-def runner_for(store: Store, *, workers: int) -> QueryRunner:
-    """Processes for an on-disk embedded store, threads otherwise."""
-    path = getattr(store, "path", None)
-    if store.selector.startswith("oxigraph:") and path is not None:
-        return ProcessQueryRunner(str(path), workers=workers)
-    return ThreadQueryRunner(store, workers=max(workers, 4))
+def runner_for(store: Store, *, workers: int, snapshot: Any = None, max_queries: int = 8,
+               queue_wait: float = 5.0) -> QueryRunner:
+    """Processes over ``snapshot`` (an on-disk embedded store's), threads otherwise."""
+    if snapshot is not None:
+        return ProcessQueryRunner(snapshot, workers=workers, max_queries=max_queries, queue_wait=queue_wait)
+    return ThreadQueryRunner(store, workers=max(workers, max_queries))

@@ -45,12 +45,21 @@ class Settings:
     max_upload: int = 200 * 1024 * 1024
     #: Accept SPARQL updates on /sparql (still only with the bearer token).
     sparql_update: bool = False
-    #: Worker processes that run SPARQL queries for an on-disk store (stoppable on timeout).
+    #: Worker processes kept warm to run SPARQL queries for an on-disk store (stoppable on timeout).
     query_workers: int = 2
-    #: Open the store read-only (``traitkg serve --workers N`` with N > 1 sets this); writes answer 403.
+    #: Most SPARQL queries running at once (more workers start for a burst, up to this many).
+    max_queries: int = 8
+    #: Seconds a query waits for a free slot when ``max_queries`` are running, then 503.
+    queue_wait: float = 5.0
+    #: Open the store read-only; writes answer 403. ``traitkg serve --workers N`` (N > 1) sets it and
+    #: points the workers at a snapshot while its own process keeps the store; set by hand, it is a
+    #: promise that no process writes the store meanwhile (read-only beside a writer is undefined).
     read_only: bool = False
     #: Build the derived views (tree indices, term index, trait calls) at start-up, before serving.
     warm: bool = False
+    #: Let an uploaded ontology's owl:imports be downloaded (otherwise only imports already in the
+    #: ontology cache resolve: the server fetches no URL a client names). ``file:`` imports never are.
+    upload_fetch_imports: bool = False
     #: Where uploaded sources are kept (their path is recorded as provenance); default beside the store.
     upload_dir: str | None = None
 
@@ -67,16 +76,16 @@ class Settings:
             try:
                 if f.name in ("cors_origins", "service_allowlist"):
                     kw[f.name] = _list(raw)
-                elif f.name in ("sparql_update", "read_only", "warm"):
+                elif f.name in ("sparql_update", "read_only", "warm", "upload_fetch_imports"):
                     kw[f.name] = _bool(raw)
-                elif f.name == "query_timeout":
+                elif f.name in ("query_timeout", "queue_wait"):
                     kw[f.name] = float(raw)
-                elif f.name in ("result_limit", "max_upload", "query_workers"):
+                elif f.name in ("result_limit", "max_upload", "query_workers", "max_queries"):
                     kw[f.name] = int(raw)
                 else:
                     kw[f.name] = (raw or None) if f.name in ("api_token", "upload_dir") else raw
             except ValueError:
-                what = "a number of seconds" if f.name == "query_timeout" else "an integer"
+                what = "a number of seconds" if f.name in ("query_timeout", "queue_wait") else "an integer"
                 raise ValidationError(f"{key}={raw!r}: expected {what}") from None
         s = cls(**kw)  # type: ignore[arg-type]
         s.check()
@@ -86,6 +95,8 @@ class Settings:
         """Reject impossible values with a message naming the setting."""
         if self.query_timeout <= 0:
             raise ValidationError(f"query_timeout={self.query_timeout}: expected a positive number of seconds")
-        for name in ("result_limit", "max_upload", "query_workers"):
+        if self.queue_wait < 0:
+            raise ValidationError(f"queue_wait={self.queue_wait}: expected a number of seconds, 0 or more")
+        for name in ("result_limit", "max_upload", "query_workers", "max_queries"):
             if getattr(self, name) < 1:
                 raise ValidationError(f"{name}={getattr(self, name)}: expected a positive integer")

@@ -204,16 +204,10 @@ def _update(request: Request, sparql: str) -> Response:
         raise Forbidden("this SPARQL endpoint is read-only; updates are disabled (TRAITKG_SPARQL_UPDATE)")
     check_token(settings, request.headers.get("authorization"))
     check_services(sparql, settings.service_allowlist)
-    lock = request.app.state.write_lock
-    with lock:
-        kg = get_kg(request)
-        try:
-            kg.store.update(sparql)
-        finally:
-            kg.store.flush()
-            kg.invalidate()
-            request.app.state.views.clear()
-            get_runner(request).refresh()
+    from api.deps import writing
+
+    with writing(request) as kg:
+        kg.store.update(sparql)
     return Response(status_code=204)
 
 
@@ -233,6 +227,9 @@ def sparql_get(
     format: Annotated[str | None, Query(description="Answer format, overriding Accept: json, xml, csv, tsv, "
                                                     "turtle, ntriples, rdfxml, jsonld.")] = None,
 ) -> Response:
+    if "update" in request.query_params:
+        raise QueryError("SPARQL updates are sent by POST (SPARQL 1.1 Protocol, section 2.2), never by GET; "
+                         "this GET request carries 'update' and was not run")
     if query is None:
         return service_description(request)
     return _answer(request, query, default_graph_uri, named_graph_uri, format)

@@ -111,12 +111,35 @@ async def receive_upload(request: Request) -> Upload:
 
 
 def load_upload(request: Request, up: Upload) -> dict[str, Any]:
-    """Load a received upload; on failure its saved file goes too (the store is unchanged)."""
+    """Load a received upload; on failure its saved file goes too (the store is unchanged). An
+    ontology gets its closure, as ``traitkg load ontology`` gives it. Errors name the uploaded file
+    as the client called it, never a path on the server."""
+    from kg.core.errors import TraitKGError
+    from kg.core.sources import Source
+    from loaders import loader_for
+    from ontologies.catalog import UnresolvedImport
+
     opts = {k: up.fields[k] for k in FIELDS if k in up.fields}
     existed_before = up.path.exists() and _loaded_elsewhere(request, up.path)
     try:
-        with writing(request) as kg:
-            report = kg.load(up.path, **opts)
+        try:
+            mod = loader_for(opts.get("format"), extension=Source.resolve(up.path).format_hint, kind=opts.get("kind"))
+            with writing(request) as kg:
+                if mod.KIND == "ontology":  # with its closure; its imports never read the server's files
+                    report = kg.load_ontology(up.path, name=opts.get("name"), version=opts.get("version"),
+                                              local_imports=False,
+                                              offline=None if get_settings(request).upload_fetch_imports else True)
+                else:
+                    report = kg.load(up.path, **opts)
+        except UnresolvedImport as exc:
+            iri = getattr(exc, "iri", None) or str(exc).split("<", 1)[-1].split(">", 1)[0]
+            raise ValidationError(
+                f"owl:imports <{iri}> was not resolved: an upload's imports resolve only from the server's ontology "
+                "cache (never from files on the server, and URLs are fetched only with TRAITKG_UPLOAD_FETCH_IMPORTS=1); "
+                "ask the operator to place it there, or upload an ontology without that import") from None
+        except TraitKGError as exc:
+            _hide_paths(exc, up)
+            raise
     except BaseException:
         if not existed_before:
             up.path.unlink(missing_ok=True)
@@ -125,7 +148,27 @@ def load_upload(request: Request, up: Upload) -> dict[str, Any]:
             except OSError:
                 pass
         raise
-    return report.to_dict()
+    out = report.to_dict()
+    out["source"] = up.filename
+    return out
+
+
+def _hide_paths(exc: BaseException, up: Upload) -> None:
+    """Put the client's file name where an error names the server's copy (or its directories)."""
+    files = {str(up.path.resolve()), str(up.path)}
+    dirs = sorted({str(up.path.parent.resolve()), str(up.path.parent)}, key=len, reverse=True)
+
+    def clean(text: str) -> str:
+        for f in files:
+            text = text.replace(f, up.filename)
+        for d in dirs:
+            text = text.replace(d, "<upload>")
+        return text
+
+    exc.args = tuple(clean(a) if isinstance(a, str) else a for a in exc.args)
+    for attr in ("source", "message"):
+        if isinstance(getattr(exc, attr, None), str):
+            setattr(exc, attr, clean(getattr(exc, attr)))
 
 
 def _loaded_elsewhere(request: Request, path: Path) -> bool:

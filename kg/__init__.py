@@ -43,7 +43,12 @@ class KnowledgeGraph:
     def open(cls, selector: str | None = None) -> KnowledgeGraph:
         """Open a store by selector (``oxigraph:PATH``, ``oxigraph:``, ``sparql:URL``;
         default ``$TRAITKG_STORE`` or ``oxigraph:./traitkg-data``)."""
-        return cls(open_store(selector))
+        store = open_store(selector)
+        from kg.core.recovery import owns, recover
+
+        if owns(store):  # the only writer: clear what a killed write left (kg.core.recovery)
+            recover(store)
+        return cls(store)
 
     @property
     def selector(self) -> str:
@@ -103,12 +108,13 @@ class KnowledgeGraph:
                                import_map=import_map, syntax=syntax, **options)
         if closure:  # saturated over every loaded ontology; the other ontologies' closures follow
             from kg.core.graphs import graph_iri
-            from ontologies.closure.loaded import refresh, wanted_for
+            from ontologies.closure.loaded import refresh, want_closure, wanted_for
 
             own = [report.graph, *report.counts.get("imports", [])]
             props = self._closure_properties(closure_properties)
-            results = refresh(self.store, [wanted_for(own, name=report.name, version=report.version,
-                                                      properties=props)])
+            w = wanted_for(own, name=report.name, version=report.version, properties=props)
+            want_closure(self.store, w)  # durable: a killed load leaves it asked for (graphs --stale)
+            results = refresh(self.store, [w])
             res = next(r for r in results if r.graph == graph_iri("closure", report.name, report.version))
             report.counts["closure_triples"] = res.triples
             report.counts["nonredundant_triples"] = res.nonredundant_triples

@@ -186,12 +186,13 @@ def _obo_import(value: str) -> str:
 def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
          syntax: str | None = None, lenient: bool = False, import_map: Mapping[str, str] | list[str] | None = None,
          offline: bool | None = None, progress: Progress | None = None, fmt: str | None = None,
-         **_: Any) -> LoadReport:
+         local_imports: bool = True, **_: Any) -> LoadReport:
     """Load an ontology (and, first, everything it imports) into ``ontology/<name>/<version>``.
 
     ``syntax`` (or the format name ``fmt``, e.g. ``obo``) overrides what the content says.
 
-    The report's ``counts['imports']`` lists the graphs of resolved imports.
+    The report's ``counts['imports']`` lists the graphs of resolved imports. ``local_imports=False``
+    refuses ``file:`` imports (uploads to a server).
     """
     from ontologies.catalog import parse_import_map, resolve_import
 
@@ -207,7 +208,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
         if iri in seen:
             continue
         seen.add(iri)
-        isrc = Source.resolve(resolve_import(iri, import_map=imap, offline=offline))
+        isrc = Source.resolve(resolve_import(iri, import_map=imap, offline=offline, local_files=local_imports))
         plan = _prepare(isrc, detect_syntax(isrc))
         plans.append(plan)
         todo.extend(plan.header.imports)

@@ -106,9 +106,14 @@ def parse_import_map(items: list[str] | tuple[str, ...] | Mapping[str, str] | No
 
 
 def resolve_import(iri: str, *, import_map: Mapping[str, str] | None = None,
-                   offline: bool | None = None) -> str:
-    """Return a local path (or URL already in the download cache) for an owl:imports IRI."""
+                   offline: bool | None = None, local_files: bool = True) -> str:
+    """Return a local path (or URL already in the download cache) for an owl:imports IRI.
+    ``local_files=False`` refuses ``file:`` imports (an ontology a client uploaded to a server must
+    not make it read the server's files)."""
     import_map = import_map or {}
+    if not local_files and iri.lower().startswith("file:"):
+        raise UnresolvedImport(f"owl:imports <{iri}> is refused: an uploaded ontology may not name files on "
+                               "the server; upload the imported ontology first, or load both with the CLI")
     if iri in import_map:
         p = Path(import_map[iri]).expanduser()
         if not p.is_file():

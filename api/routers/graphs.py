@@ -61,7 +61,8 @@ class LoadOut(BaseModel):
     version: str
     status: str
     triples: int
-    counts: dict[str, int] = Field(default_factory=dict)
+    counts: dict[str, Any] = Field(default_factory=dict, description="What was loaded, per loader (numbers; "
+                                   "an ontology's 'imports' is the list of graphs its owl:imports became).")
     problems: list[ProblemOut] = Field(default_factory=list)
     seconds: float
 
@@ -86,6 +87,40 @@ def diff(kg: KGDep, a: Annotated[str, Query(min_length=1, max_length=500, descri
          sample: Annotated[int, Query(ge=0, le=1000)] = 10) -> dict[str, Any]:
     """Triples added and removed from graph ``a`` to graph ``b`` (e.g. two releases of a source)."""
     return kg.diff(a, b, sample=sample).to_dict()
+
+
+class StaleOut(BaseModel):
+    """A derived graph that does not match its inputs, why, and the command that rebuilds it."""
+
+    graph: str
+    reason: str
+    command: str
+
+
+class RefreshedOut(BaseModel):
+    graph: str
+    nonredundant_graph: str
+    triples: int
+    nonredundant_triples: int
+    status: str
+    seconds: float
+
+
+@router.get("/stale", response_model=list[StaleOut])
+def stale(kg: KGDep) -> list[dict[str, Any]]:
+    """Derived graphs that no longer match their inputs (closures missing a loaded ontology or left
+    unfinished by a stopped load, inference over changed graphs...), as ``traitkg graphs --stale``."""
+    return kg.stale()
+
+
+@router.post("/closures/refresh", response_model=list[RefreshedOut], dependencies=[WriteAccess],
+             responses=problem_responses(401, 403))
+def refresh_closures(request: Request) -> list[dict[str, Any]]:
+    """Bring every ontology's closure up to date with the loaded ontologies (``traitkg closure
+    --refresh`` through the server that owns the store; needs the bearer token). Reads meanwhile see
+    the closures before or after, never half-updated."""
+    with writing(request) as kg:
+        return [r.to_dict() for r in kg.refresh_closures()]
 
 
 @router.get("/{kind}/{name}", response_model=Paged[GraphOut], responses=problem_responses(404))

@@ -40,10 +40,21 @@ def load_rdf(source: str, name: str | None, version: str | None, fmt: str | None
 @click.option("--kind", help="Only graphs of this kind.")
 @click.option("--stale", is_flag=True, help="Only derived graphs that no longer match their inputs, why, and "
               "the command that rebuilds each.")
+@click.option("--recover", is_flag=True, help="Drop what an interrupted load left (graphs the manifest does "
+              "not list, closures half-updated in place). Runs by itself when an embedded store is opened; on a "
+              "sparql: store run it when no load is running.")
 @click.pass_context
-def graphs(ctx: click.Context, fmt: str, kind: str | None, stale: bool) -> None:
+def graphs(ctx: click.Context, fmt: str, kind: str | None, stale: bool, recover: bool) -> None:
     """List the named graphs with their provenance (or: graphs diff A B)."""
     if ctx.invoked_subcommand:
+        return
+    if recover:
+        from kg.core.recovery import recover as run_recovery
+
+        done = run_recovery(get_kg().store)
+        for r in done:
+            click.echo(f"recovered: {r}")
+        click.echo(f"{len(done)} graph(s) dropped; the manifest and the data agree", err=True)
         return
     if stale:
         rows = [s for s in get_kg().stale() if kind is None or f"/graph/{kind}/" in s["graph"]]

@@ -13,7 +13,8 @@ from kg.cli._app import main
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="TCP port.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="uvicorn worker processes. More than one opens the store read-only (no uploads).")
+              help="uvicorn worker processes. More than one serves a snapshot of the store read-only (no "
+              "uploads); this process keeps the store, so no load runs beside them.")
 @click.option("--query-timeout", type=float, help="Seconds a SPARQL query may run (TRAITKG_QUERY_TIMEOUT).")
 @click.option("--warm", is_flag=True, help="Build tree, term and trait indices before serving (TRAITKG_WARM).")
 @click.option("--log-level", default="info", show_default=True,
@@ -26,9 +27,20 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout:
 
     from api.settings import Settings
 
-    os.environ["TRAITKG_STORE"] = ctx.find_root().obj["selector"]
+    selector = ctx.find_root().obj["selector"]
+    os.environ["TRAITKG_STORE"] = selector
+    owner = None
     if workers > 1:
         os.environ["TRAITKG_READ_ONLY"] = "1"
+        if selector.startswith("oxigraph:") and selector[len("oxigraph:"):]:
+            # this process owns the store for as long as it serves (no load can run beside the
+            # workers: the engine's lock), and the workers read one snapshot of it
+            from kg import KnowledgeGraph
+            from kg.core.store import Snapshots
+
+            owner = KnowledgeGraph.open(selector)
+            snaps = Snapshots(owner.store)
+            os.environ["TRAITKG_STORE"] = f"oxigraph:{snaps.take().directory}"
     if warm:
         os.environ["TRAITKG_WARM"] = "1"
     if query_timeout is not None:
@@ -36,5 +48,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout:
     Settings.from_env()  # fail here, with one line, on a bad setting
     click.echo(f"traitkg: serving {os.environ['TRAITKG_STORE']} on http://{host}:{port}/ "
                f"({workers} worker{'s' if workers > 1 else ''})", err=True)
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, access_log=False)
+    try:
+        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=log_level, access_log=False)
+    finally:
+        if owner is not None:
+            owner.close()

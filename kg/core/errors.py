@@ -48,6 +48,10 @@ class StoreUnavailable(TraitKGError, ConnectionError):
     """A store (e.g. a remote SPARQL endpoint) could not be reached or answered an error."""
 
 
+class StoreBusy(StoreUnavailable):
+    """An embedded store is owned by another process (one process owns it: see design.md)."""
+
+
 class QueryError(TraitKGError, ValueError):
     """A SPARQL query or update is malformed or failed to evaluate."""
 

@@ -7,6 +7,9 @@ loader and version, parameters, times, triple count and the graphs it was derive
 Loads are atomic: the data goes into a graph nobody has seen yet, and the manifest entry is
 written last in one transaction; if anything fails the new graph is dropped, so the store is
 exactly as it was. Loading identical bytes (same kind, name and parameters) again is a no-op.
+A graph changed in place is marked pending first (:func:`mark_pending`) and unmarked by its new
+record; what a killed process leaves (an unlisted graph, a pending one) is cleared by
+:func:`kg.core.recovery.recover` when the store is next opened for writing.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.core.errors import GraphNotFound, TraitKGError, ValidationError
+from kg.core.faults import crash_point
 from kg.core.store import Literal, NamedNode, Quad, Store
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,10 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 DCT = "http://purl.org/dc/terms/"
 
 MANIFEST = BASE + "graph/manifest"
+#: Manifest markers (subject: a graph IRI). ``pendingWrite``: a listed graph is being changed in
+#: place; ``wantedGraph``: a derived graph a load asked for and has not recorded yet (JSON spec).
+PENDING_WRITE = TKG + "pendingWrite"
+WANTED_GRAPH = TKG + "wantedGraph"
 GRAPH_PREFIX = BASE + "graph/"
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -204,7 +212,7 @@ def _record_of(store: Store, iri: str) -> list[Quad]:
     return [q for subj in (_n(iri), _n(iri + "#activity")) for q in store.quads(subj, None, None, MANIFEST)]
 
 
-def _data(op: str, quads: Iterable[Quad]) -> str:
+def data_op(op: str, quads: Iterable[Quad]) -> str:
     """A ``DELETE DATA`` or ``INSERT DATA`` operation of manifest quads."""
     return "%s { GRAPH %s { %s } }" % (op, _n(MANIFEST), " ".join(
         f"{q.subject} {q.predicate} {q.object} ." for q in quads))
@@ -213,22 +221,67 @@ def _data(op: str, quads: Iterable[Quad]) -> str:
 def _remove_record(store: Store, iri: str) -> None:
     quads = _record_of(store, iri)
     if quads:
-        store.update(_data("DELETE DATA", quads))
+        store.update(data_op("DELETE DATA", quads))
+
+
+def _write_record(store: Store, rec: GraphRecord) -> None:
+    """Replace whatever the manifest says about ``rec.iri`` (an old entry, its markers) with ``rec``,
+    in one transaction."""
+    old = _record_of(store, rec.iri)
+    store.update((data_op("DELETE DATA", old) + " ; " if old else "") + data_op("INSERT DATA", _record_quads(rec)))
 
 
 def rerecord(store: Store, rec: GraphRecord) -> GraphRecord:
     """Replace a graph's manifest entry with ``rec``, its data untouched, in one update: a derived
-    graph that new inputs are shown not to change gets their names and checksum without a rewrite."""
-    store.update(_data("DELETE DATA", _record_of(store, rec.iri)) + " ; " + _data("INSERT DATA", _record_quads(rec)))
+    graph that new inputs are shown not to change gets their names and checksum without a rewrite.
+    A :func:`mark_pending` mark on it goes in the same update."""
+    _write_record(store, rec)
     store.flush()
     return rec
 
 
+def mark_pending(store: Store, iris: Iterable[str]) -> None:
+    """Say, durably, that listed graphs are about to be changed in place (not in one transaction);
+    :func:`rerecord` clears the mark. A graph still marked when the store is next opened for writing
+    was left half-changed by a killed process: recovery drops it and asks for it again
+    (:func:`kg.core.recovery.recover`)."""
+    now = Literal(utc_now(), datatype=_n(XSD + "dateTime"))
+    store.update(data_op("INSERT DATA", [Quad(_n(i), _n(PENDING_WRITE), now, _n(MANIFEST)) for i in iris]))
+    store.flush()
+
+
+def want(store: Store, specs: dict[str, dict[str, Any]]) -> None:
+    """Record, durably, derived graphs (IRI -> a JSON spec for rebuilding it) a load is about to make;
+    each mark goes when that graph's record is written. A mark that outlives its load names a graph
+    a killed process did not finish (listed by :func:`wanted`, rebuilt by the next refresh)."""
+    if specs:
+        store.update(data_op("INSERT DATA", [Quad(_n(i), _n(WANTED_GRAPH), Literal(json.dumps(spec, sort_keys=True)),
+                                                _n(MANIFEST)) for i, spec in specs.items()]))
+        store.flush()
+
+
+def wanted(store: Store) -> dict[str, dict[str, Any]]:
+    """Derived graphs asked for and never recorded (IRI -> spec): see :func:`want`."""
+    return {q.subject.value: json.loads(q.object.value)
+            for q in store.quads(None, _n(WANTED_GRAPH), None, MANIFEST)}
+
+
+def unwant(store: Store, iris: Iterable[str]) -> None:
+    """Withdraw :func:`want` marks (the graphs are no longer asked for)."""
+    quads = [q for i in iris for q in store.quads(_n(i), _n(WANTED_GRAPH), None, MANIFEST)]
+    if quads:
+        store.update(data_op("DELETE DATA", quads))
+        store.flush()
+
+
 def drop_graph(store: Store, ref: str) -> GraphRecord:
-    """Drop a graph and its manifest entry. Graphs derived from it are reported, not dropped."""
+    """Drop a graph and its manifest entry. Graphs derived from it are reported, not dropped.
+    The entry goes first: a process killed in between leaves an unlisted graph, which recovery
+    drops, never a listed graph with part of its data."""
     rec = get_graph(store, ref)
-    store.drop_graph(rec.iri)
     _remove_record(store, rec.iri)
+    store.flush()
+    store.drop_graph(rec.iri)
     store.flush()
     return rec
 
@@ -260,13 +313,16 @@ def load_graph(store: Store, *, kind: str, name: str, writer: Writer, source: st
     started = utc_now()
     store.drop_graph(iri)  # an orphan left by a crashed process; never a manifest graph
     try:
+        crash_point(f"load:{kind}:start")
         written = writer(iri)
         triples = int(written) if counted else store.count(iri)
         rec = GraphRecord(iri=iri, kind=kind, name=name, version=version, source=source, sha256=sha256,
                           byte_size=byte_size, loader=loader, loader_version=loader_version,
                           parameters=params, started=started, ended=utc_now(), triples=triples,
                           derived_from=list(derived_from))
-        store.add_quads(_record_quads(rec))
+        store.flush()  # the data is on disk before the manifest says it is there
+        crash_point(f"load:{kind}:written")
+        _write_record(store, rec)  # one transaction: the entry, and any wantedGraph mark of it gone
     except BaseException:
         try:
             store.drop_graph(iri)
@@ -274,6 +330,7 @@ def load_graph(store: Store, *, kind: str, name: str, writer: Writer, source: st
             log.exception("could not clean up graph %s after a failed load", iri)
         raise
     store.flush()
+    crash_point(f"load:{kind}:recorded")
     return rec
 
 
@@ -351,5 +408,6 @@ def diff_graphs(store: Store, a: str, b: str, *, sample: int = 10) -> GraphDiff:
 __all__ = [
     "BASE", "TKG", "PROV", "MANIFEST", "GraphRecord", "GraphDiff", "graph_iri", "slug", "sha256_file", "rerecord",
     "list_graphs", "get_graph", "drop_graph", "load_graph", "derived_sha", "stale_derived", "diff_graphs",
+    "GRAPH_PREFIX", "data_op", "PENDING_WRITE", "WANTED_GRAPH", "mark_pending", "want", "wanted", "unwant",
     "TraitKGError",
 ]

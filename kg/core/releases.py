@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.core.errors import IntegrityError, ValidationError
+from kg.core.faults import crash_point
 from kg.core.graphs import (
     BASE,
     GRAPH_PREFIX,
@@ -38,6 +39,7 @@ from kg.core.graphs import (
     RDF_TYPE,
     TKG,
     GraphRecord,
+    data_op,
     list_graphs,
     sha256_file,
     slug,
@@ -127,7 +129,9 @@ def import_release(store: Store, directory: str | Path, *, progress: Callable[[s
             store.load_file(src / e["file"], RdfFormat.N_QUADS, e["graph"], keep_graphs=True)
             if progress:
                 progress(e["graph"])
-        store.add_quads(manifest_quads)
+        store.flush()
+        crash_point("import:written")
+        store.update(data_op("INSERT DATA", manifest_quads))  # one transaction, whatever its size
     except BaseException:
         for g in written:
             store.drop_graph(g)

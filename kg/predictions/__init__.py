@@ -68,7 +68,7 @@ class Predictions:
             report.warn(note)
         if self._kg is not None:
             self._kg.invalidate()
-        if report.status == "loaded":
+        if report.status in ("loaded", "unchanged"):  # unchanged: a no-op, unless a killed load left no summary
             rec = get_graph(self.store, report.graph)
             srec = write_summaries(self.store, rec, report.parsed, report.kinds)
             report.counts["summary_triples"] = srec.triples

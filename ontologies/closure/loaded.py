@@ -25,7 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kg.core.graphs import GraphRecord, drop_graph, list_graphs
+from kg.core.graphs import GraphRecord, drop_graph, graph_iri, list_graphs, unwant, want
+from kg.core.graphs import wanted as wanted_marks
 from ontologies.closure.materialise import SCOPE, ClosureResult, materialise
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,11 @@ def _plan(store: Any, add: Iterable[Wanted]) -> tuple[list[GraphRecord], list[Wa
             gone.append(rec)
         props = rec.parameters.get("properties")
         wanted[rec.name] = Wanted(tuple(own), rec.name, version, tuple(props) if props is not None else None)
+    for w in _unfinished(store):  # asked for by a load whose process stopped (kg.core.recovery)
+        main = by_iri.get(w.own[0]) if w.own else None
+        if main is not None and w.name not in wanted:
+            own = [g if g in current else latest_of[by_iri[g].name].iri for g in w.own if g in by_iri]
+            wanted[w.name] = Wanted(tuple(own), w.name, latest_of[main.name].version, w.properties)
     for w in add:
         wanted[w.name] = w
     inputs = {r.iri: r for r in onto}
@@ -97,6 +103,31 @@ def _plan(store: Any, add: Iterable[Wanted]) -> tuple[list[GraphRecord], list[Wa
             if g not in inputs and g in by_iri:
                 inputs[g] = by_iri[g]
     return list(inputs.values()), list(wanted.values()), gone
+
+
+def _unfinished(store: Any) -> list[Wanted]:
+    """Closures a load asked for (:func:`want_closure`) that were never recorded: its process was
+    killed first, or recovery dropped one left half-updated."""
+    out: dict[str, Wanted] = {}
+    for spec in wanted_marks(store).values():
+        p = spec.get("parameters", {})
+        if spec.get("kind") == "closure" and p.get("scope") == SCOPE and p.get("own"):
+            name = spec["name"].removesuffix("-nonredundant")
+            props = p.get("properties")
+            out[name] = Wanted(tuple(p["own"]), name, spec["version"], tuple(props) if props is not None else None)
+    return list(out.values())
+
+
+def want_closure(store: Any, w: Wanted) -> None:
+    """Say, durably, that a load asks for this closure (both graphs) before writing it: a process
+    killed before both are recorded leaves the request, which the next refresh fulfils and
+    ``graphs --stale`` lists meanwhile."""
+    params: dict[str, Any] = {"scope": SCOPE, "own": list(w.own)}
+    if w.properties is not None:
+        params["properties"] = list(w.properties)
+    want(store, {graph_iri("closure", n, w.version): {"kind": "closure", "name": n, "version": w.version,
+                                                       "parameters": params}
+                 for n in (w.name, f"{w.name}-nonredundant")})
 
 
 def refresh(store: Any, add: Iterable[Wanted] = ()) -> list[ClosureResult]:
@@ -110,8 +141,12 @@ def refresh(store: Any, add: Iterable[Wanted] = ()) -> list[ClosureResult]:
         _drop_pair(store, rec)
     saturated: dict[tuple[str, ...], Any] = {}
     iris = [r.iri for r in inputs]
-    return [materialise(store, iris, name=w.name, version=w.version, properties=w.properties, own=list(w.own),
-                        saturated=saturated) for w in wanted]
+    out = [materialise(store, iris, name=w.name, version=w.version, properties=w.properties, own=list(w.own),
+                       saturated=saturated) for w in wanted]
+    names = {w.name for w in wanted}
+    unwant(store, [i for i, s in wanted_marks(store).items()
+                   if s.get("kind") == "closure" and s["name"].removesuffix("-nonredundant") in names])
+    return out
 
 
 @dataclass
@@ -139,6 +174,9 @@ def stale_closures(store: Any) -> list[Stale]:
     current = {r.iri for r in inputs}
     for rec in gone:
         out.append(Stale(rec.iri, "its ontology was dropped or reloaded", REFRESH_COMMAND))
+    for w in _unfinished(store):
+        out.append(Stale(graph_iri("closure", w.name, w.version), "asked for by a load that did not finish "
+                         "(its process stopped); not written yet", REFRESH_COMMAND))
     gone_iris = {r.iri for r in gone}
     for rec in managed_closures(store):
         if rec.iri in gone_iris or rec.name not in names:
@@ -167,4 +205,4 @@ def wanted_for(graphs: Sequence[str], *, name: str, version: str,
 
 
 __all__ = ["REFRESH_COMMAND", "Stale", "Wanted", "latest_ontologies", "managed_closures", "refresh",
-           "stale_closures", "wanted_for"]
+           "stale_closures", "want_closure", "wanted_for"]

@@ -82,7 +82,8 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
     (kept, or updated for the classes that changed: :mod:`ontologies.closure.update`), its manifest
     entry then naming the new inputs. ``saturated`` shares the saturations between such calls."""
     from kg.core.bulk import load_chunks
-    from kg.core.graphs import derived_sha, drop_graph, get_graph, list_graphs, load_graph
+    from kg.core.faults import crash_point
+    from kg.core.graphs import derived_sha, drop_graph, get_graph, list_graphs, load_graph, mark_pending
     t0 = time.perf_counter()
     if own is not None:  # its own graphs first, then the others (sorted: load order does not matter)
         graphs = [*own, *sorted(set(graphs) - set(own))]
@@ -135,6 +136,8 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
             new = edges()
             before = tuple(sorted(prevs[0].derived_from))
             changed = affected(new[0].c, saturation()[2], old=before, new=key)
+            mark_pending(store, [p.iri for p in prevs])  # changed in place, not in one transaction
+            crash_point("closure:patching")
             delta = update(store, (prevs[0].iri, prevs[1].iri), new, None if changed is None else edges(before),
                            changed)
             counts = [p.triples + (delta[k] if delta else 0) for k, p in enumerate(prevs)]

@@ -47,13 +47,14 @@ from kg.core.store.base import (
 )
 from kg.core.store.embedded import OxigraphStore
 from kg.core.store.remote import SparqlEndpointStore
+from kg.core.store.snapshots import Snapshot, Snapshots
 
 __all__ = [
     "BlankNode", "DefaultGraph", "Literal", "NamedNode", "Quad", "Triple", "Variable",
     "RdfFormat", "QueryResultsFormat", "Term", "SelectResult", "Store", "OxigraphStore",
     "SparqlEndpointStore", "open_store", "register_backend", "backends", "parse_rdf",
     "serialize_rdf", "rdf_format", "isomorphic", "canonical_nquads", "bind_values", "DEFAULT_SELECTOR", "RDFS_LABEL", "RDF_TYPE",
-    "typed_literal", "tsv_value",
+    "typed_literal", "tsv_value", "Snapshot", "Snapshots",
 ]
 
 # --------------------------------------------------------------------------- registry

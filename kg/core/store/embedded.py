@@ -17,7 +17,8 @@ from pyoxigraph import (
     Triple,
 )
 
-from kg.core.errors import QueryError, StoreUnavailable
+from kg.core.errors import QueryError, StoreBusy, StoreUnavailable
+from kg.core.faults import crash_point
 from kg.core.store.base import SelectResult, Term, bind_values, guarded
 
 log = logging.getLogger(__name__)
@@ -25,10 +26,16 @@ log = logging.getLogger(__name__)
 class OxigraphStore:
     """Embedded pyoxigraph store, on disk (``oxigraph:PATH``) or in memory (``oxigraph:``)."""
 
-    def __init__(self, path: str | Path | None = None, *, read_only: bool = False) -> None:
-        self.path = Path(path) if path else None
-        self.read_only = read_only
-        self.selector = f"oxigraph:{path or ''}"
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
+                 snapshot_of: str | Path | None = None) -> None:
+        """``snapshot_of``: ``path`` is a snapshot of that store (:mod:`kg.core.store.snapshots`),
+        opened read-only; ``self.path`` and the selector name the store it copies, ``data_dir`` the
+        directory actually open."""
+        self.data_dir = Path(path) if path else None
+        self.path = Path(snapshot_of) if snapshot_of else self.data_dir
+        self.read_only = read_only or snapshot_of is not None
+        read_only = self.read_only
+        self.selector = f"oxigraph:{self.path or ''}"
         # On disk, each bulk load sorts and writes its own RocksDB files mostly on one core, and
         # concurrent loads ingest side by side (two halves load in about half the time on two
         # cores); the in-memory store serialises writers, so one at a time there.
@@ -37,11 +44,16 @@ class OxigraphStore:
             if self.path is None:
                 self._store = ox.Store()
             elif read_only:
-                self._store = ox.Store.read_only(str(self.path))
+                self._store = ox.Store.read_only(str(self.data_dir))
             else:
                 self.path.mkdir(parents=True, exist_ok=True)
                 self._store = ox.Store(str(self.path))
         except OSError as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusy(
+                    f"the store at {self.path} is open in another process (a running `traitkg serve`, or "
+                    "another load): one process owns an embedded store; load through the server instead "
+                    "(POST /api/v1/graphs with the token; see `traitkg load --help`) or stop it first") from None
             raise StoreUnavailable(f"cannot open store at {self.path}: {exc}") from exc
 
     @classmethod
@@ -159,6 +171,7 @@ class OxigraphStore:
             self._store.bulk_load(format=fmt, base_iri=base_iri, lenient=lenient, **src)
         else:
             self._store.bulk_load(format=fmt, base_iri=base_iri, to_graph=target, lenient=lenient, **src)
+        crash_point("bulk")
 
     def add_quads(self, quads: Iterable[Quad]) -> int:
         """Add quads; small batches in one transaction, large ones through the bulk path."""
@@ -168,6 +181,7 @@ class OxigraphStore:
             self._store.extend(quads)
         else:
             self._store.bulk_extend(quads)
+            crash_point("bulk")
         return len(quads)
 
     def quads(self, subject: Term | None = None, predicate: NamedNode | None = None,
@@ -183,6 +197,18 @@ class OxigraphStore:
     def dump_graph(self, graph: str, out: IO[bytes]) -> None:
         ox.serialize(self._store.quads_for_pattern(None, None, None, NamedNode(graph)), out,
                      format=RdfFormat.N_QUADS)
+
+    def backup(self, target: str | Path) -> None:
+        """A consistent copy of the store in ``target`` (a new directory; hard links on the same
+        file system): see :mod:`kg.core.store.snapshots`."""
+        self.flush()
+        self._store.backup(str(target))
+
+    def compact(self) -> None:
+        """Reclaim the space of deleted quads now (after dropping big graphs: deletions leave
+        tombstones until the engine compacts)."""
+        if self.data_dir is not None and not self.read_only:
+            self._store.optimize()
 
     def flush(self) -> None:
         if self.path is not None and not self.read_only:

@@ -270,6 +270,10 @@ class SparqlEndpointStore:
     def flush(self) -> None:
         return None
 
+    def compact(self) -> None:
+        """Nothing to do here: the endpoint's engine reclaims space by itself."""
+        return None
+
     def close(self) -> None:
         self._http.close()
 

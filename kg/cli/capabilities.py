@@ -94,7 +94,8 @@ CAPS: list[Cap] = [
         alias={"tree_name": "g.tree(name)", "tree": "g.tree(name)"}),
     Cap("Loaded trees", "trees", "kg:KnowledgeGraph.graphs", "g.graphs(kind='tree')", "graphs",
         ("GET /api/v1/trees",), ("views.js", "/api/v1/trees?limit=1"),
-        alias={"kind": "kind", "name": "name", "stale": "g.stale()"}),
+        alias={"kind": "kind", "name": "name", "stale": "g.stale()",
+               "recover": "kg.core.recovery.recover(g.store) (run by KnowledgeGraph.open)"}),
     Cap("MRCA", "trees", "kg.trees:Tree.mrca", "g.tree(name).mrca(refs)", "tree mrca",
         ("POST /api/v1/trees/{tree}/mrca", "GET /api/v1/trees/{tree}/mrca"),
         why={"web": "the page climbs to a clade through the node route instead"},
@@ -185,7 +186,8 @@ CAPS: list[Cap] = [
          "GET /api/v1/predictions/disagreements"), why={"web": "tables for analysis: CLI and REST"},
         alias={"taxon": "g.predictions.agreement(taxon=)", "all": "g.predictions.agreement(...)"}),
     Cap("Hypotheses (GNN and baselines)", "hypotheses", "kg:KnowledgeGraph.hypotheses", "g.hypotheses(**filters)",
-        "hypothesize", ("GET /api/v1/hypotheses", "GET /api/v1/hypotheses/runs", "GET /api/v1/hypotheses/runs/{run}"),
+        "hypothesize", ("GET /api/v1/hypotheses", "GET /api/v1/hypotheses/runs", "GET /api/v1/hypotheses/runs/{run}",
+         "GET /api/v1/hypotheses/runs/{run}/cells", "GET /api/v1/hypotheses/runs/{run}/conflicts"),
         why={"web": "lists for curators to check: CLI and REST"}),
     # ------------------------------------------------------------ training inputs
     Cap("Training exports (distances, levels, ranks, splits, images)", "training", "kg.training:Training.export",
@@ -222,6 +224,8 @@ NOT_CAPABILITIES: dict[str, str] = {
     "GET /api/v1/graphs/diff": "graph management", "GET /api/v1/graphs/{kind}/{name}": "graph management",
     "GET /api/v1/graphs/{kind}/{name}/{version}": "graph management",
     "DELETE /api/v1/graphs/{kind}/{name}/{version}": "graph management",
+    "GET /api/v1/graphs/stale": "graph management (Python g.stale(), CLI graphs --stale)",
+    "POST /api/v1/graphs/closures/refresh": "ontology maintenance (Python g.refresh_closures(), CLI closure --refresh)",
     "GET /health": "operations", "GET /ping": "operations",
 }
 

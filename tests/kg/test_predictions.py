@@ -328,3 +328,11 @@ def test_image_table_columns_keep_their_types_and_a_collection_date_is_an_event_
     assert meta == {"eventDate": "2018-07-05", "created": "2019-06-02T10:00:00Z", "width": 3999, "catalog": "00124",
                     "brightness": 1.0, "has_ruler": False}
     assert not world.query("ASK { GRAPH ?g { ?i <http://purl.org/dc/terms/created> \"2018-07-04\" } }")
+
+
+def test_the_batch_write_reports_its_progress_in_predictions(world, pdir):
+    seen: list[tuple[int, int | None]] = []
+    rep = world.load_predictions(pdir / "v1.csv", progress=lambda done, total: seen.append((done, total)))
+    n = rep.counts["predictions"]
+    assert seen[0] == (0, n) and seen[-1] == (n, n)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

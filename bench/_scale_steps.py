@@ -4,13 +4,16 @@ we can tell whether it did), and the raw pyoxigraph floor of a set of graphs."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import re
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,6 +40,8 @@ class Step:
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, bool, str]:
     """Run ``cmd``; (seconds, peak RSS bytes, drew a bar, stdout). Raises on a non-zero exit with its stderr."""
     master, slave = pty.openpty()
+    # a terminal of 24 x 100 (a fresh pty has 0 columns, on which tqdm draws an empty bar)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     err = bytearray()
 
     def pump() -> None:

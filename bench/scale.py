@@ -37,10 +37,11 @@ from _util import SHARED, table
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGIES = ["pato/pato.obo", "bspo/bspo.obo", "zfa/zfa.obo", "uberon/uberon-2015-05-25.owl.gz"]
 MB = 1 << 20
+SCALING = ("load tree", "load taxonomy", "load predictions")  # the steps that grow with the fraction
 
 
 def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
-          save: Path | None = None) -> tuple[list[Step], Path, object]:
+          save: Path | None = None, floors_now: bool = False) -> tuple[list[Step], Path, object]:
     store_dir = work / "kg"
     sel = f"oxigraph:{store_dir}"
     steps: list[Step] = []
@@ -58,7 +59,12 @@ def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
         changed = [g for g, n in after.items() if before.get(g) != n and "/graph/manifest" not in g]
         before = after
         steps.append(Step(name, dt, rss, bar, out, changed))
-        print(f"  {name}: {dt:.1f} s, peak RSS {rss / MB:,.0f} MB, bar {'yes' if bar else 'no'}", flush=True)
+        st = steps[-1]
+        extra = ""
+        if floors_now and name.startswith(SCALING):  # the floor right away (the build's timings are unaffected)
+            st.floor_s, st.floor_rss, st.quads, _ = floor(store_dir, st.graphs, work)
+            extra = f"; floor {st.floor_s:.1f} s ({st.seconds / st.floor_s:.2f}x), {st.quads:,} quads"
+        print(f"  {name}: {dt:.1f} s, peak RSS {rss / MB:,.0f} MB, bar {'yes' if bar else 'no'}{extra}", flush=True)
 
     if reuse is not None and (reuse / "steps.json").is_file():
         # the ontology steps do not depend on the fraction: a store saved after them by an earlier
@@ -79,16 +85,18 @@ def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
                                                          for s in steps[1:]]))
     step(f"load taxonomy ({inp.tips:,} species)", "load", "taxonomy", str(inp.taxonomy), "--name", "scale-taxonomy")
     step(f"load tree ({inp.tips:,} tips)", "load", "tree", str(inp.tree), "--format", "newick", "--name", "scale")
-    step("load phenotypes (Phenoscape, 47 matrices, + inference)", "load", "phenotypes",
-         str(SHARED / "phenoscape-data" / "nexml"), "--lenient")
     for ver, path, n in inp.tables:
         step(f"load predictions v{ver} ({n:,} rows)", "load", "predictions", str(path), "--model", "bioclip-traits",
              "--model-version", ver)
+    step("load phenotypes (Phenoscape, 47 matrices, + inference)", "load", "phenotypes",
+         str(SHARED / "phenoscape-data" / "nexml"), "--lenient")
     return steps, store_dir, inp
 
 
-def floors(steps: list[Step], store_dir: Path, work: Path) -> tuple[float, int, int, int]:
+def floors(steps: list[Step], store_dir: Path, work: Path, only_scaling: bool = False) -> tuple[float, int, int, int]:
     for s in steps:
+        if only_scaling and not s.name.startswith(SCALING):
+            continue  # fixed-size steps (ontologies, Phenoscape): their floors do not change with the fraction
         if s.graphs and s.floor_s != s.floor_s:  # not yet measured (reused steps bring theirs)
             s.floor_s, s.floor_rss, s.quads, _ = floor(store_dir, s.graphs, work)
     return floor(store_dir, ["*"], work)
@@ -135,6 +143,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="where the inputs and stores go (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (the built store)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    ap.add_argument("--scaling-floors-only", action="store_true",
+                    help="per-step floors only for the steps that grow with the fraction (tree, taxonomy, "
+                         "predictions), each measured right after its step; the whole build's floor either way")
     ap.add_argument("--save-ontology-store", type=Path, default=None,
                     help="keep a copy of the store after the ontology steps (and their figures) here")
     ap.add_argument("--ontology-store", type=Path, default=None,
@@ -146,11 +157,12 @@ def main() -> None:
           f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     try:
         t_build = time.perf_counter()
-        steps, store_dir, inp = build(work, a.fraction, a.seed, a.ontology_store, a.save_ontology_store)
+        steps, store_dir, inp = build(work, a.fraction, a.seed, a.ontology_store, a.save_ontology_store,
+                                      a.scaling_floors_only)
         t_build = time.perf_counter() - t_build
         store_size = du(store_dir)
         print("floors ...", flush=True)
-        f_s, f_rss, f_quads, f_size = floors(steps, store_dir, work)
+        f_s, f_rss, f_quads, f_size = floors(steps, store_dir, work, a.scaling_floors_only)
         if a.save_ontology_store is not None:  # the ontology steps' floors go with the saved store
             saved = [{k: v for k, v in s.__dict__.items() if k != "stdout"} for s in steps[1:1 + len(ONTOLOGIES)]]
             (a.save_ontology_store / "steps.json").write_text(json.dumps(saved))

@@ -91,7 +91,8 @@ def warm_up(app: FastAPI) -> None:
     kg: KnowledgeGraph = app.state.kg
     t0 = time.perf_counter()
     for name in sorted({g.name for g in kg.graphs(kind="tree")}):
-        app.state.views[("tree", name)] = kg.tree(name)
+        app.state.views[("tree", name)] = t = kg.tree(name)
+        t.index.prepare()  # the label table too: the first request by tip names must not build it
     if kg.graphs(kind="ontology"):
         _ = kg.terms
     if kg.graphs(kind="phenotypes"):

@@ -32,7 +32,7 @@ from kg.core.errors import IntegrityError, NotFound, ValidationError
 from kg.tree_labels import AMBIGUOUS, LabelTable, normalise_label
 from kg.tree_rmq import RangeMinimum, jump_sum
 
-FORMAT = 1
+FORMAT = 2  # 2: root distances kept in the file (1 rebuilt them at every load)
 
 
 class TreeIndex:
@@ -40,7 +40,8 @@ class TreeIndex:
     subtrees, distances, ages and clade membership."""
 
     def __init__(self, parent: np.ndarray, size: np.ndarray, depth: np.ndarray, length: np.ndarray,
-                 support: np.ndarray, names: list[str], meta: dict[str, Any] | None = None) -> None:
+                 support: np.ndarray, names: list[str], meta: dict[str, Any] | None = None,
+                 dist: np.ndarray | None = None) -> None:
         self.parent = np.asarray(parent, dtype=np.int32)
         self.size = np.asarray(size, dtype=np.int32)
         self.depth = np.asarray(depth, dtype=np.int32)
@@ -52,7 +53,10 @@ class TreeIndex:
         if not (len(self.parent) == len(self.size) == len(self.depth) == len(self.length) == n) or n == 0:
             raise IntegrityError("tree index arrays disagree in length or are empty")
         self.has_lengths = bool(np.isfinite(self.length[1:]).any()) if n > 1 else False
-        self.dist = jump_sum(self.parent, np.nan_to_num(self.length, nan=0.0) * (self.parent >= 0))
+        # root distances: read back from the index file when kept there (pointer jumping over a
+        # 2.4M-tip tree is seconds), else computed
+        self.dist = (np.asarray(dist, dtype=np.float64) if dist is not None and len(dist) == n else
+                     jump_sum(self.parent, np.nan_to_num(self.length, nan=0.0) * (self.parent >= 0)))
         self._rmq = RangeMinimum(self.depth)
         self._table: LabelTable | None = None
         self._genera: dict[str, list[int]] | None = None
@@ -95,7 +99,7 @@ class TreeIndex:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as fh:
             np.savez(fh, parent=self.parent, size=self.size, depth=self.depth, length=self.length,
-                     support=self.support, names=np.frombuffer(blob, dtype=np.uint8),
+                     support=self.support, dist=self.dist, names=np.frombuffer(blob, dtype=np.uint8),
                      meta=np.array(json.dumps({**self.meta, "format": FORMAT})))
         os.replace(tmp, path)
         return path
@@ -107,7 +111,7 @@ class TreeIndex:
             if meta.get("format") != FORMAT:
                 raise IntegrityError(f"{path}: tree index format {meta.get('format')}, expected {FORMAT}")
             names = z["names"].tobytes().decode().split("\x00")
-            return cls(z["parent"], z["size"], z["depth"], z["length"], z["support"], names, meta)
+            return cls(z["parent"], z["size"], z["depth"], z["length"], z["support"], names, meta, dist=z["dist"])
 
     # basic facts -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -146,6 +150,12 @@ class TreeIndex:
         if self._table is None:
             self._table = LabelTable(self.names, self.size == 1)
         return self._table
+
+    def prepare(self) -> TreeIndex:
+        """Build the label table now (a service does it at start-up, so that no request pays for
+        it: seconds on a tree of millions of tips). Lookups build it on first use otherwise."""
+        self._labels()
+        return self
 
     def lookup(self, name: str | int) -> int:
         """Node id of a label (``Genus_species`` and ``Genus species`` alike) or ``int``/``"node:N"``."""
@@ -279,11 +289,11 @@ class TreeIndex:
         return nodes, par, blen
 
     def _sizes(self, par: np.ndarray) -> np.ndarray:
-        size = np.ones(len(par), dtype=np.int64)
+        size = [1] * len(par)  # a list: item updates on a numpy array cost ~10x more
         p = par.tolist()
         for i in range(len(p) - 1, 0, -1):
             size[p[i]] += size[i]
-        return size
+        return np.asarray(size, dtype=np.int64)
 
     def induced_newick(self, ids: Sequence[int] | np.ndarray) -> str:
         """Newick of the induced subtree (unary nodes collapsed, branch lengths summed)."""

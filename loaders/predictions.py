@@ -193,6 +193,19 @@ def prediction_ntriples(df: pd.DataFrame, prefix: str, kinds: dict[str, str], *,
         yield "".join(lines).encode(), n
 
 
+def _counted(chunks: Iterator[tuple[bytes, int]], rows: int, progress: Progress | None,
+             chunk: int = CHUNK_ROWS) -> Iterator[tuple[bytes, int]]:
+    """``chunks`` as they are, telling ``progress`` how many of ``rows`` predictions each brings."""
+    done = 0
+    if progress:
+        progress(0, rows)
+    for c in chunks:
+        yield c
+        done = min(rows, done + chunk)
+        if progress:
+            progress(done, rows)
+
+
 def provenance_triples(graph: str, meta: dict[str, Any], src: Source, *, rows: int, loaded: int,
                        problems: list[RowProblem], lenient: bool,
                        raw: dict[int, dict[str, str]] | None = None) -> list[tuple]:
@@ -295,7 +308,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     def writer(graph: str) -> int:
         prefix = PREDICTION_NS + graph[len(GRAPH_PREFIX) + len(KIND) + 1:] + "/"
         with gc_paused():
-            n = load_chunks(store, prediction_ntriples(df, prefix, kinds), graph)
+            n = load_chunks(store, _counted(prediction_ntriples(df, prefix, kinds), len(df), progress), graph)
         n += write_triples(store, graph, provenance_triples(graph, meta, src, rows=table.rows, loaded=len(df),
                                                             problems=problems, lenient=lenient, raw=raw))
         return n

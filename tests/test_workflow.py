@@ -95,3 +95,27 @@ def test_shared_data_workflow(shared, tmp_path):
             "taxonomy/fishtree-classification", "inference/presence-absence"} <= names
     assert any(n.startswith("comparative/") for n in names) and any(n.startswith("hypotheses/") for n in names)
     assert sum(1 for n in names if n.startswith("phenotypes/")) == 47
+
+
+def test_slurm_profile_dry_run_spreads_rules_with_one_store_writer(tmp_path):
+    """The cluster profile (workflow/profiles/slurm, SLURM executor plugin) plans the sample
+    workflow: every rule a SLURM job with its resources, and every rule that writes the store holds
+    the one `store` unit, so there is a single writer however many nodes run jobs."""
+    cfg, _ = sample_config(tmp_path)
+    p = subprocess.run([str(SNAKEMAKE), "-n", "-s", "workflow/Snakefile", "--configfile", str(cfg),
+                        "--config", f"results={tmp_path / 'results'}", "--profile", "workflow/profiles/slurm"],
+                       cwd=ROOT, capture_output=True, text=True)
+    text = p.stdout + p.stderr
+    assert p.returncode == 0, text[-3000:]
+    assert "Using profiles workflow/profiles/slurm" in text
+    assert jobs(p)["load_predictions"] == 1 and jobs(p)["fetch"] == 6
+    blocks = {m.group(1): m.group(2) for m in re.finditer(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", text, re.M | re.S)}
+    res = {rule: dict(kv.split("=", 1) for kv in re.search(r"resources: (.*)", body).group(1).split(", "))
+           for rule, body in blocks.items() if "resources:" in body}
+    writers = {"load_ontology", "reason", "load_taxonomy", "load_tree", "load_phenotypes", "infer",
+               "load_predictions", "load_key", "comparative", "hypothesize", "export"}
+    assert {r for r, kv in res.items() if kv.get("store") == "1"} == writers
+    assert "store" not in res["fetch"]  # fetching spreads over the nodes
+    assert res["load_predictions"]["mem_mb"] == "16000" and res["load_predictions"]["cpus_per_task"] == "4"
+    assert res["hypothesize"]["slurm_partition"] == "gpu"
+    assert all(kv["slurm_partition"] for kv in res.values())

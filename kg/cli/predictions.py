@@ -78,7 +78,7 @@ def load_predictions(source: str, mapping_file: str | None, columns: tuple[str, 
     """Load a table of ML predictions or image measurements (CSV, TSV, Parquet; .gz) as one batch: a
     named graph per model version. A bad row refuses the batch in one line (`traitkg -v ...` or
     --json lists every bad row) unless --lenient."""
-    from kg.cli._app import print_report
+    from kg.cli._app import print_report, progress_bar
     from loaders.predictions import Mapping
 
     base = Mapping.read(mapping_file).to_dict() if mapping_file else {}
@@ -94,7 +94,8 @@ def load_predictions(source: str, mapping_file: str | None, columns: tuple[str, 
     with json_refusals(as_json):
         report = get_kg().load_predictions(source, mapping=Mapping.from_dict(base), model=model,
                                            model_version=model_version, batch=batch, lenient=lenient,
-                                           new_taxa=new_taxa, fmt=fmt, encoding=encoding)
+                                           new_taxa=new_taxa, fmt=fmt, encoding=encoding,
+                                           progress=progress_bar(Path(source).name, unit="row"))
     print_report(report, as_json)
 
 

@@ -344,3 +344,11 @@ def test_categorical_traits_per_region_and_pooled(world, tmp_path):
         (None, ["left", "right"], {"present": 3, "absent": 1}, 4)]
     agreement = world.predictions.agreement(batch="fins", taxon="Danio rerio")
     assert [a["observed"]["n"] for a in agreement] == [4]  # pooled: each image side counted once
+
+
+def test_the_batch_write_reports_its_progress_in_predictions(world, pdir):
+    seen: list[tuple[int, int | None]] = []
+    rep = world.load_predictions(pdir / "v1.csv", progress=lambda done, total: seen.append((done, total)))
+    n = rep.counts["predictions"]
+    assert seen[0] == (0, n) and seen[-1] == (n, n)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

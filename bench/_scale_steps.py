@@ -1,0 +1,152 @@
+"""Running the scale bench's steps: a CLI command in a child process with its own peak RSS (from
+``os.wait4``), stderr on a pseudo-terminal (so the CLI draws its progress bars as for a user, and
+we can tell whether it did), and the raw pyoxigraph floor of a set of graphs."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PY = sys.executable
+EXE = str(Path(sys.executable).parent / "traitkg")
+_BAR = re.compile(rb"\d+%\||\d+(\.\d+)?[kMG]?(it|B|graph|file|row|rows|triple|node)?/s\]")
+
+
+@dataclass
+class Step:
+    name: str
+    seconds: float
+    rss: int  # bytes, peak of the step's process
+    bar: bool  # a progress bar was drawn on the terminal
+    stdout: str
+    graphs: list[str] = field(default_factory=list)  # the graphs the step made or changed
+    floor_s: float = float("nan")
+    floor_rss: int = 0
+    quads: int = 0
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, int, bool, str]:
+    """Run ``cmd``; (seconds, peak RSS bytes, drew a bar, stdout). Raises on a non-zero exit with its stderr."""
+    master, slave = pty.openpty()
+    # a terminal of 24 x 100 (a fresh pty has 0 columns, on which tqdm draws an empty bar)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    err = bytearray()
+
+    def pump() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            err.extend(chunk)
+
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+    with tempfile.TemporaryFile() as out:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, stdout=out, stderr=slave, stdin=subprocess.DEVNULL,
+                             env={**os.environ, "COLUMNS": "100", **(env or {})})
+        os.close(slave)
+        _, status, ru = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        t.join(timeout=5)
+        os.close(master)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if p.returncode != 0:
+        tail = err.decode(errors="replace").replace("\r", "\n").strip().splitlines()[-5:]
+        raise RuntimeError(f"{' '.join(cmd[:4])}... exited {p.returncode}: {' | '.join(tail)}")
+    return dt, ru.ru_maxrss * 1024, bool(_BAR.search(bytes(err))), text
+
+
+def cli(store: str, *args: str) -> tuple[float, int, bool, str]:
+    return run([EXE, "--store", store, *args])
+
+
+def graph_list(store: str) -> dict[str, int]:
+    """IRI -> triples of every graph in the manifest."""
+    out = subprocess.run([EXE, "--store", store, "graphs", "--format", "json"], capture_output=True, text=True,
+                         check=True).stdout
+    return {r["iri"]: int(r["triples"]) for r in json.loads(out)}
+
+
+_FLOOR = r"""
+import sys, time, resource, json, pyoxigraph as ox
+src, dst, graphs = sys.argv[1], sys.argv[2], sys.argv[3:]
+s = ox.Store(src)
+import io
+nq = dst + ".nq"
+with open(nq, "wb") as fh:
+    if graphs == ["*"]:
+        s.dump(fh, ox.RdfFormat.N_QUADS)
+    else:
+        for g in graphs:
+            buf = io.BytesIO()
+            s.dump(buf, ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(g))
+            # N-Triples of one graph -> N-Quads naming it
+            gi = (" <" + g + "> .\n").encode()
+            fh.write(buf.getvalue().replace(b" .\n", gi))
+del s
+t0 = time.perf_counter()
+r = ox.Store(dst)
+r.bulk_load(path=nq, format=ox.RdfFormat.N_QUADS)
+r.flush()
+dt = time.perf_counter() - t0
+n = len(r)
+print(json.dumps({"seconds": dt, "quads": n}))
+"""
+
+
+def floor(store_dir: Path, graphs: list[str], work: Path) -> tuple[float, int, int, int]:
+    """Raw pyoxigraph ``bulk_load`` of ``graphs`` (their quads as traitkg stored them, or ``["*"]``:
+    the whole store) into a fresh on-disk store, in a child process: (seconds of the bulk load,
+    peak RSS of that process, quads, size of the fresh store in bytes)."""
+    dst = Path(tempfile.mkdtemp(dir=work, prefix="floor-"))
+    target = dst / "store"
+    _, rss, _, out = run([PY, "-c", _FLOOR, str(store_dir), str(target), *graphs])
+    res = json.loads(out.strip().splitlines()[-1])
+    size = du(target)
+    subprocess.run(["rm", "-rf", str(dst)], check=True)
+    return res["seconds"], rss, res["quads"], size
+
+
+_DUMP = r"""
+import sys, time, pyoxigraph as ox
+s = ox.Store.read_only(sys.argv[1]) if hasattr(ox.Store, "read_only") else ox.Store(sys.argv[1])
+t0 = time.perf_counter()
+with open(sys.argv[2], "wb") as fh:
+    s.dump(fh, ox.RdfFormat.N_QUADS)
+print(time.perf_counter() - t0)
+"""
+
+
+def raw_dump(store_dir: Path, out: Path) -> tuple[float, int]:
+    """A raw ``Store.dump`` of the whole store as N-Quads (the peer of `traitkg export`)."""
+    _, rss, _, text = run([PY, "-c", _DUMP, str(store_dir), str(out)])
+    return float(text.strip().splitlines()[-1]), rss
+
+
+def du(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(root, f)).st_size
+            except OSError:
+                pass
+    return total

@@ -1,0 +1,238 @@
+"""Imageomics-scale build: a seeded KG with the shape of the users' data, built through the public
+CLI exactly as a user would, every step timed beside the engine's floor.
+
+Full scale (``--fraction 1``): a 2.4M-tip tree with a taxonomy, 10M prediction rows over 450k taxa
+(5 rows per image: two presence calls, an area, a length per side; ARK image ids; 3 model
+versions), the shared Phenoscape matrices and PATO + BSPO + ZFA + UBERON with the closure
+(bench/_scale_data.py makes the inputs). ``--fraction`` scales tree tips, taxa and rows.
+
+Each step is a `traitkg` command in its own process: its wall time, its peak RSS (``wait4``), and
+whether it drew a progress bar (stderr is a terminal, as for a user). The floor of a step is a raw
+pyoxigraph ``bulk_load`` of the quads the step wrote (the graphs it made or changed, as stored)
+into a fresh on-disk store, in its own process; the whole build's floor is a bulk load of the
+whole store's quads. Then the queries (bench/_scale_queries.py), the service start on the built
+store, and `traitkg export` against a raw ``Store.dump`` of the same store.
+
+Run: ``.venv/bin/python bench/scale.py --fraction 0.01 [--workdir DIR] [--keep] [--json FILE]``.
+Targets (issue 28): build <= 1.3x floor, peak RSS <= 8 GB; summary <= 50 ms, taxa-with <= 100 ms,
+MRCA of 1,000 tips <= 5 ms, induced subtree of 10,000 tips <= 300 ms, service start <= 10 s,
+export <= 1.5x dump.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from _scale_data import make_inputs, sizes
+from _scale_steps import EXE, PY, Step, cli, du, floor, graph_list, raw_dump
+from _util import SHARED, table
+
+ROOT = Path(__file__).resolve().parent.parent
+ONTOLOGIES = ["pato/pato.obo", "bspo/bspo.obo", "zfa/zfa.obo", "uberon/uberon-2015-05-25.owl.gz"]
+MB = 1 << 20
+SCALING = ("load tree", "load taxonomy", "load predictions")  # the steps that grow with the fraction
+
+
+def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
+          save: Path | None = None, floors_now: bool = False) -> tuple[list[Step], Path, object]:
+    store_dir = work / "kg"
+    sel = f"oxigraph:{store_dir}"
+    steps: list[Step] = []
+    t0 = time.perf_counter()
+    inp = make_inputs(work, fraction, SHARED, seed)
+    steps.append(Step("make inputs (seeded)", time.perf_counter() - t0, 0, False, ""))
+    print(f"inputs: {inp.tips:,} tips, {inp.taxa:,} predicted taxa, {inp.rows:,} rows "
+          f"({', '.join(f'v{v}: {n:,}' for v, _, n in inp.tables)}) in {steps[0].seconds:.1f} s", flush=True)
+    before: dict[str, int] = {}
+
+    def step(name: str, *args: str) -> None:
+        nonlocal before
+        dt, rss, bar, out = cli(sel, *args)
+        after = graph_list(sel)
+        changed = [g for g, n in after.items() if before.get(g) != n and "/graph/manifest" not in g]
+        before = after
+        steps.append(Step(name, dt, rss, bar, out, changed))
+        st = steps[-1]
+        extra = ""
+        if floors_now and name.startswith(SCALING):  # the floor right away (the build's timings are unaffected)
+            st.floor_s, st.floor_rss, st.quads, _ = floor(store_dir, st.graphs, work)
+            extra = f"; floor {st.floor_s:.1f} s ({st.seconds / st.floor_s:.2f}x), {st.quads:,} quads"
+        print(f"  {name}: {dt:.1f} s, peak RSS {rss / MB:,.0f} MB, bar {'yes' if bar else 'no'}{extra}", flush=True)
+
+    if reuse is not None and (reuse / "steps.json").is_file():
+        # the ontology steps do not depend on the fraction: a store saved after them by an earlier
+        # run (--save-ontology-store) is copied in, and that run's figures are reported
+        shutil.copytree(reuse / "kg", store_dir)
+        for d in json.loads((reuse / "steps.json").read_text()):
+            steps.append(Step(d["name"] + " [reused]", d["seconds"], d["rss"], d["bar"], "", d["graphs"],
+                              d.get("floor_s", float("nan")), d.get("floor_rss", 0), d.get("quads", 0)))
+        before = graph_list(sel)
+        print(f"  ontology steps reused from {reuse}", flush=True)
+    else:
+        for f in ONTOLOGIES:
+            step(f"load ontology {Path(f).name} (+ closure)", "load", "ontology", str(SHARED / f), "--lenient")
+        if save is not None:
+            shutil.rmtree(save, ignore_errors=True)
+            shutil.copytree(store_dir, save / "kg")
+            (save / "steps.json").write_text(json.dumps([{k: v for k, v in s.__dict__.items() if k != "stdout"}
+                                                         for s in steps[1:]]))
+    step(f"load taxonomy ({inp.tips:,} species)", "load", "taxonomy", str(inp.taxonomy), "--name", "scale-taxonomy")
+    step(f"load tree ({inp.tips:,} tips)", "load", "tree", str(inp.tree), "--format", "newick", "--name", "scale")
+    for ver, path, n in inp.tables:
+        step(f"load predictions v{ver} ({n:,} rows)", "load", "predictions", str(path), "--model", "bioclip-traits",
+             "--model-version", ver)
+    step("load phenotypes (Phenoscape, 47 matrices, + inference)", "load", "phenotypes",
+         str(SHARED / "phenoscape-data" / "nexml"), "--lenient")
+    return steps, store_dir, inp
+
+
+def floors(steps: list[Step], store_dir: Path, work: Path, only_scaling: bool = False) -> tuple[float, int, int, int]:
+    for s in steps:
+        if only_scaling and not s.name.startswith(SCALING):
+            continue  # fixed-size steps (ontologies, Phenoscape): their floors do not change with the fraction
+        if s.graphs and s.floor_s != s.floor_s:  # not yet measured (reused steps bring theirs)
+            s.floor_s, s.floor_rss, s.quads, _ = floor(store_dir, s.graphs, work)
+    return floor(store_dir, ["*"], work)
+
+
+def service_start(store_dir: Path, tree_tips: list[str]) -> dict[str, float]:
+    """Seconds from `traitkg serve --warm` to the first /ping answer, then the first MRCA request."""
+    import httpx
+    from _api_port import free_port
+
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([EXE, "--store", f"oxigraph:{store_dir}", "serve", "--port", str(port), "--warm",
+                             "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode()[-2000:])
+            try:
+                if httpx.get(f"{base}/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        ready = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        r = httpx.post(f"{base}/api/v1/trees/scale/mrca", json={"ids": tree_tips[:4]}, timeout=60)
+        first = time.perf_counter() - t1
+        assert r.status_code == 200, r.text[:300]
+        t1 = time.perf_counter()
+        httpx.post(f"{base}/api/v1/trees/scale/mrca", json={"ids": tree_tips[4:8]}, timeout=60)
+        second = time.perf_counter() - t1
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return {"ready": ready, "first mrca": first, "second mrca": second}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--fraction", type=float, default=0.01)
+    ap.add_argument("--seed", type=int, default=28)
+    ap.add_argument("--workdir", type=Path, default=None, help="where the inputs and stores go (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (the built store)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    ap.add_argument("--scaling-floors-only", action="store_true",
+                    help="per-step floors only for the steps that grow with the fraction (tree, taxonomy, "
+                         "predictions), each measured right after its step; the whole build's floor either way")
+    ap.add_argument("--save-ontology-store", type=Path, default=None,
+                    help="keep a copy of the store after the ontology steps (and their figures) here")
+    ap.add_argument("--ontology-store", type=Path, default=None,
+                    help="start from a store saved by --save-ontology-store; its ontology figures are reported")
+    a = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="tkg-scale-", dir=a.workdir))
+    tips, taxa, rows = sizes(a.fraction)
+    print(f"scale bench, fraction {a.fraction}: {tips:,} tips, {taxa:,} taxa, {rows:,} rows; work {work}; "
+          f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    try:
+        t_build = time.perf_counter()
+        steps, store_dir, inp = build(work, a.fraction, a.seed, a.ontology_store, a.save_ontology_store,
+                                      a.scaling_floors_only)
+        t_build = time.perf_counter() - t_build
+        store_size = du(store_dir)
+        print("floors ...", flush=True)
+        f_s, f_rss, f_quads, f_size = floors(steps, store_dir, work, a.scaling_floors_only)
+        if a.save_ontology_store is not None:  # the ontology steps' floors go with the saved store
+            saved = [{k: v for k, v in s.__dict__.items() if k != "stdout"} for s in steps[1:1 + len(ONTOLOGIES)]]
+            (a.save_ontology_store / "steps.json").write_text(json.dumps(saved))
+        exp_dir = work / "release"
+        try:
+            t_exp, rss_exp, bar_exp, _ = cli(f"oxigraph:{store_dir}", "export", str(exp_dir))
+            t_dump, rss_dump = raw_dump(store_dir, work / "dump.nq")
+        except RuntimeError as exc:  # reported; the build's figures still printed
+            print(f"export failed: {exc}", flush=True)
+            t_exp = t_dump = float("nan")
+            rss_exp = rss_dump = 0
+            bar_exp = False
+        shutil.rmtree(exp_dir, ignore_errors=True)
+        (work / "dump.nq").unlink(missing_ok=True)
+        (work / "species.txt").write_text("\n".join(inp.species))
+        (work / "predicted.txt").write_text("\n".join(inp.predicted))
+        print("queries ...", flush=True)
+        queries: dict = {}
+        start = {"ready": float("nan"), "first mrca": float("nan"), "second mrca": float("nan")}
+        q = subprocess.run([PY, str(ROOT / "bench" / "_scale_queries.py"), f"oxigraph:{store_dir}",
+                            str(work / "species.txt"), str(work / "predicted.txt")], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if q.returncode:  # reported, and the build's figures still printed
+            print("queries failed:", q.stderr[-3000:], flush=True)
+        else:
+            queries = json.loads(q.stdout.strip().splitlines()[-1])
+        try:
+            start = service_start(store_dir, [s.replace(" ", "_") for s in inp.species[::max(1, len(inp.species) // 8)]])
+        except Exception as exc:  # noqa: BLE001 - reported beside the other figures
+            print(f"service start failed: {exc}", flush=True)
+    finally:
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+    rows_out = []
+    for s in steps:
+        ratio = s.seconds / s.floor_s if s.floor_s == s.floor_s else float("nan")
+        rows_out.append([s.name, s.seconds, s.floor_s, ratio, round(s.rss / MB), round(s.floor_rss / MB), s.quads,
+                         "yes" if s.bar else ("-" if not s.rss else "no")])
+    peak = max(s.rss for s in steps)
+    rows_out.append(["whole build (all steps)", t_build, f_s, t_build / f_s, round(peak / MB), round(f_rss / MB),
+                     f_quads, ""])
+    rows_out.append(["export (traitkg export) vs raw Store.dump", t_exp, t_dump, t_exp / t_dump, round(rss_exp / MB),
+                     round(rss_dump / MB), f_quads, "yes" if bar_exp else "no"])
+    table(f"Scale build, fraction {a.fraction} ({tips:,} tips, {taxa:,} taxa, {rows:,} prediction rows), on disk, "
+          f"{os.cpu_count()} cores; floor = raw pyoxigraph bulk_load of the same quads into a fresh store",
+          ["step", "traitkg s", "floor s", "ratio", "peak RSS MB", "floor RSS MB", "quads", "bar"], rows_out)
+    table("Store size", ["store", "MB", "quads", "bytes/quad"],
+          [["traitkg store (after the build)", store_size / MB, f_quads, store_size / max(f_quads, 1)],
+           ["floor store (same quads, bulk_load)", f_size / MB, f_quads, f_size / max(f_quads, 1)],
+           ["ratio", store_size / max(f_size, 1), "", ""]])
+    targets = {"prediction summary": 0.05, "taxa-with entity (subsumption)": 0.1, "mrca 1000 tips (names)": 0.005,
+               "mrca 1000 tips (ids)": 0.005, "induced 10000 tips (names)": 0.3}
+    qrows = [[k, v["median"] * 1e3, v["p95"] * 1e3, v["n"], targets[k] * 1e3,
+              "ok" if v["median"] <= targets[k] else "OVER"] for k, v in queries.items() if isinstance(v, dict)]
+    qrows += [[k, v * 1e3, "", 1, "", ""] for k, v in queries.items() if isinstance(v, float)]
+    qrows += [["service start (serve --warm to first /ping)", start["ready"] * 1e3, "", 1, 10_000,
+               "ok" if start["ready"] <= 10 else "OVER"],
+              ["first MRCA request after start", start["first mrca"] * 1e3, "", 1, "", ""],
+              ["second MRCA request", start["second mrca"] * 1e3, "", 1, "", ""]]
+    table(f"Queries on the built store (Python API, one process; tree index: {queries.get('tree index source')}; "
+          f"taxa-with answer sizes {queries.get('taxa-with answers (taxa)')})",
+          ["query", "median ms", "p95 ms", "n", "target ms", ""], qrows)
+    if a.json:
+        a.json.write_text(json.dumps({"fraction": a.fraction, "tips": tips, "taxa": taxa, "rows": rows,
+                                      "steps": [{k: v for k, v in s.__dict__.items() if k != "stdout"} for s in steps],
+                                      "build_s": t_build, "floor_s": f_s, "floor_rss": f_rss, "quads": f_quads,
+                                      "store_bytes": store_size, "floor_bytes": f_size, "export_s": t_exp,
+                                      "dump_s": t_dump, "queries": queries, "start": start}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -48,9 +48,9 @@ def test_pgls_bad_input():
 
 
 # ------------------------------------------------------------------ covariance vs correlation
-# R is not installed here and make_expected.R has only ultrametric trees, so on a non-ultrametric
-# tree the expected numbers come from the GLS closed form with dense numpy matrices, built from the
-# tree independently of the pruning pass (C_ij = root-to-MRCA path length by walking ancestors):
+# Besides R's numbers on a non-ultrametric tree (at the end of this file), an independent check on
+# another stretched tree: the GLS closed form with dense numpy matrices, built from the tree apart
+# from the pruning pass (C_ij = root-to-MRCA path length by walking ancestors):
 #   covariance:  V = C                                         (phylolm / caper)
 #   correlation: V = R = D^-1/2 C D^-1/2, D = diag(C)           (nlme's corBrownian: vcv(corr=TRUE))
 #   lambda:      V = off-diagonals of C (or R) times lambda     (corPagel with corr=TRUE for R)
@@ -167,3 +167,38 @@ def test_pgls_correlation_matches_gls_sigma(expected, key, kw):
 def test_pgls_bad_vcv():
     with pytest.raises(ValidationError, match="unknown vcv"):
         pgls(tree("mammal"), column("mammal", "y"), {"x": column("mammal", "x")}, vcv="corr")
+
+
+# ------------------------------------------------------------------ R on a non-ultrametric tree
+# nlme::gls on the mammal tree with its tip branches stretched (make_expected_nonultrametric.R):
+# corBrownian / corPagel for the correlation mode, the same with weights = varFixed(~height) for the
+# covariance mode (V = sigma^2 C).
+NONULTRA_CASES = [("bm", {}), ("bm_reml", {"method": "REML"}), ("lambda07", {"model": "lambda", "lam": 0.7}),
+                  ("lambda04_reml", {"model": "lambda", "lam": 0.4, "method": "REML"})]
+
+
+@pytest.fixture(scope="module")
+def r_nonultrametric() -> dict:
+    import json
+
+    from .conftest import DATA
+
+    return json.loads((DATA / "expected_nonultrametric.json").read_text())
+
+
+@pytest.mark.parametrize("vcv", ["covariance", "correlation"])
+@pytest.mark.parametrize("key,kw", NONULTRA_CASES)
+def test_pgls_non_ultrametric_matches_nlme(r_nonultrametric, vcv, key, kw):
+    t, e = tree("mammal_nonultrametric"), r_nonultrametric[vcv][key]
+    assert not t.is_ultrametric(1e-3)
+    f = pgls(t, column("mammal", "y"), {"x": column("mammal", "x")}, vcv=vcv, **kw)
+    assert close(f.coef, e["coef"], 1e-9) and close(f.se, e["se"], 1e-9) and close(f.loglik, e["logLik"], 1e-10)
+    assert close(f.sigma, e["sigma"], 1e-9)
+
+
+@pytest.mark.parametrize("vcv", ["covariance", "correlation"])
+def test_pgls_non_ultrametric_lambda_ml_matches_nlme(r_nonultrametric, vcv):
+    t, e = tree("mammal_nonultrametric"), r_nonultrametric[vcv]["lambda"]
+    free = pgls(t, column("mammal", "y"), {"x": column("mammal", "x")}, model="lambda", vcv=vcv)
+    assert free.loglik >= e["logLik"] - 1e-10 and close(free.loglik, e["logLik"], 1e-9)
+    assert close(free.lam, e["lambda"], 1e-5) and close(free.coef, e["coef"], 1e-5)

@@ -88,12 +88,19 @@ WriteAccess = Depends(require_token)
 def writing(request: Request) -> Iterator[KnowledgeGraph]:
     """Serialise writes through the process that owns the store; afterwards readers move to a new
     snapshot (never half of a write: :func:`after_write`) and cached views are dropped."""
-    lock: threading.Lock = request.app.state.write_lock
+    with write_access(request.app) as kg:
+        yield kg
+
+
+@contextmanager
+def write_access(app: Any) -> Iterator[KnowledgeGraph]:
+    """:func:`writing` for work that runs outside a request (a job of :mod:`api.jobs`)."""
+    lock: threading.Lock = app.state.write_lock
     with lock:
         try:
-            yield request.app.state.writer
+            yield app.state.writer
         finally:
-            after_write(request.app)
+            after_write(app)
 
 
 def after_write(app: Any) -> None:

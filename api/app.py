@@ -1,6 +1,8 @@
 """The app factory: ``create_app(settings)``; the store is opened in the lifespan.
 
-``uvicorn --factory api.app:create_app`` reads settings from ``TRAITKG_*`` variables.
+``uvicorn --factory api.app:create_app`` reads settings from ``TRAITKG_*`` variables; it serves
+everything but hypotheses runs, which need the models: ``traitkg serve`` (``uvicorn --factory
+kg.cli.serve:app_factory``) hands ``create_app`` the function that runs them.
 
 >>> from fastapi.testclient import TestClient
 >>> with TestClient(create_app(Settings(store="oxigraph:"))) as client:
@@ -12,8 +14,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager, asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -21,6 +23,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api import errors, routers, sparql
+from api.jobs import JobQueue, Progress
 from api.query_pool import runner_for
 from api.settings import Settings
 from kg import KnowledgeGraph, __version__
@@ -100,20 +103,44 @@ def warm_up(app: FastAPI) -> None:
     log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the traitkg web app: SPARQL protocol, REST routers (discovered) and the web page."""
+#: Runs one hypotheses job: (the KG readers see now, a context manager giving the writer under
+#: the write lock, the request's parameters, progress) -> the run's JSON report.
+HypothesisRunner = Callable[[KnowledgeGraph, Callable[[], AbstractContextManager[KnowledgeGraph]],
+                             dict, Progress], dict]
+
+
+def start_jobs(app: FastAPI, settings: Settings, hypothesize: HypothesisRunner | None) -> None:
+    """The worker thread of hypotheses runs (none when the server was given no runner)."""
+    from api.deps import write_access
+
+    app.state.jobs = None
+    if hypothesize is not None:
+        def work(params: dict, progress: Progress) -> dict:
+            return hypothesize(app.state.kg, lambda: write_access(app), params, progress)
+
+        app.state.jobs = JobQueue(work, max_queued=settings.max_queued_jobs)
+
+
+def create_app(settings: Settings | None = None, *, hypothesize: HypothesisRunner | None = None) -> FastAPI:
+    """Build the traitkg web app: SPARQL protocol, REST routers (discovered) and the web page.
+    ``hypothesize`` runs ``POST /api/v1/hypotheses/runs`` jobs (the web service never imports the
+    models: the entry layer passes it, see :func:`kg.cli.serve.app_factory`); without it that
+    route answers 503."""
     settings = settings or Settings.from_env()
     settings.check()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         open_state(app, settings)
+        start_jobs(app, settings, hypothesize)
         if settings.warm:
             warm_up(app)
         log.info("serving %s (%s)", app.state.writer.selector, "read-only" if settings.read_only else "read-write")
         try:
             yield
         finally:
+            if app.state.jobs is not None:
+                app.state.jobs.close()
             app.state.runner.close()
             app.state.kg = None
             if app.state.snapshots is not None:

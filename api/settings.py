@@ -60,6 +60,8 @@ class Settings:
     #: Let an uploaded ontology's owl:imports be downloaded (otherwise only imports already in the
     #: ontology cache resolve: the server fetches no URL a client names). ``file:`` imports never are.
     upload_fetch_imports: bool = False
+    #: Hypotheses runs (``POST /api/v1/hypotheses/runs``) that may wait while one runs; more: 429.
+    max_queued_jobs: int = 4
     #: Where uploaded sources are kept (their path is recorded as provenance); default beside the store.
     upload_dir: str | None = None
 
@@ -80,7 +82,7 @@ class Settings:
                     kw[f.name] = _bool(raw)
                 elif f.name in ("query_timeout", "queue_wait"):
                     kw[f.name] = float(raw)
-                elif f.name in ("result_limit", "max_upload", "query_workers", "max_queries"):
+                elif f.name in ("result_limit", "max_upload", "query_workers", "max_queries", "max_queued_jobs"):
                     kw[f.name] = int(raw)
                 else:
                     kw[f.name] = (raw or None) if f.name in ("api_token", "upload_dir") else raw
@@ -100,3 +102,5 @@ class Settings:
         for name in ("result_limit", "max_upload", "query_workers", "max_queries"):
             if getattr(self, name) < 1:
                 raise ValidationError(f"{name}={getattr(self, name)}: expected a positive integer")
+        if self.max_queued_jobs < 0:
+            raise ValidationError(f"max_queued_jobs={self.max_queued_jobs}: expected an integer, 0 or more")

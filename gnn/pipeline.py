@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -105,11 +106,14 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
                 checkpoint: str | Path | None = None, min_taxa: int = 5, max_entities: int | None = None,
                 ontology_weight: float = 1.0, smooth_weight: float = 1.0, ablation: bool = False, threads: int = 1,
                 conv: str = "sage", batch_size: int | None = None, priors: tuple[str, ...] = ("label-propagation",),
-                progress: Progress | None = None) -> dict[str, Any]:
+                progress: Progress | None = None,
+                write_to: Callable[[], AbstractContextManager[Any]] | None = None) -> dict[str, Any]:
     """Build the graph, run the task (:func:`run_task`), write the hypotheses (a ``hypotheses``
     graph, with everything :mod:`gnn.audit` needs to recompute its figures) and optionally a
     checkpoint. ``conv``: the PyG layer; ``batch_size``: mini-batches from PyG's ``LinkLoader``;
-    ``priors``: the baselines the model is given. Returns the summary."""
+    ``priors``: the baselines the model is given; ``write_to``: a context manager giving the KG to
+    write into (a server reads a snapshot and writes through its writer, under its write lock;
+    default: ``kg``). Returns the summary."""
     if task not in TASKS:
         raise ValidationError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
     dev = resolve_device(device)
@@ -133,8 +137,12 @@ def hypothesize(kg: Any, *, task: str = "imputation", tree: str | None = None, s
         model = tr.pred.gate.chosen if task == "placement" else "TraitGNN"
         info = RunInfo(task, split, model, seed, str(dev), g.sources, out["metrics"], params,
                        audit=tr.audit, cells=tr.cells)
-        rec = write_hypotheses(kg.store, tr.pred, info)
-        kg.invalidate()
+        if write_to is None:
+            rec = write_hypotheses(kg.store, tr.pred, info)
+            kg.invalidate()
+        else:
+            with write_to() as into:
+                rec = write_hypotheses(into.store, tr.pred, info)
         out.update(graph=rec.iri, status=rec.status, run=rec.version)
     return out
 

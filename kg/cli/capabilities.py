@@ -189,6 +189,12 @@ CAPS: list[Cap] = [
         "hypothesize", ("GET /api/v1/hypotheses", "GET /api/v1/hypotheses/runs", "GET /api/v1/hypotheses/runs/{run}",
          "GET /api/v1/hypotheses/runs/{run}/cells", "GET /api/v1/hypotheses/runs/{run}/conflicts"),
         why={"web": "lists for curators to check: CLI and REST"}),
+    Cap("Hypotheses runs (imputation, link prediction, placement)", "hypotheses", "gnn.pipeline:hypothesize",
+        "gnn.pipeline.hypothesize(g, task=, tree=, split=, seed=, epochs=, limit=, write=, ...)", "hypothesize",
+        ("POST /api/v1/hypotheses/runs", "GET /api/v1/hypotheses/jobs/{job_id}"),
+        why={"web": "training runs for minutes and writes a graph: CLI, REST jobs, Python"},
+        alias={"no_write": "write", "no_priors": "priors", "limit": "limit", "job_id": "(the job a run started)"},
+        other="(the --list options: the Hypotheses row)"),
     # ------------------------------------------------------------ training inputs
     Cap("Training exports (distances, levels, ranks, splits, images)", "training", "kg.training:Training.export",
         "g.training.export(directory, formats, **spec)", "export-training", (),

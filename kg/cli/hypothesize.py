@@ -5,6 +5,8 @@ gnn (torch) is imported only when a run is asked for."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import click
@@ -66,11 +68,9 @@ def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str,
             bars[stage] = progress_bar(f"{task} {stage}", unit="epoch")
         bars[stage](done, total)
 
-    if limit is None and task != "placement":
-        limit = 1000
-    out = run_task(g, task=task, tree=tree, split=split, seed=seed, device=device, epochs=epochs, limit=limit,
-                   write=not no_write, checkpoint=checkpoint, min_taxa=min_taxa, max_entities=max_entities,
-                   ablation=ablation, threads=threads, conv=conv, batch_size=batch_size,
+    out = run_task(g, task=task, tree=tree, split=split, seed=seed, device=device, epochs=epochs,
+                   limit=default_limit(task, limit), write=not no_write, checkpoint=checkpoint, min_taxa=min_taxa,
+                   max_entities=max_entities, ablation=ablation, threads=threads, conv=conv, batch_size=batch_size,
                    priors=() if no_priors else ("label-propagation",), progress=progress)
     if fmt == "json":
         from gnn.evaluate import jsonable
@@ -87,6 +87,27 @@ def hypothesize(task: str, tree: str | None, split: str, seed: int, device: str,
     click.echo(f"limit: {out['limit_note']}")
     click.echo(f"conflicting calls (reported, not hypothesised): {out['conflicts']}")
     click.echo(f"hypotheses: {out['hypotheses']}" + (f" written to {out['graph']} ({out['status']})" if "graph" in out else ""))
+
+
+def default_limit(task: str, limit: int | None) -> int | None:
+    """``--limit``'s default: 1000 hypotheses, every placement."""
+    return 1000 if limit is None and task != "placement" else limit
+
+
+def run_for_server(reader: Any, write_to: Callable[[], AbstractContextManager[Any]], params: dict[str, Any],
+                   progress: Callable[[str, int, int], None]) -> dict[str, Any]:
+    """One ``POST /api/v1/hypotheses/runs`` job (handed to ``api.app.create_app`` by ``traitkg serve``:
+    the web service never imports the models): the run this command makes with the same
+    parameters, read from ``reader`` and written through ``write_to``; returns the JSON report
+    ``--format json`` prints."""
+    from gnn.evaluate import jsonable
+    from gnn.pipeline import hypothesize as run_task
+
+    kw = dict(params)
+    kw["limit"] = default_limit(kw["task"], kw.get("limit"))
+    kw["priors"] = tuple(kw.get("priors", ("label-propagation",)))
+    out = run_task(reader, **kw, progress=progress, write_to=write_to)
+    return json.loads(json.dumps(jsonable(out), allow_nan=False))
 
 
 def _methods_table(out: dict[str, Any]) -> None:

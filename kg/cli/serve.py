@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -49,8 +50,18 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout:
     click.echo(f"traitkg: serving {os.environ['TRAITKG_STORE']} on http://{host}:{port}/ "
                f"({workers} worker{'s' if workers > 1 else ''})", err=True)
     try:
-        uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+        uvicorn.run("kg.cli.serve:app_factory", factory=True, host=host, port=port, workers=workers,
                     log_level=log_level, access_log=False)
     finally:
         if owner is not None:
             owner.close()
+
+
+def app_factory() -> Any:
+    """The app ``traitkg serve`` runs (``uvicorn --factory kg.cli.serve:app_factory``): settings from
+    ``TRAITKG_*`` variables, and hypotheses runs over REST (the entry layer hands the web service
+    the function that runs the models; the web service never imports them)."""
+    from api.app import create_app
+    from kg.cli.hypothesize import run_for_server
+
+    return create_app(hypothesize=run_for_server)

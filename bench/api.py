@@ -166,9 +166,10 @@ def wrk(url: str, conns: int, duration: int) -> dict[str, float]:
             "p99": _ms(lat["99"]), "errors": errors, "requests": int(re.search(r"(\d+) requests in", out).group(1))}
 
 
-def serve(store: Path, port: int) -> subprocess.Popen:
+def serve(store: Path, port: int, workers: int = 2) -> subprocess.Popen:
     env = {**os.environ, "TRAITKG_QUERY_TIMEOUT": "30", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([EXE, "--store", f"oxigraph:{store}", "serve", "--port", str(port), "--workers", "2", "--warm",
+    proc = subprocess.Popen([EXE, "--store", f"oxigraph:{store}", "serve", "--port", str(port), "--workers",
+                             str(workers), "--warm",
                              "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 600  # --warm builds the trait calls in each worker first
     while time.time() < deadline:

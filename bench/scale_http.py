@@ -111,7 +111,7 @@ def main() -> None:
     os.environ["TRAITKG_WARM"] = "1"
     port = bench_api.free_port() if hasattr(bench_api, "free_port") else __import__("_api_port").free_port()
     t0 = time.perf_counter()
-    proc = serve(a.store, port, a.workers)
+    proc = bench_api.serve(a.store, port, a.workers)
     ready = time.perf_counter() - t0
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,23 +150,6 @@ def main() -> None:
           rows_prof)
     print("\nprofile of the API handler (500 calls, cumulative):")
     print("\n".join(profile.splitlines()[:40]))
-
-
-def serve(store: Path, port: int, workers: int) -> subprocess.Popen:
-    import httpx
-
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TRAITKG_QUERY_TIMEOUT": "30"}
-    proc = subprocess.Popen([bench_api.EXE, "--store", f"oxigraph:{store}", "serve", "--port", str(port),
-                             "--workers", str(workers), "--warm", "--log-level", "warning"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(proc.stderr.read().decode()[-2000:])
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
 
 
 if __name__ == "__main__":

@@ -161,7 +161,7 @@ def create_app(settings: Settings | None = None, *, hypothesize: HypothesisRunne
 
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["Authorization", "Content-Type", "Accept"],
-                           expose_headers=["X-TraitKG-Result-Count", "X-TraitKG-Truncated"])
+                           expose_headers=["X-TraitKG-Result-Count"])
     app.include_router(sparql.router)
     for _name, router in routers.discover():
         app.include_router(router)

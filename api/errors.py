@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.sparql_results import ResultLimitExceeded
 from kg.core.errors import (
     GraphNotFound,
     IntegrityError,
@@ -96,8 +97,17 @@ class ServiceRefused(ApiError, PermissionError):
     status = 403
 
 
+# The query limits answer by whether the same request can succeed later (the SPARQL 1.1 Protocol,
+# 2.1.4, leaves the status of a refused query to the server). Whether a query finishes within the
+# time limit depends on the load (the cores are shared with the other queries), so that answer is
+# 503 with Retry-After (QueryTimeout). Whether an answer fits the result limit depends only on the
+# query and the data: retrying never helps, so that answer is 403 (ResultLimitExceeded), the status
+# of this endpoint's other policy refusals (SERVICE outside the allow-list, updates switched off).
+# Both bodies name the setting (``setting``), its value (``limit``) and what to do.
+
 #: Domain error class -> HTTP status (the first match in the class's MRO wins).
 STATUS: dict[type[BaseException], int] = {
+    ResultLimitExceeded: 403,
     UnknownPrefix: 400, QueryError: 400, ValidationError: 400, ParseError: 400, UnknownFormat: 400,
     UnknownStoreScheme: 400, IntegrityError: 409, NotFound: 404, GraphNotFound: 404, SourceNotFound: 404,
     StoreUnavailable: 503, TraitKGError: 400,

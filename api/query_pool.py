@@ -7,7 +7,10 @@ opens). A query past its deadline is stopped by killing its worker (its CPU work
 the answer names the limit. ``query_workers`` workers stay warm; when they are all busy, more are
 started, up to ``max_queries`` queries at once, so a cheap query is not queued behind expensive
 ones; past that a query waits at most ``queue_wait`` seconds for a free slot, then gets a 503 that
-says so. For stores that cannot be snapshotted (in memory) or that live elsewhere (``sparql:``),
+says so. An answer over the result limit is not run to its end: the worker reads the engine's lazy
+answer up to ``limit + 1`` rows or triples, closes it (which stops the evaluation) and answers
+:class:`api.sparql_results.ResultLimitExceeded`; the worker stays warm. For stores that cannot be
+snapshotted (in memory) or that live elsewhere (``sparql:``),
 :class:`ThreadQueryRunner` answers on time but cannot stop the work; the HTTP client's own timeout
 bounds remote queries.
 
@@ -35,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-from api.sparql_results import Answer, serialize_answer
+from api.sparql_results import Answer, ResultLimitExceeded, serialize_answer
 from kg.core.errors import QueryError, TraitKGError
 from kg.core.store import Store
 
@@ -56,7 +59,8 @@ class QueryJob:
 
 
 def execute(store: Store, job: QueryJob) -> Answer:
-    """Run a job on a store and serialise the answer (at most ``job.limit`` rows or triples)."""
+    """Run a job on a store and serialise the answer; more than ``job.limit`` rows or triples:
+    :class:`api.sparql_results.ResultLimitExceeded`, after reading ``job.limit + 1`` of them."""
     kind, payload = store.iter_query(job.sparql, union_default_graph=True,
                                      default_graphs=job.default_graphs or None,
                                      named_graphs=job.named_graphs or None)
@@ -74,7 +78,8 @@ def _busy_error(slots: int, waited: float) -> TraitKGError:
     from api.errors import QueryTimeout
 
     return QueryTimeout(f"all {slots} query slots are busy (TRAITKG_MAX_QUERIES) and none came free within "
-                        f"{waited:g} s; retry shortly", headers={"Retry-After": "1"}, timeout_s=waited)
+                        f"{waited:g} s; retry shortly", headers={"Retry-After": "1"}, timeout_s=waited,
+                        setting="TRAITKG_MAX_QUERIES", limit=slots)
 
 
 def _timeout_error(timeout: float) -> TraitKGError:
@@ -82,7 +87,8 @@ def _timeout_error(timeout: float) -> TraitKGError:
 
     return QueryTimeout(f"the query ran longer than the {timeout:g} s limit and was stopped; "
                         "narrow it (more specific patterns, a LIMIT) or ask the operator to raise "
-                        "TRAITKG_QUERY_TIMEOUT", headers={"Retry-After": "0"}, timeout_s=timeout)
+                        "TRAITKG_QUERY_TIMEOUT", headers={"Retry-After": "0"}, timeout_s=timeout,
+                        setting="TRAITKG_QUERY_TIMEOUT", limit=timeout)
 
 
 # --------------------------------------------------------------------------- threads
@@ -159,10 +165,12 @@ def _worker_main() -> None:  # pragma: no cover - runs in a child process
                 store = None  # close the old snapshot first
                 store, opened = OxigraphStore(directory, read_only=True), directory
             conn.send(("ok", execute(store, job)))
+        except ResultLimitExceeded as exc:
+            conn.send(("error", "ResultLimitExceeded", str(exc), exc.extra))
         except TraitKGError as exc:
-            conn.send(("error", "QueryError", str(exc)))
+            conn.send(("error", "QueryError", str(exc), {}))
         except Exception as exc:  # noqa: BLE001 - answer the client, keep the worker alive
-            conn.send(("error", "QueryError", f"query failed: {type(exc).__name__}: {exc}"))
+            conn.send(("error", "QueryError", f"query failed: {type(exc).__name__}: {exc}", {}))
 
 
 class FixedSnapshot:
@@ -299,6 +307,8 @@ class ProcessQueryRunner:
         self._put_back(w)
         if msg[0] == "ok":
             return msg[1]
+        if msg[1] == "ResultLimitExceeded":
+            raise ResultLimitExceeded(msg[2], **msg[3])
         raise QueryError(msg[2])
 
     def refresh(self, snapshot: Any = None) -> None:

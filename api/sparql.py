@@ -4,7 +4,8 @@ Queries arrive by GET (``?query=``), POST form-encoded or POST ``application/spa
 ``default-graph-uri`` / ``named-graph-uri``. Answers are content-negotiated (SELECT/ASK: SPARQL
 JSON, XML, CSV, TSV; CONSTRUCT/DESCRIBE: Turtle, N-Triples, RDF/XML, JSON-LD; ``format=`` overrides
 the Accept header). The default graph is the union of all graphs. Every query runs under the
-configured time and result limits; ``SERVICE`` is refused unless allow-listed; updates answer 403
+configured time and result limits (an answer over either is an error naming the setting, never
+a cut answer); ``SERVICE`` is refused unless allow-listed; updates answer 403
 unless enabled and authorised. Without a query, GET answers the service description.
 
 >>> negotiate("text/csv;q=0.9, application/sparql-results+json", "SELECT")
@@ -188,10 +189,8 @@ def _answer(request: Request, sparql: str, defaults: list[str], nameds: list[str
     job = QueryJob(_with_prefixes(sparql), chosen if chosen in RESULT_TYPES else "json",
                    chosen if chosen in GRAPH_TYPES else "turtle", _iris(defaults, "default-graph-uri"),
                    _iris(nameds, "named-graph-uri"), settings.result_limit)
-    ans = get_runner(request).run(job, settings.query_timeout)
+    ans = get_runner(request).run(job, settings.query_timeout)  # over a limit: api.errors says why 503 / 403
     headers = {"X-TraitKG-Result-Count": str(ans.count), "Vary": "Accept"}
-    if ans.truncated:
-        headers["X-TraitKG-Truncated"] = f"true; limit={settings.result_limit}"
     media = ans.media_type + ("; charset=utf-8" if ans.media_type.startswith("text/") else "")
     return Response(ans.body, media_type=media, headers=headers)
 
@@ -214,7 +213,7 @@ def _update(request: Request, sparql: str) -> Response:
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The answer, in the negotiated format.",
           "content": {**{mt: {} for mt in RESULT_TYPES.values()}, **{mt: {} for mt in GRAPH_TYPES.values()}}},
-    **problem_responses(400, 403, 406, 415, 503),
+    **problem_responses(400, 403, 406, 415, 503),  # 403: also an answer over TRAITKG_RESULT_LIMIT
 }
 
 

@@ -1,14 +1,20 @@
-"""Serialise SPARQL answers, cutting them at a result limit while streaming.
+"""Serialise SPARQL answers under a result limit.
 
 SELECT/ASK answers go out as SPARQL JSON, XML, CSV or TSV; CONSTRUCT/DESCRIBE answers as
-Turtle, N-Triples, RDF/XML or JSON-LD. Only the first ``limit`` rows or triples are read from the
-store, so a huge answer never lands in memory.
+Turtle, N-Triples, RDF/XML or JSON-LD. Rows and triples are read from the engine's lazy iterator;
+reading stops at the first one over ``limit``, which raises
+:class:`ResultLimitExceeded` (the iterator is closed, so the engine stops evaluating
+and a huge answer never lands in memory). An answer is never cut short.
 
 >>> from kg.core.store import NamedNode, Literal
->>> rows = iter([(NamedNode("http://x/a"), Literal("b", language="en"))])
->>> out = serialize_answer("solutions", (["s", "l"], rows), "csv", limit=10)
->>> out.body.decode().splitlines(), out.count, out.truncated
-(['s,l', 'http://x/a,b'], 1, False)
+>>> rows = [(NamedNode("http://x/a"), Literal("b", language="en"))]
+>>> out = serialize_answer("solutions", (["s", "l"], iter(rows)), "csv", limit=10)
+>>> out.body.decode().splitlines(), out.count
+(['s,l', 'http://x/a,b'], 1)
+>>> serialize_answer("solutions", (["s", "l"], iter(rows * 3)), "csv", limit=2)
+Traceback (most recent call last):
+...
+api.sparql_results.ResultLimitExceeded: the answer has more than 2 rows (the result limit, TRAITKG_RESULT_LIMIT=2); ...
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from kg.core.errors import TraitKGError
 from kg.core.store import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize_rdf
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -44,15 +51,34 @@ _GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES,
                   "rdfxml": RdfFormat.RDF_XML, "jsonld": RdfFormat.JSON_LD}
 
 
+class ResultLimitExceeded(TraitKGError, PermissionError):
+    """A SPARQL answer has more rows or triples than ``TRAITKG_RESULT_LIMIT``; its evaluation was
+    stopped at the first one over the limit. HTTP: 403 (why: :mod:`api.errors`). Defined here, not
+    in :mod:`api.errors`, because query worker processes raise it and must not import FastAPI."""
+
+    def __init__(self, detail: str, *, setting: str = "TRAITKG_RESULT_LIMIT", limit: int) -> None:
+        super().__init__(detail)
+        self.headers: dict[str, str] = {}
+        self.extra = {"setting": setting, "limit": limit}
+
+    @classmethod
+    def of(cls, limit: int, items: str) -> ResultLimitExceeded:
+        """The error for an answer of more than ``limit`` ``items`` ("rows" or "triples")."""
+        return cls(f"the answer has more than {limit:,} {items} (the result limit, TRAITKG_RESULT_LIMIT="
+                   f"{limit}); the query was stopped at {items[:-1]} {limit + 1:,} and nothing was sent. Ask "
+                   f"for less: add a LIMIT (page with ORDER BY ... LIMIT {limit} OFFSET ...), narrow the "
+                   "patterns or count with COUNT(*); or ask the operator to raise TRAITKG_RESULT_LIMIT",
+                   limit=limit)
+
+
 @dataclass
 class Answer:
-    """A serialised answer: bytes, the format name, rows/triples written, whether it was cut."""
+    """A serialised answer: bytes, the format name, rows/triples written (the whole answer)."""
 
     kind: str
     format: str
     body: bytes
     count: int
-    truncated: bool
 
     @property
     def media_type(self) -> str:
@@ -109,9 +135,18 @@ def _tsv_value(t: Any) -> str:
     return "" if t is None else str(t)
 
 
-def _take(items: Iterator[Any], limit: int) -> tuple[list[Any], bool]:
-    got = list(itertools.islice(items, limit + 1))
-    return got[:limit], len(got) > limit
+def _take(items: Iterator[Any], limit: int, what: str) -> list[Any]:
+    """All of ``items`` when there are at most ``limit``; otherwise stop reading at the first one
+    over and raise. The iterator is closed either way: an engine's query stops with it."""
+    try:
+        got = list(itertools.islice(items, limit + 1))
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+    if len(got) > limit:
+        raise ResultLimitExceeded.of(limit, what)
+    return got
 
 
 def _solutions(variables: list[str], rows: list[tuple[Any, ...]], fmt: str) -> bytes:
@@ -153,19 +188,21 @@ def _boolean(value: bool, fmt: str) -> bytes:
 
 
 def serialize_answer(kind: str, payload: Any, fmt: str, *, limit: int) -> Answer:
-    """Serialise what :meth:`kg.core.store.OxigraphStore.iter_query` returned, reading at most ``limit`` items."""
+    """Serialise what :meth:`kg.core.store.OxigraphStore.iter_query` returned: all of it when it has
+    at most ``limit`` rows or triples, else :class:`ResultLimitExceeded` (after reading
+    ``limit + 1``)."""
     if kind == "boolean":
-        return Answer(kind, fmt, _boolean(bool(payload), fmt), 1, False)
+        return Answer(kind, fmt, _boolean(bool(payload), fmt), 1)
     if kind == "solutions":
         variables, rows = payload
-        got, cut = _take(iter(rows), limit)
-        return Answer(kind, fmt, _solutions(list(variables), got, fmt), len(got), cut)
+        got = _take(iter(rows), limit, "rows")
+        return Answer(kind, fmt, _solutions(list(variables), got, fmt), len(got))
     if kind == "graph":
         if fmt not in _GRAPH_FORMATS:
             raise ValueError(f"unknown RDF format {fmt!r}; expected one of {sorted(_GRAPH_FORMATS)}")
-        triples, cut = _take(iter(payload), limit)
+        triples = _take(iter(payload), limit, "triples")
         body = serialize_rdf(triples, _GRAPH_FORMATS[fmt], prefixes=_prefixes_for(triples, fmt)) or b""
-        return Answer(kind, fmt, body, len(triples), cut)
+        return Answer(kind, fmt, body, len(triples))
     raise ValueError(f"unknown answer kind {kind!r}")
 
 

@@ -88,8 +88,7 @@ async function runSparql(ev) {
     if ("boolean" in data) { fillTable($("#sparql-results"), ["ASK"], [[String(data.boolean)]]); setStatus(status, `answered in ${ms} ms`); return; }
     const vars = data.head.vars, rows = data.results.bindings.map((b) => vars.map((v) => termText(b[v])));
     fillTable($("#sparql-results"), vars, rows);
-    const cut = r.headers.get("x-traitkg-truncated") ? " (cut at the server's result limit)" : "";
-    setStatus(status, `${rows.length} rows in ${ms} ms${cut}`);
+    setStatus(status, `${rows.length} rows in ${ms} ms`);
   } catch (e) { setStatus(status, "failed: " + e.message, true); }
 }
 

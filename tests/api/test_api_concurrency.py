@@ -136,6 +136,59 @@ def test_runaway_queries_are_stopped_and_a_cheap_one_is_answered_meanwhile(make_
         assert c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"}).json()["boolean"] is True
 
 
+# every quad with every quad, four times over: 67 quads in the toy store give 20 million rows
+CROSS_ROWS = ("SELECT ?a ?d ?g ?j WHERE { GRAPH ?w { ?a ?b ?c } GRAPH ?x { ?d ?e ?f } "
+              "GRAPH ?y { ?g ?h ?i } GRAPH ?z { ?j ?k ?l } }")
+
+
+def _peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_an_answer_over_the_result_limit_stops_its_query_and_others_are_answered(make_client, fresh_selector):
+    """Two cross products of all quads, each with far more rows than the result limit: each stops
+    at limit + 1 rows in its worker (which stays alive and small: the answer is never built) and
+    answers 403 naming the limit; a cheap query is answered meanwhile."""
+    limit = 50_000
+    with make_client(fresh_selector, query_timeout=600.0, query_workers=3, max_queries=3,
+                     result_limit=limit) as c:
+        runner = c.app.state.runner
+        quads = _count(c, COUNT_ALL)
+        assert quads ** 4 > 100 * limit
+        out: dict[int, httpx.Response] = {}
+
+        def cross(k: int) -> None:
+            out[k] = c.get("/sparql", params={"query": CROSS_ROWS})
+
+        threads = [threading.Thread(target=cross, args=(k,)) for k in range(2)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 30
+        while len(runner.busy) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pids = set(runner.busy)
+        assert len(pids) == 2
+        cheap = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+        assert cheap.status_code == 200 and cheap.json()["boolean"] is True
+        assert any(t.is_alive() for t in threads), "the cheap query was not answered while they ran"
+        for t in threads:
+            t.join()
+        for r in out.values():
+            assert r.status_code == 403, r.text
+            body = r.json()
+            assert body["setting"] == "TRAITKG_RESULT_LIMIT" and body["limit"] == limit
+            assert f"more than {limit:,} rows" in body["detail"] and "LIMIT" in body["detail"]
+        for pid in pids:  # stopped by the limit, not killed: the same workers answer the next queries
+            assert psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+            # 20 million rows of four terms would take gigabytes; the worker read 50,001 of them
+            assert _peak_rss(pid) < 1024 ** 3
+        assert c.get("/sparql", params={"query": CROSS_ROWS + f" LIMIT {limit}"}).status_code == 200
+        assert set(runner.busy) == set()
+
+
 def test_past_max_queries_a_query_is_refused_with_the_setting_named(make_client, fresh_selector):
     with make_client(fresh_selector, query_timeout=4.0, query_workers=1, max_queries=1, queue_wait=0.2) as c:
         t = threading.Thread(target=lambda: c.get("/sparql", params={"query": CROSS}))

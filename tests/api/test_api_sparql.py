@@ -189,14 +189,56 @@ def test_allow_listed_service_passes_the_check(make_client, toy_selector):
         assert r.status_code == 400 and r.json()["detail"].startswith("query failed")
 
 
-def test_result_limit_cuts_the_answer_and_says_so(make_client, toy_selector):
+def _rows(r, fmt: str) -> int:
+    """How many rows a 200 answer in ``fmt`` carries (each parsed as its format)."""
+    assert r.status_code == 200, r.text
+    if fmt == "json":
+        return len(r.json()["results"]["bindings"])
+    if fmt == "xml":
+        return len(ET.fromstring(r.content).findall(f"{SRX}results/{SRX}result"))
+    if fmt == "csv":
+        return len(list(csv.reader(io.StringIO(r.text)))) - 1
+    return len(r.text.rstrip("\n").split("\n")) - 1  # tsv
+
+
+def _refused_over_limit(r, limit: int) -> None:
+    assert r.status_code == 403, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["type"].endswith("/result-limit-exceeded") and body["status"] == 403
+    assert body["setting"] == "TRAITKG_RESULT_LIMIT" and body["limit"] == limit
+    assert f"TRAITKG_RESULT_LIMIT={limit}" in body["detail"] and "add a LIMIT" in body["detail"]
+    assert "x-traitkg-truncated" not in r.headers
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml", "csv", "tsv"])
+def test_a_select_over_the_result_limit_is_refused_never_cut(make_client, toy_selector, fmt):
     with make_client(toy_selector, read_only=True, result_limit=3) as c:
-        r = c.get("/sparql", params={"query": SELECT_LABELS})
-        assert len(r.json()["results"]["bindings"]) == 3
-        assert r.headers["x-traitkg-truncated"].startswith("true")
-        r = c.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"}, headers={"Accept": "application/n-triples"})
-        assert len(r.text.strip().splitlines()) == 3
-        assert "x-traitkg-truncated" not in c.get("/sparql", params={"query": SELECT_LABELS + " LIMIT 2"}).headers
+        whole = c.get("/sparql", params={"query": SELECT_LABELS, "format": fmt})
+        _refused_over_limit(whole, 3)
+        at_limit = c.get("/sparql", params={"query": SELECT_LABELS + " LIMIT 3", "format": fmt})
+        assert _rows(at_limit, fmt) == 3 and at_limit.headers["x-traitkg-result-count"] == "3"
+        assert _rows(c.get("/sparql", params={"query": SELECT_LABELS + " LIMIT 2", "format": fmt}), fmt) == 2
+        # ASK has one answer: never over a limit of 1 or more
+        ask = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }", "format": fmt})
+        assert ask.status_code == 200 and "true" in ask.text
+    with make_client(toy_selector, read_only=True, result_limit=1) as c:
+        assert c.get("/sparql", params={"query": "ASK { ?s ?p ?o }", "format": fmt}).status_code == 200
+
+
+@pytest.mark.parametrize("fmt, rdflib_format", [("turtle", "turtle"), ("ntriples", "nt"), ("rdfxml", "xml"),
+                                                ("jsonld", "json-ld")])
+def test_a_graph_answer_over_the_result_limit_is_refused_never_cut(make_client, toy_selector, fmt, rdflib_format):
+    with make_client(toy_selector, read_only=True, result_limit=3) as c:
+        _refused_over_limit(c.get("/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }", "format": fmt}), 3)
+        _refused_over_limit(c.get("/sparql", params={"query": "DESCRIBE ?t WHERE { ?t rdfs:label ?l }", "format": fmt}), 3)
+        r = c.get("/sparql", params={"query": "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o } LIMIT 3", "format": fmt})
+        assert r.status_code == 200, r.text
+        assert len(rdflib.Graph().parse(data=r.text, format=rdflib_format)) == 3
+        assert r.headers["x-traitkg-result-count"] == "3"
+    with make_client(toy_selector, read_only=True, result_limit=1000) as c:
+        r = c.get("/sparql", params={"query": "DESCRIBE ?t WHERE { ?t rdfs:label ?l }", "format": fmt})
+        assert r.status_code == 200 and len(rdflib.Graph().parse(data=r.text, format=rdflib_format)) > 3
 
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"
@@ -223,6 +265,7 @@ def test_runaway_query_is_stopped_while_other_requests_are_served(make_client, t
         th.join()
         assert out["r"].status_code == 503
         assert "limit" in out["r"].json()["detail"] and out["r"].json()["timeout_s"] == 2.0
+        assert out["r"].json()["setting"] == "TRAITKG_QUERY_TIMEOUT" and out["r"].json()["limit"] == 2.0
         assert out["t"] < 15
         assert served and set(served) == {200}
         # the killed worker was replaced: queries still work afterwards

@@ -10,6 +10,7 @@ pagination and CURIE parsing. Handlers stay thin; this module holds the shared p
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,12 +21,13 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from api.errors import Forbidden, Unauthorized
-from api.query_pool import QueryRunner
+from api.query_pool import QueryRunner, trim_heap
 from api.settings import Settings
 from kg import KnowledgeGraph
 from kg.core.errors import ValidationError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def get_settings(request: Request) -> Settings:
@@ -110,6 +112,10 @@ def after_write(app: Any) -> None:
     writer.invalidate()
     snaps = app.state.snapshots
     if snaps is not None:
+        # The database the writer keeps open grows by megabytes with each write until it is
+        # reopened (kg.core.store.embedded.OxigraphStore.reopen); only writes use it, under the lock.
+        if not snaps.store.reopen():
+            log.warning("the store could not be reopened after a write; its memory keeps growing")
         snap = snaps.take()
         app.state.kg = KnowledgeGraph(snaps.reader(snap))
         app.state.runner.refresh(snap)
@@ -122,16 +128,7 @@ def after_write(app: Any) -> None:
 def _trim_heap() -> None:
     """Give the C heap's free pages back to the system after a write (a load's parse and closure
     leave megabytes of freed arenas that glibc keeps; a long-running server would grow by them)."""
-    import ctypes
-    import gc
-    import sys
-
-    gc.collect()
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except OSError:  # not glibc
-            pass
+    trim_heap()
 
 
 def cached_view(request: Request, key: Any, build: Callable[[], Any]) -> Any:

@@ -143,6 +143,20 @@ class _Pipe:
         return bool(ready)
 
 
+def trim_heap() -> None:
+    """Collect cycles, then give the C heap's free pages back to the system (glibc keeps freed
+    arenas; a process that opens a new database after each write would grow by them)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except OSError:  # not glibc
+            pass
+
+
 def _worker_main() -> None:  # pragma: no cover - runs in a child process
     """Entry point of a query worker: ``(snapshot directory, job)`` on stdin, answers on stdout.
     It opens the snapshot a job names read-only (switching when a write made a new one)."""
@@ -162,7 +176,9 @@ def _worker_main() -> None:  # pragma: no cover - runs in a child process
         directory, job = msg
         try:
             if directory != opened:
-                store = None  # close the old snapshot first
+                if store is not None:
+                    store = None  # close the old snapshot first, and give its memory back
+                    trim_heap()
                 store, opened = OxigraphStore(directory, read_only=True), directory
             conn.send(("ok", execute(store, job)))
         except ResultLimitExceeded as exc:

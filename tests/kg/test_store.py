@@ -184,3 +184,29 @@ def test_silent_endpoint_times_out(monkeypatch):
 def test_sparql_selector_needs_http_url():
     with pytest.raises(UnknownStoreScheme, match="http"):
         open_store("sparql:ftp://example.org/sparql")
+
+
+def test_reopen_keeps_the_data_and_the_object_and_leaves_few_info_logs(tmp_path):
+    from kg.core.store import OxigraphStore
+    from kg.core.store.embedded import KEEP_INFO_LOGS
+
+    st = OxigraphStore(tmp_path / "s")
+    quads = _fill(st)
+    for k in range(KEEP_INFO_LOGS + 3):
+        assert st.reopen() is True
+        st.add_quads([Quad(NamedNode(f"{EX}r{k}"), LABEL, Literal(str(k)), NamedNode(G2))])
+    assert st.opens == KEEP_INFO_LOGS + 4
+    assert sorted(st.quads(graph=G1), key=str) == sorted([q for q in quads if q.graph_name.value == G1], key=str)
+    assert st.count(G2) == 1 + KEEP_INFO_LOGS + 3
+    assert len(list((tmp_path / "s").glob("LOG.old.*"))) == KEEP_INFO_LOGS
+
+
+def test_reopen_changes_nothing_where_it_cannot(tmp_path):
+    from kg.core.store import OxigraphStore
+
+    assert OxigraphStore().reopen() is False  # in memory: reopening would lose it
+    st = OxigraphStore(tmp_path / "s")
+    _fill(st)
+    st.close()
+    ro = OxigraphStore(tmp_path / "s", read_only=True)
+    assert ro.reopen() is False and ro.count(G1) == len(NASTY)

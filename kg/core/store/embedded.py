@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import sys
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -22,6 +25,8 @@ from kg.core.faults import crash_point
 from kg.core.store.base import SelectResult, Term, bind_values, guarded
 
 log = logging.getLogger(__name__)
+#: RocksDB information logs (LOG.old.*) a :meth:`OxigraphStore.reopen` leaves in the store directory
+KEEP_INFO_LOGS = 5
 
 class OxigraphStore:
     """Embedded pyoxigraph store, on disk (``oxigraph:PATH``) or in memory (``oxigraph:``)."""
@@ -40,6 +45,8 @@ class OxigraphStore:
         # concurrent loads ingest side by side (two halves load in about half the time on two
         # cores); the in-memory store serialises writers, so one at a time there.
         self.bulk_workers = min(4, os.cpu_count() or 1) if self.path else 1
+        #: how many times the database was opened by this object (:meth:`reopen` adds one)
+        self.opens = 1
         try:
             if self.path is None:
                 self._store = ox.Store()
@@ -213,6 +220,34 @@ class OxigraphStore:
     def flush(self) -> None:
         if self.path is not None and not self.read_only:
             self._store.flush()
+
+    def reopen(self) -> bool:
+        """Close the on-disk database and open it again, in place (the same object, so everything
+        holding this store keeps working). A database opened for writing keeps memory that grows with
+        every write through it (measured: about 5 MB per upload of a 12,000-tip tree or of BSPO, back
+        to the floor after a reopen), so a long-running owner (the server) calls this after each write.
+        Returns False, changing nothing, when it cannot: in memory, read-only, or something else still
+        holds the database (then its lock would stop the new open).
+        """
+        if self.path is None or self.read_only or sys.getrefcount(self._store) > 2:
+            return False
+        self.flush()
+        self._store = None  # type: ignore[assignment]  # the last reference: RocksDB closes here
+        gc.collect()  # iterators in a reference cycle would keep it open
+        for wait in (0.0, 0.05, 0.2, 0.5, 1.0):
+            time.sleep(wait)
+            try:
+                self._store = ox.Store(str(self.path))
+            except OSError as exc:
+                last = exc
+                continue
+            self.opens += 1
+            # RocksDB moves its information log aside at each open (LOG.old.<time>, ~150 kB each):
+            # keep the newest few, not one per write
+            for old in sorted(self.path.glob("LOG.old.*"))[:-KEEP_INFO_LOGS]:
+                old.unlink(missing_ok=True)
+            return True
+        raise StoreUnavailable(f"cannot reopen the store at {self.path}: {last}")
 
     def close(self) -> None:
         self.flush()

@@ -24,7 +24,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import errors, routers, sparql
 from api.jobs import JobQueue, Progress
-from api.query_pool import runner_for
+from api.query_pool import limit_malloc_arenas, runner_for
 from api.settings import Settings
 from kg import KnowledgeGraph, __version__
 
@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, hypothesize: HypothesisRunne
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_malloc_arenas()  # before the request threads and the store's threads allocate
         open_state(app, settings)
         start_jobs(app, settings, hypothesize)
         if settings.warm:

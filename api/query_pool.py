@@ -157,6 +157,26 @@ def trim_heap() -> None:
             pass
 
 
+#: glibc malloc arenas for the server and its workers. By default glibc gives each busy thread its own
+#: arena, up to 8 per core; a server's request threads then leave freed memory scattered over many
+#: heaps that malloc_trim cannot give back. Measured in a 4-minute soak (8 connections, an upload
+#: every 30 s): with the default the server's malloc heaps grew 179 -> 317 MB (free inside them
+#: 109 -> 258 MB) over four uploads; with 2 arenas they levelled at 158-177 MB.
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas() -> None:
+    """Use at most :data:`MALLOC_ARENAS` malloc arenas from now on (glibc; elsewhere a no-op).
+    Call it before the threads that allocate start; workers get ``MALLOC_ARENA_MAX`` instead."""
+    import ctypes
+
+    if sys.platform.startswith("linux") and "MALLOC_ARENA_MAX" not in os.environ:
+        try:
+            ctypes.CDLL("libc.so.6").mallopt(-8, MALLOC_ARENAS)  # M_ARENA_MAX
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
 def _worker_main() -> None:  # pragma: no cover - runs in a child process
     """Entry point of a query worker: ``(snapshot directory, job)`` on stdin, answers on stdout.
     It opens the snapshot a job names read-only (switching when a write made a new one)."""
@@ -240,6 +260,7 @@ class ProcessQueryRunner:
         # database, and nothing depends on how the parent's __main__ can be re-imported.
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, env.get("PYTHONPATH")]))
+        env.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
         proc = subprocess.Popen([sys.executable, "-c", "from api.query_pool import _worker_main; _worker_main()"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         assert proc.stdin is not None and proc.stdout is not None

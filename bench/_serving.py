@@ -58,15 +58,21 @@ class Server:
 
     def rss_mb(self) -> float:
         """Resident memory of the server and its query workers, MB."""
+        return self.memory()[0]
+
+    def memory(self) -> tuple[float, float, int]:
+        """(resident MB of the server and its query workers, of the server alone, how many workers)."""
         p = psutil.Process(self.proc.pid)
         procs = [p, *p.children(recursive=True)]
-        total = 0
+        total = own = 0
         for q in procs:
             try:
-                total += q.memory_info().rss
+                rss = q.memory_info().rss
             except psutil.Error:
-                pass
-        return total / 1e6
+                continue
+            total += rss
+            own += rss if q.pid == p.pid else 0
+        return total / 1e6, own / 1e6, len(procs) - 1
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -83,6 +83,7 @@ def main() -> None:
         for t in threads:
             t.start()
         rows = []
+        minute_lat: dict[int, list[float]] = {}
         t0 = time.monotonic()
         try:
             while time.monotonic() - t0 < args.minutes * 60:
@@ -91,22 +92,39 @@ def main() -> None:
                     chunk, err = lat[:], errors[0]
                     lat.clear()
                     errors[0] = 0
-                rows.append([f"{time.monotonic() - t0:6.0f}", round(srv.rss_mb(), 1), len(chunk), err,
-                             median(chunk), pct(chunk, 0.99), len(writes)])
+                total, own, workers = srv.memory()
+                rows.append([f"{time.monotonic() - t0:6.0f}", round(total, 1), round(own, 1), workers, len(chunk),
+                             err, median(chunk), pct(chunk, 0.99), len(writes)])
+                minute_lat.setdefault(int((time.monotonic() - t0 - 1e-9) // 60), []).extend(chunk)
                 print("  ".join(str(x) for x in rows[-1]), flush=True)
         finally:
             stop.set()
             for t in threads:
                 t.join()
             srv.stop()
-    base_mem, base_p99 = rows[0][1], rows[0][5]
+    base_mem, base_p99 = rows[0][1], rows[0][7]
     for r in rows:
-        r += [r[1] / base_mem, r[5] / base_p99]
+        r += [r[1] / base_mem, r[7] / base_p99]
     table(f"Soak: {args.minutes:g} min, {args.connections} connections, an upload every {args.write_every:g} s "
-          f"({len(writes)} uploads, median {median(writes):.1f} s)",
-          ["t s", "RSS MB", "reads", "errors", "p50 s", "p99 s", "uploads", "RSS / first", "p99 / first"], rows)
-    print(f"\nerrors in total: {sum(r[3] for r in rows)}; reads: {sum(r[2] for r in rows)}")
-
+          f"({len(writes)} uploads, median {median(writes):.1f} s); RSS: the server and its query workers",
+          ["t s", "RSS MB", "server MB", "workers", "reads", "errors", "p50 s", "p99 s", "uploads", "RSS / first",
+           "p99 / first"], rows)
+    per_minute = []
+    for m in sorted(minute_lat):
+        mem = [r[1] for r in rows if m * 60 < float(r[0]) <= (m + 1) * 60]
+        per_minute.append([m + 1, len(minute_lat[m]), median(minute_lat[m]), pct(minute_lat[m], 0.99),
+                           max(mem) if mem else float("nan")])
+    table("Per minute", ["minute", "reads", "p50 s", "p99 s", "max RSS MB"], per_minute)
+    # flatness beyond warm-up: the samples after the first write and the next minute
+    later = [(float(r[0]), r[1]) for r in rows if float(r[0]) > args.write_every + 60]
+    if len(later) > 2:
+        n = len(later)
+        mt, mm = sum(t for t, _ in later) / n, sum(m for _, m in later) / n
+        slope = sum((t - mt) * (m - mm) for t, m in later) / sum((t - mt) ** 2 for t, _ in later) * 60
+        print(f"\nafter warm-up (t > {args.write_every + 60:g} s, {n} samples): RSS {min(m for _, m in later):.0f}-"
+              f"{max(m for _, m in later):.0f} MB, first {later[0][1]:.0f}, last {later[-1][1]:.0f}; "
+              f"least-squares slope {slope:+.1f} MB/min")
+    print(f"errors in total: {sum(r[5] for r in rows)}; reads: {sum(r[4] for r in rows)}; uploads: {len(writes)}")
 
 if __name__ == "__main__":
     main()

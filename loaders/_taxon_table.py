@@ -27,8 +27,10 @@ from kg.core.names import DWC, SKOS_EXACT, TKG_PARENT_TAXON, TKG_SYNONYM, TKG_TA
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-#: taxa per N-Triples chunk (~6 triples each): one bulk load of ~600k triples, ~60 MB of text
-CHUNK_TAXA = 100_000
+#: taxa per N-Triples chunk (~5 triples each, ~250k triples, ~30 MB): one bulk load each, two at once on
+#: two cores; the engine's bulk load holds a few hundred bytes a triple while it sorts, so the chunk
+#: bounds the write's memory (0.4 GB at 100k taxa, half that at 50k: bench/taxonomy_tree_scale.py)
+CHUNK_TAXA = 50_000
 
 
 @dataclass
@@ -139,8 +141,9 @@ def ntriples_chunks(table: TaxonTable, chunk: int = CHUNK_TAXA) -> Iterator[tupl
                 if i in table.authorship:
                     add(f"{t} {auth_p} {_lit(table.authorship[i])} .")
                 out += [f"{t} {exact} <{x}> ." for x in dict.fromkeys(table.external.get(i, ()))]
-        text = "\n".join(out) + "\n"
-        yield text.encode(), text.count("\n")
+        data = ("\n".join(out) + "\n").encode()
+        del out, iris, parent_iris  # only the bytes are held while the store loads them
+        yield data, data.count(b"\n")
 
 
 def _parent_iri(name: str) -> str:

@@ -137,13 +137,19 @@ _GENUS = re.compile(r"[A-Z][a-z]+(?:-[a-z]+)?")
 
 
 def _row_taxa(row: list[str], cols: list[tuple[int, str]], header: list[str], genus_col: int | None,
-              have: set[str], where: str, line: int) -> list[tuple[str, str, str | None, str | None, bool]]:
+              have: set[str], where: str, line: int,
+              memo: dict[tuple[int, str], tuple[str, str, str | None, str | None]] | None = None,
+              ) -> list[tuple[str, str, str | None, str | None, bool]]:
     """A row's taxa from the highest rank down: (name, rank, vernacular, authorship, derived). A
     genus (or a species) that has no column is taken from the species' binomial (the subspecies'
-    trinomial): derived."""
+    trinomial): derived. ``memo`` keeps what a cell above the species gave (those repeat on many rows)."""
     out: list[tuple[str, str, str | None, str | None, bool]] = []
     for i, rank in cols:
-        cell = row[i].strip()
+        cell = row[i]
+        if memo is not None and (hit := memo.get((i, cell))) is not None:
+            out.append((*hit, False))
+            continue
+        cell = cell.strip()
         if not cell:
             continue
         if len(cell) > MAX_NAME:
@@ -151,6 +157,8 @@ def _row_taxa(row: list[str], cols: list[tuple[int, str]], header: list[str], ge
                              source=where, line=line, value=cell)
         sci, vern, auth = split_name(cell, rank)
         name = normalise_name(sci)
+        if memo is not None and rank not in ("species", "subspecies"):
+            memo[(i, row[i])] = (name, rank, vern, auth)
         if rank in ("species", "subspecies") and " " not in name and genus_col is not None and row[genus_col].strip():
             name = f"{normalise_name(split_name(row[genus_col].strip(), 'genus')[0])} {name}"
         words = name.split()
@@ -258,6 +266,7 @@ def _read(lines: Iterable[str], first: str, where: str, delimiter: str | None, c
     held: dict[tuple[int, str], tuple[str, int, str]] = {}  # (taxon, prefix) -> (IRI, line, value)
     warn = out.warnings.append
     width = len(header)
+    memo: dict[tuple[int, str], tuple[str, str, str | None, str | None]] = {}  # cells above the species
 
     def problem(msg: str, line: int, value: str | None) -> None:
         if not lenient:
@@ -277,7 +286,7 @@ def _read(lines: Iterable[str], first: str, where: str, delimiter: str | None, c
                         excerpt(delim.join(row)))
                 continue
             parent = -1
-            for name, rank, vern, auth, derived in _row_taxa(row, cols, header, genus_col, have, where, line):
+            for name, rank, vern, auth, derived in _row_taxa(row, cols, header, genus_col, have, where, line, memo):
                 i = index.get(name)
                 if i is None:
                     i = table.add(name, code[rank], parent, line)

@@ -79,6 +79,8 @@ def one(step: str, source: Path, work: Path) -> dict:
     shutil.rmtree(store, ignore_errors=True)
     shutil.rmtree(work / "kg.cache", ignore_errors=True)
     dt, rss, bar, _ = run([EXE, "--store", f"oxigraph:{store}", "load", step, str(source)])
+    print(f"  load {step}: {dt:.1f} s, peak {rss / MB:,.0f} MB, bar {'yes' if bar else 'no'} (the floor follows)",
+          flush=True)
     graphs = [g for g in graph_list(f"oxigraph:{store}") if f"/graph/{step}/" in g]
     fs, frss, quads = floor(store, graphs[0], work)
     shutil.rmtree(store, ignore_errors=True)

@@ -98,14 +98,15 @@ class KnowledgeGraph:
     def load_ontology(self, path_or_url: str | Path, *, name: str | None = None, version: str | None = None,
                       closure: bool = True, lenient: bool = False, import_map: Any = None,
                       syntax: str | None = None, closure_properties: Sequence[str] | None = None,
-                      **options: Any) -> LoadReport:
+                      progress: Any = None, **options: Any) -> LoadReport:
         """Load an ontology (OBO or OWL, path or URL, ``.gz``; owl:imports resolved through the
         catalogue) and, unless ``closure=False``, materialise its closure graphs (every property, or
-        only ``closure_properties``: names such as ``part_of``, CURIEs or IRIs)."""
+        only ``closure_properties``: names such as ``part_of``, CURIEs or IRIs). ``progress(done,
+        total)`` follows the parse (bytes) and, per stage where it has stages, the closure."""
         from loaders import ontology
 
         report = ontology.load(self.store, path_or_url, name=name, version=version, lenient=lenient,
-                               import_map=import_map, syntax=syntax, **options)
+                               import_map=import_map, syntax=syntax, progress=progress, **options)
         if closure:  # saturated over every loaded ontology; the other ontologies' closures follow
             from kg.core.graphs import graph_iri
             from ontologies.closure.loaded import refresh, want_closure, wanted_for
@@ -114,7 +115,7 @@ class KnowledgeGraph:
             props = self._closure_properties(closure_properties)
             w = wanted_for(own, name=report.name, version=report.version, properties=props)
             want_closure(self.store, w)  # durable: a killed load leaves it asked for (graphs --stale)
-            results = refresh(self.store, [w])
+            results = refresh(self.store, [w], progress=progress)
             res = next(r for r in results if r.graph == graph_iri("closure", report.name, report.version))
             report.counts["closure_triples"] = res.triples
             report.counts["nonredundant_triples"] = res.nonredundant_triples
@@ -189,9 +190,12 @@ class KnowledgeGraph:
 
     # trees and taxa ----------------------------------------------------------------------------
     def load_tree(self, path: str | Path, *, name: str | None = None, format: str | None = None,
-                  version: str | None = None, **options: Any) -> LoadReport:
+                  version: str | None = None, progress: Any = None, **options: Any) -> LoadReport:
         """Load a tree (Newick, NEXUS, NeXML; ``format`` or the extension decides) into its own
-        graph and build its index. Options: ``tree`` (index or name), ``internal_labels``."""
+        graph and build its index. Options: ``tree`` (index or name), ``internal_labels``;
+        ``progress(done, total)`` follows the parse, the write and the index (one stage each where
+        the callback has stages: :func:`kg.core.bulk.stage`)."""
+        from kg.core.bulk import stage
         from kg.core.sources import Source
         from kg.trees import open_tree
         from loaders import loader_for
@@ -199,11 +203,16 @@ class KnowledgeGraph:
         src = Source.resolve(path)
         ext = "nexml" if src.format_hint == "xml" and not format else src.format_hint
         mod = loader_for(format, extension=ext, kind="tree")
-        report = mod.load(self.store, src, name=name, version=version, **options)
+        report = mod.load(self.store, src, name=name, version=version, progress=progress, **options)
         self.invalidate()
         parsed = getattr(report, "parsed", None)
         if report.status == "loaded" and parsed is not None:
+            bar = stage(progress, "index", "tree")
+            if bar:
+                bar(0, 1)
             self._cache[("tree", report.graph)] = open_tree(self.store, report.graph, parsed=parsed)
+            if bar:
+                bar(1, 1)
         return report
 
     def load_taxonomy(self, path: str | Path, *, name: str | None = None, version: str | None = None,

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from kg.core.bulk import stage
 from kg.core.graphs import load_graph
 from kg.core.sources import Source
 from kg.core.store import NamedNode, Quad, Store, Triple
@@ -14,6 +15,8 @@ from loaders.report import LoadReport
 
 #: ``progress(done, total)``: units done so far and the total (bytes, records...), or None.
 Progress = Callable[[int, "int | None"], None]
+
+__all__ = ["Progress", "ingest", "stage", "write_triples"]
 
 
 def ingest(store: Store, source: Source, *, kind: str, name: str, version: str | None,

@@ -13,7 +13,7 @@ from kg.core.graphs import BASE, TKG
 from kg.core.names import taxon_iris
 from kg.core.sources import Source
 from kg.core.store import Store
-from loaders._base import ingest
+from loaders._base import Progress, ingest
 from loaders.report import LoadReport
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,24 +106,37 @@ def cdao_ntriples(tree: ParsedTree, name: str, chunk_nodes: int = CHUNK_NODES) -
         pending = ""
 
 
-def write_tree(store: Store, graph: str, tree: ParsedTree, name: str, *, chunk_nodes: int = CHUNK_NODES) -> int:
+def write_tree(store: Store, graph: str, tree: ParsedTree, name: str, *, chunk_nodes: int = CHUNK_NODES,
+               progress: Progress | None = None) -> int:
     """Write the tree's CDAO triples into ``graph`` through the store's bulk path, one chunk of
     ``chunk_nodes`` nodes per load, as many loads at once as the store runs well
     (:func:`kg.core.bulk.load_chunks`), the next chunk built meanwhile. Returns how many triples were
-    written (one per line: each triple is distinct, literals escape newlines)."""
+    written (one per line: each triple is distinct, literals escape newlines). ``progress(nodes,
+    nodes of the tree)`` as the chunks are handed to the store."""
     from kg.core.bulk import load_chunks
 
-    return load_chunks(store, ((data, data.count(b"\n")) for data in cdao_ntriples(tree, name, chunk_nodes)), graph)
+    def chunks() -> Iterator[tuple[bytes, int]]:
+        n = tree.n_nodes
+        if progress:
+            progress(0, n)
+        for k, data in enumerate(cdao_ntriples(tree, name, chunk_nodes)):
+            yield data, data.count(b"\n")
+            if progress:
+                progress(min(n, (k + 1) * chunk_nodes), n)
+
+    return load_chunks(store, chunks(), graph)
 
 
 def store_tree(store: Store, src: Source, tree: ParsedTree, *, name: str, version: str | None,
-               loader: str, parameters: dict[str, Any], report: LoadReport | None = None) -> LoadReport:
-    """Write one parsed tree into its own graph (kind ``tree``) atomically, with its report."""
+               loader: str, parameters: dict[str, Any], report: LoadReport | None = None,
+               progress: Progress | None = None) -> LoadReport:
+    """Write one parsed tree into its own graph (kind ``tree``) atomically, with its report
+    (``progress``: the nodes written, see :func:`write_tree`)."""
     rep = report or LoadReport(source=src.origin, kind=TREE_KIND)
     for msg, val in tree.warnings:
         rep.warn(msg, value=val)
     rep.counts.update({"nodes": tree.n_nodes, "tips": tree.n_tips})
     return ingest(store, src, kind=TREE_KIND, name=name, version=version, loader=loader,
-                  writer=lambda g: write_tree(store, g, tree, name), parameters=parameters, report=rep,
+                  writer=lambda g: write_tree(store, g, tree, name, progress=progress), parameters=parameters, report=rep,
                   counted=True)
 

@@ -27,7 +27,7 @@ from kg.core.errors import ParseError, excerpt
 from kg.core.graphs import slug
 from kg.core.sources import Source
 from kg.core.store import Store
-from loaders._base import Progress
+from loaders._base import Progress, stage
 from loaders.cdao import TREE_KIND, store_tree
 from loaders.newick_grammar import parse_newick
 from loaders.parsed_tree import ParsedTree, pick
@@ -80,8 +80,10 @@ def split_trees(text: str) -> Iterator[tuple[str, int]]:
         yield rest, line
 
 
-def parse(path: str | Path | Source, *, internal_labels: str = "auto", ete_format: int | None = None) -> list[ParsedTree]:
-    """Every tree in a Newick file (one per ``;``), in file order."""
+def parse(path: str | Path | Source, *, internal_labels: str = "auto", ete_format: int | None = None,
+          progress: Progress | None = None) -> list[ParsedTree]:
+    """Every tree in a Newick file (one per ``;``), in file order; ``progress(bytes, size)`` as
+    the file is read (then once more when the trees are parsed)."""
     src = path if isinstance(path, Source) else Source.resolve(path)
     if ete_format is not None:
         if ete_format not in ETE_FORMATS:
@@ -90,7 +92,7 @@ def parse(path: str | Path | Source, *, internal_labels: str = "auto", ete_forma
         internal_labels = ETE_FORMATS[ete_format]
     if internal_labels not in ("auto", "support", "name"):
         raise ParseError(f"internal_labels={internal_labels!r}; expected auto, support or name", source=str(src.path))
-    text = src.read_text()
+    text = read_text(src, progress)
     chunks = list(split_trees(text))
     if len(chunks) > 1 and not chunks[-1][0].rstrip().endswith(";"):
         # one tree may omit its ';' (many tools do), but text after the last ';' is not a tree
@@ -102,7 +104,32 @@ def parse(path: str | Path | Source, *, internal_labels: str = "auto", ete_forma
              for chunk, off in chunks]
     if not trees:
         raise ParseError("empty tree: the file holds no Newick tree", source=str(src.path), line=1)
+    if progress:
+        progress(src.size, src.size)
     return trees
+
+
+def read_text(src: Source, progress: Progress | None) -> str:
+    """The file as UTF-8 text (:meth:`Source.read_text`), telling ``progress(bytes read, size)``
+    as it is read (the last step, the parse, is reported by the caller)."""
+    if progress is None:
+        return src.read_text()
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        progress(min(done[0], src.size - 1), src.size)  # the parse is still to come
+
+    with src.open(progress=tick) as fh:
+        parts = []
+        while block := fh.read(1 << 22):
+            parts.append(block)
+    data = b"".join(parts)
+    del parts
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return src.read_text()  # raises the error with its line
 
 
 
@@ -112,7 +139,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
          progress: Progress | None = None, **_: Any) -> LoadReport:
     """Load one tree of a Newick file (``tree``: 1-based index or name; default the first)."""
     src = source if isinstance(source, Source) else Source.resolve(source)
-    trees = parse(src, internal_labels=internal_labels, ete_format=ete_format)
+    trees = parse(src, internal_labels=internal_labels, ete_format=ete_format, progress=stage(progress, "parse", "B"))
     k, chosen = pick(trees, tree, src)
     rep = LoadReport(source=src.origin, kind=KIND)
     if len(trees) > 1:
@@ -121,6 +148,6 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     if ete_format is not None:
         params["ete_format"] = ete_format
     rep = store_tree(store, src, chosen, name=name or slug(src.stem), version=version, loader="newick",
-                     parameters=params, report=rep)
+                     parameters=params, report=rep, progress=stage(progress, "write", "node"))
     rep.parsed = chosen  # type: ignore[attr-defined]  # the facade builds the tree index from it
     return rep

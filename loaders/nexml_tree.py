@@ -21,7 +21,7 @@ from kg.core.errors import ParseError
 from kg.core.graphs import slug
 from kg.core.sources import Source
 from kg.core.store import Store
-from loaders._base import Progress
+from loaders._base import Progress, stage
 from loaders.cdao import store_tree
 from loaders.parsed_tree import ParsedTree, check_tips, pick
 from loaders.report import LoadReport
@@ -150,6 +150,6 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     if len(trees) > 1:
         rep.warn(f"the document holds {len(trees)} trees; loaded {chosen.name!r} (choose with tree=)")
     rep = store_tree(store, src, chosen, name=name or slug(src.stem), version=version, loader="nexml_tree",
-                     parameters={"format": "nexml", "tree": k + 1}, report=rep)
+                     parameters={"format": "nexml", "tree": k + 1}, report=rep, progress=stage(progress, "write", "node"))
     rep.parsed = chosen  # type: ignore[attr-defined]
     return rep

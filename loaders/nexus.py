@@ -27,7 +27,7 @@ from kg.core.errors import ParseError, excerpt
 from kg.core.graphs import slug
 from kg.core.sources import Source
 from kg.core.store import Store
-from loaders._base import Progress
+from loaders._base import Progress, stage
 from loaders.cdao import store_tree
 from loaders.newick_grammar import parse_newick
 from loaders.parsed_tree import ParsedTree, check_tips, pick
@@ -190,6 +190,6 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
         rep.warn(f"the file holds {len(trees)} trees ({', '.join(t.name for t in trees)}); loaded {chosen.name!r} "
                  "(choose with tree=)")
     rep = store_tree(store, src, chosen, name=name or slug(src.stem), version=version, loader="nexus",
-                     parameters={"format": "nexus", "tree": k + 1, "internal_labels": internal_labels}, report=rep)
+                     parameters={"format": "nexus", "tree": k + 1, "internal_labels": internal_labels}, report=rep, progress=stage(progress, "write", "node"))
     rep.parsed = chosen  # type: ignore[attr-defined]
     return rep

@@ -30,18 +30,23 @@ exact match of several taxa, or several ids of one source on one taxon refuse th
 
 from __future__ import annotations
 
+import io
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kg.core.bulk import gc_paused
 from kg.core.errors import EXCERPT, ParseError, ValidationError, excerpt
 from kg.core.graphs import slug
-from kg.core.names import DWC, SKOS_EXACT, TKG_PARENT_TAXON, TKG_SYNONYM, TKG_TAXON, normalise_name, taxon_iri
+from kg.core.names import normalise_name
 from kg.core.sources import Source, csv_rows, sniff_delimiter
-from kg.core.store import Literal, NamedNode, Store
-from loaders._base import Progress, ingest, write_triples
+from kg.core.store import NamedNode, RdfFormat, Store
+from loaders._base import Progress, ingest, stage
+from loaders._taxon_table import CHUNK_TAXA, TaxonRecord, TaxonTable, ntriples_chunks
 from loaders.report import LoadReport
 
 KIND = "taxonomy"
@@ -66,25 +71,14 @@ _ALIASES = {"genus.species": "species", "genus_species": "species", "scientificn
 #: the longest taxon name taken (a longer cell is not a name: a corrupt or wrong file)
 MAX_NAME = 500
 _PAREN = re.compile(r"^(?P<name>.*?\S)\s*\((?P<inner>[^()]*)\)\s*$")
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-_RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
-
-
-@dataclass
-class TaxonRecord:
-    name: str
-    rank: str
-    parent: str | None = None
-    line: int = 0
-    synonyms: list[str] = field(default_factory=list)
-    external: list[str] = field(default_factory=list)
-    vernacular: list[str] = field(default_factory=list)
-    authorship: str | None = None
 
 
 @dataclass
 class Classification:
-    taxa: dict[str, TaxonRecord]
+    """What :func:`parse` read: the taxa (compactly in ``table``; ``taxa`` gives them as records by
+    name), the rank columns, rows read, warnings ``(message, line, value)`` and the column roles."""
+
+    table: TaxonTable
     rank_columns: list[str]
     rows: int
     warnings: list[tuple[str, int | None, str | None]] = field(default_factory=list)
@@ -93,6 +87,13 @@ class Classification:
     split_vernacular: int = 0
     derived: dict[str, int] = field(default_factory=dict)  # rank -> taxa named by the name below, no column
     skipped_rows: int = 0
+
+    @property
+    def taxa(self) -> dict[str, TaxonRecord]:
+        """Every taxon as a :class:`TaxonRecord`, by name, in the order first named (built on each
+        call: for small tables and the Python API; the load reads ``table``)."""
+        t = self.table
+        return {name: t.record(i) for i, name in enumerate(t.names)}
 
 
 def role_of(header: str) -> str | None:
@@ -136,13 +137,19 @@ _GENUS = re.compile(r"[A-Z][a-z]+(?:-[a-z]+)?")
 
 
 def _row_taxa(row: list[str], cols: list[tuple[int, str]], header: list[str], genus_col: int | None,
-              have: set[str], where: str, line: int) -> list[tuple[str, str, str | None, str | None, bool]]:
+              have: set[str], where: str, line: int,
+              memo: dict[tuple[int, str], tuple[str, str, str | None, str | None]] | None = None,
+              ) -> list[tuple[str, str, str | None, str | None, bool]]:
     """A row's taxa from the highest rank down: (name, rank, vernacular, authorship, derived). A
     genus (or a species) that has no column is taken from the species' binomial (the subspecies'
-    trinomial): derived."""
+    trinomial): derived. ``memo`` keeps what a cell above the species gave (those repeat on many rows)."""
     out: list[tuple[str, str, str | None, str | None, bool]] = []
     for i, rank in cols:
-        cell = row[i].strip()
+        cell = row[i]
+        if memo is not None and (hit := memo.get((i, cell))) is not None:
+            out.append((*hit, False))
+            continue
+        cell = cell.strip()
         if not cell:
             continue
         if len(cell) > MAX_NAME:
@@ -150,6 +157,8 @@ def _row_taxa(row: list[str], cols: list[tuple[int, str]], header: list[str], ge
                              source=where, line=line, value=cell)
         sci, vern, auth = split_name(cell, rank)
         name = normalise_name(sci)
+        if memo is not None and rank not in ("species", "subspecies"):
+            memo[(i, row[i])] = (name, rank, vern, auth)
         if rank in ("species", "subspecies") and " " not in name and genus_col is not None and row[genus_col].strip():
             name = f"{normalise_name(split_name(row[genus_col].strip(), 'genus')[0])} {name}"
         words = name.split()
@@ -196,18 +205,49 @@ def _assign_roles(header: list[str], columns: Mapping[str, str], where: str) -> 
     return out
 
 
-def parse(path: str | Path | Source, *, delimiter: str | None = None, columns: Mapping[str, str] | None = None,
-          lenient: bool = False) -> Classification:
-    """Read a classification table into taxon records (pure; no store)."""
-    src = path if isinstance(path, Source) else Source.resolve(path)
+@contextmanager
+def _text_lines(src: Source, progress: Progress | None) -> Iterator[tuple[Iterable[str], str]]:
+    """The table's lines as a UTF-8 text stream (``newline=""``, a byte-order mark dropped) and its
+    first line; ``progress(bytes read, size)`` as it is read. The file is never held whole."""
     where = str(src.path)
-    text = src.read_text().lstrip("\ufeff")
-    if not text.strip():
-        raise ParseError("empty classification table", source=where, line=1)
-    delim = delimiter or sniff_delimiter(text)
-    rows = csv_rows(text, source=where, delimiter=delim)
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        progress(done[0], src.size)  # type: ignore[misc]
+
+    with src.open(progress=tick if progress else None) as raw:
+        fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")  # type: ignore[arg-type]
+        try:
+            head = fh.read(1 << 16).lstrip("\ufeff")
+            while head.isspace() and (more := fh.read(1 << 16)):  # a blank start: read on to the first text
+                head += more
+            if not head.strip():
+                raise ParseError("empty classification table", source=where, line=1)
+            if not head.endswith(("\n", "\r")):
+                head += fh.readline()  # the first chunk ends with a whole line
+            yield itertools.chain(io.StringIO(head, newline=""), fh), head.split("\n", 1)[0]
+        except UnicodeDecodeError:
+            src.read_text()  # raises the error with its line
+            raise ParseError("not valid utf-8 text", source=where) from None
+
+
+def parse(path: str | Path | Source, *, delimiter: str | None = None, columns: Mapping[str, str] | None = None,
+          lenient: bool = False, progress: Progress | None = None) -> Classification:
+    """Read a classification table into taxon records (pure; no store). The file is read as a
+    stream and each taxon kept compactly (:class:`loaders._taxon_table.TaxonTable`), so memory grows
+    by a few hundred bytes a taxon; ``progress(bytes, size)`` follows the read."""
+    src = path if isinstance(path, Source) else Source.resolve(path)
+    with _text_lines(src, progress) as (lines, first):
+        return _read(lines, first, str(src.path), delimiter, columns or {}, lenient)
+
+
+def _read(lines: Iterable[str], first: str, where: str, delimiter: str | None, columns: Mapping[str, str],
+          lenient: bool) -> Classification:
+    delim = delimiter or sniff_delimiter(first)
+    rows = csv_rows(lines, source=where, delimiter=delim)
     header = [h.strip() for h in next(rows)[1]]
-    roles = _assign_roles(header, columns or {}, where)
+    roles = _assign_roles(header, columns, where)
     cols = sorted(((i, r) for i, r in roles.items() if r in RANKS), key=lambda c: RANKS.index(c[1]))
     if not cols:
         raise ParseError(f"no rank column in the header ({excerpt(', '.join(header), 200)}); name one with "
@@ -217,116 +257,116 @@ def parse(path: str | Path | Source, *, delimiter: str | None = None, columns: M
     ver_col = next((i for i, r in roles.items() if r == "vernacular"), None)
     genus_col = next((i for i, r in cols if r == "genus"), None)
     have = {r for _, r in cols}
-    out = Classification({}, [header[i] for i, _ in cols], 0, roles={header[i]: r for i, r in roles.items()},
+    table = TaxonTable(RANKS)
+    out = Classification(table, [header[i] for i, _ in cols], 0, roles={header[i]: r for i, r in roles.items()},
                          unused=[h for i, h in enumerate(header) if i not in roles])
-    taxa = out.taxa
-    owner: dict[str, tuple[str, int]] = {}  # external IRI -> (taxon, line)
-    held: dict[tuple[str, str], tuple[str, int, str]] = {}  # (taxon, prefix) -> (IRI, line, value)
+    index, names, ranks, parents, first_line = table.index, table.names, table.rank, table.parent, table.line
+    code = {r: k for k, r in enumerate(RANKS)}
+    owner: dict[str, tuple[int, int]] = {}  # external IRI -> (taxon, line)
+    held: dict[tuple[int, str], tuple[str, int, str]] = {}  # (taxon, prefix) -> (IRI, line, value)
+    warn = out.warnings.append
+    width = len(header)
+    memo: dict[tuple[int, str], tuple[str, str, str | None, str | None]] = {}  # cells above the species
 
     def problem(msg: str, line: int, value: str | None) -> None:
         if not lenient:
             raise ParseError(msg, source=where, line=line, value=value)
-        out.warnings.append((msg, line, value))
+        warn((msg, line, value))
 
-    for line, row in rows:
-        if not row or not any(c.strip() for c in row):
-            continue
-        out.rows += 1
-        if len(row) != len(header):
-            out.skipped_rows += 1
-            problem(f"row has {len(row)} field(s), the header {len(header)}"
-                    + ("; the file looks cut short" if len(row) < len(header) else "")
-                    + ("; row skipped" if lenient else " (--lenient skips such rows)"), line,
-                    excerpt(delim.join(row)))
-            continue
-        parent: str | None = None
-        lowest: str | None = None
-        for name, rank, vern, auth, derived in _row_taxa(row, cols, header, genus_col, have, where, line):
-            rec = taxa.get(name)
-            if rec is None:
-                rec = taxa[name] = TaxonRecord(name, rank, parent, line)
-                if derived:
-                    out.derived[rank] = out.derived.get(rank, 0) + 1
-            elif rec.rank != rank:
-                out.warnings.append((f"{name!r} appears as {rec.rank} (line {rec.line}) and as {rank}", line, name))
-            elif rec.parent != parent and parent is not None:
-                out.warnings.append((f"{name!r} has parent {rec.parent!r} (line {rec.line}) and {parent!r}; "
-                                     "the first is kept", line, name))
-            if vern and vern not in rec.vernacular:
-                rec.vernacular.append(vern)
-                out.split_vernacular += 1
-            if auth and rec.authorship is None:
-                rec.authorship = auth
-            parent = lowest = name
-        if lowest is None:
-            out.warnings.append(("row names no taxon", line, excerpt(delim.join(row))))
-            continue
-        rec = taxa[lowest]
-        if syn_col is not None and row[syn_col].strip():
-            for s in re.split(r"[;|]", row[syn_col]):
-                s = normalise_name(s)
-                if s and s != lowest and s not in rec.synonyms:
-                    rec.synonyms.append(s)
-        if ver_col is not None and row[ver_col].strip() and row[ver_col].strip() not in rec.vernacular:
-            rec.vernacular.append(row[ver_col].strip())
-        for i, prefix in ids:
-            v = row[i].strip()
-            if not v:
+    with gc_paused():
+        for line, row in rows:
+            if not row or not any(c.strip() for c in row):
                 continue
-            try:
-                iri = _external_iri(prefix, v)
-            except Exception as exc:
-                out.warnings.append((f"column {excerpt(header[i])}: bad {prefix} id {excerpt(v)} ({type(exc).__name__})", line, v))
+            out.rows += 1
+            if len(row) != width:
+                out.skipped_rows += 1
+                problem(f"row has {len(row)} field(s), the header {width}"
+                        + ("; the file looks cut short" if len(row) < width else "")
+                        + ("; row skipped" if lenient else " (--lenient skips such rows)"), line,
+                        excerpt(delim.join(row)))
                 continue
-            first = owner.get(iri)
-            if first is not None and first[0] != lowest:
-                problem(f"column {excerpt(header[i])}: id {excerpt(v)} would be an exact match of {first[0]!r} (line {first[1]}) "
-                        f"and of {lowest!r}; one id names one taxon", line, v)
+            parent = -1
+            for name, rank, vern, auth, derived in _row_taxa(row, cols, header, genus_col, have, where, line, memo):
+                i = index.get(name)
+                if i is None:
+                    i = table.add(name, code[rank], parent, line)
+                    if derived:
+                        out.derived[rank] = out.derived.get(rank, 0) + 1
+                elif RANKS[ranks[i]] != rank:
+                    warn((f"{name!r} appears as {RANKS[ranks[i]]} (line {first_line[i]}) and as {rank}", line, name))
+                elif parents[i] != parent and parent >= 0:
+                    warn((f"{name!r} has parent {table.name_of(parents[i])!r} (line {first_line[i]}) and "
+                          f"{names[parent]!r}; the first is kept", line, name))
+                if vern and vern not in table.vernacular.get(i, ()):
+                    table.vernacular.setdefault(i, []).append(vern)
+                    out.split_vernacular += 1
+                if auth and i not in table.authorship:
+                    table.authorship[i] = auth
+                parent = i
+            if parent < 0:
+                warn(("row names no taxon", line, excerpt(delim.join(row))))
                 continue
-            had = held.get((lowest, prefix))
-            if had is not None and had[0] != iri:
-                problem(f"column {excerpt(header[i])}: {lowest!r} ({rec.rank}) would get a second {prefix} id ({excerpt(v)}; "
-                        f"{excerpt(had[2])} on line {had[1]}): the id column names a lower rank than the lowest rank "
-                        "column filled in on this row (map the lower rank with --column RANK=COLUMN"
-                        + (f"; unused columns: {', '.join(out.unused)})" if out.unused else ")"), line, v)
-                continue
-            held.setdefault((lowest, prefix), (iri, line, v))
-            owner[iri] = (lowest, line)
-            if iri not in rec.external:
-                rec.external.append(iri)
-    if not taxa:
+            lowest = parent
+            low_name = names[lowest]
+            if syn_col is not None and row[syn_col].strip():
+                for s in re.split(r"[;|]", row[syn_col]):
+                    s = normalise_name(s)
+                    if s and s != low_name and s not in table.synonyms.get(lowest, ()):
+                        table.synonyms.setdefault(lowest, []).append(s)
+            if ver_col is not None and (v := row[ver_col].strip()) and v not in table.vernacular.get(lowest, ()):
+                table.vernacular.setdefault(lowest, []).append(v)
+            for i, prefix in ids:
+                v = row[i].strip()
+                if not v:
+                    continue
+                try:
+                    iri = _external_iri(prefix, v)
+                    NamedNode(iri)  # a valid IRI (the bulk path does not check them again)
+                except Exception as exc:
+                    warn((f"column {excerpt(header[i])}: bad {prefix} id {excerpt(v)} ({type(exc).__name__})", line, v))
+                    continue
+                first = owner.get(iri)
+                if first is not None and first[0] != lowest:
+                    problem(f"column {excerpt(header[i])}: id {excerpt(v)} would be an exact match of "
+                            f"{names[first[0]]!r} (line {first[1]}) and of {low_name!r}; one id names one taxon",
+                            line, v)
+                    continue
+                had = held.get((lowest, prefix))
+                if had is not None and had[0] != iri:
+                    problem(f"column {excerpt(header[i])}: {low_name!r} ({RANKS[ranks[lowest]]}) would get a second "
+                            f"{prefix} id ({excerpt(v)}; {excerpt(had[2])} on line {had[1]}): the id column names a "
+                            "lower rank than the lowest rank column filled in on this row (map the lower rank with "
+                            "--column RANK=COLUMN"
+                            + (f"; unused columns: {', '.join(out.unused)})" if out.unused else ")"), line, v)
+                    continue
+                held.setdefault((lowest, prefix), (iri, line, v))
+                owner[iri] = (lowest, line)
+                ext = table.external.setdefault(lowest, [])
+                if iri not in ext:
+                    ext.append(iri)
+    if not len(table):
         raise ParseError("the classification table names no taxa", source=where)
     return out
 
 
 def triples(cls: Classification) -> list[tuple[NamedNode, NamedNode, Any]]:
-    """The taxon hierarchy as RDF triples."""
-    typ, taxon, label = NamedNode(_RDF_TYPE), NamedNode(TKG_TAXON), NamedNode(_RDFS_LABEL)
-    sci, rank_p, parent_p = NamedNode(DWC + "scientificName"), NamedNode(DWC + "taxonRank"), NamedNode(TKG_PARENT_TAXON)
-    syn_p, exact = NamedNode(TKG_SYNONYM), NamedNode(SKOS_EXACT)
-    vern_p, auth_p = NamedNode(DWC + "vernacularName"), NamedNode(DWC + "scientificNameAuthorship")
-    out: list[tuple[NamedNode, NamedNode, Any]] = []
-    for rec in cls.taxa.values():
-        t = NamedNode(taxon_iri(rec.name))
-        out += [(t, typ, taxon), (t, sci, Literal(rec.name)), (t, label, Literal(rec.name)),
-                (t, rank_p, Literal(rec.rank))]
-        if rec.parent:
-            out.append((t, parent_p, NamedNode(taxon_iri(rec.parent))))
-        out += [(t, syn_p, Literal(s)) for s in rec.synonyms]
-        out += [(t, vern_p, Literal(v)) for v in rec.vernacular]
-        if rec.authorship:
-            out.append((t, auth_p, Literal(rec.authorship)))
-        out += [(t, exact, NamedNode(x)) for x in dict.fromkeys(rec.external)]
-    return out
+    """The taxon hierarchy as RDF triples (for small tables; the load writes N-Triples chunks)."""
+    from kg.core.store import parse_rdf
+
+    data = b"".join(chunk for chunk, _ in ntriples_chunks(cls.table))
+    return [(t.subject, t.predicate, t.object) for t in parse_rdf(data, RdfFormat.N_TRIPLES)]
 
 
 def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
          delimiter: str | None = None, columns: Mapping[str, str] | None = None, lenient: bool = False,
          progress: Progress | None = None, **_: Any) -> LoadReport:
     """Load a classification table into its own graph (kind ``taxonomy``); ``columns`` maps roles
-    to columns (``{"order": "ORDER1", "species": "SCI_NAME"}``)."""
+    to columns (``{"order": "ORDER1", "species": "SCI_NAME"}``). The whole table is read and
+    checked first (nothing is written if it is refused), then written in chunks through the store's
+    bulk path; ``progress`` follows both stages (:func:`loaders._base.stage`)."""
     src = source if isinstance(source, Source) else Source.resolve(source)
-    cls = parse(src, delimiter=delimiter, columns=columns, lenient=lenient)
+    cls = parse(src, delimiter=delimiter, columns=columns, lenient=lenient, progress=stage(progress, "read", "B"))
+    table = cls.table
     rep = LoadReport(source=src.origin, kind=KIND)
     for col in cls.unused:
         rep.warn(f"column {excerpt(col)} is not used (not a rank, id, synonym or vernacular column); give it a role "
@@ -339,20 +379,35 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
                  "'Tyrannidae (Tyrant Flycatchers)'): taken out of the scientific name and kept as dwc:vernacularName")
     for msg, line, val in cls.warnings:
         rep.warn(msg, line=line, value=val)
-    by_rank: dict[str, int] = {}
-    for rec in cls.taxa.values():
-        by_rank[rec.rank] = by_rank.get(rec.rank, 0) + 1
-    rep.counts.update({"rows": cls.rows, "taxa": len(cls.taxa), **by_rank,
-                       "synonyms": sum(len(r.synonyms) for r in cls.taxa.values()),
-                       "vernacular_names": sum(len(r.vernacular) for r in cls.taxa.values()),
-                       "external_ids": sum(len(r.external) for r in cls.taxa.values())})
+    rep.counts.update({"rows": cls.rows, "taxa": len(table), **table.rank_counts(),
+                       "synonyms": sum(map(len, table.synonyms.values())),
+                       "vernacular_names": sum(map(len, table.vernacular.values())),
+                       "external_ids": sum(map(len, table.external.values()))})
     if cls.skipped_rows:
         rep.counts["skipped_rows"] = cls.skipped_rows
-    data = triples(cls)
     params: dict[str, Any] = {"delimiter": delimiter} if delimiter else {}
     if columns:
         params["columns"] = dict(columns)
     if lenient:
         params["lenient"] = True
+    write_progress = stage(progress, "write", "taxa")
+
+    def write(graph: str) -> int:
+        from kg.core.bulk import load_chunks
+
+        return load_chunks(store, _counted(ntriples_chunks(table), len(table), write_progress), graph)
+
     return ingest(store, src, kind=KIND, name=name or slug(src.stem), version=version, loader="taxonomy",
-                  writer=lambda g: write_triples(store, g, data), parameters=params, report=rep)
+                  writer=write, parameters=params, report=rep, counted=True)
+
+
+def _counted(chunks: Iterator[tuple[bytes, int]], taxa: int, progress: Progress | None) -> Iterator[tuple[bytes, int]]:
+    """``chunks`` as they are, telling ``progress`` how many of the ``taxa`` have been handed on."""
+    done = 0
+    if progress:
+        progress(0, taxa)
+    for data, n in chunks:
+        yield data, n
+        done = min(taxa, done + CHUNK_TAXA)
+        if progress:
+            progress(done, taxa)

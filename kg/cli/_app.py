@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -83,13 +83,15 @@ def json_refusals(as_json: bool) -> Iterator[None]:
 @click.option("--store", envvar="TRAITKG_STORE", default="oxigraph:./traitkg-data", show_default=True,
               help="Store selector: oxigraph:PATH, oxigraph: (memory) or sparql:URL. Env: TRAITKG_STORE.")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bars (they are drawn on a terminal only; TRAITKG_PROGRESS=always|never overrides).")
 @click.version_option(__version__, prog_name="traitkg")
 @click.pass_context
-def main(ctx: click.Context, store: str, verbose: int) -> None:
+def main(ctx: click.Context, store: str, verbose: int, quiet: bool) -> None:
     """traitkg: a knowledge graph linking organismal traits to phylogeny."""
     logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(verbose, 2)],
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    ctx.obj = {"selector": store, "kg": None, "verbose": verbose}
+    ctx.obj = {"selector": store, "kg": None, "verbose": verbose, "quiet": quiet}
     ctx.call_on_close(lambda: ctx.obj["kg"] and ctx.obj["kg"].close())
 
 
@@ -109,22 +111,48 @@ def load_group() -> None:
     """Load a source into its own versioned named graph."""
 
 
-def progress_bar(desc: str, unit: str = "B") -> Callable[[int, int | None], None]:
-    """A ``progress(done, total)`` callback drawing a bar on stderr (silent when not a TTY)."""
-    from tqdm import tqdm
+class ProgressBar:
+    """A ``progress(done, total)`` callback drawing a tqdm bar on stderr: drawn on a terminal, silent
+    when stderr is not one or with ``traitkg --quiet``; ``TRAITKG_PROGRESS=always`` draws it anyway
+    (logs, tests), ``never`` never. :meth:`stage` opens the bar of one stage of a longer step (a load's
+    read, write and index stages: see :func:`loaders._base.stage`)."""
 
-    bar: dict[str, Any] = {}
+    def __init__(self, desc: str, unit: str = "B") -> None:
+        self.desc, self.unit = desc, unit
+        self._bar: Any = None
 
-    def update(done: int, total: int | None) -> None:
-        if "bar" not in bar:
-            bar["bar"] = tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
-                              disable=None, leave=False)
-        b = bar["bar"]
+    def __call__(self, done: int, total: int | None) -> None:
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=self.desc, unit=self.unit, unit_scale=True, file=sys.stderr,
+                             disable=_bars_disabled(), leave=False)
+        b = self._bar
+        if total is not None and b.total != total:
+            b.total = total
         b.update(done - b.n)
         if total is not None and done >= total:
             b.close()
 
-    return update
+    def stage(self, name: str, unit: str) -> ProgressBar:
+        """The bar of one stage: ``"<desc> <name>"`` counted in ``unit``."""
+        return ProgressBar(f"{self.desc} {name}", unit)
+
+
+def _bars_disabled() -> bool | None:
+    """tqdm's ``disable``: None draws on a terminal only."""
+    import os
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and (ctx.find_root().obj or {}).get("quiet"):
+        return True
+    mode = os.environ.get("TRAITKG_PROGRESS", "auto").strip().lower()
+    return {"always": False, "never": True}.get(mode)
+
+
+def progress_bar(desc: str, unit: str = "B") -> ProgressBar:
+    """A ``progress(done, total)`` callback drawing a bar on stderr (see :class:`ProgressBar`)."""
+    return ProgressBar(desc, unit)
 
 
 def emit(rows: Sequence[Sequence[Any]], header: Sequence[str], fmt: str = "table") -> None:

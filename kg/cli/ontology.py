@@ -6,7 +6,17 @@ from pathlib import Path
 
 import click
 
-from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main, print_ontology_diff, print_report
+from kg.cli._app import (
+    FORMAT_OPTION,
+    emit,
+    emit_json,
+    get_kg,
+    load_group,
+    main,
+    print_ontology_diff,
+    print_report,
+    progress_bar,
+)
 
 
 @load_group.command("ontology")
@@ -30,7 +40,8 @@ def load_ontology(source: str, name: str | None, version: str | None, syntax: st
 
     report = get_kg().load_ontology(source, name=name, version=version, syntax=syntax, lenient=lenient,
                                     import_map=list(import_map), closure=not no_closure,
-                                    closure_properties=_props(closure_properties))
+                                    closure_properties=_props(closure_properties),
+                                    progress=progress_bar(Path(source).name))
     print_report(report, as_json)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main, print_report
+from kg.cli._app import FORMAT_OPTION, emit, emit_json, get_kg, load_group, main, print_report, progress_bar
 
 TREE_OPTION = click.option("--tree", "tree_name", help="Tree graph name (default: the only tree loaded).")
 
@@ -48,7 +48,8 @@ def load_tree(source: str, name: str | None, version: str | None, fmt: str | Non
     if ete_format is not None:
         opts["ete_format"] = ete_format
     format_name = {"nexml": "nexml-tree"}.get(fmt or "", fmt)
-    print_report(get_kg().load_tree(source, name=name, version=version, format=format_name, **opts), as_json)
+    print_report(get_kg().load_tree(source, name=name, version=version, format=format_name,
+                                    progress=progress_bar(Path(source).name), **opts), as_json)
 
 
 def _taxonomy_epilog() -> str:
@@ -89,7 +90,8 @@ def load_taxonomy(source: str, columns: tuple[str, ...], delimiter: str | None, 
             raise click.BadParameter(f"{c!r}: expected ROLE=COLUMN (e.g. order=ORDER1)", param_hint="--column")
         mapping[role.strip().lower()] = col.strip()
     print_report(get_kg().load_taxonomy(source, name=name, version=version, columns=mapping or None,
-                                        delimiter=delimiter, lenient=lenient), as_json)
+                                        delimiter=delimiter, lenient=lenient,
+                                        progress=progress_bar(Path(source).name)), as_json)
 
 
 @main.group("tree")

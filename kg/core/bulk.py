@@ -17,8 +17,20 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from kg.core.store import RdfFormat, Store
+
+
+def stage(progress: Any, name: str, unit: str) -> Any:
+    """The ``progress(done, total)`` callback for one stage of a long step with several (a load's
+    read, write and index; a closure's saturation and writes): a callback with a ``stage(name, unit)``
+    method (the CLI's bars: one bar per stage) opens one for it; a plain callback gets every stage's
+    counts in turn; None stays None."""
+    if progress is None:
+        return None
+    opener = getattr(progress, "stage", None)
+    return opener(name, unit) if callable(opener) else progress
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import io
 import logging
 import os
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -267,8 +267,9 @@ def sniff_delimiter(text: str, candidates: str = ",\t") -> str:
     return max(candidates, key=lambda d: (first.count(d), -candidates.index(d)))
 
 
-def csv_rows(text: str, *, source: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
-    r"""The rows of CSV/TSV text, each with the line it starts on (quoted cells may span lines).
+def csv_rows(text: str | Iterable[str], *, source: str, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
+    r"""The rows of CSV/TSV text (a string, or its lines as a text stream opened with
+    ``newline=""``), each with the line it starts on (quoted cells may span lines).
     Every table loader reads through here: a cell longer than :data:`MAX_CELL`, a NUL byte or an
     unclosed quote raises :class:`ParseError` with the file and line, never ``csv.Error``.
 
@@ -277,7 +278,7 @@ def csv_rows(text: str, *, source: str, delimiter: str = ",") -> Iterator[tuple[
     """
     if csv.field_size_limit() != MAX_CELL:
         csv.field_size_limit(MAX_CELL)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline="") if isinstance(text, str) else text, delimiter=delimiter)
     start = 1
     while True:
         try:

@@ -130,11 +130,11 @@ def want_closure(store: Any, w: Wanted) -> None:
                  for n in (w.name, f"{w.name}-nonredundant")})
 
 
-def refresh(store: Any, add: Iterable[Wanted] = ()) -> list[ClosureResult]:
+def refresh(store: Any, add: Iterable[Wanted] = (), *, progress: Any = None) -> list[ClosureResult]:
     """Make every kept closure (and the ``add``\\ ed ones) the closure of the loaded ontologies:
     one saturation over all of them, then each closure's own edges: written when new, kept when
     the ontologies added since cannot change them, else updated in place (see
-    :func:`ontologies.closure.materialise.materialise`)."""
+    :func:`ontologies.closure.materialise.materialise`; ``progress`` is handed to it)."""
     inputs, wanted, gone = _plan(store, add)
     for rec in gone:
         log.info("closure %s/%s: its ontology was dropped or reloaded; dropped", rec.name, rec.version)
@@ -142,7 +142,7 @@ def refresh(store: Any, add: Iterable[Wanted] = ()) -> list[ClosureResult]:
     saturated: dict[tuple[str, ...], Any] = {}
     iris = [r.iri for r in inputs]
     out = [materialise(store, iris, name=w.name, version=w.version, properties=w.properties, own=list(w.own),
-                       saturated=saturated) for w in wanted]
+                       saturated=saturated, progress=progress) for w in wanted]
     names = {w.name for w in wanted}
     unwant(store, [i for i, s in wanted_marks(store).items()
                    if s.get("kind") == "closure" and s["name"].removesuffix("-nonredundant") in names])

@@ -4,7 +4,7 @@ nonredundant graphs as N-Triples through the bulk path, with their manifest entr
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +65,7 @@ class ClosureResult:
 
 def materialise(store: Any, graphs: list[str], *, name: str, version: str,
                 properties: Iterable[str] | None = None, own: Sequence[str] | None = None,
-                saturated: dict[tuple[str, ...], Any] | None = None) -> ClosureResult:
+                saturated: dict[tuple[str, ...], Any] | None = None, progress: Any = None) -> ClosureResult:
     """Compute the closure of ``graphs`` and write ``closure/<name>/<version>`` and
     ``closure/<name>-nonredundant/<version>`` (derived graphs; identical inputs: no-op).
 
@@ -80,8 +80,10 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
     above them, so that a walk from them never stops at another ontology's class). A previous
     closure of the same name and version made from other inputs is brought up to date in place
     (kept, or updated for the classes that changed: :mod:`ontologies.closure.update`), its manifest
-    entry then naming the new inputs. ``saturated`` shares the saturations between such calls."""
-    from kg.core.bulk import load_chunks
+    entry then naming the new inputs. ``saturated`` shares the saturations between such calls.
+    ``progress``: a ``progress(done, total)`` callback, with stages where it has them (see
+    :func:`loaders._base.stage`: the CLI draws a bar for the saturation and each write)."""
+    from kg.core.bulk import load_chunks, stage
     from kg.core.faults import crash_point
     from kg.core.graphs import derived_sha, drop_graph, get_graph, list_graphs, load_graph, mark_pending
     t0 = time.perf_counter()
@@ -110,7 +112,8 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
                 declared = {}
                 per = read_graph_axioms(store, list(k), declared=declared,
                                         records={r.iri: r for r in inputs})
-            cache[k] = (compute(Axioms.merge(per.values())), declared, per)
+            cache[k] = (compute(Axioms.merge(per.values()), progress=stage(progress, f"{name} closure", "class")),
+                        declared, per)
         return cache[k]
 
     def edges(k: tuple[str, ...] = key) -> tuple[Edges, Edges]:
@@ -152,7 +155,9 @@ def materialise(store: Any, graphs: list[str], *, name: str, version: str,
             # store's bulk path while the next chunk is built; lines are distinct (one per set
             # member), so the count is the graph's size
             e = edges()[nonredundant]
-            return load_chunks(store, ntriples_chunks(e.c, groups=e.groups()), graph)
+            chunks = ntriples_chunks(e.c, groups=e.groups())
+            bar = stage(progress, f"{name}{'-nonredundant' if nonredundant else ''} closure write", "triple")
+            return load_chunks(store, chunks if bar is None else _counted(chunks, bar), graph)
         return write
 
     red = load_graph(store, kind="closure", name=name, writer=writer(False), counted=True, **common)
@@ -179,3 +184,13 @@ def _rerecorded(store: Any, prevs: list[Any], common: dict[str, Any], c: Closure
                    for k, p in enumerate(prevs))
     return ClosureResult(red.iri, nonred.iri, red.triples, nonred.triples, len(c.names), c.inferred_subclass,
                          status, time.perf_counter() - t0, dict(c.skipped), selected)
+
+
+
+def _counted(chunks: Iterator[tuple[bytes, int]], progress: Any) -> Iterator[tuple[bytes, int]]:
+    """``chunks`` as they are, telling ``progress`` the triples handed on so far (total unknown)."""
+    done = 0
+    for data, n in chunks:
+        yield data, n
+        done += n
+        progress(done, None)

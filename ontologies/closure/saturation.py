@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -89,8 +89,10 @@ def _sccs_topo(n: int, edges: dict[int, set[int]]) -> list[list[int]]:
     return out  # Tarjan emits components in reverse topological order: targets first
 
 
-def compute(ax: Axioms, *, max_rounds: int = 20) -> Closure:
-    """Saturate the axioms (see module docstring). Pure, no store."""
+def compute(ax: Axioms, *, max_rounds: int = 20, progress: Callable[[int, int | None], None] | None = None,
+            ) -> Closure:
+    """Saturate the axioms (see module docstring). Pure, no store. ``progress(classes done, classes)``
+    follows each pass (a pass after the first restarts the count)."""
     names = sorted(ax.classes | {c for c, *_ in ax.exist})
     index = {c: i for i, c in enumerate(names)}
     n = len(names)
@@ -130,7 +132,7 @@ def compute(ax: Axioms, *, max_rounds: int = 20) -> Closure:
         rounds += 1
         # what the pass met but could not infer on the way (a defined class or domain not done before
         # the class): parents for the next pass
-        later = state.run(changed)
+        later = state.run(changed, progress)
         changed = set()
         for x, a in later:
             if a not in told_parents[x]:
@@ -208,8 +210,10 @@ class _Saturation:
                 self.by_genus[d[1][0]].append(d)
         self.fillers = {p: frozenset(by) for p, by in self.by_filler.items()}
 
-    def run(self, changed: set[int] | None) -> list[tuple[int, int]]:
-        """One pass; returns the (class, superclass) pairs met too early to infer in it."""
+    def run(self, changed: set[int] | None,
+            progress: Callable[[int, int | None], None] | None = None) -> list[tuple[int, int]]:
+        """One pass; returns the (class, superclass) pairs met too early to infer in it.
+        ``progress(classes done, classes)`` every few thousand classes."""
         parents, told, rel = self.parents, self.told, self.rel
         deps: dict[int, set[int]] = {i: set(parents.get(i, ())) for i in range(self.n)}
         for i, t in enumerate(told):
@@ -223,6 +227,8 @@ class _Saturation:
             return (c in changed or not moved.isdisjoint(deps[c])  # type: ignore[operator]
                     or any(not moved.isdisjoint(s) for s in rel[c].values()))
 
+        finished = 0
+        step = max(1, self.n // 200)
         for comp in _sccs_topo(self.n, deps):
             if changed is None or any(stale(c) for c in comp):
                 before = [(self.sup[c], rel[c]) for c in comp]
@@ -244,6 +250,10 @@ class _Saturation:
                     moved.update(c for c, old in zip(comp, before) if (self.sup[c], rel[c]) != old)
             for c in comp:
                 done[c] = True
+            if progress is not None:
+                finished += len(comp)
+                if finished % step < len(comp) or finished == self.n:
+                    progress(finished, self.n)
         return later
 
     def _superclasses(self, comp: list[int]) -> None:

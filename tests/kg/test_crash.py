@@ -150,6 +150,24 @@ def test_tree_load_killed(tmp_path, point):
     check(tmp_path, [], TREE, crash=point)
 
 
+TAXONOMY = ["load", "taxonomy", str(SAMPLE / "taxonomy.csv")]
+
+
+@pytest.mark.parametrize("point", ["load:taxonomy:start", "bulk", "load:taxonomy:written", "load:taxonomy:recorded"])
+def test_taxonomy_load_killed(tmp_path, point):
+    check(tmp_path, [], TAXONOMY, crash=point)
+
+
+def test_taxonomy_load_killed_between_its_chunks(tmp_path):
+    """A table of several bulk chunks (50,000 taxa each) killed after the first: the rerun drops what
+    was written and loads it whole."""
+    table = tmp_path / "big.csv"
+    table.write_text("order,family,genus,species\n" + "".join(
+        f"Scaliformes{g // 400},Scalidae{g // 40},Scalegenus{g},Scalegenus{g} sp{j}\n"
+        for g in range(6_000) for j in range(10)))
+    check(tmp_path, [], ["load", "taxonomy", str(table)], crash="bulk#1")
+
+
 PHENO = ["load", "phenotypes", str(SAMPLE / "phenotypes.xml")]
 
 

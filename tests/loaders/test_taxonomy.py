@@ -193,3 +193,58 @@ def test_species_from_a_trinomial_without_a_species_column(tmp_path):
         ("Turdidae", "family", None), ("Turdus", "genus", "Turdidae"),
         ("Turdus migratorius", "species", "Turdus"), ("Turdus migratorius achrusterus", "subspecies", "Turdus migratorius")]
     assert cls.derived == {"genus": 1, "species": 1}
+
+
+def test_streamed_table_reads_like_the_whole_text(tmp_path):
+    """The table is read as a stream: a gzip file, a byte-order mark, CRLF line ends and a header
+    longer than one read give the taxa and lines of the text."""
+    import gzip
+
+    long_col = "x" * 70_000
+    text = f"\ufefforder,family,genus,species,{long_col}\r\nCypriniformes,Danionidae,Danio,rerio,1\r\n" \
+           "Cypriniformes,Danionidae,Danio,kyathit,2\r\n"
+    p = tmp_path / "t.csv.gz"
+    with gzip.open(p, "wt", newline="") as fh:
+        fh.write(text)
+    cls = taxonomy.parse(p)
+    assert [(t.name, t.rank, t.parent, t.line) for t in cls.taxa.values()] == [
+        ("Cypriniformes", "order", None, 2), ("Danionidae", "family", "Cypriniformes", 2),
+        ("Danio", "genus", "Danionidae", 2), ("Danio rerio", "species", "Danio", 2),
+        ("Danio kyathit", "species", "Danio", 3)]
+    assert cls.unused == [long_col] and cls.rows == 2
+
+
+def test_bad_bytes_far_into_the_table_name_their_line(tmp_path, mem_kg):
+    rows = "".join(f"Cypriniformes,Danionidae,Danio,sp{i}\n" for i in range(20_000))
+    p = tmp_path / "t.csv"
+    p.write_bytes(b"order,family,genus,species\n" + rows.encode() + b"Cypriniformes,Danionidae,Danio,r\xe9rio\n")
+    with pytest.raises(ParseError, match=r"t.csv:20002: not valid utf-8 text"):
+        taxonomy.parse(p)
+    with pytest.raises(ParseError, match=r"t.csv:20002: not valid utf-8 text"):
+        mem_kg.load_taxonomy(p)
+    assert mem_kg.graphs() == []
+
+
+def test_written_triples_match_the_records(tmp_path, mem_kg):
+    """What the chunks write is what the records say, ids, synonyms, vernacular names and
+    authorship included, and the report's triple count is the graph's size."""
+    p = _write(tmp_path, 'family,species,ott,synonyms,vernacular\n'
+                         'Danionidae,"Danio rerio (Hamilton, 1822)",1,Brachydanio rerio;Cyprinus rerio,Zebra "fish"\n'
+                         'Danionidae (Danios),Danio kyathit,2,,\n')
+    cls = taxonomy.parse(p)
+    rep = mem_kg.load_taxonomy(p)
+    assert rep.triples == mem_kg.store.count(rep.graph) == cls.table.triple_count() == len(taxonomy.triples(cls))
+    assert objects(mem_kg, "Danio rerio", DWC + "scientificNameAuthorship") == ["Hamilton, 1822"]
+    assert objects(mem_kg, "Danio rerio", DWC + "vernacularName") == ['Zebra "fish"']
+    assert objects(mem_kg, "Danio rerio", SKOS_EXACT) == [expand("OTT:1")]
+    assert objects(mem_kg, "Danio rerio", "https://w3id.org/traitkg/schema#synonym") == [
+        "Brachydanio rerio", "Cyprinus rerio"]
+    assert objects(mem_kg, "Danionidae", DWC + "vernacularName") == ["Danios"]
+    assert objects(mem_kg, "Danio kyathit", "https://w3id.org/traitkg/schema#parentTaxon") == [taxon_iri("Danio")]
+
+
+def test_an_id_that_is_no_iri_is_reported_not_written(tmp_path, mem_kg):
+    p = _write(tmp_path, "family,species,ncbitaxon\nDanionidae,Danio rerio,79 55\n")
+    rep = mem_kg.load_taxonomy(p)
+    assert rep.counts["external_ids"] == 0
+    assert any("bad NCBITaxon id '79 55'" in str(x) for x in rep.problems)

@@ -110,8 +110,9 @@ def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: Mappin
         if not t:
             continue
         tmap[t] = _term_iri(labels[t]) if t in labels else _term_iri(t)
-    df["taxon_iri"] = df["taxon"].map(dict(taxa)).astype(object).fillna("")
-    df["trait_iri"] = df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna("")
+    # categorical: a batch names a few thousand taxa and a few traits, over millions of rows
+    df["taxon_iri"] = pd.Categorical(df["taxon"].map(dict(taxa)).astype(object).fillna(""))
+    df["trait_iri"] = pd.Categorical(df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna(""))
     rows = df["row"].to_numpy()
     vcols = df["vcol"].to_numpy() if "vcol" in df else None
     for col, iri_col, reason, kind in (

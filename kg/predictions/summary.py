@@ -112,7 +112,7 @@ def _lit(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
-SUMMARY_CHUNK = 50_000  # summary nodes per N-Triples chunk (about 700k triples)
+SUMMARY_CHUNK = 25_000  # summary nodes per N-Triples chunk (about 350k triples: a bulk load's memory grows with its chunk)
 
 
 def _lits(values: list[Any]) -> list[str]:

@@ -226,3 +226,20 @@ def test_beetleverse_answers_the_same_from_parquet_and_rdf(tmp_path, shared):
     assert round(p.predictions.accuracy("species-mlp")["table_accuracy"], 6) == 0.964912
     assert p.predictions.accuracy_by("species-mlp", rank="genus") == r.predictions.accuracy_by("species-mlp",
                                                                                                rank="genus")
+
+
+def test_parquet_rows_on_every_backend(kg, pdir, tmp_path, monkeypatch):
+    """On a sparql: store the file lives in $TRAITKG_TABLES (shared by whoever answers), the manifest
+    in the engine; the answers are those of the embedded store's test above."""
+    monkeypatch.setenv("TRAITKG_TABLES", str(tmp_path / "tables"))
+    kg.load_taxonomy(pdir / "taxa.csv")
+    rep = kg.load_predictions(pdir / "v1.csv", rows="parquet")
+    (t,) = tables_of(kg.store, rep.graph)
+    assert table_path(kg.store, t).parent == tmp_path / "tables" / "predictions" / "fin-net"
+    img = kg.predictions.image("ark:/89609/toy/i1")
+    assert {(p["trait"], p["value"], p["unit"], p["batch"]) for p in img["predictions"]} == {
+        ("PATO:0000122", 3.1, "UO:0000015", "predictions/fin-net/1.0"),
+        ("UBERON:2000251", "absent", None, "predictions/fin-net/1.0")}
+    assert {d["image"] for d in kg.predictions.of_taxon("Danio rerio")} >= {"ark:/89609/toy/i1", "ark:/89609/toy/i2"}
+    kg.drop(rep.graph)
+    assert tables_of(kg.store, rep.graph) == [] and not list((tmp_path / "tables").rglob("*.parquet"))

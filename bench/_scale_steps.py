@@ -150,3 +150,24 @@ def du(path: Path) -> int:
             except OSError:
                 pass
     return total
+
+
+_PARQUET_FLOOR = r"""
+import sys, time, json, pyarrow.parquet as pq
+t = pq.read_table(sys.argv[1])
+t0 = time.perf_counter()
+pq.write_table(t, sys.argv[2], compression="zstd", row_group_size=int(sys.argv[3]))
+print(json.dumps({"seconds": time.perf_counter() - t0, "rows": t.num_rows}))
+"""
+
+
+def parquet_floor(path: Path, work: Path, row_group: int = 100_000) -> tuple[float, int]:
+    """The side-table half of a side-store step's floor: a raw ``pyarrow.parquet.write_table`` of
+    the rows the step wrote (read back from its file into memory first, not timed), zstd, the
+    same row groups, in a child process: (seconds of the write, rows). A side-store step's floor is
+    this plus :func:`floor` of the RDF graphs the step wrote."""
+    out = Path(tempfile.mkdtemp(dir=work, prefix="pqfloor-")) / "t.parquet"
+    _, _, _, text = run([PY, "-c", _PARQUET_FLOOR, str(path), str(out), str(row_group)])
+    res = json.loads(text.strip().splitlines()[-1])
+    subprocess.run(["rm", "-rf", str(out.parent)], check=True)
+    return res["seconds"], res["rows"]

@@ -373,8 +373,15 @@ class KnowledgeGraph:
         return _graphs.get_graph(self.store, ref)
 
     def drop(self, ref: str) -> _graphs.GraphRecord:
-        """Drop a graph and its manifest entry."""
+        """Drop a graph and its manifest entry; a prediction batch's side table (its per-image rows
+        in Parquet) goes with it, after it (:mod:`kg.core.tables`)."""
+        from kg.core import tables
+
         rec = _graphs.drop_graph(self.store, ref)
+        if rec.kind == tables.TABLE_KIND:
+            tables.drop_table(self.store, rec)
+        else:
+            tables.drop_tables_of(self.store, rec.iri)
         self.invalidate()
         return rec
 

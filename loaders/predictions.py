@@ -43,7 +43,11 @@ from kg.core.graphs import GRAPH_PREFIX, PROV, TKG, XSD, slug
 from kg.core.ids import ARK_RESOLVER, IMAGE_NS, PREDICTION_NS, image_iri, model_iri
 from kg.core.sources import Source
 from kg.core.store import Literal, NamedNode, Store
+from kg.core.tables import drop_tables_of, register, write_file
 from loaders._base import Progress, ingest, write_triples
+from loaders._image_rows import FORMAT as ROWS_FORMAT
+from loaders._image_rows import row_batches, sort_order
+from loaders._image_rows import write as write_rows
 from loaders._prediction_rows import RowProblem, column_of, merged, problem_counts
 from loaders._prediction_table import Mapping, PredictionTable, add_lines, parse
 from loaders._table_io import shown
@@ -53,6 +57,11 @@ KIND = "predictions"
 FORMATS = ("predictions",)
 EXTENSIONS = ()  # CSV/TSV/Parquet are not specific to predictions: `traitkg load predictions`
 CHUNK_ROWS = 100_000
+#: Where a batch's per-image rows go: ``rdf`` (the batch graph), ``parquet`` (a side table, see
+#: :mod:`loaders._image_rows`) or ``auto``: Parquet from :data:`AUTO_PARQUET_ROWS` predictions up
+#: (measured in docs/scale.md, "Per-image rows").
+ROWS_MODES = ("auto", "parquet", "rdf")
+AUTO_PARQUET_ROWS = 200_000
 STORED_CELL = 1000  # characters of a rejected row's cell kept with the batch
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -101,8 +110,9 @@ def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: Mappin
         if not t:
             continue
         tmap[t] = _term_iri(labels[t]) if t in labels else _term_iri(t)
-    df["taxon_iri"] = df["taxon"].map(dict(taxa)).astype(object).fillna("")
-    df["trait_iri"] = df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna("")
+    # categorical: a batch names a few thousand taxa and a few traits, over millions of rows
+    df["taxon_iri"] = pd.Categorical(df["taxon"].map(dict(taxa)).astype(object).fillna(""))
+    df["trait_iri"] = pd.Categorical(df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna(""))
     rows = df["row"].to_numpy()
     vcols = df["vcol"].to_numpy() if "vcol" in df else None
     for col, iri_col, reason, kind in (
@@ -208,8 +218,9 @@ def _counted(chunks: Iterator[tuple[bytes, int]], rows: int, progress: Progress 
 
 def provenance_triples(graph: str, meta: dict[str, Any], src: Source, *, rows: int, loaded: int,
                        problems: list[RowProblem], lenient: bool,
-                       raw: dict[int, dict[str, str]] | None = None) -> list[tuple]:
-    """The batch, its run, the model version and the input table, with PROV-O; rejected rows."""
+                       raw: dict[int, dict[str, str]] | None = None, table: str | None = None) -> list[tuple]:
+    """The batch, its run, the model version and the input table, with PROV-O; rejected rows;
+    ``table``: the manifest entry of the side table holding the per-image rows (``tkg:rowTable``)."""
     N, L = NamedNode, Literal
     t, tk, pv = N(RDF_TYPE), (lambda x: N(TKG + x)), (lambda x: N(PROV + x))
     batch, run, inp = N(graph + "#batch"), N(graph + "#run"), N(graph + "#input")
@@ -230,6 +241,8 @@ def provenance_triples(graph: str, meta: dict[str, Any], src: Source, *, rows: i
     ]
     if version:
         out.append((model, tk("modelVersion"), L(version)))
+    if table:
+        out.append((batch, tk("rowTable"), N(table)))
     for key, prop in (("weights_sha256", "weightsChecksum"), ("hf_repo", "huggingFaceRepo"),
                       ("code_commit", "codeCommit")):
         if meta.get(key):
@@ -255,6 +268,24 @@ def provenance_triples(graph: str, meta: dict[str, Any], src: Source, *, rows: i
     return out
 
 
+def _write_table(store: Store, graph: str, df: pd.DataFrame, kinds: dict[str, str], src: Source,
+                 progress: Progress | None) -> str:
+    """Write the batch's per-image rows as its Parquet side table and register it; its entry IRI."""
+    tail = graph[len(GRAPH_PREFIX) + len(KIND) + 1:]
+    name, _, version = tail.partition("/")
+    rel = f"{KIND}/{tail}.parquet"
+    images = _image_iris(df["image"])
+    order = sort_order(df, images)
+    if progress:
+        progress(0, len(df))
+    tick = (lambda done: progress(done, len(df))) if progress else None
+    write_file(store, rel, lambda tmp: write_rows(
+        tmp, row_batches(df, kinds, images.to_numpy(dtype=object), order), tick))
+    rec = register(store, batch=graph, name=name, version=version, rel=rel, rows=len(df),
+                   parameters=dict(ROWS_FORMAT), source=src.origin)
+    return rec.iri
+
+
 def rejected_rows_raw(table: PredictionTable) -> dict[int, dict[str, str]]:
     """The mapped fields of each rejected row as read (kept with the batch for lenient loads)."""
     pos = table.bad_positions()
@@ -268,9 +299,14 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
          taxa: MappingABC[str, str] | None = None, traits: MappingABC[str, str] | None = None,
          model: str | None = None, model_version: str | None = None, batch: MappingABC[str, Any] | None = None,
          lenient: bool = False, fmt: str | None = None, encoding: str | None = None, progress: Progress | None = None,
-         **_: Any) -> LoadReport:
+         rows: str = "auto", **_: Any) -> LoadReport:
     """Load one batch of predictions into ``graph/predictions/<name>/<version>`` (name: the model's
-    slug; version: the model version, else the table's sha256 prefix)."""
+    slug; version: the model version, else the table's sha256 prefix). ``rows``: where the
+    per-image rows go (:data:`ROWS_MODES`): the batch graph, or a Parquet side table registered in
+    the manifest as ``prediction-rows/<name>/<version>`` (the batch graph then keeps provenance and
+    rejected rows, and says ``tkg:rowTable``)."""
+    if rows not in ROWS_MODES:
+        raise ValidationError(f"rows {rows!r}: expected one of {', '.join(ROWS_MODES)}")
     src = source if isinstance(source, Source) else Source.resolve(source)
     if isinstance(mapping, (str, Path)):
         mapping = Mapping.read(mapping)
@@ -304,21 +340,39 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
     params = {"mapping": table.mapping.to_dict(), "lenient": lenient, **({"encoding": encoding} if encoding else {}),
               "batch": {k: v for k, v in meta.items() if k != "model_version"}}
     kinds = table.kinds
+    mode = rows if rows != "auto" else ("parquet" if len(df) >= AUTO_PARQUET_ROWS else "rdf")
+    if mode == "parquet":
+        params["rows"] = "parquet"  # absent for RDF rows, as before the option existed
+    written: list[str] = []
 
     def writer(graph: str) -> int:
-        prefix = PREDICTION_NS + graph[len(GRAPH_PREFIX) + len(KIND) + 1:] + "/"
-        with gc_paused():
-            n = load_chunks(store, _counted(prediction_ntriples(df, prefix, kinds), len(df), progress), graph)
+        written.append(graph)
+        table_iri = None
+        if mode == "parquet":
+            n = 0
+            table_iri = _write_table(store, graph, df, kinds, src, progress)
+        else:
+            prefix = PREDICTION_NS + graph[len(GRAPH_PREFIX) + len(KIND) + 1:] + "/"
+            with gc_paused():
+                n = load_chunks(store, _counted(prediction_ntriples(df, prefix, kinds), len(df), progress), graph)
         n += write_triples(store, graph, provenance_triples(graph, meta, src, rows=table.rows, loaded=len(df),
-                                                            problems=problems, lenient=lenient, raw=raw))
+                                                            problems=problems, lenient=lenient, raw=raw,
+                                                            table=table_iri))
         return n
 
     rep.counts.update({"rows": table.rows, "predictions": len(df), "rejected_rows": len({p.row for p in problems}),
                        "images": int(df["image"].nunique()), "taxa": int(df["taxon_iri"].nunique()),
                        "traits": int(df["trait_iri"].nunique()),
                        **({"empty_cells": table.empty_cells} if table.empty_cells else {})})
-    out = ingest(store, src, kind=KIND, name=gname, version=gversion, loader="predictions", writer=writer,
-                 parameters=params, report=rep, counted=True)
+    try:
+        out = ingest(store, src, kind=KIND, name=gname, version=gversion, loader="predictions", writer=writer,
+                     parameters=params, report=rep, counted=True)
+    except BaseException:
+        for g in written:  # the batch was not recorded: neither is its side table
+            drop_tables_of(store, g)
+        raise
+    if mode == "parquet" and written:
+        out.counts["side_table_rows"] = len(df)
     out.parsed = df  # type: ignore[attr-defined]  # the facade summarises the batch from it
     out.kinds = kinds  # type: ignore[attr-defined]
     return out

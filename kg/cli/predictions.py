@@ -68,13 +68,17 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
               "(default: a bad row rejects the whole batch).")
 @click.option("--new-taxa", is_flag=True, help="Taxon names not in a loaded taxonomy or tree get new taxon nodes "
               "(default: they are bad rows).")
+@click.option("--rows", "rows", type=click.Choice(["auto", "parquet", "rdf"]), default="auto", show_default=True,
+              help="Where the per-image rows go: rdf (the batch graph: SPARQL reaches every image), parquet (a "
+                   "side table beside the store, registered in the manifest; image, taxon and diff questions read "
+                   "it), auto: parquet from 200,000 predictions up (docs/scale.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print the load report (or the refusal, with every bad row) "
               "as JSON.")
 def load_predictions(source: str, mapping_file: str | None, columns: tuple[str, ...], constants: tuple[str, ...],
                      image_id: str | None, model: str | None, model_version: str | None, weights_sha256: str | None,
                      hf_repo: str | None, code_commit: str | None, run_id: str | None, date: str | None,
                      params: tuple[str, ...], fmt: str | None, encoding: str | None, lenient: bool, new_taxa: bool,
-                     as_json: bool) -> None:
+                     rows: str, as_json: bool) -> None:
     """Load a table of ML predictions or image measurements (CSV, TSV, Parquet; .gz) as one batch: a
     named graph per model version. A bad row refuses the batch in one line (`traitkg -v ...` or
     --json lists every bad row) unless --lenient."""
@@ -94,7 +98,7 @@ def load_predictions(source: str, mapping_file: str | None, columns: tuple[str, 
     with json_refusals(as_json):
         report = get_kg().load_predictions(source, mapping=Mapping.from_dict(base), model=model,
                                            model_version=model_version, batch=batch, lenient=lenient,
-                                           new_taxa=new_taxa, fmt=fmt, encoding=encoding,
+                                           new_taxa=new_taxa, fmt=fmt, encoding=encoding, rows=rows,
                                            progress=progress_bar(Path(source).name, unit="row"))
     print_report(report, as_json)
 

@@ -21,6 +21,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from kg.core import tables
 from kg.core.graphs import (
     GRAPH_PREFIX,
     MANIFEST,
@@ -82,6 +83,8 @@ def recover(store: Store) -> list[Recovered]:
             n = store.count(g)
             store.drop_graph(g)
             done.append(Recovered(g, "unlisted", n))
+    for what, why in tables.recover(store):  # side tables: entries of unlisted batches, unnamed files
+        log.warning("recovered from an interrupted write: %s: %s", what, why)
     if done:
         store.flush()
         store.compact()  # the dropped quads' space back now, not at some later compaction

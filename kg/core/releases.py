@@ -46,6 +46,7 @@ from kg.core.graphs import (
     utc_now,
 )
 from kg.core.store import NamedNode, Quad, RdfFormat, Store, canonical_nquads, parse_rdf
+from kg.core.tables import check_release_tables, export_tables, import_tables
 
 RELEASE_FORMAT = "traitkg-release/1"
 OWL_CLASS = "http://www.w3.org/2002/07/owl#Class"
@@ -73,7 +74,9 @@ def export_release(store: Store, directory: str | Path, *, progress: Callable[[s
         raise ValidationError(f"export directory {out} is not empty")
     (out / "graphs").mkdir(parents=True, exist_ok=True)
     entries = []
-    iris = [MANIFEST] + [g.iri for g in list_graphs(store)]
+    records = list_graphs(store)
+    side = export_tables(store, records, out)  # side tables (Parquet per-image rows) travel as files
+    iris = [MANIFEST] + [g.iri for g in records]
     for i, iri in enumerate(iris):
         rel = release_file(iri, i)
         buf = io.BytesIO()
@@ -81,7 +84,8 @@ def export_release(store: Store, directory: str | Path, *, progress: Callable[[s
         # canonical blank nodes and line order: the same store always exports to the same bytes
         (out / rel).write_bytes(canonical_nquads(parse_rdf(buf.getvalue(), RdfFormat.N_QUADS)))
         sha, size = sha256_file(out / rel)
-        entries.append({"graph": iri, "file": rel, "sha256": sha, "bytes": size, "triples": store.count(iri)})
+        entries.append({"graph": iri, "file": rel, "sha256": sha, "bytes": size, "triples": store.count(iri),
+                        **({"table": side[iri]} if iri in side else {})})
         if progress:
             progress(iri)
     release = {"format": RELEASE_FORMAT, "created": utc_now(), "base": BASE, "store": store.selector,
@@ -104,6 +108,7 @@ def import_release(store: Store, directory: str | Path, *, progress: Callable[[s
         if sha != e["sha256"] or size != e["bytes"]:
             raise IntegrityError(f"{f}: checksum {sha[:12]}… ({size} bytes) does not match release.json "
                                  f"({e['sha256'][:12]}…, {e['bytes']} bytes); the release is corrupt or edited")
+    check_release_tables(src, release["graphs"])
     existing = set(store.named_graphs())
     clash = [e["graph"] for e in release["graphs"] if e["graph"] in existing and e["graph"] != MANIFEST]
     if clash:
@@ -119,7 +124,9 @@ def import_release(store: Store, directory: str | Path, *, progress: Callable[[s
             raise IntegrityError(f"{src / e['file']}: {exc}") from exc
     written: list[str] = []
     manifest_quads: list[Quad] = []
+    files: list[Path] = []
     try:
+        files = import_tables(store, src, release["graphs"])
         for e in release["graphs"]:
             if e["graph"] == MANIFEST:
                 with open(src / e["file"], "rb") as fh:
@@ -135,6 +142,8 @@ def import_release(store: Store, directory: str | Path, *, progress: Callable[[s
     except BaseException:
         for g in written:
             store.drop_graph(g)
+        for f in files:
+            f.unlink(missing_ok=True)
         raise
     store.flush()
     return release

@@ -43,12 +43,14 @@ class Predictions:
     def load(self, path: str | Path, *, mapping: Any = None, model: str | None = None,
              model_version: str | None = None, batch: MappingABC[str, Any] | None = None, lenient: bool = False,
              new_taxa: bool = False, name: str | None = None, fmt: str | None = None, encoding: str | None = None,
-             **options: Any) -> Any:
+             rows: str = "auto", **options: Any) -> Any:
         """Load one batch (see :mod:`loaders.predictions` and docs/formats/predictions.md); ``mapping``
         is a dict, a :class:`loaders.predictions.Mapping` or a YAML file; ``encoding`` the text
         encoding of a CSV/TSV (default: the mapping's, else UTF-8; only mapped columns must
         decode). Taxon names must resolve exactly against the loaded taxonomies and trees unless
-        ``new_taxa``. Returns the load report, with ``summary_triples`` in its counts when
+        ``new_taxa``. ``rows``: where the per-image rows go: ``"rdf"`` (the batch graph),
+        ``"parquet"`` (a side table the image, taxon, diff and accuracy questions read; see
+        docs/scale.md) or ``"auto"`` (Parquet from 200,000 predictions up). Returns the load report, with ``summary_triples`` in its counts when
         summaries were written."""
         from kg.core.sources import Source
         from kg.predictions.linking import link
@@ -63,7 +65,7 @@ class Predictions:
         loader.link_rows(table, lk.taxa, lk.traits)
         report = loader.load(self.store, src, table=table, taxa=lk.taxa, traits=lk.traits, model=model,
                              model_version=model_version, batch=batch, lenient=lenient, name=name,
-                             encoding=encoding, **options)
+                             encoding=encoding, rows=rows, **options)
         for note in lk.notes:
             report.warn(note)
         if self._kg is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from kg.core.graphs import TKG, GraphRecord
 from kg.core.names import DWC, normalise_name
 from kg.core.store import NamedNode, Store
+from kg.predictions.rows import frame, side_tables
 
 SPECIES_TRAIT = DWC + "scientificName"
 
@@ -36,14 +37,21 @@ def species_rows(store: Store, batch: GraphRecord) -> list[tuple[str, str, str]]
     """(taxon IRI, true name, predicted name) of every species prediction of a batch."""
     out = []
     names: dict[str, str] | None = None
-    for taxon, value, truth in store.select(_Q, {"g": NamedNode(batch.iri), "trait": NamedNode(SPECIES_TRAIT)}).rows:
+    path = side_tables(store, [batch]).get(batch.iri)
+    if path is not None:
+        df = frame(path, ["taxon", "value", "truth"], where=("trait", SPECIES_TRAIT))
+        found = zip(df["taxon"].tolist(), df["value"].astype(str).tolist(), df["truth"].tolist())
+    else:
+        found = ((t.value, v.value, None if tr is None else tr.value)
+                 for t, v, tr in store.select(_Q, {"g": NamedNode(batch.iri), "trait": NamedNode(SPECIES_TRAIT)}).rows)
+    for taxon, value, truth in found:
         if truth is not None:
-            true = normalise_name(truth.value)
+            true = normalise_name(truth)
         else:
             if names is None:
                 names = _taxonomy(store)[0]
-            true = names.get(taxon.value) or _name_of(taxon.value)
-        out.append((taxon.value, true, normalise_name(value.value)))
+            true = names.get(taxon) or _name_of(taxon)
+        out.append((taxon, true, normalise_name(value)))
     return out
 
 
@@ -120,7 +128,7 @@ def by_taxon(store: Store, batch: GraphRecord, *, rank: str | None = None) -> li
     for s in stats.values():
         s["accuracy"] = s["correct"] / s["n"]
         s["clade_accuracy"] = s["clade_correct"] / s["n"]
-        s["confused_with"] = dict(s["confused_with"].most_common(5))
+        s["confused_with"] = dict(sorted(s["confused_with"].items(), key=lambda x: (-x[1], x[0]))[:5])  # ties by name
         if rank is None:
             s["taxon"] = s.pop("clade")
             s.pop("clade_correct")

@@ -12,6 +12,7 @@ from kg.core.graphs import TKG, GraphRecord
 from kg.core.ids import image_id
 from kg.core.store import NamedNode, Store
 from kg.predictions.queries import term_value
+from kg.predictions.rows import frame, side_tables
 
 _Q = f"""SELECT ?img ?trait ?value ?conf ?region WHERE {{ GRAPH ?g {{
   ?p <{TKG}image> ?img ; <{TKG}trait> ?trait ; <{TKG}predictedValue> ?value .
@@ -19,6 +20,11 @@ _Q = f"""SELECT ?img ?trait ?value ?conf ?region WHERE {{ GRAPH ?g {{
 
 
 def _frame(store: Store, batch: GraphRecord) -> pd.DataFrame:
+    path = side_tables(store, [batch]).get(batch.iri)
+    if path is not None:
+        df = frame(path, ["image", "trait", "value", "confidence", "region"])
+        df["region"] = df["region"].fillna("")
+        return df
     rows = store.select(_Q, {"g": NamedNode(batch.iri)}).rows
     return pd.DataFrame([(i.value, t.value, term_value(v), term_value(c), r.value if r is not None else "")
                          for i, t, v, c, r in rows], columns=["image", "trait", "value", "confidence", "region"])

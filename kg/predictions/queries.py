@@ -12,6 +12,7 @@ from kg.core.errors import NotFound, ValidationError
 from kg.core.graphs import TKG, GraphRecord, get_graph, list_graphs
 from kg.core.ids import image_id, image_iri
 from kg.core.store import Literal, NamedNode, Store
+from kg.predictions.rows import image_rows, side_tables, taxon_rows
 
 BATCH_KIND = "predictions"
 SUMMARY_KIND = "prediction-summary"
@@ -87,11 +88,18 @@ def image_predictions(store: Store, image: str, *, batch: str | None = None, lat
     """An image (ARK id, other id or IRI): its predictions in the chosen batches and its metadata."""
     iri = image if image.startswith("http") else image_iri(image)
     chosen = {b.iri: b for b in batches(store, batch, latest=latest)}
-    rows = store.select(_IMAGE_Q, {"img": NamedNode(iri)}).rows
+    tables = side_tables(store, list(chosen.values()))
+    rows = store.select(_IMAGE_Q, {"img": NamedNode(iri)}).rows if len(tables) < len(chosen) else []
     preds = []
+    for g, path in tables.items():
+        for r in image_rows(path, iri):
+            preds.append({**batch_dict(chosen[g]), "taxon": curie(r["taxon"]), "trait": curie(r["trait"]),
+                          "value": r["value"], "confidence": r["confidence"], "unit": curie(r["unit"]),
+                          "ground_truth": r["truth"], "specimen": r["specimen"], "region": r["region"],
+                          "tier": "predicted"})
     for g, _p, taxon, trait, value, conf, unit, truth, spec, region in rows:
         b = chosen.get(g.value)
-        if b is None:
+        if b is None or g.value in tables:
             continue
         preds.append({**batch_dict(b), "taxon": curie(taxon.value), "trait": curie(trait.value), "value": term_value(value),
                       "confidence": term_value(conf), "unit": curie(unit.value) if unit is not None else None,
@@ -182,11 +190,20 @@ _TAXON_PRED_Q = f"""SELECT ?g ?img ?trait ?value ?conf ?unit WHERE {{ GRAPH ?g {
 def taxon_predictions(store: Store, taxon_iri: str, *, batch: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
     """Image-level predictions about a taxon in the chosen batches (at most ``limit`` per call)."""
     chosen = {b.iri: b for b in batches(store, batch)}
+    tables = side_tables(store, list(chosen.values()))
     out = []
+    for g, path in tables.items():
+        for r in taxon_rows(path, taxon_iri, limit=limit - len(out)):
+            out.append({**batch_dict(chosen[g]), "image": image_id(r["image"]), "trait": curie(r["trait"]),
+                        "value": r["value"], "confidence": r["confidence"], "unit": curie(r["unit"])})
+        if len(out) >= limit:
+            return out
+    if len(tables) == len(chosen):
+        return out
     for g, img, trait, value, conf, unit in store.select(_TAXON_PRED_Q % (int(limit) * 4 + 100),
                                                          {"taxon": NamedNode(taxon_iri)}).rows:
         b = chosen.get(g.value)
-        if b is None:
+        if b is None or g.value in tables:
             continue
         out.append({**batch_dict(b), "image": image_id(img.value), "trait": curie(trait.value), "value": term_value(value),
                     "confidence": term_value(conf), "unit": curie(unit.value) if unit is not None else None})

@@ -11,6 +11,7 @@ A taxon's summaries are then one small bound query, whatever the number of predi
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -107,43 +108,71 @@ def _categorical(cat: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _num(x: Any, dt: str = "double") -> str | None:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return None
-    return f'"{int(x)}"^^<{XSD}integer>' if dt == "integer" else f'"{float(x)!r}"^^<{XSD}double>'
-
-
 def _lit(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
 
 
-def summary_ntriples(cont: pd.DataFrame, cat: pd.DataFrame, prefix: str, batch_graph: str) -> Iterator[tuple[bytes, int]]:
-    P = lambda x: f"<{TKG}{x}>"  # noqa: E731
-    typ = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
-    lines: list[str] = []
+SUMMARY_CHUNK = 25_000  # summary nodes per N-Triples chunk (about 350k triples: a bulk load's memory grows with its chunk)
+
+
+def _lits(values: list[Any]) -> list[str]:
+    out = {v: _lit(str(v)) for v in set(values)}
+    return [out[v] for v in values]
+
+
+def _emit(lines: list[str], subj: list[str], objects: list[str], pred: str, mask: Any = None) -> None:
+    """One predicate's lines for a chunk of subjects (where ``mask`` holds)."""
+    if mask is None:
+        lines.extend(f"{s}{pred}{o} ." for s, o in zip(subj, objects))
+    else:
+        lines.extend(f"{s}{pred}{o} ." for s, o, k in zip(subj, objects, mask) if k)
+
+
+def summary_ntriples(cont: pd.DataFrame, cat: pd.DataFrame, prefix: str, batch_graph: str, *,
+                     chunk: int = SUMMARY_CHUNK) -> Iterator[tuple[bytes, int]]:
+    """N-Triples chunks of the summary nodes (``(bytes, triples)``, :data:`SUMMARY_CHUNK` nodes
+    each), built a column at a time (a summary's lines in any order: N-Triples lines stand alone)."""
+    P = lambda x: f" <{TKG}{x}> "  # noqa: E731
+    typ = " <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
     i = 0
     for kind, frame in (("continuous", cont), ("categorical", cat)):
-        for r in frame.to_dict("records"):
-            i += 1
-            s = f"<{prefix}{i}>"
-            lines += [f"{s} {typ} {P('PredictionSummary')} .", f"{s} {P('summaryOf')} <{batch_graph}> .",
-                      f"{s} {P('taxon')} <{r['taxon_iri']}> .", f"{s} {P('trait')} <{r['trait_iri']}> .",
-                      f"{s} {P('traitKind')} {_lit(kind)} ."]
+        kind_lit = _lit(kind)
+        for start in range(0, len(frame), chunk):
+            part = frame.iloc[start:start + chunk]
+            m = len(part)
+            subj = [f"<{prefix}{j}>" for j in range(i + 1, i + m + 1)]
+            i += m
+            lines: list[str] = []
+            emit = functools.partial(_emit, lines, subj)
+            emit([f"<{TKG}PredictionSummary>"] * m, typ)
+            emit([f"<{batch_graph}>"] * m, P("summaryOf"))
+            emit([f"<{t}>" for t in part["taxon_iri"].tolist()], P("taxon"))
+            emit([f"<{t}>" for t in part["trait_iri"].tolist()], P("trait"))
+            emit([kind_lit] * m, P("traitKind"))
             for key in NUMERIC:
-                if key in r:
-                    v = _num(r[key], "integer" if key == "n" else "double")
-                    if v is not None:
-                        lines.append(f"{s} {P(_camel(key))} {v} .")
-            if r.get("region"):
-                lines.append(f"{s} {P('region')} {_lit(str(r['region']))} .")
-            for reg in r["regions"] if isinstance(r.get("regions"), list) else ():
-                lines.append(f"{s} {P('pooledRegion')} {_lit(str(reg))} .")
-            if kind == "continuous" and r.get("unit"):
-                lines.append(f"{s} {P('unit')} <{_OBO}{r['unit'].replace(':', '_')}> .")
+                if key not in part:
+                    continue
+                vals = part[key].to_numpy(dtype=float)
+                ok = np.isfinite(vals)
+                if key == "n":
+                    emit([f'"{int(v)}"^^<{XSD}integer>' if k else "" for v, k in zip(vals.tolist(), ok)], P("n"), ok)
+                else:
+                    emit([f'"{v!r}"^^<{XSD}double>' if k else "" for v, k in zip(vals.tolist(), ok)],
+                         P(_camel(key)), ok)
+            if "region" in part:
+                reg = part["region"].fillna("").astype(str).tolist()
+                emit(_lits(reg), P("region"), [bool(r) for r in reg])
+            if "regions" in part:
+                for s_, regs in zip(subj, part["regions"].tolist()):
+                    if isinstance(regs, list):
+                        lines.extend(f"{s_}{P('pooledRegion')}{_lit(str(r))} ." for r in regs)
+            if kind == "continuous" and "unit" in part:
+                units = part["unit"].fillna("").astype(str).tolist()
+                emit([f"<{_OBO}{u.replace(':', '_')}>" for u in units], P("unit"), [bool(u) for u in units])
             if kind == "categorical":
-                lines.append(f"{s} {P('stateCounts')} {_lit(json.dumps(r['states'], ensure_ascii=False))} .")
-                lines.append(f"{s} {P('mostFrequentState')} {_lit(str(r['mode']))} .")
-    yield ("\n".join(lines) + "\n").encode(), len(lines)
+                emit([_lit(json.dumps(st, ensure_ascii=False)) for st in part["states"].tolist()], P("stateCounts"))
+                emit(_lits(part["mode"].tolist()), P("mostFrequentState"))
+            yield ("\n".join(lines) + "\n").encode(), len(lines)
 
 
 def _camel(key: str) -> str:

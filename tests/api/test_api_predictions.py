@@ -99,3 +99,50 @@ def test_taxon_summaries_per_region_pooled_and_one_region(wings):
     img = wings.get("/api/v1/images/MZUSP-0587.jpg/predictions").json()
     assert [(i["trait"], i["region"], i["value"]) for i in img["items"]][:2] == [("PATO:0000122", "left", 4.012),
                                                                                 ("PATO:0000122", "right", 4.027)]
+
+
+@pytest.fixture(scope="module")
+def both_rows(tmp_path_factory, toy):
+    """Two served stores with the same batches, per-image rows in the batch graph and in Parquet."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+    from kg import KnowledgeGraph
+
+    pdir = toy / "predictions"
+    clients = {}
+    with __import__("contextlib").ExitStack() as stack:
+        for mode in ("rdf", "parquet"):
+            path = tmp_path_factory.mktemp(mode) / "store"
+            g = KnowledgeGraph.open(f"oxigraph:{path}")
+            g.load_taxonomy(pdir / "taxa.csv")
+            for f in ("v1.csv", "v2.csv"):
+                g.load_predictions(pdir / f, rows=mode)
+            g.load_predictions(pdir / "fiji_wings.csv", mapping=pdir / "fiji_wings.yaml", new_taxa=True, rows=mode)
+            g.close()
+            clients[mode] = stack.enter_context(TestClient(create_app(Settings(store=f"oxigraph:{path}",
+                                                                               query_workers=1)),
+                                                           raise_server_exceptions=False))
+        yield clients
+
+
+def _no_times(x):
+    if isinstance(x, dict):
+        return {k: _no_times(v) for k, v in x.items() if k != "loaded"}
+    if isinstance(x, list):
+        return [_no_times(v) for v in x]
+    return x
+
+
+@pytest.mark.parametrize("url", ["/api/v1/images/ark:/89609/toy/i3/predictions",
+                                 "/api/v1/images/ark:/89609/toy/i3/predictions?all_versions=true",
+                                 "/api/v1/images/ark:/89609/toy/i4/predictions?batch=predictions/fin-net/1.0",
+                                 "/api/v1/images/MZUSP-0412.jpg/predictions",
+                                 "/api/v1/images/ark:/89609/nope/predictions"])
+def test_image_routes_answer_the_same_from_parquet_rows(both_rows, url):
+    r, p = both_rows["rdf"].get(url), both_rows["parquet"].get(url)
+    assert p.status_code == r.status_code
+    assert _no_times(p.json()) == _no_times(r.json())
+    if r.status_code == 200:
+        assert p.json()["total"] > 0 and all(i["batch"].startswith("predictions/") for i in p.json()["items"])

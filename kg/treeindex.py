@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from kg.core.errors import IntegrityError, NotFound, ValidationError
 from kg.tree_labels import AMBIGUOUS, LabelTable, normalise_label
 from kg.tree_rmq import RangeMinimum, jump_sum
 
-FORMAT = 2  # 2: root distances kept in the file (1 rebuilt them at every load)
+FORMAT = 3  # 2: root distances kept in the file (1 rebuilt them at every load); 3: the label table too
 
 
 class TreeIndex:
@@ -95,13 +96,18 @@ class TreeIndex:
         """Write the index as one ``.npz`` (atomically: a temp file renamed into place)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        blob = "\x00".join(self.names).encode()
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, parent=self.parent, size=self.size, depth=self.depth, length=self.length,
-                     support=self.support, dist=self.dist, names=np.frombuffer(blob, dtype=np.uint8),
-                     meta=np.array(json.dumps({**self.meta, "format": FORMAT})))
-        os.replace(tmp, path)
+        blob = "\x00".join(self.names).encode("utf-8", "surrogatepass")
+        labels, dup_keys = self._labels().arrays()  # kept: hashing millions of labels takes seconds
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, parent=self.parent, size=self.size, depth=self.depth, length=self.length,
+                         support=self.support, dist=self.dist, names=np.frombuffer(blob, dtype=np.uint8),
+                         **{f"labels_{k}": v for k, v in labels.items()},
+                         meta=np.array(json.dumps({**self.meta, "format": FORMAT, "label_dups": dup_keys})))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod
@@ -110,8 +116,11 @@ class TreeIndex:
             meta = json.loads(str(z["meta"]))
             if meta.get("format") != FORMAT:
                 raise IntegrityError(f"{path}: tree index format {meta.get('format')}, expected {FORMAT}")
-            names = z["names"].tobytes().decode().split("\x00")
-            return cls(z["parent"], z["size"], z["depth"], z["length"], z["support"], names, meta, dist=z["dist"])
+            names = z["names"].tobytes().decode("utf-8", "surrogatepass").split("\x00")
+            dups = meta.pop("label_dups")
+            ix = cls(z["parent"], z["size"], z["depth"], z["length"], z["support"], names, meta, dist=z["dist"])
+            ix._table = LabelTable.from_arrays(names, {k[7:]: z[k] for k in z.files if k.startswith("labels_")}, dups)
+            return ix
 
     # basic facts -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -146,14 +155,15 @@ class TreeIndex:
 
     # names -------------------------------------------------------------------------------------
     def _labels(self) -> LabelTable:
-        """The label table (built on first use; a 1M-tip tree takes about a second)."""
+        """The label table (read from the index file, else built on first use: seconds for
+        millions of labels)."""
         if self._table is None:
             self._table = LabelTable(self.names, self.size == 1)
         return self._table
 
     def prepare(self) -> TreeIndex:
-        """Build the label table now (a service does it at start-up, so that no request pays for
-        it: seconds on a tree of millions of tips). Lookups build it on first use otherwise."""
+        """Have the label table ready now (a service does it at start-up, so that no request pays
+        for it; an index read from its file has it already). Lookups build it on first use otherwise."""
         self._labels()
         return self
 

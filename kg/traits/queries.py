@@ -14,7 +14,8 @@ from kg.core.graphs import derived_sha, load_graph
 from kg.core.names import normalise_name, taxon_iri
 from kg.core.store import Store
 from kg.phenoindex import PhenotypeIndex
-from kg.traits.calls import ABSENT, PRESENT, Call, compute_calls
+from kg.traits.cached import open_calls, open_index
+from kg.traits.calls import ABSENT, PRESENT, Call
 from kg.traits.clades import CladeQueries
 from kg.traits.evidence import state_info, term_labels
 from kg.traits.inference_graph import RULES, call_ntriples_chunks
@@ -31,16 +32,14 @@ class Traits(CladeQueries):
     # ------------------------------------------------------------------ index and inference
     @property
     def index(self) -> PhenotypeIndex:
-        if "phenoindex" not in self._cache:
-            self._cache["phenoindex"] = PhenotypeIndex.build(self.store)
+        if "phenoindex" not in self._cache:  # kept on disk per graph version (kg.traits.cached)
+            self._cache["phenoindex"] = open_index(self.store)
         return self._cache["phenoindex"]
 
     def calls(self) -> dict[tuple[str, str, str], Call]:
         """Every asserted and inferred call, keyed by (taxon, entity, value)."""
         if "calls" not in self._cache:
-            idx = self.index
-            with gc_paused():
-                self._cache["calls"] = compute_calls(idx)
+            self._cache["calls"] = open_calls(self.store, lambda: self.index)
         return self._cache["calls"]
 
     def infer(self, *, name: str = "presence-absence") -> Any:

@@ -37,7 +37,8 @@ def open_kg(settings: Settings) -> KnowledgeGraph:
     if settings.read_only and settings.store.startswith("oxigraph:") and settings.store[len("oxigraph:"):]:
         from kg.core.store import OxigraphStore
 
-        return KnowledgeGraph(OxigraphStore(settings.store[len("oxigraph:"):], read_only=True))
+        return KnowledgeGraph(OxigraphStore(settings.store[len("oxigraph:"):], read_only=True,
+                                            snapshot_of=settings.snapshot_of))
     return KnowledgeGraph.open(settings.store)
 
 

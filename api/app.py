@@ -100,7 +100,7 @@ def warm_up(app: FastAPI) -> None:
     if kg.graphs(kind="ontology"):
         _ = kg.terms
     if kg.graphs(kind="phenotypes"):
-        kg.traits.calls()
+        kg.traits.prepare()  # calls, their tables, labels and evidence: no first request builds them
     log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
 

@@ -42,6 +42,17 @@ class Traits(CladeQueries):
             self._cache["calls"] = open_calls(self.store, lambda: self.index)
         return self._cache["calls"]
 
+    def prepare(self) -> Traits:
+        """Have ready now what trait requests read (a service does it at start-up, so that no request
+        builds it): the phenotype index and the calls (read from their files when kept), the calls by
+        taxon, the state -> taxa table, the term labels and the states' evidence."""
+        self.calls()
+        self.calls_by_taxon()
+        self._state_taxa()
+        self.labels()
+        state_info(self.store, self._cache, set())
+        return self
+
     def infer(self, *, name: str = "presence-absence") -> Any:
         """Write the calls into a derived graph (kind ``inference``); a no-op when inputs are unchanged."""
         idx = self.index
@@ -80,11 +91,15 @@ class Traits(CladeQueries):
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise NotFound(f"no taxon {name_or_iri!r} with phenotypes{hint}")
 
-    def label(self, iri: str) -> str:
+    def labels(self) -> dict[str, str]:
+        """Term IRI -> label (read from the store once per store state)."""
         lab = self._cache.get("labels")
         if lab is None:
             lab = self._cache["labels"] = term_labels(self.store, self.index)
-        return lab.get(iri) or contract(iri)
+        return lab
+
+    def label(self, iri: str) -> str:
+        return self.labels().get(iri) or contract(iri)
 
     def evidence(self, call: Call) -> list[dict[str, Any]]:
         """The states, characters, matrices and publications behind a call."""

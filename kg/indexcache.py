@@ -181,3 +181,40 @@ def split(table: np.ndarray, off: np.ndarray, ids: np.ndarray) -> list[list[Any]
     vals = table[ids].tolist()
     o = off.tolist()
     return [vals[a:b] for a, b in zip(o[:-1], o[1:])]
+
+
+def load_mapped(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` (what :func:`numpy.savez` writes) mapped from the file,
+    not read: a process starts without copying hundreds of megabytes, and processes that map one
+    file share its pages. The arrays are read-only. Raises on anything but whole stored members."""
+    import io
+    import mmap
+    import struct
+    import zipfile
+
+    with open(path, "rb") as fh:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    view = memoryview(mm)
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                raise ValueError(f"{path}: member {info.filename} is not a stored .npy")
+            h = info.header_offset
+            if view[h:h + 4] != b"PK\x03\x04":
+                raise ValueError(f"{path}: bad local header of {info.filename}")
+            name_len, extra_len = struct.unpack("<HH", view[h + 26:h + 30])
+            start = h + 30 + name_len + extra_len
+            data = view[start:start + info.file_size]
+            if len(data) != info.file_size:
+                raise ValueError(f"{path}: {info.filename} is cut short")
+            f = io.BytesIO(data[:65536].tobytes())
+            major, _ = np.lib.format.read_magic(f)
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if major == 1
+                                     else np.lib.format.read_array_header_2_0(f))
+            if dtype.hasobject:
+                raise ValueError(f"{path}: {info.filename} holds Python objects")
+            count = int(np.prod(shape)) if shape else 1
+            arr = np.frombuffer(data, dtype=dtype, count=count, offset=f.tell())
+            out[info.filename[:-4]] = arr.reshape(shape, order="F" if fortran else "C")
+    return out

@@ -33,7 +33,7 @@ from kg.core.errors import IntegrityError, NotFound, ValidationError
 from kg.tree_labels import AMBIGUOUS, LabelTable, normalise_label
 from kg.tree_rmq import RangeMinimum, jump_sum
 
-FORMAT = 3  # 2: root distances kept in the file (1 rebuilt them at every load); 3: the label table too
+FORMAT = 3  # 2: root distances kept in the file (1 rebuilt them at every load); 3: label and RMQ tables too
 
 
 class TreeIndex:
@@ -42,7 +42,7 @@ class TreeIndex:
 
     def __init__(self, parent: np.ndarray, size: np.ndarray, depth: np.ndarray, length: np.ndarray,
                  support: np.ndarray, names: list[str], meta: dict[str, Any] | None = None,
-                 dist: np.ndarray | None = None) -> None:
+                 dist: np.ndarray | None = None, rmq: RangeMinimum | None = None) -> None:
         self.parent = np.asarray(parent, dtype=np.int32)
         self.size = np.asarray(size, dtype=np.int32)
         self.depth = np.asarray(depth, dtype=np.int32)
@@ -58,7 +58,7 @@ class TreeIndex:
         # 2.4M-tip tree is seconds), else computed
         self.dist = (np.asarray(dist, dtype=np.float64) if dist is not None and len(dist) == n else
                      jump_sum(self.parent, np.nan_to_num(self.length, nan=0.0) * (self.parent >= 0)))
-        self._rmq = RangeMinimum(self.depth)
+        self._rmq = rmq if rmq is not None and rmq.n == n else RangeMinimum(self.depth)
         self._table: LabelTable | None = None
         self._genera: dict[str, list[int]] | None = None
 
@@ -104,6 +104,7 @@ class TreeIndex:
                 np.savez(fh, parent=self.parent, size=self.size, depth=self.depth, length=self.length,
                          support=self.support, dist=self.dist, names=np.frombuffer(blob, dtype=np.uint8),
                          **{f"labels_{k}": v for k, v in labels.items()},
+                         **{f"rmq_{k}": v for k, v in self._rmq.arrays().items()},
                          meta=np.array(json.dumps({**self.meta, "format": FORMAT, "label_dups": dup_keys})))
             os.replace(tmp, path)
         finally:
@@ -112,15 +113,20 @@ class TreeIndex:
 
     @classmethod
     def load(cls, path: str | Path) -> TreeIndex:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("format") != FORMAT:
-                raise IntegrityError(f"{path}: tree index format {meta.get('format')}, expected {FORMAT}")
-            names = z["names"].tobytes().decode("utf-8", "surrogatepass").split("\x00")
-            dups = meta.pop("label_dups")
-            ix = cls(z["parent"], z["size"], z["depth"], z["length"], z["support"], names, meta, dist=z["dist"])
-            ix._table = LabelTable.from_arrays(names, {k[7:]: z[k] for k in z.files if k.startswith("labels_")}, dups)
-            return ix
+        """Read an index file: its arrays are mapped from the file (read-only, shared by the
+        processes that map it), the names decoded, nothing recomputed."""
+        from kg.indexcache import load_mapped
+
+        z = load_mapped(Path(path))
+        meta = json.loads(str(z["meta"]))
+        if meta.get("format") != FORMAT:
+            raise IntegrityError(f"{path}: tree index format {meta.get('format')}, expected {FORMAT}")
+        names = z["names"].tobytes().decode("utf-8", "surrogatepass").split("\x00")
+        dups = meta.pop("label_dups")
+        rmq = RangeMinimum(None, arrays={k[4:]: v for k, v in z.items() if k.startswith("rmq_")})
+        ix = cls(z["parent"], z["size"], z["depth"], z["length"], z["support"], names, meta, dist=z["dist"], rmq=rmq)
+        ix._table = LabelTable.from_arrays(names, {k[7:]: v for k, v in z.items() if k.startswith("labels_")}, dups)
+        return ix
 
     # basic facts -------------------------------------------------------------------------------
     def __len__(self) -> int:

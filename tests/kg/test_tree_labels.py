@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -109,3 +110,24 @@ def test_the_index_file_keeps_the_table_and_answers_as_the_fresh_index(tmp_path)
     tips = [back.names[i] for i in back.tips.tolist() if back.names[i] not in ("x_y", "x y", "p")]
     assert back.ids(tips).tolist() == fresh.ids(tips).tolist()
     assert back.mrca(back.ids(["Danio rerio", "Corydoras_aeneus"])) == fresh.mrca(fresh.ids(["Danio_rerio", "Corydoras aeneus"]))
+
+
+def test_a_damaged_index_file_is_rebuilt_not_mapped(tmp_path, toy):
+    from kg import KnowledgeGraph
+
+    g = KnowledgeGraph.open(f"oxigraph:{tmp_path / 'kg'}")
+    g.load_tree(toy / "trees" / "toy.nwk", name="toy")
+    g.invalidate()
+    (path,) = (tmp_path / "kg.cache" / "trees").glob("*.npz")
+    good = TreeIndex.load(path)
+    assert good.meta["format"] == FORMAT and not good.parent.flags.writeable  # mapped from the file
+    for cut in (len(path.read_bytes()) // 2, 40):
+        data = path.read_bytes()
+        path.write_bytes(data[:cut])
+        with pytest.raises((zipfile.BadZipFile, ValueError, OSError)):
+            TreeIndex.load(path)
+        g.invalidate()
+        t = g.tree("toy")
+        assert t.index.meta["source"] == "built" and t.index.names == good.names
+        assert TreeIndex.load(path).names == good.names  # written again, whole
+    g.close()

@@ -15,7 +15,8 @@ process builds and writes new files. Old files stay until the cache directory is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -53,15 +54,15 @@ def open_index(store: Store) -> PhenotypeIndex:
     return idx
 
 
-def open_calls(store: Store, index: Callable[[], PhenotypeIndex]) -> dict[tuple[str, str, str], Call]:
-    """Every asserted and inferred call: from its file for these graph versions and rules, else
-    computed from ``index()`` and written."""
+def open_calls(store: Store, index: Callable[[], PhenotypeIndex]) -> Mapping[tuple[str, str, str], Call]:
+    """Every asserted and inferred call: from its file for these graph versions and rules (a
+    :class:`CallTable`), else computed from ``index()`` (a dict) and written."""
     ph, cl = dependencies(store)
     path = ic.path_for(store, "traitcalls", ic.graphs_key(ph + cl, CALLS_FORMAT, RULES))
     got = ic.load(path, kind="traitcalls", fmt=CALLS_FORMAT)
+    if got is not None:
+        return CallTable(got)
     with gc_paused():
-        if got is not None:
-            return calls_from_arrays(got)
         calls = compute_calls(index())
     if ph:
         ic.try_save(path, calls_arrays(calls), kind="traitcalls", fmt=CALLS_FORMAT)
@@ -148,3 +149,108 @@ def calls_from_arrays(a: dict[str, Any]) -> dict[tuple[str, str, str], Call]:
             zip(t[a["taxon"]].tolist(), t[a["entity"]].tolist(), values, tiers,
                 ic.split(t, a["states_off"], a["states"]), ic.split(t, a["sources_off"], a["sources"]),
                 a["polymorphic"].tolist())}
+
+
+class CallTable(Mapping[tuple[str, str, str], Call]):
+    """The calls read from their file, as a read-only mapping ``(taxon, entity, value) -> Call``
+    that makes :class:`Call` objects only for what is asked: one key (a binary search over the
+    sorted key codes), one taxon's calls (:meth:`of_taxon`), or every call at once for a walk over
+    all of them (then kept). A service start reads the arrays and makes no call object."""
+
+    def __init__(self, a: dict[str, Any]) -> None:
+        self._a = a
+        self._t = ic.strings(a)
+        self._ids = {s: i for i, s in enumerate(self._t[:-1].tolist())}
+        n = len(self._t)
+        taxon, entity = a["taxon"].astype(np.int64), a["entity"].astype(np.int64)
+        code = (taxon * n + entity) * 2 + a["present"].astype(np.int64)
+        self._by_code = np.argsort(code, kind="stable")
+        self._codes = code[self._by_code]
+        self._by_taxon = np.argsort(taxon, kind="stable")  # rows of a taxon in their order
+        self._taxa = taxon[self._by_taxon]
+        self._made: dict[int, Call] = {}
+        self._all: dict[tuple[str, str, str], Call] | None = None
+        self._lock = threading.Lock()
+
+    def _call(self, row: int) -> Call:
+        c = self._made.get(row)
+        if c is None:
+            a, t = self._a, self._t
+            so, ss = a["states_off"], a["sources_off"]
+            c = Call(t[a["taxon"][row]], t[a["entity"][row]], PRESENT if a["present"][row] else ABSENT,
+                     _TIERS[a["tier"][row]], set(t[a["states"][so[row]:so[row + 1]]].tolist()),
+                     set(t[a["sources"][ss[row]:ss[row + 1]]].tolist()), bool(a["polymorphic"][row]))
+            self._made[row] = c
+        return c
+
+    def _row(self, key: Any) -> int | None:
+        try:
+            tx, e, v = key
+            ti, ei = self._ids.get(tx), self._ids.get(e)
+        except (TypeError, ValueError):
+            return None
+        if ti is None or ei is None or v not in (PRESENT, ABSENT):
+            return None
+        code = (ti * len(self._t) + ei) * 2 + (v == PRESENT)
+        i = int(np.searchsorted(self._codes, code))
+        return int(self._by_code[i]) if i < len(self._codes) and self._codes[i] == code else None
+
+    def __getitem__(self, key: tuple[str, str, str]) -> Call:
+        row = self._row(key)
+        if row is None:
+            raise KeyError(key)
+        return self._call(row)
+
+    def __contains__(self, key: object) -> bool:
+        return self._row(key) is not None
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    def of_taxon(self, taxon: str) -> list[Call]:
+        """A taxon's calls, in the order they were computed."""
+        ti = self._ids.get(taxon)
+        if ti is None:
+            return []
+        lo, hi = np.searchsorted(self._taxa, [ti, ti + 1])
+        return [self._call(r) for r in self._by_taxon[lo:hi].tolist()]
+
+    def materialised(self) -> dict[tuple[str, str, str], Call]:
+        """Every call as a dict (made once, in bulk)."""
+        if self._all is None:
+            with self._lock:
+                if self._all is None:
+                    with gc_paused():
+                        self._all = calls_from_arrays(self._a)
+        return self._all
+
+    def __iter__(self) -> Iterator[tuple[str, str, str]]:
+        return iter(self.materialised())
+
+    def keys(self):  # type: ignore[override]
+        return self.materialised().keys()
+
+    def values(self):  # type: ignore[override]
+        return self.materialised().values()
+
+    def items(self):  # type: ignore[override]
+        return self.materialised().items()
+
+
+class CallsByTaxon:
+    """``taxon -> [Call]`` over a :class:`CallTable` (what ``Traits.calls_by_taxon`` answers)."""
+
+    def __init__(self, table: CallTable) -> None:
+        self._table = table
+
+    def get(self, taxon: str, default: Any = None) -> Any:
+        return self._table.of_taxon(taxon) or default
+
+    def __getitem__(self, taxon: str) -> list[Call]:
+        got = self._table.of_taxon(taxon)
+        if not got:
+            raise KeyError(taxon)
+        return got
+
+    def __contains__(self, taxon: object) -> bool:
+        return isinstance(taxon, str) and bool(self._table.of_taxon(taxon))

@@ -5,7 +5,7 @@ semantics are in :mod:`kg.traits`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kg.core.bulk import gc_paused, load_chunks
@@ -14,7 +14,7 @@ from kg.core.graphs import derived_sha, load_graph
 from kg.core.names import normalise_name, taxon_iri
 from kg.core.store import Store
 from kg.phenoindex import PhenotypeIndex
-from kg.traits.cached import open_calls, open_index
+from kg.traits.cached import CallsByTaxon, CallTable, open_calls, open_index
 from kg.traits.calls import ABSENT, PRESENT, Call
 from kg.traits.clades import CladeQueries
 from kg.traits.evidence import state_info, term_labels
@@ -36,8 +36,9 @@ class Traits(CladeQueries):
             self._cache["phenoindex"] = open_index(self.store)
         return self._cache["phenoindex"]
 
-    def calls(self) -> dict[tuple[str, str, str], Call]:
-        """Every asserted and inferred call, keyed by (taxon, entity, value)."""
+    def calls(self) -> Mapping[tuple[str, str, str], Call]:
+        """Every asserted and inferred call, keyed by (taxon, entity, value) (a dict when computed
+        here, a :class:`~kg.traits.cached.CallTable` when read from the file kept beside the store)."""
         if "calls" not in self._cache:
             self._cache["calls"] = open_calls(self.store, lambda: self.index)
         return self._cache["calls"]
@@ -208,7 +209,10 @@ class Traits(CladeQueries):
                         "present": self._call_dict(p, True), "absent": self._call_dict(a, True)})
         return out
 
-    def calls_by_taxon(self) -> dict[str, list[Call]]:
+    def calls_by_taxon(self) -> Any:
+        """``taxon -> [Call]`` (``.get(taxon, default)``)."""
+        if "calls_by_taxon" not in self._cache and isinstance(self.calls(), CallTable):
+            self._cache["calls_by_taxon"] = CallsByTaxon(self.calls())  # read from the file: by key, lazily
         if "calls_by_taxon" not in self._cache:
             by: dict[str, list[Call]] = defaultdict(list)
             for c in self.calls().values():

@@ -161,3 +161,28 @@ def test_strings_round_trip_exactly():
     off, flat = s.lists([["a", "b"], [], ["é"]])
     assert ic.split(ic.strings(s.arrays()), off, flat) == [["a", "b"], [], ["é"]]
     assert np.asarray(ids).dtype == np.int64
+
+
+def test_trait_answers_from_the_files_equal_those_computed_here(store):
+    """The calls read back are a lazy table (kg.traits.cached.CallTable): every question answers as
+    with the calls computed in this process."""
+    from kg.traits.cached import CallTable
+
+    def answers(g: KnowledgeGraph) -> list:
+        t = g.traits
+        taxa = sorted(t.index.taxa)[:5]
+        calls = t.calls()
+        some = list(calls)[:50]
+        return [[t.traits_of(x) for x in taxa],
+                t.taxa_with("UBERON:0002101"), t.taxa_with("UBERON:0002101", value="present"),
+                t.conflicts(), [calls.get(k) for k in some], [k in calls for k in some],
+                calls.get(("nobody", "nothing", "present")), ("x", "y", "maybe") in calls, len(calls),
+                [t.calls_by_taxon().get(x, ()) for x in taxa + ["nobody"]]]
+
+    with KnowledgeGraph.open(f"oxigraph:{store}") as g:
+        computed = answers(g)  # computes the calls and writes the files
+        assert isinstance(g.traits.calls(), dict)
+    with KnowledgeGraph(OxigraphStore(store, read_only=True)) as g:
+        assert isinstance(g.traits.calls(), CallTable)
+        assert answers(g) == computed
+        assert g.traits.calls() == KnowledgeGraph(OxigraphStore(store, read_only=True)).traits.calls()

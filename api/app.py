@@ -37,7 +37,8 @@ def open_kg(settings: Settings) -> KnowledgeGraph:
     if settings.read_only and settings.store.startswith("oxigraph:") and settings.store[len("oxigraph:"):]:
         from kg.core.store import OxigraphStore
 
-        return KnowledgeGraph(OxigraphStore(settings.store[len("oxigraph:"):], read_only=True))
+        return KnowledgeGraph(OxigraphStore(settings.store[len("oxigraph:"):], read_only=True,
+                                            snapshot_of=settings.snapshot_of))
     return KnowledgeGraph.open(settings.store)
 
 
@@ -99,7 +100,7 @@ def warm_up(app: FastAPI) -> None:
     if kg.graphs(kind="ontology"):
         _ = kg.terms
     if kg.graphs(kind="phenotypes"):
-        kg.traits.calls()
+        kg.traits.prepare()  # calls, their tables, labels and evidence: no first request builds them
     log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
 

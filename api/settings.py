@@ -57,6 +57,10 @@ class Settings:
     read_only: bool = False
     #: Build the derived views (tree indices, term index, trait calls) at start-up, before serving.
     warm: bool = False
+    #: The store a read-only ``store`` is a snapshot of (``traitkg serve --workers N`` sets it): the
+    #: workers read and write the index files kept beside that store (``<store>.cache/``), so they
+    #: are built once per graph version, not once per snapshot.
+    snapshot_of: str | None = None
     #: Let an uploaded ontology's owl:imports be downloaded (otherwise only imports already in the
     #: ontology cache resolve: the server fetches no URL a client names). ``file:`` imports never are.
     upload_fetch_imports: bool = False
@@ -85,7 +89,7 @@ class Settings:
                 elif f.name in ("result_limit", "max_upload", "query_workers", "max_queries", "max_queued_jobs"):
                     kw[f.name] = int(raw)
                 else:
-                    kw[f.name] = (raw or None) if f.name in ("api_token", "upload_dir") else raw
+                    kw[f.name] = (raw or None) if f.name in ("api_token", "upload_dir", "snapshot_of") else raw
             except ValueError:
                 what = "a number of seconds" if f.name in ("query_timeout", "queue_wait") else "an integer"
                 raise ValidationError(f"{key}={raw!r}: expected {what}") from None

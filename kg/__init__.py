@@ -169,11 +169,11 @@ class KnowledgeGraph:
 
     @property
     def terms(self) -> Any:
-        """The term index (:class:`kg.terms.TermIndex`), built once from the store and cached."""
-        if "terms" not in self._cache:
-            from kg.terms import TermIndex
+        """The term index (:class:`kg.terms.TermIndex`), built once per ontology version and kept on disk."""
+        if "terms" not in self._cache:  # kept on disk per graph version (kg.term_cache)
+            from kg.term_cache import open_terms
 
-            self._cache["terms"] = TermIndex.build(self.store)
+            self._cache["terms"] = open_terms(self.store)
         return self._cache["terms"]
 
     def ontology_diff(self, a: str, b: str) -> Any:

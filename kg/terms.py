@@ -124,7 +124,7 @@ class TermIndex(InformationContent, TermSearch):
             idx.transitive |= {q.subject.value for q in store.quads(
                 None, NamedNode(RDF_TYPE), NamedNode(OWL + "TransitiveProperty"), rec.iri)}
         idx.graphs = [r.iri for r in onto + closures]
-        idx._finish()
+        idx.index_names()
         return idx
 
     def _read_terms(self, store: Store, graph: str) -> None:
@@ -167,7 +167,8 @@ class TermIndex(InformationContent, TermSearch):
         for q in store.quads(None, None, None, graph):
             self._edge(q.subject.value, q.predicate.value, q.object.value)
 
-    def _finish(self) -> None:
+    def index_names(self) -> None:
+        """Derived lookups (names and synonyms to terms, xrefs) from the terms read (or loaded)."""
         for iri, t in self.terms.items():
             if t.label:
                 self._names[normalise(t.label)].append((iri, "label"))

@@ -1,15 +1,16 @@
-"""Tip and node labels of one tree: an open-addressing hash table over the labels (a probe reads a
-window of slots at once), exact and normalised lookups, ambiguity marked."""
+"""Tip and node labels of one tree: sorted tables of stable 64-bit label hashes (xxh3 of the UTF-8
+bytes, the same in every process, so the tables are kept in the tree index file and read back at
+start), exact and normalised lookups verified against the labels themselves, ambiguity marked."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import xxhash
 
 AMBIGUOUS = -2  # a label shared by two tips (or, with no tip, two internal nodes)
-_EMPTY = -1  # an empty slot of the label table
-_WINDOW = 4  # slots of a probe read at once
+_NAMES = ("x_hash", "x_node", "x_res", "k_hash", "k_node", "k_res", "lab", "res", "dup_node_off", "dup_node")
 
 
 def normalise_label(name: str) -> str:
@@ -20,24 +21,56 @@ def normalise_label(name: str) -> str:
     return k
 
 
+def label_hashes(items: list[Any]) -> np.ndarray:
+    """xxh3-64 of each string's UTF-8 bytes, as int64 (stable across processes and machines).
+    A non-string raises ``TypeError`` (lone surrogates are hashed as written, never refused)."""
+    h = xxhash.xxh3_64_intdigest
+    for x in items:
+        if not isinstance(x, str):
+            raise TypeError(f"not a label: {x!r}")
+    return np.fromiter((h(x.encode("utf-8", "surrogatepass")) for x in items), dtype=np.uint64,
+                       count=len(items)).view(np.int64)
+
+
+def _sorted_table(h: np.ndarray, node: np.ndarray, res: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per distinct hash (its first occurrence), sorted by hash: (hash, node, result)."""
+    uh, first = np.unique(h, return_index=True)
+    return uh, node[first].astype(np.int32), res[first].astype(np.int32)
+
+
 class LabelTable:
     """Label -> node id for one tree.
 
-    Labels as written sit in an open-addressing table keyed by their Python string hash (numpy
-    arrays, linear probing): a batch of names costs one hash each, a few vectorised gathers and
-    one list comparison with the labels found (identical objects compare without reading them).
-    Normalised forms (``Genus species`` for a tip written ``Genus_species``, blanks folded) go
-    through a dict that is built on the first miss. All lookups share one rule: a tip wins over an
-    internal node with the same normalised label, and two tips (or, without a tip, two internal
-    nodes) with one normalised label make it ambiguous.
+    Labels as written are found by their stable hash in a sorted array (one vectorised binary
+    search for a batch of names), then verified against the label stored for that hash (one list
+    comparison: identical objects compare without reading them); normalised forms (``Genus
+    species`` for a tip written ``Genus_species``, blanks folded) the same way in a second table.
+    Two different strings with one hash are told apart by the comparison (a dict of every
+    normalised label decides then). All lookups share one rule: a tip wins over an internal node
+    with the same normalised label, and two tips (or, without a tip, two internal nodes) with one
+    normalised label make it ambiguous. :meth:`arrays` and :meth:`from_arrays` keep the tables
+    in the tree index file, so a process reads them instead of hashing millions of labels.
     """
 
-    def __init__(self, names: list[str], tip: np.ndarray) -> None:
+    hashes = staticmethod(label_hashes)
+
+    def __init__(self, names: list[str], tip: np.ndarray | None = None, *,
+                 arrays: dict[str, np.ndarray] | None = None) -> None:
         self.names = names
+        self._by_key: dict[str, int] | None = None
+        if arrays is not None:
+            for k in _NAMES:
+                setattr(self, k, np.asarray(arrays[k]))
+            keys = arrays["dup_keys"]
+            off = self.dup_node_off.tolist()
+            nodes = self.dup_node.tolist()
+            self.dups = {k: nodes[a:b] for k, a, b in zip(keys, off[:-1], off[1:])}
+            return
+        assert tip is not None
         lab = np.flatnonzero(np.fromiter(map(len, names), dtype=np.int64, count=len(names)))
         labels = [names[i] for i in lab.tolist()]
         keys = [normalise_label(x) for x in labels]
-        hk = np.fromiter(map(hash, keys), dtype=np.int64, count=len(keys))
+        hk = self.hashes(keys)
         is_tip = tip[lab]
         # group equal normalised keys (by hash; equal hashes are split by the strings themselves)
         order = np.lexsort((lab, ~is_tip, hk))
@@ -61,57 +94,53 @@ class LabelTable:
             else:
                 res[poss] = AMBIGUOUS
                 self.dups[key] = sorted(win.tolist())
-        del keys, hk, order, hs, start, gid, single, groups
-        self._lab, self._res = lab, res
-        self._by_key: dict[str, int] | None = None
-        # labels as written: one slot per distinct hash, placed in home-slot order (linear probing)
-        hr = np.fromiter(map(hash, labels), dtype=np.int64, count=len(labels))
-        uh, first = np.unique(hr, return_index=True)
-        size = 8
-        while size < 2 * len(uh):
-            size <<= 1
-        self.mask = size - 1
-        home = uh & self.mask
-        o = np.argsort(home, kind="stable")
-        k = np.arange(len(o), dtype=np.int64)
-        pos = k + np.maximum.accumulate(home[o] - k) if len(o) else k
-        n_slots = max(size, int(pos[-1]) + 1 if len(pos) else 0) + _WINDOW  # empty slots end every probe
-        self.th = np.zeros(n_slots, dtype=np.int64)
-        self.tres = np.full(n_slots, _EMPTY, dtype=np.int64)
-        self.tlab = np.full(n_slots, None, dtype=object)  # the label (compared with each hit)
-        self.th[pos] = uh[o]
-        self.tres[pos] = res[first[o]]
-        self.tlab[pos] = np.asarray(labels, dtype=object)[first[o]]
+        self.lab, self.res = lab.astype(np.int32), res.astype(np.int32)
+        # the tables: labels as written, and normalised forms (a row per distinct hash; the node
+        # whose label is kept there verifies a hit)
+        self.x_hash, self.x_node, self.x_res = _sorted_table(self.hashes(labels), lab, res)
+        self.k_hash, self.k_node, self.k_res = _sorted_table(hk, lab, res)
+        dup_nodes = list(self.dups.values())
+        self.dup_node_off = np.cumsum([0] + [len(v) for v in dup_nodes]).astype(np.int64)
+        self.dup_node = np.asarray([x for v in dup_nodes for x in v], dtype=np.int64)
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], list[str]]:
+        """The tables as arrays, and the ambiguous normalised labels (in :attr:`dup_node_off` order)."""
+        return {k: getattr(self, k) for k in _NAMES}, list(self.dups)
+
+    @classmethod
+    def from_arrays(cls, names: list[str], arrays: dict[str, np.ndarray], dup_keys: list[str]) -> LabelTable:
+        return cls(names, arrays={**arrays, "dup_keys": dup_keys})
+
+    @staticmethod
+    def _probe(table: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ``table`` (sorted hashes) holding each of ``q``, and whether each was found."""
+        if len(table) == 0:
+            return np.zeros(len(q), dtype=np.int64), np.zeros(len(q), dtype=bool)
+        at = np.minimum(np.searchsorted(table, q), len(table) - 1)
+        return at, table[at] == q
 
     def exact(self, items: list[Any]) -> np.ndarray | None:
         """For labels as written: each one's node (or ``AMBIGUOUS``); ``None`` if any item is
         not such a label (the caller then goes item by item)."""
-        k = len(items)
-        if k == 0:
+        if len(items) == 0:
             return np.zeros(0, dtype=np.int64)
         try:
-            q = np.fromiter(map(hash, items), dtype=np.int64, count=k)
+            q = self.hashes(items)
         except TypeError:
             return None
-        p = q & self.mask
-        hit = self.th[p[:, None] + np.arange(_WINDOW)] == q[:, None]  # the first slots of each probe at once
-        step = hit.argmax(axis=1)
-        at = p + step
-        for j in np.flatnonzero(~hit[np.arange(k), step]).tolist():  # a longer probe (rare)
-            x = int(p[j]) + _WINDOW
-            while self.tres[x] != _EMPTY and self.th[x] != q[j]:
-                x += 1
-            at[j] = x
-        res = self.tres[at]
-        if (res == _EMPTY).any() or self.tlab[at].tolist() != items:  # a miss, or another string with that hash
+        at, hit = self._probe(self.x_hash, q)
+        if not hit.all():
             return None
-        return res
+        names = self.names
+        if [names[i] for i in self.x_node[at].tolist()] != items:  # another string with that hash
+            return None
+        return self.x_res[at].astype(np.int64)
 
     def by_key(self) -> dict[str, int]:
         """Normalised label -> node id (or ``AMBIGUOUS``)."""
         if self._by_key is None:
             names = self.names
-            self._by_key = {normalise_label(names[i]): r for i, r in zip(self._lab.tolist(), self._res.tolist())}
+            self._by_key = {normalise_label(names[i]): r for i, r in zip(self.lab.tolist(), self.res.tolist())}
         return self._by_key
 
     def get(self, name: str) -> int | None:
@@ -119,6 +148,11 @@ class LabelTable:
         r = self.exact([name])
         if r is not None:
             return int(r[0])
-        return self.by_key().get(normalise_label(name))
-
-
+        key = normalise_label(name)
+        at, hit = self._probe(self.k_hash, self.hashes([key]))
+        if not hit[0]:
+            return None  # no normalised label has this hash, so none is this one
+        i = int(at[0])
+        if normalise_label(self.names[int(self.k_node[i])]) == key:
+            return int(self.k_res[i])
+        return self.by_key().get(key)  # another label with the same hash: the dict decides

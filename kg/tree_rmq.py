@@ -24,7 +24,13 @@ def jump_sum(parent: np.ndarray, weight: np.ndarray) -> np.ndarray:
 class RangeMinimum:
     """Position of the minimum of ``values[l..r]``, vectorised over query arrays."""
 
-    def __init__(self, values: np.ndarray) -> None:
+    def __init__(self, values: np.ndarray | None, *, arrays: dict[str, np.ndarray] | None = None) -> None:
+        if arrays is not None:  # as :meth:`arrays` gave them (kept in the tree index file)
+            self.keys, self.prefix, self.suffix = arrays["keys"], arrays["prefix"], arrays["suffix"]
+            self.n = int(arrays["n"])
+            self.table = [arrays[f"t{k}"] for k in range(len(arrays) - 4)]
+            return
+        assert values is not None
         n = len(values)
         self.n = n
         nb = max(1, -(-n // BLOCK))
@@ -43,6 +49,11 @@ class RangeMinimum:
             table.append(np.minimum(prev[:-half], prev[half:]))
             k += 1
         self.table = table
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The structure as arrays (see ``arrays=`` of the constructor)."""
+        return {"keys": self.keys, "prefix": self.prefix, "suffix": self.suffix, "n": np.array(self.n),
+                **{f"t{k}": t for k, t in enumerate(self.table)}}
 
     def argmin_one(self, lo: int, hi: int) -> int:
         """:meth:`argmin` of one range with scalar reads (a handful of them instead of some twenty

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from kg.core.errors import IntegrityError, NotFound, ValidationError
 from kg.tree_labels import AMBIGUOUS, LabelTable, normalise_label
 from kg.tree_rmq import RangeMinimum, jump_sum
 
-FORMAT = 2  # 2: root distances kept in the file (1 rebuilt them at every load)
+FORMAT = 3  # 2: root distances kept in the file (1 rebuilt them at every load); 3: label and RMQ tables too
 
 
 class TreeIndex:
@@ -41,7 +42,7 @@ class TreeIndex:
 
     def __init__(self, parent: np.ndarray, size: np.ndarray, depth: np.ndarray, length: np.ndarray,
                  support: np.ndarray, names: list[str], meta: dict[str, Any] | None = None,
-                 dist: np.ndarray | None = None) -> None:
+                 dist: np.ndarray | None = None, rmq: RangeMinimum | None = None) -> None:
         self.parent = np.asarray(parent, dtype=np.int32)
         self.size = np.asarray(size, dtype=np.int32)
         self.depth = np.asarray(depth, dtype=np.int32)
@@ -57,7 +58,7 @@ class TreeIndex:
         # 2.4M-tip tree is seconds), else computed
         self.dist = (np.asarray(dist, dtype=np.float64) if dist is not None and len(dist) == n else
                      jump_sum(self.parent, np.nan_to_num(self.length, nan=0.0) * (self.parent >= 0)))
-        self._rmq = RangeMinimum(self.depth)
+        self._rmq = rmq if rmq is not None and rmq.n == n else RangeMinimum(self.depth)
         self._table: LabelTable | None = None
         self._genera: dict[str, list[int]] | None = None
 
@@ -95,23 +96,37 @@ class TreeIndex:
         """Write the index as one ``.npz`` (atomically: a temp file renamed into place)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        blob = "\x00".join(self.names).encode()
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            np.savez(fh, parent=self.parent, size=self.size, depth=self.depth, length=self.length,
-                     support=self.support, dist=self.dist, names=np.frombuffer(blob, dtype=np.uint8),
-                     meta=np.array(json.dumps({**self.meta, "format": FORMAT})))
-        os.replace(tmp, path)
+        blob = "\x00".join(self.names).encode("utf-8", "surrogatepass")
+        labels, dup_keys = self._labels().arrays()  # kept: hashing millions of labels takes seconds
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, parent=self.parent, size=self.size, depth=self.depth, length=self.length,
+                         support=self.support, dist=self.dist, names=np.frombuffer(blob, dtype=np.uint8),
+                         **{f"labels_{k}": v for k, v in labels.items()},
+                         **{f"rmq_{k}": v for k, v in self._rmq.arrays().items()},
+                         meta=np.array(json.dumps({**self.meta, "format": FORMAT, "label_dups": dup_keys})))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> TreeIndex:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["meta"]))
-            if meta.get("format") != FORMAT:
-                raise IntegrityError(f"{path}: tree index format {meta.get('format')}, expected {FORMAT}")
-            names = z["names"].tobytes().decode().split("\x00")
-            return cls(z["parent"], z["size"], z["depth"], z["length"], z["support"], names, meta, dist=z["dist"])
+        """Read an index file: its arrays are mapped from the file (read-only, shared by the
+        processes that map it), the names decoded, nothing recomputed."""
+        from kg.indexcache import load_mapped
+
+        z = load_mapped(Path(path))
+        meta = json.loads(str(z["meta"]))
+        if meta.get("format") != FORMAT:
+            raise IntegrityError(f"{path}: tree index format {meta.get('format')}, expected {FORMAT}")
+        names = z["names"].tobytes().decode("utf-8", "surrogatepass").split("\x00")
+        dups = meta.pop("label_dups")
+        rmq = RangeMinimum(None, arrays={k[4:]: v for k, v in z.items() if k.startswith("rmq_")})
+        ix = cls(z["parent"], z["size"], z["depth"], z["length"], z["support"], names, meta, dist=z["dist"], rmq=rmq)
+        ix._table = LabelTable.from_arrays(names, {k[7:]: v for k, v in z.items() if k.startswith("labels_")}, dups)
+        return ix
 
     # basic facts -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -146,14 +161,15 @@ class TreeIndex:
 
     # names -------------------------------------------------------------------------------------
     def _labels(self) -> LabelTable:
-        """The label table (built on first use; a 1M-tip tree takes about a second)."""
+        """The label table (read from the index file, else built on first use: seconds for
+        millions of labels)."""
         if self._table is None:
             self._table = LabelTable(self.names, self.size == 1)
         return self._table
 
     def prepare(self) -> TreeIndex:
-        """Build the label table now (a service does it at start-up, so that no request pays for
-        it: seconds on a tree of millions of tips). Lookups build it on first use otherwise."""
+        """Have the label table ready now (a service does it at start-up, so that no request pays
+        for it; an index read from its file has it already). Lookups build it on first use otherwise."""
         self._labels()
         return self
 

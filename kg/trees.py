@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,15 +270,9 @@ class Tree:
 
 def cache_dir(store: Store) -> Path | None:
     """Where tree indices of this store are cached (``None``: in memory only)."""
-    env = os.environ.get("TRAITKG_CACHE")
-    if env:
-        return Path(env) / "trees"
-    path = getattr(store, "path", None)
-    if store.selector.startswith("oxigraph:"):
-        return Path(str(path) + ".cache") / "trees" if path else None
-    from kg.core.sources import cache_dir as user_cache
+    from kg.indexcache import cache_dir as index_cache_dir
 
-    return user_cache() / "trees"
+    return index_cache_dir(store, "trees")
 
 
 def cache_key(rec: GraphRecord) -> str:

@@ -42,6 +42,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout:
             owner = KnowledgeGraph.open(selector)
             snaps = Snapshots(owner.store)
             os.environ["TRAITKG_STORE"] = f"oxigraph:{snaps.take().directory}"
+            os.environ["TRAITKG_SNAPSHOT_OF"] = str(owner.store.path)  # index files: the store's
     if warm:
         os.environ["TRAITKG_WARM"] = "1"
     if query_timeout is not None:

@@ -5,7 +5,7 @@ semantics are in :mod:`kg.traits`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kg.core.bulk import gc_paused, load_chunks
@@ -14,7 +14,8 @@ from kg.core.graphs import derived_sha, load_graph
 from kg.core.names import normalise_name, taxon_iri
 from kg.core.store import Store
 from kg.phenoindex import PhenotypeIndex
-from kg.traits.calls import ABSENT, PRESENT, Call, compute_calls
+from kg.traits.cached import CallsByTaxon, CallTable, open_calls, open_index
+from kg.traits.calls import ABSENT, PRESENT, Call
 from kg.traits.clades import CladeQueries
 from kg.traits.evidence import state_info, term_labels
 from kg.traits.inference_graph import RULES, call_ntriples_chunks
@@ -31,17 +32,27 @@ class Traits(CladeQueries):
     # ------------------------------------------------------------------ index and inference
     @property
     def index(self) -> PhenotypeIndex:
-        if "phenoindex" not in self._cache:
-            self._cache["phenoindex"] = PhenotypeIndex.build(self.store)
+        if "phenoindex" not in self._cache:  # kept on disk per graph version (kg.traits.cached)
+            self._cache["phenoindex"] = open_index(self.store)
         return self._cache["phenoindex"]
 
-    def calls(self) -> dict[tuple[str, str, str], Call]:
-        """Every asserted and inferred call, keyed by (taxon, entity, value)."""
+    def calls(self) -> Mapping[tuple[str, str, str], Call]:
+        """Every asserted and inferred call, keyed by (taxon, entity, value) (a dict when computed
+        here, a :class:`~kg.traits.cached.CallTable` when read from the file kept beside the store)."""
         if "calls" not in self._cache:
-            idx = self.index
-            with gc_paused():
-                self._cache["calls"] = compute_calls(idx)
+            self._cache["calls"] = open_calls(self.store, lambda: self.index)
         return self._cache["calls"]
+
+    def prepare(self) -> Traits:
+        """Have ready now what trait requests read (a service does it at start-up, so that no request
+        builds it): the phenotype index and the calls (read from their files when kept), the calls by
+        taxon, the state -> taxa table, the term labels and the states' evidence."""
+        self.calls()
+        self.calls_by_taxon()
+        self._state_taxa()
+        self.labels()
+        state_info(self.store, self._cache, set())
+        return self
 
     def infer(self, *, name: str = "presence-absence") -> Any:
         """Write the calls into a derived graph (kind ``inference``); a no-op when inputs are unchanged."""
@@ -81,11 +92,15 @@ class Traits(CladeQueries):
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise NotFound(f"no taxon {name_or_iri!r} with phenotypes{hint}")
 
-    def label(self, iri: str) -> str:
+    def labels(self) -> dict[str, str]:
+        """Term IRI -> label (read from the store once per store state)."""
         lab = self._cache.get("labels")
         if lab is None:
             lab = self._cache["labels"] = term_labels(self.store, self.index)
-        return lab.get(iri) or contract(iri)
+        return lab
+
+    def label(self, iri: str) -> str:
+        return self.labels().get(iri) or contract(iri)
 
     def evidence(self, call: Call) -> list[dict[str, Any]]:
         """The states, characters, matrices and publications behind a call."""
@@ -194,7 +209,10 @@ class Traits(CladeQueries):
                         "present": self._call_dict(p, True), "absent": self._call_dict(a, True)})
         return out
 
-    def calls_by_taxon(self) -> dict[str, list[Call]]:
+    def calls_by_taxon(self) -> Any:
+        """``taxon -> [Call]`` (``.get(taxon, default)``)."""
+        if "calls_by_taxon" not in self._cache and isinstance(self.calls(), CallTable):
+            self._cache["calls_by_taxon"] = CallsByTaxon(self.calls())  # read from the file: by key, lazily
         if "calls_by_taxon" not in self._cache:
             by: dict[str, list[Call]] = defaultdict(list)
             for c in self.calls().values():

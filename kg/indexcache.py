@@ -1,0 +1,220 @@
+"""Derived indices kept on disk beside the store: one ``.npz`` per index kind and set of graph versions.
+
+A process that needs an index (the phenotype index, the trait calls, the term index, a tree's
+arrays) reads it from ``<store path>.cache/<kind>/<key>.npz`` (``$TRAITKG_CACHE/<kind>/`` if set;
+the user cache for a ``sparql:`` store) instead of rebuilding it from the store's triples. The
+key is the sha256 of the graphs the index is read from (IRI, version, checksum, size) and the
+index's format number, so a new graph version (a new phenotype matrix, a closure refresh) gives a
+new key and the old file is simply no longer asked for. Files are written to a temporary name and
+renamed into place, so several processes starting at once may each build and write one: a reader
+sees a whole file or none. A file that cannot be read, or was written by another format, is
+rebuilt, never trusted. Arrays only (``allow_pickle=False``): strings travel as one UTF-8 blob
+plus offsets.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> s = StringTable()
+>>> ids = s.ids(["b", "a", "b", "é"])
+>>> _ = save(d / "x.npz", {"ids": ids, **s.arrays()}, kind="demo", fmt=1)
+>>> got = load(d / "x.npz", kind="demo", fmt=1)
+>>> strings(got)[got["ids"]].tolist()
+['b', 'a', 'b', 'é']
+>>> load(d / "x.npz", kind="demo", fmt=2) is None  # another format: not trusted
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kg.core.graphs import GraphRecord
+from kg.core.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def cache_dir(store: Store, kind: str) -> Path | None:
+    """Where indices of ``kind`` for this store are kept (``None``: an in-memory store, no files).
+    A snapshot reader (``traitkg serve --workers N``) shares the files of the store it copies."""
+    env = os.environ.get("TRAITKG_CACHE")
+    if env:
+        return Path(env) / kind
+    path = getattr(store, "path", None)
+    if store.selector.startswith("oxigraph:"):
+        return Path(str(path) + ".cache") / kind if path else None
+    from kg.core.sources import cache_dir as user_cache
+
+    return user_cache() / kind
+
+
+def graphs_key(records: Iterable[GraphRecord], fmt: int, *extra: str) -> str:
+    """The key of an index read from ``records``: changes with any graph's IRI, version, checksum
+    or size, with the format number and with ``extra`` (parameters of the index)."""
+    h = hashlib.sha256(f"format {fmt}\n".encode())
+    for r in sorted(records, key=lambda r: r.iri):
+        h.update(f"{r.iri}\t{r.version}\t{r.sha256}\t{r.triples}\t{r.byte_size}\n".encode())
+    for x in extra:
+        h.update(f"{x}\n".encode())
+    return h.hexdigest()[:40]
+
+
+def path_for(store: Store, kind: str, key: str) -> Path | None:
+    d = cache_dir(store, kind)
+    return d / f"{key}.npz" if d is not None else None
+
+
+def save(path: Path, arrays: dict[str, np.ndarray], *, kind: str, fmt: int, meta: dict[str, Any] | None = None) -> Path:
+    """Write ``arrays`` (and a JSON ``meta`` with the kind and format) as one ``.npz``, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, __meta__=np.array(json.dumps({**(meta or {}), "kind": kind, "format": fmt})), **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def load(path: Path | None, *, kind: str, fmt: int) -> dict[str, Any] | None:
+    """The arrays of an index file (``meta`` under ``"__meta__"`` as a dict), or ``None`` when it is
+    missing, unreadable, or of another kind or format (logged: the caller rebuilds it)."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"]))
+            if meta.get("kind") != kind or meta.get("format") != fmt:
+                log.info("%s: %s index format %s, expected %s; rebuilding", path, kind, meta.get("format"), fmt)
+                return None
+            out: dict[str, Any] = {k: z[k] for k in z.files if k != "__meta__"}
+            out["__meta__"] = meta
+            return out
+    except Exception as exc:  # a damaged file is rebuilt, never trusted
+        log.warning("%s index cache %s unreadable (%s); rebuilding", kind, path, exc)
+        return None
+
+
+def try_save(path: Path | None, arrays: dict[str, np.ndarray], *, kind: str, fmt: int,
+             meta: dict[str, Any] | None = None) -> None:
+    """:func:`save`, where a failure (read-only disk, no space) is logged, not raised: the index is
+    still in memory and the next process builds it again."""
+    if path is None:
+        return
+    try:
+        save(path, arrays, kind=kind, fmt=fmt, meta=meta)
+    except OSError as exc:
+        log.warning("cannot write %s index cache %s: %s", kind, path, exc)
+
+
+# --------------------------------------------------------------------------- strings and lists
+
+class StringTable:
+    """Interns strings to ids while an index is written (``None`` is id -1)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def id(self, s: str | None) -> int:
+        if s is None:
+            return -1
+        i = self.index.get(s)
+        if i is None:
+            i = self.index[s] = len(self.index)
+        return i
+
+    def ids(self, items: Iterable[str | None]) -> np.ndarray:
+        f = self.id
+        return np.fromiter((f(x) for x in items), dtype=np.int64)
+
+    def arrays(self, prefix: str = "strings") -> dict[str, np.ndarray]:
+        return pack_strings(list(self.index), prefix)
+
+    def lists(self, lists: Sequence[Iterable[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """A list of string collections as (offsets, ids): collection ``i`` is ``ids[off[i]:off[i+1]]``."""
+        lens = np.zeros(len(lists) + 1, dtype=np.int64)
+        flat: list[int] = []
+        f = self.id
+        for i, xs in enumerate(lists):
+            before = len(flat)
+            flat.extend(f(x) for x in xs)
+            lens[i + 1] = len(flat) - before
+        return np.cumsum(lens), np.asarray(flat, dtype=np.int64)
+
+
+def pack_strings(items: Sequence[str], prefix: str = "strings") -> dict[str, np.ndarray]:
+    """Strings as one UTF-8 blob and their character offsets (any character, NUL included)."""
+    off = np.zeros(len(items) + 1, dtype=np.int64)
+    if items:
+        np.cumsum(np.fromiter(map(len, items), dtype=np.int64, count=len(items)), out=off[1:])
+    blob = "".join(items).encode("utf-8", "surrogatepass")
+    return {f"{prefix}_blob": np.frombuffer(blob, dtype=np.uint8), f"{prefix}_off": off}
+
+
+def unpack_strings(arrays: dict[str, Any], prefix: str = "strings") -> list[str]:
+    text = arrays[f"{prefix}_blob"].tobytes().decode("utf-8", "surrogatepass")
+    off = arrays[f"{prefix}_off"].tolist()
+    return [text[a:b] for a, b in zip(off[:-1], off[1:])]
+
+
+def strings(arrays: dict[str, Any], prefix: str = "strings") -> np.ndarray:
+    """The string table as an object array with ``None`` appended, so that ``table[ids]`` maps
+    id -1 to ``None``."""
+    s = unpack_strings(arrays, prefix)
+    out = np.empty(len(s) + 1, dtype=object)
+    out[:-1] = s
+    out[-1] = None
+    return out
+
+
+def split(table: np.ndarray, off: np.ndarray, ids: np.ndarray) -> list[list[Any]]:
+    """The lists written by :meth:`StringTable.lists`, as lists of strings."""
+    vals = table[ids].tolist()
+    o = off.tolist()
+    return [vals[a:b] for a, b in zip(o[:-1], o[1:])]
+
+
+def load_mapped(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed ``.npz`` (what :func:`numpy.savez` writes) mapped from the file,
+    not read: a process starts without copying hundreds of megabytes, and processes that map one
+    file share its pages. The arrays are read-only. Raises on anything but whole stored members."""
+    import io
+    import mmap
+    import struct
+    import zipfile
+
+    with open(path, "rb") as fh:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    view = memoryview(mm)
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                raise ValueError(f"{path}: member {info.filename} is not a stored .npy")
+            h = info.header_offset
+            if view[h:h + 4] != b"PK\x03\x04":
+                raise ValueError(f"{path}: bad local header of {info.filename}")
+            name_len, extra_len = struct.unpack("<HH", view[h + 26:h + 30])
+            start = h + 30 + name_len + extra_len
+            data = view[start:start + info.file_size]
+            if len(data) != info.file_size:
+                raise ValueError(f"{path}: {info.filename} is cut short")
+            f = io.BytesIO(data[:65536].tobytes())
+            major, _ = np.lib.format.read_magic(f)
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if major == 1
+                                     else np.lib.format.read_array_header_2_0(f))
+            if dtype.hasobject:
+                raise ValueError(f"{path}: {info.filename} holds Python objects")
+            count = int(np.prod(shape)) if shape else 1
+            arr = np.frombuffer(data, dtype=dtype, count=count, offset=f.tell())
+            out[info.filename[:-4]] = arr.reshape(shape, order="F" if fortran else "C")
+    return out

@@ -36,8 +36,9 @@ DRIVERS = ("/usr/lib/x86_64-linux-gnu/odbc/virtodbc_r.so", "/usr/lib/aarch64-lin
            "/opt/virtuoso-opensource/lib/virtodbc_r.so")
 #: Graphs of at least this many triples go through the bulk loader; smaller ones through the Graph Store
 #: Protocol, which wins below it (each bulk load pays a directory scan, a loader run and, once per
-#: write, a checkpoint; bench/virtuoso_bulk.py measures where the two meet).
-BULK_MIN = 20_000
+#: write, a checkpoint). bench/virtuoso_bulk.py, 2 shared cores: bulk/GSP 2.9x at 1,000 triples, 1.06x at
+#: 20,000, 0.62x at 100,000, 0.84x at 400,000; they meet between 20,000 and 100,000.
+BULK_MIN = 50_000
 
 
 class BulkLoadFailed(TraitKGError, RuntimeError):

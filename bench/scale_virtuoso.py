@@ -46,9 +46,9 @@ STORES = {"embedded": "embedded (oxigraph:DIR)", "sparql": "virtuoso, SPARQL/GSP
 MB = 1 << 20
 
 
-def steps(inp, ontologies: list[str], scaling: bool = True) -> list[tuple[str, list[str]]]:
+def steps(inp, ontologies: list[str], scaling: bool = True, phenotypes: bool = True) -> list[tuple[str, list[str]]]:
     """The build's steps: the ontologies named (each with the closure), then (``scaling``) taxonomy, tree
-    and prediction batches, then Phenoscape where any ontology is loaded."""
+    and prediction batches, then (``phenotypes``) Phenoscape where any ontology is loaded."""
     out: list[tuple[str, list[str]]] = []
     out += [(f"load ontology {Path(f).name} (+ closure)", ["load", "ontology", str(SHARED / f), "--lenient"])
             for f in ONTOLOGIES if Path(f).parent.name in ontologies]
@@ -60,7 +60,7 @@ def steps(inp, ontologies: list[str], scaling: bool = True) -> list[tuple[str, l
         for ver, path, n in inp.tables:
             out.append((f"load predictions v{ver} ({n:,} rows)",
                         ["load", "predictions", str(path), "--model", "bioclip-traits", "--model-version", ver]))
-    if ontologies:
+    if ontologies and phenotypes:
         out.append(("load phenotypes (Phenoscape, 47 matrices, + inference)",
                     ["load", "phenotypes", str(SHARED / "phenoscape-data" / "nexml"), "--lenient"]))
     return out
@@ -143,6 +143,7 @@ def main() -> None:
     ap.add_argument("--ontologies", default="pato,bspo,zfa,uberon",
                     help="the ontologies loaded first (each with the closure; empty: none, and no Phenoscape step)")
     ap.add_argument("--no-ontologies", action="store_true", help="leave out the ontology and Phenoscape steps")
+    ap.add_argument("--no-phenotypes", action="store_true", help="leave out the Phenoscape step")
     ap.add_argument("--fixed-only", action="store_true",
                     help="only the fraction-independent steps (ontologies, Phenoscape): no taxonomy, tree, predictions")
     ap.add_argument("--workdir", type=Path, default=None)
@@ -160,7 +161,8 @@ def main() -> None:
         inp = make_inputs(work, a.fraction, SHARED, a.seed)
         (work / "species.txt").write_text("\n".join(inp.species))
         (work / "predicted.txt").write_text("\n".join(inp.predicted))
-        plan = steps(inp, [] if a.no_ontologies else [o for o in a.ontologies.split(",") if o], not a.fixed_only)
+        plan = steps(inp, [] if a.no_ontologies else [o for o in a.ontologies.split(",") if o], not a.fixed_only,
+                     not a.no_phenotypes)
         for kind in kinds:
             t0 = time.perf_counter()
             results.append(run_store(kind, work, inp, plan))
@@ -179,7 +181,7 @@ def main() -> None:
         for r in results:
             s = r["steps"].get(name, {}).get("seconds", float("nan"))
             totals[r["store"]] += s
-            row += [s] + ([s / peer["steps"][name]["seconds"]] if r is not peer else [])
+            row += [s] + ([s / peer["steps"].get(name, {}).get("seconds", float("nan"))] if r is not peer else [])
         out.append(row)
     row = ["whole build (sum of steps)", sum(peer["quads"].values())]
     for r in results:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,7 @@ class VirtuosoBulkLoader:
                 self._sql("DB.DBA.ld_dir(?, ?, ?)", self.server_dir, path.name, graph)
                 try:
                     self._sql("DB.DBA.rdf_loader_run()")
-                    rows = self._sql("SELECT ll_state, ll_error FROM DB.DBA.LOAD_LIST WHERE ll_file = ?", server_file)
+                    rows = self._state(server_file)
                 finally:
                     self._sql("DELETE FROM DB.DBA.LOAD_LIST WHERE ll_file = ?", server_file)
         finally:
@@ -138,6 +139,16 @@ class VirtuosoBulkLoader:
             raise BulkLoadFailed(f"Virtuoso's bulk loader did not load {server_file} into {graph} (state {state}): "
                                  "can the server read the load directory?")
         self.files += 1
+
+    def _state(self, server_file: str) -> list[tuple]:
+        """The file's LOAD_LIST row once no loader holds it: another session's ``rdf_loader_run`` may have
+        taken it up (state 1) while ours found nothing left to do."""
+        deadline = time.monotonic() + float(os.environ.get("TRAITKG_LOAD_TIMEOUT", "3600"))
+        while True:
+            rows = self._sql("SELECT ll_state, ll_error FROM DB.DBA.LOAD_LIST WHERE ll_file = ?", server_file)
+            if not rows or rows[0][0] != 1 or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.2)
 
     def checkpoint(self) -> None:
         """Make what the bulk loader wrote durable (it writes without the transaction log)."""

@@ -21,8 +21,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages the tests use: Chromium + its driver (web page tests), Virtuoso (a second SPARQL
-# engine behind the store seam), wrk (API bench).
-DEBS = chromium chromium-driver virtuoso-opensource wrk
+# engine behind the store seam; its ODBC driver and unixODBC for the bulk loader's SQL), wrk (API bench).
+DEBS = chromium chromium-driver virtuoso-opensource libvirtodbc0 libodbc2 wrk
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v wrk >/dev/null \
 	    || ! command -v virtuoso-t >/dev/null; then \

@@ -153,7 +153,7 @@ TransactionFile = {d}/virtuoso-temp.trx
 ServerPort = 127.0.0.1:{sql}
 DisableUnixSocket = 1
 CaseMode = 2
-DirsAllowed = .
+DirsAllowed = ., {d}/load
 NumberOfBuffers = 170000
 MaxDirtyBuffers = 130000
 [HTTPServer]
@@ -177,6 +177,8 @@ class VirtuosoServer(LoopbackServer):
         if not exe or not shutil.which("isql-vt"):
             raise RuntimeError("Virtuoso is missing: apt-get install virtuoso-opensource (make system-deps does)")
         self.sql, self.port = free_port(), free_port()
+        self.load_dir = location / "load"  # in DirsAllowed: Virtuoso's bulk loader reads files from here
+        self.load_dir.mkdir()
         ini = location / "virtuoso.ini"
         ini.write_text(_VIRTUOSO_INI.format(d=location, sql=self.sql, http=self.port))
         self.url = f"http://127.0.0.1:{self.port}"
@@ -197,6 +199,14 @@ class VirtuosoServer(LoopbackServer):
     @property
     def selector(self) -> str:
         return f"sparql:{self.url}/sparql"
+
+    #: the account of a fresh Virtuoso database (this fixture's own server), for its bulk loader
+    credentials = {"TRAITKG_VIRTUOSO_USER": "dba", "TRAITKG_VIRTUOSO_PASSWORD": "dba"}
+
+    def bulk_selector(self, bulk_min: int = 0) -> str:
+        """The selector that loads graphs of ``bulk_min`` triples or more through Virtuoso's bulk loader
+        (needs :attr:`credentials` in the environment)."""
+        return f"{self.selector},isql=127.0.0.1:{self.sql},load-dir={self.load_dir},bulk-min={bulk_min}"
 
     def clear(self) -> None:
         from kg.core.store import open_store

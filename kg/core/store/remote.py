@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import tempfile
@@ -20,6 +21,7 @@ from pyoxigraph import (
 
 from kg.core.errors import QueryError, StoreUnavailable, TraitKGError, UnknownStoreScheme
 from kg.core.store.base import SelectResult, Term, bind_values, query_kind
+from kg.core.store.virtuoso import BULK_MIN, VirtuosoBulkLoader
 
 log = logging.getLogger(__name__)
 
@@ -28,15 +30,30 @@ log = logging.getLogger(__name__)
 ENGINE_GRAPHS = frozenset({"http://www.openlinksw.com/schemas/virtrdf#", "http://localuriqaserver/sparql",
                            "http://www.w3.org/2002/07/owl#", "http://www.w3.org/ns/ldp#"})
 
-def _endpoints(url: str) -> tuple[str, str, str | None]:
-    """Derive (query, update, graph-store) URLs from the query URL and optional overrides.
+#: Options a ``sparql:URL,key=value,...`` selector takes.
+OPTIONS = ("update", "store", "isql", "load-dir", "server-dir", "bulk-min")
+
+
+def _endpoints(url: str) -> tuple[str, str, str | None, dict[str, str]]:
+    """Derive (query, update, graph-store) URLs from the query URL and optional overrides, and the options.
 
     ``sparql:http://h/query`` (Oxigraph server) -> /update and /store siblings;
     ``sparql:http://h/sparql`` (Virtuoso, Fuseki-like) -> same URL for update, /sparql-graph-crud;
-    ``sparql:URL,update=URL2,store=URL3`` sets them explicitly (``store=`` empty: no GSP).
+    ``sparql:URL,update=URL2,store=URL3`` sets them explicitly (``store=`` empty: no GSP);
+    ``isql=HOST:PORT,load-dir=DIR[,server-dir=DIR][,bulk-min=N]``: Virtuoso's bulk loader for big
+    graphs (kg/core/store/virtuoso.py).
+
+    >>> _endpoints("http://h/sparql,isql=h:1111,load-dir=/x")
+    ('http://h/sparql', 'http://h/sparql', 'http://h/sparql-graph-crud', {'isql': 'h:1111', 'load-dir': '/x'})
     """
     parts = url.split(",")
-    query, opts = parts[0], dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+    query, opts = parts[0], {}
+    for p in parts[1:]:
+        key, eq, value = p.partition("=")
+        if not eq or key not in OPTIONS:
+            raise UnknownStoreScheme(f"unknown option {p!r} in sparql:{url}; expected key=value with key one of: "
+                                     f"{', '.join(OPTIONS)}")
+        opts[key] = value
     if query.endswith("/query"):
         base = query[: -len("query")]
         update, store = base + "update", base + "store"
@@ -44,9 +61,21 @@ def _endpoints(url: str) -> tuple[str, str, str | None]:
         update, store = query, query + "-graph-crud"
     else:
         update, store = query, None
-    update = opts.get("update", update)
-    store = opts.get("store", store) or None
-    return query, update, store
+    update = opts.pop("update", update)
+    store = opts.pop("store", store) or None
+    return query, update, store, opts
+
+
+def _bulk_loader(url: str, opts: dict[str, str]) -> VirtuosoBulkLoader:
+    """Virtuoso's bulk loader from the selector's options (``isql=`` and ``load-dir=`` together)."""
+    if "isql" not in opts or "load-dir" not in opts:
+        raise UnknownStoreScheme(f"sparql:{url}: Virtuoso's bulk loader needs both isql=HOST:PORT and load-dir=DIR "
+                                 f"(got {', '.join(sorted(opts))})")
+    bulk_min = opts.get("bulk-min", str(BULK_MIN))
+    if not bulk_min.isdigit():
+        raise UnknownStoreScheme(f"sparql:{url}: bulk-min= wants a number of triples, got {bulk_min!r}")
+    return VirtuosoBulkLoader(opts["isql"], opts["load-dir"], server_dir=opts.get("server-dir") or None,
+                              bulk_min=int(bulk_min))
 
 
 def _portable_bnodes(content: bytes) -> bytes:
@@ -85,11 +114,14 @@ class SparqlEndpointStore:
             raise UnknownStoreScheme(f"sparql: selector needs an http(s) URL, got {url!r}")
         self.selector = f"sparql:{url}"
         self.bulk_workers = 1  # one upload at a time: a server decides its own parallelism
-        self.query_url, self.update_url, self.store_url = _endpoints(url)
+        self.query_url, self.update_url, self.store_url, opts = _endpoints(url)
         t = timeout if timeout is not None else float(os.environ.get("TRAITKG_HTTP_TIMEOUT", "30"))
         self._http = httpx.Client(timeout=httpx.Timeout(t, connect=min(t, 5.0)))
         self._httpx = httpx
         self._ping()
+        self.bulk: VirtuosoBulkLoader | None = None  # Virtuoso's own bulk loader, where configured
+        if opts:
+            self.bulk = _bulk_loader(url, opts)
 
     @classmethod
     def from_selector(cls, rest: str) -> SparqlEndpointStore:
@@ -188,28 +220,38 @@ class SparqlEndpointStore:
         return int(rows.rows[0][0].value)
 
     def _stream_graph(self, graph: str, triples: Iterable[Triple]) -> int:
-        """Send one graph's triples in ONE request, serialised in chunks as they are produced:
-        blank nodes are scoped to a request, so splitting a graph would split its blank nodes."""
-        count = [0]
+        """Send one graph's triples in ONE request (or one bulk-loader file), serialised in chunks as they
+        are produced: blank nodes are scoped to a request, so splitting a graph would split its blank nodes."""
+        count = 0
 
         def body() -> Iterator[bytes]:
+            nonlocal count
             batch: list[Triple] = []
-            if not self.store_url:
-                yield f"INSERT DATA {{ GRAPH <{NamedNode(graph).value}> {{\n".encode()
             for t in triples:
                 batch.append(t)
                 if len(batch) >= self.CHUNK:
                     yield ox.serialize(batch, format=RdfFormat.N_TRIPLES)
-                    count[0] += len(batch)
+                    count += len(batch)
                     batch.clear()
             if batch:
                 yield ox.serialize(batch, format=RdfFormat.N_TRIPLES)
-                count[0] += len(batch)
-            if not self.store_url:
-                yield b"} }\n"
+                count += len(batch)
 
-        # a big graph takes the server a while to commit: bulk writes get their own, longer limit
-        timeout = self._httpx.Timeout(float(os.environ.get("TRAITKG_LOAD_TIMEOUT", "3600")), connect=5.0)
+        if self.bulk is not None:
+            # a file in the server's load directory; the bulk loader takes it from there when it is big enough
+            path = self.bulk.path()
+            try:
+                with open(path, "wb") as fh:
+                    for part in body():
+                        fh.write(part)
+                if count >= self.bulk.bulk_min:
+                    self.bulk.load(path, graph)
+                    return count
+                with open(path, "rb") as fh:
+                    self._send(graph, fh, path.stat().st_size)
+            finally:
+                path.unlink(missing_ok=True)
+            return count
         # Spooled (memory, then a temporary file) and sent with a Content-Length: some servers
         # (Virtuoso 7) answer 201 to a chunked request body without reading it.
         with tempfile.SpooledTemporaryFile(max_size=64 << 20) as buf:
@@ -217,14 +259,23 @@ class SparqlEndpointStore:
                 buf.write(part)
             size = buf.tell()
             buf.seek(0)
-            content = iter(lambda: buf.read(1 << 20), b"")
-            if self.store_url:
-                self._request("POST", self.store_url, params={"graph": graph}, content=content, timeout=timeout,
-                              headers={"Content-Type": "application/n-triples", "Content-Length": str(size)})
-            else:
-                self._request("POST", self.update_url, content=content, timeout=timeout,
-                              headers={"Content-Type": "application/sparql-update", "Content-Length": str(size)})
-        return count[0]
+            self._send(graph, buf, size)
+        return count
+
+    def _send(self, graph: str, buf: IO[bytes], size: int) -> None:
+        """POST ``size`` bytes of N-Triples from ``buf`` into ``graph`` (Graph Store Protocol, else INSERT DATA)."""
+        # a big graph takes the server a while to commit: bulk writes get their own, longer limit
+        timeout = self._httpx.Timeout(float(os.environ.get("TRAITKG_LOAD_TIMEOUT", "3600")), connect=5.0)
+        content = iter(lambda: buf.read(1 << 20), b"")
+        if self.store_url:
+            self._request("POST", self.store_url, params={"graph": graph}, content=content, timeout=timeout,
+                          headers={"Content-Type": "application/n-triples", "Content-Length": str(size)})
+            return
+        head = f"INSERT DATA {{ GRAPH <{NamedNode(graph).value}> {{\n".encode()
+        tail = b"} }\n"
+        self._request("POST", self.update_url, content=itertools.chain([head], content, [tail]), timeout=timeout,
+                      headers={"Content-Type": "application/sparql-update",
+                               "Content-Length": str(len(head) + size + len(tail))})
 
     def load_file(self, source: str | Path | bytes | IO[bytes], fmt: RdfFormat, graph: str, *,
                   base_iri: str | None = None, keep_graphs: bool = False, lenient: bool = False) -> None:
@@ -268,7 +319,9 @@ class SparqlEndpointStore:
         out.write(ox.serialize(quads, format=RdfFormat.N_QUADS) or b"")
 
     def flush(self) -> None:
-        return None
+        """Make what Virtuoso's bulk loader wrote durable (a checkpoint); SPARQL writes already are."""
+        if self.bulk is not None:
+            self.bulk.checkpoint()
 
     def compact(self) -> None:
         """Nothing to do here: the endpoint's engine reclaims space by itself."""
@@ -276,6 +329,8 @@ class SparqlEndpointStore:
 
     def close(self) -> None:
         self._http.close()
+        if self.bulk is not None:
+            self.bulk.close()
 
     def __repr__(self) -> str:
         return f"SparqlEndpointStore({self.selector!r})"

@@ -89,18 +89,24 @@ _FLOOR = r"""
 import sys, time, resource, json, pyoxigraph as ox
 src, dst, graphs = sys.argv[1], sys.argv[2], sys.argv[3:]
 s = ox.Store(src)
-import io
+import os
 nq = dst + ".nq"
 with open(nq, "wb") as fh:
     if graphs == ["*"]:
         s.dump(fh, ox.RdfFormat.N_QUADS)
     else:
-        for g in graphs:
-            buf = io.BytesIO()
-            s.dump(buf, ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(g))
-            # N-Triples of one graph -> N-Quads naming it
+        for g in graphs:  # N-Triples of one graph -> N-Quads naming it, in blocks (memory flat in the graph)
+            nt = dst + ".nt"
+            s.dump(nt, ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(g))
             gi = (" <" + g + "> .\n").encode()
-            fh.write(buf.getvalue().replace(b" .\n", gi))
+            carry = b""
+            with open(nt, "rb") as src_fh:
+                while block := src_fh.read(1 << 22):
+                    block = carry + block
+                    cut = block.rfind(b"\n") + 1
+                    carry = block[cut:]
+                    fh.write(block[:cut].replace(b" .\n", gi))
+            os.unlink(nt)
 del s
 t0 = time.perf_counter()
 r = ox.Store(dst)

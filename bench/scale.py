@@ -8,12 +8,17 @@ versions), the shared Phenoscape matrices and PATO + BSPO + ZFA + UBERON with th
 
 Each step is a `traitkg` command in its own process: its wall time, its peak RSS (``wait4``), and
 whether it drew a progress bar (stderr is a terminal, as for a user). The floor of a step is a raw
-pyoxigraph ``bulk_load`` of the quads the step wrote (the graphs it made or changed, as stored)
-into a fresh on-disk store, in its own process; the whole build's floor is a bulk load of the
-whole store's quads. Then the queries (bench/_scale_queries.py), the service start on the built
-store, and `traitkg export` against a raw ``Store.dump`` of the same store.
+pyoxigraph ``bulk_load`` of the quads the step wrote (the graphs it made or changed, as stored
+right after it: an ontology load rewrites the closure, which the next one rewrites again) into a
+fresh on-disk store, in its own process, measured for every step right after it (its time is not
+a step's). The whole build is the sum of the traitkg steps' times (not the bench's wall time,
+which also holds the floors and copies) against the floor of the whole store's quads. Then
+`traitkg export` against a raw ``Store.dump`` of the same store, right after it, the queries
+(bench/_scale_queries.py), and the service start on the built store.
 
-Run: ``.venv/bin/python bench/scale.py --fraction 0.01 [--workdir DIR] [--keep] [--json FILE]``.
+Run: ``.venv/bin/python bench/scale.py --fraction 0.01 [--workdir DIR] [--keep DIR] [--steps LIST]
+[--json FILE]``; ``--keep DIR`` leaves the build in DIR (``DIR/kg``, ``DIR/species.txt``,
+``DIR/predicted.txt``) for bench/scale_http.py; ``--steps`` runs a subset (see ``--help``).
 Targets (issue 28): build <= 1.3x floor, peak RSS <= 8 GB; summary <= 50 ms, taxa-with <= 100 ms,
 MRCA of 1,000 tips <= 5 ms, induced subtree of 10,000 tips <= 300 ms, service start <= 10 s,
 export <= 1.5x dump.
@@ -37,11 +42,12 @@ from _util import SHARED, table
 ROOT = Path(__file__).resolve().parent.parent
 ONTOLOGIES = ["pato/pato.obo", "bspo/bspo.obo", "zfa/zfa.obo", "uberon/uberon-2015-05-25.owl.gz"]
 MB = 1 << 20
-SCALING = ("load tree", "load taxonomy", "load predictions")  # the steps that grow with the fraction
+BUILD_STEPS = ("ontologies", "taxonomy", "tree", "predictions", "phenotypes")
+AFTER_STEPS = ("export", "queries", "start")
 
 
 def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
-          save: Path | None = None, floors_now: bool = False) -> tuple[list[Step], Path, object]:
+          save: Path | None = None, wanted: frozenset[str] = frozenset(BUILD_STEPS)) -> tuple[list[Step], Path, object]:
     store_dir = work / "kg"
     sel = f"oxigraph:{store_dir}"
     steps: list[Step] = []
@@ -60,13 +66,13 @@ def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
         before = after
         steps.append(Step(name, dt, rss, bar, out, changed))
         st = steps[-1]
-        extra = ""
-        if floors_now and name.startswith(SCALING):  # the floor right away (the build's timings are unaffected)
-            st.floor_s, st.floor_rss, st.quads, _ = floor(store_dir, st.graphs, work)
-            extra = f"; floor {st.floor_s:.1f} s ({st.seconds / st.floor_s:.2f}x), {st.quads:,} quads"
-        print(f"  {name}: {dt:.1f} s, peak RSS {rss / MB:,.0f} MB, bar {'yes' if bar else 'no'}{extra}", flush=True)
+        # the floor right away, of the graphs as this step left them (the build's timings are unaffected)
+        st.floor_s, st.floor_rss, st.quads, _ = floor(store_dir, st.graphs, work)
+        print(f"  {name}: {dt:.1f} s, peak RSS {rss / MB:,.0f} MB, bar {'yes' if bar else 'no'}; floor "
+              f"{st.floor_s:.1f} s ({st.seconds / max(st.floor_s, 1e-9):.2f}x), {st.floor_rss / MB:,.0f} MB, {st.quads:,} quads",
+              flush=True)
 
-    if reuse is not None and (reuse / "steps.json").is_file():
+    if "ontologies" in wanted and reuse is not None and (reuse / "steps.json").is_file():
         # the ontology steps do not depend on the fraction: a store saved after them by an earlier
         # run (--save-ontology-store) is copied in, and that run's figures are reported
         shutil.copytree(reuse / "kg", store_dir)
@@ -75,7 +81,7 @@ def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
                               d.get("floor_s", float("nan")), d.get("floor_rss", 0), d.get("quads", 0)))
         before = graph_list(sel)
         print(f"  ontology steps reused from {reuse}", flush=True)
-    else:
+    elif "ontologies" in wanted:
         for f in ONTOLOGIES:
             step(f"load ontology {Path(f).name} (+ closure)", "load", "ontology", str(SHARED / f), "--lenient")
         if save is not None:
@@ -83,23 +89,18 @@ def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
             shutil.copytree(store_dir, save / "kg")
             (save / "steps.json").write_text(json.dumps([{k: v for k, v in s.__dict__.items() if k != "stdout"}
                                                          for s in steps[1:]]))
-    step(f"load taxonomy ({inp.tips:,} species)", "load", "taxonomy", str(inp.taxonomy), "--name", "scale-taxonomy")
-    step(f"load tree ({inp.tips:,} tips)", "load", "tree", str(inp.tree), "--format", "newick", "--name", "scale")
-    for ver, path, n in inp.tables:
-        step(f"load predictions v{ver} ({n:,} rows)", "load", "predictions", str(path), "--model", "bioclip-traits",
-             "--model-version", ver)
-    step("load phenotypes (Phenoscape, 47 matrices, + inference)", "load", "phenotypes",
-         str(SHARED / "phenoscape-data" / "nexml"), "--lenient")
+    if "taxonomy" in wanted:
+        step(f"load taxonomy ({inp.tips:,} species)", "load", "taxonomy", str(inp.taxonomy), "--name", "scale-taxonomy")
+    if "tree" in wanted:
+        step(f"load tree ({inp.tips:,} tips)", "load", "tree", str(inp.tree), "--format", "newick", "--name", "scale")
+    if "predictions" in wanted:
+        for ver, path, n in inp.tables:
+            step(f"load predictions v{ver} ({n:,} rows)", "load", "predictions", str(path), "--model",
+                 "bioclip-traits", "--model-version", ver)
+    if "phenotypes" in wanted:
+        step("load phenotypes (Phenoscape, 47 matrices, + inference)", "load", "phenotypes",
+             str(SHARED / "phenoscape-data" / "nexml"), "--lenient")
     return steps, store_dir, inp
-
-
-def floors(steps: list[Step], store_dir: Path, work: Path, only_scaling: bool = False) -> tuple[float, int, int, int]:
-    for s in steps:
-        if only_scaling and not s.name.startswith(SCALING):
-            continue  # fixed-size steps (ontologies, Phenoscape): their floors do not change with the fraction
-        if s.graphs and s.floor_s != s.floor_s:  # not yet measured (reused steps bring theirs)
-            s.floor_s, s.floor_rss, s.quads, _ = floor(store_dir, s.graphs, work)
-    return floor(store_dir, ["*"], work)
 
 
 def service_start(store_dir: Path, tree_tips: list[str]) -> dict[str, float]:
@@ -136,80 +137,113 @@ def service_start(store_dir: Path, tree_tips: list[str]) -> dict[str, float]:
     return {"ready": ready, "first mrca": first, "second mrca": second}
 
 
+def _steps_arg(text: str) -> frozenset[str]:
+    names = {t.strip() for t in text.split(",") if t.strip()}
+    bad = names - set(BUILD_STEPS) - set(AFTER_STEPS)
+    if bad:
+        raise argparse.ArgumentTypeError(f"unknown step(s) {', '.join(sorted(bad))}; choose from "
+                                         f"{', '.join(BUILD_STEPS + AFTER_STEPS)}")
+    return frozenset(names)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fraction", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=28)
     ap.add_argument("--workdir", type=Path, default=None, help="where the inputs and stores go (default: a temp dir)")
-    ap.add_argument("--keep", action="store_true", help="keep the work directory (the built store)")
+    ap.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                    help="build in DIR (new or empty) and leave it there: DIR/kg, DIR/species.txt, DIR/predicted.txt "
+                         "for bench/scale_http.py")
+    ap.add_argument("--steps", "--only", type=_steps_arg, default=frozenset(BUILD_STEPS + AFTER_STEPS),
+                    help="comma-separated subset of the steps to run: " + ", ".join(BUILD_STEPS + AFTER_STEPS)
+                         + " (default: all; e.g. --steps ontologies,phenotypes to measure the Phenoscape step "
+                           "on the ontologies, or with --ontology-store)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
-    ap.add_argument("--scaling-floors-only", action="store_true",
-                    help="per-step floors only for the steps that grow with the fraction (tree, taxonomy, "
-                         "predictions), each measured right after its step; the whole build's floor either way")
     ap.add_argument("--save-ontology-store", type=Path, default=None,
                     help="keep a copy of the store after the ontology steps (and their figures) here")
     ap.add_argument("--ontology-store", type=Path, default=None,
                     help="start from a store saved by --save-ontology-store; its ontology figures are reported")
     a = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="tkg-scale-", dir=a.workdir))
+    if a.keep is not None:
+        if a.keep.exists() and any(a.keep.iterdir()):
+            ap.error(f"--keep {a.keep}: not empty")
+        a.keep.mkdir(parents=True, exist_ok=True)
+        work = a.keep
+    else:
+        work = Path(tempfile.mkdtemp(prefix="tkg-scale-", dir=a.workdir))
     tips, taxa, rows = sizes(a.fraction)
     print(f"scale bench, fraction {a.fraction}: {tips:,} tips, {taxa:,} taxa, {rows:,} rows; work {work}; "
+          f"steps {','.join(x for x in BUILD_STEPS + AFTER_STEPS if x in a.steps)}; "
           f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    t_exp = t_dump = float("nan")
+    rss_exp = rss_dump = 0
+    bar_exp = False
+    queries: dict = {}
+    start = {"ready": float("nan"), "first mrca": float("nan"), "second mrca": float("nan")}
     try:
         t_build = time.perf_counter()
         steps, store_dir, inp = build(work, a.fraction, a.seed, a.ontology_store, a.save_ontology_store,
-                                      a.scaling_floors_only)
+                                      a.steps & frozenset(BUILD_STEPS))
         t_build = time.perf_counter() - t_build
         store_size = du(store_dir)
-        print("floors ...", flush=True)
-        f_s, f_rss, f_quads, f_size = floors(steps, store_dir, work, a.scaling_floors_only)
-        if a.save_ontology_store is not None:  # the ontology steps' floors go with the saved store
-            saved = [{k: v for k, v in s.__dict__.items() if k != "stdout"} for s in steps[1:1 + len(ONTOLOGIES)]]
-            (a.save_ontology_store / "steps.json").write_text(json.dumps(saved))
-        exp_dir = work / "release"
-        try:
-            t_exp, rss_exp, bar_exp, _ = cli(f"oxigraph:{store_dir}", "export", str(exp_dir))
-            t_dump, rss_dump = raw_dump(store_dir, work / "dump.nq")
-        except RuntimeError as exc:  # reported; the build's figures still printed
-            print(f"export failed: {exc}", flush=True)
-            t_exp = t_dump = float("nan")
-            rss_exp = rss_dump = 0
-            bar_exp = False
-        shutil.rmtree(exp_dir, ignore_errors=True)
-        (work / "dump.nq").unlink(missing_ok=True)
+        print("floor of the whole store ...", flush=True)
+        f_s, f_rss, f_quads, f_size = floor(store_dir, ["*"], work)
+        if "export" in a.steps:
+            exp_dir = work / "release"
+            try:
+                t_exp, rss_exp, bar_exp, _ = cli(f"oxigraph:{store_dir}", "export", str(exp_dir))
+                shutil.rmtree(exp_dir, ignore_errors=True)
+                t_dump, rss_dump = raw_dump(store_dir, work / "dump.nq")
+                print(f"  export: {t_exp:.1f} s, peak RSS {rss_exp / MB:,.0f} MB; raw Store.dump {t_dump:.1f} s, "
+                      f"{rss_dump / MB:,.0f} MB ({t_exp / t_dump:.2f}x)", flush=True)
+            except RuntimeError as exc:  # reported; the build's figures still printed
+                print(f"export failed: {exc}", flush=True)
+            shutil.rmtree(exp_dir, ignore_errors=True)
+            (work / "dump.nq").unlink(missing_ok=True)
         (work / "species.txt").write_text("\n".join(inp.species))
         (work / "predicted.txt").write_text("\n".join(inp.predicted))
-        print("queries ...", flush=True)
-        queries: dict = {}
-        start = {"ready": float("nan"), "first mrca": float("nan"), "second mrca": float("nan")}
-        q = subprocess.run([PY, str(ROOT / "bench" / "_scale_queries.py"), f"oxigraph:{store_dir}",
-                            str(work / "species.txt"), str(work / "predicted.txt")], capture_output=True, text=True,
-                           env={**os.environ, "PYTHONPATH": str(ROOT)})
-        if q.returncode:  # reported, and the build's figures still printed
-            print("queries failed:", q.stderr[-3000:], flush=True)
-        else:
-            queries = json.loads(q.stdout.strip().splitlines()[-1])
-        try:
-            start = service_start(store_dir, [s.replace(" ", "_") for s in inp.species[::max(1, len(inp.species) // 8)]])
-        except Exception as exc:  # noqa: BLE001 - reported beside the other figures
-            print(f"service start failed: {exc}", flush=True)
+        if "queries" in a.steps:
+            print("queries ...", flush=True)
+            q = subprocess.run([PY, str(ROOT / "bench" / "_scale_queries.py"), f"oxigraph:{store_dir}",
+                                str(work / "species.txt"), str(work / "predicted.txt")], capture_output=True,
+                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            if q.returncode:  # reported, and the build's figures still printed
+                print("queries failed:", q.stderr[-3000:], flush=True)
+            else:
+                queries = json.loads(q.stdout.strip().splitlines()[-1])
+        if "start" in a.steps:
+            try:
+                start = service_start(store_dir, [s.replace(" ", "_")
+                                                  for s in inp.species[::max(1, len(inp.species) // 8)]])
+            except Exception as exc:  # noqa: BLE001 - reported beside the other figures
+                print(f"service start failed: {exc}", flush=True)
     finally:
-        if not a.keep:
+        if a.keep is None:
             shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"build kept: .venv/bin/python bench/scale_http.py --store {work / 'kg'} "
+                  f"--species {work / 'species.txt'} --predicted {work / 'predicted.txt'}", flush=True)
 
     rows_out = []
     for s in steps:
         ratio = s.seconds / s.floor_s if s.floor_s == s.floor_s else float("nan")
         rows_out.append([s.name, s.seconds, s.floor_s, ratio, round(s.rss / MB), round(s.floor_rss / MB), s.quads,
                          "yes" if s.bar else ("-" if not s.rss else "no")])
-    peak = max(s.rss for s in steps)
-    rows_out.append(["whole build (all steps)", t_build, f_s, t_build / f_s, round(peak / MB), round(f_rss / MB),
-                     f_quads, ""])
-    rows_out.append(["export (traitkg export) vs raw Store.dump", t_exp, t_dump, t_exp / t_dump, round(rss_exp / MB),
-                     round(rss_dump / MB), f_quads, "yes" if bar_exp else "no"])
+    cmds = [s for s in steps if s.rss]  # the traitkg steps (not the seeded inputs)
+    reused = sum(1 for s in cmds if s.name.endswith("[reused]"))
+    t_sum = sum(s.seconds for s in cmds)
+    peak = max((s.rss for s in cmds), default=0)
+    rows_out.append([f"whole build: sum of the {len(cmds)} traitkg steps above"
+                     + (f" ({reused} reused)" if reused else "") + " vs the whole store's floor",
+                     t_sum, f_s, t_sum / f_s, round(peak / MB), round(f_rss / MB), f_quads, ""])
+    if "export" in a.steps:
+        rows_out.append(["export (traitkg export) vs raw Store.dump (same run)", t_exp, t_dump, t_exp / t_dump,
+                         round(rss_exp / MB), round(rss_dump / MB), f_quads, "yes" if bar_exp else "no"])
     table(f"Scale build, fraction {a.fraction} ({tips:,} tips, {taxa:,} taxa, {rows:,} prediction rows), on disk, "
           f"{os.cpu_count()} cores; floor = raw pyoxigraph bulk_load of the same quads into a fresh store",
           ["step", "traitkg s", "floor s", "ratio", "peak RSS MB", "floor RSS MB", "quads", "bar"], rows_out)
+    print(f"(bench wall time of the build phase, with the per-step floors, the inputs and any copied store: "
+          f"{t_build:,.1f} s; a step's floor is the bulk load of the graphs it wrote, as it left them)")
     table("Store size", ["store", "MB", "quads", "bytes/quad"],
           [["traitkg store (after the build)", store_size / MB, f_quads, store_size / max(f_quads, 1)],
            ["floor store (same quads, bulk_load)", f_size / MB, f_quads, f_size / max(f_quads, 1)],
@@ -223,13 +257,16 @@ def main() -> None:
                "ok" if start["ready"] <= 10 else "OVER"],
               ["first MRCA request after start", start["first mrca"] * 1e3, "", 1, "", ""],
               ["second MRCA request", start["second mrca"] * 1e3, "", 1, "", ""]]
-    table(f"Queries on the built store (Python API, one process; tree index: {queries.get('tree index source')}; "
-          f"taxa-with answer sizes {queries.get('taxa-with answers (taxa)')})",
-          ["query", "median ms", "p95 ms", "n", "target ms", ""], qrows)
+    if "queries" not in a.steps and "start" not in a.steps:
+        qrows = []
+    if qrows:
+        table(f"Queries on the built store (Python API, one process; tree index: {queries.get('tree index source')}; "
+              f"taxa-with answer sizes {queries.get('taxa-with answers (taxa)')})",
+              ["query", "median ms", "p95 ms", "n", "target ms", ""], qrows)
     if a.json:
         a.json.write_text(json.dumps({"fraction": a.fraction, "tips": tips, "taxa": taxa, "rows": rows,
                                       "steps": [{k: v for k, v in s.__dict__.items() if k != "stdout"} for s in steps],
-                                      "build_s": t_build, "floor_s": f_s, "floor_rss": f_rss, "quads": f_quads,
+                                      "build_s": t_sum, "build_wall_s": t_build, "floor_s": f_s, "floor_rss": f_rss, "quads": f_quads,
                                       "store_bytes": store_size, "floor_bytes": f_size, "export_s": t_exp,
                                       "dump_s": t_dump, "queries": queries, "start": start}, indent=1, default=str))
 

@@ -117,14 +117,7 @@ def drop(graph: str) -> None:
 def export(directory: str) -> None:
     """Write a KG release: every graph as N-Quads, release.json with checksums, a README with counts."""
     g = get_kg()
-    bar = progress_bar("export", unit="graph")
-    n = [0]
-
-    def tick(_: str) -> None:
-        n[0] += 1
-        bar(n[0], None)
-
-    rel = g.export(directory, progress=tick)
+    rel = g.export(directory, progress=progress_bar("export", unit="quad"))
     click.echo(f"exported {len(rel['graphs'])} graphs, {sum(e['triples'] for e in rel['graphs'])} triples to {directory}")
 
 

@@ -23,7 +23,6 @@ two releases (graphs, and the terms, taxa, phenotypes, calls, predictions, keys 
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -45,7 +44,8 @@ from kg.core.graphs import (
     slug,
     utc_now,
 )
-from kg.core.store import NamedNode, Quad, RdfFormat, Store, canonical_nquads, parse_rdf
+from kg.core.store import NamedNode, Quad, RdfFormat, Store, parse_rdf
+from kg.core.store.canonical import write_canonical_graph
 from kg.core.tables import check_release_tables, export_tables, import_tables
 
 RELEASE_FORMAT = "traitkg-release/1"
@@ -67,8 +67,13 @@ def release_file(rec_iri: str, i: int) -> str:
     return f"graphs/{i:04d}-{slug(tail.replace('/', '--'))}.nq"
 
 
-def export_release(store: Store, directory: str | Path, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Write every manifest graph (and the manifest itself) as N-Quads plus ``release.json``."""
+def export_release(store: Store, directory: str | Path, *,
+                   progress: Callable[[int, int | None], None] | None = None) -> dict[str, Any]:
+    """Write every manifest graph (and the manifest itself) as canonical N-Quads plus ``release.json``.
+
+    Each graph streams from the engine through an external sort to its file, hashed as it is
+    written (:func:`kg.core.store.canonical.write_canonical_graph`): memory does not grow with the
+    store. ``progress(quads written, quads in the manifest)``."""
     out = Path(directory)
     if out.exists() and any(out.iterdir()):
         raise ValidationError(f"export directory {out} is not empty")
@@ -77,21 +82,24 @@ def export_release(store: Store, directory: str | Path, *, progress: Callable[[s
     records = list_graphs(store)
     side = export_tables(store, records, out)  # side tables (Parquet per-image rows) travel as files
     iris = [MANIFEST] + [g.iri for g in records]
+    total = store.count(MANIFEST) + sum(r.triples for r in records)
+    done = [0]
+
+    def tick(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress(done[0], max(total, done[0]))
+
     for i, iri in enumerate(iris):
         rel = release_file(iri, i)
-        buf = io.BytesIO()
-        store.dump_graph(iri, buf)
         # canonical blank nodes and line order: the same store always exports to the same bytes
-        (out / rel).write_bytes(canonical_nquads(parse_rdf(buf.getvalue(), RdfFormat.N_QUADS)))
-        sha, size = sha256_file(out / rel)
-        entries.append({"graph": iri, "file": rel, "sha256": sha, "bytes": size, "triples": store.count(iri),
+        f = write_canonical_graph(store, iri, out / rel, progress=tick)
+        entries.append({"graph": iri, "file": rel, "sha256": f.sha256, "bytes": f.bytes, "triples": f.quads,
                         **({"table": side[iri]} if iri in side else {})})
-        if progress:
-            progress(iri)
     release = {"format": RELEASE_FORMAT, "created": utc_now(), "base": BASE, "store": store.selector,
                "graphs": entries}
     (out / "release.json").write_text(json.dumps(release, indent=2) + "\n")
-    (out / "README.md").write_text(release_readme(release, list_graphs(store)))
+    (out / "README.md").write_text(release_readme(release, records))
     return release
 
 

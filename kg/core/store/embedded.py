@@ -201,9 +201,16 @@ class OxigraphStore:
         if self._store.contains_named_graph(node):
             self._store.remove_graph(node)
 
+    #: the engine writes typed literals in their canonical form (see :func:`canonical_literals`)
+    canonical_literals = True
+
     def dump_graph(self, graph: str, out: IO[bytes]) -> None:
         ox.serialize(self._store.quads_for_pattern(None, None, None, NamedNode(graph)), out,
                      format=RdfFormat.N_QUADS)
+
+    def dump_triples(self, graph: str, out: IO[bytes]) -> None:
+        """One graph's triples as N-Triples, written by the engine (no Python object per quad)."""
+        self._store.dump(out, RdfFormat.N_TRIPLES, from_graph=NamedNode(graph))
 
     def backup(self, target: str | Path) -> None:
         """A consistent copy of the store in ``target`` (a new directory; hard links on the same

@@ -318,6 +318,15 @@ class SparqlEndpointStore:
                  for q in ox.parse(input=r.content, format=RdfFormat.N_TRIPLES))
         out.write(ox.serialize(quads, format=RdfFormat.N_QUADS) or b"")
 
+    #: endpoints write literals each their own way (Virtuoso: ``...29.793820Z``)
+    canonical_literals = False
+
+    def dump_triples(self, graph: str, out: IO[bytes]) -> None:
+        """One graph's triples as N-Triples (the endpoint's CONSTRUCT answer)."""
+        r = self._post_query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <%s> { ?s ?p ?o } }" % NamedNode(graph).value,
+                             "application/n-triples")
+        out.write(r.content)
+
     def flush(self) -> None:
         """Make what Virtuoso's bulk loader wrote durable (a checkpoint); SPARQL writes already are."""
         if self.bulk is not None:

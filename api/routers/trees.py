@@ -13,6 +13,7 @@ from api.deps import KGDep, Paged, PageDep, cached_view, paginate
 from api.errors import problem_responses
 from api.routers._trees_support import Diagnostic, IdsIn, flat_tree, locate
 from kg.core.errors import ValidationError
+from kg.trees import Node
 
 router = APIRouter(prefix="/api/v1/trees", tags=["trees"])
 TreeName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200,
@@ -106,10 +107,15 @@ def _ages(request: Request, t: Any) -> Any:
 
 
 def _node_out(t: Any, v: int, *, tips: int = 0, ages: Any = None) -> dict[str, Any]:
-    node = t.node(v)
-    d = node.to_dict()
+    """A node by its id (no label lookups), its first 1,000 children and, with ``tips``, tips."""
+    d = Node(t, int(v)).to_dict()
     d["age"] = None if ages is None else float(ages[v])
-    d["children"] = [c.id for c in node.children][:1000]
+    size = t.index.size
+    children, c, end = [], int(v) + 1, int(v) + int(size[v])
+    while c < end and len(children) < 1000:  # sibling ranges; a wide polytomy stops at the first 1,000
+        children.append(c)
+        c += int(size[c])
+    d["children"] = children
     if tips:
         names = t.index.names
         d["tips"] = [names[i] for i in t.index.tips_below(v)[:tips].tolist()]

@@ -99,7 +99,9 @@ def warm_up(app: FastAPI) -> None:
     if kg.graphs(kind="ontology"):
         _ = kg.terms
     if kg.graphs(kind="phenotypes"):
-        kg.traits.calls()
+        kg.traits.warm()  # a taxon's traits read the calls, labels and evidence: none built by a request
+    if kg.graphs(kind="predictions"):
+        kg.predictions.chosen()  # the latest batches and their summary graphs, read from the manifest once
     log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
 

@@ -95,7 +95,7 @@ def warm_up(app: FastAPI) -> None:
     t0 = time.perf_counter()
     for name in sorted({g.name for g in kg.graphs(kind="tree")}):
         app.state.views[("tree", name)] = t = kg.tree(name)
-        t.index.prepare()  # the label table too: the first request by tip names must not build it
+        t.prepare()  # the label table and tip counts too: the first request by tip names must not build them
     if kg.graphs(kind="ontology"):
         _ = kg.terms
     if kg.graphs(kind="phenotypes"):

@@ -128,12 +128,22 @@ def image_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batc
 
 
 @router.get("/api/v1/taxa/{ref:path}/predictions", response_model=TaxonPredictions, responses=ERR)
-def taxon_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batch: BatchQ = None,
-                      evidence: bool = True, pooled: PooledQ = False, region: RegionQ = None) -> dict[str, Any]:
+async def taxon_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batch: BatchQ = None,
+                            evidence: bool = True, pooled: PooledQ = False, region: RegionQ = None) -> dict[str, Any]:
     """A taxon's predicted traits (name, ``taxon:`` CURIE or IRI): one summary per trait and model
     (n, mean, sd, se, quartiles with units normalised; state counts for categorical traits), and per
     region where a trait was measured per region unless ``pooled``, each beside the curated and
     inferred calls on the same entity with their evidence."""
+    from fastapi.concurrency import run_in_threadpool
+
+    # the store is read in the thread pool; the answer (a page of small summaries) is checked here,
+    # not in a second trip through the pool as a sync route's would be
+    return await run_in_threadpool(taxon_predictions_answer, request, kg, ref, page, batch, evidence, pooled, region)
+
+
+def taxon_predictions_answer(request: Request, kg: Any, ref: str, page: Any, batch: str | None, evidence: bool,
+                       pooled: bool, region: str | None) -> dict[str, Any]:
+    """:func:`taxon_predictions`' answer (it reads the store: run it in the thread pool)."""
     from ontologies.prefixes import contract
 
     p = kg.predictions

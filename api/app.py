@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors, routers, sparql
 from api.jobs import JobQueue, Progress
 from api.query_pool import runner_for
+from api.routers.trees import ages_of
 from api.settings import Settings
 from kg import KnowledgeGraph, __version__
 
@@ -96,6 +97,7 @@ def warm_up(app: FastAPI) -> None:
     for name in sorted({g.name for g in kg.graphs(kind="tree")}):
         app.state.views[("tree", name)] = t = kg.tree(name)
         t.prepare()  # the label table and tip counts too: the first request by tip names must not build them
+        app.state.views[("ages", t.name)] = ages_of(t)
     if kg.graphs(kind="ontology"):
         _ = kg.terms
     if kg.graphs(kind="phenotypes"):

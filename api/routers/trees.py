@@ -99,11 +99,14 @@ def _tree_out(t: Any) -> dict[str, Any]:
                                                                 "height", "ultrametric", "max_children")}}
 
 
+def ages_of(t: Any) -> Any:
+    """Node ages of an ultrametric tree (None otherwise)."""
+    return t.ages() if t.index.has_lengths and t.index.is_ultrametric() else None
+
+
 def _ages(request: Request, t: Any) -> Any:
-    """Node ages of an ultrametric tree (None otherwise), computed once per tree."""
-    def build() -> Any:
-        return t.ages() if t.index.has_lengths and t.index.is_ultrametric() else None
-    return cached_view(request, ("ages", t.name), build)
+    """:func:`ages_of`, computed once per tree (``serve --warm`` does it at start-up)."""
+    return cached_view(request, ("ages", t.name), lambda: ages_of(t))
 
 
 def _node_out(t: Any, v: int, *, tips: int = 0, ages: Any = None) -> dict[str, Any]:

@@ -231,7 +231,14 @@ def drive(label: str, root: Path, store: Path, workers: int, endpoints: dict, du
                 results[(name, conns)] = wrk(base, script, path, conns, duration)
     finally:
         proc.terminate()
-        proc.wait(30)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:  # a loaded machine: workers slow to stop are not a result
+            proc.kill()
+            proc.wait(30)
+    for (name, conns), r in results.items():  # as measured, before the next server starts
+        print(f"  {label} {name} {conns}: {r['rps']:,.0f} req/s p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms "
+              f"errors {r['errors']}", flush=True)
     return ready, results
 
 

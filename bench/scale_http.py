@@ -90,8 +90,11 @@ def wrk(base: str, script: Path | None, path: str, conns: int, duration: int) ->
     for code, n in re.findall(r"^STATUS (\d+) (\d+)$", out, re.M):
         codes[int(code)] = codes.get(int(code), 0) + int(n)
     bodies = [b for blk in re.findall(r"^BODIES\n(.*?)^END$", out, re.M | re.S) for b in blk.splitlines()][:3]
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50": bench_api._ms(lat["50"]),
-            "p99": bench_api._ms(lat["99"]), "errors": non2xx + sum(socket.values()), "codes": codes,
+    done = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"requests": done, "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": bench_api._ms(lat["50"]) if done else float("nan"),
+            "p99": bench_api._ms(lat["99"]) if done else float("nan"), "errors": non2xx + sum(socket.values()),
+            "codes": codes,
             "socket": {k: v for k, v in socket.items() if v}, "bodies": bodies}
 
 
@@ -269,6 +272,11 @@ def main() -> None:
     for label, (_, results) in out.items():
         for (name, conns), r in results.items():
             fl = results[("ping (HTTP floor)", conns)]
+            if not r["requests"]:  # nothing came back within the run: not a result, and no errors to count
+                rows.append([label, name, conns, 0, "-", "-", "no answer", "-", "-"])
+                errs.append([label, name, conns, "-", "-", "no response within the run (wrk's 10 s timeout "
+                             "outlasts it, so the requests still waiting are not counted)"])
+                continue
             rows.append([label, name, conns, round(r["rps"]), r["p50"], r["p99"], int(r["errors"]),
                          f"{r['rps'] / fl['rps']:.0%}", f"{r['p99'] / fl['p99']:.2f}x"])
             if r["errors"]:

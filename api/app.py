@@ -25,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from api import errors, routers, sparql
 from api.jobs import JobQueue, Progress
 from api.query_pool import limit_malloc_arenas, runner_for
+from api.routers.trees import ages_of
 from api.settings import Settings
 from kg import KnowledgeGraph, __version__
 
@@ -96,11 +97,14 @@ def warm_up(app: FastAPI) -> None:
     t0 = time.perf_counter()
     for name in sorted({g.name for g in kg.graphs(kind="tree")}):
         app.state.views[("tree", name)] = t = kg.tree(name)
-        t.index.prepare()  # the label table too: the first request by tip names must not build it
+        t.prepare()  # the label table and tip counts too: the first request by tip names must not build them
+        app.state.views[("ages", t.name)] = ages_of(t)
     if kg.graphs(kind="ontology"):
         _ = kg.terms
     if kg.graphs(kind="phenotypes"):
         kg.traits.prepare()  # calls, their tables, labels and evidence: no first request builds them
+    if kg.graphs(kind="predictions"):
+        kg.predictions.chosen()  # the latest batches and their summary graphs, read from the manifest once
     log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
 

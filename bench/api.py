@@ -166,8 +166,9 @@ def wrk(url: str, conns: int, duration: int) -> dict[str, float]:
             "p99": _ms(lat["99"]), "errors": errors, "requests": int(re.search(r"(\d+) requests in", out).group(1))}
 
 
-def serve(store: Path, port: int, workers: int = 2) -> subprocess.Popen:
-    env = {**os.environ, "TRAITKG_QUERY_TIMEOUT": "30", "PYTHONPATH": str(ROOT)}
+def serve(store: Path, port: int, workers: int = 2, root: Path = ROOT) -> subprocess.Popen:
+    """`traitkg serve --warm` on ``store`` with the code of the checkout at ``root``."""
+    env = {**os.environ, "TRAITKG_QUERY_TIMEOUT": "30", "PYTHONPATH": str(root)}
     proc = subprocess.Popen([EXE, "--store", f"oxigraph:{store}", "serve", "--port", str(port), "--workers",
                              str(workers), "--warm",
                              "--log-level", "warning"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -96,7 +96,7 @@ class Node:
 
     @property
     def n_tips(self) -> int:
-        return int(np.count_nonzero(self._ix.size[self.id:self.id + int(self._ix.size[self.id])] == 1))
+        return self.tree.n_tips_below(self.id)
 
     @property
     def age(self) -> float:
@@ -131,12 +131,31 @@ class Tree:
         self.index = index
         self.record = record
         self._ages: np.ndarray | None = None
+        self._tips_before: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.index)
 
     def __repr__(self) -> str:
         return f"Tree({self.name!r}, tips={self.index.n_tips}, nodes={len(self.index)})"
+
+    def prepare(self) -> Tree:
+        """Build the lookups a service's requests would otherwise build: the label table and the
+        tip counts (``traitkg serve --warm``)."""
+        self.index.prepare()
+        self.n_tips_below(0)
+        return self
+
+    def n_tips_below(self, v: int) -> int:
+        """Tips in the clade of node ``v``: two reads of a prefix count of tips in preorder (built
+        once; counting the clade's tips each time reads millions of entries near the root)."""
+        c = self._tips_before
+        if c is None:
+            c = np.zeros(len(self.index) + 1, dtype=np.int64)
+            np.cumsum(self.index.size == 1, out=c[1:])
+            self._tips_before = c
+        v = int(v)
+        return int(c[v + int(self.index.size[v])] - c[v])
 
     @property
     def root(self) -> Node:

@@ -13,6 +13,7 @@ kg.core.errors.UnknownPrefix: unknown prefix 'UBRON' in 'UBRON:1'. Did you mean 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 
 from kg.core.errors import UnknownPrefix
@@ -92,8 +93,10 @@ def expand(curie: str) -> str:
     return ns + local
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def contract(iri: str) -> str:
-    """IRI -> CURIE where a prefix matches; the IRI itself otherwise."""
+    """IRI -> CURIE where a prefix matches; the IRI itself otherwise (remembered: answers
+    contract the same terms again and again)."""
     if iri.startswith("https://n2t.net/ark:/"):
         return iri[len("https://n2t.net/"):]
     for ns, prefix in _BY_NS:

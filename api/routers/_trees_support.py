@@ -39,6 +39,15 @@ def locate(kg: Any, tree: Any, refs: list[str], *, fuzzy: bool = True) -> tuple[
     seen: set[int] = set()
     diags: list[Diagnostic] = []
     unresolved: list[tuple[int, str, str]] = []
+    stripped = [r.strip() for r in refs]
+    found = tree.index.exact_ids(stripped)  # one batched probe: the common case, tip labels as written
+    if found is not None:
+        for ref, v in zip(refs, found.tolist()):
+            diags.append(Diagnostic(id=ref, status="found", node=v))
+            if v not in seen:
+                seen.add(v)
+                ids.append(v)
+        return ids, diags
     for ref in refs:
         try:
             v = tree.node(ref.strip()).id

@@ -128,25 +128,34 @@ def image_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batc
 
 
 @router.get("/api/v1/taxa/{ref:path}/predictions", response_model=TaxonPredictions, responses=ERR)
-def taxon_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batch: BatchQ = None,
-                      evidence: bool = True, pooled: PooledQ = False, region: RegionQ = None) -> dict[str, Any]:
+async def taxon_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batch: BatchQ = None,
+                            evidence: bool = True, pooled: PooledQ = False, region: RegionQ = None) -> dict[str, Any]:
     """A taxon's predicted traits (name, ``taxon:`` CURIE or IRI): one summary per trait and model
     (n, mean, sd, se, quartiles with units normalised; state counts for categorical traits), and per
     region where a trait was measured per region unless ``pooled``, each beside the curated and
     inferred calls on the same entity with their evidence."""
-    def build() -> tuple[str, list[dict[str, Any]]]:
-        p = kg.predictions
-        iri = p.taxon(ref)
-        rows = p.summary(ref, batch=batch, pooled=pooled, region=region)
-        if not rows:
-            raise NotFound(f"no predictions for taxon {ref!r}")
-        return iri, [{**_clean(r), "trait_label": _label(kg, r["trait"]),
-                      "curated": _curated(kg, iri, r["trait"], evidence)} for r in rows]
+    from fastapi.concurrency import run_in_threadpool
 
-    iri, items = cached_view(request, ("taxon-predictions", ref.strip(), batch, evidence, pooled, region), build)
+    # the store is read in the thread pool; the answer (a page of small summaries) is checked here,
+    # not in a second trip through the pool as a sync route's would be
+    return await run_in_threadpool(taxon_predictions_answer, request, kg, ref, page, batch, evidence, pooled, region)
+
+
+def taxon_predictions_answer(request: Request, kg: Any, ref: str, page: Any, batch: str | None, evidence: bool,
+                       pooled: bool, region: str | None) -> dict[str, Any]:
+    """:func:`taxon_predictions`' answer (it reads the store: run it in the thread pool)."""
     from ontologies.prefixes import contract
 
-    return {**paginate(items, page, request), "taxon": contract(iri)}
+    p = kg.predictions
+    iri = p.taxon(ref)
+    rows = p.summary(ref, batch=batch, pooled=pooled, region=region)  # one bound query per summary graph
+    if not rows:
+        raise NotFound(f"no predictions for taxon {ref!r}")
+
+    def item(r: dict[str, Any]) -> dict[str, Any]:  # only the page's rows get labels and curated calls
+        return {**_clean(r), "trait_label": _label(kg, r["trait"]), "curated": _curated(kg, iri, r["trait"], evidence)}
+
+    return {**paginate(rows, page, request, item), "taxon": contract(iri)}
 
 
 @router.get("/api/v1/predictions/disagreements", response_model=Paged[dict[str, Any]], responses=ERR)

@@ -72,17 +72,6 @@ class MatrixIn(BaseModel):
 _MATRIX_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "nexml": "application/xml"}
 
 
-def _encoded_traits(request: Request, kg: Any, ref: str, evidence: bool) -> tuple[str, list[tuple[dict, bytes]]]:
-    """A taxon's traits, computed once and kept with each item pre-encoded as JSON."""
-    def build() -> tuple[str, list[tuple[dict, bytes]]]:
-        t = kg.traits
-        iri = t.taxon(ref.strip())
-        items = t.traits_of(iri, evidence=evidence)
-        keys = [{"tier": d.get("tier"), "kind": d.get("kind")} for d in items]
-        return iri, [(k, json.dumps(d, ensure_ascii=False, default=str).encode()) for k, d in zip(keys, items)]
-    return cached_view(request, ("traits", ref.strip(), evidence), build)
-
-
 @router.get("/api/v1/taxa/{ref:path}/traits", responses={200: {"model": Paged[TraitOut]}, **ERR},
             response_class=Response)
 def taxon_traits(request: Request, kg: KGDep, ref: str, page: PageDep, evidence: bool = True,
@@ -91,15 +80,17 @@ def taxon_traits(request: Request, kg: KGDep, ref: str, page: PageDep, evidence:
     """A taxon's traits (name, ``taxon:`` CURIE or IRI): presence/absence calls (asserted and
     inferred through the ontology closure) and asserted phenotypes, each with its evidence
     (state, character, matrix, publication)."""
-    _, items = _encoded_traits(request, kg, ref, evidence)
+    t = kg.traits
+    rows = t.trait_rows(ref.strip())  # in memory: (kind, tier, label) per trait, nothing expanded yet
     if tier or kind:
-        items = [x for x in items if (not tier or x[0]["tier"] in tier) and (not kind or x[0]["kind"] in kind)]
-    chunk = items[page.offset: page.offset + page.limit]
+        rows = [r for r in rows if (not tier or r[1] in tier) and (not kind or r[0] in kind)]
+    chunk = rows[page.offset: page.offset + page.limit]  # only the page is built and encoded
     nxt = None
-    if page.offset + page.limit < len(items):
+    if page.offset + page.limit < len(rows):
         nxt = str(request.url.include_query_params(offset=page.offset + page.limit, limit=page.limit))
-    body = (b'{"items":[' + b",".join(b for _, b in chunk) + b'],"total":%d,"limit":%d,"offset":%d,"next":%s}'
-            % (len(items), page.limit, page.offset, json.dumps(nxt).encode()))
+    items = ",".join(t.trait_json(r, evidence=evidence) for r in chunk).encode()
+    body = (b'{"items":[' + items + b'],"total":%d,"limit":%d,"offset":%d,"next":%s}'
+            % (len(rows), page.limit, page.offset, json.dumps(nxt).encode()))
     return Response(body, media_type="application/json")
 
 

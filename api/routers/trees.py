@@ -13,6 +13,7 @@ from api.deps import KGDep, Paged, PageDep, cached_view, paginate
 from api.errors import problem_responses
 from api.routers._trees_support import Diagnostic, IdsIn, flat_tree, locate
 from kg.core.errors import ValidationError
+from kg.trees import Node
 
 router = APIRouter(prefix="/api/v1/trees", tags=["trees"])
 TreeName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200,
@@ -98,18 +99,26 @@ def _tree_out(t: Any) -> dict[str, Any]:
                                                                 "height", "ultrametric", "max_children")}}
 
 
+def ages_of(t: Any) -> Any:
+    """Node ages of an ultrametric tree (None otherwise)."""
+    return t.ages() if t.index.has_lengths and t.index.is_ultrametric() else None
+
+
 def _ages(request: Request, t: Any) -> Any:
-    """Node ages of an ultrametric tree (None otherwise), computed once per tree."""
-    def build() -> Any:
-        return t.ages() if t.index.has_lengths and t.index.is_ultrametric() else None
-    return cached_view(request, ("ages", t.name), build)
+    """:func:`ages_of`, computed once per tree (``serve --warm`` does it at start-up)."""
+    return cached_view(request, ("ages", t.name), lambda: ages_of(t))
 
 
 def _node_out(t: Any, v: int, *, tips: int = 0, ages: Any = None) -> dict[str, Any]:
-    node = t.node(v)
-    d = node.to_dict()
+    """A node by its id (no label lookups), its first 1,000 children and, with ``tips``, tips."""
+    d = Node(t, int(v)).to_dict()
     d["age"] = None if ages is None else float(ages[v])
-    d["children"] = [c.id for c in node.children][:1000]
+    size = t.index.size
+    children, c, end = [], int(v) + 1, int(v) + int(size[v])
+    while c < end and len(children) < 1000:  # sibling ranges; a wide polytomy stops at the first 1,000
+        children.append(c)
+        c += int(size[c])
+    d["children"] = children
     if tips:
         names = t.index.names
         d["tips"] = [names[i] for i in t.index.tips_below(v)[:tips].tolist()]
@@ -146,16 +155,35 @@ def _mrca(request: Request, kg: Any, tree: str, body: IdsIn) -> dict[str, Any]:
     return {"tree": t.name, "mrca": mrca, "diagnostics": diags}
 
 
+#: At most this many ids, all tip labels as written, are answered on the event loop (microseconds).
+INLINE_IDS = 64
+
+
+async def _mrca_answer(request: Request, kg: Any, tree: str, body: IdsIn) -> dict[str, Any]:
+    """A small request whose ids are all tip labels of a loaded tree costs tens of microseconds:
+    it is answered right here, and FastAPI checks the answer here too; two trips through the
+    thread pool (the handler's and the answer check's) would cost more than the answer. Anything
+    else (a tree not loaded yet, names to resolve, thousands of ids) runs in the thread pool."""
+    from fastapi.concurrency import run_in_threadpool
+
+    views = request.app.state.views
+    t = views.get(("tree", tree))
+    if (t is not None and ("ages", t.name) in views and len(body.ids) <= INLINE_IDS
+            and t.index.exact_ids([r.strip() for r in body.ids]) is not None):
+        return _mrca(request, kg, tree, body)
+    return await run_in_threadpool(_mrca, request, kg, tree, body)
+
+
 @router.post("/{tree}/mrca", response_model=MrcaOut, responses=ERR)
-def mrca(request: Request, kg: KGDep, tree: TreeName, body: IdsIn) -> dict[str, Any]:
+async def mrca(request: Request, kg: KGDep, tree: TreeName, body: IdsIn) -> dict[str, Any]:
     """Most recent common ancestor of the ids that resolve; ``mrca`` is null when none does."""
-    return _mrca(request, kg, tree, body)
+    return await _mrca_answer(request, kg, tree, body)
 
 
 @router.get("/{tree}/mrca", response_model=MrcaOut, responses=ERR)
-def mrca_get(request: Request, kg: KGDep, tree: TreeName, ids: IdsQuery, fuzzy: bool = True) -> dict[str, Any]:
+async def mrca_get(request: Request, kg: KGDep, tree: TreeName, ids: IdsQuery, fuzzy: bool = True) -> dict[str, Any]:
     """``mrca`` with the ids in the query string (``?ids=A&ids=B``)."""
-    return _mrca(request, kg, tree, IdsIn(ids=ids, fuzzy=fuzzy))
+    return await _mrca_answer(request, kg, tree, IdsIn(ids=ids, fuzzy=fuzzy))
 
 
 def _induced(request: Request, kg: Any, tree: str, body: IdsIn, fmt: str) -> dict[str, Any]:

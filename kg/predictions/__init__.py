@@ -68,13 +68,23 @@ class Predictions:
                              encoding=encoding, rows=rows, **options)
         for note in lk.notes:
             report.warn(note)
+        self._forget()
+        try:
+            if report.status in ("loaded", "unchanged"):  # unchanged: a no-op, unless a killed load left no summary
+                rec = get_graph(self.store, report.graph)
+                srec = write_summaries(self.store, rec, report.parsed, report.kinds)
+                report.counts["summary_triples"] = srec.triples
+        finally:
+            self._forget()  # the summary graph is in the manifest now
+        return report
+
+    def _forget(self) -> None:
+        """Drop what was read from the manifest (after a write): the facade's whole cache, or,
+        without a facade, this object's batch choices."""
         if self._kg is not None:
             self._kg.invalidate()
-        if report.status in ("loaded", "unchanged"):  # unchanged: a no-op, unless a killed load left no summary
-            rec = get_graph(self.store, report.graph)
-            srec = write_summaries(self.store, rec, report.parsed, report.kinds)
-            report.counts["summary_triples"] = srec.triples
-        return report
+        for key in [k for k in self._cache if isinstance(k, tuple) and k[:1] == ("prediction-batches",)]:
+            del self._cache[key]
 
     def _terms(self) -> Any:
         if self._kg is not None:
@@ -125,10 +135,25 @@ class Predictions:
         or, with ``pooled``, one over every region (``regions`` lists them); ``region`` picks one."""
         from kg.predictions.queries import taxon_summaries
 
-        out = taxon_summaries(self.store, self.taxon(taxon), batch=batch, pooled=pooled, region=region)
-        if not out and not self.batches(batch, latest=True):
+        chosen, graphs = self.chosen(batch)
+        out = taxon_summaries(self.store, self.taxon(taxon), pooled=pooled, region=region, graphs=graphs)
+        if not out and not chosen:
             raise NotFound("no prediction batches loaded: run `traitkg load predictions PATH` first")
         return out
+
+    def chosen(self, batch: str | None = None) -> tuple[list[GraphRecord], dict[str, GraphRecord]]:
+        """The batches a query reads (``batch``, else the latest version of every model) and their
+        summary graphs (summary graph IRI -> batch), read from the manifest once and kept in the
+        facade's cache, which every write through the facade (and the server, after a write)
+        clears: a taxon's summary then costs its bound query alone."""
+        from kg.predictions.queries import batches, summary_graphs
+
+        key = ("prediction-batches", batch)
+        hit = self._cache.get(key)
+        if hit is None:
+            chosen = batches(self.store, batch)
+            hit = self._cache[key] = (chosen, summary_graphs(self.store, chosen))
+        return hit
 
     def summaries(self, trait: str, *, batch: str | None = None, pooled: bool = False,
                   region: str | None = None) -> pd.DataFrame:

@@ -116,35 +116,45 @@ def image_predictions(store: Store, image: str, *, batch: str | None = None, lat
     return {"image": image_id(iri), "iri": iri, "metadata": meta, "predictions": preds}
 
 
-_SUMMARY_Q = f"""SELECT ?g ?s ?taxon ?trait ?kind ?p ?o WHERE {{ GRAPH ?g {{
-  ?s <{TKG}taxon> ?taxon ; <{TKG}trait> ?trait ; <{TKG}traitKind> ?kind ; ?p ?o }} }}"""
+_SUMMARY_Q = f"""SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s <{TKG}taxon> ?taxon ; <{TKG}trait> ?trait . ?s ?p ?o }} }}"""
 _FIELDS = {"n": "n", "mean": "mean", "sd": "sd", "se": "se", "min": "min", "q25": "q25", "median": "median",
            "q75": "q75", "max": "max", "meanConfidence": "mean_confidence", "unit": "unit",
            "stateCounts": "states", "mostFrequentState": "mode", "region": "region", "pooledRegion": "regions"}
 
 
-def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRecord]) -> list[dict[str, Any]]:
-    graphs = summary_graphs(store, chosen)
-    items: dict[tuple[str, str], dict[str, Any]] = {}
-    for g, s, taxon, trait, kind, p, o in store.select(_SUMMARY_Q, bindings).rows:
-        b = graphs.get(g.value)
-        if b is None:
-            continue
-        d = items.get((g.value, s.value))
-        if d is None:
-            d = items[(g.value, s.value)] = {**batch_dict(b), "taxon": curie(taxon.value), "taxon_iri": taxon.value,
-                                             "trait": curie(trait.value), "kind": kind.value, "tier": "predicted"}
-        key = _FIELDS.get(p.value[len(TKG):]) if p.value.startswith(TKG) else None
-        if key == "unit":
-            d[key] = curie(o.value)
-        elif key == "states":
-            d[key] = json.loads(o.value)
-        elif key == "regions":
-            d.setdefault(key, []).append(o.value)
-            d[key].sort()
-        elif key:
-            d[key] = term_value(o)
-    return sorted(items.values(), key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
+def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRecord],
+                    graphs: dict[str, GraphRecord] | None = None) -> list[dict[str, Any]]:
+    """The summaries matching ``bindings`` (``taxon``, ``trait`` or none) in the summary graphs of
+    the chosen batches (``graphs``: :func:`summary_graphs` of them, when the caller keeps it): one
+    query per summary graph with the graph bound, so other versions' summaries are never read."""
+    if graphs is None:
+        graphs = summary_graphs(store, chosen)
+    items: list[dict[str, Any]] = []
+    for giri, b in graphs.items():
+        by_node: dict[str, list[tuple[str, Any]]] = {}
+        for s, p, o in store.select(_SUMMARY_Q, {**bindings, "g": NamedNode(giri)}).rows:
+            by_node.setdefault(s.value, []).append((p.value, o))
+        for po in by_node.values():
+            head = {p: o.value for p, o in po if p in _HEAD}
+            d = {**batch_dict(b), "taxon": curie(head[_TAXON]), "taxon_iri": head[_TAXON],
+                 "trait": curie(head[_TRAIT]), "kind": head[_KIND], "tier": "predicted"}
+            for p, o in po:
+                key = _FIELDS.get(p[len(TKG):]) if p.startswith(TKG) else None
+                if key == "unit":
+                    d[key] = curie(o.value)
+                elif key == "states":
+                    d[key] = json.loads(o.value)
+                elif key == "regions":
+                    d.setdefault(key, []).append(o.value)
+                    d[key].sort()
+                elif key:
+                    d[key] = term_value(o)
+            items.append(d)
+    return sorted(items, key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
+
+
+_TAXON, _TRAIT, _KIND = TKG + "taxon", TKG + "trait", TKG + "traitKind"
+_HEAD = {_TAXON, _TRAIT, _KIND}
 
 
 def scoped(items: list[dict[str, Any]], *, pooled: bool = False, region: str | None = None) -> list[dict[str, Any]]:
@@ -158,10 +168,13 @@ def scoped(items: list[dict[str, Any]], *, pooled: bool = False, region: str | N
 
 
 def taxon_summaries(store: Store, taxon_iri: str, *, batch: str | None = None, pooled: bool = False,
-                    region: str | None = None) -> list[dict[str, Any]]:
-    """The precomputed summaries of a taxon in the chosen batches (one bound query), per region
-    unless ``pooled`` (see :func:`scoped`)."""
-    items = summaries_where(store, {"taxon": NamedNode(taxon_iri)}, batches(store, batch))
+                    region: str | None = None, graphs: dict[str, GraphRecord] | None = None) -> list[dict[str, Any]]:
+    """The precomputed summaries of a taxon in the chosen batches (one bound query per summary
+    graph; ``graphs``: the summary graphs of the chosen batches, when the caller keeps them), per
+    region unless ``pooled`` (see :func:`scoped`)."""
+    if graphs is None:
+        graphs = summary_graphs(store, batches(store, batch))
+    items = summaries_where(store, {"taxon": NamedNode(taxon_iri)}, [], graphs)
     return scoped(items, pooled=pooled, region=region)
 
 

@@ -4,6 +4,7 @@ semantics are in :mod:`kg.traits`)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -52,6 +53,8 @@ class Traits(CladeQueries):
         self._state_taxa()
         self.labels()
         state_info(self.store, self._cache, set())
+        self._cells_by_taxon()  # a taxon's own cells and the states' encoded evidence (its traits page)
+        self.evidence_json()
         return self
 
     def infer(self, *, name: str = "presence-absence") -> Any:
@@ -86,11 +89,26 @@ class Traits(CladeQueries):
             expand(name_or_iri) if name_or_iri.startswith("taxon:") else taxon_iri(normalise_name(name_or_iri)))
         if cand in idx.taxa:
             return cand
-        import difflib
-
-        near = difflib.get_close_matches(normalise_name(name_or_iri), list(idx.taxa.values()), n=3)
+        near = self._near_taxa(normalise_name(name_or_iri))
         hint = f"; did you mean {', '.join(near)}?" if near else ""
         raise NotFound(f"no taxon {name_or_iri!r} with phenotypes{hint}")
+
+    def _near_taxa(self, name: str) -> list[str]:
+        """Up to three taxa with phenotypes whose names are close to ``name``: among the species of
+        the same genus, else of the genera closest to its genus (a handful of short comparisons,
+        not one per taxon: an unknown name is answered as fast as a known one)."""
+        import difflib
+
+        by_genus = self._cache.get("taxa_by_genus")
+        if by_genus is None:
+            by_genus = defaultdict(list)
+            for label in self.index.taxa.values():
+                by_genus[label.split(" ", 1)[0].lower()].append(label)
+            by_genus = self._cache["taxa_by_genus"] = dict(by_genus)
+        genus = name.split(" ", 1)[0].lower()
+        genera = [genus] if genus in by_genus else difflib.get_close_matches(genus, list(by_genus), n=3)
+        pool = [label for g in genera for label in by_genus[g]]
+        return difflib.get_close_matches(name, pool, n=3)
 
     def labels(self) -> dict[str, str]:
         """Term IRI -> label (read from the store once per store state)."""
@@ -104,44 +122,91 @@ class Traits(CladeQueries):
 
     def evidence(self, call: Call) -> list[dict[str, Any]]:
         """The states, characters, matrices and publications behind a call."""
+        info = state_info(self.store, self._cache, set())
+        return [info[s] for s in self.evidence_states(call)]
+
+    def evidence_states(self, call: Call) -> list[str]:
+        """The states behind a call, in :meth:`evidence`'s order (by matrix, then character)."""
         calls = self.calls()
         states = set(call.states)
         for src in call.sources:
             states |= calls[(call.taxon, src, call.value)].states
         info = state_info(self.store, self._cache, states)
-        return sorted((info[s] for s in states if s in info), key=lambda d: (d["matrix"], d["character_number"]))
+        return sorted((s for s in states if s in info), key=lambda s: (info[s]["matrix"], info[s]["character_number"]))
+
+    def evidence_json(self) -> dict[str, str]:
+        """State IRI -> its evidence entry as JSON text, encoded once per store state (a server writes
+        a trait's evidence by joining these: :meth:`trait_json`)."""
+        out = self._cache.get("evidence_json")
+        if out is None:
+            info = state_info(self.store, self._cache, set())
+            out = self._cache["evidence_json"] = {s: json.dumps(d, ensure_ascii=False, default=str)
+                                                  for s, d in info.items()}
+        return out
+
+    def trait_json(self, row: tuple[str, str, str, Any], *, evidence: bool = True) -> str:
+        """``json.dumps(self.trait_dict(row, evidence=evidence), ensure_ascii=False)``, with the
+        evidence joined from :meth:`evidence_json` instead of encoded again."""
+        d = self.trait_dict(row, evidence=False)
+        if not evidence:
+            return json.dumps(d, ensure_ascii=False, default=str)
+        ev = self.evidence_json()
+        ref = row[3]
+        if isinstance(ref, Call):  # the call's fields, its evidence, then its kind
+            kind = d.pop("kind")
+            items = ", ".join(ev[s] for s in self.evidence_states(ref))
+            return f'{json.dumps(d, ensure_ascii=False, default=str)[:-1]}, "evidence": [{items}], "kind": {json.dumps(kind)}}}'
+        return f'{json.dumps(d, ensure_ascii=False, default=str)[:-1]}, "evidence": [{ev[ref[1]]}]}}'
 
     # ------------------------------------------------------------------ queries
     def traits_of(self, taxon: str, *, evidence: bool = True) -> list[dict[str, Any]]:
         """Every presence/absence call for a taxon (asserted and inferred), plus its asserted phenotypes."""
+        return [self.trait_dict(r, evidence=evidence) for r in self.trait_rows(taxon)]
+
+    def trait_rows(self, taxon: str) -> list[tuple[str, str, str, Any]]:
+        """A taxon's traits in :meth:`traits_of`'s order, each as ``(kind, tier, entity label, what it
+        is built from)``: enough to filter and page them; :meth:`trait_dict` builds one answer, so a
+        page of a taxon with thousands of calls builds (and expands the evidence of) its own rows only."""
         tx = self.taxon(taxon)
-        out = []
-        for c in self.calls_by_taxon().get(tx, ()):
-            d = self._call_dict(c, evidence)
-            d["kind"] = "presence" if c.value == PRESENT else "absence"
-            out.append(d)
+        labels = self.labels()
+
+        def label(iri: str) -> str:
+            return labels.get(iri) or contract(iri)
+
+        rows: list[tuple[str, str, str, Any]] = [
+            ("presence" if c.value == PRESENT else "absence", c.tier, label(c.entity), c)
+            for c in self.calls_by_taxon().get(tx, ())]
         idx = self.index
         seen = set()
-        for cell in idx.cells:
-            if cell.taxon != tx:
-                continue
+        for cell in self._cells_by_taxon().get(tx, ()):
             for s in cell.states:
                 for p in idx.state_phenotypes.get(s, ()):
                     if (p, s) in seen:
                         continue
                     seen.add((p, s))
-                    ph = idx.phenotypes[p]
-                    ent = ph.entity  # None: a quality-only phenotype
-                    d = {"kind": "phenotype", "tier": "asserted", "phenotype": p,
-                         "entity": contract(ent) if ent else None, "entity_label": self.label(ent) if ent else None,
-                         "quality": contract(ph.quality) if ph.quality else None,
-                         "quality_label": self.label(ph.quality) if ph.quality else None,
-                         "related_entity": contract(ph.related) if ph.related else None, "state_set": cell.kind}
-                    if evidence:
-                        d["evidence"] = [state_info(self.store, self._cache, {s})[s]]
-                    out.append(d)
-        out.sort(key=lambda d: (d["kind"], d["tier"], d.get("entity_label") or ""))
-        return out
+                    ent = idx.phenotypes[p].entity  # None: a quality-only phenotype
+                    rows.append(("phenotype", "asserted", label(ent) if ent else "", (p, s, cell.kind)))
+        rows.sort(key=lambda r: (r[0], r[1], r[2]))
+        return rows
+
+    def trait_dict(self, row: tuple[str, str, str, Any], *, evidence: bool = True) -> dict[str, Any]:
+        """One of :meth:`trait_rows` as :meth:`traits_of` answers it."""
+        kind, _, _, ref = row
+        if isinstance(ref, Call):
+            d = self._call_dict(ref, evidence)
+            d["kind"] = kind
+            return d
+        p, s, state_set = ref
+        ph = self.index.phenotypes[p]
+        ent = ph.entity
+        d = {"kind": "phenotype", "tier": "asserted", "phenotype": p,
+             "entity": contract(ent) if ent else None, "entity_label": self.label(ent) if ent else None,
+             "quality": contract(ph.quality) if ph.quality else None,
+             "quality_label": self.label(ph.quality) if ph.quality else None,
+             "related_entity": contract(ph.related) if ph.related else None, "state_set": state_set}
+        if evidence:
+            d["evidence"] = [state_info(self.store, self._cache, {s})[s]]
+        return d
 
     def taxa_with(self, term: str, *, parts: bool = True, within: Iterable[str] | str | None = None,
                   value: str | None = None) -> list[dict[str, Any]]:
@@ -173,6 +238,15 @@ class Traits(CladeQueries):
                     hits[tx].update(ps)
         return sorted(({"taxon": idx.taxa[tx], "taxon_iri": tx, "tier": "asserted",
                         "phenotypes": sorted(ps)} for tx, ps in hits.items()), key=lambda d: d["taxon"])
+
+    def _cells_by_taxon(self) -> dict[str, list[Any]]:
+        """Taxon IRI -> its cells, in the index's order (built once per store state)."""
+        if "cells_by_taxon" not in self._cache:
+            by: dict[str, list[Any]] = defaultdict(list)
+            for cell in self.index.cells:
+                by[cell.taxon].append(cell)
+            self._cache["cells_by_taxon"] = dict(by)
+        return self._cache["cells_by_taxon"]
 
     def _state_taxa(self) -> dict[str, list[str]]:
         """State IRI -> the taxa of the cells that score it (built once per store state)."""

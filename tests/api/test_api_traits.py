@@ -140,6 +140,8 @@ def test_warm_start_builds_indices_before_serving(tmp_path):
     app = create_app(Settings.from_env({"TRAITKG_STORE": f"oxigraph:{tmp_path / 's'}", "TRAITKG_WARM": "1"}))
     with TestClient(app) as c:
         assert ("tree", "sample") in app.state.views
-        cache = app.state.kg._cache  # built before the first request
-        assert {"calls", "terms", "calls_by_taxon", "state_taxa", "labels", "state_info"} <= cache.keys()
+        assert "calls" in app.state.kg._cache and "terms" in app.state.kg._cache  # built before the first request
+        cache = app.state.kg._cache  # and what a taxon's traits, summaries and an MRCA answer read
+        assert {"calls_by_taxon", "cells_by_taxon", "labels", "evidence_json", "state_taxa", "state_info", ("prediction-batches", None)} <= set(cache)
+        assert ("ages", "sample") in app.state.views
         assert c.get("/api/v1/taxa/Corydoras aeneus/traits").status_code == 200

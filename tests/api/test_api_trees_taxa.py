@@ -51,6 +51,21 @@ def test_mrca_partial_results_with_diagnostics(tclient):
     assert none["mrca"] is None and none["diagnostics"][0]["status"] == "not_found"
 
 
+def test_mrca_answered_on_the_event_loop_equals_the_thread_pool_answer(tclient):
+    """Tip labels as written take the inline path once the tree and its ages are held; names to
+    normalise take the thread pool: the same tips give the same answer, node and diagnostics."""
+    exact = ["Danio_rerio", "Danio_kyathit", "Danio_rerio"]
+    first = tclient.get("/api/v1/trees/toy/mrca", params={"ids": exact}).json()  # may load the tree
+    inline = tclient.get("/api/v1/trees/toy/mrca", params={"ids": exact}).json()
+    posted = tclient.post("/api/v1/trees/toy/mrca", json={"ids": exact}).json()
+    pooled = tclient.post("/api/v1/trees/toy/mrca", json={"ids": ["Danio rerio", " Danio_kyathit", "Danio rerio"]}).json()
+    assert inline == first == posted
+    assert pooled["mrca"] == inline["mrca"] and inline["mrca"]["name"] == "Danio"
+    found = [(d["status"], d["node"]) for d in inline["diagnostics"]]
+    assert [(d["status"], d["node"]) for d in pooled["diagnostics"]] == found
+    assert found[0] == found[2] != found[1] and {s for s, _ in found} == {"found"}
+
+
 def test_misspelt_names_resolve_approximately_and_say_so(tclient):
     r = tclient.post("/api/v1/trees/toy/mrca", json={"ids": ["Corydoras aeneus", "Astyanax mexicanu"]}).json()
     d = r["diagnostics"][1]

@@ -122,6 +122,28 @@ def test_unknown_taxon_suggests(sample_kg):
         sample_kg.traits.traits_of("Danio reri")
 
 
+def test_unknown_taxon_suggests_a_species_of_a_misspelt_genus(sample_kg):
+    with pytest.raises(NotFound, match="did you mean Danio rerio"):
+        sample_kg.traits.traits_of("Dannio rerio")
+
+
+def test_rows_pages_and_json_are_the_answer_itself(sample_kg):
+    """What a server pages and writes (light rows, then one trait's JSON with its evidence joined
+    from encoded states) is what traits_of answers, item for item and byte for byte."""
+    t = sample_kg.traits
+    for taxon in sorted(t.index.taxa.values()):
+        rows = t.trait_rows(taxon)
+        full = t.traits_of(taxon)
+        assert [t.trait_dict(r) for r in rows] == full
+        assert [(r[0], r[1]) for r in rows] == [(d["kind"], d["tier"]) for d in full]
+        for r, d in zip(rows, full):
+            assert t.trait_json(r) == json.dumps(d, ensure_ascii=False, default=str)
+            plain = {k: v for k, v in d.items() if k != "evidence"}
+            assert t.trait_json(r, evidence=False) == json.dumps(plain, ensure_ascii=False, default=str)
+    assert any(d.get("inferred_from") and len(d["evidence"]) > 1 for tx in t.index.taxa.values()
+               for d in t.traits_of(tx))  # inferred calls with several states of evidence were compared
+
+
 def test_matrix_formats_evidence_and_variable_only(sample_kg):
     t = sample_kg.traits
     taxa = ["Danio rerio", "Silurus glanis", "Gymnotus carapo", "Ictalurus punctatus"]

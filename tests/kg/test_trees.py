@@ -111,6 +111,19 @@ def test_random_trees_with_polytomies_match_ete(seed):
         assert _ete_clades(ours) == _ete_clades(pruned)
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_tip_counts_of_every_node_equal_ete(seed):
+    from kg.trees import Node, Tree
+
+    text = random_newick(200, seed)
+    t = Tree("r", TreeIndex.from_parsed(parse_newick(text))).prepare()
+    et = EteTree(text, format=1)
+    by_tips = {frozenset(n.get_leaf_names()): len(n) for n in et.traverse()}
+    for v in range(len(t.index)):
+        node = Node(t, v)
+        assert node.n_tips == len(node.tips()) == by_tips[frozenset(node.tips())]
+
+
 def test_lca_against_naive_walk():
     ix = TreeIndex.from_parsed(parse_newick(random_newick(2000, 9)))
     rng = np.random.default_rng(0)

@@ -237,11 +237,27 @@ class CallTable(Mapping[tuple[str, str, str], Call]):
         return self.materialised().items()
 
 
-class CallsByTaxon:
-    """``taxon -> [Call]`` over a :class:`CallTable` (what ``Traits.calls_by_taxon`` answers)."""
+class CallsByTaxon(Mapping[str, list[Call]]):
+    """``taxon -> [Call]`` over a :class:`CallTable` (what ``Traits.calls_by_taxon`` answers): a
+    read-only mapping whose taxa come in the order of their first call, as the dict built from the
+    calls in memory has them."""
 
     def __init__(self, table: CallTable) -> None:
         self._table = table
+        self._names: list[str] | None = None
+
+    def _taxa(self) -> list[str]:
+        if self._names is None:
+            codes = self._table._a["taxon"]
+            uniq, first = np.unique(codes, return_index=True)
+            self._names = self._table._t[uniq[np.argsort(first, kind="stable")]].tolist()
+        return self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._taxa())
+
+    def __len__(self) -> int:
+        return len(self._taxa())
 
     def get(self, taxon: str, default: Any = None) -> Any:
         return self._table.of_taxon(taxon) or default

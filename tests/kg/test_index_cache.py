@@ -177,7 +177,10 @@ def test_trait_answers_from_the_files_equal_those_computed_here(store):
                 t.taxa_with("UBERON:0002101"), t.taxa_with("UBERON:0002101", value="present"),
                 t.conflicts(), [calls.get(k) for k in some], [k in calls for k in some],
                 calls.get(("nobody", "nothing", "present")), ("x", "y", "maybe") in calls, len(calls),
-                [t.calls_by_taxon().get(x, ()) for x in taxa + ["nobody"]]]
+                [t.calls_by_taxon().get(x, ()) for x in taxa + ["nobody"]],
+                # a whole mapping, as the dict built in memory: its taxa in order, their calls, its size
+                list(t.calls_by_taxon()), [list(v) for v in t.calls_by_taxon().values()], len(t.calls_by_taxon()),
+                "nobody" in t.calls_by_taxon()]
 
     with KnowledgeGraph.open(f"oxigraph:{store}") as g:
         computed = answers(g)  # computes the calls and writes the files

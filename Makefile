@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 DEBS = chromium chromium-driver virtuoso-opensource libvirtodbc0 libodbc2 wrk
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v wrk >/dev/null \
-	    || ! command -v virtuoso-t >/dev/null; then \
+	    || ! command -v virtuoso-t >/dev/null || ! dpkg -s libvirtodbc0 libodbc2 >/dev/null 2>&1; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS) >/dev/null; \
 	  else echo "need Debian packages $(DEBS): sudo apt-get install $(DEBS)"; exit 1; fi; \
 	fi

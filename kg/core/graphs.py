@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kg.core.errors import GraphNotFound, TraitKGError, ValidationError
+from kg.core.errors import GraphNotFound, IntegrityError, TraitKGError, ValidationError
 from kg.core.faults import crash_point
 from kg.core.store import Literal, NamedNode, Quad, Store
 
@@ -82,6 +82,17 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> tuple[str, int]:
             h.update(block)
             size += len(block)
     return h.hexdigest(), size
+
+
+def check_release_file(f: Path, sha256: str, size: int) -> None:
+    """Raise :class:`IntegrityError` unless ``f`` (a file a release lists) exists with the listed
+    sha256 and byte size."""
+    if not f.is_file():
+        raise IntegrityError(f"{f}: listed in release.json but missing")
+    sha, got = sha256_file(f)
+    if sha != sha256 or got != size:
+        raise IntegrityError(f"{f}: checksum {sha[:12]}… ({got} bytes) does not match release.json "
+                             f"({sha256[:12]}…, {size} bytes); the release is corrupt or edited")
 
 
 def utc_now() -> str:

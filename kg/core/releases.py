@@ -38,9 +38,9 @@ from kg.core.graphs import (
     RDF_TYPE,
     TKG,
     GraphRecord,
+    check_release_file,
     data_op,
     list_graphs,
-    sha256_file,
     slug,
     utc_now,
 )
@@ -109,13 +109,7 @@ def import_release(store: Store, directory: str | Path, *, progress: Callable[[s
     src = Path(directory)
     release = read_release(src)
     for e in release["graphs"]:
-        f = src / e["file"]
-        if not f.is_file():
-            raise IntegrityError(f"{f}: listed in release.json but missing")
-        sha, size = sha256_file(f)
-        if sha != e["sha256"] or size != e["bytes"]:
-            raise IntegrityError(f"{f}: checksum {sha[:12]}… ({size} bytes) does not match release.json "
-                                 f"({e['sha256'][:12]}…, {e['bytes']} bytes); the release is corrupt or edited")
+        check_release_file(src / e["file"], e["sha256"], e["bytes"])
     check_release_tables(src, release["graphs"])
     existing = set(store.named_graphs())
     clash = [e["graph"] for e in release["graphs"] if e["graph"] in existing and e["graph"] != MANIFEST]

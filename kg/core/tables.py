@@ -43,7 +43,17 @@ from typing import Any
 
 from kg.core.errors import IntegrityError
 from kg.core.faults import crash_point
-from kg.core.graphs import MANIFEST, GraphRecord, data_op, graph_iri, list_graphs, rerecord, sha256_file, utc_now
+from kg.core.graphs import (
+    MANIFEST,
+    GraphRecord,
+    check_release_file,
+    data_op,
+    graph_iri,
+    list_graphs,
+    rerecord,
+    sha256_file,
+    utc_now,
+)
 from kg.core.store import NamedNode, Store
 
 log = logging.getLogger(__name__)
@@ -217,13 +227,7 @@ def check_release_tables(src: Path, entries: list[dict[str, Any]]) -> None:
         t = e.get("table")
         if not t:
             continue
-        f = src / t["file"]
-        if not f.is_file():
-            raise IntegrityError(f"{f}: listed in release.json but missing")
-        sha, size = sha256_file(f)
-        if sha != t["sha256"] or size != t["bytes"]:
-            raise IntegrityError(f"{f}: checksum {sha[:12]}… ({size} bytes) does not match release.json "
-                                 f"({t['sha256'][:12]}…, {t['bytes']} bytes); the release is corrupt or edited")
+        check_release_file(src / t["file"], t["sha256"], t["bytes"])
 
 
 def import_tables(store: Store, src: Path, entries: list[dict[str, Any]]) -> list[Path]:

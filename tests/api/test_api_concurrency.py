@@ -103,32 +103,39 @@ _ANY = "(!<urn:x:none>|^!<urn:x:none>)*"
 PATH = f"SELECT (COUNT(*) AS ?n) WHERE {{ ?a {_ANY} ?b . ?c {_ANY} ?d . ?e {_ANY} ?f }}"
 
 
+def _expensive_beside_a_cheap_query(c, queries: list[str], wait_s: float) -> tuple[list[httpx.Response], set[int]]:
+    """Send ``queries`` at once, each on its own thread; once every one is running in a query worker,
+    check that a cheap query is answered while they still run. Returns their answers and the pids of
+    the workers that ran them."""
+    runner = c.app.state.runner
+    out: dict[int, httpx.Response] = {}
+
+    def send(k: int, q: str) -> None:
+        out[k] = c.get("/sparql", params={"query": q})
+
+    threads = [threading.Thread(target=send, args=(k, q)) for k, q in enumerate(queries)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + wait_s
+    while len(runner.busy) < len(queries) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    pids = set(runner.busy)
+    assert len(pids) == len(queries)
+    cheap = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
+    assert cheap.status_code == 200 and cheap.json()["boolean"] is True
+    assert any(t.is_alive() for t in threads), "the cheap query was not answered while they ran"
+    for t in threads:
+        t.join()
+    return list(out.values()), pids
+
+
 def test_runaway_queries_are_stopped_and_a_cheap_one_is_answered_meanwhile(make_client, fresh_selector):
     """Three expensive queries (a cross product of all quads, a deep property path) with two warm
     workers: the cheap query is answered at once; the expensive ones get a 503 naming the limit, and
     the processes that ran them are gone (the work stopped, not only the waiting)."""
     with make_client(fresh_selector, query_timeout=3.0, query_workers=2, max_queries=6) as c:
-        runner = c.app.state.runner
-        out: dict[int, httpx.Response] = {}
-        pids: set[int] = set()
-
-        def expensive(k: int, q: str) -> None:
-            out[k] = c.get("/sparql", params={"query": q})
-
-        threads = [threading.Thread(target=expensive, args=(k, q)) for k, q in enumerate((CROSS, PATH, CROSS))]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 10
-        while len(runner.busy) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        pids |= set(runner.busy)
-        assert len(pids) == 3
-        cheap = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
-        assert cheap.status_code == 200 and cheap.json()["boolean"] is True
-        assert any(t.is_alive() for t in threads), "the cheap query was not answered while they ran"
-        for t in threads:
-            t.join()
-        for r in out.values():
+        answers, pids = _expensive_beside_a_cheap_query(c, [CROSS, PATH, CROSS], wait_s=10)
+        for r in answers:
             assert r.status_code == 503, r.text
             assert "3 s limit" in r.json()["detail"] and "TRAITKG_QUERY_TIMEOUT" in r.json()["detail"]
         for pid in pids:
@@ -155,28 +162,10 @@ def test_an_answer_over_the_result_limit_stops_its_query_and_others_are_answered
     limit = 50_000
     with make_client(fresh_selector, query_timeout=600.0, query_workers=3, max_queries=3,
                      result_limit=limit) as c:
-        runner = c.app.state.runner
         quads = _count(c, COUNT_ALL)
         assert quads ** 4 > 100 * limit
-        out: dict[int, httpx.Response] = {}
-
-        def cross(k: int) -> None:
-            out[k] = c.get("/sparql", params={"query": CROSS_ROWS})
-
-        threads = [threading.Thread(target=cross, args=(k,)) for k in range(2)]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + 30
-        while len(runner.busy) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        pids = set(runner.busy)
-        assert len(pids) == 2
-        cheap = c.get("/sparql", params={"query": "ASK { ?s ?p ?o }"})
-        assert cheap.status_code == 200 and cheap.json()["boolean"] is True
-        assert any(t.is_alive() for t in threads), "the cheap query was not answered while they ran"
-        for t in threads:
-            t.join()
-        for r in out.values():
+        answers, pids = _expensive_beside_a_cheap_query(c, [CROSS_ROWS, CROSS_ROWS], wait_s=30)
+        for r in answers:
             assert r.status_code == 403, r.text
             body = r.json()
             assert body["setting"] == "TRAITKG_RESULT_LIMIT" and body["limit"] == limit
@@ -186,7 +175,7 @@ def test_an_answer_over_the_result_limit_stops_its_query_and_others_are_answered
             # 20 million rows of four terms would take gigabytes; the worker read 50,001 of them
             assert _peak_rss(pid) < 1024 ** 3
         assert c.get("/sparql", params={"query": CROSS_ROWS + f" LIMIT {limit}"}).status_code == 200
-        assert set(runner.busy) == set()
+        assert set(c.app.state.runner.busy) == set()
 
 
 def test_past_max_queries_a_query_is_refused_with_the_setting_named(make_client, fresh_selector):

@@ -30,8 +30,8 @@ from typing import Any
 from kg.core.errors import ParseError, UnknownFormat, ValidationError
 from kg.core.graphs import drop_graph, get_graph, slug
 from kg.core.sources import Source
-from kg.core.store import Literal, NamedNode, Quad, RdfFormat, Store, rdf_format
-from loaders._base import Progress, ingest, write_triples
+from kg.core.store import Literal, NamedNode, Quad, RdfFormat, Store, Triple, rdf_format, serialize_rdf
+from loaders._base import Progress, ingest
 from loaders.rdf import no_triples, parse_error
 from loaders.report import LoadReport
 from ontologies.axioms import EQUIVALENT, FIRST, INTERSECTION, SOME, SUBCLASS, UNION
@@ -240,8 +240,10 @@ def _load_one(store: Store, plan: _Plan, name: str | None, version: str | None, 
         _check_obo(plan, report, own, lenient)
 
     def writer(graph: str) -> None:
-        if plan.mapping is not None:
-            write_triples(store, graph, plan.mapping.triples)
+        if plan.mapping is not None:  # through the bulk path: a fresh graph, dropped if the load fails
+            data = serialize_rdf([Triple(s, p, o) for s, p, o in plan.mapping.triples], RdfFormat.N_TRIPLES)
+            store.load_file(data, RdfFormat.N_TRIPLES, graph, lenient=True)  # terms checked by the mapping
+            del data
         else:
             fmt = {"rdfxml": RdfFormat.RDF_XML, "turtle": RdfFormat.TURTLE,
                    "ntriples": RdfFormat.N_TRIPLES}.get(plan.syntax) or rdf_format(plan.syntax)
@@ -398,16 +400,54 @@ def _post_load(store: Store, graph: str, h: Header, report: LoadReport, triples:
 
 
 def is_a_cycles(edges: Any) -> list[list[str]]:
-    """Strongly connected components (size > 1) of an is_a edge list, each sorted.
+    """Strongly connected components (size > 1) of an is_a edge list, each sorted (Tarjan's
+    algorithm, iterative: an is_a chain may be deeper than Python's recursion limit).
 
     >>> is_a_cycles([("a", "b"), ("b", "a"), ("b", "c")])
     [['a', 'b']]
     """
-    import networkx as nx
-
-    gr = nx.DiGraph()
-    gr.add_edges_from(edges)
-    return sorted(sorted(c) for c in nx.strongly_connected_components(gr) if len(c) > 1)
+    succ: dict[str, list[str]] = {}
+    for a, b in edges:
+        succ.setdefault(a, []).append(b)
+        succ.setdefault(b, [])
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[list[str]] = []
+    for root in succ:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(succ[root]))]
+        while work:
+            v, it = work[-1]
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(succ[w])))
+                    break
+                if w in on_stack and index[w] < low[v]:
+                    low[v] = index[w]
+            else:
+                work.pop()
+                if work and low[v] < low[work[-1][0]]:
+                    low[work[-1][0]] = low[v]
+                if low[v] == index[v]:
+                    comp = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        comp.append(w)
+                        if w == v:
+                            break
+                    if len(comp) > 1:
+                        out.append(sorted(comp))
+    return sorted(out)
 
 
 __all__ = ["load", "detect_syntax", "scan_owl_header", "Header", "defined_by", "is_a_cycles", "Literal"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg.core.errors import ParseError, ValidationError
 
@@ -106,6 +108,27 @@ def test_is_a_cycle_reported_no_infinite_loop(mem_kg, toy):
     # the cycle makes TOY:1..3 equivalent, so each is a direct superclass of TOY:4
     assert mem_kg.terms.ancestors("TOY:4", ["is_a"]) == {"TOY:3": 1, "TOY:1": 1, "TOY:2": 1}
     assert mem_kg.terms.ancestors("TOY:1", ["is_a"]) == {"TOY:2": 1, "TOY:3": 1}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), max_size=90))
+def test_is_a_cycles_are_the_strongly_connected_components(pairs):
+    """Against networkx's strongly connected components (computed independently)."""
+    import networkx as nx
+
+    from loaders.ontology import is_a_cycles
+
+    edges = [(f"T:{a}", f"T:{b}") for a, b in pairs if a != b]
+    g = nx.DiGraph(edges)
+    assert is_a_cycles(edges) == sorted(sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1)
+
+
+def test_is_a_cycle_deeper_than_the_recursion_limit():
+    from loaders.ontology import is_a_cycles
+
+    chain = [(f"T:{i}", f"T:{i + 1}") for i in range(50_000)]
+    assert is_a_cycles(chain) == []
+    assert is_a_cycles(chain + [("T:50000", "T:0")]) == [sorted(f"T:{i}" for i in range(50_001))]
 
 
 def test_unresolved_import_offline(mem_kg, toy, tmp_path, monkeypatch):

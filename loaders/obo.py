@@ -87,8 +87,24 @@ class OboDocument:
         return self.header_values("import")
 
 
+#: a ``!`` that starts a comment: at the start or after a blank
+_BANG = re.compile(r"(?:^|(?<=[ \t]))!")
+
+
 def _strip(raw: str) -> tuple[str, str]:
     """Remove a trailing ``! comment`` and ``{qualifiers}`` outside quotes; return (value, qualifiers)."""
+    if '"' not in raw and "\\" not in raw:  # no quotes or escapes: the comment starts at the first ``!``
+        m = _BANG.search(raw)
+        value = (raw[:m.start()] if m else raw).rstrip()
+        j = value.rfind("{") if value.endswith("}") else -1
+        if j < 0:
+            return value.strip(), ""
+        return value[:j].rstrip().strip(), value[j + 1:-1].strip()
+    return _strip_scan(raw)
+
+
+def _strip_scan(raw: str) -> tuple[str, str]:
+    """:func:`_strip` character by character (quotes and escapes)."""
     in_q = False
     i, n = 0, len(raw)
     cut = n
@@ -128,6 +144,14 @@ def unquote(text: str, *, path: str = "", line: int | None = None) -> tuple[str,
     """
     if not text.startswith('"'):
         raise ParseError(f"expected a quoted string, got {text[:60]!r}", source=path, line=line, value=text)
+    end = text.find('"', 1)
+    if end > 0 and "\\" not in text[1:end]:  # no escapes before the closing quote
+        return text[1:end], text[end + 1:].strip()
+    return _unquote_scan(text, path, line)
+
+
+def _unquote_scan(text: str, path: str, line: int | None) -> tuple[str, str]:
+    """:func:`unquote` character by character (escapes)."""
     out: list[str] = []
     i, n = 1, len(text)
     while i < n:

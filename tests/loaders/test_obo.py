@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg.core.errors import ParseError
 from loaders._obo_owl import OIO, OWL, RDFS, to_owl
@@ -91,3 +93,32 @@ def test_real_obo_files(shared, rel, terms):
     assert len(doc.stanzas) == terms
     m = to_owl(doc)
     assert not m.unknown_prefixes and not m.problems
+
+
+_TRICKY = st.text(alphabet=['a', ' ', '\t', '!', '"', '\\', '{', '}', ':', 'n', 'é'], max_size=16)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TRICKY)
+def test_strip_fast_path_is_the_character_scan(raw):
+    """Values without quotes or escapes take a shortcut; it must agree with the full scan."""
+    from loaders.obo import _strip, _strip_scan
+
+    assert _strip(raw) == _strip_scan(raw)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_TRICKY)
+def test_unquote_fast_path_is_the_character_scan(rest):
+    from loaders.obo import _unquote_scan, unquote
+
+    text = '"' + rest
+    try:
+        want: object = _unquote_scan(text, "", None)
+    except ParseError as exc:
+        want = str(exc)
+    try:
+        got: object = unquote(text)
+    except ParseError as exc:
+        got = str(exc)
+    assert got == want

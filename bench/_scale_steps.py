@@ -158,8 +158,14 @@ def floor(store_dir: Path, graphs: list[str], work: Path) -> tuple[float, int, i
     _, rss, _, out = run([PY, "-c", _FLOOR, str(store_dir), str(target), *graphs])
     res = json.loads(out.strip().splitlines()[-1])
     size = du(target)
+    FLOOR_COMPRESSION.clear()
+    FLOOR_COMPRESSION.update(sst_compression(target))
     subprocess.run(["rm", "-rf", str(dst)], check=True)
     return res["seconds"], rss, res["quads"], size
+
+
+#: :func:`sst_compression` of the last floor store, read before it was removed
+FLOOR_COMPRESSION: dict[str, int] = {}
 
 
 _DUMP = r"""
@@ -187,6 +193,30 @@ def du(path: Path) -> int:
             except OSError:
                 pass
     return total
+
+
+#: the ``rocksdb.compression`` table property: keys are prefix-compressed, so it is stored as the
+#: tail ``ression`` after ``rocksdb.comparator``'s entry, followed by its value
+_SST_COMPRESSION = re.compile(rb"ression(NoCompression|LZ4HC|LZ4|Snappy|ZSTD|Zlib|BZip2|Xpress)")
+
+
+def sst_compression(path: Path) -> dict[str, int]:
+    """Bytes of a RocksDB directory's SST files by the compression each was written with (the
+    ``rocksdb.compression`` table property, read from the file's tail), e.g. ``{"LZ4": ...,
+    "NoCompression": ...}``; files whose property is not found count as ``"?"``."""
+    out: dict[str, int] = {}
+    for f in Path(path).glob("*.sst"):
+        try:
+            size = f.stat().st_size
+            with open(f, "rb") as fh:
+                fh.seek(max(0, size - (64 << 10)))
+                tail = fh.read()
+        except OSError:
+            continue
+        m = _SST_COMPRESSION.search(tail)
+        kind = m.group(1).decode() if m else "?"
+        out[kind] = out.get(kind, 0) + size
+    return out
 
 
 _PARQUET_FLOOR = r"""

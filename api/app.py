@@ -166,6 +166,10 @@ def create_app(settings: Settings | None = None, *, hypothesize: HypothesisRunne
     app.state.write_lock = threading.Lock()
     app.state.views = {}
     errors.install(app)
+    from api.fastroute import FastPaths
+
+    # GETs with a fast path are answered before routing (inside CORS: its headers still apply)
+    app.add_middleware(FastPaths, routes=lambda: [r for _, rt in routers.discover() for r in rt.routes])
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -73,7 +73,10 @@ def test_mrca_fast_path_gives_the_route_handlers_bytes(tclient):
     from itertools import product
     from urllib.parse import urlencode
 
+    from api.fastroute import FastPaths
     from api.routers.trees import INLINE_IDS, mrca_fast
+
+    assert [m.cls for m in tclient.app.user_middleware].count(FastPaths) == 1  # asked before routing
 
     tips = tclient.get("/api/v1/trees/toy/nodes/0", params={"tips": 100}).json()["tips"]
     assert len(tips) == 4

@@ -105,6 +105,10 @@ def warm_up(app: FastAPI) -> None:
         kg.traits.prepare()  # calls, their tables, labels and evidence: no first request builds them
     if kg.graphs(kind="predictions"):
         kg.predictions.chosen()  # the latest batches and their summary graphs, read from the manifest once
+        from api.routers._prediction_pages import summary_pages
+        from api.routers.predictions import summary_encoder
+
+        summary_pages(app, summary_encoder, wait=True)  # every taxon's summaries encoded: no request reads the store
     log.info("warmed up in %.1f s", time.perf_counter() - t0)
 
 
@@ -162,6 +166,10 @@ def create_app(settings: Settings | None = None, *, hypothesize: HypothesisRunne
     app.state.write_lock = threading.Lock()
     app.state.views = {}
     errors.install(app)
+    from api.fastroute import FastPaths
+
+    # GETs with a fast path are answered before routing (inside CORS: its headers still apply)
+    app.add_middleware(FastPaths, routes=lambda: [r for _, rt in routers.discover() for r in rt.routes])
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

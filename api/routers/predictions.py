@@ -10,17 +10,22 @@ Queries read the latest version of every model unless ``batch`` pins one
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic_core import to_json
 
 from api.deps import KGDep, Paged, PageDep, cached_view, paginate
 from api.errors import problem_responses
-from kg.core.errors import NotFound
+from api.fastroute import FastRoute, fast_path
+from api.routers._prediction_pages import Encoder, summary_pages
+from kg.core.errors import NotFound, TraitKGError
 
 ORDER = 10
-router = APIRouter(tags=["predictions"])
+router = APIRouter(tags=["predictions"], route_class=FastRoute)
 ERR = problem_responses(400, 404, 422)
 BatchQ = Annotated[str | None, Query(max_length=300, description="Pin a batch (predictions/MODEL/VERSION or "
                                                                  "MODEL); default: the latest version of every model.")]
@@ -127,7 +132,69 @@ def image_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batc
     return {**body, "image": out["image"], "iri": out["iri"], "metadata": out["metadata"]}
 
 
+def summary_encoder(kg: Any) -> Encoder:
+    """A summary row -> its item as :func:`taxon_predictions` writes it, with the curated calls'
+    evidence and without (the same bytes when the entity has no curated call)."""
+    item = TypeAdapter(PredictedTrait)
+
+    def encode(r: dict[str, Any]) -> tuple[bytes, bytes]:
+        base = {**_clean(r), "trait_label": _label(kg, r["trait"])}
+        curated = _curated(kg, r["taxon_iri"], r["trait"], True)
+        with_ev = item.dump_json(item.validate_python({**base, "curated": curated}))
+        if not curated:
+            return with_ev, with_ev
+        plain = _curated(kg, r["taxon_iri"], r["trait"], False)
+        return with_ev, item.dump_json(item.validate_python({**base, "curated": plain}))
+
+    return encode
+
+
+_TRUE, _FALSE = frozenset(("1", "on", "t", "true", "y", "yes")), frozenset(("0", "off", "f", "false", "n", "no"))
+_NUMBER = re.compile(r"[0-9]{1,8}")
+
+
+def taxon_predictions_fast(scope: Any) -> bytes | None:
+    """``GET /api/v1/taxa/{ref}/predictions`` of the latest batches without FastAPI's machinery
+    or the store, once every summary is encoded (:mod:`api.routers._prediction_pages`), for a
+    well-formed request (``limit``, ``offset``, ``evidence``, ``pooled``, ``region`` within their
+    bounds; no ``batch``) about a summarised taxon: the handler's bytes, else ``None`` (the handler
+    answers, with its checks and errors)."""
+    app = scope["app"]
+    pages = summary_pages(app, summary_encoder)
+    if pages is None:
+        return None
+    limit, offset, evidence, pooled, region = 100, 0, True, False, None
+    for key, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        low = value.lower()
+        if key in ("limit", "offset") and _NUMBER.fullmatch(value):
+            limit, offset = (int(value), offset) if key == "limit" else (limit, int(value))
+        elif key in ("evidence", "pooled") and low in _TRUE | _FALSE:
+            evidence, pooled = (low in _TRUE, pooled) if key == "evidence" else (evidence, low in _TRUE)
+        elif key == "region" and len(value) <= 300:
+            region = value
+        else:
+            return None
+    if not 1 <= limit <= 1000 or offset > 10_000_000:
+        return None
+    from ontologies.prefixes import contract
+
+    try:
+        iri = app.state.kg.predictions.taxon(scope["path_params"]["ref"])
+    except TraitKGError:
+        return None
+    rows = pages.select(iri, pooled=pooled, region=region)
+    if not rows:
+        return None
+    nxt = None
+    if offset + limit < len(rows):
+        nxt = str(Request(scope).url.include_query_params(offset=offset + limit, limit=limit))
+    return (b'{"items":[' + pages.items(rows[offset: offset + limit], evidence=evidence)
+            + b'],"total":%d,"limit":%d,"offset":%d,"next":%s,"taxon":%s}'
+            % (len(rows), limit, offset, to_json(nxt), to_json(contract(iri))))
+
+
 @router.get("/api/v1/taxa/{ref:path}/predictions", response_model=TaxonPredictions, responses=ERR)
+@fast_path(taxon_predictions_fast)
 async def taxon_predictions(request: Request, kg: KGDep, ref: str, page: PageDep, batch: BatchQ = None,
                             evidence: bool = True, pooled: PooledQ = False, region: RegionQ = None) -> dict[str, Any]:
     """A taxon's predicted traits (name, ``taxon:`` CURIE or IRI): one summary per trait and model

@@ -9,7 +9,9 @@ Routes live under ``/api/v1/taxa/{ref}/traits``, ``/api/v1/terms/{ref}/taxa`` an
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -17,13 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import KGDep, Paged, PageDep, cached_view, paginate, to_curie
 from api.errors import problem_responses
+from api.fastroute import FastRoute, fast_path
 from kg.core.errors import NotFound
 
 ORDER = 10  # before taxa.py / terms.py, whose detail routes match any remaining path
-router = APIRouter(tags=["traits"])
+router = APIRouter(tags=["traits"], route_class=FastRoute)
 ERR = problem_responses(400, 404, 422)
 Tier = Literal["asserted", "inferred", "predicted", "hypothesised"]
 Kind = Literal["presence", "absence", "phenotype"]
+TIERS, KINDS = frozenset(get_args(Tier)), frozenset(get_args(Kind))
 
 
 class Evidence(BaseModel):
@@ -72,26 +76,80 @@ class MatrixIn(BaseModel):
 _MATRIX_TYPES = {"json": "application/json", "csv": "text/csv; charset=utf-8", "nexml": "application/xml"}
 
 
+def traits_body(url: Any, kg: Any, ref: str, limit: int, offset: int, evidence: bool,
+                tier: list[str] | None, kind: list[str] | None) -> bytes:
+    """A page of a taxon's traits as JSON bytes (``url``: the request's, for the next page's link):
+    cut from every taxon's encoded traits once they are ready (:meth:`kg.traits.Traits.pages`),
+    else built here for the page's rows only."""
+    t = kg.traits
+    ref = ref.strip()
+    pages = t.pages(wait=False)
+    if pages is not None:
+        rows = pages.select(t.taxon(ref), tier, kind)
+        total = len(rows)
+        items = pages.items(rows[offset: offset + limit], evidence=evidence)
+    else:
+        rows = t.trait_rows(ref)  # in memory: (kind, tier, label) per trait, nothing expanded yet
+        if tier or kind:
+            rows = [r for r in rows if (not tier or r[1] in tier) and (not kind or r[0] in kind)]
+        total = len(rows)
+        items = ",".join(t.trait_json(r, evidence=evidence) for r in rows[offset: offset + limit]).encode()
+    nxt = None
+    if offset + limit < total:
+        nxt = str(url.include_query_params(offset=offset + limit, limit=limit))
+    return (b'{"items":[' + items + b'],"total":%d,"limit":%d,"offset":%d,"next":%s}'
+            % (total, limit, offset, json.dumps(nxt).encode()))
+
+
+_TRUE, _FALSE = frozenset(("1", "on", "t", "true", "y", "yes")), frozenset(("0", "off", "f", "false", "n", "no"))
+_NUMBER = re.compile(r"[0-9]{1,8}")
+
+
+def taxon_traits_fast(scope: Any) -> bytes | None:
+    """``GET /api/v1/taxa/{ref}/traits`` without FastAPI's machinery once every taxon's traits are
+    encoded and the request is well-formed (``limit``, ``offset``, ``evidence``, ``tier``, ``kind``
+    within their bounds and choices; no other parameter) and names a taxon with phenotypes: the
+    handler's bytes, else ``None`` (the handler answers, with its checks and errors)."""
+    kg = scope["app"].state.kg
+    if kg is None or kg.traits.pages(wait=False) is None:
+        return None
+    limit, offset, evidence, tier, kind = 100, 0, True, [], []
+    for key, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if key in ("limit", "offset"):
+            if not _NUMBER.fullmatch(value):
+                return None
+            if key == "limit":
+                limit = int(value)
+            else:
+                offset = int(value)
+        elif key == "evidence" and value.lower() in _TRUE | _FALSE:
+            evidence = value.lower() in _TRUE
+        elif key == "tier" and value in TIERS:
+            tier.append(value)
+        elif key == "kind" and value in KINDS:
+            kind.append(value)
+        else:
+            return None
+    if not 1 <= limit <= 1000 or offset > 10_000_000:
+        return None
+    try:
+        return traits_body(Request(scope).url, kg, scope["path_params"]["ref"], limit, offset, evidence,
+                           tier or None, kind or None)
+    except NotFound:
+        return None
+
+
 @router.get("/api/v1/taxa/{ref:path}/traits", responses={200: {"model": Paged[TraitOut]}, **ERR},
             response_class=Response)
+@fast_path(taxon_traits_fast)
 def taxon_traits(request: Request, kg: KGDep, ref: str, page: PageDep, evidence: bool = True,
                  tier: Annotated[list[Tier] | None, Query(description="Only these tiers.")] = None,
                  kind: Annotated[list[Kind] | None, Query(description="Only these kinds.")] = None) -> Response:
     """A taxon's traits (name, ``taxon:`` CURIE or IRI): presence/absence calls (asserted and
     inferred through the ontology closure) and asserted phenotypes, each with its evidence
     (state, character, matrix, publication)."""
-    t = kg.traits
-    rows = t.trait_rows(ref.strip())  # in memory: (kind, tier, label) per trait, nothing expanded yet
-    if tier or kind:
-        rows = [r for r in rows if (not tier or r[1] in tier) and (not kind or r[0] in kind)]
-    chunk = rows[page.offset: page.offset + page.limit]  # only the page is built and encoded
-    nxt = None
-    if page.offset + page.limit < len(rows):
-        nxt = str(request.url.include_query_params(offset=page.offset + page.limit, limit=page.limit))
-    items = ",".join(t.trait_json(r, evidence=evidence) for r in chunk).encode()
-    body = (b'{"items":[' + items + b'],"total":%d,"limit":%d,"offset":%d,"next":%s}'
-            % (len(rows), page.limit, page.offset, json.dumps(nxt).encode()))
-    return Response(body, media_type="application/json")
+    return Response(traits_body(request.url, kg, ref, page.limit, page.offset, evidence, tier, kind),
+                    media_type="application/json")
 
 
 @router.get("/api/v1/terms/{ref:path}/taxa", response_model=Paged[TaxonWith], responses=ERR)

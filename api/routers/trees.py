@@ -4,18 +4,23 @@ never fail a request that has known ones: each id gets a diagnostic."""
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
+from pydantic_core import to_json
 
 from api.deps import KGDep, Paged, PageDep, cached_view, paginate
 from api.errors import problem_responses
+from api.fastroute import FastRoute, fast_path
 from api.routers._trees_support import Diagnostic, IdsIn, flat_tree, locate
 from kg.core.errors import ValidationError
 from kg.trees import Node
 
-router = APIRouter(prefix="/api/v1/trees", tags=["trees"])
+router = APIRouter(prefix="/api/v1/trees", tags=["trees"], route_class=FastRoute)
 TreeName = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200,
                                description="Tree name (as loaded), e.g. actinopt_12k_treePL")]
 IdsQuery = Annotated[list[str], Query(min_length=1, max_length=2000, description="Repeat for each id.")]
@@ -174,6 +179,48 @@ async def _mrca_answer(request: Request, kg: Any, tree: str, body: IdsIn) -> dic
     return await run_in_threadpool(_mrca, request, kg, tree, body)
 
 
+_TREE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_BOOLS = frozenset(("0", "off", "f", "false", "n", "no", "1", "on", "t", "true", "y", "yes"))
+
+
+def _opt(x: Any) -> float | None:
+    """A float field as the answer model writes it (``None`` for a missing or non-finite value)."""
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def mrca_fast(scope: Any) -> bytes | None:
+    """``GET /{tree}/mrca`` without FastAPI's machinery when it is one of the cheap requests of
+    :func:`_mrca_answer` (a held tree, at most ``INLINE_IDS`` ids, all tip labels as written, no
+    other parameters than ``ids`` and a well-formed ``fuzzy``): the bytes :class:`MrcaOut` would
+    give, else ``None`` (the route's handler answers, with its checks and errors)."""
+    name = scope["path_params"].get("tree")
+    views = scope["app"].state.views
+    t = views.get(("tree", name))
+    if t is None or ("ages", t.name) not in views or len(name) > 200 or not _TREE_NAME.match(name):
+        return None
+    ids: list[str] = []
+    for key, value in parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True):
+        if key == "ids":
+            ids.append(value)
+        elif key != "fuzzy" or value.lower() not in _BOOLS:
+            return None
+    if not 0 < len(ids) <= INLINE_IDS:
+        return None
+    found = t.index.exact_ids([r.strip() for r in ids])
+    if found is None:
+        return None
+    nodes = found.tolist()
+    d = _node_out(t, t.index.mrca(list(dict.fromkeys(nodes))), ages=views[("ages", t.name)])
+    parent = d["parent"]
+    node = {"id": int(d["id"]), "iri": str(d["iri"]), "name": None if d["name"] is None else str(d["name"]),
+            "is_tip": bool(d["is_tip"]), "parent": None if parent is None else int(parent), "depth": int(d["depth"]),
+            "length": _opt(d["length"]), "support": _opt(d["support"]), "n_tips": int(d["n_tips"]),
+            "root_distance": _opt(d["root_distance"]), "age": _opt(d["age"]), "children": d["children"],
+            "tips": None}
+    diags = [{"id": ref, "status": "found", "node": v, "matched": None, "message": None} for ref, v in zip(ids, nodes)]
+    return to_json({"tree": t.name, "mrca": node, "diagnostics": diags}, inf_nan_mode="null")
+
+
 @router.post("/{tree}/mrca", response_model=MrcaOut, responses=ERR)
 async def mrca(request: Request, kg: KGDep, tree: TreeName, body: IdsIn) -> dict[str, Any]:
     """Most recent common ancestor of the ids that resolve; ``mrca`` is null when none does."""
@@ -181,6 +228,7 @@ async def mrca(request: Request, kg: KGDep, tree: TreeName, body: IdsIn) -> dict
 
 
 @router.get("/{tree}/mrca", response_model=MrcaOut, responses=ERR)
+@fast_path(mrca_fast)
 async def mrca_get(request: Request, kg: KGDep, tree: TreeName, ids: IdsQuery, fuzzy: bool = True) -> dict[str, Any]:
     """``mrca`` with the ids in the query string (``?ids=A&ids=B``)."""
     return await _mrca_answer(request, kg, tree, IdsIn(ids=ids, fuzzy=fuzzy))

@@ -134,23 +134,41 @@ def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRe
         by_node: dict[str, list[tuple[str, Any]]] = {}
         for s, p, o in store.select(_SUMMARY_Q, {**bindings, "g": NamedNode(giri)}).rows:
             by_node.setdefault(s.value, []).append((p.value, o))
-        for po in by_node.values():
-            head = {p: o.value for p, o in po if p in _HEAD}
-            d = {**batch_dict(b), "taxon": curie(head[_TAXON]), "taxon_iri": head[_TAXON],
-                 "trait": curie(head[_TRAIT]), "kind": head[_KIND], "tier": "predicted"}
-            for p, o in po:
-                key = _FIELDS.get(p[len(TKG):]) if p.startswith(TKG) else None
-                if key == "unit":
-                    d[key] = curie(o.value)
-                elif key == "states":
-                    d[key] = json.loads(o.value)
-                elif key == "regions":
-                    d.setdefault(key, []).append(o.value)
-                    d[key].sort()
-                elif key:
-                    d[key] = term_value(o)
-            items.append(d)
+        items.extend(_summary(po, b) for po in by_node.values())
     return sorted(items, key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
+
+
+def all_summaries(store: Store, graphs: dict[str, GraphRecord]) -> list[dict[str, Any]]:
+    """Every summary in the summary graphs ``graphs`` (:func:`summary_graphs`), as
+    :func:`summaries_where` gives them and in its order: each graph read whole, quad by quad (a
+    query with the taxon unbound costs many times more)."""
+    items: list[dict[str, Any]] = []
+    for giri, b in graphs.items():
+        by_node: dict[str, list[tuple[str, Any]]] = {}
+        for q in store.quads(None, None, None, giri):
+            by_node.setdefault(q.subject.value, []).append((q.predicate.value, q.object))
+        items.extend(_summary(po, b) for po in by_node.values() if _HEAD <= {p for p, _ in po})
+    return sorted(items, key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
+
+
+def _summary(po: list[tuple[str, Any]], b: GraphRecord) -> dict[str, Any]:
+    """One summary node's (predicate, object) pairs as an answer row (its fields in one order,
+    whatever order the engine gave the pairs in)."""
+    head = {p: o.value for p, o in po if p in _HEAD}
+    d = {**batch_dict(b), "taxon": curie(head[_TAXON]), "taxon_iri": head[_TAXON],
+         "trait": curie(head[_TRAIT]), "kind": head[_KIND], "tier": "predicted"}
+    for p, o in sorted(po, key=lambda x: x[0]):
+        key = _FIELDS.get(p[len(TKG):]) if p.startswith(TKG) else None
+        if key == "unit":
+            d[key] = curie(o.value)
+        elif key == "states":
+            d[key] = json.loads(o.value)
+        elif key == "regions":
+            d.setdefault(key, []).append(o.value)
+            d[key].sort()
+        elif key:
+            d[key] = term_value(o)
+    return d
 
 
 _TAXON, _TRAIT, _KIND = TKG + "taxon", TKG + "trait", TKG + "traitKind"

@@ -5,6 +5,7 @@ semantics are in :mod:`kg.traits`)."""
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -20,7 +21,10 @@ from kg.traits.calls import ABSENT, PRESENT, Call
 from kg.traits.clades import CladeQueries
 from kg.traits.evidence import state_info, term_labels
 from kg.traits.inference_graph import RULES, call_ntriples_chunks
+from kg.traits.pages import TraitPages
 from ontologies.prefixes import contract, expand
+
+_PAGES_STARTED = threading.Lock()
 
 
 class Traits(CladeQueries):
@@ -55,7 +59,31 @@ class Traits(CladeQueries):
         state_info(self.store, self._cache, set())
         self._cells_by_taxon()  # a taxon's own cells and the states' encoded evidence (its traits page)
         self.evidence_json()
+        self.pages()
         return self
+
+    def pages(self, *, wait: bool = True) -> TraitPages | None:
+        """Every taxon's traits encoded (:mod:`kg.traits.pages`; read from its file when kept), once
+        per store state. With ``wait=False``, ``None`` until they are ready, while one background
+        thread reads or builds them (a server's requests meanwhile build their own page)."""
+        got = self._cache.get("trait_pages")
+        if got is not None:
+            return got
+        if wait:
+            got = self._cache["trait_pages"] = TraitPages.open(self)
+            return got
+        with _PAGES_STARTED:
+            if "trait_pages_thread" not in self._cache:
+                cache = self._cache
+
+                def work() -> None:
+                    pages = TraitPages.open(self)
+                    if cache.get("trait_pages_thread") is th:  # not after a write cleared the cache
+                        cache["trait_pages"] = pages
+
+                th = cache["trait_pages_thread"] = threading.Thread(target=work, name="trait-pages", daemon=True)
+                th.start()
+        return None
 
     def infer(self, *, name: str = "presence-absence") -> Any:
         """Write the calls into a derived graph (kind ``inference``); a no-op when inputs are unchanged."""

@@ -146,3 +146,62 @@ def test_image_routes_answer_the_same_from_parquet_rows(both_rows, url):
     assert _no_times(p.json()) == _no_times(r.json())
     if r.status_code == 200:
         assert p.json()["total"] > 0 and all(i["batch"].startswith("predictions/") for i in p.json()["items"])
+
+
+def _fast_equals_handler(client, refs, params):
+    """Every request answered by taxon_predictions_fast gives the handler's bytes (a parameter the
+    route ignores sends a request there); returns how many were compared."""
+    from urllib.parse import quote, urlencode
+
+    from api.routers._prediction_pages import summary_pages
+    from api.routers.predictions import summary_encoder, taxon_predictions_fast
+
+    pages = summary_pages(client.app, summary_encoder, wait=True)
+    assert pages is not None and pages.taxa >= len(set(refs)) - 1
+    n = 0
+    for ref in refs:
+        url = f"/api/v1/taxa/{quote(ref)}/predictions"
+        for ps in params:
+            qs = urlencode(ps)
+            scope = {"type": "http", "method": "GET", "path": f"/api/v1/taxa/{ref}/predictions", "root_path": "",
+                     "raw_path": url.encode(), "scheme": "http", "query_string": qs.encode(),
+                     "headers": [(b"host", b"testserver")], "server": ("testserver", 80),
+                     "path_params": {"ref": ref}, "app": client.app}
+            fast = taxon_predictions_fast(scope)
+            handler = client.get(f"{url}?{qs}&via=handler")
+            if fast is None:  # a taxon without summaries in this scope: the handler's 404
+                assert handler.status_code == 404 and client.get(f"{url}?{qs}").status_code == 404
+                continue
+            r = client.get(f"{url}?{qs}")
+            assert r.status_code == handler.status_code == 200
+            assert r.headers["content-type"] == handler.headers["content-type"] == "application/json"
+            assert r.content == fast == handler.content.replace(b"&via=handler", b"").replace(b"via=handler&", b"")
+            n += 1
+    return n
+
+
+def test_taxon_predictions_fast_path_gives_the_handlers_bytes(sclient, wings):
+    """Once every summary of the latest batches is encoded, a well-formed GET is answered without
+    FastAPI's machinery or the store: the handler's bytes (curated calls with and without evidence,
+    per region, pooled, one region, pages and next links); anything else gets the handler's answer."""
+    from kg import KnowledgeGraph
+
+    params = [[], [("evidence", "false")], [("limit", "1")], [("limit", "1"), ("offset", "1"), ("evidence", "0")],
+              [("pooled", "true")], [("region", "left")], [("region", "right"), ("pooled", "yes")]]
+    for client in (sclient, wings):
+        kg: KnowledgeGraph = client.app.state.kg
+        _, graphs = kg.predictions.chosen()
+        taxa = sorted({r[0].value for g in graphs for r in kg.query(
+            "SELECT DISTINCT ?t WHERE { GRAPH ?g { ?s <https://w3id.org/traitkg/schema#taxon> ?t } }",
+            {"g": __import__("kg.core.store", fromlist=["NamedNode"]).NamedNode(g)}).rows})
+        assert taxa
+        assert _fast_equals_handler(client, taxa + ["Ictalurus punctatus"] * (client is sclient), params) > len(taxa)
+    ev = sclient.get("/api/v1/taxa/Ictalurus punctatus/predictions").json()["items"][0]["curated"]
+    plain = sclient.get("/api/v1/taxa/Ictalurus punctatus/predictions?evidence=false").json()["items"][0]["curated"]
+    assert ev[0]["evidence"] and plain[0]["evidence"] is None
+    for qs, status in (("limit=0", 422), ("offset=-1", 422), ("evidence=maybe", 422), ("region=" + "x" * 301, 422)):
+        r = sclient.get(f"/api/v1/taxa/Ictalurus punctatus/predictions?{qs}")
+        assert r.status_code == status and r.headers["content-type"] == "application/problem+json", qs
+    assert sclient.get("/api/v1/taxa/Homo sapiens/predictions").status_code == 404
+    pinned = sclient.get("/api/v1/taxa/Ictalurus punctatus/predictions", params={"batch": "nope/nope"})
+    assert pinned.status_code == 404

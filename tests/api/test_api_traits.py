@@ -64,6 +64,43 @@ def test_taxon_traits_filters_and_pages(sclient):
     assert len(p1["items"]) == 2 and p2["offset"] == 2 and p1["items"][0] != p2["items"][0]
 
 
+def test_taxon_traits_fast_path_gives_the_handlers_bytes(sclient):
+    """Once every taxon's traits are encoded, a well-formed GET is answered by taxon_traits_fast
+    without FastAPI's machinery: the handler's bytes and headers (a parameter the route ignores sends
+    a request there), next links included; malformed or unknown requests get the handler's errors."""
+    from urllib.parse import quote, urlencode
+
+    from api.routers.traits import taxon_traits_fast
+
+    kg = sclient.app.state.kg
+    kg.traits.pages()  # ready (a server with --warm has them before its first request)
+    params = [[], [("limit", "2")], [("limit", "3"), ("offset", "4"), ("evidence", "false")],
+              [("tier", "asserted"), ("tier", "inferred"), ("kind", "absence"), ("evidence", "Yes")],
+              [("kind", "phenotype"), ("limit", "1000")], [("offset", "999999")], [("limit", "5"), ("limit", "07")]]
+    refs = [n for n in kg.traits.index.taxa.values()] + ["taxon:Corydoras_aeneus"]
+    for ref in refs:
+        url = f"/api/v1/taxa/{quote(ref)}/traits"
+        for ps in params:
+            qs = urlencode(ps)
+            scope = {"type": "http", "method": "GET", "path": f"/api/v1/taxa/{ref}/traits", "raw_path": url.encode(),
+                     "root_path": "",
+                     "scheme": "http", "query_string": qs.encode(), "headers": [(b"host", b"testserver")],
+                     "server": ("testserver", 80), "path_params": {"ref": ref}, "app": sclient.app}
+            fast = sclient.get(f"{url}?{qs}")
+            handler = sclient.get(f"{url}?{qs}&via=handler")
+            assert fast.status_code == handler.status_code == 200
+            assert fast.headers["content-type"] == handler.headers["content-type"] == "application/json"
+            assert taxon_traits_fast(scope) == fast.content
+            # the handler's next link carries the parameter it ignored
+            assert fast.content == handler.content.replace(b"&via=handler", b"").replace(b"via=handler&", b"")
+    for qs, status in (("limit=0", 422), ("limit=1001", 422), ("offset=-1", 422), ("tier=curated", 422),
+                       ("evidence=maybe", 422), ("limit=x", 422)):
+        r = sclient.get(f"/api/v1/taxa/Corydoras aeneus/traits?{qs}")
+        assert r.status_code == status and r.headers["content-type"] == "application/problem+json", qs
+    r = sclient.get("/api/v1/taxa/Corydoras aenus/traits", params={"limit": 5})
+    assert r.status_code == 404 and "Corydoras aeneus" in r.json()["detail"]
+
+
 def test_unknown_taxon_traits_is_404_with_a_suggestion(sclient):
     r = sclient.get("/api/v1/taxa/Corydoras aenus/traits")
     assert r.status_code == 404 and "Corydoras aeneus" in r.json()["detail"]

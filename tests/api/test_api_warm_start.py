@@ -12,7 +12,7 @@ from _api_support import Uvicorn, free_port
 
 from kg import KnowledgeGraph
 
-KINDS = {"trees", "phenoindex", "traitcalls", "terms", "stateinfo", "termlabels"}
+KINDS = {"trees", "phenoindex", "traitcalls", "terms", "stateinfo", "termlabels", "traitpages", "summarypages"}
 
 
 def _answers(url: str) -> list:

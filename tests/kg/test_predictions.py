@@ -352,3 +352,23 @@ def test_the_batch_write_reports_its_progress_in_predictions(world, pdir):
     n = rep.counts["predictions"]
     assert seen[0] == (0, n) and seen[-1] == (n, n)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+def test_every_summary_read_whole_equals_the_bound_queries(kg, pdir):
+    """all_summaries (each summary graph read quad by quad) gives what the queries give, row for
+    row and in the same order: per region and pooled, two models' batches, each taxon's own."""
+    from kg.core.store import NamedNode
+    from kg.predictions.queries import all_summaries, summaries_where
+
+    kg.load_taxonomy(pdir / "taxa.csv")
+    kg.load_predictions(pdir / "fiji_wings.csv", mapping=pdir / "fiji_wings.yaml", new_taxa=True)
+    kg.load_predictions(pdir / "v1.csv")
+    _, graphs = kg.predictions.chosen()
+    assert len(graphs) == 2
+    every = all_summaries(kg.store, graphs)
+    assert every == summaries_where(kg.store, {}, [], graphs)
+    assert [list(d) for d in every] == [list(d) for d in summaries_where(kg.store, {}, [], graphs)]  # field order
+    assert any(d.get("regions") for d in every) and any(d.get("region") for d in every)
+    for taxon in {d["taxon_iri"] for d in every}:
+        assert [d for d in every if d["taxon_iri"] == taxon] == summaries_where(
+            kg.store, {"taxon": NamedNode(taxon)}, [], graphs)

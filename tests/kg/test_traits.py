@@ -144,6 +144,48 @@ def test_rows_pages_and_json_are_the_answer_itself(sample_kg):
                for d in t.traits_of(tx))  # inferred calls with several states of evidence were compared
 
 
+def test_encoded_pages_are_the_rows_json_for_every_taxon(sample_kg, tmp_path):
+    """Every taxon's encoded traits (kg.traits.pages) give trait_json's text row by row, with and
+    without evidence, through the tier and kind filters and any window of rows; kept on disk, the
+    file read back gives the same bytes."""
+    from itertools import combinations
+
+    from kg import KnowledgeGraph
+    from kg.traits.pages import KINDS, TIERS, TraitPages
+
+    t = sample_kg.traits
+    pages = t.pages()
+    assert pages.taxa == len(t.index.taxa) and t.pages(wait=False) is pages
+    filters = [None] + [list(c) for k in (1, 2) for c in combinations(TIERS[:2], k)]
+    kinds = [None] + [list(c) for k in (1, 2) for c in combinations(KINDS, k)]
+    for tx in sorted(t.index.taxa):
+        rows = t.trait_rows(tx)
+        assert rows and len(pages.select(tx)) == len(rows)
+        for tier in filters:
+            for kind in kinds:
+                want = [r for r in rows if (not tier or r[1] in tier) and (not kind or r[0] in kind)]
+                got = pages.select(tx, tier, kind)
+                assert len(got) == len(want)
+                for a, b in ((0, len(want)), (1, 3), (len(want) - 2, len(want) + 5)):
+                    a = max(a, 0)
+                    for ev in (True, False):
+                        assert pages.items(got[a:b], evidence=ev).decode() == \
+                            ",".join(t.trait_json(r, evidence=ev) for r in want[a:b])
+    assert pages.select("https://w3id.org/traitkg/taxon/Nope").size == 0 and pages.items(pages.select("x")) == b""
+
+    disk = KnowledgeGraph.open(f"oxigraph:{tmp_path / 'store'}")
+    disk.load_ontology(ANAT)
+    disk.load_phenotypes("kg/sample/phenotypes.xml")
+    built = TraitPages.open(disk.traits)
+    assert list((tmp_path / "store.cache" / "traitpages").glob("*.npz"))
+    disk.invalidate()
+    read = TraitPages.open(disk.traits)
+    assert built._a["kind"].flags.writeable and not read._a["kind"].flags.writeable  # mapped from the file
+    assert read.rows == built.rows == pages.rows
+    for tx in sorted(t.index.taxa):
+        assert read.items(read.select(tx)) == pages.items(pages.select(tx))
+
+
 def test_matrix_formats_evidence_and_variable_only(sample_kg):
     t = sample_kg.traits
     taxa = ["Danio rerio", "Silurus glanis", "Gymnotus carapo", "Ictalurus punctatus"]

@@ -1,0 +1,173 @@
+"""Every taxon's traits, encoded once per store state: what ``GET /api/v1/taxa/{ref}/traits`` serves.
+
+A taxon's traits (:meth:`Traits.trait_rows`: presence/absence calls and asserted phenotypes) are
+kept as arrays: per row its kind and tier (for the filters), its JSON text up to where the
+evidence goes, what closes it, and the states behind it; per state its evidence entry as JSON
+text. A page is then a few slices of those arrays and one bytes join, with or without the
+evidence, identical to :meth:`Traits.trait_json` row by row. Every taxon with phenotypes is
+covered, not only the taxa asked for.
+
+The arrays are built from the phenotype index, the calls, the term labels and the states'
+evidence, and kept beside the store (:mod:`kg.indexcache`, kind ``traitpages``) under the key of
+every graph of the manifest (the term labels' key) and the inference rules: a later process maps
+the file (its pages are shared by the server's workers) instead of building it.
+
+>>> from kg import KnowledgeGraph
+>>> TraitPages.build(KnowledgeGraph.open("oxigraph:").traits).taxa
+0
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kg import indexcache as ic
+from kg.core.graphs import list_graphs
+from kg.traits.calls import Call
+from kg.traits.inference_graph import RULES
+
+if TYPE_CHECKING:
+    from kg.traits.queries import Traits
+
+log = logging.getLogger(__name__)
+FORMAT = 1
+KINDS = ("presence", "absence", "phenotype")
+TIERS = ("asserted", "inferred", "predicted", "hypothesised")
+#: What closes a row's JSON: a phenotype's object, or a call's ``kind`` (written after its evidence).
+_CLOSE = (b"}", b', "kind": "presence"}', b', "kind": "absence"}')
+_EVIDENCE = b', "evidence": ['
+
+
+class TraitPages:
+    """The encoded traits of every taxon with phenotypes (see the module's text)."""
+
+    def __init__(self, a: dict[str, Any]) -> None:
+        self._a = a
+        taxa = ic.unpack_strings(a, "taxa")
+        self._taxon = {t: i for i, t in enumerate(taxa)}
+        self._tx_off = a["tx_off"]
+        self._kind, self._tier, self._close = a["kind"], a["tier"], a["close"]
+        self._head, self._head_off = memoryview(a["head"]), a["head_off"]
+        self._ev_off, self._ev = a["ev_off"], a["ev"]
+        self._state, self._state_off = memoryview(a["state"]), a["state_off"]
+
+    @property
+    def taxa(self) -> int:
+        return len(self._taxon)
+
+    @property
+    def rows(self) -> int:
+        return len(self._kind)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for k, v in self._a.items() if isinstance(v, np.ndarray))
+
+    def __contains__(self, taxon: object) -> bool:
+        return taxon in self._taxon
+
+    def select(self, taxon: str, tiers: Collection[str] | None = None,
+               kinds: Collection[str] | None = None) -> np.ndarray:
+        """The rows of a taxon (its IRI) in :meth:`Traits.trait_rows`' order, only ``tiers`` and
+        ``kinds`` when given."""
+        i = self._taxon.get(taxon)
+        if i is None:
+            return np.zeros(0, dtype=np.int64)
+        lo, hi = int(self._tx_off[i]), int(self._tx_off[i + 1])
+        rows = np.arange(lo, hi, dtype=np.int64)
+        if tiers:
+            rows = rows[np.isin(self._tier[lo:hi], [TIERS.index(t) for t in tiers])]
+        if kinds:
+            rows = rows[np.isin(self._kind[rows], [KINDS.index(k) for k in kinds])]
+        return rows
+
+    def items(self, rows: np.ndarray, *, evidence: bool = True) -> bytes:
+        """The rows' JSON objects joined with commas (what :meth:`Traits.trait_json` gives, row by row)."""
+        if not len(rows):
+            return b""
+        head, state = self._head, self._state
+        starts, ends = self._head_off[rows].tolist(), self._head_off[rows + 1].tolist()
+        closes = self._close[rows].tolist()
+        out: list[Any] = []
+        if not evidence:
+            for a, b, c in zip(starts, ends, closes):
+                out += (head[a:b], _CLOSE[c], b",")
+            out.pop()
+            return b"".join(out)
+        e0, e1 = self._ev_off[rows].tolist(), self._ev_off[rows + 1].tolist()
+        ids = self._ev[self._ev_off[rows[0]]:self._ev_off[rows[-1] + 1]]
+        s_start, s_end = self._state_off[ids].tolist(), self._state_off[ids + 1].tolist()
+        base = e0[0]
+        for a, b, c, x, y in zip(starts, ends, closes, e0, e1):
+            out += (head[a:b], _EVIDENCE)
+            for k in range(x - base, y - base):
+                out += (state[s_start[k]:s_end[k]], b", ")
+            if y > x:
+                out.pop()
+            out += (b"]", _CLOSE[c], b",")
+        out.pop()
+        return b"".join(out)
+
+    # ------------------------------------------------------------------ building and keeping
+    @classmethod
+    def build(cls, traits: Traits) -> TraitPages:
+        """Encode every taxon's traits (every taxon of the phenotype index, in IRI order)."""
+        return cls(_arrays(traits))
+
+    @classmethod
+    def open(cls, traits: Traits) -> TraitPages:
+        """From the file kept for this store's graph versions, else built and written."""
+        store = traits.store
+        path = ic.path_for(store, "traitpages", ic.graphs_key(list_graphs(store), FORMAT, RULES))
+        if path is not None and path.is_file():
+            try:
+                a = ic.load_mapped(path)
+                meta = json.loads(str(a["__meta__"]))
+                if meta.get("kind") == "traitpages" and meta.get("format") == FORMAT:
+                    return cls(a)
+                log.info("%s: trait pages format %s, expected %s; rebuilding", path, meta.get("format"), FORMAT)
+            except Exception as exc:  # a damaged file is rebuilt, never trusted
+                log.warning("trait pages %s unreadable (%s); rebuilding", path, exc)
+        pages = cls.build(traits)
+        if pages.taxa:
+            ic.try_save(path, {k: v for k, v in pages._a.items() if k != "__meta__"}, kind="traitpages", fmt=FORMAT)
+        return pages
+
+
+def _arrays(traits: Traits) -> dict[str, np.ndarray]:
+    evidence = traits.evidence_json()
+    state_ids = {s: i for i, s in enumerate(evidence)}
+    taxa = sorted(traits.index.taxa)
+    head = bytearray()
+    head_off, kind, tier, close, ev_off, ev, tx_off = [0], [], [], [], [0], [], [0]
+    for tx in taxa:
+        for row in traits.trait_rows(tx):
+            plain = traits.trait_json(row, evidence=False).encode()
+            ref = row[3]
+            if isinstance(ref, Call):
+                c = KINDS.index(row[0]) + 1
+                states = traits.evidence_states(ref)
+            else:
+                c, states = 0, [ref[1]]
+            head += plain[:len(plain) - len(_CLOSE[c])]
+            head_off.append(len(head))
+            kind.append(KINDS.index(row[0]))
+            tier.append(TIERS.index(row[1]))
+            close.append(c)
+            ev.extend(state_ids[s] for s in states if s in state_ids)
+            ev_off.append(len(ev))
+        tx_off.append(len(kind))
+    text = [evidence[s].encode() for s in evidence]
+    state_off = np.zeros(len(text) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in text], out=state_off[1:])
+    return {**ic.pack_strings(taxa, "taxa"), "tx_off": np.asarray(tx_off, dtype=np.int64),
+            "kind": np.asarray(kind, dtype=np.int8), "tier": np.asarray(tier, dtype=np.int8),
+            "close": np.asarray(close, dtype=np.int8),
+            "head": np.frombuffer(bytes(head), dtype=np.uint8), "head_off": np.asarray(head_off, dtype=np.int64),
+            "ev_off": np.asarray(ev_off, dtype=np.int64), "ev": np.asarray(ev, dtype=np.int64),
+            "state": np.frombuffer(b"".join(text), dtype=np.uint8), "state_off": state_off}

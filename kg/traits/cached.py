@@ -48,7 +48,12 @@ def open_index(store: Store) -> PhenotypeIndex:
     got = ic.load(path, kind="phenoindex", fmt=INDEX_FORMAT)
     if got is not None:
         with gc_paused():
-            return index_from_arrays(got, ph, cl)
+            idx = index_from_arrays(got, ph, cl)
+        if "st_state" not in got:  # written before each state's taxa were kept: keep them now (same format)
+            ic.try_save(path, {**{k: v for k, v in got.items() if k != "__meta__"},
+                               **CellTable(ic.strings(got), got).state_taxa_arrays()},
+                        kind="phenoindex", fmt=INDEX_FORMAT)
+        return idx
     idx = PhenotypeIndex.build(store)
     if idx.phenotype_graphs:  # nothing worth keeping for a store without phenotypes
         ic.try_save(path, index_arrays(idx), kind="phenoindex", fmt=INDEX_FORMAT)
@@ -101,6 +106,7 @@ def index_arrays(idx: PhenotypeIndex) -> dict[str, np.ndarray]:
         a[f"{name}_k"] = s.ids(d2)
         a[f"{name}_off"], a[f"{name}_v"] = s.lists(list(d2.values()))
     a.update(s.arrays())
+    a.update(CellTable(ic.strings(a), a).state_taxa_arrays())  # each state's taxa: a start groups nothing
     return a
 
 

@@ -4,6 +4,8 @@ from the cells (a taxon's cells; a state's taxa), from the arrays for an index r
 else from the list of cells.
 
 >>> from kg.phenoindex import CellRec, PhenotypeIndex
+
+_STATE_TAXA = ("st_state", "st_off", "st_taxon")
 >>> idx = PhenotypeIndex(cells=[CellRec("t1", "o1", ["s1", "s2"], "single"), CellRec("t2", "o2", ["s1"], "single")])
 >>> state_taxa(idx)
 {'s1': ['t1', 't2'], 's2': ['t1']}
@@ -21,16 +23,20 @@ import numpy as np
 from kg.core.bulk import gc_paused
 from kg.phenoindex import CellRec, PhenotypeIndex
 
+_STATE_TAXA = ("st_state", "st_off", "st_taxon")
+
 
 class CellTable(Sequence[CellRec]):
     """The index's cells read from its file, as a read-only sequence of :class:`CellRec` that makes
     them only for what is asked: one position, one taxon's cells (:meth:`of_taxon`), or every cell
-    at once for a walk over all of them (then kept). Equal to a list of the same cells."""
+    at once for a walk over all of them (then kept). Equal to a list of the same cells. The file
+    may also keep each state's taxa (:meth:`state_taxa_arrays`)."""
 
     def __init__(self, t: np.ndarray, a: dict[str, Any]) -> None:
         self._t = t
         self._taxon, self._otu, self._kind = a["cell_taxon"], a["cell_otu"], a["cell_kind"]
         self._off, self._states = a["cell_off"], a["cell_states"]
+        self._st = {k: a[k] for k in _STATE_TAXA} if all(k in a for k in _STATE_TAXA) else None
         self._all: list[CellRec] | None = None
         self._by_taxon: np.ndarray | None = None
         self._lock = threading.Lock()
@@ -88,9 +94,17 @@ class CellTable(Sequence[CellRec]):
 
     def state_taxa(self) -> dict[str, list[str]]:
         """State IRI -> the taxa of the cells that score it, each once, in the cells' order (what
-        :func:`state_taxa` makes from a list), from the arrays."""
+        :func:`state_taxa` makes from a list), from the arrays (from the file when it keeps them)."""
+        a = self._st if self._st is not None else self.state_taxa_arrays()
+        t = self._t
+        names, off = t[a["st_taxon"]].tolist(), a["st_off"].tolist()
+        return {s: names[lo:hi] for s, lo, hi in zip(t[a["st_state"]].tolist(), off[:-1], off[1:])}
+
+    def state_taxa_arrays(self) -> dict[str, np.ndarray]:
+        """:meth:`state_taxa` as string ids: each state once, in the order of its first cell
+        (``st_state``), and its taxa (``st_taxon[st_off[i]:st_off[i + 1]]``)."""
         counts = np.diff(self._off)
-        taxon = np.repeat(self._taxon, counts)  # the taxon of each (cell, state) entry
+        taxon = np.repeat(np.asarray(self._taxon, dtype=np.int64), counts)  # the taxon of each (cell, state) entry
         st = np.asarray(self._states, dtype=np.int64)
         n = len(self._t)
         _, first = np.unique(st * n + taxon, return_index=True)  # each (state, taxon) pair's first entry
@@ -98,11 +112,9 @@ class CellTable(Sequence[CellRec]):
         rank = np.empty(n, dtype=np.int64)
         rank[st[st_first]] = np.argsort(np.argsort(st_first, kind="stable"), kind="stable")  # states by first use
         order = first[np.lexsort((first, rank[st[first]]))]
-        keys, bounds = np.unique(rank[st[order]], return_index=True)
-        names = self._t[taxon[order]].tolist()
-        states = self._t[st[order[bounds]]].tolist()
-        ends = [*bounds[1:].tolist(), len(order)]
-        return {s: names[a:b] for s, a, b in zip(states, bounds.tolist(), ends)}
+        _, bounds = np.unique(rank[st[order]], return_index=True)
+        return {"st_state": st[order[bounds]], "st_off": np.r_[bounds, len(order)].astype(np.int64),
+                "st_taxon": taxon[order]}
 
 
 class CellsByTaxon(Mapping[str, list[CellRec]]):

@@ -19,7 +19,7 @@ from kg.traits.cached import CallsByTaxon, CallTable, open_calls, open_index
 from kg.traits.calls import ABSENT, PRESENT, Call
 from kg.traits.cell_table import cells_by_taxon, state_taxa
 from kg.traits.clades import CladeQueries
-from kg.traits.evidence import state_info, term_labels
+from kg.traits.evidence import state_info, state_json, term_labels
 from kg.traits.inference_graph import RULES, call_ntriples_chunks
 from ontologies.prefixes import contract, expand
 
@@ -135,14 +135,12 @@ class Traits(CladeQueries):
         info = state_info(self.store, self._cache, states)
         return sorted((s for s in states if s in info), key=lambda s: (info[s]["matrix"], info[s]["character_number"]))
 
-    def evidence_json(self) -> dict[str, str]:
+    def evidence_json(self) -> Mapping[str, str]:
         """State IRI -> its evidence entry as JSON text, encoded once per store state (a server writes
         a trait's evidence by joining these: :meth:`trait_json`)."""
         out = self._cache.get("evidence_json")
-        if out is None:
-            info = state_info(self.store, self._cache, set())
-            out = self._cache["evidence_json"] = {s: json.dumps(d, ensure_ascii=False, default=str)
-                                                  for s, d in info.items()}
+        if out is None:  # read from the states' file when it keeps them (kg.traits.evidence.state_json)
+            out = self._cache["evidence_json"] = state_json(self.store, self._cache)
         return out
 
     def trait_json(self, row: tuple[str, str, str, Any], *, evidence: bool = True) -> str:

@@ -13,7 +13,9 @@ kg.cli.serve:app_factory``) hands ``create_app`` the function that runs them.
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager, asynccontextmanager
 from pathlib import Path
@@ -88,28 +90,52 @@ def _problem_422(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def warm_up(app: FastAPI) -> None:
+def warm_up(app: FastAPI) -> dict[str, float]:
     """Build what the first requests would otherwise wait for: tree indices, the term index and
-    the trait calls (each is skipped when its data is not loaded)."""
-    import time
-
+    the trait calls (each is skipped when its data is not loaded). Returns the seconds of each
+    part (logged at ``info``)."""
     kg: KnowledgeGraph = app.state.kg
-    t0 = time.perf_counter()
-    for name in sorted({g.name for g in kg.graphs(kind="tree")}):
-        app.state.views[("tree", name)] = t = kg.tree(name)
-        t.prepare()  # the label table and tip counts too: the first request by tip names must not build them
-        app.state.views[("ages", t.name)] = ages_of(t)
-    if kg.graphs(kind="ontology"):
+    took: dict[str, float] = {}
+    t = time.perf_counter()
+
+    def done(part: str) -> None:
+        nonlocal t
+        now = time.perf_counter()
+        took[part] = now - t
+        t = now
+
+    kinds = {g.kind for g in kg.graphs()}
+    done("manifest")
+    for name in sorted({g.name for g in kg.graphs(kind="tree")}) if "tree" in kinds else ():
+        app.state.views[("tree", name)] = tree = kg.tree(name)
+        tree.prepare()  # the label table and tip counts too: the first request by tip names must not build them
+        app.state.views[("ages", tree.name)] = ages_of(tree)
+        done(f"tree {name}")
+    if "ontology" in kinds:
         _ = kg.terms
-    if kg.graphs(kind="phenotypes"):
+        done("terms")
+    if "phenotypes" in kinds:
         kg.traits.prepare()  # calls, their tables, labels and evidence: no first request builds them
-    if kg.graphs(kind="predictions"):
+        done("traits")
+    if "predictions" in kinds:
         kg.predictions.chosen()  # the latest batches and their summary graphs, read from the manifest once
         from api.routers._prediction_pages import summary_pages
         from api.routers.predictions import summary_encoder
 
         summary_pages(app, summary_encoder, wait=True)  # every taxon's summaries encoded: no request reads the store
-    log.info("warmed up in %.1f s", time.perf_counter() - t0)
+        done("predictions")
+    log.info("warmed up in %.2f s (%s)", sum(took.values()), ", ".join(f"{k} {v:.2f} s" for k, v in took.items()))
+    return took
+
+
+def process_age() -> float | None:
+    """Seconds since this process started (Linux: from ``/proc``; ``None`` elsewhere)."""
+    try:
+        start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 #: Runs one hypotheses job: (the KG readers see now, a context manager giving the writer under
@@ -141,11 +167,16 @@ def create_app(settings: Settings | None = None, *, hypothesize: HypothesisRunne
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limit_malloc_arenas()  # before the request threads and the store's threads allocate
+        t0, age = time.perf_counter(), process_age()
         open_state(app, settings)
         start_jobs(app, settings, hypothesize)
+        opened = time.perf_counter() - t0
         if settings.warm:
             warm_up(app)
-        log.info("serving %s (%s)", app.state.writer.selector, "read-only" if settings.read_only else "read-write")
+        log.info("serving %s (%s); ready %s: store %.2f s, warm-up %.2f s", app.state.writer.selector,
+                 "read-only" if settings.read_only else "read-write",
+                 f"{age + time.perf_counter() - t0:.2f} s after the process started ({age:.2f} s to import and "
+                 "build the app)" if age is not None else "", opened, time.perf_counter() - t0 - opened)
         try:
             yield
         finally:

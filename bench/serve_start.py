@@ -1,7 +1,9 @@
 """Service start on a built store: `traitkg serve --warm --workers N` to its first /ping, then the
 first MRCA request (4 tips by name) and the first taxa-with request (an UBERON entity with
 subsumption), for this checkout and for a peer checkout (e.g. the main branch) on the same store,
-starts alternating, medians over the runs.
+starts alternating, medians over the runs. Both run with ``--log-level info``; for this checkout
+the table also shows where a start goes, from what its workers log (each worker's seconds from
+its process start to the app built, the store opened, each part of the warm-up).
 
 Run: ``.venv/bin/python bench/serve_start.py --store DIR/kg --peer /work/main [--runs 3]`` on a
 store built by ``bench/scale.py --keep`` (its directory holds ``species.txt``). Before the timed
@@ -15,11 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,22 +39,59 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+READY = re.compile(r"ready (?P<ready>[\d.]+) s after the process started \((?P<app>[\d.]+) s to import and build "
+                   r"the app\): store (?P<store>[\d.]+) s, warm-up (?P<warm>[\d.]+) s")
+WARMED = re.compile(r"warmed up in [\d.]+ s \((?P<parts>[^)]*)\)")
+
+
+def phases(lines: list[tuple[float, str]]) -> dict[str, float]:
+    """Where this start went, from the server's log: the parent's seconds to its workers' spawn,
+    then the first ready worker's seconds from its process start (imports and app, store, each
+    warm-up part)."""
+    out: dict[str, float] = {}
+    for t, line in lines:
+        if "Started parent process" in line:  # uvicorn with --workers N, before it spawns them
+            out.setdefault("parent", t)
+    ready = [(float(m["ready"]), m, i) for i, (_, line) in enumerate(lines) if (m := READY.search(line))]
+    if not ready:
+        return out
+    _, m, i = min(ready, key=lambda r: r[0])
+    out.update({k: float(m[k]) for k in ("ready", "app", "store", "warm")})
+    warmed = [WARMED.search(line) for _, line in lines[:i + 1]]
+    last = [w for w in warmed if w]
+    if last:
+        for part in last[-1]["parts"].split(", "):
+            name, secs, _ = part.rsplit(" ", 2)
+            out[f"warm: {name}"] = float(secs)
+    return out
+
+
 def start(code: Path, store: Path, workers: int, tips: list[str], timeout: float) -> dict[str, float]:
-    """One start: seconds to the first /ping, the first MRCA and the first taxa-with answer."""
+    """One start: seconds to the first /ping, the first MRCA and the first taxa-with answer (and
+    :func:`phases`, where the server logs them)."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(code), "TRAITKG_QUERY_TIMEOUT": "60"}
     env.pop("TRAITKG_CACHE", None)
     cmd = [sys.executable, "-c", "from kg.cli import main; main()", "--store", f"oxigraph:{store}", "serve",
-           "--port", str(port), "--workers", str(workers), "--warm", "--log-level", "warning"]
+           "--port", str(port), "--workers", str(workers), "--warm", "--log-level", "info"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)  # its own process group: the workers stop with it
+                            text=True, start_new_session=True)  # its own process group: the workers stop with it
+    lines: list[tuple[float, str]] = []
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append((time.perf_counter() - t0, line.rstrip()))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     base = f"http://127.0.0.1:{port}"
     out: dict[str, float] = {}
     try:
         while time.perf_counter() - t0 < timeout:
             if proc.poll() is not None:
-                raise RuntimeError(f"{code}: server exited: {proc.stderr.read().decode()[-2000:]}")
+                reader.join(5)
+                raise RuntimeError(f"{code}: server exited: {' '.join(x for _, x in lines)[-2000:]}")
             try:
                 if httpx.get(f"{base}/ping", timeout=1).status_code == 200:
                     break
@@ -75,6 +116,8 @@ def start(code: Path, store: Path, workers: int, tips: list[str], timeout: float
         out["taxa_with_2"] = time.perf_counter() - t
     finally:
         stop(proc)
+        reader.join(5)
+    out.update(phases(lines))
     return out
 
 
@@ -128,6 +171,15 @@ def main() -> None:
         b = statistics.median(r[key] for r in runs["peer"])
         print(f"{label:44}  {a:8.2f}  {b:8.2f}  {b / a:8.1f}x")
     print(f"{'first start to /ping (writes the files), s':44}  {first['ping']:8.2f}")
+    keys = [k for k in runs["this"][0] if k not in dict(ROWS) and all(k in r for r in runs["this"])]
+    if keys:
+        print("\nWhere this checkout's start goes (medians; a worker's seconds count from its own process start)")
+        labels = {"parent": "the parent: its workers spawned after, s",
+                  "app": "first ready worker: imports and app built, s", "store": "  its store opened, s",
+                  "warm": "  its warm-up, s", "ready": "  ready after its process started, s"}
+        for k in ["parent", "app", "store", "warm", *[k for k in keys if k.startswith("warm: ")], "ready"]:
+            if k in keys:
+                print(f"{labels.get(k, '    ' + k + ', s'):44}  {statistics.median(r[k] for r in runs['this']):8.2f}")
 
 
 if __name__ == "__main__":

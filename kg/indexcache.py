@@ -8,8 +8,8 @@ index's format number, so a new graph version (a new phenotype matrix, a closure
 new key and the old file is simply no longer asked for. Files are written to a temporary name and
 renamed into place, so several processes starting at once may each build and write one: a reader
 sees a whole file or none. A file that cannot be read, or was written by another format, is
-rebuilt, never trusted. Arrays only (``allow_pickle=False``): strings travel as one UTF-8 blob
-plus offsets.
+rebuilt, never trusted. Arrays only (a member holding Python objects is refused): strings travel
+as one UTF-8 blob plus offsets. A file is mapped, not read (:func:`load_mapped`).
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -87,18 +87,18 @@ def save(path: Path, arrays: dict[str, np.ndarray], *, kind: str, fmt: int, meta
 
 def load(path: Path | None, *, kind: str, fmt: int) -> dict[str, Any] | None:
     """The arrays of an index file (``meta`` under ``"__meta__"`` as a dict), or ``None`` when it is
-    missing, unreadable, or of another kind or format (logged: the caller rebuilds it)."""
+    missing, unreadable, or of another kind or format (logged: the caller rebuilds it). The arrays
+    are mapped from the file, read-only (:func:`load_mapped`)."""
     if path is None or not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(str(z["__meta__"]))
-            if meta.get("kind") != kind or meta.get("format") != fmt:
-                log.info("%s: %s index format %s, expected %s; rebuilding", path, kind, meta.get("format"), fmt)
-                return None
-            out: dict[str, Any] = {k: z[k] for k in z.files if k != "__meta__"}
-            out["__meta__"] = meta
-            return out
+        out: dict[str, Any] = load_mapped(path)  # mapped, not read: the pages a start touches, shared
+        meta = json.loads(str(out.pop("__meta__")))
+        if meta.get("kind") != kind or meta.get("format") != fmt:
+            log.info("%s: %s index format %s, expected %s; rebuilding", path, kind, meta.get("format"), fmt)
+            return None
+        out["__meta__"] = meta
+        return out
     except Exception as exc:  # a damaged file is rebuilt, never trusted
         log.warning("%s index cache %s unreadable (%s); rebuilding", kind, path, exc)
         return None

@@ -9,6 +9,7 @@ synonyms, xrefs and replacements; the closure edges) instead of walking the onto
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,12 @@ def open_terms(store: Store) -> TermIndex:
     got = ic.load(path, kind="terms", fmt=FORMAT)
     if got is not None:
         with gc_paused():
-            return terms_from_arrays(got)
+            idx = terms_from_arrays(got)
+        if "nm_key" not in got:  # written before the name index was kept: keep it now (same format)
+            ic.try_save(path, {**{k: v for k, v in got.items() if k != "__meta__"}, **names_arrays(idx, got)},
+                        kind="terms", fmt=FORMAT, meta={k: v for k, v in got["__meta__"].items()
+                                                        if k not in ("kind", "format")})
+        return idx
     idx = TermIndex.build(store)
     if deps:
         ic.try_save(path, terms_arrays(idx), kind="terms", fmt=FORMAT,
@@ -60,7 +66,25 @@ def terms_arrays(idx: TermIndex) -> dict[str, np.ndarray]:
     a["sp_sup"], a["sp_sub"] = s.ids(x for x, _ in sub), s.ids(y for _, y in sub)
     a["transitive"] = s.ids(sorted(idx.transitive))
     a.update(s.arrays())
+    a.update(names_arrays(idx, a))
     return a
+
+
+def names_arrays(idx: TermIndex, a: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The name index (normalised label or synonym -> [(term, field)], sorted keys, xref -> terms)
+    as ids into the file's string table, extended with the strings it lacks (the normalised
+    texts): a start reads it instead of normalising every label and synonym again."""
+    s = ic.StringTable()
+    for x in ic.unpack_strings(a):
+        s.id(x)
+    names, keys, xref_to = idx.name_index()
+    entries = [(k, iri, f) for k, hits in names.items() for iri, f in hits]
+    xr = [(x, iri) for x, iris in xref_to.items() for iri in sorted(iris)]
+    out = {"nm_key": s.ids(e[0] for e in entries), "nm_iri": s.ids(e[1] for e in entries),
+           "nm_field": s.ids(e[2] for e in entries), "nm_sorted": s.ids(keys),
+           "xr_k": s.ids(x for x, _ in xr), "xr_v": s.ids(v for _, v in xr)}
+    out.update(s.arrays())
+    return out
 
 
 def terms_from_arrays(a: dict[str, Any]) -> TermIndex:
@@ -74,14 +98,38 @@ def terms_from_arrays(a: dict[str, Any]) -> TermIndex:
         idx.terms[iri] = Term(curie, iri, label, definition, [{"text": x, "scope": y} for x, y in zip(sy[0::2], sy[1::2])],
                               xr, obs, rb, co, onto, ns)
     for d in ("up", "down"):
-        into = getattr(idx, d)
-        for x, p, y in zip(t[a[f"{d}_x"]].tolist(), t[a[f"{d}_p"]].tolist(), t[a[f"{d}_y"]].tolist()):
-            into[x][p].append(y)
+        edges(getattr(idx, d), t, a[f"{d}_x"], a[f"{d}_p"], a[f"{d}_y"])
     for sup, sub in zip(t[a["sp_sup"]].tolist(), t[a["sp_sub"]].tolist()):
         idx.subprops[sup].add(sub)
     idx.transitive = set(t[a["transitive"]].tolist())
     meta = a["__meta__"]
     idx.graphs = list(meta["graphs"])
     idx.held = set(meta["held"]) if meta.get("held") is not None else None
-    idx.index_names()
+    if "nm_key" not in a:  # a file written before the name index was kept in it
+        idx.index_names()
+        return idx
+    names: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for k, iri, f in zip(t[a["nm_key"]].tolist(), t[a["nm_iri"]].tolist(), t[a["nm_field"]].tolist()):
+        names[k].append((iri, f))
+    xref_to: dict[str, set[str]] = defaultdict(set)
+    for x, iri in zip(t[a["xr_k"]].tolist(), t[a["xr_v"]].tolist()):
+        xref_to[x].add(iri)
+    idx.set_name_index(names, t[a["nm_sorted"]].tolist(), xref_to)
     return idx
+
+
+def edges(into: dict[str, dict[str, list[str]]], t: np.ndarray, x: np.ndarray, p: np.ndarray, y: np.ndarray) -> None:
+    """``into[x][p]`` = the ``y`` of each ``(x, p)`` in the order written, the ``x`` and each
+    ``x``'s ``p`` in the order first written (as appending edge by edge leaves them)."""
+    if not len(x):
+        return
+    code = x.astype(np.int64) * len(t) + p
+    _, first, group = np.unique(code, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first, kind="stable"), kind="stable")[group]  # groups by first edge
+    order = np.argsort(rank, kind="stable")
+    starts = np.flatnonzero(np.r_[True, rank[order][1:] != rank[order][:-1]])
+    ys = t[y[order]].tolist()
+    heads = order[starts]
+    ends = [*starts[1:].tolist(), len(order)]
+    for xs, ps, lo, hi in zip(t[x[heads]].tolist(), t[p[heads]].tolist(), starts.tolist(), ends):
+        into[xs][ps] = ys[lo:hi]

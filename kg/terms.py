@@ -178,6 +178,20 @@ class TermIndex(InformationContent, TermSearch):
                 self._xref_to[x].add(iri)
         self._keys = sorted(self._names)
 
+    def name_index(self) -> tuple[dict[str, list[tuple[str, str]]], list[str], dict[str, set[str]]]:
+        """What :meth:`index_names` derives: normalised text -> [(term IRI, field)], the texts
+        sorted, xref -> term IRIs (:mod:`kg.term_cache` keeps them in the index file)."""
+        return self._names, self._keys, self._xref_to
+
+    def set_name_index(self, names: dict[str, list[tuple[str, str]]], keys: list[str],
+                       xref_to: dict[str, set[str]]) -> None:
+        """Take the lookups :meth:`name_index` gave (read back instead of derived again)."""
+        self._names.clear()
+        self._names.update(names)
+        self._keys = keys
+        self._xref_to.clear()
+        self._xref_to.update(xref_to)
+
     # lookup --------------------------------------------------------------------------------
     def iri(self, ref: str) -> str:
         """A CURIE or IRI of a known term -> its IRI (NotFound otherwise)."""

@@ -52,10 +52,23 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout:
                f"({workers} worker{'s' if workers > 1 else ''})", err=True)
     try:
         uvicorn.run("kg.cli.serve:app_factory", factory=True, host=host, port=port, workers=workers,
-                    log_level=log_level, access_log=False)
+                    log_level=log_level, log_config=log_config(log_level), access_log=False)
     finally:
         if owner is not None:
             owner.close()
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with traitkg's own loggers (``kg``, ``api``: the start-up's timings at
+    ``info``, warnings) at the same level and through the same handler."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    cfg = copy.deepcopy(LOGGING_CONFIG)
+    for name in ("kg", "api"):
+        cfg["loggers"][name] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return cfg
 
 
 def app_factory() -> Any:

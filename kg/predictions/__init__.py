@@ -21,14 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kg.core.errors import NotFound
 from kg.core.graphs import GraphRecord, get_graph
 from kg.core.names import normalise_name, taxon_iri
 from kg.core.store import Store
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: a server's start does not pay for it
+    import pandas as pd
 
 
 class Predictions:
@@ -52,6 +53,8 @@ class Predictions:
         ``"parquet"`` (a side table the image, taxon, diff and accuracy questions read; see
         docs/scale.md) or ``"auto"`` (Parquet from 200,000 predictions up). Returns the load report, with ``summary_triples`` in its counts when
         summaries were written."""
+        import pandas as pd
+
         from kg.core.sources import Source
         from kg.predictions.linking import link
         from kg.predictions.summary import write_summaries

@@ -4,15 +4,16 @@ model), an image's predictions, a taxon's summaries, and per-taxon tables of one
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from kg.core.errors import NotFound, ValidationError
 from kg.core.graphs import TKG, GraphRecord, get_graph, list_graphs
 from kg.core.ids import image_id, image_iri
 from kg.core.store import Literal, NamedNode, Store
 from kg.predictions.rows import image_rows, side_tables, taxon_rows
+
+if TYPE_CHECKING:  # imported where a table is made (a server's start and summaries do not need it)
+    import pandas as pd
 
 BATCH_KIND = "predictions"
 SUMMARY_KIND = "prediction-summary"
@@ -200,6 +201,8 @@ def trait_summaries(store: Store, trait_iri: str, *, batch: str | None = None, p
                     region: str | None = None) -> pd.DataFrame:
     """Per-taxon summaries of one trait: ``taxon, n, mean, sd, se, unit, region`` (+ model, batch,
     quartiles); per region unless ``pooled`` (see :func:`scoped`)."""
+    import pandas as pd
+
     rows = scoped(summaries_where(store, {"trait": NamedNode(trait_iri)}, batches(store, batch)), pooled=pooled,
                   region=region)
     cols = ["taxon", "n", "mean", "sd", "se", "unit", "region", "min", "q25", "median", "q75", "max",

@@ -25,8 +25,9 @@ from kg import indexcache as ic
 from kg.core.bulk import gc_paused
 from kg.core.graphs import GraphRecord, list_graphs
 from kg.core.store import Store
-from kg.phenoindex import CellRec, Pheno, PhenotypeIndex
+from kg.phenoindex import Pheno, PhenotypeIndex
 from kg.traits.calls import ABSENT, PRESENT, Call, compute_calls
+from kg.traits.cell_table import CellTable
 from kg.traits.inference_graph import RULES
 
 INDEX_FORMAT = 1
@@ -47,7 +48,12 @@ def open_index(store: Store) -> PhenotypeIndex:
     got = ic.load(path, kind="phenoindex", fmt=INDEX_FORMAT)
     if got is not None:
         with gc_paused():
-            return index_from_arrays(got, ph, cl)
+            idx = index_from_arrays(got, ph, cl)
+        if "st_state" not in got:  # written before each state's taxa were kept: keep them now (same format)
+            ic.try_save(path, {**{k: v for k, v in got.items() if k != "__meta__"},
+                               **CellTable(ic.strings(got), got).state_taxa_arrays()},
+                        kind="phenoindex", fmt=INDEX_FORMAT)
+        return idx
     idx = PhenotypeIndex.build(store)
     if idx.phenotype_graphs:  # nothing worth keeping for a store without phenotypes
         ic.try_save(path, index_arrays(idx), kind="phenoindex", fmt=INDEX_FORMAT)
@@ -61,7 +67,11 @@ def open_calls(store: Store, index: Callable[[], PhenotypeIndex]) -> Mapping[tup
     path = ic.path_for(store, "traitcalls", ic.graphs_key(ph + cl, CALLS_FORMAT, RULES))
     got = ic.load(path, kind="traitcalls", fmt=CALLS_FORMAT)
     if got is not None:
-        return CallTable(got)
+        table = CallTable(got)
+        if "by_code" not in got:  # written before the sort orders were kept: keep them now (same format)
+            ic.try_save(path, {**{k: v for k, v in got.items() if k != "__meta__"}, **table.orders()},
+                        kind="traitcalls", fmt=CALLS_FORMAT)
+        return table
     with gc_paused():
         calls = compute_calls(index())
     if ph:
@@ -96,6 +106,7 @@ def index_arrays(idx: PhenotypeIndex) -> dict[str, np.ndarray]:
         a[f"{name}_k"] = s.ids(d2)
         a[f"{name}_off"], a[f"{name}_v"] = s.lists(list(d2.values()))
     a.update(s.arrays())
+    a.update(CellTable(ic.strings(a), a).state_taxa_arrays())  # each state's taxa: a start groups nothing
     return a
 
 
@@ -113,9 +124,7 @@ def index_from_arrays(a: dict[str, Any], phenotype_graphs: list[GraphRecord],
     idx.phenotypes = {p: Pheno(p, e, q, r, c) for p, e, q, r, c in
                       zip(col("ph_iri"), col("ph_entity"), col("ph_quality"), col("ph_related"), counts)}
     idx.state_phenotypes = dict(zip(col("sp_k"), ic.split(t, a["sp_off"], a["sp_v"])))
-    idx.cells = [CellRec(tx, otu, sts, kind) for tx, otu, kind, sts in
-                 zip(col("cell_taxon"), col("cell_otu"), col("cell_kind"),
-                     ic.split(t, a["cell_off"], a["cell_states"]))]
+    idx.cells = CellTable(t, a)  # made per taxon when asked, all at once for a walk over every cell
     idx.composed = {k: list(zip(v[0::2], v[1::2]))
                     for k, v in zip(col("comp_k"), ic.split(t, a["comp_off"], a["comp_v"]))}
     for name in ("isa", "anc"):
@@ -138,7 +147,17 @@ def calls_arrays(calls: dict[tuple[str, str, str], Call]) -> dict[str, np.ndarra
     a["states_off"], a["states"] = s.lists([c.states for c in cs])
     a["sources_off"], a["sources"] = s.lists([c.sources for c in cs])
     a.update(s.arrays())
+    a.update(call_orders(a))
     return a
+
+
+def call_orders(a: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The calls' rows sorted by (taxon, entity, value) and by taxon (stable): what a
+    :class:`CallTable` searches, kept in the file so that a start sorts nothing."""
+    n = len(a["strings_off"])  # the string table's size + 1 (as ``ic.strings`` makes it)
+    taxon = a["taxon"].astype(np.int64)
+    code = (taxon * n + a["entity"]) * 2 + a["present"]
+    return {"by_code": np.argsort(code, kind="stable"), "by_taxon": np.argsort(taxon, kind="stable")}
 
 
 def calls_from_arrays(a: dict[str, Any]) -> dict[tuple[str, str, str], Call]:
@@ -162,15 +181,20 @@ class CallTable(Mapping[tuple[str, str, str], Call]):
         self._t = ic.strings(a)
         self._ids = {s: i for i, s in enumerate(self._t[:-1].tolist())}
         n = len(self._t)
-        taxon, entity = a["taxon"].astype(np.int64), a["entity"].astype(np.int64)
-        code = (taxon * n + entity) * 2 + a["present"].astype(np.int64)
-        self._by_code = np.argsort(code, kind="stable")
+        taxon = a["taxon"].astype(np.int64)
+        code = (taxon * n + a["entity"]) * 2 + a["present"]
+        orders = a if "by_code" in a else call_orders(a)  # kept in the file since it holds them
+        self._by_code = orders["by_code"]
         self._codes = code[self._by_code]
-        self._by_taxon = np.argsort(taxon, kind="stable")  # rows of a taxon in their order
+        self._by_taxon = orders["by_taxon"]  # rows of a taxon in their order
         self._taxa = taxon[self._by_taxon]
         self._made: dict[int, Call] = {}
         self._all: dict[tuple[str, str, str], Call] | None = None
         self._lock = threading.Lock()
+
+    def orders(self) -> dict[str, np.ndarray]:
+        """The sort orders this table searches (:func:`call_orders`)."""
+        return {"by_code": self._by_code, "by_taxon": self._by_taxon}
 
     def _call(self, row: int) -> Call:
         c = self._made.get(row)
@@ -270,3 +294,4 @@ class CallsByTaxon(Mapping[str, list[Call]]):
 
     def __contains__(self, taxon: object) -> bool:
         return isinstance(taxon, str) and bool(self._table.of_taxon(taxon))
+

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -28,18 +30,15 @@ _INFO_STR = ("state", "state_label", "symbol", "character", "character_label", "
 FORMAT = 1  # of the files below
 
 
-def state_info(store: Store, cache: dict[str, Any], states: set[str]) -> dict[str, dict[str, Any]]:
+def state_info(store: Store, cache: dict[str, Any], states: set[str]) -> Mapping[str, dict[str, Any]]:
     """State -> {state, label, symbol, character, character_number, matrix, publication, citation}
-    (read once per phenotype graph version and kept beside the store)."""
+    (read once per phenotype graph version and kept beside the store; read back as a
+    :class:`StateInfo`, which makes a state's entry when asked)."""
     if "state_info" not in cache:
-        path = ic.path_for(store, "stateinfo", ic.graphs_key(list_graphs(store, kind="phenotypes"), FORMAT))
+        path = _info_path(store)
         got = ic.load(path, kind="stateinfo", fmt=FORMAT)
         if got is not None:
-            t = ic.strings(got)
-            cols = {k: t[got[k]].tolist() for k in _INFO_STR}
-            nums = got["character_number"].tolist()
-            cache["state_info"] = {s: {**{k: cols[k][i] for k in _INFO_STR}, "character_number": nums[i]}
-                                   for i, s in enumerate(cols["state"])}
+            cache["state_info"] = StateInfo(got)
             return cache["state_info"]
         info = {}
         for s, sl, sym, c, cl, n, m, mt, pub, cit in store.select(_STATE_INFO).rows:
@@ -53,8 +52,85 @@ def state_info(store: Store, cache: dict[str, Any], states: set[str]) -> dict[st
             rows = list(info.values())
             arrays = {k: st.ids(r[k] for r in rows) for k in _INFO_STR}
             arrays["character_number"] = np.asarray([r["character_number"] for r in rows], dtype=np.int64)
-            ic.try_save(path, {**arrays, **st.arrays()}, kind="stateinfo", fmt=FORMAT)
+            arrays.update(st.arrays())
+            arrays.update(_json_arrays(StateInfo(arrays)))  # as a process reading the file encodes them
+            ic.try_save(path, arrays, kind="stateinfo", fmt=FORMAT)
     return cache["state_info"]
+
+
+def state_json(store: Store, cache: dict[str, Any]) -> Mapping[str, str]:
+    """State -> its :func:`state_info` entry as JSON text: read from the states' file when it keeps
+    them (decoded when asked), else encoded here, all at once, and added to the file."""
+    if "state_json" not in cache:
+        info = state_info(store, cache, set())
+        if isinstance(info, StateInfo) and info.texts is not None:
+            cache["state_json"] = info.texts
+        else:
+            cache["state_json"] = {s: json.dumps(d, ensure_ascii=False, default=str) for s, d in info.items()}
+            if isinstance(info, StateInfo):  # a file written before the texts were kept in it (same format)
+                ic.try_save(_info_path(store), {**info.arrays, **_json_arrays(info)}, kind="stateinfo", fmt=FORMAT)
+    return cache["state_json"]
+
+
+def _info_path(store: Store) -> Any:
+    return ic.path_for(store, "stateinfo", ic.graphs_key(list_graphs(store, kind="phenotypes"), FORMAT))
+
+
+def _json_arrays(info: StateInfo) -> dict[str, np.ndarray]:
+    """Each state's JSON text (in the file's row order) as one UTF-8 blob and byte offsets."""
+    texts = [json.dumps(info[s], ensure_ascii=False, default=str).encode("utf-8", "surrogatepass") for s in info]
+    off = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in texts], out=off[1:])
+    return {"json_utf8": np.frombuffer(b"".join(texts), dtype=np.uint8), "json_end": off}
+
+
+class StateInfo(Mapping[str, dict[str, Any]]):
+    """The states' evidence read from its file: a read-only mapping that makes a state's entry
+    (and, from the texts the file keeps, its JSON) only when asked, and keeps it."""
+
+    def __init__(self, a: dict[str, Any]) -> None:
+        self.arrays = {k: v for k, v in a.items() if k != "__meta__"}
+        self._t = ic.strings(a)
+        self._a = a
+        self._row = {s: i for i, s in enumerate(self._t[a["state"]].tolist())}
+        self._made: dict[str, dict[str, Any]] = {}
+        self.texts = _Texts(self._row, a["json_utf8"], a["json_end"]) if "json_utf8" in a else None
+
+    def __getitem__(self, state: str) -> dict[str, Any]:
+        d = self._made.get(state)
+        if d is None:
+            i = self._row[state]
+            d = {k: self._t[self._a[k][i]] for k in _INFO_STR}
+            d["character_number"] = int(self._a["character_number"][i])
+            self._made[state] = d
+        return d
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+
+class _Texts(Mapping[str, str]):
+    """State -> JSON text, decoded from the file's UTF-8 blob (byte offsets) when asked."""
+
+    def __init__(self, row: dict[str, int], blob: np.ndarray, off: np.ndarray) -> None:
+        self._row, self._blob, self._off = row, blob, off.tolist()
+        self._made: dict[str, str] = {}
+
+    def __getitem__(self, state: str) -> str:
+        t = self._made.get(state)
+        if t is None:
+            i = self._row[state]
+            t = self._made[state] = self._blob[self._off[i]:self._off[i + 1]].tobytes().decode("utf-8", "surrogatepass")
+        return t
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)
 
 
 def term_labels(store: Store, idx: PhenotypeIndex) -> dict[str, str]:

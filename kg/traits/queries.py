@@ -18,8 +18,9 @@ from kg.core.store import Store
 from kg.phenoindex import PhenotypeIndex
 from kg.traits.cached import CallsByTaxon, CallTable, open_calls, open_index
 from kg.traits.calls import ABSENT, PRESENT, Call
+from kg.traits.cell_table import cells_by_taxon, state_taxa
 from kg.traits.clades import CladeQueries
-from kg.traits.evidence import state_info, term_labels
+from kg.traits.evidence import state_info, state_json, term_labels
 from kg.traits.inference_graph import RULES, call_ntriples_chunks
 from kg.traits.pages import TraitPages
 from ontologies.prefixes import contract, expand
@@ -162,14 +163,12 @@ class Traits(CladeQueries):
         info = state_info(self.store, self._cache, states)
         return sorted((s for s in states if s in info), key=lambda s: (info[s]["matrix"], info[s]["character_number"]))
 
-    def evidence_json(self) -> dict[str, str]:
+    def evidence_json(self) -> Mapping[str, str]:
         """State IRI -> its evidence entry as JSON text, encoded once per store state (a server writes
         a trait's evidence by joining these: :meth:`trait_json`)."""
         out = self._cache.get("evidence_json")
-        if out is None:
-            info = state_info(self.store, self._cache, set())
-            out = self._cache["evidence_json"] = {s: json.dumps(d, ensure_ascii=False, default=str)
-                                                  for s, d in info.items()}
+        if out is None:  # read from the states' file when it keeps them (kg.traits.evidence.state_json)
+            out = self._cache["evidence_json"] = state_json(self.store, self._cache)
         return out
 
     def trait_json(self, row: tuple[str, str, str, Any], *, evidence: bool = True) -> str:
@@ -267,23 +266,16 @@ class Traits(CladeQueries):
         return sorted(({"taxon": idx.taxa[tx], "taxon_iri": tx, "tier": "asserted",
                         "phenotypes": sorted(ps)} for tx, ps in hits.items()), key=lambda d: d["taxon"])
 
-    def _cells_by_taxon(self) -> dict[str, list[Any]]:
+    def _cells_by_taxon(self) -> Mapping[str, list[Any]]:
         """Taxon IRI -> its cells, in the index's order (built once per store state)."""
-        if "cells_by_taxon" not in self._cache:
-            by: dict[str, list[Any]] = defaultdict(list)
-            for cell in self.index.cells:
-                by[cell.taxon].append(cell)
-            self._cache["cells_by_taxon"] = dict(by)
+        if "cells_by_taxon" not in self._cache:  # lazy over the arrays when read from the file
+            self._cache["cells_by_taxon"] = cells_by_taxon(self.index)
         return self._cache["cells_by_taxon"]
 
     def _state_taxa(self) -> dict[str, list[str]]:
         """State IRI -> the taxa of the cells that score it (built once per store state)."""
         if "state_taxa" not in self._cache:
-            by: dict[str, dict[str, None]] = defaultdict(dict)
-            for cell in self.index.cells:
-                for s in cell.states:
-                    by[s][cell.taxon] = None
-            self._cache["state_taxa"] = {s: list(t) for s, t in by.items()}
+            self._cache["state_taxa"] = state_taxa(self.index)
         return self._cache["state_taxa"]
 
     def _matching_phenotypes(self, t: str, parts: bool) -> set[str]:

@@ -59,19 +59,20 @@ def frame_of(raw: pd.DataFrame, cols: dict[str, str], m: Any, row0: int) -> tupl
     """One prediction per frame row of a chunk of records (the first is record ``row0 + 1``):
     ``row``, ``k`` (the trait's column in a wide row) and the row fields as stripped strings;
     returns (frame, value cells a wide table left empty)."""
+    raw = raw.reset_index(drop=True)  # a later chunk's index starts past 0: columns are assigned by label
     rownum = np.arange(row0 + 1, row0 + len(raw) + 1)
     parts = []
     for k, spec in enumerate(m.traits or [None]):
         part = pd.DataFrame({"row": rownum, "k": k})  # k: the trait's column in a wide row (its IRI's segment)
         for f in ROW_FIELDS:
             if spec is not None and f == "value":
-                part[f] = _as_str(raw[spec.column]).to_numpy()
+                part[f] = _as_str(raw[spec.column])
             elif spec is not None and f == "trait":
                 part[f] = spec.trait
             elif spec is not None and f == "unit" and spec.unit:
                 part[f] = spec.unit
             elif f in cols:
-                part[f] = _as_str(raw[cols[f]]).to_numpy()
+                part[f] = _as_str(raw[cols[f]])
             elif f in m.constants:
                 part[f] = m.constants[f]
             else:
@@ -209,8 +210,11 @@ class Scan:
 
     def finish(self, link: Any = None) -> None:
         """The checks that need the whole table (and, with ``link(table)``, the linking problems
-        of each chunk); problems merged and sorted."""
+        of each chunk; ``link(None)`` says whether any name is unknown); problems merged and sorted."""
         need = odd_values(self.stats, self.kinds) or len(self.repeated) or link is not None
+        if self.table is None and link is not None and not link(None):  # no name is unknown: no rows to find
+            link = None
+            need = odd_values(self.stats, self.kinds) or len(self.repeated)
         if self.table is not None:
             t = self.table
             t.problems = list(self.problems)

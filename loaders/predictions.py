@@ -99,16 +99,23 @@ def _term_iri(text: str) -> str | None:
     return None
 
 
+def _trait_map(names: Any, mapping: Mapping, traits: MappingABC[str, str] | None) -> dict[str, str | None]:
+    """Trait text -> term IRI (None: unknown) of the distinct ``names``."""
+    labels = {**mapping.trait_labels, **(traits or {})}
+    return {t: _term_iri(labels[t]) if t in labels else _term_iri(t) for t in names if t}
+
+
+def _unknown(scan: Scan, taxa: MappingABC[str, str], traits: MappingABC[str, str] | None) -> bool:
+    """Whether a taxon name or trait of the scanned table does not link (its rows are then found)."""
+    return any(n and n not in taxa for n in scan.taxa) or \
+        any(v is None for v in _trait_map(scan.traits, scan.mapping, traits).values())
+
+
 def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: MappingABC[str, str] | None) -> None:
     """Put taxon and trait IRIs on the frame (``taxon_iri``, ``trait_iri``); unknown names and
     labels become row problems."""
     df = table.frame
-    labels = {**table.mapping.trait_labels, **(traits or {})}
-    tmap: dict[str, str | None] = {}
-    for t in pd.unique(df["trait"]):
-        if not t:
-            continue
-        tmap[t] = _term_iri(labels[t]) if t in labels else _term_iri(t)
+    tmap = _trait_map(pd.unique(df["trait"]), table.mapping, traits)
     # categorical: a batch names a few thousand taxa and a few traits, over millions of rows
     df["taxon_iri"] = pd.Categorical(df["taxon"].map(dict(taxa)).astype(object).fillna(""))
     df["trait_iri"] = pd.Categorical(df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna(""))
@@ -246,7 +253,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
         scan = scan_of(table, src)
     meta = batch_metadata(scan, model=model, model_version=model_version, batch=batch)  # type: ignore[arg-type]
     if not getattr(scan, "finished", False):
-        scan.finish(link=lambda t: link_rows(t, taxa, traits))
+        scan.finish(link=lambda t: link_rows(t, taxa, traits) if t is not None else _unknown(scan, taxa, traits))
         scan.finished = True  # type: ignore[attr-defined]
     problems = scan.problems
     add_lines(scan, src, encoding=encoding)  # type: ignore[arg-type]

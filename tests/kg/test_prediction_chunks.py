@@ -37,11 +37,12 @@ def small_buckets(monkeypatch):
     monkeypatch.setattr(loaders._image_rows, "ROW_GROUP", 7)
 
 
-def _table(path: Path, n_images: int, *, bad: dict[int, dict[str, str]] | None = None) -> Path:
-    """A long table: 4 rows per image (a length per side, a presence call, an area), 3 images a taxon."""
+def _table(path: Path, n_images: int, *, bad: dict[int, dict[str, str]] | None = None, new: bool = True) -> Path:
+    """A long table: 4 rows per image (a length per side, a presence call, an area); with ``new``,
+    every fifth image of a taxon no taxonomy holds."""
     rows = []
     for i in range(n_images):
-        taxon = ["Danio rerio", "Danio kyathit"][i % 2] if i % 5 else f"Newgenus{i // 3} sp{i % 3}"
+        taxon = ["Danio rerio", "Danio kyathit"][i % 2] if i % 5 or not new else f"Newgenus{i // 3} sp{i % 3}"
         img = f"ark:/89609/chunk/{i}"
         rows += [{"image": img, "taxon": taxon, "trait": "PATO:0000122", "value": f"{1 + i % 7}.5", "unit": "mm",
                   "region": side, "confidence": f"0.{i % 9 + 1}"} for side in ("left", "right")]
@@ -118,16 +119,22 @@ def test_a_wide_table_with_empty_cells_chunked_and_whole(tmp_path, pdir, small_b
     assert _graphs(a) == _graphs(b) and _files(a) == _files(b)
 
 
-def test_a_bad_row_after_the_first_chunk_refuses_the_batch(tmp_path, pdir):
-    table = _table(tmp_path / "t.csv", 60, bad={203: {"confidence": "7"}})
+@pytest.mark.parametrize(("cell", "first"), [
+    ({"confidence": "7"}, "column 'confidence': '7' is outside [0, 1]"),
+    ({"taxon": "Homo sapiens"}, "column 'taxon': 'Homo sapiens' is not a known taxon name"),
+    ({"trait": "wing colour"}, "column 'trait': 'wing colour' is not a known trait"),
+    ({"image": "ark:/89609/chunk/3", "trait": "UBERON:2000251", "region": "", "value": "present"},
+     "column 'value': 'present' conflicts with row 15 ('absent' there)")])
+def test_a_bad_row_after_the_first_chunk_refuses_the_batch(tmp_path, pdir, cell, first):
+    table = _table(tmp_path / "t.csv", 60, bad={203: cell}, new=False)
     g = KnowledgeGraph.open(f"oxigraph:{tmp_path / 'kg'}")
     g.load_taxonomy(pdir / "taxa.csv")
     before = _graphs(g)
     with pytest.raises(BatchRejected) as exc:
-        g.load_predictions(table, model="m", new_taxa=True, chunk_rows=50)
+        g.load_predictions(table, model="m", chunk_rows=50)
     msg = str(exc.value)
     assert "\n" not in msg and "1 of 240 rows are bad" in msg
-    assert "first: row 203 (line 204), column 'confidence': '7' is outside [0, 1]" in msg
+    assert f"first: row 203 (line 204), {first}" in msg
     assert _graphs(g) == before and not g.predictions.batches() and not list(tables_dir(g.store).rglob("*.parquet"))
 
 

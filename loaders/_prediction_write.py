@@ -30,6 +30,18 @@ _SUMMARY_COLS = ["taxon_iri", "trait_iri", "region", "unit", "num", "conf", "val
 _ROW_COLS = ["image_iri", "truth", "specimen", "row", "k"]
 
 
+def _arrow(s: pd.Series) -> pa.Array:
+    """A column as Arrow (strings as ``string``, categories decoded, floats as float64)."""
+    if s.dtype == float:
+        return pa.array(s.to_numpy(dtype=float))
+    arr = pa.array(s, from_pandas=True)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_null(arr.type):  # no rows
+        arr = pa.array([], pa.string())
+    return arr.cast(pa.string()) if arr.type != pa.string() else arr
+
+
 def buckets_of(taxon_rows: dict[str, int]) -> dict[str, int]:
     """Taxon IRI -> bucket: IRIs in order, about :data:`BUCKET_ROWS` rows a bucket."""
     out: dict[str, int] = {}
@@ -75,7 +87,7 @@ class Pass:
                 df = df[~drop]
         return df.reset_index(drop=True)
 
-    def add(self, df: pd.DataFrame, images: np.ndarray | None) -> None:
+    def add(self, df: pd.DataFrame, images: pd.Series | None) -> None:
         """Spill a chunk's kept rows (``images``: their image IRIs, for the side table)."""
         if not len(df):
             return
@@ -88,25 +100,26 @@ class Pass:
             for (tr, u), n in df[cont].groupby(["trait_iri", "unit"], sort=False).size().items():
                 d = self.units.setdefault(tr, {})
                 d[u] = d.get(u, 0) + int(n)
-        cols = {c: df[c].to_numpy(dtype=object) if df[c].dtype != float else df[c].to_numpy() for c in _SUMMARY_COLS}
-        cols["cont"] = cont
+        cols = {c: _arrow(df[c]) for c in _SUMMARY_COLS}
+        cols["cont"] = pa.array(cont)
         if self.rows:
-            cols["image_iri"] = images
+            cols["image_iri"] = _arrow(images)
             for c in ("truth", "specimen"):
-                cols[c] = df[c].to_numpy(dtype=object)
-            cols["row"] = df["row"].to_numpy(dtype=np.int64)
-            cols["k"] = df["k"].to_numpy(dtype=np.int32)
+                cols[c] = _arrow(df[c])
+            cols["row"] = pa.array(df["row"].to_numpy(dtype=np.int64))
+            cols["k"] = pa.array(df["k"].to_numpy(dtype=np.int32))
+        whole = pa.table(cols)
         b = df["taxon_iri"].map(self.bucket).to_numpy()
         order = np.argsort(b, kind="stable")
         bs = b[order]
         cuts = np.flatnonzero(np.diff(bs)) + 1
         for idx in np.split(order, cuts):
             key = int(b[idx[0]])
-            batch = pa.record_batch({c: pa.array(v[idx]) for c, v in cols.items()})
+            part = whole.take(pa.array(idx))
             w = self.writers.get(key)
             if w is None:
-                w = self.writers[key] = ipc.new_file(Path(self.tmp.name) / f"{key}.arrow", batch.schema)
-            w.write_batch(batch)
+                w = self.writers[key] = ipc.new_file(Path(self.tmp.name) / f"{key}.arrow", part.schema)
+            w.write_table(part)
 
     def buckets(self) -> Iterator[pa.Table]:
         """Each bucket's rows (in taxon IRI order of the buckets; within one, in table order)."""

@@ -195,7 +195,7 @@ def _linked(sc: Scan, p: Pass, taxa: MappingABC[str, str], traits: MappingABC[st
         if "taxon_iri" not in t.frame:
             link_rows(t, taxa, traits)
         df = p.kept_frame(t)
-        p.add(df, _image_iris(df["image"]).to_numpy(dtype=object) if images and len(df) else None)
+        p.add(df, _image_iris(df["image"]) if images and len(df) else None)
         done += len(df)
         if progress:
             progress(done, p.kept_total)

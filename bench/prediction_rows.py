@@ -19,7 +19,9 @@ Run: ``.venv/bin/python bench/prediction_rows.py --rows 1000000 [--rows 4000000]
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -47,11 +49,22 @@ def batch_table(d: Path, rows: int, seed: int = 28) -> tuple[Path, int, int]:
     return path, n, n_taxa
 
 
+def _made(d: Path, rows: int) -> tuple[Path, int, int]:
+    """:func:`batch_table` in a child process: the draw of a 10M-row batch takes several GB, which
+    would otherwise stay with this process beside the loads it measures."""
+    code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).parent)!r}); from prediction_rows import batch_table; "
+            f"from pathlib import Path; p, n, t = batch_table(Path({str(d)!r}), {rows}); print(json.dumps([str(p), n, t]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    p, n, t = json.loads(out.strip().splitlines()[-1])
+    return Path(p), int(n), int(t)
+
+
 def one(rows: int, work: Path, rdf_peer: bool) -> list[list]:
     d = Path(tempfile.mkdtemp(dir=work, prefix=f"rows{rows}-"))
     t0 = time.perf_counter()
-    path, n, n_taxa = batch_table(d, rows)
+    path, n, n_taxa = _made(d, rows)
     made = time.perf_counter() - t0
+    print(f"table: {n:,} rows, {n_taxa:,} taxa, {made:.1f} s", flush=True)
     out = [[f"make the table ({n:,} rows, {n_taxa:,} taxa)", made, float("nan"), float("nan"), 0, 0, 0, path.stat().st_size]]
     modes = ["parquet", "rdf"] if rdf_peer else ["parquet"]
     for mode in modes:
@@ -59,6 +72,7 @@ def one(rows: int, work: Path, rdf_peer: bool) -> list[list]:
         sel = f"oxigraph:{store}"
         secs, rss, bar, _ = cli(sel, "load", "predictions", str(path), "--model", "bench", "--model-version", "1",
                                 "--rows", mode, "--new-taxa")
+        print(f"load --rows {mode}: {secs:.1f} s, peak RSS {rss / MB:,.0f} MB (floor next)", flush=True)
         graphs = graph_list(sel)
         rdf_graphs = [g for g, t in graphs.items() if t > 0 and ("/predictions/" in g or "/prediction-summary/" in g)]
         f_s, f_rss, quads, _ = floor(store, rdf_graphs, d)

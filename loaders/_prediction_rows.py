@@ -96,6 +96,14 @@ def column_of(t: PredictionTable, field: str, vcols: np.ndarray | None, i: int) 
     return f"{field} (a constant of the mapping)"
 
 
+def positions(t: PredictionTable) -> np.ndarray:
+    """Each frame row's position in the whole table's frame (a chunk starts at ``t.pos0``; a frame
+    of rows picked from several chunks has them in a ``pos`` column)."""
+    if "pos" in t.frame:
+        return t.frame["pos"].to_numpy()
+    return np.arange(t.pos0, t.pos0 + len(t.frame))
+
+
 def add(t: PredictionTable, mask: np.ndarray, field: str, reason: str, kind: str, *,
         values: pd.Series | np.ndarray | None = None) -> None:
     """Problems for the frame rows where ``mask`` holds."""
@@ -103,14 +111,18 @@ def add(t: PredictionTable, mask: np.ndarray, field: str, reason: str, kind: str
     if not len(idx):
         return
     rows = t.frame["row"].to_numpy()
+    pos = positions(t)
     vcols = column_names(t)
     vals = (values.to_numpy() if isinstance(values, pd.Series) else values) if values is not None else None
     t.problems.extend(RowProblem(int(rows[i]), reason, column_of(t, field, vcols, int(i)),
-                                 None if vals is None else str(vals[i]), pos=int(i), kind=kind) for i in idx)
+                                 None if vals is None else str(vals[i]), pos=int(pos[i]), kind=kind) for i in idx)
 
 
-def check(t: PredictionTable, declared: dict[str, str]) -> None:
-    """Every row check; sets ``t.kinds`` and the frame's ``num``, ``conf`` and ``unit`` (UO CURIEs)."""
+def check_rows(t: PredictionTable, units: dict[str, str | None]) -> dict[str, list[int]]:
+    """The checks each row can have alone (empty required cells, image ids, confidences, units);
+    sets the frame's ``num``, ``conf`` and ``unit`` (UO CURIEs); ``units``: unit text -> CURIE (or
+    None: unknown), shared by the chunks of a table. Returns, per trait, ``[numbers, has a unit,
+    empty values, rows]`` for :func:`kinds_of`."""
     df = t.frame
     for f in REQUIRED:
         add(t, (df[f] == "").to_numpy(), f, f"empty (every row needs a {f})", "empty")
@@ -127,36 +139,77 @@ def check(t: PredictionTable, declared: dict[str, str]) -> None:
         "confidence outside [0, 1]", values=conf_s)
     df["conf"] = np.where(given & (conf >= 0) & (conf <= 1), conf, np.nan)
     # units: UO CURIEs or common strings
-    units = {u: unit_curie(u) for u in pd.unique(df["unit"]) if u}
-    unknown = {u for u, c in units.items() if c is None}
+    present = [u for u in pd.unique(df["unit"]) if u]
+    for u in present:
+        if u not in units:
+            units[u] = unit_curie(u)
+    unknown = {u for u in present if units[u] is None}
     if unknown:
         add(t, df["unit"].isin(unknown).to_numpy(), "unit", "is not a known unit (a UO CURIE or cm, mm, m, g, ...)",
             "unknown unit", values=df["unit"])
-    df["unit"] = df["unit"].map({"": "", **{u: c or "" for u, c in units.items()}}) if units else ""
-    # kinds: declared, else continuous when a unit is given or every value is a number
+    df["unit"] = df["unit"].map({"": "", **{u: units[u] or "" for u in present}}) if present else ""
     num = pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype=float, copy=True)
     num[~np.isfinite(num)] = np.nan
     df["num"] = num
-    kinds: dict[str, str] = {}
     stats = pd.DataFrame({"trait": df["trait"], "isnum": ~np.isnan(num), "unit": df["unit"] != "",
                           "empty": df["value"] == ""}).groupby("trait", sort=False).agg(
         isnum=("isnum", "sum"), unit=("unit", "any"), empty=("empty", "sum"), n=("isnum", "size"))
-    for trait, r in stats.iterrows():
+    return {str(tr): [int(a), int(b), int(c), int(d)] for tr, a, b, c, d in
+            zip(stats.index, stats["isnum"], stats["unit"], stats["empty"], stats["n"])}
+
+
+def add_stats(total: dict[str, list[int]], part: dict[str, list[int]]) -> None:
+    """Sum :func:`check_rows`' per-trait counts of a chunk into ``total`` (traits in the order met)."""
+    for tr, (a, b, c, d) in part.items():
+        x = total.setdefault(tr, [0, 0, 0, 0])
+        x[0] += a
+        x[1] = int(bool(x[1] or b))
+        x[2] += c
+        x[3] += d
+
+
+def kinds_of(stats: dict[str, list[int]], declared: dict[str, str]) -> dict[str, str]:
+    """Each trait's kind: declared, else continuous when a unit is given or every value is a number."""
+    kinds: dict[str, str] = {}
+    for trait, (isnum, unit, empty, n) in stats.items():
         k = declared.get(trait)
         if k is None:
-            k = "continuous" if r["unit"] or (r["isnum"] > 0 and r["isnum"] == r["n"] - r["empty"]) else "categorical"
+            k = "continuous" if unit or (isnum > 0 and isnum == n - empty) else "categorical"
         kinds[trait] = k
-    t.kinds = kinds
+    return kinds
+
+
+def odd_values(stats: dict[str, list[int]], kinds: dict[str, str]) -> bool:
+    """Whether a continuous trait has values that are not numbers (so :func:`check_kinds` finds rows)."""
+    return any(kinds.get(tr) == "continuous" and n - empty - isnum > 0 for tr, (isnum, _, empty, n) in stats.items())
+
+
+def check_kinds(t: PredictionTable, kinds: dict[str, str]) -> None:
+    """The check that needs every row's trait kind: a continuous trait's values are numbers."""
+    df = t.frame
     cont = df["trait"].map(kinds).eq("continuous").to_numpy()
-    add(t, cont & np.isnan(num) & (df["value"] != "").to_numpy(), "value",
-        "is not a number (the trait is continuous)", "not a number",
-        values=df["value"])
-    _check_identity(t)
+    add(t, cont & np.isnan(df["num"].to_numpy()) & (df["value"] != "").to_numpy(), "value",
+        "is not a number (the trait is continuous)", "not a number", values=df["value"])
+
+
+def check(t: PredictionTable, declared: dict[str, str]) -> None:
+    """Every row check of a whole table; sets ``t.kinds`` and the frame's ``num``, ``conf`` and ``unit``."""
+    t.kinds = kinds_of(check_rows(t, {}), declared)
+    check_kinds(t, t.kinds)
+    check_identity(t)
     t.problems[:] = merged(t.problems)
 
 
-def _check_identity(t: PredictionTable) -> None:
-    """One prediction per (image, trait, region): exact duplicates and conflicting values."""
+def identity_hashes(df: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's (image, trait, region) (0 for rows without an image: they have
+    no identity to repeat)."""
+    h = pd.util.hash_pandas_object(df[list(IDENTITY)], index=False).to_numpy()
+    return np.where((df["image"] != "").to_numpy(), h, np.uint64(0))
+
+
+def check_identity(t: PredictionTable) -> None:
+    """One prediction per (image, trait, region): exact duplicates and conflicting values (over the
+    frame's rows: the whole table, or every row of it whose identity hash repeats)."""
     df = t.frame
     has = (df["image"] != "").to_numpy()
     same = df.duplicated(list(IDENTITY), keep="first").to_numpy() & has
@@ -167,17 +220,19 @@ def _check_identity(t: PredictionTable) -> None:
     first_exact = df.groupby(list(MAPPED), sort=False)["row"].transform("first").to_numpy()
     first_val = df.groupby(list(IDENTITY), sort=False)["value"].transform("first").to_numpy()
     rows = df["row"].to_numpy()
+    pos = positions(t)
     vcols = column_names(t)
     regioned = "region" in t.columns
     ident = "image, trait and region" if regioned else "image and trait (map a region column to tell parts apart)"
     for i in np.flatnonzero(exact).tolist():
         t.problems.append(RowProblem(int(rows[i]), f"repeats row {int(first_exact[i])} exactly (a duplicate row)",
-                                     column_of(t, "image", vcols, i), str(df["image"].iat[i]), pos=i,
+                                     column_of(t, "image", vcols, i), str(df["image"].iat[i]), pos=int(pos[i]),
                                      kind="duplicate row"))
     for i in np.flatnonzero(same & ~exact).tolist():
         t.problems.append(RowProblem(
             int(rows[i]), f"conflicts with row {int(first[i])} ({str(first_val[i])!r} there): same {ident}",
-            column_of(t, "value", vcols, i), str(df["value"].iat[i]), pos=i, kind="conflicting value"))
+            column_of(t, "value", vcols, i), str(df["value"].iat[i]), pos=int(pos[i]), kind="conflicting value"))
 
 
-__all__ = ["RowProblem", "check", "add", "merged", "problem_counts", "column_of", "REQUIRED", "IDENTITY", "MAPPED"]
+__all__ = ["RowProblem", "check", "check_rows", "check_kinds", "check_identity", "kinds_of", "add_stats", "odd_values",
+           "identity_hashes", "positions", "add", "merged", "problem_counts", "column_of", "REQUIRED", "IDENTITY", "MAPPED"]

@@ -1,5 +1,5 @@
-"""Reading and checking a prediction table (CSV, TSV, Parquet; ``.gz``): the pure half of
-:mod:`loaders.predictions`.
+"""What a prediction table holds and how it is mapped (CSV, TSV, Parquet; ``.gz``): the pure half of
+:mod:`loaders.predictions` with :mod:`loaders._prediction_scan` (reading and checking it).
 
 A :class:`Mapping` says which column holds what. Per row: ``image``, ``taxon``, ``trait`` and
 ``value`` (required); ``confidence``, ``unit``, ``truth`` (the ground-truth value of the trait for
@@ -26,8 +26,8 @@ import pandas as pd
 
 from kg.core.errors import ParseError, ValidationError
 from kg.core.sources import Source
-from loaders._prediction_rows import REQUIRED, RowProblem, check
-from loaders._table_io import check_decoded, encoding_name, physical_lines, read_table, table_format
+from loaders._prediction_rows import REQUIRED, RowProblem
+from loaders._table_io import encoding_name, physical_lines, read_table, table_format
 from ontologies.units import unit_curie
 
 ROW_FIELDS = ("image", "taxon", "trait", "value", "confidence", "unit", "truth", "specimen", "region")
@@ -181,90 +181,12 @@ class PredictionTable:
     source: str = ""
     columns: dict[str, str] = field(default_factory=dict)  # field -> the header's name of its column
     empty_cells: int = 0       # wide tables: value cells left empty (not measured), which give no prediction
+    pos0: int = 0              # a chunk's first frame row's position in the whole table's frame
 
     def bad_positions(self) -> np.ndarray:
         """Positions in ``frame`` of the rows with a problem."""
         return np.array(sorted({q for p in self.problems for q in (p.pos, *p.more) if q >= 0}), dtype=np.int64)
 
-
-
-def _as_str(s: pd.Series) -> pd.Series:
-    if s.dtype == object and all(isinstance(x, str) for x in s.iloc[:100]):
-        return s.fillna("").astype(str)
-    return s.astype(object).where(s.notna(), "").astype(str)
-
-
-def parse(path: str | Path | Source, mapping: Mapping | dict[str, Any] | None = None, *,
-          fmt: str | None = None, encoding: str | None = None) -> PredictionTable:
-    """Read and check a prediction table (pure: no store). A missing column, or bytes that do not
-    decode in a column the mapping uses, raise :class:`~kg.core.errors.ParseError`; problems with
-    single rows are collected in ``problems``. ``encoding`` overrides the mapping's.
-
-    >>> import tempfile, pathlib
-    >>> tmp = tempfile.TemporaryDirectory()
-    >>> p = pathlib.Path(tmp.name) / "p.csv"
-    >>> _ = p.write_text("image_id,taxon,trait,value,conf\\nark:/89609/x/1,Danio rerio,UBERON:2000251,present,0.9\\n"
-    ...                  "ark:/89609/x/2,Danio rerio,UBERON:2000251,absent,1.7\\n")
-    >>> t = parse(p, {"confidence": "conf"})
-    >>> len(t.frame), [str(x) for x in t.problems]
-    (2, ["row 2 (line 3), column 'conf': '1.7' is outside [0, 1] (a confidence)"])
-    >>> tmp.cleanup()
-    """
-    src = path if isinstance(path, Source) else Source.resolve(path)
-    m = mapping if isinstance(mapping, Mapping) else Mapping.from_dict(mapping)
-    fmt = table_format(src, fmt)
-    enc = encoding or m.encoding
-    raw = read_table(src, fmt, delimiter=m.delimiter, encoding=enc)
-    header = [str(c) for c in raw.columns]
-    raw.columns = header
-    try:
-        cols = _resolve_columns(m, header)
-    except ParseError as exc:
-        raise ParseError(exc.message, source=src.origin, line=exc.line, value=exc.value) from None
-    used = list(dict.fromkeys([*cols.values(), *(t.column for t in m.traits)]))
-    check_decoded(raw, used, src, fmt, delimiter=m.delimiter, encoding=enc)
-    batch = _batch_from_columns(raw, cols, src)
-    n = len(raw)
-    rownum = np.arange(1, n + 1)
-    parts = []
-    specs = m.traits or [None]
-    for k, spec in enumerate(specs):
-        part = pd.DataFrame({"row": rownum, "k": k})  # k: the trait's column in a wide row (its IRI's segment)
-        for f in ROW_FIELDS:
-            if spec is not None and f == "value":
-                part[f] = _as_str(raw[spec.column])
-            elif spec is not None and f == "trait":
-                part[f] = spec.trait
-            elif spec is not None and f == "unit" and spec.unit:
-                part[f] = spec.unit
-            elif f in cols:
-                part[f] = _as_str(raw[cols[f]])
-            elif f in m.constants:
-                part[f] = m.constants[f]
-            else:
-                part[f] = ""
-        if spec is not None:
-            part["vcol"] = spec.column
-        parts.append(part)
-    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    for f in ("image", "taxon", "trait", "value", "unit", "truth", "region"):
-        df[f] = df[f].str.strip()
-    empty = 0
-    if m.traits:  # an empty cell of a wide table is a measurement not taken, not a bad row
-        blank = (df["value"] == "").to_numpy()
-        empty = int(blank.sum())
-        if empty:
-            df = df[~blank].reset_index(drop=True)
-    if m.image_id == "basename":
-        df["image"] = df["image"].str.rsplit("/", n=1).str[-1]
-    elif m.image_id == "stem":
-        df["image"] = df["image"].str.rsplit("/", n=1).str[-1].str.rsplit(".", n=1).str[0]
-    kinds = {t.trait: t.kind for t in m.traits if t.kind}
-    kinds.update(m.kinds)
-    table = PredictionTable(df, [], n, batch, {}, m, fmt, src.origin, columns=cols, empty_cells=empty)
-    check(table, kinds)
-    add_lines(table, src, encoding=enc)
-    return table
 
 
 def add_lines(table: PredictionTable, src: Source, *, encoding: str | None = None) -> None:
@@ -286,6 +208,14 @@ def _header_text(header: list[str]) -> str:
         text += (f" (one column: are the columns separated by {other!r}? name the format with --format csv|tsv "
                  "or the mapping's delimiter:)")
     return text
+
+
+def resolve_columns(m: Mapping, header: list[str], src: Source) -> dict[str, str]:
+    """:func:`_resolve_columns`, its errors naming the file."""
+    try:
+        return _resolve_columns(m, header)
+    except ParseError as exc:
+        raise ParseError(exc.message, source=src.origin, line=exc.line, value=exc.value) from None
 
 
 def _resolve_columns(m: Mapping, header: list[str]) -> dict[str, str]:
@@ -316,19 +246,5 @@ def _resolve_columns(m: Mapping, header: list[str]) -> dict[str, str]:
     return cols
 
 
-def _batch_from_columns(raw: pd.DataFrame, cols: dict[str, str], src: Source) -> dict[str, str]:
-    out = {}
-    for f in BATCH_FIELDS:
-        if f not in cols:
-            continue
-        vals = [v for v in pd.unique(_as_str(raw[cols[f]]).str.strip()) if v]
-        if len(vals) > 1:
-            raise ParseError(f"column {cols[f]!r} ({f}) holds several values ({', '.join(map(str, vals[:5]))}): "
-                             "a batch is one model version; split the table", source=src.origin, value=vals[0])
-        if vals:
-            out[f] = vals[0]
-    return out
-
-
-__all__ = ["Mapping", "TraitColumn", "RowProblem", "PredictionTable", "parse", "add_lines", "table_format",
+__all__ = ["Mapping", "TraitColumn", "RowProblem", "PredictionTable", "resolve_columns", "add_lines", "table_format",
            "read_table", "ROW_FIELDS", "REQUIRED", "BATCH_FIELDS", "KINDS"]

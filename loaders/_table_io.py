@@ -30,7 +30,7 @@ import csv
 import io
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 
@@ -67,39 +67,85 @@ def _delimiter(fmt: str, delimiter: str | None) -> str:
 def read_table(src: Source, fmt: str, *, delimiter: str | None = None, encoding: str | None = None) -> pd.DataFrame:
     """The table: CSV/TSV as Python strings (empty cells as ''; undecodable bytes escaped, see the
     module docstring), Parquet as stored."""
+    parts = list(iter_table(src, fmt, delimiter=delimiter, encoding=encoding, chunk=None))
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def iter_table(src: Source, fmt: str, *, delimiter: str | None = None, encoding: str | None = None,
+               chunk: int | None = None) -> Iterator[pd.DataFrame]:
+    """:func:`read_table` in frames of ``chunk`` records (``None``: one frame), read as they are
+    used; the first frame holds the header even when the table has no records. The frames'
+    index counts records from 0 across the whole table."""
     if fmt == "parquet":
-        try:
-            return pd.read_parquet(src.path)
-        except Exception as exc:  # pyarrow raises many kinds on a file that is not Parquet
-            raise ParseError(f"not a readable Parquet file ({' '.join(str(exc).split())[:300]})",
-                             source=src.origin) from exc
+        yield from _parquet_chunks(src, chunk)
+        return
     enc = encoding_name(encoding)
     if enc.replace("_", "-").lower() in ("utf-8", "utf8"):
         enc = "utf-8-sig"  # a byte-order mark is not part of the first column's name
-    try:
+    with src.open() as fh:
+        first = True
+        try:
+            reader = pd.read_csv(fh, sep=_delimiter(fmt, delimiter), dtype=object, keep_default_na=False,
+                                 na_filter=False, engine="c", encoding=enc, encoding_errors="surrogateescape",
+                                 chunksize=chunk)
+            parts = [reader] if chunk is None else reader
+            rows = width = 0
+            for df in parts:
+                if first:
+                    width = df.shape[1]
+                    if chunk is None:  # the whole table is read: refuse a truncated one before any use
+                        _check_complete(src, fmt, len(df), width, delimiter=delimiter, encoding=enc)
+                first = False
+                rows += len(df)
+                yield df
+            if chunk is not None and not first:  # after the last records, before the reader's caller ends its pass
+                _check_complete(src, fmt, rows, width, delimiter=delimiter, encoding=enc)
+        except pd.errors.EmptyDataError as exc:
+            raise ParseError("empty table (no header)", source=src.origin, line=1) from exc
+        except pd.errors.ParserError as exc:
+            text = " ".join(str(exc).split())
+            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+            if m:
+                raise ParseError(f"malformed {fmt.upper()}: line {m.group(2)} has {m.group(3)} fields, not {m.group(1)} "
+                                 f"as the header (a {_delimiter(fmt, delimiter)!r} inside an unquoted cell, or not a "
+                                 f"{fmt.upper()} file?)", source=src.origin, line=int(m.group(2))) from exc
+            m = re.search(r"line (\d+)", text)
+            raise ParseError(f"malformed {fmt.upper()} ({text[:300]})", source=src.origin,
+                             line=int(m.group(1)) if m else None) from exc
+        except UnicodeError as exc:  # a multi-byte codec (utf-16) that cannot even split the text
+            raise ParseError(f"not {enc} text ({exc.reason}); name the file's encoding with --encoding",
+                             source=src.origin) from exc
+    if first:  # a header and no records: pandas' chunked reader yields no frame
         with src.open() as fh:
-            df = pd.read_csv(fh, sep=_delimiter(fmt, delimiter), dtype=object, keep_default_na=False,
-                             na_filter=False, engine="c", encoding=enc, encoding_errors="surrogateescape")
-    except pd.errors.EmptyDataError as exc:
-        raise ParseError("empty table (no header)", source=src.origin, line=1) from exc
-    except pd.errors.ParserError as exc:
-        text = " ".join(str(exc).split())
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-        if m:
-            raise ParseError(f"malformed {fmt.upper()}: line {m.group(2)} has {m.group(3)} fields, not {m.group(1)} "
-                             f"as the header (a {_delimiter(fmt, delimiter)!r} inside an unquoted cell, or not a "
-                             f"{fmt.upper()} file?)", source=src.origin, line=int(m.group(2))) from exc
-        m = re.search(r"line (\d+)", text)
-        raise ParseError(f"malformed {fmt.upper()} ({text[:300]})", source=src.origin,
-                         line=int(m.group(1)) if m else None) from exc
-    except UnicodeError as exc:  # a multi-byte codec (utf-16) that cannot even split the text
-        raise ParseError(f"not {enc} text ({exc.reason}); name the file's encoding with --encoding",
+            yield pd.read_csv(fh, sep=_delimiter(fmt, delimiter), dtype=object, keep_default_na=False, nrows=0,
+                              engine="c", encoding=enc, encoding_errors="surrogateescape")
+
+
+def _parquet_chunks(src: Source, chunk: int | None) -> Iterator[pd.DataFrame]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if chunk is None:
+            yield pd.read_parquet(src.path)
+            return
+        pf = pq.ParquetFile(src.path)
+        start = 0
+        for b in pf.iter_batches(batch_size=chunk):
+            df = pa.Table.from_batches([b]).to_pandas()
+            df.index = pd.RangeIndex(start, start + len(df))
+            start += len(df)
+            yield df
+        if not start:
+            yield pf.schema_arrow.empty_table().to_pandas()
+    except ParseError:
+        raise
+    except Exception as exc:  # pyarrow raises many kinds on a file that is not Parquet
+        raise ParseError(f"not a readable Parquet file ({' '.join(str(exc).split())[:300]})",
                          source=src.origin) from exc
-    _check_complete(src, fmt, df, delimiter=delimiter, encoding=enc)
-    return df
 
 
-def _check_complete(src: Source, fmt: str, df: pd.DataFrame, *, delimiter: str | None, encoding: str) -> None:
+def _check_complete(src: Source, fmt: str, rows: int, width: int, *, delimiter: str | None, encoding: str) -> None:
     """Refuse a file that ends in the middle of a record (a truncated download or copy): its last
     line has no line break and its last record fewer fields than the header. (A short record is
     otherwise read with empty cells, as every CSV reader does.)"""
@@ -110,7 +156,7 @@ def _check_complete(src: Source, fmt: str, df: pd.DataFrame, *, delimiter: str |
         last = b""
         for block in iter(lambda: fh.read(1 << 20), b""):
             last = block
-    if not last or last.endswith((b"\n", b"\r")) or not len(df):
+    if not last or last.endswith((b"\n", b"\r")) or not rows:
         return
     if csv.field_size_limit() < sys.maxsize // 2:
         csv.field_size_limit(2**31 - 1)
@@ -124,9 +170,9 @@ def _check_complete(src: Source, fmt: str, df: pd.DataFrame, *, delimiter: str |
                 rec, start, line = r, line, reader.line_num + 1
         except csv.Error:
             rec = []
-    if len(rec) < df.shape[1]:
-        raise ParseError(f"the file ends in the middle of row {len(df)} (line {start}): {len(rec)} of the header's "
-                         f"{df.shape[1]} fields and no line break; is it truncated?", source=src.origin, line=start)
+    if len(rec) < width:
+        raise ParseError(f"the file ends in the middle of row {rows} (line {start}): {len(rec)} of the header's "
+                         f"{width} fields and no line break; is it truncated?", source=src.origin, line=start)
 
 
 def id_problems(ids: pd.Series) -> pd.Series:
@@ -157,27 +203,39 @@ def check_decoded(df: pd.DataFrame, columns: Iterable[str], src: Source, fmt: st
                   delimiter: str | None = None, encoding: str | None = None) -> None:
     """Refuse the table when one of ``columns`` (the ones the load uses) holds bytes that are not
     text in the encoding: one line with the first such cell and how many rows have them."""
+    for col, (i, value, n) in undecoded(df, columns, fmt).items():
+        refuse_undecoded(col, i + 1, value, n, src, fmt, delimiter=delimiter, encoding=encoding)
+
+
+def undecoded(df: pd.DataFrame, columns: Iterable[str], fmt: str) -> dict[str, tuple[int, str, int]]:
+    """Per column of ``columns`` holding bytes that did not decode: (the frame index of its first
+    such cell, the cell, how many cells) (a chunk's index counts from the table's first record)."""
+    out: dict[str, tuple[int, str, int]] = {}
     if fmt == "parquet":
-        return
-    enc = encoding_name(encoding)
+        return out
     for col in columns:
         s = df[col]
         if s.dtype != object or _encodes(_text_of(s)):
             continue  # one pass over the column's text; cells are looked at only when it holds bad bytes
         bad = s.map(lambda v: isinstance(v, str) and _BAD.search(v) is not None).to_numpy()
-        if not bad.any():
-            continue
-        i = int(bad.argmax())
-        value = str(s.iat[i])
-        raw = _BAD.search(value).group().encode("utf-8", "surrogateescape")  # type: ignore[union-attr]
-        row = i + 1
-        line = physical_lines(src, fmt, [row], delimiter=delimiter, encoding=enc).get(row)
-        where = f"row {row}" + (f" (line {line})" if line else "")
-        plural = "bytes" if len(raw) > 1 else "byte"
-        hint = " (e.g. cp1252)" if enc.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig") else ""
-        raise ParseError(f"{where}, column {col!r}: {plural} {raw[:16]!r} is not valid {enc} in {shown(value)!r} "
-                         f"({int(bad.sum())} row(s) in this column); name the file's encoding with --encoding{hint}",
-                         source=src.origin, line=line, value=shown(value, 200))
+        if bad.any():
+            i = int(bad.argmax())
+            out[col] = (int(df.index[i]), str(s.iat[i]), int(bad.sum()))
+    return out
+
+
+def refuse_undecoded(col: str, row: int, value: str, count: int, src: Source, fmt: str, *,
+                     delimiter: str | None = None, encoding: str | None = None) -> None:
+    """The one-line refusal of :func:`check_decoded` (``row`` counted from 1, ``count`` cells)."""
+    enc = encoding_name(encoding)
+    raw = _BAD.search(value).group().encode("utf-8", "surrogateescape")  # type: ignore[union-attr]
+    line = physical_lines(src, fmt, [row], delimiter=delimiter, encoding=enc).get(row)
+    where = f"row {row}" + (f" (line {line})" if line else "")
+    plural = "bytes" if len(raw) > 1 else "byte"
+    hint = " (e.g. cp1252)" if enc.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig") else ""
+    raise ParseError(f"{where}, column {col!r}: {plural} {raw[:16]!r} is not valid {enc} in {shown(value)!r} "
+                     f"({count} row(s) in this column); name the file's encoding with --encoding{hint}",
+                     source=src.origin, line=line, value=shown(value, 200))
 
 
 def _text_of(s: pd.Series) -> str:
@@ -229,5 +287,5 @@ def physical_lines(src: Source, fmt: str, rows: Iterable[int], *, delimiter: str
     return out
 
 
-__all__ = ["read_table", "table_format", "check_decoded", "physical_lines", "encoding_name", "escaped", "shown",
+__all__ = ["read_table", "iter_table", "table_format", "check_decoded", "undecoded", "refuse_undecoded", "physical_lines", "encoding_name", "escaped", "shown",
            "id_problems", "DEFAULT_ENCODING", "MAX_ID"]

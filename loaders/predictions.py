@@ -27,8 +27,6 @@ The user documentation of tables and mappings is ``docs/formats/predictions.md``
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from collections.abc import Iterator
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
@@ -39,30 +37,31 @@ import pandas as pd
 
 from kg.core.bulk import gc_paused, load_chunks
 from kg.core.errors import UnknownPrefix, ValidationError
-from kg.core.graphs import GRAPH_PREFIX, PROV, TKG, XSD, slug
-from kg.core.ids import ARK_RESOLVER, IMAGE_NS, PREDICTION_NS, image_iri, model_iri
+from kg.core.graphs import GRAPH_PREFIX, TKG, slug
+from kg.core.ids import PREDICTION_NS
 from kg.core.sources import Source
-from kg.core.store import Literal, NamedNode, Store
+from kg.core.store import Store
 from kg.core.tables import drop_tables_of, register, write_file
 from loaders._base import Progress, ingest, write_triples
 from loaders._image_rows import FORMAT as ROWS_FORMAT
-from loaders._image_rows import row_batches, sort_order
-from loaders._image_rows import write as write_rows
-from loaders._prediction_rows import RowProblem, column_of, merged, problem_counts
-from loaders._prediction_table import Mapping, PredictionTable, add_lines, parse
+from loaders._prediction_rdf import STORED_CELL, prediction_ntriples, provenance_triples
+from loaders._prediction_rdf import counted as _counted
+from loaders._prediction_rdf import image_iris as _image_iris
+from loaders._prediction_rows import RowProblem, column_of, merged, positions, problem_counts
+from loaders._prediction_scan import Scan, parse, scan_table
+from loaders._prediction_table import Mapping, PredictionTable, add_lines
+from loaders._prediction_write import Pass, summaries_and_rows
 from loaders._table_io import shown
 from loaders.report import LoadReport
 
 KIND = "predictions"
 FORMATS = ("predictions",)
 EXTENSIONS = ()  # CSV/TSV/Parquet are not specific to predictions: `traitkg load predictions`
-CHUNK_ROWS = 100_000
 #: Where a batch's per-image rows go: ``rdf`` (the batch graph), ``parquet`` (a side table, see
 #: :mod:`loaders._image_rows`) or ``auto``: Parquet from :data:`AUTO_PARQUET_ROWS` predictions up
 #: (measured in docs/scale.md, "Per-image rows").
 ROWS_MODES = ("auto", "parquet", "rdf")
 AUTO_PARQUET_ROWS = 200_000
-STORED_CELL = 1000  # characters of a rejected row's cell kept with the batch
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 _OBO = "http://purl.obolibrary.org/obo/"
@@ -100,20 +99,28 @@ def _term_iri(text: str) -> str | None:
     return None
 
 
+def _trait_map(names: Any, mapping: Mapping, traits: MappingABC[str, str] | None) -> dict[str, str | None]:
+    """Trait text -> term IRI (None: unknown) of the distinct ``names``."""
+    labels = {**mapping.trait_labels, **(traits or {})}
+    return {t: _term_iri(labels[t]) if t in labels else _term_iri(t) for t in names if t}
+
+
+def _unknown(scan: Scan, taxa: MappingABC[str, str], traits: MappingABC[str, str] | None) -> bool:
+    """Whether a taxon name or trait of the scanned table does not link (its rows are then found)."""
+    return any(n and n not in taxa for n in scan.taxa) or \
+        any(v is None for v in _trait_map(scan.traits, scan.mapping, traits).values())
+
+
 def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: MappingABC[str, str] | None) -> None:
     """Put taxon and trait IRIs on the frame (``taxon_iri``, ``trait_iri``); unknown names and
     labels become row problems."""
     df = table.frame
-    labels = {**table.mapping.trait_labels, **(traits or {})}
-    tmap: dict[str, str | None] = {}
-    for t in pd.unique(df["trait"]):
-        if not t:
-            continue
-        tmap[t] = _term_iri(labels[t]) if t in labels else _term_iri(t)
+    tmap = _trait_map(pd.unique(df["trait"]), table.mapping, traits)
     # categorical: a batch names a few thousand taxa and a few traits, over millions of rows
     df["taxon_iri"] = pd.Categorical(df["taxon"].map(dict(taxa)).astype(object).fillna(""))
     df["trait_iri"] = pd.Categorical(df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna(""))
     rows = df["row"].to_numpy()
+    pos = positions(table)
     vcols = df["vcol"].to_numpy() if "vcol" in df else None
     for col, iri_col, reason, kind in (
             ("taxon", "taxon_iri", "is not a known taxon name (not in the loaded taxonomies or trees; --new-taxa "
@@ -122,7 +129,7 @@ def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: Mappin
         bad = np.flatnonzero(((df[iri_col] == "") & (df[col] != "")).to_numpy())
         vals = df[col].to_numpy()
         table.problems.extend(RowProblem(int(rows[i]), reason, column_of(table, col, vcols, int(i)), str(vals[i]),
-                                         pos=int(i), kind=kind) for i in bad)
+                                         pos=int(pos[i]), kind=kind) for i in bad)
     table.problems[:] = merged(table.problems)
 
 
@@ -146,144 +153,53 @@ class BatchRejected(ValidationError):
                 "bad_rows": len({p.row for p in self.problems}), "problems": [p.to_dict() for p in self.problems]}
 
 
-def _literal(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r") + '"'
+def _side_table(store: Store, graph: str, p: Pass, frames: Iterator[pd.DataFrame], origin: str,
+                progress: Progress | None, summary: Any) -> tuple[str, Any]:
+    """Write the batch's per-image rows as its Parquet side table (sorted by taxon and image, made
+    a bucket at a time) and register it; (its entry IRI, the summary frames)."""
+    import pyarrow.parquet as pq
 
+    from loaders._image_rows import COMPRESSION, SCHEMA
 
-def _image_iris(images: pd.Series) -> pd.Series:
-    """:func:`kg.core.ids.image_iri` of a column: plain ids and plain ARK ids at once, the rest one by one."""
-    ark = images.str.startswith("ark:/")
-    plain = images.str.fullmatch(r"[A-Za-z0-9._~-]+") | (ark & images.str.fullmatch(r"ark:/[A-Za-z0-9._~/-]+"))
-    out = (IMAGE_NS + images).where(~ark, ARK_RESOLVER + images)
-    if not plain.all():
-        odd = images[~plain]
-        out[~plain] = odd.map({x: image_iri(x) for x in pd.unique(odd)})
-    return out
-
-
-def prediction_ntriples(df: pd.DataFrame, prefix: str, kinds: dict[str, str], *,
-                        chunk: int = CHUNK_ROWS) -> Iterator[tuple[bytes, int]]:
-    """N-Triples chunks for the frame's predictions (already linked), ``(bytes, triples)`` each."""
-    p_img, p_tax, p_tr, p_val = _p("image"), _p("taxon"), _p("trait"), _p("predictedValue")
-    p_conf, p_unit, p_truth, p_spec, p_reg = _p("confidence"), _p("unit"), _p("groundTruth"), _p("specimenId"), _p("region")
-    dbl = f"^^<{XSD}double>"
-    for start in range(0, len(df), chunk):
-        part = df.iloc[start:start + chunk]
-        reg = part["region"]
-        tail = reg.map(lambda r: "/" + urllib.parse.quote(r, safe="") if r else "") if (reg != "").any() else ""
-        subj = ("<" + prefix + part["row"].astype(str) + "/" + part["k"].astype(str) + tail + ">").to_numpy()
-        img = _image_iris(part["image"]).to_numpy()
-        cont = part["trait"].map(kinds).eq("continuous").to_numpy()
-        vals = np.empty(len(part), dtype=object)
-        if cont.any():
-            vals[cont] = [f'"{x!r}"{dbl}' for x in part["num"].to_numpy()[cont].tolist()]
-        if not cont.all():
-            cat = part["value"].to_numpy()[~cont]
-            lits = {v: _literal(v) for v in pd.unique(cat)}
-            vals[~cont] = [lits[v] for v in cat]
-        # no rdf:type per prediction (a million triples): tkg:predictedValue's domain types it
-        lines = [f"{s} {p_img} <{i}> .\n{s} {p_tax} <{t}> .\n{s} {p_tr} <{r}> .\n{s} {p_val} {v} .\n"
-                 for s, i, t, r, v in zip(subj, img, part["taxon_iri"].to_numpy(), part["trait_iri"].to_numpy(), vals)]
-        n = 4 * len(part)
-        conf_arr = part["conf"].to_numpy(dtype=float)
-        has = ~np.isnan(conf_arr)
-        if has.any():
-            conf = conf_arr.tolist()  # Python floats: repr is the shortest round-tripping decimal
-            for j in np.flatnonzero(has).tolist():
-                lines[j] += f'{subj[j]} {p_conf} "{conf[j]!r}"{dbl} .\n'
-            n += int(has.sum())
-        for col, p, is_iri in (("unit", p_unit, True), ("truth", p_truth, False), ("specimen", p_spec, False),
-                               ("region", p_reg, False)):
-            arr = part[col].to_numpy()
-            idx = np.flatnonzero(arr != "")
-            for j in idx.tolist():
-                lines[j] += f"{subj[j]} {p} <{_OBO}{arr[j].replace(':', '_')}> .\n" if is_iri else \
-                    f"{subj[j]} {p} {_literal(arr[j])} .\n"
-            n += len(idx)
-        yield "".join(lines).encode(), n
-
-
-def _counted(chunks: Iterator[tuple[bytes, int]], rows: int, progress: Progress | None,
-             chunk: int = CHUNK_ROWS) -> Iterator[tuple[bytes, int]]:
-    """``chunks`` as they are, telling ``progress`` how many of ``rows`` predictions each brings."""
-    done = 0
-    if progress:
-        progress(0, rows)
-    for c in chunks:
-        yield c
-        done = min(rows, done + chunk)
-        if progress:
-            progress(done, rows)
-
-
-def provenance_triples(graph: str, meta: dict[str, Any], src: Source, *, rows: int, loaded: int,
-                       problems: list[RowProblem], lenient: bool,
-                       raw: dict[int, dict[str, str]] | None = None, table: str | None = None) -> list[tuple]:
-    """The batch, its run, the model version and the input table, with PROV-O; rejected rows;
-    ``table``: the manifest entry of the side table holding the per-image rows (``tkg:rowTable``)."""
-    N, L = NamedNode, Literal
-    t, tk, pv = N(RDF_TYPE), (lambda x: N(TKG + x)), (lambda x: N(PROV + x))
-    batch, run, inp = N(graph + "#batch"), N(graph + "#run"), N(graph + "#input")
-    name, version = str(meta["model"]), str(meta.get("model_version") or "")
-    model = N(model_iri(name, version or None))
-    out: list[tuple] = [
-        (batch, t, tk("PredictionBatch")), (batch, t, pv("Entity")), (batch, pv("wasGeneratedBy"), run),
-        (batch, tk("rowCount"), L(str(rows), datatype=N(XSD + "integer"))),
-        (batch, tk("predictionCount"), L(str(loaded), datatype=N(XSD + "integer"))),
-        (batch, tk("lenient"), L("true" if lenient else "false", datatype=N(XSD + "boolean"))),
-        (run, t, pv("Activity")), (run, t, tk("PredictionRun")), (run, pv("wasAssociatedWith"), model),
-        (run, pv("used"), inp), (run, pv("used"), model),
-        (inp, t, pv("Entity")), (inp, tk("source"), L(src.origin)), (inp, tk("sha256"), L(src.sha256)),
-        (inp, tk("byteSize"), L(str(src.size), datatype=N(XSD + "integer"))),
-        (model, t, tk("Model")), (model, t, pv("SoftwareAgent")), (model, t, pv("Entity")),
-        (model, N(RDFS_LABEL), L(f"{name} {version}".strip())), (model, tk("modelName"), L(name)),
-        (model, pv("specializationOf"), N(model_iri(name))),
-    ]
-    if version:
-        out.append((model, tk("modelVersion"), L(version)))
-    if table:
-        out.append((batch, tk("rowTable"), N(table)))
-    for key, prop in (("weights_sha256", "weightsChecksum"), ("hf_repo", "huggingFaceRepo"),
-                      ("code_commit", "codeCommit")):
-        if meta.get(key):
-            out.append((model if key != "code_commit" else run, tk(prop), L(str(meta[key]))))
-    if meta.get("run_id"):
-        out.append((run, tk("runId"), L(str(meta["run_id"]))))
-    if meta.get("date"):
-        out.append((run, tk("runDate"), L(str(meta["date"]))))
-    if meta.get("parameters"):
-        out.append((run, tk("parameters"), L(json.dumps(meta["parameters"], sort_keys=True, default=str))))
-    for i, p in enumerate(problems):
-        node = N(f"{graph}#rejected-{i + 1}")
-        out += [(batch, tk("rejectedRow"), node), (node, tk("row"), L(str(p.row), datatype=N(XSD + "integer"))),
-                (node, tk("reason"), L(p.reason))]
-        if p.line is not None:
-            out.append((node, tk("line"), L(str(p.line), datatype=N(XSD + "integer"))))
-        if p.column:
-            out.append((node, tk("column"), L(p.column)))
-        if p.value is not None:
-            out.append((node, tk("value"), L(shown(p.value, STORED_CELL))))
-        if raw and p.pos in raw:
-            out.append((node, tk("rawRow"), L(json.dumps(raw[p.pos], sort_keys=True))))
-    return out
-
-
-def _write_table(store: Store, graph: str, df: pd.DataFrame, kinds: dict[str, str], src: Source,
-                 progress: Progress | None) -> str:
-    """Write the batch's per-image rows as its Parquet side table and register it; its entry IRI."""
     tail = graph[len(GRAPH_PREFIX) + len(KIND) + 1:]
     name, _, version = tail.partition("/")
     rel = f"{KIND}/{tail}.parquet"
-    images = _image_iris(df["image"])
-    order = sort_order(df, images)
+    for _ in frames:  # spilled by taxon; the bar counts the rows read, then the rows written
+        pass
+    out: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+
+    def write(tmp: Path) -> None:
+        done = 0
+        with pq.ParquetWriter(tmp, SCHEMA, compression=COMPRESSION, write_statistics=True) as w:
+            def emit(b: Any) -> None:
+                nonlocal done
+                w.write_batch(b, row_group_size=len(b))
+                done += b.num_rows
+                if progress:
+                    progress(done, p.kept)
+            out.append(summaries_and_rows(p, emit, summary))
+
     if progress:
-        progress(0, len(df))
-    tick = (lambda done: progress(done, len(df))) if progress else None
-    write_file(store, rel, lambda tmp: write_rows(
-        tmp, row_batches(df, kinds, images.to_numpy(dtype=object), order), tick))
-    rec = register(store, batch=graph, name=name, version=version, rel=rel, rows=len(df),
-                   parameters=dict(ROWS_FORMAT), source=src.origin)
-    return rec.iri
+        progress(0, p.kept)
+    write_file(store, rel, write)
+    rec = register(store, batch=graph, name=name, version=version, rel=rel, rows=p.kept,
+                   parameters=dict(ROWS_FORMAT), source=origin)
+    return rec.iri, out[0]
+
+
+def _linked(sc: Scan, p: Pass, taxa: MappingABC[str, str], traits: MappingABC[str, str] | None, *,
+            images: bool, progress: Progress | None = None) -> Iterator[pd.DataFrame]:
+    """The write pass over the table: each chunk linked, its loaded rows spilled into ``p``."""
+    done = 0
+    for t in sc.chunks():
+        if "taxon_iri" not in t.frame:
+            link_rows(t, taxa, traits)
+        df = p.kept_frame(t)
+        p.add(df, _image_iris(df["image"]) if images and len(df) else None)
+        done += len(df)
+        if progress:
+            progress(done, p.kept_total)
+        yield df
 
 
 def rejected_rows_raw(table: PredictionTable) -> dict[int, dict[str, str]]:
@@ -294,76 +210,110 @@ def rejected_rows_raw(table: PredictionTable) -> dict[int, dict[str, str]]:
             for j, p in enumerate(pos.tolist())}
 
 
+def scan_of(table: PredictionTable, src: Source) -> Scan:
+    """A whole parsed table as a :class:`~loaders._prediction_scan.Scan` of one chunk."""
+    sc = Scan(src, table.mapping, table.fmt, table.mapping.encoding, None, columns=table.columns, rows=table.rows,
+              frames=len(table.frame), empty_cells=table.empty_cells, batch=table.batch, problems=table.problems,
+              kinds=table.kinds, table=table, n_chunks=1)
+    sc.taxa = {str(k): int(v) for k, v in table.frame["taxon"].value_counts(sort=False).items()}
+    sc.traits = dict.fromkeys(pd.unique(table.frame["trait"]), 1)
+    sc.finished = True  # type: ignore[attr-defined]
+    return sc
+
+
 def load(store: Store, source: str | Path | Source, *, name: str | None = None, version: str | None = None,
          mapping: Mapping | dict[str, Any] | str | Path | None = None, table: PredictionTable | None = None,
-         taxa: MappingABC[str, str] | None = None, traits: MappingABC[str, str] | None = None,
-         model: str | None = None, model_version: str | None = None, batch: MappingABC[str, Any] | None = None,
-         lenient: bool = False, fmt: str | None = None, encoding: str | None = None, progress: Progress | None = None,
-         rows: str = "auto", **_: Any) -> LoadReport:
+         scan: Scan | None = None, taxa: MappingABC[str, str] | None = None,
+         traits: MappingABC[str, str] | None = None, model: str | None = None, model_version: str | None = None,
+         batch: MappingABC[str, Any] | None = None, lenient: bool = False, fmt: str | None = None,
+         encoding: str | None = None, progress: Progress | None = None, rows: str = "auto", summary: Any = None,
+         **_: Any) -> LoadReport:
     """Load one batch of predictions into ``graph/predictions/<name>/<version>`` (name: the model's
     slug; version: the model version, else the table's sha256 prefix). ``rows``: where the
     per-image rows go (:data:`ROWS_MODES`): the batch graph, or a Parquet side table registered in
     the manifest as ``prediction-rows/<name>/<version>`` (the batch graph then keeps provenance and
-    rejected rows, and says ``tkg:rowTable``)."""
+    rejected rows, and says ``tkg:rowTable``). The table is a ``scan`` (read in chunks, see
+    :mod:`loaders._prediction_scan`: the facade's path), a parsed ``table``, or read here whole.
+    Every check runs before anything is written. With ``summary`` (the domain's summary functions,
+    :mod:`kg.predictions.summary`), the report's ``summary_frames()`` gives the batch's summary
+    frames (computed by the write pass, or by one more pass when nothing was written)."""
     if rows not in ROWS_MODES:
         raise ValidationError(f"rows {rows!r}: expected one of {', '.join(ROWS_MODES)}")
     src = source if isinstance(source, Source) else Source.resolve(source)
     if isinstance(mapping, (str, Path)):
         mapping = Mapping.read(mapping)
-    if table is None:
-        table = parse(src, mapping, fmt=fmt, encoding=encoding)
     if taxa is None:
         raise ValidationError("taxon names in a prediction table are resolved against the store's taxa: load it "
                               "with KnowledgeGraph.load_predictions or `traitkg load predictions`")
-    meta = batch_metadata(table, model=model, model_version=model_version, batch=batch)
-    if "taxon_iri" not in table.frame:
-        link_rows(table, taxa, traits)
-    problems = table.problems
-    add_lines(table, src, encoding=encoding)
+    if scan is None:
+        if table is None:
+            table = parse(src, mapping, fmt=fmt, encoding=encoding)
+        if "taxon_iri" not in table.frame:
+            link_rows(table, taxa, traits)
+        scan = scan_of(table, src)
+    meta = batch_metadata(scan, model=model, model_version=model_version, batch=batch)  # type: ignore[arg-type]
+    if not getattr(scan, "finished", False):
+        scan.finish(link=lambda t: link_rows(t, taxa, traits) if t is not None else _unknown(scan, taxa, traits))
+        scan.finished = True  # type: ignore[attr-defined]
+    problems = scan.problems
+    add_lines(scan, src, encoding=encoding)  # type: ignore[arg-type]
     if problems and not lenient:
-        raise BatchRejected(src.origin, problems, table.rows)
-    df = table.frame
-    raw = rejected_rows_raw(table) if problems else {}
-    if problems:
-        df = df.drop(df.index[table.bad_positions()])
-        if not len(df):
-            raise BatchRejected(src.origin, problems, table.rows, lenient=True)
-    df = df.reset_index(drop=True)
-    if "k" not in df:  # a table parsed elsewhere: the frame rows of one wide row are row/0, row/1, ...
-        df["k"] = df.groupby("row").cumcount()
+        raise BatchRejected(src.origin, problems, scan.rows)
+    bad = np.array(sorted({q for p in problems for q in (p.pos, *p.more) if q >= 0}), dtype=np.int64)
+    kept = scan.frames - len(bad)
+    if not kept:
+        raise BatchRejected(src.origin, problems, scan.rows, lenient=True)
+    taxon_rows: dict[str, int] = {}
+    for nm, n in scan.taxa.items():
+        iri = taxa.get(nm)
+        if iri:
+            taxon_rows[iri] = taxon_rows.get(iri, 0) + n
     rep = LoadReport(source=src.origin, kind=KIND)
     for p in problems:
         val = f"{shown(p.value)!r} " if p.value is not None else ""
         rep.warn(f"row {p.row}" + (f", column {p.column!r}" if p.column else "") + f": {val}{p.reason}", line=p.line)
     gname = name or slug(str(meta["model"]))
     gversion = version or (slug(str(meta["model_version"])) if meta.get("model_version") else None)
-    params = {"mapping": table.mapping.to_dict(), "lenient": lenient, **({"encoding": encoding} if encoding else {}),
+    params = {"mapping": scan.mapping.to_dict(), "lenient": lenient, **({"encoding": encoding} if encoding else {}),
               "batch": {k: v for k, v in meta.items() if k != "model_version"}}
-    kinds = table.kinds
-    mode = rows if rows != "auto" else ("parquet" if len(df) >= AUTO_PARQUET_ROWS else "rdf")
+    kinds = scan.kinds
+    mode = rows if rows != "auto" else ("parquet" if kept >= AUTO_PARQUET_ROWS else "rdf")
     if mode == "parquet":
         params["rows"] = "parquet"  # absent for RDF rows, as before the option existed
     written: list[str] = []
+    frames: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+
+    def new_pass(row_columns: bool) -> Pass:
+        p = Pass(taxon_rows, kinds, bad, rows=row_columns, raw_of_bad=bool(problems))
+        p.kept_total = kept  # type: ignore[attr-defined]
+        return p
 
     def writer(graph: str) -> int:
         written.append(graph)
         table_iri = None
-        if mode == "parquet":
-            n = 0
-            table_iri = _write_table(store, graph, df, kinds, src, progress)
-        else:
-            prefix = PREDICTION_NS + graph[len(GRAPH_PREFIX) + len(KIND) + 1:] + "/"
-            with gc_paused():
-                n = load_chunks(store, _counted(prediction_ntriples(df, prefix, kinds), len(df), progress), graph)
-        n += write_triples(store, graph, provenance_triples(graph, meta, src, rows=table.rows, loaded=len(df),
-                                                            problems=problems, lenient=lenient, raw=raw,
-                                                            table=table_iri))
+        p = new_pass(mode == "parquet")
+        try:
+            if mode == "parquet":
+                n = 0
+                table_iri, sums = _side_table(store, graph, p, _linked(scan, p, taxa, traits, images=True),
+                                              src.origin, progress, summary)
+            else:
+                prefix = PREDICTION_NS + graph[len(GRAPH_PREFIX) + len(KIND) + 1:] + "/"
+                nt = (c for df in _linked(scan, p, taxa, traits, images=False)
+                      for c in prediction_ntriples(df, prefix, kinds))
+                with gc_paused():
+                    n = load_chunks(store, _counted(nt, kept, progress), graph)
+                sums = summaries_and_rows(p, None, summary)
+            frames.append(sums)
+            rep.counts.update({"images": p.image_count(), "taxa": len(p.taxa), "traits": len(p.traits)})
+            n += write_triples(store, graph, provenance_triples(graph, meta, src, rows=scan.rows, loaded=kept,
+                                                                problems=problems, lenient=lenient, raw=p.raw,
+                                                                table=table_iri))
+        finally:
+            p.close()
         return n
 
-    rep.counts.update({"rows": table.rows, "predictions": len(df), "rejected_rows": len({p.row for p in problems}),
-                       "images": int(df["image"].nunique()), "taxa": int(df["taxon_iri"].nunique()),
-                       "traits": int(df["trait_iri"].nunique()),
-                       **({"empty_cells": table.empty_cells} if table.empty_cells else {})})
+    rep.counts.update({"rows": scan.rows, "predictions": kept, "rejected_rows": len({p.row for p in problems})})
     try:
         out = ingest(store, src, kind=KIND, name=gname, version=gversion, loader="predictions", writer=writer,
                      parameters=params, report=rep, counted=True)
@@ -371,12 +321,28 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
         for g in written:  # the batch was not recorded: neither is its side table
             drop_tables_of(store, g)
         raise
+    if "taxa" not in out.counts:  # nothing written (an unchanged batch): what the first pass knows
+        out.counts["taxa"] = len(taxon_rows)
+    if scan.empty_cells:
+        out.counts["empty_cells"] = scan.empty_cells
     if mode == "parquet" and written:
-        out.counts["side_table_rows"] = len(df)
-    out.parsed = df  # type: ignore[attr-defined]  # the facade summarises the batch from it
+        out.counts["side_table_rows"] = kept
+
+    def summary_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+        if not frames:  # nothing was written (an unchanged batch whose summaries are missing): one more pass
+            p = new_pass(False)
+            try:
+                for _ in _linked(scan, p, taxa, traits, images=False):
+                    pass
+                frames.append(summaries_and_rows(p, None, summary))
+            finally:
+                p.close()
+        return frames[0]
+
+    out.summary_frames = summary_frames  # type: ignore[attr-defined]
     out.kinds = kinds  # type: ignore[attr-defined]
     return out
 
 
-__all__ = ["KIND", "FORMATS", "EXTENSIONS", "parse", "load", "link_rows", "Mapping", "PredictionTable",
+__all__ = ["KIND", "FORMATS", "EXTENSIONS", "parse", "scan_table", "load", "link_rows", "Mapping", "PredictionTable",
            "RowProblem", "BatchRejected", "prediction_ntriples", "provenance_triples", "batch_metadata"]

@@ -44,38 +44,40 @@ class Predictions:
     def load(self, path: str | Path, *, mapping: Any = None, model: str | None = None,
              model_version: str | None = None, batch: MappingABC[str, Any] | None = None, lenient: bool = False,
              new_taxa: bool = False, name: str | None = None, fmt: str | None = None, encoding: str | None = None,
-             rows: str = "auto", **options: Any) -> Any:
+             rows: str = "auto", chunk_rows: int | None = None, **options: Any) -> Any:
         """Load one batch (see :mod:`loaders.predictions` and docs/formats/predictions.md); ``mapping``
         is a dict, a :class:`loaders.predictions.Mapping` or a YAML file; ``encoding`` the text
         encoding of a CSV/TSV (default: the mapping's, else UTF-8; only mapped columns must
         decode). Taxon names must resolve exactly against the loaded taxonomies and trees unless
         ``new_taxa``. ``rows``: where the per-image rows go: ``"rdf"`` (the batch graph),
         ``"parquet"`` (a side table the image, taxon, diff and accuracy questions read; see
-        docs/scale.md) or ``"auto"`` (Parquet from 200,000 predictions up). Returns the load report, with ``summary_triples`` in its counts when
-        summaries were written."""
-        import pandas as pd
-
+        docs/scale.md) or ``"auto"`` (Parquet from 200,000 predictions up). The table is read, checked and
+        written ``chunk_rows`` records at a time (default :data:`loaders._prediction_scan.CHUNK_ROWS`;
+        the same graphs and files whatever the chunk), every check before any write. Returns the
+        load report, with ``summary_triples`` in its counts when summaries were written."""
         from kg.core.sources import Source
+        from kg.predictions import summary
         from kg.predictions.linking import link
         from kg.predictions.summary import write_summaries
         from loaders import predictions as loader
 
         src = Source.resolve(path)
         m = loader.Mapping.read(mapping) if isinstance(mapping, (str, Path)) else mapping
-        table = loader.parse(src, m, fmt=fmt, encoding=encoding)
-        terms = self._terms() if any(t and ":" not in t for t in pd.unique(table.frame["trait"])) else None
-        lk = link(self.store, table.frame, terms=terms, trait_labels=table.mapping.trait_labels, new_taxa=new_taxa)
-        loader.link_rows(table, lk.taxa, lk.traits)
-        report = loader.load(self.store, src, table=table, taxa=lk.taxa, traits=lk.traits, model=model,
+        scan = loader.scan_table(src, m, fmt=fmt, encoding=encoding,  # first pass: checks, names, kinds
+                                 **({"chunk": chunk_rows} if chunk_rows else {}))
+        terms = self._terms() if any(t and ":" not in t for t in scan.traits) else None
+        lk = link(self.store, None, taxa_names=[x for x in scan.taxa if x], trait_names=list(scan.traits), terms=terms,
+                  trait_labels=scan.mapping.trait_labels, new_taxa=new_taxa)
+        report = loader.load(self.store, src, scan=scan, taxa=lk.taxa, traits=lk.traits, model=model,
                              model_version=model_version, batch=batch, lenient=lenient, name=name,
-                             encoding=encoding, rows=rows, **options)
+                             encoding=encoding, rows=rows, summary=summary, **options)
         for note in lk.notes:
             report.warn(note)
         self._forget()
         try:
             if report.status in ("loaded", "unchanged"):  # unchanged: a no-op, unless a killed load left no summary
                 rec = get_graph(self.store, report.graph)
-                srec = write_summaries(self.store, rec, report.parsed, report.kinds)
+                srec = write_summaries(self.store, rec, None, None, frames=report.summary_frames)
                 report.counts["summary_triples"] = srec.triples
         finally:
             self._forget()  # the summary graph is in the manifest now

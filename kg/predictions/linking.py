@@ -71,12 +71,15 @@ def link_traits(terms: Any, labels: list[str]) -> tuple[dict[str, str], list[str
     return out, notes
 
 
-def link(store: Any, frame: pd.DataFrame, *, terms: Any = None, trait_labels: dict[str, str] | None = None,
-         new_taxa: bool = False, resolve: Any = None) -> Linking:
-    """Resolve the distinct taxa and trait labels of a table's frame."""
-    names = [x for x in pd.unique(frame["taxon"]) if x]
+def link(store: Any, frame: pd.DataFrame | None, *, terms: Any = None, trait_labels: dict[str, str] | None = None,
+         new_taxa: bool = False, resolve: Any = None, taxa_names: list[str] | None = None,
+         trait_names: list[str] | None = None) -> Linking:
+    """Resolve the distinct taxa and trait labels of a table's frame (or the distinct
+    ``taxa_names`` and ``trait_names`` a chunked read of the table found)."""
+    names = taxa_names if taxa_names is not None else [x for x in pd.unique(frame["taxon"]) if x]
     taxa, notes = link_taxa(store, names, new_taxa=new_taxa, resolve=resolve)
-    labels = [x for x in pd.unique(frame["trait"]) if x and x not in (trait_labels or {}) and not _looks_like_id(x)]
+    seen = trait_names if trait_names is not None else list(pd.unique(frame["trait"]))
+    labels = [x for x in seen if x and x not in (trait_labels or {}) and not _looks_like_id(x)]
     traits: dict[str, str] = {}
     if labels and terms is not None:
         traits, tnotes = link_traits(terms, labels)

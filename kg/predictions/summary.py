@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -31,21 +31,41 @@ _OBO = "http://purl.obolibrary.org/obo/"
 NUMERIC = ("n", "mean", "sd", "se", "min", "q25", "median", "q75", "max", "mean_confidence")
 
 
-def normalise_units(df: pd.DataFrame) -> pd.DataFrame:
-    """``x`` (the value in the trait's unit) and ``unit_to`` per row of continuous predictions."""
+def unit_targets(cont: pd.DataFrame) -> dict[str, str]:
+    """Per continuous trait, the unit its summaries are in: the unit most of its rows use (ties:
+    the one met first), when the trait's rows use more than one unit."""
+    counts: dict[str, dict[str, int]] = {}
+    for (trait, unit), n in cont.groupby(["trait_iri", "unit"], sort=False).size().items():
+        counts.setdefault(trait, {})[unit] = counts.get(trait, {}).get(unit, 0) + int(n)
+    return targets_from_counts(counts)
+
+
+def targets_from_counts(counts: dict[str, dict[str, int]]) -> dict[str, str]:
+    """:func:`unit_targets` from per-trait unit counts (``''``: rows without a unit)."""
+    out = {}
+    for trait, units in counts.items():
+        if len(units) < 2:
+            continue
+        ranked = sorted(units.items(), key=lambda x: -x[1])  # stable: ties keep the order met
+        target = next((u for u, _ in ranked if u), "")
+        if target:
+            out[trait] = target
+    return out
+
+
+def normalise_units(df: pd.DataFrame, targets: dict[str, str] | None = None) -> pd.DataFrame:
+    """``x`` (the value in the trait's unit) and ``unit_to`` per row of continuous predictions;
+    ``targets``: the unit of each trait (:func:`unit_targets` of the whole batch; by default of ``df``)."""
     out = df.copy()
     out["unit_to"] = out["unit"]
     out["x"] = out["num"].astype(float)
-    for trait, grp in out.groupby("trait_iri", sort=False):
-        units = grp["unit"].value_counts()
-        if units.empty or (len(units) == 1):
+    for trait, target in (unit_targets(df) if targets is None else targets).items():
+        sel = out["trait_iri"] == trait
+        if not sel.any():
             continue
-        target = next((u for u in units.index if u), "")
-        if not target:
-            continue
-        for u in units.index:
+        for u in pd.unique(out.loc[sel, "unit"]):
             if u and u != target and UNITS[u].dimension == UNITS[target].dimension:
-                m = (out["trait_iri"] == trait) & (out["unit"] == u)
+                m = sel & (out["unit"] == u)
                 out.loc[m, "x"] = out.loc[m, "x"] * factor(u, target)
                 out.loc[m, "unit_to"] = target
     return out
@@ -55,9 +75,18 @@ def summarise(df: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFrame, pd
     """(continuous, categorical) summary frames of linked predictions, one row per taxon, trait and
     region (``region`` '' where none was given), plus, for a taxon's trait measured per region, one
     pooled over its regions (``regions``: the regions pooled; ``region`` '')."""
+    cont_mask = df["trait"].map(kinds).eq("continuous").to_numpy()
+    targets = unit_targets(df[cont_mask])
+    return combine([summary_parts(df, cont_mask, targets)])
+
+
+def summary_parts(df: pd.DataFrame, cont_mask: np.ndarray, targets: dict[str, str]) -> list[pd.DataFrame]:
+    """The summaries of some taxa's rows (every row of each taxon: a taxon's rows are not split
+    between two calls): [continuous per region, continuous pooled, categorical per region,
+    categorical pooled]; ``targets``: the batch's :func:`unit_targets`. :func:`combine` puts the
+    parts of several calls (in taxon order) together as :func:`summarise` of all the rows."""
     df = df.assign(region=df["region"] if "region" in df else "")
-    cont_mask = df["trait"].map(kinds).eq("continuous")
-    cont = normalise_units(df[cont_mask]) if cont_mask.any() else df.iloc[:0].assign(x=[], unit_to=[])
+    cont = normalise_units(df[cont_mask], targets) if cont_mask.any() else df.iloc[:0].assign(x=[], unit_to=[])
     cat = df[~cont_mask]
     out = []
     for part, fn in ((cont, _continuous), (cat, _categorical)):
@@ -66,12 +95,23 @@ def summarise(df: pd.DataFrame, kinds: dict[str, str]) -> tuple[pd.DataFrame, pd
         key = ["taxon_iri", "trait_iri"]
         has = (part["region"] != "").groupby([part[k] for k in key]).transform("any") if len(part) else part["region"]
         pool = part[has.astype(bool)] if len(part) else part
+        pooled = None
         if len(pool):
             regions = pool.groupby(key)["region"].agg(lambda s: sorted(set(s) - {""})).rename("regions").reset_index()
             pooled = fn(pool.assign(region="")).drop(columns=["regions"], errors="ignore").merge(regions, on=key)
-            per = pd.concat([per, pooled], ignore_index=True)
-        out.append(per)
-    return out[0], out[1]
+        out += [per, pooled]
+    return out
+
+
+def combine(parts: list[list[pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(continuous, categorical) from :func:`summary_parts` of taxa in order: every per-region
+    summary, then every pooled one."""
+    res = []
+    for j in (0, 2):
+        frames = [p[j] for p in parts if len(p[j])] + [p[j + 1] for p in parts if p[j + 1] is not None]
+        res.append(pd.concat(frames, ignore_index=True) if len(frames) > 1 else
+                   frames[0].reset_index(drop=True) if frames else parts[0][j] if parts else pd.DataFrame())
+    return res[0], res[1]
 
 
 def _continuous(cont: pd.DataFrame) -> pd.DataFrame:
@@ -180,13 +220,16 @@ def _camel(key: str) -> str:
             "q75": "q75", "mean_confidence": "meanConfidence"}[key]
 
 
-def write_summaries(store: Store, batch: GraphRecord, df: pd.DataFrame, kinds: dict[str, str]) -> GraphRecord:
-    """Summarise a batch's linked predictions into ``graph/prediction-summary/<name>/<version>``."""
-    cont, cat = summarise(df, kinds)
+def write_summaries(store: Store, batch: GraphRecord, df: pd.DataFrame | None, kinds: dict[str, str] | None, *,
+                    frames: Callable[[], tuple[pd.DataFrame, pd.DataFrame]] | None = None) -> GraphRecord:
+    """Summarise a batch's linked predictions into ``graph/prediction-summary/<name>/<version>``:
+    from ``df`` (every kept row) and ``kinds``, or ``frames()`` (the :func:`summarise` frames,
+    computed only when the graph is written)."""
     params = {"summary": VERSION}
     prefix = f"{PREDICTION_NS}{batch.name}/{batch.version}/summary/"
 
     def writer(graph: str) -> int:
+        cont, cat = frames() if frames is not None else summarise(df, kinds or {})
         return load_chunks(store, summary_ntriples(cont, cat, prefix, batch.iri), graph)
 
     return load_graph(store, kind=KIND, name=batch.name, version=batch.version, writer=writer, source="derived",
@@ -194,4 +237,5 @@ def write_summaries(store: Store, batch: GraphRecord, df: pd.DataFrame, kinds: d
                       loader_version=VERSION, parameters=params, derived_from=[batch.iri], counted=True)
 
 
-__all__ = ["KIND", "summarise", "write_summaries", "normalise_units", "NUMERIC"]
+__all__ = ["KIND", "summarise", "summary_parts", "combine", "unit_targets", "targets_from_counts", "write_summaries",
+           "normalise_units", "NUMERIC"]

@@ -88,10 +88,11 @@ class PhenotypeIndex:
         pairs = self._pairs
         otu_taxon = pairs(store, g, TKG + "taxon")
         self.otu_taxon.update(otu_taxon)
-        for tx in {tx for _, tx in otu_taxon} - self.labels.keys():  # labels of the taxa only
-            for q in store.quads(_nn(tx), _nn(LABEL), None, g):
-                self.labels[tx] = q.object.value
-                break
+        wanted = {tx for _, tx in otu_taxon} - self.labels.keys()  # labels of the taxa only
+        if wanted:  # one read per graph, not one per taxon (a round trip each on a sparql: store)
+            for s, label in pairs(store, g, LABEL):
+                if s in wanted:
+                    self.labels.setdefault(s, label)
         _group(pairs(store, g, TKG + "describesPhenotype"), self.state_phenotypes)
         qual = dict(pairs(store, g, TKG + "quality"))
         rel = dict(pairs(store, g, TKG + "relatedEntity"))
@@ -103,10 +104,14 @@ class PhenotypeIndex:
         for p, q in qual.items():  # quality-only phenotypes (no tkg:entity)
             if p not in phs:
                 phs[p] = Pheno(p, None, q, rel.get(p), cnt.get(p))
-        for c, _ in pairs(store, g, TKG + "expression"):
-            if c not in self.composed:
-                self.composed[c] = [(q.predicate.value, q.object.value) for q in store.quads(_nn(c), None, None, g)
-                                    if q.predicate.value == SUB or q.predicate.value.startswith(OBO)]
+        new = {c for c, _ in pairs(store, g, TKG + "expression")} - self.composed.keys()
+        if new:  # the post-composed classes' axioms in one read per graph, not one per class
+            for c, p, o in store.select("SELECT ?c ?p ?o WHERE { GRAPH ?g { ?c <%sexpression> ?e ; ?p ?o } }" % TKG,
+                                        {"g": _nn(g)}).values():
+                if c in new and (p == SUB or p.startswith(OBO)):
+                    self.composed.setdefault(c, []).append((p, o))
+            for c in new:
+                self.composed[c] = sorted(self.composed.get(c, ()))  # one order on every store
         cell_otu = dict(pairs(store, g, TKG + "otu"))
         kinds = dict(pairs(store, g, TKG + "stateSetKind"))
         states = _group(pairs(store, g, TKG + "state"), {})

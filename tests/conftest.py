@@ -161,7 +161,7 @@ ServerPort = 127.0.0.1:{http}
 ServerThreads = 10
 Charset = UTF-8
 [SPARQL]
-ResultSetMaxRows = 10000000
+ResultSetMaxRows = {max_rows}
 MaxQueryExecutionTime = 300
 """
 
@@ -172,7 +172,7 @@ class VirtuosoServer(LoopbackServer):
 
     name = "virtuoso-t"
 
-    def __init__(self, location: Path) -> None:
+    def __init__(self, location: Path, *, max_rows: int = 10_000_000) -> None:
         exe = shutil.which("virtuoso-t")
         if not exe or not shutil.which("isql-vt"):
             raise RuntimeError("Virtuoso is missing: apt-get install virtuoso-opensource (make system-deps does)")
@@ -180,7 +180,8 @@ class VirtuosoServer(LoopbackServer):
         self.load_dir = location / "load"  # in DirsAllowed: Virtuoso's bulk loader reads files from here
         self.load_dir.mkdir()
         ini = location / "virtuoso.ini"
-        ini.write_text(_VIRTUOSO_INI.format(d=location, sql=self.sql, http=self.port))
+        ini.write_text(_VIRTUOSO_INI.format(d=location, sql=self.sql, http=self.port, max_rows=max_rows))
+        self.max_rows = max_rows  # [SPARQL] ResultSetMaxRows: every answer is cut there
         self.url = f"http://127.0.0.1:{self.port}"
         self._start([exe, "+foreground", "+configfile", str(ini)], self.port, seconds=90, cwd=location)
         subprocess.run(["isql-vt", f"127.0.0.1:{self.sql}", "dba", "dba",
@@ -220,6 +221,14 @@ class VirtuosoServer(LoopbackServer):
 @pytest.fixture(scope="session")
 def virtuoso_server(tmp_path_factory):
     srv = VirtuosoServer(tmp_path_factory.mktemp("virtuoso"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_capped(tmp_path_factory):
+    """A second Virtuoso whose answers are cut at 50 rows (``ResultSetMaxRows = 50``; Debian's ini: 10,000)."""
+    srv = VirtuosoServer(tmp_path_factory.mktemp("virtuoso-capped"), max_rows=50)
     yield srv
     srv.stop()
 

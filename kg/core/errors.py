@@ -52,6 +52,10 @@ class StoreBusy(StoreUnavailable):
     """An embedded store is owned by another process (one process owns it: see design.md)."""
 
 
+class AnswerTruncated(StoreUnavailable):
+    """A remote endpoint gave part of an answer (its row or time limit) as if whole; it was not used."""
+
+
 class QueryError(TraitKGError, ValueError):
     """A SPARQL query or update is malformed or failed to evaluate."""
 

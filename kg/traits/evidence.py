@@ -156,15 +156,19 @@ def read_term_labels(store: Store, idx: PhenotypeIndex) -> dict[str, str]:
                         "FILTER(STRSTARTS(STR(?s), 'http://purl.obolibrary.org/obo/')) }").rows
     for s, lab in rows:
         out.setdefault(s.value, lab.value)
-    for c in idx.composed:
-        if c not in out:
-            out[c] = composed_label(store, c, out)
+    todo = [c for c in idx.composed if c not in out]
+    if todo:  # every post-composed class's expression in one read, not one query per class
+        expressions: dict[str, str] = {}
+        for q in store.quads(None, NamedNode(TKG + "expression"), None, None):
+            expressions.setdefault(q.subject.value, q.object.value)
+        for c in todo:
+            out[c] = composed_label(expressions.get(c, c), out)
     return out
 
 
-def composed_label(store: Store, c: str, labels: dict[str, str]) -> str:
-    rows = store.quads(NamedNode(c), NamedNode(TKG + "expression"), None, None)
-    text = next((q.object.value for q in rows), c)
+def composed_label(text: str, labels: dict[str, str]) -> str:
+    """A post-composed class's expression (``UBERON:1 and BFO:0000050 some (UBERON:2)``) with its
+    CURIEs replaced by their labels."""
 
     def sub(m: re.Match) -> str:
         try:

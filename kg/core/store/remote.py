@@ -20,8 +20,9 @@ from pyoxigraph import (
 )
 
 from kg.core.errors import QueryError, StoreUnavailable, TraitKGError, UnknownStoreScheme
+from kg.core.store.answers import Body, check_whole
 from kg.core.store.base import SelectResult, Term, bind_values, query_kind
-from kg.core.store.virtuoso import BULK_MIN, VirtuosoBulkLoader
+from kg.core.store.virtuoso import BULK_MIN, VirtuosoBulkLoader, result_set_max_rows
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +79,6 @@ def _bulk_loader(url: str, opts: dict[str, str]) -> VirtuosoBulkLoader:
                               bulk_min=int(bulk_min))
 
 
-def _portable_bnodes(content: bytes) -> bytes:
-    """SPARQL JSON results with blank node labels that are valid labels: Virtuoso writes them as
-    ``nodeID://b10006``, which is not one (labels are scoped to a result, so renaming is safe).
-
-    >>> _portable_bnodes(b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"bnode","value":"nodeID://b1"}}]}}')
-    b'{"head": {"vars": ["x"]}, "results": {"bindings": [{"x": {"type": "bnode", "value": "nodeID_b1"}}]}}'
-    """
-    if b"nodeID://" not in content:
-        return content
-    import json
-    import re
-
-    data = json.loads(content)
-    for row in data.get("results", {}).get("bindings", []):
-        for term in row.values():
-            if term.get("type") == "bnode":
-                term["value"] = re.sub(r"[^A-Za-z0-9_]+", "_", term["value"])
-    return json.dumps(data, ensure_ascii=False).encode()
-
-
 class SparqlEndpointStore:
     """Any SPARQL 1.1 Query + Update endpoint, with the Graph Store Protocol for bulk loads.
 
@@ -127,13 +108,20 @@ class SparqlEndpointStore:
     def from_selector(cls, rest: str) -> SparqlEndpointStore:
         return cls(rest)
 
-    def _request(self, method: str, url: str, **kw: Any) -> Any:
+    def _request(self, method: str, url: str, *, stream: bool = False, **kw: Any) -> Any:
+        """One request; ``stream=True`` returns before the body is read (the caller closes the response)."""
         try:
-            r = self._http.request(method, url, **kw)
+            if stream:
+                r = self._http.send(self._http.build_request(method, url, **kw), stream=True)
+            else:
+                r = self._http.request(method, url, **kw)
         except self._httpx.TimeoutException as exc:
             raise StoreUnavailable(f"SPARQL endpoint {url} did not answer in time ({exc})") from exc
         except self._httpx.HTTPError as exc:
             raise StoreUnavailable(f"cannot reach SPARQL endpoint {url}: {exc}") from exc
+        if stream and r.status_code >= 300:
+            r.read()
+            r.close()
         if r.status_code == 400:
             raise QueryError(f"endpoint rejected the request: {r.text.strip()[:500]}")
         if r.status_code >= 300:
@@ -141,11 +129,18 @@ class SparqlEndpointStore:
         return r
 
     def _ping(self) -> None:
-        self._request("POST", self.query_url, data={"query": "ASK {}"},
-                      headers={"Accept": "application/sparql-results+json"})
+        r = self._request("POST", self.query_url, data={"query": "ASK {}"},
+                          headers={"Accept": "application/sparql-results+json"})
+        #: the most rows or triples the server puts in one answer, where it says (Virtuoso's ResultSetMaxRows)
+        self.max_rows: int | None = None
+        #: Virtuoso: its blank node labels need rewriting, and it says how many rows an answer may have
+        self.virtuoso = "virtuoso" in r.headers.get("server", "").lower()
+        if self.virtuoso:
+            self.max_rows = result_set_max_rows(self.select, self.query_url)
 
     def _post_query(self, sparql: str, accept: str, union: bool = False,
-                    default_graphs: list[str] | None = None, named_graphs: list[str] | None = None) -> Any:
+                    default_graphs: list[str] | None = None, named_graphs: list[str] | None = None, *,
+                    stream: bool = False) -> Any:
         data: list[tuple[str, str]] = [("query", sparql)]
         data += [("default-graph-uri", g) for g in default_graphs or []]
         data += [("named-graph-uri", g) for g in named_graphs or []]
@@ -153,27 +148,70 @@ class SparqlEndpointStore:
             data.append(("union-default-graph", ""))  # Oxigraph's switch; others ignore it
         from urllib.parse import urlencode
 
-        return self._request("POST", self.query_url, content=urlencode(data).encode(),
+        return self._request("POST", self.query_url, content=urlencode(data).encode(), stream=stream,
                              headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
 
-    def _solutions(self, sparql: str, bindings: Mapping[str, Term] | None, union: bool) -> ox.QuerySolutions:
-        r = self._post_query(bind_values(sparql, bindings), "application/sparql-results+json", union)
-        res = ox.parse_query_results(_portable_bnodes(r.content), format=QueryResultsFormat.JSON)
+    def _whole(self, r: Any, got: int, sparql: str, what: str) -> None:
+        check_whole(f"SPARQL endpoint {self.query_url}", r.headers, got, sparql, max_rows=self.max_rows, what=what)
+
+    def _open(self, sparql: str, union: bool, default_graphs: list[str] | None = None,
+              named_graphs: list[str] | None = None) -> tuple[Any, ox.QuerySolutions | ox.QueryBoolean]:
+        """A query's answer as it arrives: the open response and pyoxigraph's lazy parse of it."""
+        r = self._post_query(sparql, "application/sparql-results+json", union, default_graphs, named_graphs,
+                             stream=True)
+        try:
+            return r, ox.parse_query_results(Body(r.iter_bytes(), bnodes=self.virtuoso), format=QueryResultsFormat.JSON)
+        except BaseException:
+            r.close()
+            raise
+
+    def _rows(self, r: Any, res: ox.QuerySolutions, sparql: str) -> Iterator[tuple[Term | None, ...]]:
+        """The rows as they are read; the response is closed when they end or are abandoned, and an
+        answer cut at the server's row limit raises at its end instead of ending."""
+        width, n = len(res.variables), 0
+        try:
+            for sol in res:
+                n += 1
+                yield tuple(sol[i] for i in range(width))
+        finally:
+            r.close()
+        self._whole(r, n, sparql, "rows")
+
+    def _triples(self, r: Any, sparql: str) -> Iterator[Triple]:
+        n = 0
+        try:
+            for q in ox.parse(input=Body(r.iter_bytes()), format=RdfFormat.N_TRIPLES):
+                n += 1
+                yield q.triple
+        finally:
+            r.close()
+        self._whole(r, n, sparql, "triples")
+
+    def _solutions(self, sparql: str, bindings: Mapping[str, Term] | None,
+                   union: bool) -> tuple[Any, ox.QuerySolutions]:
+        sparql = bind_values(sparql, bindings)
+        r, res = self._open(sparql, union)
         if not isinstance(res, ox.QuerySolutions):
+            r.close()
             raise QueryError("expected a SELECT query")
-        return res
+        return r, res
 
     def select(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
                union_default_graph: bool = False) -> SelectResult:
-        res = self._solutions(sparql, bindings, union_default_graph)
-        names = [v.value for v in res.variables]
-        return SelectResult(names, [tuple(sol[i] for i in range(len(names))) for sol in res])
+        r, res = self._solutions(sparql, bindings, union_default_graph)
+        return SelectResult([v.value for v in res.variables], list(self._rows(r, res, sparql)))
 
     def select_tsv(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
                    union_default_graph: bool = False) -> str:
         """A SELECT's answer as SPARQL TSV (see the embedded store's): asked for as JSON, which every
         endpoint writes the same way, and rewritten."""
-        return self._solutions(sparql, bindings, union_default_graph).serialize(format=QueryResultsFormat.TSV).decode()
+        r, res = self._solutions(sparql, bindings, union_default_graph)
+        try:
+            text = res.serialize(format=QueryResultsFormat.TSV)
+        finally:
+            r.close()
+        self._whole(r, text.count(b"\n") - 1, sparql, "rows")  # a header line, then one line a row
+        return text.decode()
 
     def ask(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
             union_default_graph: bool = False) -> bool:
@@ -184,25 +222,25 @@ class SparqlEndpointStore:
 
     def construct(self, sparql: str, bindings: Mapping[str, Term] | None = None, *,
                   union_default_graph: bool = False) -> list[Triple]:
-        r = self._post_query(bind_values(sparql, bindings), "application/n-triples",
-                             union_default_graph)
-        return [q.triple for q in ox.parse(input=r.content, format=RdfFormat.N_TRIPLES)]
+        sparql = bind_values(sparql, bindings)
+        return list(self._triples(self._post_query(sparql, "application/n-triples", union_default_graph, stream=True),
+                                  sparql))
 
     def iter_query(self, sparql: str, *, union_default_graph: bool = True,
                    default_graphs: list[str] | None = None,
                    named_graphs: list[str] | None = None) -> tuple[str, Any]:
-        """Like :meth:`OxigraphStore.iter_query`, parsing the endpoint's answer as it is read."""
+        """Like :meth:`OxigraphStore.iter_query`, parsing the endpoint's answer as it is read: a caller
+        that stops early (the API's result limit) closes the response, and the rest is never fetched."""
         kind = query_kind(sparql)
         if kind in ("CONSTRUCT", "DESCRIBE"):
-            r = self._post_query(sparql, "application/n-triples", union_default_graph, default_graphs, named_graphs)
-            return "graph", (q.triple for q in ox.parse(input=r.content, format=RdfFormat.N_TRIPLES))
-        r = self._post_query(sparql, "application/sparql-results+json", union_default_graph, default_graphs,
-                             named_graphs)
-        res = ox.parse_query_results(_portable_bnodes(r.content), format=QueryResultsFormat.JSON)
+            r = self._post_query(sparql, "application/n-triples", union_default_graph, default_graphs, named_graphs,
+                                 stream=True)
+            return "graph", self._triples(r, sparql)
+        r, res = self._open(sparql, union_default_graph, default_graphs, named_graphs)
         if isinstance(res, ox.QueryBoolean):
+            r.close()
             return "boolean", bool(res)
-        names = [v.value for v in res.variables]
-        return "solutions", (names, (tuple(sol[i] for i in range(len(names))) for sol in res))
+        return "solutions", ([v.value for v in res.variables], self._rows(r, res, sparql))
 
     def update(self, sparql: str) -> None:
         self._request("POST", self.update_url, content=sparql.encode(),
@@ -310,22 +348,46 @@ class SparqlEndpointStore:
     def drop_graph(self, graph: str) -> None:
         self.update(f"DROP SILENT GRAPH <{NamedNode(graph).value}>")
 
+    def _graph_answer(self, graph: str) -> Any:
+        return self._post_query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <%s> { ?s ?p ?o } }" % NamedNode(graph).value,
+                                "application/n-triples", stream=True)
+
+    def _check_dump(self, r: Any, graph: str, got: int) -> None:
+        """A graph's dump that reached the server's row limit is whole only if the graph is no bigger."""
+        if self.max_rows is not None and got >= self.max_rows and self.count(graph) > got:
+            self._whole(r, got, "", "triples")
+
     def dump_graph(self, graph: str, out: IO[bytes]) -> None:
-        r = self._post_query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <%s> { ?s ?p ?o } }" % NamedNode(graph).value,
-                             "application/n-triples")
-        g = NamedNode(graph)
-        quads = (Quad(q.subject, q.predicate, q.object, g)
-                 for q in ox.parse(input=r.content, format=RdfFormat.N_TRIPLES))
-        out.write(ox.serialize(quads, format=RdfFormat.N_QUADS) or b"")
+        g, n, r = NamedNode(graph), 0, self._graph_answer(graph)
+        try:
+            batch: list[Quad] = []
+            for q in ox.parse(input=Body(r.iter_bytes()), format=RdfFormat.N_TRIPLES):
+                batch.append(Quad(q.subject, q.predicate, q.object, g))
+                if len(batch) >= self.CHUNK:
+                    out.write(ox.serialize(batch, format=RdfFormat.N_QUADS))
+                    n += len(batch)
+                    batch.clear()
+            if batch:
+                out.write(ox.serialize(batch, format=RdfFormat.N_QUADS))
+                n += len(batch)
+        finally:
+            r.close()
+        self._check_dump(r, graph, n)
 
     #: endpoints write literals each their own way (Virtuoso: ``...29.793820Z``)
     canonical_literals = False
 
     def dump_triples(self, graph: str, out: IO[bytes]) -> None:
-        """One graph's triples as N-Triples (the endpoint's CONSTRUCT answer)."""
-        r = self._post_query("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <%s> { ?s ?p ?o } }" % NamedNode(graph).value,
-                             "application/n-triples")
-        out.write(r.content)
+        """One graph's triples as N-Triples (the endpoint's CONSTRUCT answer, written as it arrives)."""
+        lines, last, r = 0, b"\n", self._graph_answer(graph)
+        try:
+            for chunk in r.iter_bytes():
+                out.write(chunk)
+                lines += chunk.count(b"\n")
+                last = chunk[-1:] or last
+        finally:
+            r.close()
+        self._check_dump(r, graph, lines + (last != b"\n"))  # a line a triple (or a comment: an upper bound)
 
     def flush(self) -> None:
         """Make what Virtuoso's bulk loader wrote durable (a checkpoint); SPARQL writes already are."""

@@ -20,14 +20,18 @@ Debian's ``libvirtodbc0``), so file names and graph IRIs are bound as parameters
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kg.core.errors import StoreUnavailable, TraitKGError, excerpt
+from kg.core.errors import QueryError, StoreUnavailable, TraitKGError, excerpt
+
+log = logging.getLogger(__name__)
 
 #: Environment variables holding the Virtuoso account the bulk loader runs as.
 USER_ENV, PASSWORD_ENV, DRIVER_ENV = "TRAITKG_VIRTUOSO_USER", "TRAITKG_VIRTUOSO_PASSWORD", "TRAITKG_VIRTUOSO_ODBC"
@@ -44,6 +48,21 @@ BULK_MIN = 50_000
 
 class BulkLoadFailed(TraitKGError, RuntimeError):
     """Virtuoso's bulk loader refused a file (its message from ``DB.DBA.LOAD_LIST``) or never loaded it."""
+
+
+def result_set_max_rows(select: Callable[[str], Any], where: str) -> int | None:
+    """Virtuoso's ``[SPARQL] ResultSetMaxRows`` (the most rows or triples it puts in one answer), read
+    through SPARQL with ``select``; None where the server does not say (its SELECT answers still carry
+    the limit in a header; its CONSTRUCT answers then go unchecked) or sets none."""
+    q = "SELECT (bif:cfg_item_value(bif:virtuoso_ini_path(), 'SPARQL', 'ResultSetMaxRows') AS ?m) WHERE {}"
+    try:
+        rows = select(q).rows
+    except (QueryError, StoreUnavailable) as exc:
+        log.warning("%s: cannot read Virtuoso's ResultSetMaxRows (%s); CONSTRUCT answers cut at it cannot be "
+                    "detected", where, exc)
+        return None
+    value = rows[0][0].value if rows and rows[0][0] is not None else ""
+    return int(value) if value.isdigit() and int(value) > 0 else None
 
 
 def _driver() -> str:

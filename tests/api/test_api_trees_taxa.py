@@ -109,6 +109,26 @@ def test_mrca_fast_path_gives_the_route_handlers_bytes(tclient):
     assert tclient.get("/api/v1/trees/nope/mrca", params={"ids": tips[0]}).status_code == 404
 
 
+def test_fast_path_answers_carry_the_cors_headers(tmp_path, toy):
+    """Fast paths are asked inside the CORS middleware: a cross-origin answer has its headers."""
+    from _api_support import load_toy_tree
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.routers.trees import mrca_fast
+    from api.settings import Settings
+
+    selector = load_toy_tree(tmp_path / "store", toy, anatomy=False)
+    settings = Settings(store=selector, query_workers=1, cors_origins=["https://example.org"])
+    with TestClient(create_app(settings)) as c:
+        c.get("/api/v1/trees/toy/mrca", params={"ids": "Danio_rerio"})  # the tree is held from here on
+        qs = "ids=Danio_rerio&ids=Corydoras_aeneus"
+        assert mrca_fast({"path_params": {"tree": "toy"}, "app": c.app, "query_string": qs.encode()}) is not None
+        r = c.get(f"/api/v1/trees/toy/mrca?{qs}", headers={"Origin": "https://example.org"})
+        assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://example.org"
+        assert r.headers["access-control-expose-headers"] == "X-TraitKG-Result-Count"
+
+
 def test_misspelt_names_resolve_approximately_and_say_so(tclient):
     r = tclient.post("/api/v1/trees/toy/mrca", json={"ids": ["Corydoras aeneus", "Astyanax mexicanu"]}).json()
     d = r["diagnostics"][1]

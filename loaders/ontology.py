@@ -35,6 +35,7 @@ from loaders._base import Progress, ingest
 from loaders.rdf import no_triples, parse_error
 from loaders.report import LoadReport
 from ontologies.axioms import EQUIVALENT, FIRST, INTERSECTION, SOME, SUBCLASS, UNION
+from ontologies.cycles import is_a_cycles
 from ontologies.graph_axioms import axiom_triples, remember
 from ontologies.prefixes import PREFIXES
 
@@ -397,57 +398,6 @@ def _post_load(store: Store, graph: str, h: Header, report: LoadReport, triples:
 
         report.warn(f"is_a cycle among {len(cyc)} classes (they are treated as equivalent)",
                     value=", ".join(contract(c) for c in cyc[:8]))
-
-
-def is_a_cycles(edges: Any) -> list[list[str]]:
-    """Strongly connected components (size > 1) of an is_a edge list, each sorted (Tarjan's
-    algorithm, iterative: an is_a chain may be deeper than Python's recursion limit).
-
-    >>> is_a_cycles([("a", "b"), ("b", "a"), ("b", "c")])
-    [['a', 'b']]
-    """
-    succ: dict[str, list[str]] = {}
-    for a, b in edges:
-        succ.setdefault(a, []).append(b)
-        succ.setdefault(b, [])
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    out: list[list[str]] = []
-    for root in succ:
-        if root in index:
-            continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        work = [(root, iter(succ[root]))]
-        while work:
-            v, it = work[-1]
-            for w in it:
-                if w not in index:
-                    index[w] = low[w] = len(index)
-                    stack.append(w)
-                    on_stack.add(w)
-                    work.append((w, iter(succ[w])))
-                    break
-                if w in on_stack and index[w] < low[v]:
-                    low[v] = index[w]
-            else:
-                work.pop()
-                if work and low[v] < low[work[-1][0]]:
-                    low[work[-1][0]] = low[v]
-                if low[v] == index[v]:
-                    comp = []
-                    while True:
-                        w = stack.pop()
-                        on_stack.discard(w)
-                        comp.append(w)
-                        if w == v:
-                            break
-                    if len(comp) > 1:
-                        out.append(sorted(comp))
-    return sorted(out)
 
 
 __all__ = ["load", "detect_syntax", "scan_owl_header", "Header", "defined_by", "is_a_cycles", "Literal"]

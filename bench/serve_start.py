@@ -15,6 +15,7 @@ formats differ).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import re
@@ -64,6 +65,60 @@ def phases(lines: list[tuple[float, str]]) -> dict[str, float]:
             name, secs, _ = part.rsplit(" ", 2)
             out[f"warm: {name}"] = float(secs)
     return out
+
+
+CPU = """
+import json, sys, time
+out, c = {}, time.process_time()
+def done(part):
+    global c
+    now = time.process_time()
+    out[part] = now - c
+    c = now
+import uvicorn, uvicorn.config, uvicorn.server, uvicorn.lifespan.on
+done("imports: uvicorn")
+from kg.cli.serve import app_factory
+done("imports: kg.cli (every command)")
+app = app_factory()
+done("imports: api.app and its routers; the app built")
+from kg import KnowledgeGraph
+from kg.core.store import OxigraphStore, Snapshots
+owner = KnowledgeGraph.open("oxigraph:" + sys.argv[1])
+snap = Snapshots(owner.store).take()
+done("parent: store opened to write (recovery), snapshot")
+kg = KnowledgeGraph(OxigraphStore(snap.directory, read_only=True, snapshot_of=owner.store.path))
+kinds = {g.kind for g in kg.graphs()}
+done("worker: snapshot opened, manifest read")
+from api.routers.trees import ages_of
+for name in sorted({g.name for g in kg.graphs(kind="tree")}):
+    t = kg.tree(name)
+    t.prepare()
+    ages_of(t)
+done("warm-up: trees")
+if "ontology" in kinds:
+    kg.terms
+done("warm-up: terms")
+if "phenotypes" in kinds:
+    kg.traits.prepare()
+done("warm-up: traits")
+if "predictions" in kinds:
+    kg.predictions.chosen()
+done("warm-up: predictions")
+print(json.dumps(out))
+"""
+
+
+def cpu_seconds(code: Path, store: Path) -> dict[str, float]:
+    """CPU seconds of each part of a start, in one process, parts one after the other (what a
+    worker of ``serve --warm --workers N`` does, and the parent's store work): a measure the
+    machine's load does not stretch, as the wall times are."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("TRAITKG_CACHE", None)
+    p = subprocess.run([sys.executable, "-c", CPU, str(store)], cwd=code, env=env, capture_output=True, text=True,
+                       timeout=900)
+    if p.returncode != 0:
+        raise RuntimeError(f"{code}: {p.stderr[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def start(code: Path, store: Path, workers: int, tips: list[str], timeout: float) -> dict[str, float]:
@@ -147,6 +202,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--cpu-runs", type=int, default=3, help="runs of the CPU seconds by part (0: none)")
     args = ap.parse_args()
     species = (args.store.parent / "species.txt").read_text().split("\n")
     tips = [s.replace(" ", "_") for s in species if s]  # as the tree writes them
@@ -180,6 +236,21 @@ def main() -> None:
         for k in ["parent", "app", "store", "warm", *[k for k in keys if k.startswith("warm: ")], "ready"]:
             if k in keys:
                 print(f"{labels.get(k, '    ' + k + ', s'):44}  {statistics.median(r[k] for r in runs['this']):8.2f}")
+    if args.cpu_runs:
+        cpu: dict[str, list[dict[str, float]]] = {n: [] for n in codes}
+        for i in range(args.cpu_runs):
+            for name, code in (codes.items() if i % 2 == 0 else reversed(codes.items())):
+                cpu[name].append(cpu_seconds(code, args.store))
+        print(f"\nCPU seconds by part, one process, parts in turn (medians of {args.cpu_runs}; load average "
+              f"{os.getloadavg()[0]:.1f})")
+        print(f"{'':52}  {'this':>8}  {'peer':>8}  {'peer/this':>9}")
+        for k in cpu["this"][0]:
+            a = statistics.median(r[k] for r in cpu["this"])
+            b = statistics.median(r.get(k, float("nan")) for r in cpu["peer"])
+            print(f"{k:52}  {a:8.3f}  {b:8.3f}  {b / a if a else float('nan'):8.1f}x")
+        a = statistics.median(sum(r.values()) for r in cpu["this"])
+        b = statistics.median(sum(r.values()) for r in cpu["peer"])
+        print(f"{'all':52}  {a:8.3f}  {b:8.3f}  {b / a:8.1f}x")
 
 
 if __name__ == "__main__":

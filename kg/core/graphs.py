@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -185,8 +186,25 @@ ORDER BY ?kind ?name ?start
 """ % {"tkg": TKG, "prov": PROV}
 
 
+#: Manifests of read-only stores (snapshots, stores nobody writes), read once per store and question.
+_READ_ONCE: weakref.WeakKeyDictionary[Store, dict[tuple[str | None, str | None], list[GraphRecord]]] = \
+    weakref.WeakKeyDictionary()
+
+
 def list_graphs(store: Store, *, kind: str | None = None, name: str | None = None) -> list[GraphRecord]:
-    """Every graph in the manifest (optionally one kind / name), oldest version first."""
+    """Every graph in the manifest (optionally one kind / name), oldest version first. A read-only
+    store's manifest cannot change while it is open, so it is read once per question (a service's
+    start asks it a dozen times)."""
+    if getattr(store, "read_only", False) is True:
+        memo = _READ_ONCE.setdefault(store, {})
+        got = memo.get((kind, name))
+        if got is None:
+            got = memo[(kind, name)] = _read_graphs(store, kind, name)
+        return list(got)
+    return _read_graphs(store, kind, name)
+
+
+def _read_graphs(store: Store, kind: str | None, name: str | None) -> list[GraphRecord]:
     b: dict[str, Any] = {"m": _n(MANIFEST)}
     if kind:
         b["kind"] = Literal(kind)

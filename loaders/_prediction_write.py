@@ -108,14 +108,14 @@ class Pass:
                 cols[c] = _arrow(df[c])
             cols["row"] = pa.array(df["row"].to_numpy(dtype=np.int64))
             cols["k"] = pa.array(df["k"].to_numpy(dtype=np.int32))
-        whole = pa.table(cols)
         b = df["taxon_iri"].map(self.bucket).to_numpy()
         order = np.argsort(b, kind="stable")
         bs = b[order]
-        cuts = np.flatnonzero(np.diff(bs)) + 1
-        for idx in np.split(order, cuts):
-            key = int(b[idx[0]])
-            part = whole.take(pa.array(idx))
+        whole = pa.table(cols).take(pa.array(order))  # one take; each bucket's rows are then a slice
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(bs)) + 1, [len(bs)]])
+        for lo, hi in zip(starts[:-1].tolist(), starts[1:].tolist()):
+            key = int(bs[lo])
+            part = whole.slice(lo, hi - lo)
             w = self.writers.get(key)
             if w is None:
                 w = self.writers[key] = ipc.new_file(Path(self.tmp.name) / f"{key}.arrow", part.schema)

@@ -340,9 +340,14 @@ class SparqlEndpointStore:
             if val is not None:
                 b[name] = val
         if graph:
-            b["g"] = NamedNode(graph)
-        rows = self.select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", b)
-        for s, p, o, g in rows:
+            # one graph's triples as N-Triples: exact, and written 4x faster by Virtuoso than SPARQL JSON
+            # results (50,000 triples: 3.5 s against 13.4 s, bench/scale_virtuoso.py's loaded machine)
+            g = b["g"] = NamedNode(graph)
+            q = bind_values("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", b)
+            for t in self._triples(self._post_query(q, "application/n-triples", stream=True), q):
+                yield Quad(t.subject, t.predicate, t.object, g)
+            return
+        for s, p, o, g in self.select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", b):
             yield Quad(s, p, o, g)
 
     def drop_graph(self, graph: str) -> None:

@@ -6,8 +6,9 @@ the user cache for a ``sparql:`` store) instead of rebuilding it from the store'
 key is the sha256 of the graphs the index is read from (IRI, version, checksum, size) and the
 index's format number, so a new graph version (a new phenotype matrix, a closure refresh) gives a
 new key and the old file is simply no longer asked for. Files are written to a temporary name and
-renamed into place, so several processes starting at once may each build and write one: a reader
-sees a whole file or none. A file that cannot be read, or was written by another format, is
+renamed into place: a reader sees a whole file or none. A missing file is built by one process at
+a time (:func:`load_or_build`): processes starting at once (``serve --warm --workers N``) wait for
+the first one's file instead of each building the same one. A file that cannot be read, or was written by another format, is
 rebuilt, never trusted. Arrays only (a member holding Python objects is refused): strings travel
 as one UTF-8 blob plus offsets. A file is mapped, not read (:func:`load_mapped`).
 
@@ -25,14 +26,18 @@ True
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -40,6 +45,7 @@ from kg.core.graphs import GraphRecord
 from kg.core.store import Store
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def cache_dir(store: Store, kind: str) -> Path | None:
@@ -114,6 +120,101 @@ def try_save(path: Path | None, arrays: dict[str, np.ndarray], *, kind: str, fmt
         save(path, arrays, kind=kind, fmt=fmt, meta=meta)
     except OSError as exc:
         log.warning("cannot write %s index cache %s: %s", kind, path, exc)
+
+
+@dataclass
+class Built(Generic[T]):
+    """What a build function of :func:`load_or_build` gives: the index for this process, and the
+    arrays (and meta) to keep in its file (``arrays=None``: nothing worth keeping, e.g. an empty
+    store)."""
+
+    value: T
+    arrays: dict[str, np.ndarray] | None = None
+    meta: dict[str, Any] | None = None
+
+
+def load_or_build(path: Path | None, *, kind: str, fmt: int, read: Callable[[dict[str, Any]], T],
+                  build: Callable[[], Built[T]]) -> T:
+    """The index kept in ``path``: ``read(arrays)`` of its file, else ``build()``'s value, its
+    arrays written to the file. One process builds a missing file at a time: the others wait for
+    :func:`build_lock`, then read the file the builder wrote. Where the lock cannot be taken (no
+    cache directory, a read-only one) the index is built in memory, as each process did before."""
+    got = load(path, kind=kind, fmt=fmt)
+    if got is None:
+        with build_lock(path, kind) as held:
+            got = load(path, kind=kind, fmt=fmt) if held else None  # written while this process waited?
+            if got is None:
+                made = build()
+                if made.arrays is not None:
+                    try_save(path, made.arrays, kind=kind, fmt=fmt, meta=made.meta)
+                return made.value
+    return read(got)  # read after the lock is let go: other processes read the file meanwhile
+
+
+@contextmanager
+def build_lock(path: Path | None, kind: str) -> Iterator[bool]:
+    """Held while this process builds the index file ``path``: an exclusive ``flock`` on its
+    :func:`lock_path` (the lock file stays; it holds nothing but the last holder's pid). Yields
+    whether it is held: ``False`` where it cannot be taken (no path, a cache directory this process
+    cannot write, a file system without locks), and the caller builds without it.
+
+    The kernel lets go of a ``flock`` when its holder's file is closed, and so when the holder
+    exits however it exits: a builder killed mid-build (SIGKILL, out of memory) leaves no file and
+    no lock, and the next process takes the lock and builds (tests/kg/test_index_build_lock.py)."""
+    fd = _open_lock(path)
+    if fd is None:
+        yield False
+        return
+    held = False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            held = True
+        except BlockingIOError:
+            t0 = time.perf_counter()
+            log.info("%s index %s: waiting for the process building it (pid %s)", kind, path, _holder(fd))
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            held = True
+            log.info("%s index %s: waited %.1f s for its builder", kind, path, time.perf_counter() - t0)
+        except OSError as exc:  # e.g. a file system without locks: build without one
+            log.warning("cannot lock %s index %s (%s); building it without a lock", kind, path, exc)
+        if held:
+            try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            except OSError:  # opened read-only: the pid is only for the waiters' log line
+                pass
+        yield held
+    finally:
+        os.close(fd)  # lets go of the lock
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file of the index file ``<cache>/<kind>/<name>``: ``<cache>/.locks/<kind>.<name>.lock``
+    (beside the kinds' directories, not in them: a kind's directory holds its index files only)."""
+    return path.parent.parent / ".locks" / f"{path.parent.name}.{path.name}.lock"
+
+
+def _open_lock(path: Path | None) -> int | None:
+    if path is None:
+        return None
+    lock = lock_path(path)
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except OSError:
+        try:  # a lock file another user made: a read-only descriptor takes a flock as well
+            return os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            log.debug("no build lock for %s (%s): building without one", path, exc)
+            return None
+
+
+def _holder(fd: int) -> str:
+    try:
+        return os.pread(fd, 32, 0).decode().strip() or "?"
+    except (OSError, UnicodeDecodeError):
+        return "?"
 
 
 # --------------------------------------------------------------------------- strings and lists

@@ -34,8 +34,8 @@ def open_terms(store: Store) -> TermIndex:
     """The term index: from its file for these graph versions, else built from the store and written."""
     deps = dependencies(store)
     path = ic.path_for(store, "terms", ic.graphs_key(deps, FORMAT))
-    got = ic.load(path, kind="terms", fmt=FORMAT)
-    if got is not None:
+
+    def read(got: dict[str, Any]) -> TermIndex:
         with gc_paused():
             idx = terms_from_arrays(got)
         if "nm_key" not in got:  # written before the name index was kept: keep it now (same format)
@@ -43,11 +43,15 @@ def open_terms(store: Store) -> TermIndex:
                         kind="terms", fmt=FORMAT, meta={k: v for k, v in got["__meta__"].items()
                                                         if k not in ("kind", "format")})
         return idx
-    idx = TermIndex.build(store)
-    if deps:
-        ic.try_save(path, terms_arrays(idx), kind="terms", fmt=FORMAT,
-                    meta={"graphs": idx.graphs, "held": sorted(idx.held) if idx.held is not None else None})
-    return idx
+
+    def build() -> ic.Built[TermIndex]:
+        idx = TermIndex.build(store)
+        if not deps:
+            return ic.Built(idx)
+        return ic.Built(idx, terms_arrays(idx),
+                        {"graphs": idx.graphs, "held": sorted(idx.held) if idx.held is not None else None})
+
+    return ic.load_or_build(path, kind="terms", fmt=FORMAT, read=read, build=build)
 
 
 def terms_arrays(idx: TermIndex) -> dict[str, np.ndarray]:

@@ -17,7 +17,6 @@ Pinned batches (``batch=``) are always read from the store.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -131,20 +130,18 @@ class SummaryPages:
 
         t0 = time.perf_counter()
         path = ic.path_for(kg.store, "summarypages", ic.graphs_key(list_graphs(kg.store), FORMAT))
-        if path is not None and path.is_file():
-            try:
-                a = ic.load_mapped(path)
-                meta = json.loads(str(a.pop("__meta__")))
-                if meta.get("kind") == "summarypages" and meta.get("format") == FORMAT:
-                    return cls(a, time.perf_counter() - t0)
-            except Exception as exc:  # a damaged file is rebuilt, never trusted
-                log.warning("prediction summary pages %s unreadable (%s); rebuilding", path, exc)
-        pages = cls.build(kg, encode)
-        log.info("prediction summaries of %d taxa encoded (%d items, %.1f MB) in %.1f s", pages.taxa, pages.rows,
-                 pages.nbytes / 1e6, pages.seconds)
-        if pages.taxa:
-            ic.try_save(path, pages._a, kind="summarypages", fmt=FORMAT)
-        return pages
+
+        def read(a: dict[str, Any]) -> SummaryPages:
+            a.pop("__meta__", None)
+            return cls(a, time.perf_counter() - t0)
+
+        def build() -> ic.Built[SummaryPages]:
+            pages = cls.build(kg, encode)
+            log.info("prediction summaries of %d taxa encoded (%d items, %.1f MB) in %.1f s", pages.taxa, pages.rows,
+                     pages.nbytes / 1e6, pages.seconds)
+            return ic.Built(pages, pages._a if pages.taxa else None)
+
+        return ic.load_or_build(path, kind="summarypages", fmt=FORMAT, read=read, build=build)
 
 
 def summary_pages(app: Any, encode: Callable[[Any], Encoder], *, wait: bool = False) -> SummaryPages | None:

@@ -45,8 +45,8 @@ def open_index(store: Store) -> PhenotypeIndex:
     built from the store and written."""
     ph, cl = dependencies(store)
     path = ic.path_for(store, "phenoindex", ic.graphs_key(ph + cl, INDEX_FORMAT))
-    got = ic.load(path, kind="phenoindex", fmt=INDEX_FORMAT)
-    if got is not None:
+
+    def read(got: dict[str, Any]) -> PhenotypeIndex:
         with gc_paused():
             idx = index_from_arrays(got, ph, cl)
         if "st_state" not in got:  # written before each state's taxa were kept: keep them now (same format)
@@ -54,10 +54,12 @@ def open_index(store: Store) -> PhenotypeIndex:
                                **CellTable(ic.strings(got), got).state_taxa_arrays()},
                         kind="phenoindex", fmt=INDEX_FORMAT)
         return idx
-    idx = PhenotypeIndex.build(store)
-    if idx.phenotype_graphs:  # nothing worth keeping for a store without phenotypes
-        ic.try_save(path, index_arrays(idx), kind="phenoindex", fmt=INDEX_FORMAT)
-    return idx
+
+    def build() -> ic.Built[PhenotypeIndex]:
+        idx = PhenotypeIndex.build(store)  # nothing worth keeping for a store without phenotypes
+        return ic.Built(idx, index_arrays(idx) if idx.phenotype_graphs else None)
+
+    return ic.load_or_build(path, kind="phenoindex", fmt=INDEX_FORMAT, read=read, build=build)
 
 
 def open_calls(store: Store, index: Callable[[], PhenotypeIndex]) -> Mapping[tuple[str, str, str], Call]:
@@ -65,18 +67,20 @@ def open_calls(store: Store, index: Callable[[], PhenotypeIndex]) -> Mapping[tup
     :class:`CallTable`), else computed from ``index()`` (a dict) and written."""
     ph, cl = dependencies(store)
     path = ic.path_for(store, "traitcalls", ic.graphs_key(ph + cl, CALLS_FORMAT, RULES))
-    got = ic.load(path, kind="traitcalls", fmt=CALLS_FORMAT)
-    if got is not None:
+
+    def read(got: dict[str, Any]) -> Mapping[tuple[str, str, str], Call]:
         table = CallTable(got)
         if "by_code" not in got:  # written before the sort orders were kept: keep them now (same format)
             ic.try_save(path, {**{k: v for k, v in got.items() if k != "__meta__"}, **table.orders()},
                         kind="traitcalls", fmt=CALLS_FORMAT)
         return table
-    with gc_paused():
-        calls = compute_calls(index())
-    if ph:
-        ic.try_save(path, calls_arrays(calls), kind="traitcalls", fmt=CALLS_FORMAT)
-    return calls
+
+    def build() -> ic.Built[Mapping[tuple[str, str, str], Call]]:
+        with gc_paused():
+            calls = compute_calls(index())
+        return ic.Built(calls, calls_arrays(calls) if ph else None)
+
+    return ic.load_or_build(path, kind="traitcalls", fmt=CALLS_FORMAT, read=read, build=build)
 
 
 # --------------------------------------------------------------------------- the index as arrays

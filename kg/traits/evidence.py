@@ -35,27 +35,27 @@ def state_info(store: Store, cache: dict[str, Any], states: set[str]) -> Mapping
     (read once per phenotype graph version and kept beside the store; read back as a
     :class:`StateInfo`, which makes a state's entry when asked)."""
     if "state_info" not in cache:
-        path = _info_path(store)
-        got = ic.load(path, kind="stateinfo", fmt=FORMAT)
-        if got is not None:
-            cache["state_info"] = StateInfo(got)
-            return cache["state_info"]
-        info = {}
-        for s, sl, sym, c, cl, n, m, mt, pub, cit in store.select(_STATE_INFO).rows:
-            info[s.value] = {"state": s.value, "state_label": sl.value if sl else "", "symbol": sym.value,
-                             "character": c.value, "character_label": cl.value if cl else "",
-                             "character_number": int(n.value), "matrix": m.value, "matrix_title": mt.value,
-                             "publication": pub.value, "citation": cit.value if cit else ""}
-        cache["state_info"] = info
-        if info:
-            st = ic.StringTable()
-            rows = list(info.values())
-            arrays = {k: st.ids(r[k] for r in rows) for k in _INFO_STR}
-            arrays["character_number"] = np.asarray([r["character_number"] for r in rows], dtype=np.int64)
-            arrays.update(st.arrays())
-            arrays.update(_json_arrays(StateInfo(arrays)))  # as a process reading the file encodes them
-            ic.try_save(path, arrays, kind="stateinfo", fmt=FORMAT)
+        cache["state_info"] = ic.load_or_build(_info_path(store), kind="stateinfo", fmt=FORMAT, read=StateInfo,
+                                               build=lambda: _build_state_info(store))
     return cache["state_info"]
+
+
+def _build_state_info(store: Store) -> ic.Built[Mapping[str, dict[str, Any]]]:
+    info = {}
+    for s, sl, sym, c, cl, n, m, mt, pub, cit in store.select(_STATE_INFO).rows:
+        info[s.value] = {"state": s.value, "state_label": sl.value if sl else "", "symbol": sym.value,
+                         "character": c.value, "character_label": cl.value if cl else "",
+                         "character_number": int(n.value), "matrix": m.value, "matrix_title": mt.value,
+                         "publication": pub.value, "citation": cit.value if cit else ""}
+    if not info:
+        return ic.Built(info)
+    st = ic.StringTable()
+    rows = list(info.values())
+    arrays = {k: st.ids(r[k] for r in rows) for k in _INFO_STR}
+    arrays["character_number"] = np.asarray([r["character_number"] for r in rows], dtype=np.int64)
+    arrays.update(st.arrays())
+    arrays.update(_json_arrays(StateInfo(arrays)))  # as a process reading the file encodes them
+    return ic.Built(info, arrays)
 
 
 def state_json(store: Store, cache: dict[str, Any]) -> Mapping[str, str]:
@@ -138,16 +138,19 @@ def term_labels(store: Store, idx: PhenotypeIndex) -> dict[str, str]:
     store, and the labels of post-composed classes (read once per store content: the key is every
     graph of the manifest, and kept beside the store)."""
     path = ic.path_for(store, "termlabels", ic.graphs_key(list_graphs(store), FORMAT))
-    got = ic.load(path, kind="termlabels", fmt=FORMAT)
-    if got is not None:
+
+    def read(got: dict[str, Any]) -> dict[str, str]:
         t = ic.strings(got)
         return dict(zip(t[got["k"]].tolist(), t[got["v"]].tolist()))
-    out = read_term_labels(store, idx)
-    if out and idx.phenotype_graphs:
+
+    def build() -> ic.Built[dict[str, str]]:
+        out = read_term_labels(store, idx)
+        if not (out and idx.phenotype_graphs):
+            return ic.Built(out)
         st = ic.StringTable()
-        ic.try_save(path, {"k": st.ids(out.keys()), "v": st.ids(out.values()), **st.arrays()}, kind="termlabels",
-                    fmt=FORMAT)
-    return out
+        return ic.Built(out, {"k": st.ids(out.keys()), "v": st.ids(out.values()), **st.arrays()})
+
+    return ic.load_or_build(path, kind="termlabels", fmt=FORMAT, read=read, build=build)
 
 
 def read_term_labels(store: Store, idx: PhenotypeIndex) -> dict[str, str]:

@@ -19,7 +19,6 @@ the file (its pages are shared by the server's workers) instead of building it.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
@@ -124,19 +123,12 @@ class TraitPages:
         """From the file kept for this store's graph versions, else built and written."""
         store = traits.store
         path = ic.path_for(store, "traitpages", ic.graphs_key(list_graphs(store), FORMAT, RULES))
-        if path is not None and path.is_file():
-            try:
-                a = ic.load_mapped(path)
-                meta = json.loads(str(a["__meta__"]))
-                if meta.get("kind") == "traitpages" and meta.get("format") == FORMAT:
-                    return cls(a)
-                log.info("%s: trait pages format %s, expected %s; rebuilding", path, meta.get("format"), FORMAT)
-            except Exception as exc:  # a damaged file is rebuilt, never trusted
-                log.warning("trait pages %s unreadable (%s); rebuilding", path, exc)
-        pages = cls.build(traits)
-        if pages.taxa:
-            ic.try_save(path, {k: v for k, v in pages._a.items() if k != "__meta__"}, kind="traitpages", fmt=FORMAT)
-        return pages
+
+        def build() -> ic.Built[TraitPages]:
+            pages = cls.build(traits)
+            return ic.Built(pages, {k: v for k, v in pages._a.items() if k != "__meta__"} if pages.taxa else None)
+
+        return ic.load_or_build(path, kind="traitpages", fmt=FORMAT, read=cls, build=build)
 
 
 def _arrays(traits: Traits) -> dict[str, np.ndarray]:

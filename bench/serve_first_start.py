@@ -1,0 +1,124 @@
+"""The first service start on a just-built store (its index files missing), this checkout against a
+peer checkout: `traitkg serve --warm --workers N` to the first /ping and to every worker ready,
+and the CPU seconds of the parent and its workers by then (read from /proc when the last worker is
+ready); then a second start on the same store (the files kept). Each checkout starts from its own
+copy of the store as the build left it (``DIR/kg`` and ``DIR/kg.cache``), so each pays its own
+first start. Where every worker builds every missing file, the first start's CPU is N times one
+build; with one builder per file (kg.indexcache.load_or_build) the other workers wait and read it.
+
+Run: ``.venv/bin/python bench/serve_first_start.py --store DIR/kg --peer CHECKOUT [--workers 2]`` on a
+store built by ``bench/scale.py --keep DIR`` (copies of it go to a temporary directory beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from serve_start import READY, free_port, stop
+
+ROOT = Path(__file__).resolve().parent.parent
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of the live processes of a process group, their waited-for
+    children included."""
+    total = 0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(f[2]) == pgid:  # fields after the name: state ppid pgrp ... utime(11) stime(12) cutime cstime
+            total += sum(int(x) for x in f[11:15])
+    return total / TICK
+
+
+def start(code: Path, store: Path, workers: int, timeout: float) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("TRAITKG_CACHE", None)
+    cmd = [sys.executable, "-c", "from kg.cli import main; main()", "--store", f"oxigraph:{store}", "serve",
+           "--port", str(port := free_port()), "--workers", str(workers), "--warm", "--log-level", "info"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=code, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    lines: list[str] = []
+    ready: list[float] = []
+
+    def read() -> None:
+        for line in proc.stderr:
+            lines.append(line.rstrip())
+            if READY.search(line):
+                ready.append(time.perf_counter() - t0)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    out: dict[str, float] = {}
+    try:
+        while "ping" not in out:
+            if time.perf_counter() - t0 > timeout or proc.poll() is not None:
+                raise RuntimeError(f"{code}: no /ping: {' '.join(lines)[-2000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                    out["ping"] = time.perf_counter() - t0
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        while len(ready) < workers:
+            if time.perf_counter() - t0 > timeout or proc.poll() is not None:
+                raise RuntimeError(f"{code}: {len(ready)} of {workers} workers ready: {' '.join(lines)[-2000:]}")
+            time.sleep(0.05)
+        out["all ready"] = ready[-1]
+        out["cpu"] = group_cpu(proc.pid)
+    finally:
+        stop(proc)
+        reader.join(5)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--store", type=Path, required=True, help="a store built by bench/scale.py --keep")
+    ap.add_argument("--peer", type=Path, required=True, help="the other checkout")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--timeout", type=float, default=1800)
+    args = ap.parse_args()
+    codes = {"this": ROOT, "peer": args.peer.resolve()}
+    cache = Path(f"{args.store}.cache")
+    work = Path(tempfile.mkdtemp(prefix="first-start-", dir=args.store.parent))
+    res: dict[str, dict[str, dict[str, float]]] = {n: {} for n in codes}
+    try:
+        for name, code in codes.items():
+            store = work / name / "kg"
+            shutil.copytree(args.store, store)
+            if cache.is_dir():
+                shutil.copytree(cache, Path(f"{store}.cache"))
+            for which in ("first", "second"):
+                res[name][which] = start(code, store, args.workers, args.timeout)
+                print(f"{which} start, {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in res[name][which].items()),
+                      flush=True)
+            shutil.rmtree(work / name, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\nService start on copies of {args.store} as built (traitkg serve --warm --workers {args.workers}; "
+          f"one start each; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(f"{'':66}  {'this':>8}  {'peer':>8}  {'peer/this':>9}")
+    for which, label in (("first", "first start (index files missing)"), ("second", "second start (files kept)")):
+        for k, unit in (("ping", "to the first /ping, s"), ("all ready", f"to all {args.workers} workers ready, s"),
+                        ("cpu", "CPU s of parent and workers by then")):
+            a, b = res["this"][which][k], res["peer"][which][k]
+            print(f"{label + ': ' + unit:66}  {a:8.1f}  {b:8.1f}  {b / a:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()

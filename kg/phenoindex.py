@@ -79,11 +79,7 @@ class PhenotypeIndex:
         with gc_paused():
             for g in idx.phenotype_graphs:
                 part = parts.get(g.iri) if parts else None
-                # the post-composed classes in the engine's order: a class's ancestors are completed
-                # in that order (_read_closure), so it decides them where classes nest (a few
-                # thousand quads to read)
-                order = [c for c, _ in idx._pairs(store, g.iri, TKG + "expression")]
-                idx._add_part(part if part is not None else part_from_store(store, g.iri), order)
+                idx._add_part(part if part is not None else part_from_store(store, g.iri))
             idx._read_closure(store)
         return idx
 
@@ -92,7 +88,7 @@ class PhenotypeIndex:
         """(subject, object) values of one predicate in one graph, read in one pass."""
         return [(q.subject.value, q.object.value) for q in store.quads(None, _nn(pred), None, graph)]
 
-    def _add_part(self, part: GraphPart, composed_order: list[str]) -> None:
+    def _add_part(self, part: GraphPart) -> None:
         pairs = part.pairs.get
         otu_taxon = pairs(TKG + "taxon", [])
         self.otu_taxon.update(otu_taxon)
@@ -110,9 +106,8 @@ class PhenotypeIndex:
         for p, q in qual.items():  # quality-only phenotypes (no tkg:entity)
             if p not in phs:
                 phs[p] = Pheno(p, None, q, rel.get(p), cnt.get(p))
-        for c in composed_order:
-            if c not in self.composed:
-                self.composed[c] = part.composed[c]
+        for c, diffs in part.composed.items():
+            self.composed.setdefault(c, diffs)
         cell_otu = dict(pairs(TKG + "otu", []))
         kinds = dict(pairs(TKG + "stateSetKind", []))
         states = _group(pairs(TKG + "state", []), {})
@@ -138,10 +133,11 @@ class PhenotypeIndex:
                         target[s].add(q.object.value)
         for s, sup in isa.items():
             anc[s] |= sup
-        # post-composed classes: genus and part_of fillers, with their own ancestors
-        for c, diffs in self.composed.items():
+        # post-composed classes: genus and part_of fillers, with their own ancestors (a filler that
+        # is itself post-composed is completed first, so no class's ancestors depend on read order)
+        for c in _fillers_first(self.composed):
             a, i = anc[c], isa[c]
-            for p, o in diffs:
+            for p, o in self.composed[c]:
                 if p == SUB:
                     i.add(o)
                     i |= isa.get(o, set())
@@ -195,6 +191,33 @@ class PhenotypeIndex:
         return present, set()
 
 
+def _fillers_first(composed: Mapping[str, list[tuple[str, str]]]) -> list[str]:
+    """The post-composed classes, each after the post-composed classes among its fillers (depth
+    first, without recursion; a cycle, which OWL would not allow here, is cut where it closes).
+
+    >>> _fillers_first({"a": [(SUB, "b")], "b": [(PART_OF, "c")], "c": [(SUB, "x")]})
+    ['c', 'b', 'a']
+    """
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in composed:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(composed[root]))]
+        while stack:
+            c, fillers = stack[-1]
+            for _, o in fillers:
+                if o in composed and o not in seen:
+                    seen.add(o)
+                    stack.append((o, iter(composed[o])))
+                    break
+            else:
+                stack.pop()
+                order.append(c)
+    return order
+
+
 def _nn(iri: str):  # local import keeps this module light for doctests
     from kg.core.store import NamedNode
 
@@ -219,17 +242,23 @@ class GraphPart:
 
 
 def part_from_store(store: Store, graph: str) -> GraphPart:
-    """A phenotype graph's part, read from the store one pattern at a time."""
+    """A phenotype graph's part, read from the store: one pass per predicate, one for the taxa's
+    labels and one for the post-composed classes' axioms (not one read per taxon or class: that is a
+    round trip each on a ``sparql:`` store)."""
     pairs = {p: sorted(set(PhenotypeIndex._pairs(store, graph, p))) for p in PART_PREDICATES}
+    taxa = {tx for _, tx in pairs[TKG + "taxon"]}
     labels: dict[str, str] = {}
-    for tx in {tx for _, tx in pairs[TKG + "taxon"]}:
-        got = [q.object.value for q in store.quads(_nn(tx), _nn(LABEL), None, graph)]
-        if got:
-            labels[tx] = min(got)
-    composed = {c: sorted({(q.predicate.value, q.object.value) for q in store.quads(_nn(c), None, None, graph)
-                           if q.predicate.value == SUB or q.predicate.value.startswith(OBO)})
-                for c in dict.fromkeys(c for c, _ in pairs[TKG + "expression"])}
-    return GraphPart(pairs, labels, composed)
+    if taxa:
+        for tx, label in PhenotypeIndex._pairs(store, graph, LABEL):
+            if tx in taxa and (tx not in labels or label < labels[tx]):
+                labels[tx] = label
+    composed: dict[str, set[tuple[str, str]]] = {c: set() for c, _ in pairs[TKG + "expression"]}
+    if composed:
+        query = "SELECT ?c ?p ?o WHERE { GRAPH ?g { ?c <%sexpression> ?e ; ?p ?o } }" % TKG
+        for c, p, o in store.select(query, {"g": _nn(graph)}).values():
+            if c in composed and (p == SUB or p.startswith(OBO)):
+                composed[c].add((p, o))
+    return GraphPart(pairs, labels, {c: sorted(v) for c, v in composed.items()})
 
 
 def part_from_ntriples(data: bytes) -> GraphPart:

@@ -246,11 +246,18 @@ class KnowledgeGraph:
     def load_phenotypes(self, paths: Any, *, lenient: bool = False, progress: Any = None,
                         **options: Any) -> list[LoadReport]:
         """Load Phenex NeXML matrices (files or directories), one ``phenotypes`` graph per file."""
+        from kg.phenoindex import part_from_ntriples
         from loaders import phenex
 
+        parts = {}  # what the phenotype index reads from each graph written, from its N-Triples (no read-back)
+
+        def keep(graph: str, data: bytes) -> None:
+            parts[graph] = part_from_ntriples(data)
+
         reports = phenex.load_many(self.store, [paths] if isinstance(paths, (str, Path)) else list(paths),
-                                   lenient=lenient, progress=progress, **options)
+                                   lenient=lenient, progress=progress, on_written=keep, **options)
         self.invalidate()
+        self._cache["phenoparts"] = parts  # used once, by the next phenotype index build
         return reports
 
     @property

@@ -13,12 +13,12 @@ rdfs:subClassOf and part_of). Ancestor sets are computed for the terms the corpu
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kg.core.bulk import gc_paused
 from kg.core.graphs import TKG, GraphRecord, list_graphs
-from kg.core.store import Store
+from kg.core.store import Store, tsv_value
 
 OBO = "http://purl.obolibrary.org/obo/"
 SUB = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
@@ -69,13 +69,17 @@ class PhenotypeIndex:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, store: Store) -> PhenotypeIndex:
+    def build(cls, store: Store, parts: Mapping[str, GraphPart] | None = None) -> PhenotypeIndex:
+        """The index of the store's phenotype and closure graphs. ``parts`` (graph IRI -> its
+        :class:`GraphPart`, made by :func:`part_from_ntriples` from the N-Triples a load just wrote)
+        stand in for reading those graphs back from the store; either way a graph's part is the same."""
         idx = cls(phenotype_graphs=list_graphs(store, kind="phenotypes"),
                   closure_graphs=[g for g in list_graphs(store, kind="closure")
                                   if not g.name.endswith("-nonredundant")])
         with gc_paused():
             for g in idx.phenotype_graphs:
-                idx._read_phenotype_graph(store, g.iri)
+                part = parts.get(g.iri) if parts else None
+                idx._add_part(part if part is not None else part_from_store(store, g.iri))
             idx._read_closure(store)
         return idx
 
@@ -84,37 +88,29 @@ class PhenotypeIndex:
         """(subject, object) values of one predicate in one graph, read in one pass."""
         return [(q.subject.value, q.object.value) for q in store.quads(None, _nn(pred), None, graph)]
 
-    def _read_phenotype_graph(self, store: Store, g: str) -> None:
-        pairs = self._pairs
-        otu_taxon = pairs(store, g, TKG + "taxon")
+    def _add_part(self, part: GraphPart) -> None:
+        pairs = part.pairs.get
+        otu_taxon = pairs(TKG + "taxon", [])
         self.otu_taxon.update(otu_taxon)
-        wanted = {tx for _, tx in otu_taxon} - self.labels.keys()  # labels of the taxa only
-        if wanted:  # one read per graph, not one per taxon (a round trip each on a sparql: store)
-            for s, label in pairs(store, g, LABEL):
-                if s in wanted:
-                    self.labels.setdefault(s, label)
-        _group(pairs(store, g, TKG + "describesPhenotype"), self.state_phenotypes)
-        qual = dict(pairs(store, g, TKG + "quality"))
-        rel = dict(pairs(store, g, TKG + "relatedEntity"))
-        cnt = {s: int(o) for s, o in pairs(store, g, TKG + "count")}
+        for tx in {tx for _, tx in otu_taxon} - self.labels.keys():  # labels of the taxa only
+            if tx in part.labels:
+                self.labels[tx] = part.labels[tx]
+        _group(pairs(TKG + "describesPhenotype", []), self.state_phenotypes)
+        qual = dict(pairs(TKG + "quality", []))
+        rel = dict(pairs(TKG + "relatedEntity", []))
+        cnt = {s: int(o) for s, o in pairs(TKG + "count", [])}
         phs = self.phenotypes
-        for p, e in pairs(store, g, TKG + "entity"):
+        for p, e in pairs(TKG + "entity", []):
             if p not in phs:
                 phs[p] = Pheno(p, e, qual.get(p), rel.get(p), cnt.get(p))
         for p, q in qual.items():  # quality-only phenotypes (no tkg:entity)
             if p not in phs:
                 phs[p] = Pheno(p, None, q, rel.get(p), cnt.get(p))
-        new = {c for c, _ in pairs(store, g, TKG + "expression")} - self.composed.keys()
-        if new:  # the post-composed classes' axioms in one read per graph, not one per class
-            for c, p, o in store.select("SELECT ?c ?p ?o WHERE { GRAPH ?g { ?c <%sexpression> ?e ; ?p ?o } }" % TKG,
-                                        {"g": _nn(g)}).values():
-                if c in new and (p == SUB or p.startswith(OBO)):
-                    self.composed.setdefault(c, []).append((p, o))
-            for c in new:
-                self.composed[c] = sorted(self.composed.get(c, ()))  # one order on every store
-        cell_otu = dict(pairs(store, g, TKG + "otu"))
-        kinds = dict(pairs(store, g, TKG + "stateSetKind"))
-        states = _group(pairs(store, g, TKG + "state"), {})
+        for c, diffs in part.composed.items():
+            self.composed.setdefault(c, diffs)
+        cell_otu = dict(pairs(TKG + "otu", []))
+        kinds = dict(pairs(TKG + "stateSetKind", []))
+        states = _group(pairs(TKG + "state", []), {})
         taxa, cells, ot = self.taxa, self.cells, self.otu_taxon
         for cell, sts in states.items():
             otu = cell_otu[cell]
@@ -137,10 +133,11 @@ class PhenotypeIndex:
                         target[s].add(q.object.value)
         for s, sup in isa.items():
             anc[s] |= sup
-        # post-composed classes: genus and part_of fillers, with their own ancestors
-        for c, diffs in self.composed.items():
+        # post-composed classes: genus and part_of fillers, with their own ancestors (a filler that
+        # is itself post-composed is completed first, so no class's ancestors depend on read order)
+        for c in _fillers_first(self.composed):
             a, i = anc[c], isa[c]
-            for p, o in diffs:
+            for p, o in self.composed[c]:
                 if p == SUB:
                     i.add(o)
                     i |= isa.get(o, set())
@@ -194,10 +191,112 @@ class PhenotypeIndex:
         return present, set()
 
 
+def _fillers_first(composed: Mapping[str, list[tuple[str, str]]]) -> list[str]:
+    """The post-composed classes, each after the post-composed classes among its fillers (depth
+    first, without recursion; a cycle, which OWL would not allow here, is cut where it closes).
+
+    >>> _fillers_first({"a": [(SUB, "b")], "b": [(PART_OF, "c")], "c": [(SUB, "x")]})
+    ['c', 'b', 'a']
+    """
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in composed:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(composed[root]))]
+        while stack:
+            c, fillers = stack[-1]
+            for _, o in fillers:
+                if o in composed and o not in seen:
+                    seen.add(o)
+                    stack.append((o, iter(composed[o])))
+                    break
+            else:
+                stack.pop()
+                order.append(c)
+    return order
+
+
 def _nn(iri: str):  # local import keeps this module light for doctests
     from kg.core.store import NamedNode
 
     return NamedNode(iri)
+
+
+#: the predicates a phenotype graph's part keeps (subject, object) pairs of
+PART_PREDICATES = tuple(TKG + p for p in ("taxon", "describesPhenotype", "quality", "relatedEntity", "count",
+                                          "entity", "expression", "otu", "stateSetKind", "state"))
+
+
+@dataclass
+class GraphPart:
+    """What the index reads from one phenotype graph, in one order whatever it was read from: the
+    (subject, object) values of each of :data:`PART_PREDICATES`, sorted; each taxon's label (the
+    least, should a taxon have several); each post-composed class's ``rdfs:subClassOf`` and OBO
+    relation (predicate, object) pairs, sorted."""
+
+    pairs: dict[str, list[tuple[str, str]]]
+    labels: dict[str, str]
+    composed: dict[str, list[tuple[str, str]]]
+
+
+def part_from_store(store: Store, graph: str) -> GraphPart:
+    """A phenotype graph's part, read from the store: one pass per predicate, one for the taxa's
+    labels and one for the post-composed classes' axioms (not one read per taxon or class: that is a
+    round trip each on a ``sparql:`` store)."""
+    pairs = {p: sorted(set(PhenotypeIndex._pairs(store, graph, p))) for p in PART_PREDICATES}
+    taxa = {tx for _, tx in pairs[TKG + "taxon"]}
+    labels: dict[str, str] = {}
+    if taxa:
+        for tx, label in PhenotypeIndex._pairs(store, graph, LABEL):
+            if tx in taxa and (tx not in labels or label < labels[tx]):
+                labels[tx] = label
+    composed: dict[str, set[tuple[str, str]]] = {c: set() for c, _ in pairs[TKG + "expression"]}
+    if composed:
+        query = "SELECT ?c ?p ?o WHERE { GRAPH ?g { ?c <%sexpression> ?e ; ?p ?o } }" % TKG
+        for c, p, o in store.select(query, {"g": _nn(graph)}).values():
+            if c in composed and (p == SUB or p.startswith(OBO)):
+                composed[c].add((p, o))
+    return GraphPart(pairs, labels, {c: sorted(v) for c, v in composed.items()})
+
+
+def part_from_ntriples(data: bytes) -> GraphPart:
+    """A phenotype graph's part, read from the N-Triples document it was loaded from (what
+    :func:`part_from_store` reads back after that load; no store access). Lines are traitkg's own
+    output: one triple each, terms in canonical N-Triples syntax.
+
+    >>> part = part_from_ntriples(b'<http://x/o> <https://w3id.org/traitkg/schema#taxon> <http://x/t> .\\n'
+    ...                           b'<http://x/t> <http://www.w3.org/2000/01/rdf-schema#label> "T \\\\"x\\\\"" .\\n')
+    >>> part.pairs[TKG + "taxon"], part.labels
+    ([('http://x/o', 'http://x/t')], {'http://x/t': 'T "x"'})
+    """
+    wanted = {f"<{p}>": p for p in PART_PREDICATES}
+    pairs: dict[str, set[tuple[str, str]]] = {p: set() for p in PART_PREDICATES}
+    labels: dict[str, list[str]] = {}
+    rel: dict[str, set[tuple[str, str]]] = {}
+    label_p, sub_p, obo = f"<{LABEL}>", f"<{SUB}>", f"<{OBO}"
+    for line in data.decode().split("\n"):
+        if not line:
+            continue
+        s, p, o = line.split(" ", 2)
+        o = o[:-2]  # " ."
+        to = wanted.get(p)
+        if to is not None:
+            pairs[to].add((_term_value(s), _term_value(o)))
+        elif p == label_p:
+            labels.setdefault(_term_value(s), []).append(_term_value(o))
+        elif p == sub_p or p.startswith(obo):
+            rel.setdefault(_term_value(s), set()).add((p[1:-1], _term_value(o)))
+    out = {p: sorted(v) for p, v in pairs.items()}
+    taxa = {tx for _, tx in out[TKG + "taxon"]}
+    composed = {c: sorted(rel.get(c, ())) for c in dict.fromkeys(c for c, _ in out[TKG + "expression"])}
+    return GraphPart(out, {tx: min(v) for tx, v in labels.items() if tx in taxa}, composed)
+
+
+def _term_value(term: str) -> str:
+    """A term's value from its N-Triples text (an IRI without brackets, a literal's lexical form)."""
+    return term[1:-1] if term[0] == "<" else tsv_value(term)
 
 
 def _group(pairs: Iterable[tuple[str, str]], into: dict[str, list[str]]) -> dict[str, list[str]]:

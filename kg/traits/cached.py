@@ -25,7 +25,7 @@ from kg import indexcache as ic
 from kg.core.bulk import gc_paused
 from kg.core.graphs import GraphRecord, list_graphs
 from kg.core.store import Store
-from kg.phenoindex import Pheno, PhenotypeIndex
+from kg.phenoindex import GraphPart, Pheno, PhenotypeIndex
 from kg.traits.calls import ABSENT, PRESENT, Call, compute_calls
 from kg.traits.cell_table import CellTable
 from kg.traits.inference_graph import RULES
@@ -40,9 +40,10 @@ def dependencies(store: Store) -> tuple[list[GraphRecord], list[GraphRecord]]:
             [g for g in list_graphs(store, kind="closure") if not g.name.endswith("-nonredundant")])
 
 
-def open_index(store: Store) -> PhenotypeIndex:
+def open_index(store: Store, parts: Mapping[str, GraphPart] | None = None) -> PhenotypeIndex:
     """The phenotype index: from its file when one was written for these graph versions, else
-    built from the store and written."""
+    built from the store (``parts``: the graphs a load just wrote, read from its N-Triples
+    instead, see :meth:`PhenotypeIndex.build`) and written."""
     ph, cl = dependencies(store)
     path = ic.path_for(store, "phenoindex", ic.graphs_key(ph + cl, INDEX_FORMAT))
 
@@ -56,7 +57,7 @@ def open_index(store: Store) -> PhenotypeIndex:
         return idx
 
     def build() -> ic.Built[PhenotypeIndex]:
-        idx = PhenotypeIndex.build(store)  # nothing worth keeping for a store without phenotypes
+        idx = PhenotypeIndex.build(store, parts)  # nothing worth keeping for a store without phenotypes
         return ic.Built(idx, index_arrays(idx) if idx.phenotype_graphs else None)
 
     return ic.load_or_build(path, kind="phenoindex", fmt=INDEX_FORMAT, read=read, build=build)

@@ -39,7 +39,7 @@ class Traits(CladeQueries):
     @property
     def index(self) -> PhenotypeIndex:
         if "phenoindex" not in self._cache:  # kept on disk per graph version (kg.traits.cached)
-            self._cache["phenoindex"] = open_index(self.store)
+            self._cache["phenoindex"] = open_index(self.store, self._cache.pop("phenoparts", None))
         return self._cache["phenoindex"]
 
     def calls(self) -> Mapping[tuple[str, str, str], Call]:

@@ -3,7 +3,7 @@ checked, resolved and built as N-Triples before one atomic write of its graph.""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,13 +72,17 @@ def _prepare(src: Source, *, name: str | None, lenient: bool, known_terms: Colle
     return _Prepared(src, nm, report, data, n_triples, {"lenient": True} if lenient else {})
 
 
-def _write(store: Store, job: _Prepared, version: str | None) -> LoadReport:
+def _write(store: Store, job: _Prepared, version: str | None,
+           on_written: Callable[[str, bytes], Any] | None = None) -> LoadReport:
     def writer(graph: str) -> int:
         store.load_file(job.data, RdfFormat.N_TRIPLES, graph)  # bytes: parsed without the GIL
         return job.triples  # distinct lines: the graph's size
 
-    return ingest(store, job.src, kind=KIND, name=job.name, version=version, loader="phenex", writer=writer,
-                  report=job.report, parameters=job.parameters, counted=True)
+    rep = ingest(store, job.src, kind=KIND, name=job.name, version=version, loader="phenex", writer=writer,
+                 report=job.report, parameters=job.parameters, counted=True)
+    if on_written is not None and rep.status == "loaded":  # the graph holds exactly these triples
+        on_written(rep.graph, job.data)
+    return rep
 
 
 _UNSET: Any = object()
@@ -126,11 +130,13 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = False,
-              progress: Progress | None = None, **options: Any) -> list[LoadReport]:
+              progress: Progress | None = None, on_written: Callable[[str, bytes], Any] | None = None,
+              **options: Any) -> list[LoadReport]:
     """Load many files (directories are searched for ``*.xml``), one graph per matrix.
 
     Each file loads atomically; ontology terms are looked up once for the whole batch. The
-    first bad file raises (files before it stay loaded, each complete)."""
+    first bad file raises (files before it stay loaded, each complete). ``on_written(graph,
+    data)`` is called (in the writing thread) for each graph written, with the N-Triples it holds."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kg.core.names import resolver as make_resolver
@@ -157,7 +163,7 @@ def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = Fals
                     pending = None
                     if progress:
                         progress(len(reports), len(files))
-            pending = pool.submit(_write, store, job, version)
+            pending = pool.submit(_write, store, job, version, on_written)
         if pending is not None:
             reports.append(pending.result())
             if progress:

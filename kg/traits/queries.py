@@ -155,13 +155,14 @@ class Traits(CladeQueries):
         return [info[s] for s in self.evidence_states(call)]
 
     def evidence_states(self, call: Call) -> list[str]:
-        """The states behind a call, in :meth:`evidence`'s order (by matrix, then character)."""
+        """The states behind a call, in :meth:`evidence`'s order (by matrix, then character, then
+        state: a polymorphic cell's states are in one order whatever set they came from)."""
         calls = self.calls()
         states = set(call.states)
         for src in call.sources:
             states |= calls[(call.taxon, src, call.value)].states
         info = state_info(self.store, self._cache, states)
-        return sorted((s for s in states if s in info), key=lambda s: (info[s]["matrix"], info[s]["character_number"]))
+        return sorted((s for s in states if s in info), key=lambda s: (info[s]["matrix"], info[s]["character_number"], s))
 
     def evidence_json(self) -> Mapping[str, str]:
         """State IRI -> its evidence entry as JSON text, encoded once per store state (a server writes

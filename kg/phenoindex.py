@@ -83,11 +83,6 @@ class PhenotypeIndex:
             idx._read_closure(store)
         return idx
 
-    @staticmethod
-    def _pairs(store: Store, graph: str, pred: str) -> list[tuple[str, str]]:
-        """(subject, object) values of one predicate in one graph, read in one pass."""
-        return [(q.subject.value, q.object.value) for q in store.quads(None, _nn(pred), None, graph)]
-
     def _add_part(self, part: GraphPart) -> None:
         pairs = part.pairs.get
         otu_taxon = pairs(TKG + "taxon", [])
@@ -241,15 +236,20 @@ class GraphPart:
     composed: dict[str, list[tuple[str, str]]]
 
 
+def _pairs(store: Store, graph: str, pred: str) -> list[tuple[str, str]]:
+    """(subject, object) values of one predicate in one graph, read in one pass."""
+    return [(q.subject.value, q.object.value) for q in store.quads(None, _nn(pred), None, graph)]
+
+
 def part_from_store(store: Store, graph: str) -> GraphPart:
     """A phenotype graph's part, read from the store: one pass per predicate, one for the taxa's
     labels and one for the post-composed classes' axioms (not one read per taxon or class: that is a
     round trip each on a ``sparql:`` store)."""
-    pairs = {p: sorted(set(PhenotypeIndex._pairs(store, graph, p))) for p in PART_PREDICATES}
+    pairs = {p: sorted(set(_pairs(store, graph, p))) for p in PART_PREDICATES}
     taxa = {tx for _, tx in pairs[TKG + "taxon"]}
     labels: dict[str, str] = {}
     if taxa:
-        for tx, label in PhenotypeIndex._pairs(store, graph, LABEL):
+        for tx, label in _pairs(store, graph, LABEL):
             if tx in taxa and (tx not in labels or label < labels[tx]):
                 labels[tx] = label
     composed: dict[str, set[tuple[str, str]]] = {c: set() for c, _ in pairs[TKG + "expression"]}

@@ -25,9 +25,10 @@ SELECT ?s ?sl ?sym ?c ?cl ?n ?m ?mt ?pub ?cit WHERE { GRAPH ?g {
   ?m dcterms:title ?mt ; tkg:publication ?pub . OPTIONAL { ?pub rdfs:label ?cit } } }""" % TKG
 
 
-_INFO_STR = ("state", "state_label", "symbol", "character", "character_label", "matrix", "matrix_title", "publication",
-             "citation")
-FORMAT = 1  # of the files below
+_FIELDS = ("state", "state_label", "symbol", "character", "character_label", "character_number", "matrix",
+           "matrix_title", "publication", "citation")  # an entry's keys, in the order its JSON writes them
+_INFO_STR = tuple(k for k in _FIELDS if k != "character_number")
+FORMAT = 2  # of the files below (2: an entry's keys in _FIELDS order, whether built or read)
 
 
 def state_info(store: Store, cache: dict[str, Any], states: set[str]) -> Mapping[str, dict[str, Any]]:
@@ -54,8 +55,8 @@ def _build_state_info(store: Store) -> ic.Built[Mapping[str, dict[str, Any]]]:
     arrays = {k: st.ids(r[k] for r in rows) for k in _INFO_STR}
     arrays["character_number"] = np.asarray([r["character_number"] for r in rows], dtype=np.int64)
     arrays.update(st.arrays())
-    arrays.update(_json_arrays(StateInfo(arrays)))  # as a process reading the file encodes them
-    return ic.Built(info, arrays)
+    arrays.update(_json_arrays(StateInfo(arrays)))
+    return ic.Built(StateInfo(arrays), arrays)  # the builder answers as a process reading the file does
 
 
 def state_json(store: Store, cache: dict[str, Any]) -> Mapping[str, str]:
@@ -100,8 +101,7 @@ class StateInfo(Mapping[str, dict[str, Any]]):
         d = self._made.get(state)
         if d is None:
             i = self._row[state]
-            d = {k: self._t[self._a[k][i]] for k in _INFO_STR}
-            d["character_number"] = int(self._a["character_number"][i])
+            d = {k: int(self._a[k][i]) if k == "character_number" else self._t[self._a[k][i]] for k in _FIELDS}
             self._made[state] = d
         return d
 

@@ -21,6 +21,7 @@ from kg.phenoindex import PhenotypeIndex
 from kg.term_cache import open_terms
 from kg.terms import TermIndex
 from kg.traits.cached import open_calls, open_index
+from kg.traits import evidence as evidence_mod
 from kg.traits.calls import compute_calls
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,6 +195,7 @@ def test_trait_answers_from_the_files_equal_those_computed_here(store):
 OPTIONAL = {"phenoindex": ("st_state", "st_off", "st_taxon"), "traitcalls": ("by_code", "by_taxon"),
             "terms": ("nm_key", "nm_iri", "nm_field", "nm_sorted", "xr_k", "xr_v"),
             "stateinfo": ("json_utf8", "json_end")}
+FMT = {"phenoindex": 1, "traitcalls": 1, "terms": 1, "stateinfo": evidence_mod.FORMAT}
 
 
 def test_a_file_without_the_members_a_start_reads_answers_the_same_and_gets_them_once(store):
@@ -213,19 +215,40 @@ def test_a_file_without_the_members_a_start_reads_answers_the_same_and_gets_them
         want = answers(g)  # read from the files as written now
     for kind, members in OPTIONAL.items():
         (path,) = files(store, kind)
-        got = ic.load(path, kind=kind, fmt=1)
+        got = ic.load(path, kind=kind, fmt=FMT[kind])
         meta = got.pop("__meta__")
         assert all(m in got for m in members), kind
         old = {k: v for k, v in got.items() if k not in members}  # (the terms' strings may hold a few unused)
-        ic.save(path, old, kind=kind, fmt=1, meta={k: v for k, v in meta.items() if k not in ("kind", "format")})
+        ic.save(path, old, kind=kind, fmt=FMT[kind], meta={k: v for k, v in meta.items() if k not in ("kind", "format")})
     with KnowledgeGraph(OxigraphStore(store, read_only=True)) as g:
         assert answers(g) == want
     stamps = {}
     for kind, members in OPTIONAL.items():
         (path,) = files(store, kind)
-        got = ic.load(path, kind=kind, fmt=1)
+        got = ic.load(path, kind=kind, fmt=FMT[kind])
         assert got is not None and all(m in got for m in members), kind  # added, same format
         stamps[kind] = path.stat().st_mtime_ns
     with KnowledgeGraph(OxigraphStore(store, read_only=True)) as g:
         assert answers(g) == want
     assert {k: files(store, k)[0].stat().st_mtime_ns for k in OPTIONAL} == stamps  # read, not rewritten
+
+
+def test_the_process_that_builds_the_evidence_answers_as_the_processes_that_read_it(store):
+    """The states' evidence, its keys' order included, is the same in the process that built its
+    file and in one that read it: a server answers with dicts in one place and with the file's JSON
+    texts in another, and both must give the same bytes."""
+    def entries(g: KnowledgeGraph) -> tuple:
+        t = g.traits
+        calls = [c for c in t.calls().values() if c.states][:50]
+        assert calls
+        ev = [[list(d.items()) for d in t.evidence(c)] for c in calls]
+        return ev, [[json.dumps(d, ensure_ascii=False) for d in t.evidence(c)] for c in calls]
+
+    with KnowledgeGraph.open(f"oxigraph:{store}") as g:
+        built, built_json = entries(g)
+        texts = g.traits.evidence_json()
+        assert all(texts[d[0][1]] == j for e, js in zip(built, built_json) for d, j in zip(e, js))
+    assert files(store, "stateinfo")
+    with KnowledgeGraph(OxigraphStore(store, read_only=True)) as g:
+        assert entries(g) == (built, built_json)
+        assert [k for k, _ in built[0][0]] == list(evidence_mod._FIELDS)

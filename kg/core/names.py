@@ -62,6 +62,9 @@ SKOS_EXACT = "http://www.w3.org/2004/02/skos/core#exactMatch"
 #: Prefixes of external taxon ids kept as skos:exactMatch.
 EXTERNAL_ID_PREFIXES = ("VTO", "NCBITaxon", "OTT", "GBIF")
 
+#: The cutoff of the near names listed beside an unmatched name.
+UNMATCHED_CUTOFF = 70.0
+
 _QUALIFIER = re.compile(r"\b(cf|aff|nr|sp|spp|ssp|var|subsp|n\. ?sp)\.?(?=\s|$)", re.IGNORECASE)
 _AUTHORITY = re.compile(r"\s*\(?[A-Z][A-Za-z'.-]*(?:,? (?:&|and|et) [A-Z][A-Za-z'.-]*)*,? \d{4}\)?\s*$")
 
@@ -158,6 +161,7 @@ class Resolver:
                 self.genera.setdefault(_key(t.name), t.iri)
         self.fuzzy_cutoff = fuzzy_cutoff
         self._choices = list(self.exact)
+        self._near: dict[str, tuple[float, list[int]]] = {}  # key -> (cutoff, names that may reach it)
 
     def __len__(self) -> int:
         return len(self.taxa)
@@ -173,9 +177,44 @@ class Resolver:
     def _fuzzy(self, key: str, limit: int = 5, cutoff: float | None = None) -> list[tuple[str, float]]:
         from rapidfuzz import fuzz, process
 
-        got = process.extract(key, self._choices, scorer=fuzz.ratio, limit=limit,
-                              score_cutoff=self.fuzzy_cutoff if cutoff is None else cutoff)
+        cutoff = self.fuzzy_cutoff if cutoff is None else cutoff
+        choices = self._choices
+        near = self._near.get(key)
+        if near is not None and cutoff >= near[0]:  # the names that can score as much, in their order
+            choices = [choices[i] for i in near[1]]
+        got = process.extract(key, choices, scorer=fuzz.ratio, limit=limit, score_cutoff=cutoff)
         return [(c, float(s)) for c, s, _ in got]
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Narrow the fuzzy searches that resolving ``names`` may need, all at once: for each name
+        not matched exactly, the universe's names that score at least the lowest cutoff used
+        (rapidfuzz's ``cdist`` compares many names at a time in SIMD lanes; one ``extract`` per
+        name over a universe of 278,000 taxa took ~50 ms). The searches then run over those names
+        only, with the same scorer, cutoff and order, so every answer is the same as without."""
+        keys: dict[str, None] = {}
+        for n in names:
+            text = (n if isinstance(n, str) else str(n)).strip()
+            if not text or (":" in text and " " not in text):
+                continue  # empty, or an external id: never fuzzy
+            key = _key(text)
+            if key in self.exact or key in self.synonyms:
+                continue
+            ckey = clean_name(text)[0].casefold()
+            if ckey and ckey not in self._near:
+                keys[ckey] = None
+        if not keys or not self._choices:
+            return
+        import numpy as np
+        from rapidfuzz import fuzz, process
+
+        floor = min(self.fuzzy_cutoff, UNMATCHED_CUTOFF)
+        block = list(keys)
+        for i in range(0, len(block), 64):  # 64 rows of float32 scores over the universe at a time
+            part = block[i:i + 64]
+            scores = process.cdist(part, self._choices, scorer=fuzz.ratio, dtype=np.float32,
+                                   score_cutoff=floor - 0.01)
+            for k, row in zip(part, scores):  # float32 scores: the margin keeps every name at the cutoff
+                self._near[k] = (floor, np.flatnonzero(row >= floor - 0.01).tolist())
 
     def _candidates(self, hits: list[tuple[str, float]]) -> list[dict[str, Any]]:
         return [{"taxon": i, "name": self.taxa[i].name, "score": round(s, 1)}
@@ -234,10 +273,13 @@ class Resolver:
             m = self._ambiguous(raw, iris, "fuzzy")
             m.score = round(hits[0][1], 1)
             return m
-        return NameMatch(raw, "unmatched", flags=flags, candidates=self._candidates(self._fuzzy(ckey, 3, 70.0)))
+        return NameMatch(raw, "unmatched", flags=flags, candidates=self._candidates(self._fuzzy(ckey, 3, UNMATCHED_CUTOFF)))
 
     def resolve(self, names: Iterable[str], *, fuzzy: bool = True) -> list[NameMatch]:
         """One :class:`NameMatch` per name, in order; a failure on one name never stops the batch."""
+        names = list(names)
+        if fuzzy:
+            self.prefetch(names)
         out = []
         for n in names:
             try:

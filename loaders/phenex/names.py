@@ -19,6 +19,8 @@ def resolve_otus(m: PhenexMatrix, resolver: Any, memo: dict[tuple[str, str | Non
 
     out = []
     memo = {} if memo is None else memo  # (label, VTO id) -> match: a batch names many taxa more than once
+    # the matrix's fuzzy searches at once (the same answers, in a fraction of the time)
+    resolver.prefetch(dict.fromkeys(o.label for o in m.otus if (o.label, o.vto) not in memo))
     for o in m.otus:
         hit = memo.get((o.label, o.vto))
         if hit is not None:

@@ -6,6 +6,8 @@ import csv
 import gzip
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg.core.names import Resolver, _Taxon, clean_name, normalise_name, taxon_iri
 from loaders import taxonomy
@@ -123,3 +125,42 @@ def test_phenoscape_taxa_against_the_fish_tree(shared, mem_kg):
     assert exact >= 848  # the data README's exact-tip count for binomial labels
     genus = sum(m.method == "genus" for m in got)
     assert genus > 500
+
+
+def _fish_resolver(shared) -> Resolver:
+    """A resolver over the shared fish classification's species and genera (~12,000 names)."""
+    with open(shared / "fishtree" / "PFC_short_classification.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    taxa = [_Taxon(taxon_iri(r["genus.species"]), r["genus.species"], "species") for r in rows]
+    taxa += [_Taxon(taxon_iri(g), g, "genus") for g in sorted({r["genus"] for r in rows})]
+    return Resolver(taxa)
+
+
+def test_prefetched_fuzzy_searches_answer_alike(shared):
+    """A batch's fuzzy searches narrowed at once (``prefetch``, what ``resolve`` and the Phenex
+    loader do) answer exactly as one full search per name: status, taxon, scores, flags and the
+    candidates in their order, over the Phenoscape OTU labels and misspelt copies of them."""
+    with gzip.open(shared / "phenoscape-data" / "derived" / "phenoscape_eq_flat_shared.tsv.gz", "rt") as fh:
+        labels = sorted({r["taxon_label"].strip() for r in csv.DictReader(fh, delimiter="\t")})
+    typos = [lab[:i] + lab[i + 1:] + "x" for i, lab in enumerate(labels[::7]) if len(lab) > 3]
+    names = labels + typos + ["", "VTO:0000001", "Corydoras sp.", "Zzzz qqqq"]
+    one_by_one = _fish_resolver(shared)
+    expected = [one_by_one.resolve_one(n).to_dict() for n in names]
+    assert not one_by_one._near  # nothing narrowed: every search ran over the whole universe
+    batch = _fish_resolver(shared)
+    got = [m.to_dict() for m in batch.resolve(names)]
+    assert batch._near  # the searches did run narrowed
+    assert got == expected
+    assert sum(m["method"] == "fuzzy" for m in got) > 20 and sum(bool(m["candidates"]) for m in got) > 100
+
+
+@given(st.lists(st.text(alphabet="abcdeoruy .", min_size=1, max_size=14), min_size=1, max_size=12))
+@settings(max_examples=60, deadline=None)
+def test_prefetch_never_changes_an_answer(names):
+    universe = ["Aus bus", "Aus bys", "Abus cus", "Corydoras paleatus", "Eus fus", "Aus", "Bus", "Aus busa"]
+
+    def make() -> Resolver:
+        return Resolver([_Taxon(f"urn:{i}", n, "genus" if " " not in n else "species") for i, n in enumerate(universe)])
+
+    plain = make()
+    assert [m.to_dict() for m in make().resolve(names)] == [plain.resolve_one(n).to_dict() for n in names]

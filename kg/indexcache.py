@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -234,22 +235,23 @@ class StringTable:
         return i
 
     def ids(self, items: Iterable[str | None]) -> np.ndarray:
-        f = self.id
-        return np.fromiter((f(x) for x in items), dtype=np.int64)
+        """The ids of ``items`` (interned in order of first appearance, as :meth:`id` one by one)."""
+        items = items if isinstance(items, list) else list(items)
+        index = self.index
+        for s in dict.fromkeys(items):  # each distinct string once, in order of first appearance
+            if s not in index:
+                self.id(s)
+        return np.fromiter(map(index.get, items, repeat(-1)), dtype=np.int64, count=len(items))
 
     def arrays(self, prefix: str = "strings") -> dict[str, np.ndarray]:
         return pack_strings(list(self.index), prefix)
 
     def lists(self, lists: Sequence[Iterable[str]]) -> tuple[np.ndarray, np.ndarray]:
         """A list of string collections as (offsets, ids): collection ``i`` is ``ids[off[i]:off[i+1]]``."""
+        lists = [xs if isinstance(xs, (list, tuple, set, frozenset)) else list(xs) for xs in lists]
         lens = np.zeros(len(lists) + 1, dtype=np.int64)
-        flat: list[int] = []
-        f = self.id
-        for i, xs in enumerate(lists):
-            before = len(flat)
-            flat.extend(f(x) for x in xs)
-            lens[i + 1] = len(flat) - before
-        return np.cumsum(lens), np.asarray(flat, dtype=np.int64)
+        lens[1:] = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        return np.cumsum(lens), self.ids(list(chain.from_iterable(lists)))
 
 
 def pack_strings(items: Sequence[str], prefix: str = "strings") -> dict[str, np.ndarray]:

@@ -294,7 +294,10 @@ PREFIX tkg: <{TKG}>
 PREFIX dwc: <{DWC}>
 SELECT ?t ?name ?rank WHERE {{ ?t a tkg:Taxon ; dwc:scientificName ?name . OPTIONAL {{ ?t dwc:taxonRank ?rank }} }}"""
 _SYN_QUERY = f"SELECT ?t ?s WHERE {{ ?t <{TKG_SYNONYM}> ?s }}"
-_EXT_QUERY = f"SELECT ?t ?x WHERE {{ ?t <{SKOS_EXACT}> ?x . ?t a <{TKG_TAXON}> }}"
+#: external ids first, the taxon type checked per id (the engine otherwise walks every taxon first:
+#: 3-6 s at 278,000 taxa with no external id at all; the same rows, up to duplicates, which the
+#: resolver drops)
+_EXT_QUERY = f"SELECT ?t ?x WHERE {{ ?t <{SKOS_EXACT}> ?x FILTER EXISTS {{ ?t a <{TKG_TAXON}> }} }}"
 _TIPS_QUERY = """SELECT DISTINCT ?t ?l WHERE { ?n <http://purl.obolibrary.org/obo/CDAO_0000187> ?t ;
   <http://www.w3.org/2000/01/rdf-schema#label> ?l }"""
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg import KnowledgeGraph
 from kg import indexcache as ic
@@ -20,8 +22,8 @@ from kg.core.store import OxigraphStore
 from kg.phenoindex import PhenotypeIndex
 from kg.term_cache import open_terms
 from kg.terms import TermIndex
-from kg.traits.cached import open_calls, open_index
 from kg.traits import evidence as evidence_mod
+from kg.traits.cached import open_calls, open_index
 from kg.traits.calls import compute_calls
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -162,6 +164,28 @@ def test_strings_round_trip_exactly():
     off, flat = s.lists([["a", "b"], [], ["é"]])
     assert ic.split(ic.strings(s.arrays()), off, flat) == [["a", "b"], [], ["é"]]
     assert np.asarray(ids).dtype == np.int64
+
+
+@given(st.lists(st.one_of(st.lists(st.sampled_from(["a", "b", "é", "", "x\x00"]), max_size=5),
+                          st.sets(st.text(max_size=3), max_size=4)), max_size=30),
+       st.lists(st.one_of(st.none(), st.text(max_size=2)), max_size=100))
+@settings(max_examples=100, deadline=None)
+def test_string_table_batches_intern_as_one_at_a_time(lists, items):
+    """``ids`` and ``lists`` (batched) give every string the id that interning one at a time does,
+    so an index file's bytes do not depend on which was used."""
+    def one_by_one() -> tuple[dict, list, list]:
+        s = ic.StringTable()
+        ids = [s.id(x) for x in items]
+        flat = [s.id(x) for xs in lists for x in xs]
+        return s.index, ids, flat
+
+    s = ic.StringTable()
+    ids = s.ids(items)
+    off, flat = s.lists(lists)
+    index, want_ids, want_flat = one_by_one()
+    assert list(s.index.items()) == list(index.items())
+    assert ids.tolist() == want_ids and flat.tolist() == want_flat
+    assert np.diff(off).tolist() == [len(xs) for xs in lists] and off[0] == 0
 
 
 def test_trait_answers_from_the_files_equal_those_computed_here(store):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +26,6 @@ sys.path.insert(0, str(HERE))
 from _scale_steps import floor, graph_list  # noqa: E402
 
 NEXML = ROOT.parent / "shared" / "data" / "phenoscape-data" / "nexml"
-_BNODE = re.compile(rb"_:[A-Za-z0-9]+")
 
 
 def step(checkout: Path, store: Path) -> tuple[float, float, int, float]:

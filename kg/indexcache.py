@@ -41,6 +41,8 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from kg.core.errors import ValidationError, excerpt
+from kg.core.faults import crash_point
 from kg.core.graphs import GraphRecord
 from kg.core.store import Store
 
@@ -134,21 +136,74 @@ class Built(Generic[T]):
 
 
 def load_or_build(path: Path | None, *, kind: str, fmt: int, read: Callable[[dict[str, Any]], T],
-                  build: Callable[[], Built[T]]) -> T:
+                  build: Callable[[], Built[T]],
+                  complete: Callable[[dict[str, Any]], dict[str, np.ndarray] | None] | None = None) -> T:
     """The index kept in ``path``: ``read(arrays)`` of its file, else ``build()``'s value, its
     arrays written to the file. One process builds a missing file at a time: the others wait for
     :func:`build_lock`, then read the file the builder wrote. Where the lock cannot be taken (no
-    cache directory, a read-only one) the index is built in memory, as each process did before."""
+    cache directory, a read-only one) the index is built in memory, as each process did before.
+
+    ``complete(arrays)`` gives the members an older file of this format lacks (``None`` when it has
+    them all; it must be cheap then): they are added to the file under the same lock, by one
+    process, and the others read the completed file."""
     got = load(path, kind=kind, fmt=fmt)
+    if got is not None and complete is not None and complete(got) is not None:
+        got = _completed(path, kind=kind, fmt=fmt, complete=complete)
     if got is None:
         with build_lock(path, kind) as held:
             got = load(path, kind=kind, fmt=fmt) if held else None  # written while this process waited?
             if got is None:
+                crash_point(f"index:{kind}:building")
+                t0 = time.perf_counter()
                 made = build()
                 if made.arrays is not None:
                     try_save(path, made.arrays, kind=kind, fmt=fmt, meta=made.meta)
+                    log.info("%s index %s: built and written in %.1f s", kind, path, time.perf_counter() - t0)
                 return made.value
+            if complete is not None and complete(got) is not None:  # an older file written meanwhile
+                got = _complete_held(path, got, kind=kind, fmt=fmt, complete=complete)
     return read(got)  # read after the lock is let go: other processes read the file meanwhile
+
+
+def _completed(path: Path | None, *, kind: str, fmt: int,
+               complete: Callable[[dict[str, Any]], dict[str, np.ndarray] | None]) -> dict[str, Any] | None:
+    """The file's arrays with the members ``complete`` adds, written by whichever process holds
+    the build lock first (the others find them written when they get it); ``None`` when the file
+    went meanwhile (the caller builds it)."""
+    with build_lock(path, kind):
+        got = load(path, kind=kind, fmt=fmt)
+        if got is None or complete(got) is None:
+            return got
+        return _complete_held(path, got, kind=kind, fmt=fmt, complete=complete)
+
+
+def _complete_held(path: Path | None, got: dict[str, Any], *, kind: str, fmt: int,
+                   complete: Callable[[dict[str, Any]], dict[str, np.ndarray] | None]) -> dict[str, Any]:
+    extra = complete(got) or {}
+    out = {**got, **extra}
+    meta = {k: v for k, v in got["__meta__"].items() if k not in ("kind", "format")}
+    try_save(path, {k: v for k, v in out.items() if k != "__meta__"}, kind=kind, fmt=fmt, meta=meta)
+    log.info("%s index %s: completed with %s", kind, path, ", ".join(sorted(extra)))
+    return out
+
+
+#: How long a process waits for another one building the same index file, by default (seconds).
+DEFAULT_WAIT = 600.0
+
+
+def wait_limit() -> float:
+    """Seconds a process waits for another process building the index file it needs
+    (``$TRAITKG_INDEX_WAIT``, default :data:`DEFAULT_WAIT`); past it, it builds the file itself."""
+    raw = os.environ.get("TRAITKG_INDEX_WAIT")
+    if raw is None or raw.strip() == "":
+        return DEFAULT_WAIT
+    try:
+        v = float(raw)
+    except ValueError:
+        v = -1.0
+    if not v >= 0 or v == float("inf"):
+        raise ValidationError(f"TRAITKG_INDEX_WAIT={excerpt(raw)}: expected a number of seconds, 0 or more")
+    return v
 
 
 @contextmanager
@@ -160,7 +215,11 @@ def build_lock(path: Path | None, kind: str) -> Iterator[bool]:
 
     The kernel lets go of a ``flock`` when its holder's file is closed, and so when the holder
     exits however it exits: a builder killed mid-build (SIGKILL, out of memory) leaves no file and
-    no lock, and the next process takes the lock and builds (tests/kg/test_index_build_lock.py)."""
+    no lock, and the next process takes the lock and builds (tests/kg/test_index_build_lock.py).
+    A builder that hangs without dying (stopped, deadlocked, stuck on a disk) keeps its lock: a
+    waiter waits :func:`wait_limit` seconds for it, then logs a warning naming the holder's pid
+    and yields ``False`` (it builds the file itself; the file is written by renaming, so whichever
+    of the two writes last leaves a whole file of the same content)."""
     fd = _open_lock(path)
     if fd is None:
         yield False
@@ -172,10 +231,15 @@ def build_lock(path: Path | None, kind: str) -> Iterator[bool]:
             held = True
         except BlockingIOError:
             t0 = time.perf_counter()
-            log.info("%s index %s: waiting for the process building it (pid %s)", kind, path, _holder(fd))
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            held = True
-            log.info("%s index %s: waited %.1f s for its builder", kind, path, time.perf_counter() - t0)
+            limit = wait_limit()
+            log.info("%s index %s: waiting for the process building it (pid %s), at most %g s", kind, path,
+                     _holder(fd), limit)
+            held = _wait_for(fd, t0 + limit)
+            if held:
+                log.info("%s index %s: waited %.1f s for its builder", kind, path, time.perf_counter() - t0)
+            else:
+                log.warning("%s index %s: its builder (pid %s) held it for more than %g s "
+                            "(TRAITKG_INDEX_WAIT); building it here", kind, path, _holder(fd), limit)
         except OSError as exc:  # e.g. a file system without locks: build without one
             log.warning("cannot lock %s index %s (%s); building it without a lock", kind, path, exc)
         if held:
@@ -187,6 +251,21 @@ def build_lock(path: Path | None, kind: str) -> Iterator[bool]:
         yield held
     finally:
         os.close(fd)  # lets go of the lock
+
+
+def _wait_for(fd: int, deadline: float) -> bool:
+    """Take the ``flock`` on ``fd`` by the ``deadline`` (``time.perf_counter``), polling: whether taken."""
+    pause = 0.01
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return False
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.25)
 
 
 def lock_path(path: Path) -> Path:

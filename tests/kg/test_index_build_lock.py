@@ -278,3 +278,15 @@ def test_a_builder_that_hangs_holding_the_lock_is_waited_for_a_bounded_time(tmp_
         os.kill(hung.pid, signal.SIGKILL)
         hung.wait(30)
 
+
+def test_a_bad_index_wait_setting_is_one_line_and_exit_2(tmp_path):
+    store = sample_store(tmp_path)
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "TRAITKG_INDEX_WAIT": "soon"}
+    before = sorted(Path(f"{store}.cache").rglob("*"))
+    for cmd in (["index"], ["serve", "--warm", "--port", "9"]):  # refused before anything is read or served
+        done = subprocess.run([str(Path(sys.executable).parent / "traitkg"), "--store", f"oxigraph:{store}", *cmd],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2, (cmd, done.stderr[-2000:])
+        assert done.stderr.strip().count("\n") == 0 and "Traceback" not in done.stderr
+        assert "TRAITKG_INDEX_WAIT='soon'" in done.stderr and "seconds, 0 or more" in done.stderr
+    assert sorted(Path(f"{store}.cache").rglob("*")) == before

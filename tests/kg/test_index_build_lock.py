@@ -165,6 +165,35 @@ print(json.dumps([len(g.terms.terms), len(g.traits.calls()), pages.taxa]))
     assert sorted(saves.read_text().split()) == sorted(kinds)  # each file built and written by one process
 
 
+def test_processes_opening_a_tree_whose_index_file_is_missing_build_it_once(tmp_path):
+    """The tree index (written by its load) goes through a build lock as well: processes that find
+    it missing at once (a store whose file was removed) build and write it once, and answer alike."""
+    store = sample_store(tmp_path)
+    shutil.rmtree(Path(f"{store}.cache"))
+    go = tmp_path / "go"
+    script = """
+import json, logging, sys, time
+from pathlib import Path
+while not Path(sys.argv[2]).exists():
+    time.sleep(0.01)
+logging.basicConfig(level=logging.INFO, format="%(process)d %(name)s %(message)s")
+from kg import KnowledgeGraph
+from kg.core.store import OxigraphStore
+t = KnowledgeGraph(OxigraphStore(sys.argv[1], read_only=True)).tree("sample")
+print(json.dumps([repr(t.mrca(["Danio_rerio", "Corydoras aeneus"])), len(t.tips())]))
+"""
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(store), str(go)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+             for _ in range(3)]
+    go.touch()
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e[-2000:] for _, e in outs]
+    assert len({o for o, _ in outs}) == 1
+    built = [line for _, e in outs for line in e.splitlines() if "trees index" in line and "built and written" in line]
+    assert len(built) == 1, [e[-2000:] for _, e in outs]
+    assert len(list((Path(f"{store}.cache") / "trees").glob("*.npz"))) == 1
+
+
 def pytest_fail():
     raise AssertionError("read a file that should not exist")
 

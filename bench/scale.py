@@ -264,12 +264,12 @@ def main() -> None:
                 queries = json.loads(q.stdout.strip().splitlines()[-1])
         if "start" in a.steps:
             try:
-                tips = [s.replace(" ", "_") for s in inp.species[::max(1, len(inp.species) // 8)]]
+                tip_names = [s.replace(" ", "_") for s in inp.species[::max(1, len(inp.species) // 8)]]
                 # the first start right after the build: it reads the files the build's index step
                 # wrote (without that step it writes the missing ones, once: one builder per file);
                 # the second start reads them, as every later start does
-                first_start = service_start(store_dir, tips)
-                start = service_start(store_dir, tips)
+                first_start = service_start(store_dir, tip_names)
+                start = service_start(store_dir, tip_names)
             except Exception as exc:  # noqa: BLE001 - reported beside the other figures
                 print(f"service start failed: {exc}", flush=True)
     finally:

@@ -321,7 +321,7 @@ def tree_record(store: Store, name: str | None = None) -> GraphRecord:
 def open_tree(store: Store, name: str | None = None, *, parsed: Any = None) -> Tree:
     """The :class:`Tree` for a tree graph: from the disk cache, else built (from ``parsed`` when
     the caller has just parsed it, else from the store's CDAO triples) and cached."""
-    from kg.indexcache import build_lock
+    from kg.indexlock import build_lock
 
     rec = tree_record(store, name)
     d = cache_dir(store)

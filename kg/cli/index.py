@@ -23,8 +23,9 @@ def index(as_json: bool) -> None:
     from api.app import warm_parts
     from kg import indexcache as ic
     from kg.core.errors import ValidationError
+    from kg.indexlock import wait_limit
 
-    ic.wait_limit()  # a bad TRAITKG_INDEX_WAIT fails here, in one line, not at the first wait
+    wait_limit()  # a bad TRAITKG_INDEX_WAIT fails here, in one line, not at the first wait
     kg = get_kg()
     probe = ic.cache_dir(kg.store, "probe")
     if probe is None:

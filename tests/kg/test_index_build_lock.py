@@ -1,4 +1,4 @@
-"""One builder per index file (kg.indexcache.load_or_build): processes asking at once for the same
+"""One builder per index file (kg.indexcache.load_or_build, kg.indexlock): processes asking at once for the same
 missing file build it once and all answer alike; a builder killed while holding the lock does not
 block the next process (the kernel lets go of a dead process's flock); a cache directory that
 cannot be written still answers (built in memory). Real processes, real files, real locks."""
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from kg import KnowledgeGraph
+from kg import KnowledgeGraph, indexlock
 from kg import indexcache as ic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def test_processes_asking_at_once_build_the_file_once_and_answer_alike(tmp_path)
     assert log.count("start") == 1 and log.count("done") == 1, log  # one build, the others read its file
     assert ic.load(path, kind="demo", fmt=1) is not None
     assert sorted(p.name for p in path.parent.iterdir()) == ["k.npz"]  # no lock or temporary among the files
-    assert ic.lock_path(path).is_file()
+    assert indexlock.lock_path(path).is_file()
 
 
 def test_a_builder_killed_holding_the_lock_does_not_block_the_next(tmp_path):
@@ -110,7 +110,7 @@ def test_a_cache_directory_that_cannot_be_written_still_answers(tmp_path):
         built.append(1)
         return ic.Built(["x"], {"v": ic.StringTable().ids(["x"])})
 
-    with ic.build_lock(path, "demo") as held:
+    with indexlock.build_lock(path, "demo") as held:
         assert held is False
     assert ic.load_or_build(path, kind="demo", fmt=1, read=lambda a: pytest_fail(), build=build) == ["x"]
     assert ic.load_or_build(None, kind="demo", fmt=1, read=lambda a: pytest_fail(), build=build) == ["x"]

@@ -90,40 +90,50 @@ def _problem_422(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def warm_up(app: FastAPI) -> dict[str, float]:
-    """Build what the first requests would otherwise wait for: tree indices, the term index and
-    the trait calls (each is skipped when its data is not loaded). Returns the seconds of each
-    part (logged at ``info``)."""
-    kg: KnowledgeGraph = app.state.kg
-    took: dict[str, float] = {}
-    t = time.perf_counter()
-
-    def done(part: str) -> None:
-        nonlocal t
-        now = time.perf_counter()
-        took[part] = now - t
-        t = now
-
+def warm_parts(kg: KnowledgeGraph, views: dict) -> list[tuple[str, Callable[[], object]]]:
+    """What a warm start reads before it serves, part by part (name, the function that opens it,
+    keeping what a request reads in ``views``): tree indices, the term index, the trait tables, the
+    prediction summaries; a part whose data is not loaded is left out. Each reads its index files
+    beside the store (:mod:`kg.indexcache`), or builds and writes the ones missing: ``traitkg index``
+    runs these same parts at the end of a build, so that a server start only reads."""
     kinds = {g.kind for g in kg.graphs()}
-    done("manifest")
+    parts: list[tuple[str, Callable[[], object]]] = []
+
+    def tree(name: str) -> None:
+        views[("tree", name)] = t = kg.tree(name)
+        t.prepare()  # the label table and tip counts too: the first request by tip names must not build them
+        views[("ages", t.name)] = ages_of(t)
+
     for name in sorted({g.name for g in kg.graphs(kind="tree")}) if "tree" in kinds else ():
-        app.state.views[("tree", name)] = tree = kg.tree(name)
-        tree.prepare()  # the label table and tip counts too: the first request by tip names must not build them
-        app.state.views[("ages", tree.name)] = ages_of(tree)
-        done(f"tree {name}")
+        parts.append((f"tree {name}", lambda name=name: tree(name)))
     if "ontology" in kinds:
-        _ = kg.terms
-        done("terms")
+        parts.append(("terms", lambda: kg.terms))
     if "phenotypes" in kinds:
-        kg.traits.prepare()  # calls, their tables, labels and evidence: no first request builds them
-        done("traits")
-    if "predictions" in kinds:
+        parts.append(("traits", kg.traits.prepare))  # calls, their tables, labels, evidence, trait pages
+
+    def predictions() -> None:
         kg.predictions.chosen()  # the latest batches and their summary graphs, read from the manifest once
-        from api.routers._prediction_pages import summary_pages
+        from api.routers._prediction_pages import open_summary_pages
         from api.routers.predictions import summary_encoder
 
-        summary_pages(app, summary_encoder, wait=True)  # every taxon's summaries encoded: no request reads the store
-        done("predictions")
+        open_summary_pages(kg, views, summary_encoder)  # every taxon's summaries encoded: no request reads the store
+
+    if "predictions" in kinds:
+        parts.append(("predictions", predictions))
+    return parts
+
+
+def warm_up(app: FastAPI) -> dict[str, float]:
+    """Have ready what the first requests would otherwise wait for (:func:`warm_parts`). Returns
+    the seconds of each part (logged at ``info``)."""
+    kg: KnowledgeGraph = app.state.kg
+    t = time.perf_counter()
+    parts = warm_parts(kg, app.state.views)
+    took: dict[str, float] = {"manifest": time.perf_counter() - t}
+    for name, run in parts:
+        t = time.perf_counter()
+        run()
+        took[name] = time.perf_counter() - t
     log.info("warmed up in %.2f s (%s)", sum(took.values()), ", ".join(f"{k} {v:.2f} s" for k, v in took.items()))
     return took
 

@@ -6,8 +6,14 @@ copy of the store as the build left it (``DIR/kg`` and ``DIR/kg.cache``), so eac
 first start. Where every worker builds every missing file, the first start's CPU is N times one
 build; with one builder per file (kg.indexcache.load_or_build) the other workers wait and read it.
 
-Run: ``.venv/bin/python bench/serve_first_start.py --store DIR/kg --peer CHECKOUT [--workers 2]`` on a
-store built by ``bench/scale.py --keep DIR`` (copies of it go to a temporary directory beside it).
+A checkout that has ``traitkg index`` (kg/cli/index.py) runs it on its copy first, as the build's
+last step (timed as its own row): its first start then reads every file; a checkout without it
+(the main branch before it) starts on the copy as the loads left it.
+
+Run: ``.venv/bin/python bench/serve_first_start.py --store DIR/kg --peer CHECKOUT [--workers 2]
+[--kinds trees,phenoindex,traitcalls]`` on a store built by ``bench/scale.py --keep DIR`` (copies of
+it go to a temporary directory beside it, or under ``--workdir``); ``--kinds`` copies only those kinds of index files (the
+ones the loads wrote, for a store that has been served since its build).
 """
 
 from __future__ import annotations
@@ -92,17 +98,28 @@ def main() -> None:
     ap.add_argument("--peer", type=Path, required=True, help="the other checkout")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--workdir", type=Path, default=None,
+                    help="where the copies go (default: beside the store; give one for a store not to write beside)")
+    ap.add_argument("--kinds", type=lambda t: set(t.split(",")), default=None,
+                    help="copy only these kinds of index files (default: every file beside the store)")
     args = ap.parse_args()
     codes = {"this": ROOT, "peer": args.peer.resolve()}
     cache = Path(f"{args.store}.cache")
-    work = Path(tempfile.mkdtemp(prefix="first-start-", dir=args.store.parent))
+    work = Path(tempfile.mkdtemp(prefix="first-start-", dir=args.workdir or args.store.parent))
     res: dict[str, dict[str, dict[str, float]]] = {n: {} for n in codes}
     try:
         for name, code in codes.items():
             store = work / name / "kg"
             shutil.copytree(args.store, store)
             if cache.is_dir():
-                shutil.copytree(cache, Path(f"{store}.cache"))
+                shutil.copytree(cache, Path(f"{store}.cache"), ignore=lambda d, names: [
+                    n for n in names if args.kinds is not None and Path(d) == cache and n not in args.kinds])
+            kept = sorted(p.parent.name for p in Path(f"{store}.cache").glob("*/*.npz"))
+            print(f"{name}: index files as built: {', '.join(kept) or 'none'}", flush=True)
+            res[name]["index"] = index_step(code, store)
+            if res[name]["index"]:
+                print(f"index step, {name}: {res[name]['index']['index']:.1f} s, "
+                      f"{res[name]['index']['cpu']:.1f} CPU s", flush=True)
             for which in ("first", "second"):
                 res[name][which] = start(code, store, args.workers, args.timeout)
                 print(f"{which} start, {name}: " + ", ".join(f"{k} {v:.1f}" for k, v in res[name][which].items()),
@@ -112,12 +129,46 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     print(f"\nService start on copies of {args.store} as built (traitkg serve --warm --workers {args.workers}; "
           f"one start each; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    print(f"{'':66}  {'this':>8}  {'peer':>8}  {'peer/this':>9}")
-    for which, label in (("first", "first start (index files missing)"), ("second", "second start (files kept)")):
+    print(f"{'':72}  {'this':>8}  {'peer':>8}  {'peer/this':>9}")
+    nan = float("nan")
+    ix = {n: res[n]["index"].get("index", nan) for n in codes}
+    label = "the build's last step, traitkg index, s"
+    print(f"{label:72}  {ix['this']:8.1f}  {ix['peer']:8.1f}")
+    cx = {n: res[n]["index"].get("cpu", nan) for n in codes}
+    label = "the build's last step, traitkg index: CPU s"
+    print(f"{label:72}  {cx['this']:8.1f}  {cx['peer']:8.1f}")
+    for which, label in (("first", "first start right after the build"), ("second", "second start (files kept)")):
         for k, unit in (("ping", "to the first /ping, s"), ("all ready", f"to all {args.workers} workers ready, s"),
                         ("cpu", "CPU s of parent and workers by then")):
             a, b = res["this"][which][k], res["peer"][which][k]
-            print(f"{label + ': ' + unit:66}  {a:8.1f}  {b:8.1f}  {b / a:8.2f}x")
+            print(f"{label + ': ' + unit:72}  {a:8.1f}  {b:8.1f}  {b / a:8.2f}x")
+    both = {n: (0 if ix[n] != ix[n] else ix[n]) + res[n]["first"]["ping"] for n in codes}
+    print(f"{'index step (where there is one) + first start to /ping, s':72}  {both['this']:8.1f}  {both['peer']:8.1f}  "
+          f"{both['peer'] / both['this']:8.2f}x")
+    cpu = {n: (0 if cx[n] != cx[n] else cx[n]) + res[n]["first"]["cpu"] for n in codes}
+    print(f"{'index step + first start: CPU s':72}  {cpu['this']:8.1f}  {cpu['peer']:8.1f}  "
+          f"{cpu['peer'] / cpu['this']:8.2f}x")
+    for n in codes:
+        print(f"{n}: index step {'ran' if res[n]['index'] else 'not in that checkout'}")
+
+
+def index_step(code: Path, store: Path) -> dict[str, float]:
+    """``traitkg index`` on ``store`` with the checkout ``code`` (its seconds), or ``{}`` where that
+    checkout has no such command."""
+    if not (code / "kg" / "cli" / "index.py").is_file():
+        return {}
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("TRAITKG_CACHE", None)
+    import resource
+
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", "from kg.cli import main; main()", "--store", f"oxigraph:{store}",
+                           "index"], cwd=code, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    took = time.perf_counter() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(done.stdout, flush=True)  # its parts, their seconds and the files each wrote
+    return {"index": took, "cpu": ru1.ru_utime + ru1.ru_stime - ru0.ru_utime - ru0.ru_stime}
 
 
 if __name__ == "__main__":

@@ -26,15 +26,13 @@ True
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
@@ -42,8 +40,10 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from kg.core.faults import crash_point
 from kg.core.graphs import GraphRecord
 from kg.core.store import Store
+from kg.indexlock import build_lock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -135,87 +135,55 @@ class Built(Generic[T]):
 
 
 def load_or_build(path: Path | None, *, kind: str, fmt: int, read: Callable[[dict[str, Any]], T],
-                  build: Callable[[], Built[T]]) -> T:
+                  build: Callable[[], Built[T]],
+                  complete: Callable[[dict[str, Any]], dict[str, np.ndarray] | None] | None = None) -> T:
     """The index kept in ``path``: ``read(arrays)`` of its file, else ``build()``'s value, its
     arrays written to the file. One process builds a missing file at a time: the others wait for
-    :func:`build_lock`, then read the file the builder wrote. Where the lock cannot be taken (no
-    cache directory, a read-only one) the index is built in memory, as each process did before."""
+    :func:`kg.indexlock.build_lock`, then read the file the builder wrote. Where the lock cannot be taken (no
+    cache directory, a read-only one) the index is built in memory, as each process did before.
+
+    ``complete(arrays)`` gives the members an older file of this format lacks (``None`` when it has
+    them all; it must be cheap then): they are added to the file under the same lock, by one
+    process, and the others read the completed file."""
     got = load(path, kind=kind, fmt=fmt)
+    if got is not None and complete is not None and complete(got) is not None:
+        got = _completed(path, kind=kind, fmt=fmt, complete=complete)
     if got is None:
         with build_lock(path, kind) as held:
             got = load(path, kind=kind, fmt=fmt) if held else None  # written while this process waited?
             if got is None:
+                crash_point(f"index:{kind}:building")
+                t0 = time.perf_counter()
                 made = build()
                 if made.arrays is not None:
                     try_save(path, made.arrays, kind=kind, fmt=fmt, meta=made.meta)
+                    log.info("%s index %s: built and written in %.1f s", kind, path, time.perf_counter() - t0)
                 return made.value
+            if complete is not None and complete(got) is not None:  # an older file written meanwhile
+                got = _complete_held(path, got, kind=kind, fmt=fmt, complete=complete)
     return read(got)  # read after the lock is let go: other processes read the file meanwhile
 
 
-@contextmanager
-def build_lock(path: Path | None, kind: str) -> Iterator[bool]:
-    """Held while this process builds the index file ``path``: an exclusive ``flock`` on its
-    :func:`lock_path` (the lock file stays; it holds nothing but the last holder's pid). Yields
-    whether it is held: ``False`` where it cannot be taken (no path, a cache directory this process
-    cannot write, a file system without locks), and the caller builds without it.
-
-    The kernel lets go of a ``flock`` when its holder's file is closed, and so when the holder
-    exits however it exits: a builder killed mid-build (SIGKILL, out of memory) leaves no file and
-    no lock, and the next process takes the lock and builds (tests/kg/test_index_build_lock.py)."""
-    fd = _open_lock(path)
-    if fd is None:
-        yield False
-        return
-    held = False
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            held = True
-        except BlockingIOError:
-            t0 = time.perf_counter()
-            log.info("%s index %s: waiting for the process building it (pid %s)", kind, path, _holder(fd))
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            held = True
-            log.info("%s index %s: waited %.1f s for its builder", kind, path, time.perf_counter() - t0)
-        except OSError as exc:  # e.g. a file system without locks: build without one
-            log.warning("cannot lock %s index %s (%s); building it without a lock", kind, path, exc)
-        if held:
-            try:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-            except OSError:  # opened read-only: the pid is only for the waiters' log line
-                pass
-        yield held
-    finally:
-        os.close(fd)  # lets go of the lock
+def _completed(path: Path | None, *, kind: str, fmt: int,
+               complete: Callable[[dict[str, Any]], dict[str, np.ndarray] | None]) -> dict[str, Any] | None:
+    """The file's arrays with the members ``complete`` adds, written by whichever process holds
+    the build lock first (the others find them written when they get it); ``None`` when the file
+    went meanwhile (the caller builds it)."""
+    with build_lock(path, kind):
+        got = load(path, kind=kind, fmt=fmt)
+        if got is None or complete(got) is None:
+            return got
+        return _complete_held(path, got, kind=kind, fmt=fmt, complete=complete)
 
 
-def lock_path(path: Path) -> Path:
-    """The lock file of the index file ``<cache>/<kind>/<name>``: ``<cache>/.locks/<kind>.<name>.lock``
-    (beside the kinds' directories, not in them: a kind's directory holds its index files only)."""
-    return path.parent.parent / ".locks" / f"{path.parent.name}.{path.name}.lock"
-
-
-def _open_lock(path: Path | None) -> int | None:
-    if path is None:
-        return None
-    lock = lock_path(path)
-    try:
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
-    except OSError:
-        try:  # a lock file another user made: a read-only descriptor takes a flock as well
-            return os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            log.debug("no build lock for %s (%s): building without one", path, exc)
-            return None
-
-
-def _holder(fd: int) -> str:
-    try:
-        return os.pread(fd, 32, 0).decode().strip() or "?"
-    except (OSError, UnicodeDecodeError):
-        return "?"
+def _complete_held(path: Path | None, got: dict[str, Any], *, kind: str, fmt: int,
+                   complete: Callable[[dict[str, Any]], dict[str, np.ndarray] | None]) -> dict[str, Any]:
+    extra = complete(got) or {}
+    out = {**got, **extra}
+    meta = {k: v for k, v in got["__meta__"].items() if k not in ("kind", "format")}
+    try_save(path, {k: v for k, v in out.items() if k != "__meta__"}, kind=kind, fmt=fmt, meta=meta)
+    log.info("%s index %s: completed with %s", kind, path, ", ".join(sorted(extra)))
+    return out
 
 
 # --------------------------------------------------------------------------- strings and lists

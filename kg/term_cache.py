@@ -37,12 +37,14 @@ def open_terms(store: Store) -> TermIndex:
 
     def read(got: dict[str, Any]) -> TermIndex:
         with gc_paused():
-            idx = terms_from_arrays(got)
-        if "nm_key" not in got:  # written before the name index was kept: keep it now (same format)
-            ic.try_save(path, {**{k: v for k, v in got.items() if k != "__meta__"}, **names_arrays(idx, got)},
-                        kind="terms", fmt=FORMAT, meta={k: v for k, v in got["__meta__"].items()
-                                                        if k not in ("kind", "format")})
-        return idx
+            return terms_from_arrays(got)
+
+    def complete(got: dict[str, Any]) -> dict[str, np.ndarray] | None:
+        # a file written before the name index was kept gets it (same format), by one process
+        if "nm_key" in got:
+            return None
+        with gc_paused():
+            return names_arrays(terms_from_arrays(got), got)
 
     def build() -> ic.Built[TermIndex]:
         idx = TermIndex.build(store)
@@ -51,7 +53,7 @@ def open_terms(store: Store) -> TermIndex:
         return ic.Built(idx, terms_arrays(idx),
                         {"graphs": idx.graphs, "held": sorted(idx.held) if idx.held is not None else None})
 
-    return ic.load_or_build(path, kind="terms", fmt=FORMAT, read=read, build=build)
+    return ic.load_or_build(path, kind="terms", fmt=FORMAT, read=read, build=build, complete=complete)
 
 
 def terms_arrays(idx: TermIndex) -> dict[str, np.ndarray]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -320,28 +321,41 @@ def tree_record(store: Store, name: str | None = None) -> GraphRecord:
 def open_tree(store: Store, name: str | None = None, *, parsed: Any = None) -> Tree:
     """The :class:`Tree` for a tree graph: from the disk cache, else built (from ``parsed`` when
     the caller has just parsed it, else from the store's CDAO triples) and cached."""
+    from kg.indexlock import build_lock
+
     rec = tree_record(store, name)
     d = cache_dir(store)
     path = d / f"{cache_key(rec)}.npz" if d else None
-    index = None
-    if path is not None and path.is_file():
-        try:
-            index = TreeIndex.load(path)
-            index.meta["source"] = "cache"
-        except Exception as exc:  # a damaged cache file is rebuilt, never trusted
-            log.warning("tree index cache %s unreadable (%s); rebuilding", path, exc)
+    index = _load_index(path)
     if index is None:
-        if parsed is not None:
-            index = TreeIndex.from_parsed(parsed, {"graph": rec.iri, "sha256": rec.sha256})
-        else:
-            index = index_from_store(store, rec)
-        if path is not None:
-            try:
-                index.save(path)
-            except OSError as exc:
-                log.warning("cannot write tree index cache %s: %s", path, exc)
-        index.meta["source"] = "built"
+        with build_lock(path, "trees") as held:  # one process builds a missing file; the others read it
+            index = _load_index(path) if held else None
+            if index is None:
+                t0 = time.perf_counter()
+                if parsed is not None:
+                    index = TreeIndex.from_parsed(parsed, {"graph": rec.iri, "sha256": rec.sha256})
+                else:
+                    index = index_from_store(store, rec)
+                if path is not None:
+                    try:
+                        index.save(path)
+                        log.info("trees index %s: built and written in %.1f s", path, time.perf_counter() - t0)
+                    except OSError as exc:
+                        log.warning("cannot write tree index cache %s: %s", path, exc)
+                index.meta["source"] = "built"
     return Tree(rec.name, index, rec)
+
+
+def _load_index(path: Path | None) -> TreeIndex | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        index = TreeIndex.load(path)
+        index.meta["source"] = "cache"
+        return index
+    except Exception as exc:  # a damaged cache file is rebuilt, never trusted
+        log.warning("tree index cache %s unreadable (%s); rebuilding", path, exc)
+        return None
 
 
 def cached_tree(store: Store, cache: dict[Any, Any], name: str | None = None) -> Tree:

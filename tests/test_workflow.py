@@ -49,13 +49,17 @@ def test_sample_workflow_builds_a_release_and_reruns_only_what_changed(tmp_path)
     first = run(cfg, results)
     assert jobs(first) == {"fetch": 6, "load_ontology": 1, "load_taxonomy": 1, "load_tree": 1, "load_phenotypes": 1,
                            "load_predictions": 1, "load_key": 1, "reason": 1, "infer": 1, "comparative": 1,
-                           "hypothesize": 1, "export": 1, "all": 1}
+                           "hypothesize": 1, "export": 1, "index": 1, "all": 1}
     release = json.loads((results / "release/release.json").read_text())
     kinds = sorted(e["graph"].split("/graph/")[1].split("/")[0] for e in release["graphs"])
     assert kinds == ["closure", "closure", "comparative", "hypotheses", "inference", "key", "manifest", "ontology",
                      "phenotypes", "prediction-summary", "predictions", "taxonomy", "tree"]
     assert "| tree | sample |" in (results / "release/README.md").read_text()
     assert json.loads((results / "reports/inference.json").read_text())["kind"] == "inference"
+    index = json.loads((results / "reports/index.json").read_text())  # the last step: what a server start reads
+    kinds = {f.split("/")[0] for part in index["parts"] for f in part["written"]}
+    assert {"terms", "termlabels", "stateinfo", "traitpages", "summarypages"} <= kinds
+    assert {p.parent.name for p in (results / "store.cache").glob("*/*.npz")} >= kinds | {"trees", "phenoindex"}
 
     again = run(cfg, results)
     assert jobs(again) == {} and "Nothing to be done" in again.stdout + again.stderr
@@ -65,7 +69,7 @@ def test_sample_workflow_builds_a_release_and_reruns_only_what_changed(tmp_path)
     # the tree and what depends on it (OTU and prediction taxon names resolve against trees; the
     # ancestral states are on it); ontologies, closure and key stay
     assert jobs(changed) == {"fetch": 1, "load_tree": 1, "load_phenotypes": 1, "load_predictions": 1, "infer": 1,
-                             "comparative": 1, "hypothesize": 1, "export": 1, "all": 1}
+                             "comparative": 1, "hypothesize": 1, "export": 1, "index": 1, "all": 1}
     trees = [e for e in json.loads((results / "release/release.json").read_text())["graphs"] if "/graph/tree/" in e["graph"]]
     assert len(trees) == 2  # the new version beside the old one: every intermediate result versioned
 
@@ -113,7 +117,7 @@ def test_slurm_profile_dry_run_spreads_rules_with_one_store_writer(tmp_path):
     res = {rule: dict(kv.split("=", 1) for kv in re.search(r"resources: (.*)", body).group(1).split(", "))
            for rule, body in blocks.items() if "resources:" in body}
     writers = {"load_ontology", "reason", "load_taxonomy", "load_tree", "load_phenotypes", "infer",
-               "load_predictions", "load_key", "comparative", "hypothesize", "export"}
+               "load_predictions", "load_key", "comparative", "hypothesize", "export", "index"}
     assert {r for r, kv in res.items() if kv.get("store") == "1"} == writers
     assert "store" not in res["fetch"]  # fetching spreads over the nodes
     assert res["load_predictions"]["mem_mb"] == "16000" and res["load_predictions"]["cpus_per_task"] == "4"

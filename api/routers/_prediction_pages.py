@@ -144,6 +144,15 @@ class SummaryPages:
         return ic.load_or_build(path, kind="summarypages", fmt=FORMAT, read=read, build=build)
 
 
+def open_summary_pages(kg: Any, views: dict, encode: Callable[[Any], Encoder]) -> SummaryPages | None:
+    """The encoded summaries of ``kg`` now (from their file, else built and written), kept in
+    ``views``; ``None`` for a store without prediction batches."""
+    if not kg.graphs(kind="predictions"):
+        return None
+    got = views[KEY] = SummaryPages.open(kg, encode(kg))
+    return got
+
+
 def summary_pages(app: Any, encode: Callable[[Any], Encoder], *, wait: bool = False) -> SummaryPages | None:
     """The server's encoded summaries (``encode(kg)``: the encoder for a KG): built now with
     ``wait`` (``serve --warm``), else ``None`` until a background build (started by the first
@@ -154,10 +163,9 @@ def summary_pages(app: Any, encode: Callable[[Any], Encoder], *, wait: bool = Fa
         return got
     kg = app.state.kg
     if wait:
-        if kg is None or not kg.graphs(kind="predictions"):
+        if kg is None:
             return None
-        got = views[KEY] = SummaryPages.open(kg, encode(kg))
-        return got
+        return open_summary_pages(kg, views, encode)
     if KEY + ("started",) in views:
         return None
     with _STARTED:

@@ -220,7 +220,7 @@ NOT_CAPABILITIES: dict[str, str] = {
        for k in ("images", "key", "ontology", "phenotypes", "predictions", "rdf", "taxonomy", "tree")},
     "closure": "ontology maintenance", "drop": "graph management", "export": "release export",
     "import": "release import", "fetch": "downloads", "graphs diff": "graph management", "release diff": "releases",
-    "demo": "the demo", "serve": "starts the server", "capabilities": "this table", "key generate": "key authoring",
+    "demo": "the demo", "serve": "starts the server", "index": "a build's last step (index files for serve)", "capabilities": "this table", "key generate": "key authoring",
     "key link": "key authoring", "key list": "part of Keys", "key show": "part of Keys", "key validate": "part of Keys",
     "ontology catalog": "ontology maintenance", "ontology check": "ontology maintenance",
     "ontology diff": "ontology maintenance", "predictions accuracy": "model evaluation (Python, CLI)",

@@ -27,7 +27,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, query_timeout:
     import uvicorn
 
     from api.settings import Settings
+    from kg.indexlock import wait_limit
 
+    wait_limit()  # a bad TRAITKG_INDEX_WAIT fails here, in one line, not in a worker's first wait
     selector = ctx.find_root().obj["selector"]
     os.environ["TRAITKG_STORE"] = selector
     owner = None

@@ -49,18 +49,17 @@ def open_index(store: Store, parts: Mapping[str, GraphPart] | None = None) -> Ph
 
     def read(got: dict[str, Any]) -> PhenotypeIndex:
         with gc_paused():
-            idx = index_from_arrays(got, ph, cl)
-        if "st_state" not in got:  # written before each state's taxa were kept: keep them now (same format)
-            ic.try_save(path, {**{k: v for k, v in got.items() if k != "__meta__"},
-                               **CellTable(ic.strings(got), got).state_taxa_arrays()},
-                        kind="phenoindex", fmt=INDEX_FORMAT)
-        return idx
+            return index_from_arrays(got, ph, cl)
+
+    def complete(got: dict[str, Any]) -> dict[str, np.ndarray] | None:
+        # a file written before each state's taxa were kept gets them (same format), by one process
+        return None if "st_state" in got else CellTable(ic.strings(got), got).state_taxa_arrays()
 
     def build() -> ic.Built[PhenotypeIndex]:
         idx = PhenotypeIndex.build(store, parts)  # nothing worth keeping for a store without phenotypes
         return ic.Built(idx, index_arrays(idx) if idx.phenotype_graphs else None)
 
-    return ic.load_or_build(path, kind="phenoindex", fmt=INDEX_FORMAT, read=read, build=build)
+    return ic.load_or_build(path, kind="phenoindex", fmt=INDEX_FORMAT, read=read, build=build, complete=complete)
 
 
 def open_calls(store: Store, index: Callable[[], PhenotypeIndex]) -> Mapping[tuple[str, str, str], Call]:
@@ -69,19 +68,16 @@ def open_calls(store: Store, index: Callable[[], PhenotypeIndex]) -> Mapping[tup
     ph, cl = dependencies(store)
     path = ic.path_for(store, "traitcalls", ic.graphs_key(ph + cl, CALLS_FORMAT, RULES))
 
-    def read(got: dict[str, Any]) -> Mapping[tuple[str, str, str], Call]:
-        table = CallTable(got)
-        if "by_code" not in got:  # written before the sort orders were kept: keep them now (same format)
-            ic.try_save(path, {**{k: v for k, v in got.items() if k != "__meta__"}, **table.orders()},
-                        kind="traitcalls", fmt=CALLS_FORMAT)
-        return table
+    def complete(got: dict[str, Any]) -> dict[str, np.ndarray] | None:
+        # a file written before the sort orders were kept gets them (same format), by one process
+        return None if "by_code" in got else call_orders(got)
 
     def build() -> ic.Built[Mapping[tuple[str, str, str], Call]]:
         with gc_paused():
             calls = compute_calls(index())
         return ic.Built(calls, calls_arrays(calls) if ph else None)
 
-    return ic.load_or_build(path, kind="traitcalls", fmt=CALLS_FORMAT, read=read, build=build)
+    return ic.load_or_build(path, kind="traitcalls", fmt=CALLS_FORMAT, read=CallTable, build=build, complete=complete)
 
 
 # --------------------------------------------------------------------------- the index as arrays

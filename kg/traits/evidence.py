@@ -37,7 +37,7 @@ def state_info(store: Store, cache: dict[str, Any], states: set[str]) -> Mapping
     :class:`StateInfo`, which makes a state's entry when asked)."""
     if "state_info" not in cache:
         cache["state_info"] = ic.load_or_build(_info_path(store), kind="stateinfo", fmt=FORMAT, read=StateInfo,
-                                               build=lambda: _build_state_info(store))
+                                               build=lambda: _build_state_info(store), complete=_texts_missing)
     return cache["state_info"]
 
 
@@ -59,17 +59,20 @@ def _build_state_info(store: Store) -> ic.Built[Mapping[str, dict[str, Any]]]:
     return ic.Built(StateInfo(arrays), arrays)  # the builder answers as a process reading the file does
 
 
+def _texts_missing(got: dict[str, Any]) -> dict[str, np.ndarray] | None:
+    """The states' JSON texts, for a file written before it kept them (same format; added by one process)."""
+    return None if "json_utf8" in got else _json_arrays(StateInfo(got))
+
+
 def state_json(store: Store, cache: dict[str, Any]) -> Mapping[str, str]:
-    """State -> its :func:`state_info` entry as JSON text: read from the states' file when it keeps
-    them (decoded when asked), else encoded here, all at once, and added to the file."""
+    """State -> its :func:`state_info` entry as JSON text: read from the states' file (decoded when
+    asked; a file written before it kept them gets them when it is opened), else encoded here."""
     if "state_json" not in cache:
         info = state_info(store, cache, set())
         if isinstance(info, StateInfo) and info.texts is not None:
             cache["state_json"] = info.texts
         else:
             cache["state_json"] = {s: json.dumps(d, ensure_ascii=False, default=str) for s, d in info.items()}
-            if isinstance(info, StateInfo):  # a file written before the texts were kept in it (same format)
-                ic.try_save(_info_path(store), {**info.arrays, **_json_arrays(info)}, kind="stateinfo", fmt=FORMAT)
     return cache["state_json"]
 
 

@@ -11,10 +11,7 @@ A taxon's summaries are then one small bound query, whatever the number of predi
 
 from __future__ import annotations
 
-import io
 import json
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,7 +23,7 @@ import pyarrow.compute as pc
 from kg.core.bulk import load_chunks
 from kg.core.graphs import TKG, XSD, GraphRecord, derived_sha, load_graph
 from kg.core.ids import PREDICTION_NS
-from kg.core.store import OxigraphStore, RdfFormat, Store
+from kg.core.store import Store
 from ontologies.units import UNITS, factor
 
 KIND = "prediction-summary"
@@ -240,65 +237,6 @@ def _text(lines: pa.Array) -> bytes:
     return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
 
 
-class ChunkReader(io.RawIOBase):
-    """A binary stream over ``(bytes, triples)`` chunks, made by a thread of their own while the
-    store's bulk loader parses the ones before (the loader reads the stream as one input: one load,
-    its memory its own batches and :data:`AHEAD` chunks); ``triples`` is the count of the chunks
-    read so far; an error of the producer is raised to the reader."""
-
-    AHEAD = 2
-
-    def __init__(self, chunks: Iterator[tuple[bytes, int]]) -> None:
-        super().__init__()
-        self._buf = memoryview(b"")
-        self.triples = 0
-        self._queue: queue.Queue = queue.Queue(self.AHEAD)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._produce, args=(chunks,), daemon=True, name="summary-ntriples")
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self, chunks: Iterator[tuple[bytes, int]]) -> None:
-        try:
-            for item in chunks:
-                if not self._put(item):
-                    return
-            self._put(None)
-        except BaseException as exc:  # noqa: BLE001 (handed to the reader)
-            self._put(exc)
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        while not len(self._buf):
-            nxt = self._queue.get()
-            if nxt is None:
-                self._queue.put(None)  # later reads see the end too
-                return 0
-            if isinstance(nxt, BaseException):
-                raise nxt
-            self._buf = memoryview(nxt[0])
-            self.triples += nxt[1]
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        super().close()
-
-
 def _camel(key: str) -> str:
     return {"mean": "mean", "n": "n", "sd": "sd", "se": "se", "min": "min", "max": "max", "q25": "q25", "median": "median",
             "q75": "q75", "mean_confidence": "meanConfidence"}[key]
@@ -314,12 +252,7 @@ def write_summaries(store: Store, batch: GraphRecord, df: pd.DataFrame | None, k
 
     def writer(graph: str) -> int:
         cont, cat = frames() if frames is not None else summarise(df, kinds or {})
-        chunks = summary_ntriples(cont, cat, prefix, batch.iri)
-        if isinstance(store, OxigraphStore):  # the embedded engine: one bulk load of the whole stream
-            with ChunkReader(chunks) as reader:
-                store.load_file(io.BufferedReader(reader, 1 << 20), RdfFormat.N_TRIPLES, graph, lenient=True)
-                return reader.triples
-        return load_chunks(store, chunks, graph)
+        return load_chunks(store, summary_ntriples(cont, cat, prefix, batch.iri), graph)
 
     return load_graph(store, kind=KIND, name=batch.name, version=batch.version, writer=writer, source="derived",
                       sha256=derived_sha([batch], params), byte_size=0, loader="prediction-summary",

@@ -1,10 +1,8 @@
 """The summary graph's N-Triples (built a column at a time with Arrow) hold the triples a plain
-per-node writer gives, and one bulk load of the whole stream (the embedded store's path) writes
-the graph chunked loads write."""
+per-node writer gives."""
 
 from __future__ import annotations
 
-import io
 import json
 import math
 
@@ -13,10 +11,8 @@ import pandas as pd
 import pyoxigraph as ox
 import pytest
 
-from kg.core.bulk import load_chunks
 from kg.core.graphs import TKG, XSD
-from kg.core.store import RdfFormat, open_store
-from kg.predictions.summary import NUMERIC, ChunkReader, summarise, summary_ntriples
+from kg.predictions.summary import NUMERIC, summarise, summary_ntriples
 
 OBO = "http://purl.obolibrary.org/obo/"
 PREFIX = "https://w3id.org/traitkg/prediction/m/1/summary/"
@@ -90,26 +86,3 @@ def test_the_column_writer_gives_the_per_node_triples(chunk):
     got = list(ox.parse(text, format=ox.RdfFormat.N_TRIPLES))
     assert len(got) == n == len(set(got))
     assert _canonical(got) == _canonical(_reference(cont, cat))
-
-def test_one_streamed_bulk_load_writes_what_chunked_loads_write(tmp_path):
-    df, kinds = _frame()
-    cont, cat = summarise(df, kinds)
-    g = "https://w3id.org/traitkg/graph/prediction-summary/m/1"
-    disk, mem = open_store(f"oxigraph:{tmp_path / 's'}"), open_store("oxigraph:")
-    with ChunkReader(summary_ntriples(cont, cat, PREFIX, BATCH, chunk=5)) as reader:
-
-        disk.load_file(io.BufferedReader(reader, 64), RdfFormat.N_TRIPLES, g, lenient=True)
-        streamed = reader.triples
-    chunked = load_chunks(mem, summary_ntriples(cont, cat, PREFIX, BATCH, chunk=5), g)
-    assert streamed == chunked == disk.count(g) == mem.count(g)
-    assert {str(q) for q in disk.quads(graph=g)} == {str(q) for q in mem.quads(graph=g)}
-
-def test_an_error_while_making_the_chunks_reaches_the_load(tmp_path):
-    def chunks():
-        yield b"<http://x/a> <http://x/p> <http://x/b> .\n", 1
-        raise RuntimeError("made up by the test")
-
-    store = open_store(f"oxigraph:{tmp_path / 's'}")
-
-    with pytest.raises(Exception, match="made up by the test"), ChunkReader(chunks()) as reader:
-        store.load_file(io.BufferedReader(reader, 64), RdfFormat.N_TRIPLES, "http://x/g", lenient=True)

@@ -8,7 +8,11 @@ bucket, and per-row 64-bit image hashes (the image count)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,11 @@ from loaders._prediction_rows import positions
 from loaders._table_io import shown
 
 BUCKET_ROWS = 250_000
+SPILL_PREFIX = "tkg-pred-"
+_LOCK = ".owner.lock"
+#: a spill folder without its lock file (made by a version before the lock, or killed between
+#: making the folder and locking it) is left alone this long before a sweep removes it
+UNLOCKED_GRACE_S = 3600
 STORED_CELL = 1000
 _OBO = "http://purl.obolibrary.org/obo/"
 _SUMMARY_COLS = ["taxon_iri", "trait_iri", "region", "unit", "num", "conf", "value", "trait"]
@@ -40,6 +49,66 @@ def _arrow(s: pd.Series) -> pa.Array:
     if pa.types.is_null(arr.type):  # no rows
         arr = pa.array([], pa.string())
     return arr.cast(pa.string()) if arr.type != pa.string() else arr
+
+
+class SpillDir:
+    """A load's spill folder ``$TMPDIR/tkg-pred-*``, held with an exclusive ``flock`` on its lock
+    file while the load lives. The lock goes with the process however it ends (a SIGKILL too), so
+    :func:`sweep` (run when the next one is made) can tell a dead load's folder from a live one."""
+
+    def __init__(self, root: str | None = None) -> None:
+        sweep(root)
+        self.name = tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=root)
+        tmp = os.path.join(self.name, _LOCK + ".new")  # locked before a sweep can see it under its name
+        self._fd = os.open(tmp, os.O_CREAT | os.O_RDWR, 0o600)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        os.rename(tmp, os.path.join(self.name, _LOCK))
+
+    def cleanup(self) -> None:
+        if self._fd < 0:
+            return
+        shutil.rmtree(self.name, ignore_errors=True)
+        os.close(self._fd)
+        self._fd = -1
+
+
+def sweep(root: str | None = None) -> list[str]:
+    """Remove the spill folders of prediction loads that died (killed, out of memory) in ``root``
+    (default: the temporary directory): a folder whose lock no live process holds; one without a
+    lock file once it is :data:`UNLOCKED_GRACE_S` old. Returns the folders removed."""
+    base = root or tempfile.gettempdir()
+    removed = []
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(SPILL_PREFIX)]
+    except OSError:
+        return removed
+    for n in names:
+        path = os.path.join(base, n)
+        lock = os.path.join(path, _LOCK)
+        try:
+            if not os.path.isdir(path) or os.path.islink(path):
+                continue
+            fd = os.open(lock, os.O_RDWR)
+        except FileNotFoundError:
+            try:
+                if time.time() - os.stat(path).st_mtime > UNLOCKED_GRACE_S:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+            except OSError:
+                pass
+            continue
+        except OSError:
+            continue
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                continue  # a live load holds it
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def buckets_of(taxon_rows: dict[str, int]) -> dict[str, int]:
@@ -65,7 +134,7 @@ class Pass:
         self.rows = rows  # spill the per-image columns too (for the Parquet side table)
         self.raw_of_bad = raw_of_bad
         self.raw: dict[int, dict[str, str]] = {}
-        self.tmp = tempfile.TemporaryDirectory(prefix="tkg-pred-")
+        self.tmp = SpillDir()
         self.writers: dict[int, Any] = {}
         self.images: list[np.ndarray] = []
         self.kept = 0
@@ -203,4 +272,4 @@ def _row_group(t: pa.Table) -> pa.RecordBatch:
         t.column("row").combine_chunks(), t.column("k").combine_chunks()], schema=SCHEMA)
 
 
-__all__ = ["BUCKET_ROWS", "Pass", "buckets_of", "summaries_and_rows"]
+__all__ = ["BUCKET_ROWS", "Pass", "SpillDir", "buckets_of", "summaries_and_rows", "sweep"]

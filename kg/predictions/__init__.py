@@ -32,6 +32,32 @@ if TYPE_CHECKING:  # pandas is imported where a table is made: a server's start 
     import pandas as pd
 
 
+class _Resolving:
+    """:func:`kg.core.names.resolver` of a store, read by a thread of its own from now on;
+    :meth:`result` waits for it (and raises what it raised)."""
+
+    def __init__(self, store: Store) -> None:
+        import threading
+
+        self._out: list[Any] = []
+        self._thread = threading.Thread(target=self._run, args=(store,), daemon=True, name="taxon-names")
+        self._thread.start()
+
+    def _run(self, store: Store) -> None:
+        from kg.core.names import resolver
+
+        try:
+            self._out.append(resolver(store))
+        except BaseException as exc:  # noqa: BLE001 (raised by result())
+            self._out.append(exc)
+
+    def result(self) -> Any:
+        self._thread.join()
+        if isinstance(self._out[0], BaseException):
+            raise self._out[0]
+        return self._out[0]
+
+
 class Predictions:
     """Prediction batches in one store: load, query, summarise, check."""
 
@@ -63,11 +89,12 @@ class Predictions:
 
         src = Source.resolve(path)
         m = loader.Mapping.read(mapping) if isinstance(mapping, (str, Path)) else mapping
+        names = _Resolving(self.store)  # the store's taxa are read while the table is (the engine lets go of the GIL)
         scan = loader.scan_table(src, m, fmt=fmt, encoding=encoding,  # first pass: checks, names, kinds
                                  **({"chunk": chunk_rows} if chunk_rows else {}))
         terms = self._terms() if any(t and ":" not in t for t in scan.traits) else None
         lk = link(self.store, None, taxa_names=[x for x in scan.taxa if x], trait_names=list(scan.traits), terms=terms,
-                  trait_labels=scan.mapping.trait_labels, new_taxa=new_taxa)
+                  trait_labels=scan.mapping.trait_labels, new_taxa=new_taxa, resolve=names.result())
         report = loader.load(self.store, src, scan=scan, taxa=lk.taxa, traits=lk.traits, model=model,
                              model_version=model_version, batch=batch, lenient=lenient, name=name,
                              encoding=encoding, rows=rows, summary=summary, **options)

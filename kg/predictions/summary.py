@@ -11,13 +11,14 @@ A taxon's summaries are then one small bound query, whatever the number of predi
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kg.core.bulk import load_chunks
 from kg.core.graphs import TKG, XSD, GraphRecord, derived_sha, load_graph
@@ -155,23 +156,35 @@ def _lit(text: str) -> str:
 SUMMARY_CHUNK = 25_000  # summary nodes per N-Triples chunk (about 350k triples: a bulk load's memory grows with its chunk)
 
 
-def _lits(values: list[Any]) -> list[str]:
-    out = {v: _lit(str(v)) for v in set(values)}
-    return [out[v] for v in values]
+def _iris(values: list[str], *, wrap: Callable[[str], str] = lambda v: f"<{v}>") -> pa.Array:
+    """A column of terms, each distinct value written once (a batch names a few thousand taxa)."""
+    uniq = {v: wrap(v) for v in set(values)}
+    return pa.array([uniq[v] for v in values], pa.string())
 
 
-def _emit(lines: list[str], subj: list[str], objects: list[str], pred: str, mask: Any = None) -> None:
-    """One predicate's lines for a chunk of subjects (where ``mask`` holds)."""
-    if mask is None:
-        lines.extend(f"{s}{pred}{o} ." for s, o in zip(subj, objects))
-    else:
-        lines.extend(f"{s}{pred}{o} ." for s, o, k in zip(subj, objects, mask) if k)
+def _lines(subj: pa.Array, pred: str, objects: pa.Array | str, mask: Any = None) -> pa.Array:
+    """One predicate's N-Triples lines (each ending in ``" .\\n"``) for the subjects where ``mask`` holds."""
+    if mask is not None:
+        mask = pa.array(np.asarray(mask, dtype=bool))
+        subj = subj.filter(mask)
+        objects = objects.filter(mask) if isinstance(objects, pa.Array) else objects
+    return pc.binary_join_element_wise(subj, pred, objects, " .\n", "")
+
+
+def _doubles(vals: np.ndarray, ok: np.ndarray, *, integer: bool) -> pa.Array:
+    """Typed literals of the values, null where not ``ok`` (Arrow's shortest round-trip form of a
+    double: the same value as Python's ``repr``, and the engine keeps doubles as values)."""
+    arr = pa.array(np.where(ok, vals, 0.0))
+    text = arr.cast(pa.int64()).cast(pa.string()) if integer else arr.cast(pa.string())
+    lit = pc.binary_join_element_wise('"', text, f'"^^<{XSD}{"integer" if integer else "double"}>', "")
+    return pc.if_else(pa.array(ok), lit, pa.scalar(None, pa.string()))
 
 
 def summary_ntriples(cont: pd.DataFrame, cat: pd.DataFrame, prefix: str, batch_graph: str, *,
                      chunk: int = SUMMARY_CHUNK) -> Iterator[tuple[bytes, int]]:
     """N-Triples chunks of the summary nodes (``(bytes, triples)``, :data:`SUMMARY_CHUNK` nodes
-    each), built a column at a time (a summary's lines in any order: N-Triples lines stand alone)."""
+    each), built a column at a time with Arrow's string kernels (a summary's lines in any order:
+    N-Triples lines stand alone); terms are written once per distinct value."""
     P = lambda x: f" <{TKG}{x}> "  # noqa: E731
     typ = " <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
     i = 0
@@ -180,39 +193,48 @@ def summary_ntriples(cont: pd.DataFrame, cat: pd.DataFrame, prefix: str, batch_g
         for start in range(0, len(frame), chunk):
             part = frame.iloc[start:start + chunk]
             m = len(part)
-            subj = [f"<{prefix}{j}>" for j in range(i + 1, i + m + 1)]
+            nums = pa.array(np.arange(i + 1, i + m + 1, dtype=np.int64)).cast(pa.string())
+            subj = pc.binary_join_element_wise(f"<{prefix}", nums, ">", "")
             i += m
-            lines: list[str] = []
-            emit = functools.partial(_emit, lines, subj)
-            emit([f"<{TKG}PredictionSummary>"] * m, typ)
-            emit([f"<{batch_graph}>"] * m, P("summaryOf"))
-            emit([f"<{t}>" for t in part["taxon_iri"].tolist()], P("taxon"))
-            emit([f"<{t}>" for t in part["trait_iri"].tolist()], P("trait"))
-            emit([kind_lit] * m, P("traitKind"))
+            cols: list[pa.Array] = [
+                _lines(subj, typ, f"<{TKG}PredictionSummary>"),
+                _lines(subj, P("summaryOf"), f"<{batch_graph}>"),
+                _lines(subj, P("taxon"), _iris(part["taxon_iri"].tolist())),
+                _lines(subj, P("trait"), _iris(part["trait_iri"].tolist())),
+                _lines(subj, P("traitKind"), kind_lit)]
             for key in NUMERIC:
                 if key not in part:
                     continue
                 vals = part[key].to_numpy(dtype=float)
                 ok = np.isfinite(vals)
-                if key == "n":
-                    emit([f'"{int(v)}"^^<{XSD}integer>' if k else "" for v, k in zip(vals.tolist(), ok)], P("n"), ok)
-                else:
-                    emit([f'"{v!r}"^^<{XSD}double>' if k else "" for v, k in zip(vals.tolist(), ok)],
-                         P(_camel(key)), ok)
+                cols.append(_lines(subj, P(_camel(key)), _doubles(vals, ok, integer=key == "n"), ok))
             if "region" in part:
                 reg = part["region"].fillna("").astype(str).tolist()
-                emit(_lits(reg), P("region"), [bool(r) for r in reg])
+                cols.append(_lines(subj, P("region"), _iris(reg, wrap=_lit), [bool(r) for r in reg]))
             if "regions" in part:
-                for s_, regs in zip(subj, part["regions"].tolist()):
-                    if isinstance(regs, list):
-                        lines.extend(f"{s_}{P('pooledRegion')}{_lit(str(r))} ." for r in regs)
+                pooled = [(s_, r) for s_, regs in zip(range(m), part["regions"].tolist()) if isinstance(regs, list)
+                          for r in regs]
+                if pooled:
+                    idx = pa.array([s_ for s_, _ in pooled], pa.int64())
+                    cols.append(_lines(subj.take(idx), P("pooledRegion"), _iris([str(r) for _, r in pooled], wrap=_lit)))
             if kind == "continuous" and "unit" in part:
                 units = part["unit"].fillna("").astype(str).tolist()
-                emit([f"<{_OBO}{u.replace(':', '_')}>" for u in units], P("unit"), [bool(u) for u in units])
+                cols.append(_lines(subj, P("unit"), _iris(units, wrap=lambda u: f"<{_OBO}{u.replace(':', '_')}>"),
+                                   [bool(u) for u in units]))
             if kind == "categorical":
-                emit([_lit(json.dumps(st, ensure_ascii=False)) for st in part["states"].tolist()], P("stateCounts"))
-                emit(_lits(part["mode"].tolist()), P("mostFrequentState"))
-            yield ("\n".join(lines) + "\n").encode(), len(lines)
+                cols.append(_lines(subj, P("stateCounts"),
+                                   pa.array([_lit(json.dumps(st, ensure_ascii=False)) for st in part["states"].tolist()],
+                                            pa.string())))
+                cols.append(_lines(subj, P("mostFrequentState"), _iris([str(v) for v in part["mode"].tolist()], wrap=_lit)))
+            yield b"".join(_text(c) for c in cols), sum(len(c) for c in cols)
+
+
+def _text(lines: pa.Array) -> bytes:
+    """The concatenated text of a string array (its data buffer between its first and last offsets)."""
+    if not len(lines):
+        return b""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1 + lines.offset)[lines.offset:]
+    return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
 
 
 def _camel(key: str) -> str:

@@ -147,9 +147,15 @@ def write_predictions(d: Path, predicted: list[str], rows: int, rng: np.random.G
     return out
 
 
-def make_inputs(d: Path, fraction: float, shared: Path, seed: int = 28) -> ScaleInputs:
+def make_inputs(d: Path, fraction: float, shared: Path, seed: int = 28,
+                prediction_fraction: float | None = None) -> ScaleInputs:
+    """The inputs at ``fraction``; ``prediction_fraction`` (default: ``fraction``) sizes the
+    predicted taxa and prediction rows alone, over the same taxonomy and tree."""
     rng = np.random.default_rng(seed)
     tips, n_taxa, rows = sizes(fraction)
+    if prediction_fraction is not None:
+        _, n_taxa, rows = sizes(prediction_fraction)
+        n_taxa = min(n_taxa, tips)
     cls = _classification(shared, tips, rng)
     tax = d / "taxonomy.csv"
     write_taxonomy(tax, cls)

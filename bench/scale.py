@@ -39,10 +39,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from _scale_data import make_inputs, sizes
+from _scale_data import MODEL_VERSIONS, make_inputs, sizes
 from _scale_steps import (
     EXE,
     FLOOR_COMPRESSION,
+    FLOOR_DUMP_S,
     PY,
     Step,
     cli,
@@ -64,13 +65,15 @@ AFTER_STEPS = ("export", "queries", "start")
 
 
 def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
-          save: Path | None = None, wanted: frozenset[str] = frozenset(BUILD_STEPS)) -> tuple[list[Step], Path, object]:
+          save: Path | None = None, wanted: frozenset[str] = frozenset(BUILD_STEPS),
+          prediction_fraction: float | None = None,
+          versions: frozenset[str] | None = None) -> tuple[list[Step], Path, object]:
     store_dir = work / "kg"
     sel = f"oxigraph:{store_dir}"
     steps: list[Step] = []
     warm_bytecode(ROOT)
     t0 = time.perf_counter()
-    inp = make_inputs(work, fraction, SHARED, seed)
+    inp = make_inputs(work, fraction, SHARED, seed, prediction_fraction)
     steps.append(Step("make inputs (seeded)", time.perf_counter() - t0, 0, False, ""))
     print(f"inputs: {inp.tips:,} tips, {inp.taxa:,} predicted taxa, {inp.rows:,} rows "
           f"({', '.join(f'v{v}: {n:,}' for v, _, n in inp.tables)}) in {steps[0].seconds:.1f} s", flush=True)
@@ -88,10 +91,12 @@ def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
         st = steps[-1]
         # the floor right away, of the graphs as this step left them (the build's timings are unaffected)
         st.floor_s, st.floor_rss, st.quads, _ = floor(store_dir, st.graphs, work)
+        dump_s = FLOOR_DUMP_S[0]
         if side is not None and side.is_file():
             st.floor_s += parquet_floor(side, work)[0]
         print(f"  {name}: {dt:.1f} s, peak RSS {rss / MB:,.0f} MB, bar {'yes' if bar else 'no'}; floor "
-              f"{st.floor_s:.1f} s ({st.seconds / max(st.floor_s, 1e-9):.2f}x), {st.floor_rss / MB:,.0f} MB, {st.quads:,} quads",
+              f"{st.floor_s:.1f} s ({st.seconds / max(st.floor_s, 1e-9):.2f}x), {st.floor_rss / MB:,.0f} MB, {st.quads:,} quads "
+              f"(its graphs' dump before it, untimed: {dump_s:.1f} s); load avg {os.getloadavg()[0]:.1f}",
               flush=True)
 
     if "ontologies" in wanted and reuse is not None and (reuse / "steps.json").is_file():
@@ -117,6 +122,8 @@ def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
         step(f"load tree ({inp.tips:,} tips)", "load", "tree", str(inp.tree), "--format", "newick", "--name", "scale")
     if "predictions" in wanted:
         for ver, path, n in inp.tables:
+            if versions is not None and ver not in versions:
+                continue
             step(f"load predictions v{ver} ({n:,} rows)", "load", "predictions", str(path), "--model",
                  "bioclip-traits", "--model-version", ver,
                  side=Path(f"{store_dir}.tables") / "predictions" / "bioclip-traits" / f"{ver}.parquet")
@@ -135,9 +142,11 @@ def build(work: Path, fraction: float, seed: int, reuse: Path | None = None,
 START_WORKERS = 2  # as the issue's service bench starts it
 
 
-def service_start(store_dir: Path, tree_tips: list[str], workers: int = START_WORKERS) -> dict[str, float]:
+def service_start(store_dir: Path, tree_tips: list[str], workers: int = START_WORKERS,
+                  timeout: float = 900.0) -> dict[str, float]:
     """Seconds from `traitkg serve --warm --workers N` to the first /ping answer, then the first MRCA
-    request; ``cpu``: the CPU seconds of the whole service run (parent and workers, start to stop)."""
+    request; ``cpu``: the CPU seconds of the whole service run (parent and workers, start to stop).
+    A service with no /ping answer after ``timeout`` seconds is stopped and reported as failed."""
     import resource
 
     import httpx
@@ -159,6 +168,8 @@ def service_start(store_dir: Path, tree_tips: list[str], workers: int = START_WO
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(proc.stderr.read().decode()[-2000:])
+            if time.perf_counter() - t0 > timeout:
+                raise RuntimeError(f"no /ping answer after {timeout:.0f} s (stopped)")
             try:
                 if httpx.get(f"{base}/ping", timeout=1).status_code == 200:
                     break
@@ -177,6 +188,11 @@ def service_start(store_dir: Path, tree_tips: list[str], workers: int = START_WO
         proc.wait(60)
     return {"ready": ready, "first mrca": first, "second mrca": second, "cpu": children_cpu() - cpu0,
             "workers": workers}
+
+
+def _store_quads(store_dir: Path) -> int:
+    """Quads in the store, by the manifest (the sum of its graphs' triples)."""
+    return sum(graph_list(f"oxigraph:{store_dir}").values())
 
 
 def _steps_arg(text: str) -> frozenset[str]:
@@ -205,7 +221,21 @@ def main() -> None:
                     help="keep a copy of the store after the ontology steps (and their figures) here")
     ap.add_argument("--ontology-store", type=Path, default=None,
                     help="start from a store saved by --save-ontology-store; its ontology figures are reported")
+    ap.add_argument("--prediction-fraction", type=float, default=None, metavar="F",
+                    help="size the predicted taxa and prediction rows at F instead of --fraction (same taxonomy and "
+                         "tree); printed in the headings")
+    ap.add_argument("--prediction-versions", default=None, metavar="LIST",
+                    help="load only these model versions' batches (comma-separated, of "
+                         + ", ".join(MODEL_VERSIONS) + "; default: all)")
+    ap.add_argument("--no-store-floor", action="store_true",
+                    help="skip the whole store's floor (a dump and one bulk load of every quad: at fraction 1 as long "
+                         "as the build's largest steps together); the whole-build ratio is then not printed")
     a = ap.parse_args()
+    versions = None
+    if a.prediction_versions is not None:
+        versions = frozenset(v.strip() for v in a.prediction_versions.split(",") if v.strip())
+        if not versions or versions - set(MODEL_VERSIONS):
+            ap.error(f"--prediction-versions {a.prediction_versions}: choose from {', '.join(MODEL_VERSIONS)}")
     if a.keep is not None:
         if a.keep.exists() and any(a.keep.iterdir()):
             ap.error(f"--keep {a.keep}: not empty")
@@ -214,7 +244,14 @@ def main() -> None:
     else:
         work = Path(tempfile.mkdtemp(prefix="tkg-scale-", dir=a.workdir))
     tips, taxa, rows = sizes(a.fraction)
-    print(f"scale bench, fraction {a.fraction}: {tips:,} tips, {taxa:,} taxa, {rows:,} rows; work {work}; "
+    pred_note = ""
+    if a.prediction_fraction is not None:
+        _, taxa, rows = sizes(a.prediction_fraction)
+        taxa = min(taxa, tips)
+        pred_note = f" (predictions at fraction {a.prediction_fraction})"
+    if versions is not None:
+        pred_note += f" (prediction batches loaded: {', '.join(sorted(versions))})"
+    print(f"scale bench, fraction {a.fraction}: {tips:,} tips, {taxa:,} taxa, {rows:,} rows{pred_note}; work {work}; "
           f"steps {','.join(x for x in BUILD_STEPS + AFTER_STEPS if x in a.steps)}; "
           f"load avg {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
     t_exp = t_dump = t_dump0 = t_dump1 = float("nan")
@@ -227,13 +264,17 @@ def main() -> None:
     try:
         t_build = time.perf_counter()
         steps, store_dir, inp = build(work, a.fraction, a.seed, a.ontology_store, a.save_ontology_store,
-                                      a.steps & frozenset(BUILD_STEPS))
+                                      a.steps & frozenset(BUILD_STEPS), a.prediction_fraction, versions)
         t_build = time.perf_counter() - t_build
         store_size = du(store_dir)
         store_comp = sst_compression(store_dir)
-        print("floor of the whole store ...", flush=True)
-        f_s, f_rss, f_quads, f_size = floor(store_dir, ["*"], work)
-        floor_comp = dict(FLOOR_COMPRESSION)
+        if a.no_store_floor:
+            f_s, f_rss, f_quads, f_size = float("nan"), 0, _store_quads(store_dir), 0
+            floor_comp: dict[str, int] = {}
+        else:
+            print("floor of the whole store ...", flush=True)
+            f_s, f_rss, f_quads, f_size = floor(store_dir, ["*"], work)
+            floor_comp = dict(FLOOR_COMPRESSION)
         if "export" in a.steps:
             exp_dir = work / "release"
             try:
@@ -295,7 +336,8 @@ def main() -> None:
         rows_out.append(["export (traitkg export) vs raw Store.dump (same run; mean of one before, one after)",
                          t_exp, t_dump, t_exp / t_dump,
                          round(rss_exp / MB), round(rss_dump / MB), f_quads, "yes" if bar_exp else "no"])
-    table(f"Scale build, fraction {a.fraction} ({tips:,} tips, {taxa:,} taxa, {rows:,} prediction rows), on disk, "
+    table(f"Scale build, fraction {a.fraction} ({tips:,} tips, {taxa:,} taxa, {rows:,} prediction rows{pred_note}), "
+          "on disk, "
           f"{os.cpu_count()} cores; floor = raw pyoxigraph bulk_load of the same quads into a fresh store "
           "(+ a raw pyarrow write of the same rows for a prediction batch's Parquet side table)",
           ["step", "traitkg s", "floor s", "ratio", "peak RSS MB", "floor RSS MB", "quads", "bar"], rows_out)

@@ -170,7 +170,7 @@ class TreeIndex:
     def prepare(self) -> TreeIndex:
         """Have the label table ready now (a service does it at start-up, so that no request pays
         for it; an index read from its file has it already). Lookups build it on first use otherwise."""
-        self._labels()
+        self._labels().prepare()
         return self
 
     def lookup(self, name: str | int) -> int:

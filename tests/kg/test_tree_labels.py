@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kg.core.errors import NotFound, ValidationError
-from kg.tree_labels import AMBIGUOUS, LabelTable, label_hashes, normalise_label
+from kg.tree_labels import AMBIGUOUS, BUCKETED, Buckets, LabelTable, label_hashes, normalise_label
 from kg.treeindex import FORMAT, TreeIndex
 from loaders.newick_grammar import parse_newick
 
@@ -131,3 +131,43 @@ def test_a_damaged_index_file_is_rebuilt_not_mapped(tmp_path, toy):
         assert t.index.meta["source"] == "built" and t.index.names == good.names
         assert TreeIndex.load(path).names == good.names  # written again, whole
     g.close()
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=300, unique=True),
+       st.lists(st.integers(-(2**63), 2**63 - 1), max_size=40), st.integers(1, 4))
+def test_bucketed_probes_answer_as_a_whole_array_search(values, extra, spread):
+    """The buckets' search finds the row np.searchsorted finds, present hashes or not, at the
+    extremes of the 64-bit range and in buckets of one, many or no hashes."""
+    table = np.sort(np.asarray(values, dtype=np.int64)) // spread * spread  # clusters in few buckets
+    table = np.unique(table)
+    q = np.asarray(values[:40] + extra + [-(2**63), 2**63 - 1, 0], dtype=np.int64)
+    for b in (Buckets(table, min_len=2), Buckets(table)):
+        at, hit = b.probe(table, q)
+        if len(table):
+            want = np.minimum(np.searchsorted(table, q), len(table) - 1)
+            assert at.tolist() == want.tolist()
+            assert hit.tolist() == (table[want] == q).tolist()
+        else:
+            assert not hit.any()
+    assert Buckets(table, min_len=2).bits == (min(24, max(1, len(table).bit_length() - 3)) if len(table) >= 2 else 0)
+
+
+def test_a_large_table_finds_every_label_through_its_buckets(tmp_path):
+    """A tree with more labels than the bucketed threshold: every tip by its label as written and
+    normalised, labels that are not there, an ambiguous one, before and after the index file."""
+    n = BUCKETED + 5000
+    tips = [f"Genus{i // 7}_sp{i}" for i in range(n)] + ["Twin_a", "Twin a"]
+    newick = "(" + ",".join(f"{x}:1" for x in tips) + ")root;"
+    fresh = TreeIndex.from_parsed(parse_newick(newick))
+    back = TreeIndex.load(fresh.save(tmp_path / "big.npz")).prepare()
+    for ix in (fresh, back):
+        table = ix._labels()
+        ids = ix.ids(tips[:n])
+        assert [ix.names[i] for i in ids.tolist()] == tips[:n]
+        rnd = np.random.default_rng(5).choice(n, 500, replace=False).tolist()
+        assert [ix.find(tips[i].replace("_", " ")) for i in rnd] == ids[rnd].tolist()
+        assert ix.find("Genus0_sp999999") is None and ix.find("nope at all") is None
+        with pytest.raises(ValidationError, match="ambiguous"):
+            ix.find("Twin a")
+        assert table._buckets["x"].bits > 0

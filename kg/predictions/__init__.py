@@ -51,6 +51,10 @@ class _Resolving:
         except BaseException as exc:  # noqa: BLE001 (raised by result())
             self._out.append(exc)
 
+    def wait(self) -> None:
+        """Until the thread has let go of the store (whatever it read or raised)."""
+        self._thread.join()
+
     def result(self) -> Any:
         self._thread.join()
         if isinstance(self._out[0], BaseException):
@@ -90,9 +94,13 @@ class Predictions:
         src = Source.resolve(path)
         m = loader.Mapping.read(mapping) if isinstance(mapping, (str, Path)) else mapping
         names = _Resolving(self.store)  # the store's taxa are read while the table is (the engine lets go of the GIL)
-        scan = loader.scan_table(src, m, fmt=fmt, encoding=encoding,  # first pass: checks, names, kinds
-                                 **({"chunk": chunk_rows} if chunk_rows else {}))
-        terms = self._terms() if any(t and ":" not in t for t in scan.traits) else None
+        try:
+            scan = loader.scan_table(src, m, fmt=fmt, encoding=encoding,  # first pass: checks, names, kinds
+                                     **({"chunk": chunk_rows} if chunk_rows else {}))
+            terms = self._terms() if any(t and ":" not in t for t in scan.traits) else None
+        except BaseException:  # a bad table: no thread may still hold the store when the error leaves here
+            names.wait()  # (the caller closes the store next; a reader left behind keeps it open in this process)
+            raise
         lk = link(self.store, None, taxa_names=[x for x in scan.taxa if x], trait_names=list(scan.traits), terms=terms,
                   trait_labels=scan.mapping.trait_labels, new_taxa=new_taxa, resolve=names.result())
         report = loader.load(self.store, src, scan=scan, taxa=lk.taxa, traits=lk.traits, model=model,

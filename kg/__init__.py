@@ -197,6 +197,7 @@ class KnowledgeGraph:
         the callback has stages: :func:`kg.core.bulk.stage`)."""
         from kg.core.bulk import stage
         from kg.core.sources import Source
+        from kg.taxon_names import keep, tips_share
         from kg.trees import open_tree
         from loaders import loader_for
 
@@ -207,6 +208,7 @@ class KnowledgeGraph:
         self.invalidate()
         parsed = getattr(report, "parsed", None)
         if report.status == "loaded" and parsed is not None:
+            keep(self.store, report.graph, tips_share(parsed))  # its names: no resolver reads the tree back
             bar = stage(progress, "index", "tree")
             if bar:
                 bar(0, 1)
@@ -220,10 +222,14 @@ class KnowledgeGraph:
         """Load a classification table (CSV/TSV: rank columns, optional synonyms, ids and common
         names). Options: ``columns`` (role -> column, e.g. ``{"order": "ORDER1", "ott": "OTT_ID"}``),
         ``delimiter``, ``lenient`` (see :mod:`loaders.taxonomy` and docs/formats/taxonomy.md)."""
+        from kg.taxon_names import keep, taxa_share
         from loaders import taxonomy
 
         report = taxonomy.load(self.store, path, name=name, version=version, **options)
         self.invalidate()
+        table = report.__dict__.pop("parsed", None)  # the table is let go with this call
+        if report.status == "loaded" and table is not None:
+            keep(self.store, report.graph, taxa_share(table))  # its names: no resolver reads the taxonomy back
         return report
 
     def tree(self, name: str | None = None) -> Any:
@@ -236,10 +242,11 @@ class KnowledgeGraph:
         """Resolve taxon names to taxon nodes; one :class:`kg.core.names.NameMatch` per name, never
         an error for the batch. With ``tree``, resolve against that tree's tips."""
         from kg.core.names import resolver
+        from kg.taxon_names import store_resolver
 
         key = ("resolver", tree)
         if key not in self._cache:
-            self._cache[key] = resolver(self.store, tree=self.tree(tree) if tree else None)
+            self._cache[key] = resolver(self.store, tree=self.tree(tree)) if tree else store_resolver(self.store)
         return self._cache[key].resolve([names] if isinstance(names, str) else list(names), fuzzy=fuzzy)
 
     # phenotypes and traits ---------------------------------------------------------------------
@@ -247,6 +254,7 @@ class KnowledgeGraph:
                         **options: Any) -> list[LoadReport]:
         """Load Phenex NeXML matrices (files or directories), one ``phenotypes`` graph per file."""
         from kg.phenoindex import part_from_ntriples
+        from kg.taxon_names import store_resolver
         from loaders import phenex
 
         parts = {}  # what the phenotype index reads from each graph written, from its N-Triples (no read-back)
@@ -254,6 +262,7 @@ class KnowledgeGraph:
         def keep(graph: str, data: bytes) -> None:
             parts[graph] = part_from_ntriples(data)
 
+        options.setdefault("resolver", store_resolver(self.store))
         reports = phenex.load_many(self.store, [paths] if isinstance(paths, (str, Path)) else list(paths),
                                    lenient=lenient, progress=progress, on_written=keep, **options)
         self.invalidate()

@@ -397,6 +397,7 @@ def load(store: Store, source: str | Path | Source, *, name: str | None = None, 
 
         return load_chunks(store, _counted(ntriples_chunks(table), len(table), write_progress), graph)
 
+    rep.parsed = table  # type: ignore[attr-defined]  # the facade keeps the taxa's names from it
     return ingest(store, src, kind=KIND, name=name or slug(src.stem), version=version, loader="taxonomy",
                   writer=write, parameters=params, report=rep, counted=True)
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kg.core.bulk import gc_paused
 from kg.core.graphs import BASE, TKG
 
 TAXON_NS = BASE + "taxon/"
@@ -104,6 +105,24 @@ def _key(name: str) -> str:
     return normalise_name(name).casefold()
 
 
+#: a blob of names joined by NUL in which some name is changed by :func:`normalise_name` (white space
+#: other than single inner spaces, or an underscore)
+_NOT_NORMAL = re.compile(r"[^\S ]|_|  |\0 | \0|^ | $")
+
+
+def _keys(names: list[str]) -> list[str]:
+    """:func:`_key` of many names: where none needs normalising, one ``casefold`` of them all
+    (2.8M names of a full taxonomy: a fraction of a second instead of seconds).
+
+    >>> _keys(["Danio rerio", "ABC"]), _keys(["Danio_rerio", " x "])
+    (['danio rerio', 'abc'], ['danio rerio', 'x'])
+    """
+    blob = "\0".join(names)
+    if names and blob.count("\0") == len(names) - 1 and not _NOT_NORMAL.search(blob):
+        return blob.casefold().split("\0")
+    return [_key(n) for n in names]
+
+
 def clean_name(name: str) -> tuple[str, list[str]]:
     """Strip qualifiers (``cf.``, ``aff.``, ``sp.``) and a trailing authority; returns the
     cleaned name and what was removed.
@@ -127,7 +146,9 @@ def clean_name(name: str) -> tuple[str, list[str]]:
 
 
 @dataclass
-class _Taxon:
+class TaxonName:
+    """One name of a resolver's universe: a taxon's IRI, its name and rank (``None``: unknown)."""
+
     iri: str
     name: str
     rank: str | None = None
@@ -136,29 +157,35 @@ class _Taxon:
 class Resolver:
     """Name -> taxon resolution over a fixed universe of taxa, synonyms and external ids.
 
-    >>> r = Resolver([_Taxon(taxon_iri("Danio rerio"), "Danio rerio", "species"),
-    ...               _Taxon(taxon_iri("Danio"), "Danio", "genus")], synonyms={"Brachydanio rerio": [taxon_iri("Danio rerio")]})
+    >>> r = Resolver([TaxonName(taxon_iri("Danio rerio"), "Danio rerio", "species"),
+    ...               TaxonName(taxon_iri("Danio"), "Danio", "genus")], synonyms={"Brachydanio rerio": [taxon_iri("Danio rerio")]})
     >>> [(m.status, m.method) for m in r.resolve(["danio  rerio", "Brachydanio rerio", "Danio sp.", "Danio reriio", "Homo"])]
     [('matched', 'exact'), ('matched', 'synonym'), ('approximate', 'genus'), ('approximate', 'genus'), ('unmatched', None)]
     """
 
-    def __init__(self, taxa: list[_Taxon], *, synonyms: dict[str, list[str]] | None = None,
+    def __init__(self, taxa: list[TaxonName], *, synonyms: dict[str, list[str]] | None = None,
                  external: dict[str, list[str]] | None = None, fuzzy_cutoff: float = 88.0) -> None:
-        self.taxa = {t.iri: t for t in taxa}
-        self.exact: dict[str, list[str]] = {}
-        for t in taxa:
-            lst = self.exact.setdefault(_key(t.name), [])
-            if t.iri not in lst:
-                lst.append(t.iri)
-        self.synonyms: dict[str, list[str]] = {}
-        for syn, iris in (synonyms or {}).items():
-            lst = self.synonyms.setdefault(_key(syn), [])
-            lst.extend(i for i in iris if i not in lst)
-        self.external = {k: list(dict.fromkeys(v)) for k, v in (external or {}).items()}
-        self.genera: dict[str, str] = {}
-        for t in taxa:
-            if t.rank == "genus" or (t.rank is None and " " not in t.name):
-                self.genera.setdefault(_key(t.name), t.iri)
+        with gc_paused():  # millions of small lists and dicts: the collector's passes would cost more
+            self.taxa = {t.iri: t for t in taxa}
+            keys = _keys([t.name for t in taxa])
+            pairs = dict.fromkeys(zip(keys, [t.iri for t in taxa]))  # distinct (key, taxon), first seen first
+            if len(pairs) == len(dict.fromkeys(keys)):  # the usual universe: one taxon a name
+                self.exact: dict[str, list[str]] = {k: [i] for k, i in pairs}
+            else:
+                self.exact = {}
+                for k, i in pairs:
+                    lst = self.exact.get(k)
+                    if lst is None:
+                        self.exact[k] = [i]
+                    else:
+                        lst.append(i)
+            self.synonyms: dict[str, list[str]] = {}
+            for syn, iris in (synonyms or {}).items():
+                lst = self.synonyms.setdefault(_key(syn), [])
+                lst.extend(i for i in iris if i not in lst)
+            self.external = {k: list(dict.fromkeys(v)) for k, v in (external or {}).items()}
+            genera = [(k, t.iri) for k, t in zip(keys, taxa) if t.rank == "genus" or (t.rank is None and " " not in t.name)]
+            self.genera: dict[str, str] = dict(reversed(genera))  # the first taxon of a key
         self.fuzzy_cutoff = fuzzy_cutoff
         self._choices = list(self.exact)
         self._near: dict[str, tuple[float, list[int]]] = {}  # key -> (cutoff, names that may reach it)
@@ -302,36 +329,65 @@ _TIPS_QUERY = """SELECT DISTINCT ?t ?l WHERE { ?n <http://purl.obolibrary.org/ob
   <http://www.w3.org/2000/01/rdf-schema#label> ?l }"""
 
 
-def resolver(store: Any, *, tree: Any = None, fuzzy_cutoff: float = 88.0) -> Resolver:
-    """A :class:`Resolver` over the taxa in the store (taxonomy graphs and tree tips), or, with
-    ``tree`` (a :class:`kg.trees.Tree`), over that tree's tips and their genera."""
+@dataclass
+class NameUniverse:
+    """What a store's resolver reads: its named taxa, then the tree tips not among them (``taxa``),
+    the synonyms (name -> taxa) and the external ids (IRI -> taxa)."""
+
+    taxa: list[TaxonName]
+    synonyms: dict[str, list[str]]
+    external: dict[str, list[str]]
+
+
+def _read_links(store: Any) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     syn: dict[str, list[str]] = {}
     for t, s in store.select(_SYN_QUERY, union_default_graph=True).rows:
         syn.setdefault(s.value, []).append(t.value)
     ext: dict[str, list[str]] = {}
     for t, x in store.select(_EXT_QUERY, union_default_graph=True).rows:
         ext.setdefault(x.value, []).append(t.value)
-    taxa: list[_Taxon] = []
-    if tree is None:
-        for t, name, rank in store.select(_TAXA_QUERY, union_default_graph=True).rows:
-            taxa.append(_Taxon(t.value, name.value, rank.value if rank is not None else None))
-        known = {t.iri for t in taxa}
-        for t, label in store.select(_TIPS_QUERY, union_default_graph=True).rows:
-            if t.value not in known:
-                known.add(t.value)
-                taxa.append(_Taxon(t.value, normalise_name(label.value), None))
+    return syn, ext
+
+
+def read_universe(store: Any) -> NameUniverse:
+    """A store's :class:`NameUniverse`, read through SPARQL over the union of its graphs (every
+    taxon and tip each time: :func:`kg.taxon_names.universe` keeps it per graph version instead)."""
+    syn, ext = _read_links(store)
+    taxa: list[TaxonName] = []
+    for t, name, rank in store.select(_TAXA_QUERY, union_default_graph=True).rows:
+        taxa.append(TaxonName(t.value, name.value, rank.value if rank is not None else None))
+    known = {t.iri for t in taxa}
+    for t, label in store.select(_TIPS_QUERY, union_default_graph=True).rows:
+        if t.value not in known:
+            known.add(t.value)
+            taxa.append(TaxonName(t.value, normalise_name(label.value), None))
+    return NameUniverse(taxa, syn, ext)
+
+
+def resolver(store: Any, *, tree: Any = None, fuzzy_cutoff: float = 88.0,
+             universe: NameUniverse | None = None) -> Resolver:
+    """A :class:`Resolver` over the taxa in the store (taxonomy graphs and tree tips), or, with
+    ``tree`` (a :class:`kg.trees.Tree`), over that tree's tips and their genera. ``universe``: the
+    store's names when the caller has them (:func:`kg.taxon_names.universe`), else they are read
+    here (:func:`read_universe`)."""
+    if universe is None and tree is not None:
+        syn, ext = _read_links(store)  # the tree gives the taxa
     else:
+        universe = universe if universe is not None else read_universe(store)
+        syn, ext, taxa = universe.synonyms, universe.external, universe.taxa
+    if tree is not None:
         ix = tree.index
         genera: set[str] = set()
+        taxa = []
         for i in ix.tips.tolist():
             nm = normalise_name(ix.names[i])
             if not nm:
                 continue
             words = nm.split(" ")
-            taxa.append(_Taxon(taxon_iri(nm), nm, "species" if len(words) >= 2 else None))
+            taxa.append(TaxonName(taxon_iri(nm), nm, "species" if len(words) >= 2 else None))
             if len(words) >= 2:
                 genera.add(words[0])
-        taxa.extend(_Taxon(taxon_iri(g), g, "genus") for g in sorted(genera))
+        taxa.extend(TaxonName(taxon_iri(g), g, "genus") for g in sorted(genera))
         keep = {t.iri for t in taxa}
         syn = {s: [i for i in iris if i in keep] for s, iris in syn.items()}
         ext = {x: [i for i in iris if i in keep] for x, iris in ext.items()}

@@ -85,8 +85,8 @@ class Keys:
         written to a derived ``keylinks`` graph. Returns a :class:`kg.keys.link.LinkResult`."""
         from dataclasses import replace
 
-        from kg.core.names import resolver
         from kg.keys.link import link_keys
+        from kg.taxon_names import store_resolver
         from kg.terms import TermIndex
         from kg.traits import Traits
 
@@ -96,7 +96,7 @@ class Keys:
         if "terms" not in self._cache:
             self._cache["terms"] = TermIndex.build(self.store)
         if ("resolver", None) not in self._cache:
-            self._cache[("resolver", None)] = resolver(self.store)
+            self._cache[("resolver", None)] = store_resolver(self.store)
         res = link_keys(self.store, keys, terms=self._cache["terms"], resolver=self._cache[("resolver", None)],
                         traits=Traits(self.store, self._cache),
                         name=name or (infos[0].ref.replace("/", "-") if ref else "all-keys"))

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pandas is imported where a table is made: a server's start 
 
 
 class _Resolving:
-    """:func:`kg.core.names.resolver` of a store, read by a thread of its own from now on;
+    """:func:`kg.taxon_names.store_resolver` of a store, read by a thread of its own from now on;
     :meth:`result` waits for it (and raises what it raised)."""
 
     def __init__(self, store: Store) -> None:
@@ -44,10 +44,10 @@ class _Resolving:
         self._thread.start()
 
     def _run(self, store: Store) -> None:
-        from kg.core.names import resolver
+        from kg.taxon_names import store_resolver
 
         try:
-            self._out.append(resolver(store))
+            self._out.append(store_resolver(store))
         except BaseException as exc:  # noqa: BLE001 (raised by result())
             self._out.append(exc)
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from kg.core.names import normalise_name, resolver, taxon_iri
+from kg.core.names import normalise_name, taxon_iri
+from kg.taxon_names import store_resolver
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def _looks_like_id(text: str) -> bool:
 def link_taxa(store: Any, names: list[str], *, new_taxa: bool = False, resolve: Any = None) -> tuple[dict[str, str], list[str]]:
     """Exact resolution of the distinct names; with ``new_taxa`` unknown names get their own
     taxon IRI (:func:`kg.core.names.taxon_iri`) instead of being rejected."""
-    res = resolve or resolver(store)
+    res = resolve or store_resolver(store)
     out: dict[str, str] = {}
     notes: list[str] = []
     minted: list[str] = []

@@ -11,7 +11,7 @@ from typing import Any
 from kg.core.bulk import gc_paused
 from kg.core.errors import SourceNotFound, ValidationError
 from kg.core.graphs import slug
-from kg.core.names import normalise_name
+from kg.core.names import Resolver, normalise_name
 from kg.core.sources import Source
 from kg.core.store import RdfFormat, Store
 from loaders._base import Progress, ingest
@@ -133,12 +133,14 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = False,
               progress: Progress | None = None, on_written: Callable[[str, bytes], Any] | None = None,
-              **options: Any) -> list[LoadReport]:
+              resolver: Resolver | None = None, **options: Any) -> list[LoadReport]:
     """Load many files (directories are searched for ``*.xml``), one graph per matrix.
 
     Each file loads atomically; ontology terms are looked up once for the whole batch. The
     first bad file raises (files before it stay loaded, each complete). ``on_written(graph,
-    data)`` is called (in the writing thread) for each graph written, with the N-Triples it holds."""
+    data)`` is called (in the writing thread) for each graph written, with the N-Triples it holds.
+    ``resolver``: the OTUs' names are resolved by it (default: :func:`kg.core.names.resolver` of the
+    store, read through SPARQL; the facade passes the one kept beside the store)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kg.core.names import resolver as make_resolver
@@ -147,7 +149,7 @@ def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = Fals
     if options.get("name") and len(files) != 1:
         raise ValidationError(f"a graph name ({options['name']!r}) applies to one file; {len(files)} files given")
     known = ontology_classes(store)
-    resolver = make_resolver(store)
+    resolver = resolver if resolver is not None else make_resolver(store)
     memo: dict = {}
     version = options.get("version")
     reports: list[LoadReport] = []

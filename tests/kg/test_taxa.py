@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kg.core.names import Resolver, _Taxon, clean_name, normalise_name, taxon_iri
+from kg.core.names import Resolver, TaxonName, clean_name, normalise_name, taxon_iri
 from loaders import taxonomy
 
 
@@ -84,8 +84,8 @@ def test_resolve_against_the_store(toy_kg):
 
 
 def test_fuzzy_and_ambiguous():
-    r = Resolver([_Taxon("urn:a", "Aus bus", "species"), _Taxon("urn:b", "Aus bus", "species"),
-                  _Taxon("urn:c", "Corydoras paleatus", "species"), _Taxon("urn:e", "Eus fus", "species")])
+    r = Resolver([TaxonName("urn:a", "Aus bus", "species"), TaxonName("urn:b", "Aus bus", "species"),
+                  TaxonName("urn:c", "Corydoras paleatus", "species"), TaxonName("urn:e", "Eus fus", "species")])
     amb = r.resolve_one("Aus bus")
     assert amb.status == "ambiguous" and {c["taxon"] for c in amb.candidates} == {"urn:a", "urn:b"}
     fz = r.resolve_one("Corydoras paleatvs")
@@ -131,8 +131,8 @@ def _fish_resolver(shared) -> Resolver:
     """A resolver over the shared fish classification's species and genera (~12,000 names)."""
     with open(shared / "fishtree" / "PFC_short_classification.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    taxa = [_Taxon(taxon_iri(r["genus.species"]), r["genus.species"], "species") for r in rows]
-    taxa += [_Taxon(taxon_iri(g), g, "genus") for g in sorted({r["genus"] for r in rows})]
+    taxa = [TaxonName(taxon_iri(r["genus.species"]), r["genus.species"], "species") for r in rows]
+    taxa += [TaxonName(taxon_iri(g), g, "genus") for g in sorted({r["genus"] for r in rows})]
     return Resolver(taxa)
 
 
@@ -160,7 +160,7 @@ def test_prefetch_never_changes_an_answer(names):
     universe = ["Aus bus", "Aus bys", "Abus cus", "Corydoras paleatus", "Eus fus", "Aus", "Bus", "Aus busa"]
 
     def make() -> Resolver:
-        return Resolver([_Taxon(f"urn:{i}", n, "genus" if " " not in n else "species") for i, n in enumerate(universe)])
+        return Resolver([TaxonName(f"urn:{i}", n, "genus" if " " not in n else "species") for i, n in enumerate(universe)])
 
     plain = make()
     assert [m.to_dict() for m in make().resolve(names)] == [plain.resolve_one(n).to_dict() for n in names]

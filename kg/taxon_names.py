@@ -1,0 +1,286 @@
+"""Taxon names kept beside the store, one file per graph version: what every name resolver reads.
+
+A resolver (:func:`kg.core.names.resolver`) needs every taxon's name and rank, every tree tip's
+label, the synonyms and the external ids. Read through SPARQL joins over the union of the graphs
+(:func:`kg.core.names.read_universe`), that is every taxon and tip again on every load: 212.9 s at
+2.78M taxa, 532 s of a 539 s prediction load on the 2.4M-tip store. Here each graph's share is read
+with one-pattern queries, whose answers the engine writes as TSV (no Python object per term), once
+per graph version, and kept in ``<store>.cache/taxonnames/<key>.npz``
+(:mod:`kg.indexcache`: one builder per file, a new version of a graph gives a new key). The
+union's joins (a taxon typed in one graph and named in another) are made in memory, so the names
+are those the SPARQL reading finds. A load that adds a batch of predictions reads that one graph's
+share (index lookups that find nothing) and the files of the others.
+
+What is read from each graph: subjects typed ``tkg:Taxon``; ``dwc:scientificName``,
+``dwc:taxonRank``, ``tkg:synonym`` and ``skos:exactMatch`` pairs; tree tips (a node's
+``cdao:has_Taxon`` and ``rdfs:label``, both in that graph, as the tree loader writes them). Graphs
+the manifest does not list (its own graph, one written through SPARQL UPDATE by hand) and the
+embedded store's default graph are read each time, not kept. Blank-node subjects are left out: a
+taxon without an IRI cannot be linked to.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from kg import indexcache as ic
+from kg.core.bulk import gc_paused
+from kg.core.graphs import list_graphs
+from kg.core.names import (
+    DWC,
+    SKOS_EXACT,
+    TKG_SYNONYM,
+    TKG_TAXON,
+    NameUniverse,
+    Resolver,
+    TaxonName,
+    normalise_name,
+    resolver,
+    taxon_iris,
+)
+from kg.core.store import NamedNode, Store
+from kg.core.store.base import tsv_value
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+KIND = "taxonnames"
+UNIVERSE_KIND = "taxonuniverse"
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+_RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+_HAS_TAXON = "http://purl.obolibrary.org/obo/CDAO_0000187"
+#: member -> the predicate of its (subject, object) pairs
+_PAIRS = {"name": DWC + "scientificName", "rank": DWC + "taxonRank", "synonym": TKG_SYNONYM,
+          "external": SKOS_EXACT}
+_MEMBERS = ("typed", *_PAIRS, "tip")
+
+
+def _query(select: str, body: str, graph: bool) -> str:
+    return f"SELECT {select} WHERE {{ GRAPH ?g {{ {body} }} }}" if graph else f"SELECT {select} WHERE {{ {body} }}"
+
+
+def _rows(text: str) -> list[list[str]]:
+    """The rows of a SPARQL TSV answer as values; rows naming a blank node are left out."""
+    out = []
+    for line in text.split("\n")[1:]:
+        if line:
+            terms = line.split("\t")
+            if not any(t.startswith("_:") for t in terms):
+                out.append([tsv_value(t) for t in terms])
+    return out
+
+
+@dataclass
+class GraphNames:
+    """One graph's share: ``typed`` (the taxa), and per member of ``_PAIRS`` and ``tip`` (taxon,
+    tip label) the subjects and objects of its pairs, as two lists of one length."""
+
+    typed: list[str]
+    pairs: dict[str, tuple[list[str], list[str]]]
+
+    @classmethod
+    def read(cls, store: Store, graph: str | None) -> GraphNames:
+        """Read from ``graph`` (``None``: the default graph alone)."""
+        bind = {"g": NamedNode(graph)} if graph is not None else None
+
+        def rows(select: str, body: str) -> list[list[str]]:
+            return _rows(store.select_tsv(_query(select, body, graph is not None), bind))
+
+        def columns(rows: list[list[str]]) -> tuple[list[str], list[str]]:
+            return [r[0] for r in rows], [r[1] for r in rows]
+
+        typed = [r[0] for r in rows("?s", f"?s <{_RDF_TYPE}> <{TKG_TAXON}>")]
+        pairs = {m: columns(rows("?s ?o", f"?s <{p}> ?o")) for m, p in _PAIRS.items()}
+        pairs["tip"] = columns(rows("?s ?o", f"?n <{_HAS_TAXON}> ?s . ?n <{_RDFS_LABEL}> ?o"))
+        return cls(typed, pairs)
+
+    @classmethod
+    def of(cls, typed: list[str] | None = None, **pairs: tuple[list[str], list[str]]) -> GraphNames:
+        """A share as a loader knows it from what it wrote (members not named are empty)."""
+        unknown = set(pairs) - set(_MEMBERS)
+        if unknown:
+            raise TypeError(f"not a member of a graph's taxon names: {sorted(unknown)}")
+        return cls(list(typed or []), {m: pairs.get(m, ([], [])) for m in _MEMBERS[1:]})
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        st = ic.StringTable()
+        out = {"typed": st.ids(self.typed)}
+        for m, (subjects, objects) in self.pairs.items():
+            out[m] = np.stack([st.ids(subjects), st.ids(objects)]) if subjects else np.zeros((2, 0), np.int64)
+        return {**out, **st.arrays()}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, Any]) -> GraphNames:
+        table = ic.strings(arrays)
+        typed = table[arrays["typed"]].tolist()
+        pairs = {m: (table[arrays[m][0]].tolist(), table[arrays[m][1]].tolist()) for m in _MEMBERS[1:]}
+        return cls(typed, pairs)
+
+    def __len__(self) -> int:
+        return len(self.typed) + sum(len(s) for s, _ in self.pairs.values())
+
+
+def _share_arrays(store: Store, graph: str, record: Any) -> dict[str, Any]:
+    """A recorded graph's share as the arrays of its file (mapped), read from the graph and written
+    when there is none."""
+    path = ic.path_for(store, KIND, ic.graphs_key([record], FORMAT))
+
+    def build() -> ic.Built[dict[str, Any]]:
+        arrays = GraphNames.read(store, graph).arrays()
+        return ic.Built(arrays, arrays, {"graph": graph, "version": record.version})
+
+    return ic.load_or_build(path, kind=KIND, fmt=FORMAT, read=lambda a: a, build=build)
+
+
+def graph_names(store: Store, graph: str, record: Any = None) -> GraphNames:
+    """One graph's share, from its file when ``record`` (its manifest entry) names a version kept."""
+    if record is None:
+        return GraphNames.read(store, graph)
+    return GraphNames.from_arrays(_share_arrays(store, graph, record))
+
+
+def taxa_share(table: Any) -> GraphNames:
+    """The share of a taxonomy graph from the table its loader wrote it from
+    (:class:`loaders._taxon_table.TaxonTable`, written by :func:`loaders._taxon_table.ntriples_chunks`):
+    what :meth:`GraphNames.read` reads back from that graph, without reading it."""
+    iris = taxon_iris(table.names)
+    ranks = [table.ranks[r] for r in table.rank]
+    syn = [(iris[i], x) for i, xs in table.synonyms.items() for x in xs]
+    ext = [(iris[i], x) for i, xs in table.external.items() for x in dict.fromkeys(xs)]
+    return GraphNames.of(iris, name=(iris, list(table.names)), rank=(iris, ranks),
+                         synonym=([t for t, _ in syn], [x for _, x in syn]),
+                         external=([t for t, _ in ext], [x for _, x in ext]))
+
+
+def tips_share(tree: Any) -> GraphNames:
+    """The share of a tree graph from the parsed tree its loader wrote (:class:`loaders.parsed_tree.ParsedTree`,
+    written by :func:`loaders.cdao.cdao_ntriples`): each named tip's taxon and label."""
+    names = tree.names
+    tips = np.flatnonzero((np.asarray(tree.size) == 1)
+                          & (np.fromiter(map(len, names), dtype=np.int64, count=len(names)) > 0))
+    labels = [names[i] for i in tips.tolist()]
+    return GraphNames.of(tip=(taxon_iris(labels), labels))
+
+
+def keep(store: Store, graph: str, share: GraphNames) -> None:
+    """Write ``share`` as the file of ``graph`` just loaded (its manifest entry names the version),
+    so that no resolver reads that graph back."""
+    rec = next((r for r in list_graphs(store) if r.iri == graph), None)
+    if rec is None:
+        return
+    t0 = time.perf_counter()
+    path = ic.path_for(store, KIND, ic.graphs_key([rec], FORMAT))
+    ic.try_save(path, share.arrays(), kind=KIND, fmt=FORMAT, meta={"graph": graph, "version": rec.version})
+    log.info("taxon names of %s: %d kept in %.1f s", graph, len(share), time.perf_counter() - t0)
+
+
+def universe(store: Store) -> NameUniverse:
+    """The store's :class:`kg.core.names.NameUniverse`, what :func:`kg.core.names.read_universe`
+    reads through SPARQL: the named taxa (one entry per name and rank), then the tree tips not among
+    them, in the order of their graphs' IRIs; the synonyms; the external ids of taxa.
+
+    The joined names are kept too (``<store>.cache/taxonuniverse/``), keyed by the graphs that hold
+    any (a batch of predictions or a closure holds none, so loading one leaves the key as it was);
+    a graph outside the manifest that holds names makes the join run each time."""
+    t0 = time.perf_counter()
+    records = {r.iri: r for r in list_graphs(store)}
+    graphs = sorted(set(store.named_graphs()) | set(records))
+    loose = [GraphNames.read(store, g) for g in graphs if g not in records]
+    if store.selector.startswith("oxigraph:"):  # a SPARQL endpoint's default graph is its own (often every graph)
+        loose.insert(0, GraphNames.read(store, None))
+    kept = [(records[g], _share_arrays(store, g, records[g])) for g in graphs if g in records]
+    kept = [(r, a) for r, a in kept if any(a[m].size for m in _MEMBERS)]
+
+    def join() -> NameUniverse:
+        return _join([*[p for p in loose if len(p)], *(GraphNames.from_arrays(a) for _, a in kept)])
+
+    if any(map(len, loose)):
+        got, how = join(), "joined"
+    else:
+        path = ic.path_for(store, UNIVERSE_KIND, ic.graphs_key([r for r, _ in kept], FORMAT))
+        how = "read" if path is not None and path.is_file() else "joined"
+
+        def build() -> ic.Built[NameUniverse]:
+            u = join()
+            return ic.Built(u, _universe_arrays(u), {"graphs": len(kept)})
+
+        got = ic.load_or_build(path, kind=UNIVERSE_KIND, fmt=FORMAT, read=_universe_of, build=build)
+    log.info("taxon names of %d graphs (%d holding any), %s: %d taxa and tips, %d synonyms, %d external ids "
+             "in %.1f s", len(graphs), len(kept), how, len(got.taxa), len(got.synonyms), len(got.external),
+             time.perf_counter() - t0)
+    return got
+
+
+def _join(parts: list[GraphNames]) -> NameUniverse:
+    """The union's joins, made in memory (see :func:`kg.core.names.read_universe`'s queries)."""
+    typed = set().union(*(p.typed for p in parts))
+    ranks: dict[str, list[str]] = {}
+    for p in parts:
+        for t, r in zip(*p.pairs["rank"]):
+            got = ranks.setdefault(t, [])
+            if r not in got:
+                got.append(r)
+    taxa: list[TaxonName] = []
+    seen: set[tuple[str, str]] = set()
+    for p in parts:
+        for t, n in zip(*p.pairs["name"]):
+            if t in typed and (t, n) not in seen:
+                seen.add((t, n))
+                taxa.extend(TaxonName(t, n, r) for r in ranks.get(t) or (None,))
+    known = {t for t, _ in seen}
+    for p in parts:
+        for t, label in zip(*p.pairs["tip"]):
+            if t not in known:
+                known.add(t)
+                taxa.append(TaxonName(t, normalise_name(label), None))
+    syn: dict[str, list[str]] = {}
+    ext: dict[str, list[str]] = {}
+    for p in parts:
+        for t, s in zip(*p.pairs["synonym"]):
+            got = syn.setdefault(s, [])
+            if t not in got:
+                got.append(t)
+        for t, x in zip(*p.pairs["external"]):
+            if t in typed:
+                got = ext.setdefault(x, [])
+                if t not in got:
+                    got.append(t)
+    return NameUniverse(taxa, syn, ext)
+
+
+def _flat(table: dict[str, list[str]]) -> tuple[list[str], list[str]]:
+    pairs = [(k, v) for k, vs in table.items() for v in vs]
+    return [k for k, _ in pairs], [v for _, v in pairs]
+
+
+def _universe_arrays(u: NameUniverse) -> dict[str, np.ndarray]:
+    st = ic.StringTable()
+    out = {"taxa": np.stack([st.ids([t.iri for t in u.taxa]), st.ids([t.name for t in u.taxa]),
+                             st.ids([t.rank for t in u.taxa])]) if u.taxa else np.zeros((3, 0), np.int64)}
+    for m, table in (("synonyms", u.synonyms), ("external", u.external)):
+        keys, values = _flat(table)
+        out[m] = np.stack([st.ids(keys), st.ids(values)]) if keys else np.zeros((2, 0), np.int64)
+    return {**out, **st.arrays()}
+
+
+def _universe_of(arrays: dict[str, Any]) -> NameUniverse:
+    table = ic.strings(arrays)  # id -1 (no rank) is None
+    iris, names, ranks = (table[row].tolist() for row in arrays["taxa"])
+    tables: list[dict[str, list[str]]] = []
+    for m in ("synonyms", "external"):
+        d: dict[str, list[str]] = {}
+        for k, v in zip(*(table[row].tolist() for row in arrays[m])):
+            d.setdefault(k, []).append(v)
+        tables.append(d)
+    return NameUniverse(list(map(TaxonName, iris, names, ranks)), *tables)
+
+
+def store_resolver(store: Store, *, tree: Any = None, fuzzy_cutoff: float = 88.0) -> Resolver:
+    """:func:`kg.core.names.resolver` over the names kept beside the store (:func:`universe`)."""
+    with gc_paused():  # millions of names as small objects
+        return resolver(store, tree=tree, fuzzy_cutoff=fuzzy_cutoff, universe=universe(store))

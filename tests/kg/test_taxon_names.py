@@ -185,3 +185,37 @@ def test_the_shared_fish_classification_and_tree_keep_their_names(shared, tmp_pa
         _same(read_universe(g.store), universe(g.store))
     finally:
         g.store.close()
+
+
+def _naive_index(taxa):
+    """The resolver's tables as it built them one taxon at a time (before the batch build)."""
+    from kg.core.names import normalise_name
+
+    def key(n):
+        return normalise_name(n).casefold()
+
+    exact, genera = {}, {}
+    for t in taxa:
+        lst = exact.setdefault(key(t.name), [])
+        if t.iri not in lst:
+            lst.append(t.iri)
+    for t in taxa:
+        if t.rank == "genus" or (t.rank is None and " " not in t.name):
+            genera.setdefault(key(t.name), t.iri)
+    return exact, genera
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["urn:a", "urn:b", "urn:c", "urn:d"]),
+                          st.text(st.sampled_from("aAbB _\t\u00a0\u00df\u0130"), max_size=6),
+                          st.sampled_from(["genus", "species", None])), max_size=12))
+def test_the_resolvers_batch_build_gives_the_tables_of_the_one_by_one_build(rows):
+    """Keys folded in one batch where no name needs normalising, else one by one; a name of several
+    taxa keeps them in the order first seen; a genus key its first taxon."""
+    from kg.core.names import Resolver, TaxonName
+
+    taxa = [TaxonName(*r) for r in rows]
+    r = Resolver(taxa)
+    exact, genera = _naive_index(taxa)
+    assert list(r.exact.items()) == list(exact.items()) and r.genera == genera
+    assert r._choices == list(exact)

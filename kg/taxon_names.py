@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -187,6 +188,11 @@ def universe(store: Store) -> NameUniverse:
     The joined names are kept too (``<store>.cache/taxonuniverse/``), keyed by the graphs that hold
     any (a batch of predictions or a closure holds none, so loading one leaves the key as it was);
     a graph outside the manifest that holds names makes the join run each time."""
+    with gc_paused():  # millions of names as small objects: the collector's passes would cost more
+        return _universe(store)
+
+
+def _universe(store: Store) -> NameUniverse:
     t0 = time.perf_counter()
     records = {r.iri: r for r in list_graphs(store)}
     graphs = sorted(set(store.named_graphs()) | set(records))
@@ -216,40 +222,42 @@ def universe(store: Store) -> NameUniverse:
     return got
 
 
+def _cat(parts: list[GraphNames], member: str) -> tuple[list[str], list[str]]:
+    """A member's subjects and objects over the parts, in order."""
+    if len(parts) == 1:
+        return parts[0].pairs[member]
+    return (list(chain.from_iterable(p.pairs[member][0] for p in parts)),
+            list(chain.from_iterable(p.pairs[member][1] for p in parts)))
+
+
 def _join(parts: list[GraphNames]) -> NameUniverse:
-    """The union's joins, made in memory (see :func:`kg.core.names.read_universe`'s queries)."""
-    typed = set().union(*(p.typed for p in parts))
-    ranks: dict[str, list[str]] = {}
-    for p in parts:
-        for t, r in zip(*p.pairs["rank"]):
+    """The union's joins, made in memory (see :func:`kg.core.names.read_universe`'s queries); the
+    usual universe (one rank a taxon) is joined by dict and set operations, not a loop a taxon."""
+    typed = set(chain.from_iterable(p.typed for p in parts))
+    rs, ro = _cat(parts, "rank")
+    one_rank = dict(zip(rs, ro))
+    named = [(t, n) for t, n in dict.fromkeys(zip(*_cat(parts, "name"))) if t in typed]  # distinct, first seen first
+    if len(one_rank) == len(rs):  # no taxon with two rank triples
+        taxa = [TaxonName(t, n, one_rank.get(t)) for t, n in named]
+    else:
+        ranks: dict[str, list[str]] = {}
+        for t, r in zip(rs, ro):
             got = ranks.setdefault(t, [])
             if r not in got:
                 got.append(r)
-    taxa: list[TaxonName] = []
-    seen: set[tuple[str, str]] = set()
-    for p in parts:
-        for t, n in zip(*p.pairs["name"]):
-            if t in typed and (t, n) not in seen:
-                seen.add((t, n))
-                taxa.extend(TaxonName(t, n, r) for r in ranks.get(t) or (None,))
-    known = {t for t, _ in seen}
-    for p in parts:
-        for t, label in zip(*p.pairs["tip"]):
-            if t not in known:
-                known.add(t)
-                taxa.append(TaxonName(t, normalise_name(label), None))
+        taxa = [TaxonName(t, n, r) for t, n in named for r in ranks.get(t) or (None,)]
+    known = {t for t, _ in named}
+    for t, label in zip(*_cat(parts, "tip")):
+        if t not in known:
+            known.add(t)
+            taxa.append(TaxonName(t, normalise_name(label), None))
     syn: dict[str, list[str]] = {}
     ext: dict[str, list[str]] = {}
-    for p in parts:
-        for t, s in zip(*p.pairs["synonym"]):
-            got = syn.setdefault(s, [])
-            if t not in got:
-                got.append(t)
-        for t, x in zip(*p.pairs["external"]):
-            if t in typed:
-                got = ext.setdefault(x, [])
-                if t not in got:
-                    got.append(t)
+    for t, s in dict.fromkeys(zip(*_cat(parts, "synonym"))):
+        syn.setdefault(s, []).append(t)
+    for t, x in dict.fromkeys(zip(*_cat(parts, "external"))):
+        if t in typed:
+            ext.setdefault(x, []).append(t)
     return NameUniverse(taxa, syn, ext)
 
 
@@ -259,25 +267,33 @@ def _flat(table: dict[str, list[str]]) -> tuple[list[str], list[str]]:
 
 
 def _universe_arrays(u: NameUniverse) -> dict[str, np.ndarray]:
-    st = ic.StringTable()
-    out = {"taxa": np.stack([st.ids([t.iri for t in u.taxa]), st.ids([t.name for t in u.taxa]),
-                             st.ids([t.rank for t in u.taxa])]) if u.taxa else np.zeros((3, 0), np.int64)}
+    """The joined names as arrays: IRIs and names packed as they are (each taxon's are its own: there
+    is nothing to intern), ranks as codes into their few names (-1: no rank), synonyms and external
+    ids as (key, taxon) strings."""
+    rank_code: dict[str | None, int] = {None: -1}
+    for t in u.taxa:
+        if t.rank not in rank_code:
+            rank_code[t.rank] = len(rank_code) - 1
+    out = {"rank": np.fromiter((rank_code[t.rank] for t in u.taxa), dtype=np.int32, count=len(u.taxa)),
+           **ic.pack_strings([t.iri for t in u.taxa], "iri"), **ic.pack_strings([t.name for t in u.taxa], "name"),
+           **ic.pack_strings([r for r in rank_code if r is not None], "ranks")}
     for m, table in (("synonyms", u.synonyms), ("external", u.external)):
         keys, values = _flat(table)
-        out[m] = np.stack([st.ids(keys), st.ids(values)]) if keys else np.zeros((2, 0), np.int64)
-    return {**out, **st.arrays()}
+        out.update({**ic.pack_strings(keys, f"{m}_key"), **ic.pack_strings(values, f"{m}_taxon")})
+    return out
 
 
 def _universe_of(arrays: dict[str, Any]) -> NameUniverse:
-    table = ic.strings(arrays)  # id -1 (no rank) is None
-    iris, names, ranks = (table[row].tolist() for row in arrays["taxa"])
+    ranks = ic.strings(arrays, "ranks")  # code -1 (no rank) is None
+    taxa = list(map(TaxonName, ic.unpack_strings(arrays, "iri"), ic.unpack_strings(arrays, "name"),
+                    ranks[arrays["rank"]].tolist()))
     tables: list[dict[str, list[str]]] = []
     for m in ("synonyms", "external"):
         d: dict[str, list[str]] = {}
-        for k, v in zip(*(table[row].tolist() for row in arrays[m])):
+        for k, v in zip(ic.unpack_strings(arrays, f"{m}_key"), ic.unpack_strings(arrays, f"{m}_taxon")):
             d.setdefault(k, []).append(v)
         tables.append(d)
-    return NameUniverse(list(map(TaxonName, iris, names, ranks)), *tables)
+    return NameUniverse(taxa, *tables)
 
 
 def store_resolver(store: Store, *, tree: Any = None, fuzzy_cutoff: float = 88.0) -> Resolver:

@@ -219,3 +219,16 @@ def test_the_resolvers_batch_build_gives_the_tables_of_the_one_by_one_build(rows
     exact, genera = _naive_index(taxa)
     assert list(r.exact.items()) == list(exact.items()) and r.genera == genera
     assert r._choices == list(exact)
+
+
+@settings(max_examples=80, deadline=None)
+@given(taxa=st.lists(st.tuples(_TEXT, _TEXT, st.one_of(st.none(), _TEXT)), max_size=6),
+       syn=st.dictionaries(_TEXT, st.lists(_TEXT, min_size=1, max_size=3), max_size=3),
+       ext=st.dictionaries(_TEXT, st.lists(_TEXT, min_size=1, max_size=3), max_size=3))
+def test_the_joined_names_survive_their_file(taxa, syn, ext):
+    """Any strings, a taxon without a rank (None), one string as IRI, name and rank at once."""
+    import kg.taxon_names as tn
+    from kg.core.names import TaxonName
+
+    u = NameUniverse([TaxonName(*t) for t in taxa], syn, ext)
+    assert tn._universe_of(tn._universe_arrays(u)) == u

@@ -49,8 +49,9 @@ from kg.core.store.base import tsv_value
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: a member's pairs as (subjects, objects) rows
 KIND = "taxonnames"
+UNIVERSE_FORMAT = 2  # 2: IRIs and names packed as they are, ranks as codes
 UNIVERSE_KIND = "taxonuniverse"
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -208,14 +209,14 @@ def _universe(store: Store) -> NameUniverse:
     if any(map(len, loose)):
         got, how = join(), "joined"
     else:
-        path = ic.path_for(store, UNIVERSE_KIND, ic.graphs_key([r for r, _ in kept], FORMAT))
+        path = ic.path_for(store, UNIVERSE_KIND, ic.graphs_key([r for r, _ in kept], UNIVERSE_FORMAT))
         how = "read" if path is not None and path.is_file() else "joined"
 
         def build() -> ic.Built[NameUniverse]:
             u = join()
             return ic.Built(u, _universe_arrays(u), {"graphs": len(kept)})
 
-        got = ic.load_or_build(path, kind=UNIVERSE_KIND, fmt=FORMAT, read=_universe_of, build=build)
+        got = ic.load_or_build(path, kind=UNIVERSE_KIND, fmt=UNIVERSE_FORMAT, read=_universe_of, build=build)
     log.info("taxon names of %d graphs (%d holding any), %s: %d taxa and tips, %d synonyms, %d external ids "
              "in %.1f s", len(graphs), len(kept), how, len(got.taxa), len(got.synonyms), len(got.external),
              time.perf_counter() - t0)

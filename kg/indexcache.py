@@ -161,7 +161,14 @@ def load_or_build(path: Path | None, *, kind: str, fmt: int, read: Callable[[dic
                 return made.value
             if complete is not None and complete(got) is not None:  # an older file written meanwhile
                 got = _complete_held(path, got, kind=kind, fmt=fmt, complete=complete)
-    return read(got)  # read after the lock is let go: other processes read the file meanwhile
+    try:
+        return read(got)  # read after the lock is let go: other processes read the file meanwhile
+    except (KeyError, IndexError, ValueError) as exc:  # a member missing or of another shape: never trusted
+        log.warning("%s index %s unreadable (%s: %s); rebuilding", kind, path, type(exc).__name__, exc)
+        made = build()
+        if made.arrays is not None:
+            try_save(path, made.arrays, kind=kind, fmt=fmt, meta=made.meta)
+        return made.value
 
 
 def _completed(path: Path | None, *, kind: str, fmt: int,

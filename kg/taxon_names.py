@@ -136,7 +136,17 @@ def _share_arrays(store: Store, graph: str, record: Any) -> dict[str, Any]:
         arrays = GraphNames.read(store, graph).arrays()
         return ic.Built(arrays, arrays, {"graph": graph, "version": record.version})
 
-    return ic.load_or_build(path, kind=KIND, fmt=FORMAT, read=lambda a: a, build=build)
+    return ic.load_or_build(path, kind=KIND, fmt=FORMAT, read=_checked, build=build)
+
+
+def _checked(arrays: dict[str, Any]) -> dict[str, Any]:
+    """A share file's arrays, each member there and of its shape (else the file is rebuilt)."""
+    for m in _MEMBERS[1:]:
+        if arrays[m].ndim != 2 or arrays[m].shape[0] != 2:
+            raise ValueError(f"member {m!r} of shape {arrays[m].shape}, expected (2, n)")
+    if arrays["typed"].ndim != 1 or "strings_blob" not in arrays:
+        raise KeyError("typed or strings_blob")
+    return arrays
 
 
 def graph_names(store: Store, graph: str, record: Any = None) -> GraphNames:

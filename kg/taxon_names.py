@@ -25,6 +25,7 @@ import logging
 import time
 from dataclasses import dataclass
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -231,6 +232,23 @@ def _universe(store: Store) -> NameUniverse:
              "in %.1f s", len(graphs), len(kept), how, len(got.taxa), len(got.synonyms), len(got.external),
              time.perf_counter() - t0)
     return got
+
+
+def files_in_use(store: Store) -> set[Path]:
+    """The names files the store's graphs ask for now (each graph version's, and the joined names
+    of those holding any), whether written yet or not: what a prune of older states keeps."""
+    out: set[Path] = set()
+    holding = []
+    for rec in list_graphs(store):
+        path = ic.path_for(store, KIND, ic.graphs_key([rec], FORMAT))
+        if path is None:
+            return out
+        out.add(path)
+        got = ic.load(path, kind=KIND, fmt=FORMAT)
+        if got is None or any(got[m].size for m in _MEMBERS if m in got):  # unknown until read: kept
+            holding.append(rec)
+    out.add(ic.path_for(store, UNIVERSE_KIND, ic.graphs_key(holding, UNIVERSE_FORMAT)))
+    return out
 
 
 def _cat(parts: list[GraphNames], member: str) -> tuple[list[str], list[str]]:

@@ -253,3 +253,23 @@ def test_a_file_that_loads_but_cannot_be_read_is_rebuilt(sample, caplog):
         assert "unreadable (KeyError" in caplog.text
         caplog.clear()
         assert universe(sample.store) == want and "unreadable" not in caplog.text  # written again, whole
+
+
+def test_the_files_in_use_are_those_of_the_graphs_now(sample, toy):
+    """What a prune of older store states keeps: each graph version's file and the joined names of
+    the graphs holding any; a new graph with names adds its own file and moves the joined names to
+    a new one."""
+    from kg.taxon_names import UNIVERSE_KIND, files_in_use
+
+    universe(sample.store)
+    d = sample.store.path.parent / (sample.store.path.name + ".cache")
+    on_disk = {p for k in (KIND, UNIVERSE_KIND) for p in d.joinpath(k).glob("*.npz")}
+    in_use = files_in_use(sample.store)
+    assert in_use <= on_disk | in_use and len(in_use & on_disk) == len(list_graphs(sample.store)) + 1
+    old = files_in_use(sample.store)
+    sample.load_taxonomy(toy / "training" / "taxonomy.csv", name="training-taxa", version="2")
+    universe(sample.store)
+    now = files_in_use(sample.store)
+    assert len(now - old) == 2 and len(old - now) == 1  # its file and the new join; the old join
+    assert [p.parent.name for p in old - now] == [UNIVERSE_KIND]
+    assert all(p.is_file() for p in now)

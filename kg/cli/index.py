@@ -50,7 +50,7 @@ def index(as_json: bool, prune: bool) -> None:
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
     with asked_for() as asked:
-        parts = warm_parts(kg, {})
+        parts = warm_parts(kg, {}, prefetch=True)  # the summary graphs read while the other parts run
         bar = progress_bar("index files", "parts")
         bar(0, len(parts))
         for i, (name, run) in enumerate(parts):

@@ -4,7 +4,7 @@ model), an image's predictions, a taxon's summaries, and per-taxon tables of one
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kg.core.errors import NotFound, ValidationError
@@ -140,11 +140,19 @@ def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRe
     return sorted(items, key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
 
 
-def all_summaries(store: Store, graphs: dict[str, GraphRecord]) -> list[dict[str, Any]]:
+def summary_tsv(store: Store, graph: str) -> str:
+    """One summary graph's triples as SPARQL TSV, written by the engine (which lets go of the GIL
+    meanwhile: another thread can read it while this one works)."""
+    return store.select_tsv(_WHOLE_Q, {"g": NamedNode(graph)})
+
+
+def all_summaries(store: Store, graphs: dict[str, GraphRecord],
+                  texts: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Every summary in the summary graphs ``graphs`` (:func:`summary_graphs`), as
     :func:`summaries_where` gives them and in its order: each graph read whole as SPARQL TSV written
-    by the engine (no Python object per term; a query with the taxon unbound costs many times
-    more), each distinct term's value and CURIE made once."""
+    by the engine (:func:`summary_tsv`, or its text in ``texts`` when the caller read it before; no
+    Python object per term; a query with the taxon unbound costs many times more), each distinct
+    term's value and CURIE made once."""
     items: list[dict[str, Any]] = []
     made: dict[str, tuple[str, Any]] = {}
     curies: dict[str, str | None] = {}
@@ -158,7 +166,7 @@ def all_summaries(store: Store, graphs: dict[str, GraphRecord]) -> list[dict[str
 
     for giri, b in graphs.items():
         by_node: dict[str, list[tuple[str, str, Any]]] = {}
-        text = store.select_tsv(_WHOLE_Q, {"g": NamedNode(giri)})
+        text = texts[giri] if texts is not None and giri in texts else summary_tsv(store, giri)
         for line in text.split("\n")[1:]:
             if not line:
                 continue

@@ -9,9 +9,10 @@ covered, not only the taxa asked for.
 
 The arrays are built from the phenotype index, the calls, the term labels and the states'
 evidence, in bulk (:func:`kg.traits.page_encode.page_arrays`: array operations and pieces of JSON
-encoded once per distinct entity or phenotype, not a trait row at a time), and kept beside the store (:mod:`kg.indexcache`, kind ``traitpages``) under the key of
-every graph of the manifest (the term labels' key) and the inference rules: a later process maps
-the file (its pages are shared by the server's workers) instead of building it.
+encoded once per distinct entity or phenotype, not a trait row at a time), and kept beside the
+store (:mod:`kg.indexcache`, kind ``traitpages``) under the key of every graph of the manifest (the
+term labels' key) and the inference rules: a later process maps the file (its pages are shared by
+the server's workers) instead of building it.
 
 >>> from kg import KnowledgeGraph
 >>> TraitPages.build(KnowledgeGraph.open("oxigraph:").traits).taxa

@@ -90,12 +90,15 @@ def _problem_422(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def warm_parts(kg: KnowledgeGraph, views: dict) -> list[tuple[str, Callable[[], object]]]:
+def warm_parts(kg: KnowledgeGraph, views: dict, *,
+               prefetch: bool = False) -> list[tuple[str, Callable[[], object]]]:
     """What a warm start reads before it serves, part by part (name, the function that opens it,
     keeping what a request reads in ``views``): tree indices, the term index, the trait tables, the
     prediction summaries; a part whose data is not loaded is left out. Each reads its index files
     beside the store (:mod:`kg.indexcache`), or builds and writes the ones missing: ``traitkg index``
-    runs these same parts at the end of a build, so that a server start only reads."""
+    runs these same parts at the end of a build, so that a server start only reads. With
+    ``prefetch`` (``traitkg index``: one process, the parts run right after), the summary graphs
+    are read now, in a thread, while the other parts run, where their pages are to be built."""
     kinds = {g.kind for g in kg.graphs()}
     parts: list[tuple[str, Callable[[], object]]] = []
 
@@ -111,12 +114,18 @@ def warm_parts(kg: KnowledgeGraph, views: dict) -> list[tuple[str, Callable[[], 
     if "phenotypes" in kinds:
         parts.append(("traits", kg.traits.prepare))  # calls, their tables, labels, evidence, trait pages
 
+    fetched = None
+    if prefetch and "predictions" in kinds:
+        from api.routers._prediction_pages import prefetch_summaries
+
+        fetched = prefetch_summaries(kg)
+
     def predictions() -> None:
         kg.predictions.chosen()  # the latest batches and their summary graphs, read from the manifest once
         from api.routers._prediction_pages import open_summary_pages
         from api.routers.predictions import summary_encoder
 
-        open_summary_pages(kg, views, summary_encoder)  # every taxon's summaries encoded: no request reads the store
+        open_summary_pages(kg, views, summary_encoder, fetched)  # every taxon's summaries encoded: no request reads the store
 
     if "predictions" in kinds:
         parts.append(("predictions", predictions))

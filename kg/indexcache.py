@@ -32,7 +32,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
 from pathlib import Path
@@ -43,7 +43,7 @@ import numpy as np
 from kg.core.faults import crash_point
 from kg.core.graphs import GraphRecord
 from kg.core.store import Store
-from kg.indexlock import build_lock
+from kg.indexlock import build_lock, lock_path, note
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -81,6 +81,7 @@ def path_for(store: Store, kind: str, key: str) -> Path | None:
 
 def save(path: Path, arrays: dict[str, np.ndarray], *, kind: str, fmt: int, meta: dict[str, Any] | None = None) -> Path:
     """Write ``arrays`` (and a JSON ``meta`` with the kind and format) as one ``.npz``, atomically."""
+    note(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
@@ -145,6 +146,7 @@ def load_or_build(path: Path | None, *, kind: str, fmt: int, read: Callable[[dic
     ``complete(arrays)`` gives the members an older file of this format lacks (``None`` when it has
     them all; it must be cheap then): they are added to the file under the same lock, by one
     process, and the others read the completed file."""
+    note(path)
     got = load(path, kind=kind, fmt=fmt)
     if got is not None and complete is not None and complete(got) is not None:
         got = _completed(path, kind=kind, fmt=fmt, complete=complete)
@@ -190,6 +192,43 @@ def _complete_held(path: Path | None, got: dict[str, Any], *, kind: str, fmt: in
     meta = {k: v for k, v in got["__meta__"].items() if k not in ("kind", "format")}
     try_save(path, {k: v for k, v in out.items() if k != "__meta__"}, kind=kind, fmt=fmt, meta=meta)
     log.info("%s index %s: completed with %s", kind, path, ", ".join(sorted(extra)))
+    return out
+
+
+def prune(root: Path, keep: Collection[Path]) -> list[tuple[Path, int]]:
+    """Remove the index files under the cache directory ``root`` (``<kind>/<key>.npz``) that are not
+    in ``keep``, and the lock files of those removed that no process holds; returns each removed
+    file with its size. A file being written (a temporary name) is left alone, and so is a lock a
+    builder holds (its file, written later, goes at the next prune).
+
+    A process that has a removed file mapped (a server started on an older store state) keeps
+    reading it: removing a file removes its name, and the kernel keeps its pages until the last
+    mapping or descriptor goes (Linux, and POSIX for ``unlink``); its disk space is freed then."""
+    import fcntl
+
+    keep = {Path(p).resolve() for p in keep}
+    out: list[tuple[Path, int]] = []
+    for p in sorted(root.glob("*/*.npz")):
+        if p.parent.name.startswith(".") or p.resolve() in keep:
+            continue
+        try:
+            size = p.stat().st_size
+            p.unlink()
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        out.append((p, size))
+        lock = lock_path(p)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises where a builder holds it: left
+            lock.unlink(missing_ok=True)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
     return out
 
 
@@ -270,6 +309,7 @@ def load_mapped(path: Path) -> dict[str, np.ndarray]:
     import struct
     import zipfile
 
+    note(path)
     with open(path, "rb") as fh:
         mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     view = memoryview(mm)

@@ -45,6 +45,29 @@ def wait_limit() -> float:
     return v
 
 
+_asking: list[set[Path]] = []  # the sets of :func:`asked_for` blocks open now
+
+
+@contextmanager
+def asked_for() -> Iterator[set[Path]]:
+    """The index files this process reads, builds or writes inside the block (their paths): what
+    the store's current graphs ask for, when the block is ``traitkg index``'s run of the warm
+    start's parts (``--prune`` keeps these and removes the others)."""
+    got: set[Path] = set()
+    _asking.append(got)
+    try:
+        yield got
+    finally:
+        _asking.remove(got)
+
+
+def note(path: Path | None) -> None:
+    """Record that ``path`` was asked for (see :func:`asked_for`)."""
+    if path is not None:
+        for got in _asking:
+            got.add(Path(path))
+
+
 @contextmanager
 def build_lock(path: Path | None, kind: str) -> Iterator[bool]:
     """Held while this process builds the index file ``path``: an exclusive ``flock`` on its
@@ -59,6 +82,7 @@ def build_lock(path: Path | None, kind: str) -> Iterator[bool]:
     waiter waits :func:`wait_limit` seconds for it, then logs a warning naming the holder's pid
     and yields ``False`` (it builds the file itself; the file is written by renaming, so whichever
     of the two writes last leaves a whole file of the same content)."""
+    note(path)
     fd = _open_lock(path)
     if fd is None:
         yield False

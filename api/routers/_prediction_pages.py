@@ -81,16 +81,17 @@ class SummaryPages:
         return b",".join([blob[a:b] for a, b in off[rows].tolist()])
 
     @classmethod
-    def build(cls, kg: Any, encode: Encoder) -> SummaryPages:
+    def build(cls, kg: Any, encode: Encoder, texts: dict[str, str] | None = None) -> SummaryPages:
         """Read every summary of the latest batches (each summary graph whole) and encode each
         (``encode(row)``: the item with and without the curated calls' evidence): per row its
         region and whether it pools regions, and where its two encodings sit in one blob; per
-        taxon (IRI order) its rows."""
+        taxon (IRI order) its rows. ``texts``: the summary graphs' TSV when read before
+        (:func:`prefetch_summaries`)."""
         from kg.predictions.queries import all_summaries
 
         t0 = time.perf_counter()
         _, graphs = kg.predictions.chosen()
-        rows = all_summaries(kg.store, graphs)
+        rows = all_summaries(kg.store, graphs, texts)
         by_taxon: dict[str, list[dict[str, Any]]] = {}
         for r in rows:  # sorted by trait, model, taxon, region: each taxon's rows keep that order
             by_taxon.setdefault(r["taxon_iri"], []).append(r)
@@ -123,20 +124,26 @@ class SummaryPages:
         return cls(a, time.perf_counter() - t0)
 
     @classmethod
-    def open(cls, kg: Any, encode: Encoder) -> SummaryPages:
+    def open(cls, kg: Any, encode: Encoder, fetched: Callable[[], dict[str, str]] | None = None) -> SummaryPages:
         """From the file kept for this store's graph versions (every graph of the manifest: the
-        summaries, and the labels and calls beside them), else built and written."""
+        summaries, and the labels and calls beside them), else built and written (from the
+        summary graphs' TSV ``fetched()`` gives, when :func:`prefetch_summaries` started reading it)."""
         from kg.core.graphs import list_graphs
 
         t0 = time.perf_counter()
         path = ic.path_for(kg.store, "summarypages", ic.graphs_key(list_graphs(kg.store), FORMAT))
 
         def read(a: dict[str, Any]) -> SummaryPages:
+            if fetched is not None:  # written by another process meanwhile: the read in flight ends first
+                try:
+                    fetched()
+                except Exception:  # its texts are not needed: the file is read
+                    log.debug("the summary graphs' read ahead failed; the file is read", exc_info=True)
             a.pop("__meta__", None)
             return cls(a, time.perf_counter() - t0)
 
         def build() -> ic.Built[SummaryPages]:
-            pages = cls.build(kg, encode)
+            pages = cls.build(kg, encode, fetched() if fetched is not None else None)
             log.info("prediction summaries of %d taxa encoded (%d items, %.1f MB) in %.1f s", pages.taxa, pages.rows,
                      pages.nbytes / 1e6, pages.seconds)
             return ic.Built(pages, pages._a if pages.taxa else None)
@@ -144,13 +151,50 @@ class SummaryPages:
         return ic.load_or_build(path, kind="summarypages", fmt=FORMAT, read=read, build=build)
 
 
-def open_summary_pages(kg: Any, views: dict, encode: Callable[[Any], Encoder]) -> SummaryPages | None:
-    """The encoded summaries of ``kg`` now (from their file, else built and written), kept in
-    ``views``; ``None`` for a store without prediction batches."""
+def open_summary_pages(kg: Any, views: dict, encode: Callable[[Any], Encoder],
+                       fetched: Callable[[], dict[str, str]] | None = None) -> SummaryPages | None:
+    """The encoded summaries of ``kg`` now (from their file, else built and written, from what
+    ``fetched`` gives where :func:`prefetch_summaries` read it), kept in ``views``; ``None`` for a
+    store without prediction batches."""
     if not kg.graphs(kind="predictions"):
         return None
-    got = views[KEY] = SummaryPages.open(kg, encode(kg))
+    got = views[KEY] = SummaryPages.open(kg, encode(kg), fetched)
     return got
+
+
+def prefetch_summaries(kg: Any) -> Callable[[], dict[str, str]] | None:
+    """Start reading the summary graphs of the latest batches (their TSV, written by the engine
+    without the GIL) in a thread, when their pages file is missing: ``traitkg index`` has it read
+    while it builds the term and trait files. Returns what waits for the texts (raising what the
+    read raised), or ``None`` when there is nothing to read (no batches, the file written)."""
+    from kg.core.graphs import list_graphs
+    from kg.predictions.queries import summary_tsv
+
+    if not kg.graphs(kind="predictions"):
+        return None
+    path = ic.path_for(kg.store, "summarypages", ic.graphs_key(list_graphs(kg.store), FORMAT))
+    if path is None or path.is_file():
+        return None
+    _, graphs = kg.predictions.chosen()  # here, not in the thread: the KG's caches stay one thread's
+    store, out, failed = kg.store, {}, []
+
+    def read() -> None:
+        try:
+            for g in graphs:
+                out[g] = summary_tsv(store, g)
+        except BaseException as exc:  # handed to the waiter
+            failed.append(exc)
+
+    th = threading.Thread(target=read, name="summary-prefetch", daemon=True)
+    th.start()
+
+    def wait() -> dict[str, str]:
+        th.join()
+        if failed:
+            raise failed[0]
+        return out
+
+    return wait
 
 
 def summary_pages(app: Any, encode: Callable[[Any], Encoder], *, wait: bool = False) -> SummaryPages | None:

@@ -136,14 +136,22 @@ def summary_encoder(kg: Any) -> Encoder:
     """A summary row -> its item as :func:`taxon_predictions` writes it, with the curated calls'
     evidence and without (the same bytes when the entity has no curated call)."""
     item = TypeAdapter(PredictedTrait)
+    labels: dict[str, str | None] = {}  # each trait's label looked up once
+    called: set[str] = set()  # the taxa with a curated call: every other taxon's summaries have none
 
     def encode(r: dict[str, Any]) -> tuple[bytes, bytes]:
-        base = {**_clean(r), "trait_label": _label(kg, r["trait"])}
-        curated = _curated(kg, r["taxon_iri"], r["trait"], True)
+        trait = r["trait"]
+        if trait not in labels:
+            labels[trait] = _label(kg, trait)
+        if not called:
+            called.update(kg.traits.calls_by_taxon())
+            called.add("")  # looked for once, even where no taxon has a call
+        base = {**_clean(r), "trait_label": labels[trait]}
+        curated = _curated(kg, r["taxon_iri"], trait, True) if r["taxon_iri"] in called else []
         with_ev = item.dump_json(item.validate_python({**base, "curated": curated}))
         if not curated:
             return with_ev, with_ev
-        plain = _curated(kg, r["taxon_iri"], r["trait"], False)
+        plain = _curated(kg, r["taxon_iri"], trait, False)
         return with_ev, item.dump_json(item.validate_python({**base, "curated": plain}))
 
     return encode

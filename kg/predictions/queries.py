@@ -4,12 +4,13 @@ model), an image's predictions, a taxon's summaries, and per-taxon tables of one
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kg.core.errors import NotFound, ValidationError
 from kg.core.graphs import TKG, GraphRecord, get_graph, list_graphs
 from kg.core.ids import image_id, image_iri
-from kg.core.store import Literal, NamedNode, Store
+from kg.core.store import Literal, NamedNode, Store, tsv_value
 from kg.predictions.rows import image_rows, side_tables, taxon_rows
 
 if TYPE_CHECKING:  # imported where a table is made (a server's start and summaries do not need it)
@@ -132,43 +133,107 @@ def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRe
         graphs = summary_graphs(store, chosen)
     items: list[dict[str, Any]] = []
     for giri, b in graphs.items():
-        by_node: dict[str, list[tuple[str, Any]]] = {}
+        by_node: dict[str, list[tuple[str, str, Any]]] = {}
         for s, p, o in store.select(_SUMMARY_Q, {**bindings, "g": NamedNode(giri)}).rows:
-            by_node.setdefault(s.value, []).append((p.value, o))
-        items.extend(_summary(po, b) for po in by_node.values())
+            by_node.setdefault(s.value, []).append((p.value, o.value, term_value(o)))
+        items.extend(d for po in by_node.values() if (d := _summary(po, b)) is not None)
     return sorted(items, key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
 
 
-def all_summaries(store: Store, graphs: dict[str, GraphRecord]) -> list[dict[str, Any]]:
+def summary_tsv(store: Store, graph: str) -> str:
+    """One summary graph's triples as SPARQL TSV, written by the engine (which lets go of the GIL
+    meanwhile: another thread can read it while this one works)."""
+    return store.select_tsv(_WHOLE_Q, {"g": NamedNode(graph)})
+
+
+def all_summaries(store: Store, graphs: dict[str, GraphRecord],
+                  texts: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Every summary in the summary graphs ``graphs`` (:func:`summary_graphs`), as
-    :func:`summaries_where` gives them and in its order: each graph read whole, quad by quad (a
-    query with the taxon unbound costs many times more)."""
+    :func:`summaries_where` gives them and in its order: each graph read whole as SPARQL TSV written
+    by the engine (:func:`summary_tsv`, or its text in ``texts`` when the caller read it before; no
+    Python object per term; a query with the taxon unbound costs many times more), each distinct
+    term's value and CURIE made once."""
     items: list[dict[str, Any]] = []
+    made: dict[str, tuple[str, Any]] = {}
+    curies: dict[str, str | None] = {}
+    preds: dict[str, str] = {}  # predicate as TSV writes it -> its IRI
+
+    def cur(iri: str) -> str | None:
+        c = curies.get(iri)
+        if c is None:
+            c = curies[iri] = curie(iri)
+        return c
+
     for giri, b in graphs.items():
-        by_node: dict[str, list[tuple[str, Any]]] = {}
-        for q in store.quads(None, None, None, giri):
-            by_node.setdefault(q.subject.value, []).append((q.predicate.value, q.object))
-        items.extend(_summary(po, b) for po in by_node.values() if _HEAD <= {p for p, _ in po})
+        by_node: dict[str, list[tuple[str, str, Any]]] = {}
+        text = texts[giri] if texts is not None and giri in texts else summary_tsv(store, giri)
+        for line in text.split("\n")[1:]:
+            if not line:
+                continue
+            s, p, o = line.split("\t")
+            got = made.get(o)
+            if got is None:
+                got = made[o] = (tsv_value(o), _tsv_term_value(o))
+            pi = preds.get(p)
+            if pi is None:
+                pi = preds[p] = tsv_value(p)
+            node = by_node.get(s)
+            if node is None:
+                node = by_node[s] = []
+            node.append((pi, got[0], got[1]))
+        for po in by_node.values():
+            d = _summary(po, b, cur)
+            if d is not None:
+                items.append(d)
     return sorted(items, key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
 
 
-def _summary(po: list[tuple[str, Any]], b: GraphRecord) -> dict[str, Any]:
-    """One summary node's (predicate, object) pairs as an answer row (its fields in one order,
-    whatever order the engine gave the pairs in)."""
-    head = {p: o.value for p, o in po if p in _HEAD}
-    d = {**batch_dict(b), "taxon": curie(head[_TAXON]), "taxon_iri": head[_TAXON],
-         "trait": curie(head[_TRAIT]), "kind": head[_KIND], "tier": "predicted"}
-    for p, o in sorted(po, key=lambda x: x[0]):
+_WHOLE_Q = f"""SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }}
+  FILTER(?p != <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> && ?p != <{TKG}summaryOf>) }}"""
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def _tsv_term_value(term: str) -> Any:
+    """:func:`term_value` of a term as SPARQL TSV writes it (N-Triples syntax; numbers and booleans
+    may be written bare, as Turtle abbreviates them)."""
+    if term.startswith("<") or term.startswith("_:"):
+        return tsv_value(term)
+    if not term.startswith('"'):  # bare: true/false, an integer, a decimal, a double (with an exponent)
+        if term in ("true", "false"):
+            return term == "true"
+        return float(term) if any(c in term for c in ".eE") else int(term)
+    lex = tsv_value(term)
+    dt = term[term.rindex('"') + 1:]
+    if dt.startswith("^^<") and dt.endswith(("#double>", "#decimal>", "#float>")):
+        return float(lex)
+    if dt.startswith("^^<") and dt.endswith("#integer>"):
+        return int(lex)
+    if dt.startswith("^^<") and dt.endswith("#boolean>"):
+        return lex in ("true", "1")
+    return lex
+
+
+def _summary(po: list[tuple[str, str, Any]], b: GraphRecord,
+             cur: Callable[[str], str | None] = curie) -> dict[str, Any] | None:
+    """One summary node's (predicate, object's value, object as :func:`term_value` makes it) triples
+    as an answer row (its fields in one order, whatever order the engine gave them in); ``None``
+    for a node without a taxon, a trait and a trait kind."""
+    head = {p: v for p, v, _ in po if p in _HEAD}
+    if len(head) < len(_HEAD):
+        return None
+    d = {**batch_dict(b), "taxon": cur(head[_TAXON]), "taxon_iri": head[_TAXON],
+         "trait": cur(head[_TRAIT]), "kind": head[_KIND], "tier": "predicted"}
+    for p, v, x in sorted(po, key=lambda t: t[0]):
         key = _FIELDS.get(p[len(TKG):]) if p.startswith(TKG) else None
         if key == "unit":
-            d[key] = curie(o.value)
+            d[key] = cur(v)
         elif key == "states":
-            d[key] = json.loads(o.value)
+            d[key] = json.loads(v)
         elif key == "regions":
-            d.setdefault(key, []).append(o.value)
+            d.setdefault(key, []).append(v)
             d[key].sort()
         elif key:
-            d[key] = term_value(o)
+            d[key] = x
     return d
 
 

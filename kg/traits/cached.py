@@ -197,6 +197,13 @@ class CallTable(Mapping[tuple[str, str, str], Call]):
         """The sort orders this table searches (:func:`call_orders`)."""
         return {"by_code": self._by_code, "by_taxon": self._by_taxon}
 
+    @property
+    def arrays(self) -> dict[str, Any]:
+        """The table's columns as :func:`calls_arrays` writes them (read-only, mapped from the file),
+        with the sort orders: what a bulk reader of every call (the trait pages) walks instead of
+        making a :class:`Call` per row."""
+        return {**{k: v for k, v in self._a.items() if k != "__meta__"}, **self.orders()}
+
     def _call(self, row: int) -> Call:
         c = self._made.get(row)
         if c is None:

@@ -52,6 +52,11 @@ class CellTable(Sequence[CellRec]):
     def __len__(self) -> int:
         return len(self._taxon)
 
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The cells as arrays: (the string table, each cell's taxon id, kind id, offsets into the
+        states, the states' ids): cell ``i`` scores ``states[off[i]:off[i + 1]]``."""
+        return self._t, self._taxon, self._kind, self._off, self._states
+
     def __getitem__(self, i: Any) -> Any:
         if self._all is not None:
             return self._all[i]

@@ -11,7 +11,7 @@ import numpy as np
 
 from kg import indexcache as ic
 from kg.core.graphs import TKG, list_graphs
-from kg.core.store import NamedNode, Store
+from kg.core.store import NamedNode, Store, tsv_value
 from kg.phenoindex import PhenotypeIndex
 from ontologies.prefixes import expand
 
@@ -158,10 +158,12 @@ def term_labels(store: Store, idx: PhenotypeIndex) -> dict[str, str]:
 
 def read_term_labels(store: Store, idx: PhenotypeIndex) -> dict[str, str]:
     out = dict(idx.labels)
-    rows = store.select("SELECT ?s ?l WHERE { GRAPH ?g { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } "
-                        "FILTER(STRSTARTS(STR(?s), 'http://purl.obolibrary.org/obo/')) }").rows
-    for s, lab in rows:
-        out.setdefault(s.value, lab.value)
+    text = store.select_tsv("SELECT ?s ?l WHERE { GRAPH ?g { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?l } "
+                            "FILTER(STRSTARTS(STR(?s), 'http://purl.obolibrary.org/obo/')) }")
+    for line in text.split("\n")[1:]:  # the engine's TSV: no Python object per term (every label of every ontology)
+        if line:
+            s, lab = line.split("\t")
+            out.setdefault(tsv_value(s), tsv_value(lab))
     todo = [c for c in idx.composed if c not in out]
     if todo:  # every post-composed class's expression in one read, not one query per class
         expressions: dict[str, str] = {}

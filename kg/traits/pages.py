@@ -8,9 +8,11 @@ evidence, identical to :meth:`Traits.trait_json` row by row. Every taxon with ph
 covered, not only the taxa asked for.
 
 The arrays are built from the phenotype index, the calls, the term labels and the states'
-evidence, and kept beside the store (:mod:`kg.indexcache`, kind ``traitpages``) under the key of
-every graph of the manifest (the term labels' key) and the inference rules: a later process maps
-the file (its pages are shared by the server's workers) instead of building it.
+evidence, in bulk (:func:`kg.traits.page_encode.page_arrays`: array operations and pieces of JSON
+encoded once per distinct entity or phenotype, not a trait row at a time), and kept beside the
+store (:mod:`kg.indexcache`, kind ``traitpages``) under the key of every graph of the manifest (the
+term labels' key) and the inference rules: a later process maps the file (its pages are shared by
+the server's workers) instead of building it.
 
 >>> from kg import KnowledgeGraph
 >>> TraitPages.build(KnowledgeGraph.open("oxigraph:").traits).taxa
@@ -27,18 +29,16 @@ import numpy as np
 
 from kg import indexcache as ic
 from kg.core.graphs import list_graphs
-from kg.traits.calls import Call
 from kg.traits.inference_graph import RULES
+from kg.traits.page_encode import CLOSE as _CLOSE
+from kg.traits.page_encode import KINDS, TIERS, page_arrays
 
 if TYPE_CHECKING:
     from kg.traits.queries import Traits
 
 log = logging.getLogger(__name__)
 FORMAT = 1
-KINDS = ("presence", "absence", "phenotype")
-TIERS = ("asserted", "inferred", "predicted", "hypothesised")
-#: What closes a row's JSON: a phenotype's object, or a call's ``kind`` (written after its evidence).
-_CLOSE = (b"}", b', "kind": "presence"}', b', "kind": "absence"}')
+__all__ = ["KINDS", "TIERS", "TraitPages"]
 _EVIDENCE = b', "evidence": ['
 
 
@@ -116,7 +116,7 @@ class TraitPages:
     @classmethod
     def build(cls, traits: Traits) -> TraitPages:
         """Encode every taxon's traits (every taxon of the phenotype index, in IRI order)."""
-        return cls(_arrays(traits))
+        return cls(page_arrays(traits))
 
     @classmethod
     def open(cls, traits: Traits) -> TraitPages:
@@ -130,36 +130,3 @@ class TraitPages:
 
         return ic.load_or_build(path, kind="traitpages", fmt=FORMAT, read=cls, build=build)
 
-
-def _arrays(traits: Traits) -> dict[str, np.ndarray]:
-    evidence = traits.evidence_json()
-    state_ids = {s: i for i, s in enumerate(evidence)}
-    taxa = sorted(traits.index.taxa)
-    head = bytearray()
-    head_off, kind, tier, close, ev_off, ev, tx_off = [0], [], [], [], [0], [], [0]
-    for tx in taxa:
-        for row in traits.trait_rows(tx):
-            plain = traits.trait_json(row, evidence=False).encode()
-            ref = row[3]
-            if isinstance(ref, Call):
-                c = KINDS.index(row[0]) + 1
-                states = traits.evidence_states(ref)
-            else:
-                c, states = 0, [ref[1]]
-            head += plain[:len(plain) - len(_CLOSE[c])]
-            head_off.append(len(head))
-            kind.append(KINDS.index(row[0]))
-            tier.append(TIERS.index(row[1]))
-            close.append(c)
-            ev.extend(state_ids[s] for s in states if s in state_ids)
-            ev_off.append(len(ev))
-        tx_off.append(len(kind))
-    text = [evidence[s].encode() for s in evidence]
-    state_off = np.zeros(len(text) + 1, dtype=np.int64)
-    np.cumsum([len(t) for t in text], out=state_off[1:])
-    return {**ic.pack_strings(taxa, "taxa"), "tx_off": np.asarray(tx_off, dtype=np.int64),
-            "kind": np.asarray(kind, dtype=np.int8), "tier": np.asarray(tier, dtype=np.int8),
-            "close": np.asarray(close, dtype=np.int8),
-            "head": np.frombuffer(bytes(head), dtype=np.uint8), "head_off": np.asarray(head_off, dtype=np.int64),
-            "ev_off": np.asarray(ev_off, dtype=np.int64), "ev": np.asarray(ev, dtype=np.int64),
-            "state": np.frombuffer(b"".join(text), dtype=np.uint8), "state_off": state_off}

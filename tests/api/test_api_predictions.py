@@ -205,3 +205,27 @@ def test_taxon_predictions_fast_path_gives_the_handlers_bytes(sclient, wings):
     assert sclient.get("/api/v1/taxa/Homo sapiens/predictions").status_code == 404
     pinned = sclient.get("/api/v1/taxa/Ictalurus punctatus/predictions", params={"batch": "nope/nope"})
     assert pinned.status_code == 404
+
+
+def test_summary_pages_from_the_graphs_read_ahead_equal_those_read_when_built(tmp_path):
+    """`traitkg index` has the summary graphs read in a thread while the other parts run
+    (prefetch_summaries); the pages built from those texts are the pages built by reading them then,
+    and nothing is read ahead once their file is written (or for a store without batches)."""
+    import numpy as np
+
+    from api.routers._prediction_pages import SummaryPages, prefetch_summaries
+    from api.routers.predictions import summary_encoder
+    from kg import KnowledgeGraph
+    from kg.demo import load_sample
+
+    with KnowledgeGraph.open(f"oxigraph:{tmp_path / 'kg'}") as kg:
+        load_sample(kg)
+        fetched = prefetch_summaries(kg)
+        assert fetched is not None
+        ahead = SummaryPages.open(kg, summary_encoder(kg), fetched)
+        assert set(fetched()) == set(kg.predictions.chosen()[1])
+        then = SummaryPages.build(kg, summary_encoder(kg))
+        assert ahead.rows == then.rows > 0 and ahead._a.keys() == then._a.keys()
+        assert all(np.array_equal(ahead._a[k], then._a[k]) for k in then._a)
+        assert prefetch_summaries(kg) is None  # the file is written now
+    assert prefetch_summaries(KnowledgeGraph.open("oxigraph:")) is None

@@ -372,3 +372,42 @@ def test_every_summary_read_whole_equals_the_bound_queries(kg, pdir):
     for taxon in {d["taxon_iri"] for d in every}:
         assert [d for d in every if d["taxon_iri"] == taxon] == summaries_where(
             kg.store, {"taxon": NamedNode(taxon)}, [], graphs)
+
+
+def test_every_summary_read_whole_reads_any_literal_as_the_bound_queries_do(world, pdir):
+    """all_summaries reads each summary graph as the engine's SPARQL TSV: summaries whose literals
+    have quotes, tabs, newlines, backslashes and other scripts, numbers of every numeric type
+    (written bare or quoted: NaN, INF, a decimal, an integer past 64 bits, a double with an
+    exponent), a boolean, and a blank-node subject give what the bound queries give, field for field."""
+    from kg.core.graphs import TKG
+    from kg.core.store import BlankNode, Literal, NamedNode, Quad
+    from kg.predictions.queries import all_summaries, summaries_where
+
+    world.load_predictions(pdir / "v1.csv")
+    _, graphs = world.predictions.chosen()
+    g = NamedNode(next(iter(graphs)))
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    odd = 'a "q"\tb\\c\nd é 鰭 \u2028\x01'
+
+    def lit(v: str, dt: str | None = None) -> Literal:
+        return Literal(v, datatype=NamedNode(xsd + dt)) if dt else Literal(v)
+
+    for k, node in enumerate([NamedNode("https://w3id.org/traitkg/prediction/odd/1"), BlankNode("odd2")]):
+        fields = {"taxon": NamedNode("https://w3id.org/traitkg/taxon/Odd_" + "ab"[k]),
+                  "trait": NamedNode("http://purl.obolibrary.org/obo/UBERON_0000151"),
+                  "traitKind": lit("categorical"), "stateCounts": lit('{"x \\"y\\"": 2, "\\u00e9\\n": 1}'),
+                  "mostFrequentState": lit(odd), "region": lit(odd + str(k)),
+                  "n": lit("12345678901234567890", "integer"), "mean": lit("NaN", "double"),
+                  "sd": lit("INF", "double"), "se": lit("1.50", "decimal"), "median": lit("1e3", "double"),
+                  "meanConfidence": lit("0.25", "float"), "min": lit("-0", "integer"),
+                  "q25": lit("true", "boolean"), "q75": lit("3", "int"),
+                  "unit": NamedNode("http://purl.obolibrary.org/obo/UO_0000016")}
+        world.store.add_quads([Quad(node, NamedNode(TKG + p), o, g) for p, o in fields.items()]
+                              + [Quad(node, NamedNode(TKG + "pooledRegion"), lit(r), g) for r in (odd, "left")])
+    every = all_summaries(world.store, graphs)
+    bound = summaries_where(world.store, {}, [], graphs)
+    assert repr([list(d.items()) for d in every]) == repr([list(d.items()) for d in bound])  # NaN == NaN here
+    odd_rows = [d for d in every if d["taxon"].endswith(("Odd_a", "Odd_b"))]
+    assert len(odd_rows) == 2 and odd_rows[0]["mode"] == odd and odd_rows[0]["n"] == 12345678901234567890
+    assert odd_rows[0]["states"] == {'x "y"': 2, "é\n": 1} and odd_rows[0]["regions"] == sorted([odd, "left"])
+    assert odd_rows[0]["median"] == 1000.0 and odd_rows[0]["q25"] is True and odd_rows[0]["se"] == 1.5

@@ -243,9 +243,12 @@ class KnowledgeGraph:
         return self._cache[key].resolve([names] if isinstance(names, str) else list(names), fuzzy=fuzzy)
 
     # phenotypes and traits ---------------------------------------------------------------------
-    def load_phenotypes(self, paths: Any, *, lenient: bool = False, progress: Any = None,
+    def load_phenotypes(self, paths: Any, *, lenient: bool = False, progress: Any = None, infer: bool = False,
                         **options: Any) -> list[LoadReport]:
-        """Load Phenex NeXML matrices (files or directories), one ``phenotypes`` graph per file."""
+        """Load Phenex NeXML matrices (files or directories), one ``phenotypes`` graph per file. With
+        ``infer``, the presence/absence inference graph (:meth:`infer_traits`) is made in the same
+        batch (one load, listed with the matrices; all or nothing) and the answer's ``inference``
+        is its record."""
         from kg.phenoindex import part_from_ntriples
         from loaders import phenex
 
@@ -254,11 +257,22 @@ class KnowledgeGraph:
         def keep(graph: str, data: bytes) -> None:
             parts[graph] = part_from_ntriples(data)
 
-        reports = phenex.load_many(self.store, [paths] if isinstance(paths, (str, Path)) else list(paths),
-                                   lenient=lenient, progress=progress, on_written=keep, **options)
-        self.invalidate()
-        self._cache["phenoparts"] = parts  # used once, by the next phenotype index build
-        return reports
+        inferred: list[Any] = []
+
+        def then(batch: Any, feed: Any) -> None:
+            inferred.append(self.traits.infer_batch(batch, feed, parts))
+
+        try:
+            reports = phenex.load_many(self.store, [paths] if isinstance(paths, (str, Path)) else list(paths),
+                                       lenient=lenient, progress=progress, on_written=keep,
+                                       then=then if infer else None, **options)
+        finally:
+            self.invalidate()
+        if not infer:
+            self._cache["phenoparts"] = parts  # used once, by the next phenotype index build
+        out = PhenotypeReports(reports)
+        out.inference = inferred[0] if inferred else None
+        return out
 
     @property
     def traits(self) -> Any:
@@ -409,3 +423,10 @@ class KnowledgeGraph:
         out = import_release(self.store, directory, **kw)
         self.invalidate()
         return out
+
+
+class PhenotypeReports(list):
+    """The reports of :meth:`KnowledgeGraph.load_phenotypes` (a list, one per file) and ``inference``:
+    the inference graph's record when the load made it, else None."""
+
+    inference: Any = None

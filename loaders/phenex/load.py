@@ -138,14 +138,16 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = False,
               progress: Progress | None = None, on_written: Callable[[str, bytes], Any] | None = None,
-              **options: Any) -> list[LoadReport]:
+              then: Callable[[GraphBatch, Feed], Any] | None = None, **options: Any) -> list[LoadReport]:
     """Load many files (directories are searched for ``*.xml``), one graph per matrix.
 
     Ontology terms are looked up once for the whole batch. The batch is atomic: each graph is
     written as its file is ready and all are listed in the manifest together at the end (one
     transaction, :class:`kg.core.graph_batch.GraphBatch`); the first bad file raises and no graph of
     the batch stays. ``on_written(graph, data)`` is called for each graph written, with the
-    N-Triples it holds."""
+    N-Triples it holds. ``then(batch, feed)`` runs after the last file, in the batch: what it
+    writes (``batch.write`` with a writer that puts ``(graph, N-Triples)`` on ``feed``) goes in the
+    same load and is listed with the matrices (the facade's inference graph)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from kg.core.names import resolver as make_resolver
@@ -173,6 +175,8 @@ def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = Fals
                 reports.append(_write(store, job, version, on_written, batch, feed))
                 if progress:
                     progress(len(reports), len(files))
+            if then is not None:
+                then(batch, feed)
         except FeedStopped:
             pass  # the store's load failed: its error is raised below
         finally:

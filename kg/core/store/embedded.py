@@ -186,8 +186,10 @@ class OxigraphStore:
         bulk load's sorted files are ingested beside what the store holds, then compacted, so one load
         of many small graphs costs the engine less than a load each. ``parts`` is read as the engine
         asks for more, so another thread may still be making it (an iterator over a queue). Only for
-        N-Triples traitkg wrote itself (parsed leniently: no IRI re-validation). Not transactional,
-        as :meth:`load_file`."""
+        N-Triples traitkg wrote itself (parsed leniently: no IRI re-validation). Blank node labels
+        are scoped to the whole load, as in one N-Quads document: two parts share a label only for
+        one node (traitkg's writers draw a random token per document). Not transactional, as
+        :meth:`load_file`."""
         self._store.bulk_load(input=io.BufferedReader(_NQuadsStream(parts), 1 << 20), format=RdfFormat.N_QUADS,
                               lenient=True)
         crash_point("bulk")

@@ -17,7 +17,7 @@ from kg.core.graphs import GraphRecord, derived_sha, load_graph
 from kg.core.names import normalise_name, taxon_iri
 from kg.core.store import Store
 from kg.phenoindex import GraphPart, PhenotypeIndex
-from kg.traits.cached import CallsByTaxon, CallTable, open_calls, open_index
+from kg.traits.cached import CallsByTaxon, CallTable, dependencies, open_calls, open_index
 from kg.traits.calls import ABSENT, PRESENT, Call
 from kg.traits.cell_table import cells_by_taxon, state_taxa
 from kg.traits.clades import CladeQueries
@@ -122,8 +122,6 @@ class Traits(CladeQueries):
         same record as :meth:`infer` once the batch is listed), its N-Triples put on ``feed``, the
         batch's one load. Its index and calls files are written as :meth:`infer` writes them; nothing
         is kept in this object (the batch may still fail)."""
-        from kg.traits.cached import dependencies
-
         listed, closures = dependencies(self.store)
         pending = [r for r in batch.records if r.kind == "phenotypes"]
         # in the manifest's order (kind, name, start), as the index reads the listed graphs

@@ -250,9 +250,12 @@ class KnowledgeGraph:
         return self._cache[key].resolve([names] if isinstance(names, str) else list(names), fuzzy=fuzzy)
 
     # phenotypes and traits ---------------------------------------------------------------------
-    def load_phenotypes(self, paths: Any, *, lenient: bool = False, progress: Any = None,
+    def load_phenotypes(self, paths: Any, *, lenient: bool = False, progress: Any = None, infer: bool = False,
                         **options: Any) -> list[LoadReport]:
-        """Load Phenex NeXML matrices (files or directories), one ``phenotypes`` graph per file."""
+        """Load Phenex NeXML matrices (files or directories), one ``phenotypes`` graph per file. With
+        ``infer``, the presence/absence inference graph (:meth:`infer_traits`) is made in the same
+        batch (one load, listed with the matrices; all or nothing) and the answer's ``inference``
+        is its record."""
         from kg.phenoindex import part_from_ntriples
         from kg.taxon_names import store_resolver
         from loaders import phenex
@@ -262,12 +265,23 @@ class KnowledgeGraph:
         def keep(graph: str, data: bytes) -> None:
             parts[graph] = part_from_ntriples(data)
 
+        inferred: list[Any] = []
+
+        def then(batch: Any, feed: Any) -> None:
+            inferred.append(self.traits.infer_batch(batch, feed, parts))
+
         options.setdefault("resolver", store_resolver(self.store))
-        reports = phenex.load_many(self.store, [paths] if isinstance(paths, (str, Path)) else list(paths),
-                                   lenient=lenient, progress=progress, on_written=keep, **options)
-        self.invalidate()
-        self._cache["phenoparts"] = parts  # used once, by the next phenotype index build
-        return reports
+        try:
+            reports = phenex.load_many(self.store, [paths] if isinstance(paths, (str, Path)) else list(paths),
+                                       lenient=lenient, progress=progress, on_written=keep,
+                                       then=then if infer else None, **options)
+        finally:
+            self.invalidate()
+        if not infer:
+            self._cache["phenoparts"] = parts  # used once, by the next phenotype index build
+        out = PhenotypeReports(reports)
+        out.inference = inferred[0] if inferred else None
+        return out
 
     @property
     def traits(self) -> Any:
@@ -418,3 +432,10 @@ class KnowledgeGraph:
         out = import_release(self.store, directory, **kw)
         self.invalidate()
         return out
+
+
+class PhenotypeReports(list):
+    """The reports of :meth:`KnowledgeGraph.load_phenotypes` (a list, one per file) and ``inference``:
+    the inference graph's record when the load made it, else None."""
+
+    inference: Any = None

@@ -69,13 +69,17 @@ class PhenotypeIndex:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def build(cls, store: Store, parts: Mapping[str, GraphPart] | None = None) -> PhenotypeIndex:
+    def build(cls, store: Store, parts: Mapping[str, GraphPart] | None = None,
+              graphs: tuple[list[GraphRecord], list[GraphRecord]] | None = None) -> PhenotypeIndex:
         """The index of the store's phenotype and closure graphs. ``parts`` (graph IRI -> its
         :class:`GraphPart`, made by :func:`part_from_ntriples` from the N-Triples a load just wrote)
-        stand in for reading those graphs back from the store; either way a graph's part is the same."""
-        idx = cls(phenotype_graphs=list_graphs(store, kind="phenotypes"),
-                  closure_graphs=[g for g in list_graphs(store, kind="closure")
-                                  if not g.name.endswith("-nonredundant")])
+        stand in for reading those graphs back from the store; either way a graph's part is the same.
+        ``graphs``: the (phenotype, closure) graphs to read, when not the ones the manifest lists (a
+        batch not listed yet: each of its graphs has its part)."""
+        ph, cl = graphs if graphs is not None else (
+            list_graphs(store, kind="phenotypes"),
+            [g for g in list_graphs(store, kind="closure") if not g.name.endswith("-nonredundant")])
+        idx = cls(phenotype_graphs=list(ph), closure_graphs=list(cl))
         with gc_paused():
             for g in idx.phenotype_graphs:
                 part = parts.get(g.iri) if parts else None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from kg.core.bulk import stage
+from kg.core.graph_batch import GraphBatch
 from kg.core.graphs import load_graph
 from kg.core.sources import Source
 from kg.core.store import NamedNode, Quad, Store, Triple
@@ -22,14 +24,15 @@ __all__ = ["Progress", "ingest", "stage", "write_triples"]
 def ingest(store: Store, source: Source, *, kind: str, name: str, version: str | None,
            loader: str, writer: Callable[[str], Any], parameters: dict[str, Any] | None = None,
            report: LoadReport | None = None, derived_from: Iterable[str] = (),
-           counted: bool = False) -> LoadReport:
+           counted: bool = False, batch: GraphBatch | None = None) -> LoadReport:
     """Load ``source`` through ``writer(graph_iri)`` into a new graph and return the report.
-    With ``counted=True`` the writer returns how many distinct triples it wrote."""
+    With ``counted=True`` the writer returns how many distinct triples it wrote. With ``batch`` the
+    graph is written now and listed in the manifest when the batch ends (:mod:`kg.core.graph_batch`)."""
     t0 = time.perf_counter()
-    rec = load_graph(store, kind=kind, name=name, writer=writer, source=source.origin,
-                     sha256=source.sha256, byte_size=source.size, loader=loader,
-                     loader_version=__version__, version=version, parameters=parameters,
-                     derived_from=list(derived_from), counted=counted)
+    write = batch.write if batch is not None else functools.partial(load_graph, store)
+    rec = write(kind=kind, name=name, writer=writer, source=source.origin, sha256=source.sha256,
+                byte_size=source.size, loader=loader, loader_version=__version__, version=version,
+                parameters=parameters, derived_from=list(derived_from), counted=counted)
     rep = report or LoadReport(source=source.origin, kind=kind)
     rep.graph, rep.name, rep.version, rep.status, rep.triples = rec.iri, rec.name, rec.version, rec.status, rec.triples
     rep.seconds = time.perf_counter() - t0

@@ -30,7 +30,8 @@ def load_phenotypes(paths: tuple[str, ...], lenient: bool, infer: bool, as_json:
     from loaders.phenex import names_report as rows_of
 
     g = get_kg()
-    reports = g.load_phenotypes(list(paths), lenient=lenient, progress=progress_bar("phenotypes", unit="file"))
+    reports = g.load_phenotypes(list(paths), lenient=lenient, progress=progress_bar("phenotypes", unit="file"),
+                                infer=infer)
     if names_report:
         rows = rows_of(reports)
         out = Path(names_report)
@@ -58,7 +59,7 @@ def load_phenotypes(paths: tuple[str, ...], lenient: bool, infer: bool, as_json:
             click.echo("no taxonomy or tree in the store: OTU names were not resolved; each OTU links to the "
                        "taxon its label names (load a taxonomy or tree first to resolve them)")
     if infer:
-        rec = g.infer_traits()
+        rec = reports.inference
         click.echo(f"inference: {rec.kind}/{rec.name}/{rec.version} ({rec.triples} triples, {rec.status})")
 
 

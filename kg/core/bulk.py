@@ -15,6 +15,8 @@ of small acyclic objects.
 from __future__ import annotations
 
 import gc
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -77,3 +79,47 @@ def load_chunks(store: Store, chunks: Iterator[tuple[bytes, int]], graph: str,
             for f in pending:  # on an error: let the loads already started end before raising
                 f.cancel() or f.exception()
     return total
+
+
+class FeedStopped(RuntimeError):
+    """The consumer of a :class:`Feed` stopped (its own error says why)."""
+
+
+class Feed:
+    """Items handed from one thread to another: the producer puts them (``put``, waiting while ``size``
+    wait), the consumer iterates until ``close``. When the consumer stops early it calls ``stop``
+    and a waiting or later ``put`` raises :class:`FeedStopped` instead of waiting for ever.
+
+    >>> f = Feed(3); f.put(1); f.put(2); f.close(); list(f)
+    [1, 2]
+    """
+
+    _END = object()
+
+    def __init__(self, size: int = 2) -> None:
+        self._q: queue.Queue[Any] = queue.Queue(size)
+        self._stopped = threading.Event()
+
+    def put(self, item: Any) -> None:
+        while not self._stopped.is_set():
+            try:
+                self._q.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+        raise FeedStopped("the consumer of this feed stopped")
+
+    def close(self) -> None:
+        """No more items: the consumer's iteration ends after the ones waiting."""
+        try:
+            self.put(self._END)
+        except FeedStopped:
+            pass
+
+    def stop(self) -> None:
+        """The consumer will read no more (called by it, on its way out)."""
+        self._stopped.set()
+
+    def __iter__(self) -> Iterator[Any]:
+        while (item := self._q.get()) is not self._END:
+            yield item

@@ -256,8 +256,15 @@ def _remove_record(store: Store, iri: str) -> None:
 def _write_record(store: Store, rec: GraphRecord) -> None:
     """Replace whatever the manifest says about ``rec.iri`` (an old entry, its markers) with ``rec``,
     in one transaction."""
-    old = _record_of(store, rec.iri)
-    store.update((data_op("DELETE DATA", old) + " ; " if old else "") + data_op("INSERT DATA", _record_quads(rec)))
+    write_records(store, [rec])
+
+
+def write_records(store: Store, recs: Sequence[GraphRecord]) -> None:
+    """Replace whatever the manifest says about each record's graph (an old entry, its markers) with
+    the record, all of them in one transaction (one update): a batch of graphs is listed together."""
+    old = [q for rec in recs for q in _record_of(store, rec.iri)]
+    store.update((data_op("DELETE DATA", old) + " ; " if old else "")
+                 + data_op("INSERT DATA", [q for rec in recs for q in _record_quads(rec)]))
 
 
 def rerecord(store: Store, rec: GraphRecord) -> GraphRecord:

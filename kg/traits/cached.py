@@ -40,11 +40,13 @@ def dependencies(store: Store) -> tuple[list[GraphRecord], list[GraphRecord]]:
             [g for g in list_graphs(store, kind="closure") if not g.name.endswith("-nonredundant")])
 
 
-def open_index(store: Store, parts: Mapping[str, GraphPart] | None = None) -> PhenotypeIndex:
+def open_index(store: Store, parts: Mapping[str, GraphPart] | None = None,
+               deps: tuple[list[GraphRecord], list[GraphRecord]] | None = None) -> PhenotypeIndex:
     """The phenotype index: from its file when one was written for these graph versions, else
     built from the store (``parts``: the graphs a load just wrote, read from its N-Triples
-    instead, see :meth:`PhenotypeIndex.build`) and written."""
-    ph, cl = dependencies(store)
+    instead, see :meth:`PhenotypeIndex.build`) and written. ``deps``: the (phenotype, closure)
+    graphs, when not :func:`dependencies` (a batch that is not listed yet)."""
+    ph, cl = deps if deps is not None else dependencies(store)
     path = ic.path_for(store, "phenoindex", ic.graphs_key(ph + cl, INDEX_FORMAT))
 
     def read(got: dict[str, Any]) -> PhenotypeIndex:
@@ -56,16 +58,18 @@ def open_index(store: Store, parts: Mapping[str, GraphPart] | None = None) -> Ph
         return None if "st_state" in got else CellTable(ic.strings(got), got).state_taxa_arrays()
 
     def build() -> ic.Built[PhenotypeIndex]:
-        idx = PhenotypeIndex.build(store, parts)  # nothing worth keeping for a store without phenotypes
+        idx = PhenotypeIndex.build(store, parts, (ph, cl))  # nothing worth keeping for a store without phenotypes
         return ic.Built(idx, index_arrays(idx) if idx.phenotype_graphs else None)
 
     return ic.load_or_build(path, kind="phenoindex", fmt=INDEX_FORMAT, read=read, build=build, complete=complete)
 
 
-def open_calls(store: Store, index: Callable[[], PhenotypeIndex]) -> Mapping[tuple[str, str, str], Call]:
+def open_calls(store: Store, index: Callable[[], PhenotypeIndex],
+               deps: tuple[list[GraphRecord], list[GraphRecord]] | None = None) -> Mapping[tuple[str, str, str], Call]:
     """Every asserted and inferred call: from its file for these graph versions and rules (a
-    :class:`CallTable`), else computed from ``index()`` (a dict) and written."""
-    ph, cl = dependencies(store)
+    :class:`CallTable`), else computed from ``index()`` (a dict) and written (``deps`` as in
+    :func:`open_index`)."""
+    ph, cl = deps if deps is not None else dependencies(store)
     path = ic.path_for(store, "traitcalls", ic.graphs_key(ph + cl, CALLS_FORMAT, RULES))
 
     def complete(got: dict[str, Any]) -> dict[str, np.ndarray] | None:

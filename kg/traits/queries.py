@@ -10,13 +10,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kg.core.bulk import gc_paused, load_chunks
+from kg.core.bulk import Feed, gc_paused, load_chunks
 from kg.core.errors import NotFound, ValidationError
-from kg.core.graphs import derived_sha, load_graph
+from kg.core.graph_batch import GraphBatch
+from kg.core.graphs import GraphRecord, derived_sha, load_graph
 from kg.core.names import normalise_name, taxon_iri
 from kg.core.store import Store
-from kg.phenoindex import PhenotypeIndex
-from kg.traits.cached import CallsByTaxon, CallTable, open_calls, open_index
+from kg.phenoindex import GraphPart, PhenotypeIndex
+from kg.traits.cached import CallsByTaxon, CallTable, dependencies, open_calls, open_index
 from kg.traits.calls import ABSENT, PRESENT, Call
 from kg.traits.cell_table import cells_by_taxon, state_taxa
 from kg.traits.clades import CladeQueries
@@ -114,10 +115,45 @@ class Traits(CladeQueries):
                           sha256=derived_sha(inputs, params), byte_size=0, loader="traits", loader_version="2",
                           parameters=params, derived_from=[g.iri for g in inputs], counted=True)
 
+    def infer_batch(self, batch: GraphBatch, feed: Feed, parts: Mapping[str, GraphPart], *,
+                    name: str = "presence-absence") -> GraphRecord:
+        """:meth:`infer` for phenotype graphs a batch has written and not listed yet (``parts``: each
+        one's :class:`~kg.phenoindex.GraphPart`): the inference graph joins the batch (same graph,
+        same record as :meth:`infer` once the batch is listed), its N-Triples put on ``feed``, the
+        batch's one load. Its index and calls files are written as :meth:`infer` writes them; nothing
+        is kept in this object (the batch may still fail)."""
+        listed, closures = dependencies(self.store)
+        pending = [r for r in batch.records if r.kind == "phenotypes"]
+        # in the manifest's order (kind, name, start), as the index reads the listed graphs
+        ph = sorted(listed + pending, key=lambda r: (r.name, r.started))
+        if not ph:
+            raise ValidationError("no phenotype graphs loaded: run `traitkg load phenotypes PATH...` first")
+        deps = (ph, closures)
+        index: list[PhenotypeIndex] = []
+
+        def idx() -> PhenotypeIndex:
+            if not index:
+                index.append(open_index(self.store, parts, deps))
+            return index[0]
+
+        calls = open_calls(self.store, idx, deps)
+        inputs = ph + closures
+        params = {"rules": RULES}
+
+        def writer(graph: str) -> int:
+            with gc_paused():
+                total = 0
+                for data, n in call_ntriples_chunks(calls, conflict_keys(calls)):  # 400,000-triple chunks, one load
+                    feed.put((graph, data))
+                    total += n
+                return total
+
+        return batch.write(kind="inference", name=name, writer=writer, source="derived",
+                           sha256=derived_sha(inputs, params), byte_size=0, loader="traits", loader_version="2",
+                           parameters=params, derived_from=[g.iri for g in inputs], counted=True)
+
     def conflicts_keys(self) -> set[tuple[str, str]]:
-        c = self.calls()
-        return {(t, e) for (t, e, v), a in c.items() if v == ABSENT and (p := c.get((t, e, PRESENT))) is not None
-                and not (p.polymorphic and a.polymorphic)}
+        return conflict_keys(self.calls())
 
     # ------------------------------------------------------------------ lookups
     def taxon(self, name_or_iri: str) -> str:
@@ -340,3 +376,7 @@ class Traits(CladeQueries):
         return build_matrix(self, list(taxa), list(entities), **kw)
 
 
+def conflict_keys(c: Mapping[tuple[str, str, str], Call]) -> set[tuple[str, str]]:
+    """(taxon, entity) of the calls both present and absent, unless both are polymorphic."""
+    return {(t, e) for (t, e, v), a in c.items() if v == ABSENT and (p := c.get((t, e, PRESENT))) is not None
+            and not (p.polymorphic and a.polymorphic)}

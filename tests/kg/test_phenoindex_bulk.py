@@ -198,3 +198,45 @@ def test_a_nested_post_composed_class_has_its_fillers_ancestors_whatever_the_ord
         idx._read_closure(store)
         assert {inner, base} | named <= idx.isa[outer], order
         assert {inner, base} | named <= idx.anc[outer], order
+
+
+def _graphs_of(kg) -> dict:
+    """Each phenotype and inference graph: its record (the manifest answers derived_from in no set
+    order) and its content with canonical blank node labels."""
+    from kg.core.store import canonical_nquads
+
+    recs = kg.graphs(kind="phenotypes") + kg.graphs(kind="inference")
+    return {r.iri: ((r.version, r.sha256, r.triples, sorted(r.derived_from)),
+                    canonical_nquads(kg.store.quads(None, None, None, r.iri))) for r in recs}
+
+
+def check_inference_in_the_batch(batches: list[list], tmp_path) -> None:
+    """``load_phenotypes(infer=True)`` (the CLI's path: the inference graph in the matrices' batch, from
+    records not listed yet) writes the graphs and records that a load, then ``infer_traits``, writes."""
+    from kg import KnowledgeGraph
+
+    a, b = KnowledgeGraph.open("oxigraph:"), KnowledgeGraph.open(f"oxigraph:{tmp_path / 'b'}")
+    for g in (a, b):
+        g.load_ontology(ANAT)
+    for paths in batches:
+        a.load_phenotypes(paths, lenient=True)
+        want = a.infer_traits()
+        got = b.load_phenotypes(paths, lenient=True, infer=True).inference
+        assert (got.iri, got.sha256, got.triples, got.derived_from, got.status) == (
+            want.iri, want.sha256, want.triples, want.derived_from, "loaded")
+        assert _graphs_of(b) == _graphs_of(a)
+    again = b.load_phenotypes(batches[-1], lenient=True, infer=True)  # the same batch again: nothing written
+    assert {r.status for r in again} == {"unchanged"} and again.inference.status == "unchanged"
+    assert _graphs_of(b) == _graphs_of(a)
+
+
+@pytest.mark.parametrize("second", [False, True])
+def test_the_inference_made_in_the_load_batch_equals_infer_after_it(second, toy, tmp_path):
+    files = [toy / "phenotypes" / "toy.xml", "kg/sample/phenotypes.xml"]
+    # one batch; or two, the second's index reading the first's graph from the store
+    check_inference_in_the_batch([files[:1], files[1:]] if second else [files], tmp_path)
+
+
+@pytest.mark.slow
+def test_the_inference_made_in_the_load_batch_on_the_shared_matrices(shared, tmp_path):
+    check_inference_in_the_batch([[shared / "phenoscape-data" / "nexml"]], tmp_path)

@@ -360,3 +360,36 @@ def test_every_shared_matrix_loads_strictly_or_leniently(shared, mem_kg):
             rep, = mem_kg.load_phenotypes(f, lenient=True)
             assert rep.status == "loaded"
     assert len(mem_kg.graphs(kind="phenotypes")) == 47, lenient
+
+
+def test_a_batch_with_a_bad_file_leaves_nothing(tmp_path, toy):
+    """The files of one `load phenotypes` are one batch: a bad file after good ones is one line, exit 2, and
+    none of the batch's graphs stays (written ones dropped, none listed); without it, all are listed together."""
+    import shutil
+
+    from click.testing import CliRunner
+
+    from kg import KnowledgeGraph
+    from kg.cli import main
+
+    d = tmp_path / "matrices"
+    d.mkdir()
+    shutil.copy(toy / "phenotypes" / "toy.xml", d / "a_toy.xml")
+    shutil.copy("kg/sample/phenotypes.xml", d / "b_sample.xml")
+    shutil.copy(toy / "phenotypes" / "bad_state.xml", d / "c_bad.xml")
+    store = tmp_path / "s"
+    res = CliRunner().invoke(main, ["--store", f"oxigraph:{store}", "load", "phenotypes", str(d)])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "c_bad.xml" in lines[0] and "37" in lines[0] and "Traceback" not in res.output
+    g = KnowledgeGraph.open(f"oxigraph:{store}")
+    assert g.graphs(kind="phenotypes") == [] and [x for x in g.store.named_graphs() if "/graph/phenotypes/" in x] == []
+    g.close()
+    (d / "c_bad.xml").unlink()
+    res = CliRunner().invoke(main, ["--store", f"oxigraph:{store}", "load", "phenotypes", str(d)])
+    assert res.exit_code == 0, res.output
+    g = KnowledgeGraph.open(f"oxigraph:{store}")
+    listed = g.graphs(kind="phenotypes")
+    assert [r.name for r in listed] == ["a_toy", "b_sample"] and all(r.triples > 0 for r in listed)
+    assert {r.iri for r in listed} == {x for x in g.store.named_graphs() if "/graph/phenotypes/" in x}
+    assert g.graphs(kind="inference")[0].derived_from == [r.iri for r in listed]

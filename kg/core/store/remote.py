@@ -325,6 +325,12 @@ class SparqlEndpointStore:
         else:
             self._stream_graph(graph, (q.triple for q in quads))
 
+    def load_graphs(self, parts: Iterable[tuple[str, bytes]]) -> None:
+        """Several graphs' N-Triples, ``(graph IRI, bytes)`` each (traitkg's own): one :meth:`load_file`
+        each (a graph big enough goes through Virtuoso's bulk loader where one is configured)."""
+        for graph, data in parts:
+            self.load_file(data, RdfFormat.N_TRIPLES, graph, lenient=True)
+
     def add_quads(self, quads: Iterable[Quad]) -> int:
         by_graph: dict[str, list[Triple]] = {}
         for q in quads:

@@ -6,6 +6,9 @@ the step wrote, into a fresh store, as bench/scale.py measures it) and a canonic
 graph the two wrote (blank nodes named by their content, lines sorted): the answers must not differ.
 
     .venv/bin/python bench/phenotypes_step.py --base /tmp/kept/kg --peer /work/main --work /tmp/pheno-bench
+
+This checkout's copy gets the base's ``taxonnames`` index files (a build on it leaves them: the
+taxonomy and tree loads write them), the peer's copy none.
 """
 
 from __future__ import annotations
@@ -85,6 +88,9 @@ def main() -> None:
         dst.parent.mkdir(parents=True)
         before = set(graph_list(f"oxigraph:{args.base}"))
         shutil.copytree(args.base, dst)
+        names = Path(f"{args.base}.cache") / "taxonnames"
+        if checkout == ROOT and names.is_dir():  # what a build on this checkout leaves: its loads write them
+            shutil.copytree(names, Path(f"{dst}.cache") / "taxonnames")
         wall, cpu, rss, load = step(checkout, dst)
         stores[who] = (dst, [g for g in graph_list(f"oxigraph:{dst}") if g not in before and "/graph/manifest" not in g])
         print(f"  {who}: {wall:.1f} s, {cpu:.1f} CPU s, peak RSS {rss / 2**20:,.0f} MB, load avg {load:.1f}", flush=True)

@@ -16,11 +16,8 @@ taxonomy and tree loads write them), not its joined ``taxonuniverse`` files.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,25 +27,13 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from _scale_data import write_predictions  # noqa: E402
 from _scale_steps import floor, graph_list  # noqa: E402
-from phenotypes_step import canonical_digest  # noqa: E402
+from phenotypes_step import canonical_digest, timed_cli  # noqa: E402
 
 
 def load(checkout: Path, store: Path, table: Path, version: str) -> tuple[float, float, int, float]:
     """(wall s, CPU s, peak RSS bytes, load average at the start) of one ``traitkg load predictions``."""
-    env = dict(os.environ, PYTHONPATH=str(checkout))
-    exe = str(Path(sys.executable).parent / "traitkg")
-    avg = os.getloadavg()[0]
-    err = store.parent / "stderr.txt"
-    t0 = time.perf_counter()
-    with open(err, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, exe, "--store", f"oxigraph:{store}", "load", "predictions", str(table),
-                                 "--model", "names-bench", "--model-version", version],
-                                env=env, cwd=checkout, stdout=subprocess.DEVNULL, stderr=fh)
-        _, status, ru = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{checkout}: load predictions failed: {err.read_text()[-2000:]}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, avg
+    return timed_cli(checkout, store, "load", "predictions", str(table), "--model", "names-bench",
+                     "--model-version", version)
 
 
 def main() -> None:

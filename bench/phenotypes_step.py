@@ -31,22 +31,28 @@ from _scale_steps import floor, graph_list  # noqa: E402
 NEXML = ROOT.parent / "shared" / "data" / "phenoscape-data" / "nexml"
 
 
-def step(checkout: Path, store: Path) -> tuple[float, float, int, float]:
-    """(wall s, CPU s, peak RSS bytes, load average at the start) of the step run by ``checkout``."""
+def timed_cli(checkout: Path, store: Path, *args: str) -> tuple[float, float, int, float]:
+    """(wall s, CPU s, peak RSS bytes, load average at the start) of ``traitkg --store oxigraph:STORE ARGS``
+    run by ``checkout``; its stderr is kept beside the store and shown when it fails."""
     env = dict(os.environ, PYTHONPATH=str(checkout))
     exe = str(Path(sys.executable).parent / "traitkg")
     load = os.getloadavg()[0]
     err = store.parent / "stderr.txt"
     t0 = time.perf_counter()
     with open(err, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, exe, "--store", f"oxigraph:{store}", "load", "phenotypes", str(NEXML),
-                                 "--lenient"], env=env, cwd=checkout, stdout=subprocess.DEVNULL, stderr=fh)
+        proc = subprocess.Popen([sys.executable, exe, "--store", f"oxigraph:{store}", *args], env=env, cwd=checkout,
+                                stdout=subprocess.DEVNULL, stderr=fh)
         _, status, ru = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"{checkout}: load phenotypes failed ({proc.returncode}): {err.read_text()[-2000:]}")
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{checkout}: {' '.join(args[:2])} failed ({code}): {err.read_text()[-2000:]}")
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss * 1024, load
+
+
+def step(checkout: Path, store: Path) -> tuple[float, float, int, float]:
+    """The step run by ``checkout`` (:func:`timed_cli`)."""
+    return timed_cli(checkout, store, "load", "phenotypes", str(NEXML), "--lenient")
 
 
 def canonical_digest(store: Path, graph: str) -> tuple[str, int]:

@@ -94,13 +94,18 @@ def serve(store: Path, log: Path, workers: int) -> tuple[list, str]:
             assert r.status_code == 200, (path, r.text)
             out.append(r.json())
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
     return out, log.read_text()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server started in its own session, and its workers."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -5,15 +5,27 @@ CLI processes, a real store, a real `traitkg serve --warm --workers 2` on loopba
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 from _api_support import free_port
-from test_api_index_files import BUILT, EXE, KINDS, NAME_KINDS, READY, ROOT, built, env, serve, stamps, store, traitkg  # noqa: F401
+from test_api_index_files import (  # noqa: F401
+    BUILT,
+    EXE,
+    KINDS,
+    NAME_KINDS,
+    READY,
+    ROOT,
+    built,
+    env,
+    serve,
+    stamps,
+    stop,
+    store,
+    traitkg,
+)
 
 from kg import indexcache as ic
 
@@ -108,12 +120,7 @@ def test_a_server_keeps_answering_from_files_removed_under_it(store, tmp_path): 
         assert after == before
         assert not stamps(store) and BUILT.findall(log.read_text()) == []  # read from the mapped pages, not rebuilt
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc)
 
 
 def test_prune_of_the_user_cache_sparql_stores_share_is_refused_in_one_line():

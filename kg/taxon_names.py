@@ -131,7 +131,7 @@ class GraphNames:
 def _share_arrays(store: Store, graph: str, record: Any) -> dict[str, Any]:
     """A recorded graph's share as the arrays of its file (mapped), read from the graph and written
     when there is none."""
-    path = ic.path_for(store, KIND, ic.graphs_key([record], FORMAT))
+    path = _share_path(store, record)
 
     def build() -> ic.Built[dict[str, Any]]:
         arrays = GraphNames.read(store, graph).arrays()
@@ -150,11 +150,18 @@ def _checked(arrays: dict[str, Any]) -> dict[str, Any]:
     return arrays
 
 
-def graph_names(store: Store, graph: str, record: Any = None) -> GraphNames:
-    """One graph's share, from its file when ``record`` (its manifest entry) names a version kept."""
-    if record is None:
-        return GraphNames.read(store, graph)
-    return GraphNames.from_arrays(_share_arrays(store, graph, record))
+def _share_path(store: Store, record: Any) -> Path | None:
+    """Where the share of a graph version (its manifest entry) is kept."""
+    return ic.path_for(store, KIND, ic.graphs_key([record], FORMAT))
+
+
+def _universe_path(store: Store, holding: list[Any]) -> Path | None:
+    """Where the names joined over the graphs ``holding`` any (their manifest entries) are kept."""
+    return ic.path_for(store, UNIVERSE_KIND, ic.graphs_key(holding, UNIVERSE_FORMAT))
+
+
+def _holds_names(arrays: dict[str, Any]) -> bool:
+    return any(arrays[m].size for m in _MEMBERS if m in arrays)
 
 
 def taxa_share(table: Any) -> GraphNames:
@@ -187,7 +194,7 @@ def keep(store: Store, graph: str, share: GraphNames) -> None:
     if rec is None:
         return
     t0 = time.perf_counter()
-    path = ic.path_for(store, KIND, ic.graphs_key([rec], FORMAT))
+    path = _share_path(store, rec)
     ic.try_save(path, share.arrays(), kind=KIND, fmt=FORMAT, meta={"graph": graph, "version": rec.version})
     log.info("taxon names of %s: %d kept in %.1f s", graph, len(share), time.perf_counter() - t0)
 
@@ -212,7 +219,7 @@ def _universe(store: Store) -> NameUniverse:
     if store.selector.startswith("oxigraph:"):  # a SPARQL endpoint's default graph is its own (often every graph)
         loose.insert(0, GraphNames.read(store, None))
     kept = [(records[g], _share_arrays(store, g, records[g])) for g in graphs if g in records]
-    kept = [(r, a) for r, a in kept if any(a[m].size for m in _MEMBERS)]
+    kept = [(r, a) for r, a in kept if _holds_names(a)]
 
     def join() -> NameUniverse:
         return _join([*[p for p in loose if len(p)], *(GraphNames.from_arrays(a) for _, a in kept)])
@@ -220,7 +227,7 @@ def _universe(store: Store) -> NameUniverse:
     if any(map(len, loose)):
         got, how = join(), "joined"
     else:
-        path = ic.path_for(store, UNIVERSE_KIND, ic.graphs_key([r for r, _ in kept], UNIVERSE_FORMAT))
+        path = _universe_path(store, [r for r, _ in kept])
         how = "read" if path is not None and path.is_file() else "joined"
 
         def build() -> ic.Built[NameUniverse]:
@@ -240,14 +247,14 @@ def files_in_use(store: Store) -> set[Path]:
     out: set[Path] = set()
     holding = []
     for rec in list_graphs(store):
-        path = ic.path_for(store, KIND, ic.graphs_key([rec], FORMAT))
+        path = _share_path(store, rec)
         if path is None:
             return out
         out.add(path)
         got = ic.load(path, kind=KIND, fmt=FORMAT)
-        if got is None or any(got[m].size for m in _MEMBERS if m in got):  # unknown until read: kept
+        if got is None or _holds_names(got):  # unknown until read: kept
             holding.append(rec)
-    out.add(ic.path_for(store, UNIVERSE_KIND, ic.graphs_key(holding, UNIVERSE_FORMAT)))
+    out.add(_universe_path(store, holding))
     return out
 
 

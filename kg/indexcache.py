@@ -261,11 +261,18 @@ class StringTable:
         return pack_strings(list(self.index), prefix)
 
     def lists(self, lists: Sequence[Iterable[str]]) -> tuple[np.ndarray, np.ndarray]:
-        """A list of string collections as (offsets, ids): collection ``i`` is ``ids[off[i]:off[i+1]]``."""
-        lists = [xs if isinstance(xs, (list, tuple, set, frozenset)) else list(xs) for xs in lists]
+        """A list of string collections as (offsets, ids): collection ``i`` is ``ids[off[i]:off[i+1]]``.
+        A set is written sorted (``None`` last), not in its iteration order, which changes with each
+        process's hash seed: the same collections give the same file in every process."""
+        lists = [xs if isinstance(xs, (list, tuple)) else _sorted_set(xs) if isinstance(xs, (set, frozenset))
+                 else list(xs) for xs in lists]
         lens = np.zeros(len(lists) + 1, dtype=np.int64)
         lens[1:] = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
         return np.cumsum(lens), self.ids(list(chain.from_iterable(lists)))
+
+
+def _sorted_set(xs: set[str | None] | frozenset[str | None]) -> list[str | None]:
+    return sorted(xs, key=lambda x: (x is None, x or ""))
 
 
 def pack_strings(items: Sequence[str], prefix: str = "strings") -> dict[str, np.ndarray]:

@@ -91,7 +91,7 @@ class PhenotypeIndex:
         pairs = part.pairs.get
         otu_taxon = pairs(TKG + "taxon", [])
         self.otu_taxon.update(otu_taxon)
-        for tx in {tx for _, tx in otu_taxon} - self.labels.keys():  # labels of the taxa only
+        for tx in sorted({tx for _, tx in otu_taxon} - self.labels.keys()):  # labels of the taxa only (sorted: not set order)
             if tx in part.labels:
                 self.labels[tx] = part.labels[tx]
         _group(pairs(TKG + "describesPhenotype", []), self.state_phenotypes)

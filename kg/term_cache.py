@@ -68,7 +68,7 @@ def terms_arrays(idx: TermIndex) -> dict[str, np.ndarray]:
     for d in ("up", "down"):  # both directions as built: their lists keep the store's order
         edges = [(x, p, y) for x, preds in getattr(idx, d).items() for p, ys in preds.items() for y in ys]
         a[f"{d}_x"], a[f"{d}_p"], a[f"{d}_y"] = (s.ids(e[i] for e in edges) for i in range(3))
-    sub = [(sup, p) for sup, ps in idx.subprops.items() for p in ps]
+    sub = [(sup, p) for sup, ps in idx.subprops.items() for p in sorted(ps)]  # sorted: not the process's set order
     a["sp_sup"], a["sp_sub"] = s.ids(x for x, _ in sub), s.ids(y for _, y in sub)
     a["transitive"] = s.ids(sorted(idx.transitive))
     a.update(s.arrays())

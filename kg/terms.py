@@ -130,7 +130,7 @@ class TermIndex(InformationContent, TermSearch):
     def _read_terms(self, store: Store, graph: str) -> None:
         classes = {q.subject.value for q in store.quads(None, NamedNode(RDF_TYPE), NamedNode(OWL + "Class"), graph)
                    if isinstance(q.subject, NamedNode)}
-        for iri in classes:
+        for iri in sorted(classes):  # IRI order, not set order: the index (and its file) the same in every process
             if iri not in self.terms:
                 self.terms[iri] = Term(contract(iri), iri)
         for pred, fld in _FIELDS.items():

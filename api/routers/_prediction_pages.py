@@ -166,7 +166,8 @@ def prefetch_summaries(kg: Any) -> Callable[[], dict[str, str]] | None:
     """Start reading the summary graphs of the latest batches (their TSV, written by the engine
     without the GIL) in a thread, when their pages file is missing: ``traitkg index`` has it read
     while it builds the term and trait files. Returns what waits for the texts (raising what the
-    read raised), or ``None`` when there is nothing to read (no batches, the file written)."""
+    read raised), or ``None`` when there is nothing to read (no batches, the file written, every
+    summary graph's summaries kept beside the store by its load: :mod:`kg.predictions.summary_file`)."""
     from kg.core.graphs import list_graphs
     from kg.predictions.queries import summary_tsv
 
@@ -175,7 +176,13 @@ def prefetch_summaries(kg: Any) -> Callable[[], dict[str, str]] | None:
     path = ic.path_for(kg.store, "summarypages", ic.graphs_key(list_graphs(kg.store), FORMAT))
     if path is None or path.is_file():
         return None
-    _, graphs = kg.predictions.chosen()  # here, not in the thread: the KG's caches stay one thread's
+    from kg.predictions import summary_file
+
+    _, chosen = kg.predictions.chosen()  # here, not in the thread: the KG's caches stay one thread's
+    kept = {r.iri for r in list_graphs(kg.store, kind=summary_file.SUMMARY_KIND) if summary_file.has(kg.store, r)}
+    graphs = [g for g in chosen if g not in kept]  # the summaries the loads kept are read from their files
+    if not graphs:
+        return None
     store, out, failed = kg.store, {}, []
 
     def read() -> None:

@@ -26,8 +26,9 @@ def index(as_json: bool, prune: bool) -> None:
 
     With --prune, the files of the cache directory that the store's graphs do not ask for now (the
     files of its older states: each load gives new keys, and nothing removes the old files) are
-    removed after: every file this run read or wrote is kept, every tree version's, and the taxon
-    names of the graphs now (which the next load reads). A server
+    removed after: every file this run read or wrote is kept, every tree version's, the taxon
+    names of the graphs now (which the next load reads) and the summaries the loads kept of the
+    summary graphs now (which the next index step encodes). A server
     that still maps a removed file keeps reading it (removing a file only removes its name; its
     space is freed when the last process lets go of it). Only the store's own cache directory
     (`PATH.cache` of `oxigraph:PATH`) or an explicit $TRAITKG_CACHE is pruned: the user cache a
@@ -67,6 +68,7 @@ def index(as_json: bool, prune: bool) -> None:
     removed: list[tuple[Path, int]] = []
     if prune:
         from kg.core.graphs import list_graphs
+        from kg.predictions.summary_file import files_in_use as summary_files
         from kg.taxon_names import files_in_use
         from kg.trees import cache_dir as tree_dir
         from kg.trees import cache_key
@@ -74,6 +76,7 @@ def index(as_json: bool, prune: bool) -> None:
         trees = tree_dir(kg.store)
         keep = asked | {trees / f"{cache_key(r)}.npz" for r in list_graphs(kg.store, kind="tree")} if trees else asked
         keep |= files_in_use(kg.store)  # the taxon names the next load resolves against (no start reads them)
+        keep |= summary_files(kg.store)  # the summaries the next index step encodes (read where the pages change)
         removed = ic.prune(root, keep)
     files = _files(root)
     out = {"store": kg.selector, "cache": str(root), "seconds": time.perf_counter() - t0, "parts": rows,

@@ -137,7 +137,16 @@ def summaries_where(store: Store, bindings: dict[str, Any], chosen: list[GraphRe
         for s, p, o in store.select(_SUMMARY_Q, {**bindings, "g": NamedNode(giri)}).rows:
             by_node.setdefault(s.value, []).append((p.value, o.value, term_value(o)))
         items.extend(d for po in by_node.values() if (d := _summary(po, b)) is not None)
-    return sorted(items, key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
+    return sorted(items, key=summary_order)
+
+
+def summary_order(d: dict[str, Any]) -> tuple:
+    """The order of summary rows in every answer: trait, model, taxon, region, then what tells apart
+    the summaries those share (a per-region summary before the one pooled over the regions, the
+    unit where a trait's units could not be converted to one, the batch), so that the order never
+    depends on the order the engine gives the nodes in."""
+    return (d["trait"], d["model"], d["taxon"], d.get("region") or "", bool(d.get("regions")), d.get("unit") or "",
+            d["graph"])
 
 
 def summary_tsv(store: Store, graph: str) -> str:
@@ -149,7 +158,8 @@ def summary_tsv(store: Store, graph: str) -> str:
 def all_summaries(store: Store, graphs: dict[str, GraphRecord],
                   texts: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Every summary in the summary graphs ``graphs`` (:func:`summary_graphs`), as
-    :func:`summaries_where` gives them and in its order: each graph read whole as SPARQL TSV written
+    :func:`summaries_where` gives them and in its order: from the file the load kept beside the store
+    (:mod:`kg.predictions.summary_file`) where there is one, else each graph read whole as SPARQL TSV written
     by the engine (:func:`summary_tsv`, or its text in ``texts`` when the caller read it before; no
     Python object per term; a query with the taxon unbound costs many times more), each distinct
     term's value and CURIE made once."""
@@ -164,7 +174,15 @@ def all_summaries(store: Store, graphs: dict[str, GraphRecord],
             c = curies[iri] = curie(iri)
         return c
 
+    from kg.predictions import summary_file
+
+    records = {r.iri: r for r in list_graphs(store, kind=SUMMARY_KIND) if r.iri in graphs}
     for giri, b in graphs.items():
+        kept = summary_file.nodes(store, records[giri]) if giri in records and (texts is None or giri not in texts) \
+            else None
+        if kept is not None:  # the summaries the load kept beside the store: the graph is not read
+            items.extend(d for po in kept if (d := _summary(po, b, cur)) is not None)
+            continue
         by_node: dict[str, list[tuple[str, str, Any]]] = {}
         text = texts[giri] if texts is not None and giri in texts else summary_tsv(store, giri)
         for line in text.split("\n")[1:]:
@@ -185,7 +203,7 @@ def all_summaries(store: Store, graphs: dict[str, GraphRecord],
             d = _summary(po, b, cur)
             if d is not None:
                 items.append(d)
-    return sorted(items, key=lambda d: (d["trait"], d["model"], d["taxon"], d.get("region") or ""))
+    return sorted(items, key=summary_order)
 
 
 _WHOLE_Q = f"""SELECT ?s ?p ?o WHERE {{ GRAPH ?g {{ ?s ?p ?o }}

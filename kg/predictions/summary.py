@@ -250,13 +250,21 @@ def write_summaries(store: Store, batch: GraphRecord, df: pd.DataFrame | None, k
     params = {"summary": VERSION}
     prefix = f"{PREDICTION_NS}{batch.name}/{batch.version}/summary/"
 
+    written: list[pd.DataFrame] = []
+
     def writer(graph: str) -> int:
         cont, cat = frames() if frames is not None else summarise(df, kinds or {})
+        written[:] = [cont, cat]
         return load_chunks(store, summary_ntriples(cont, cat, prefix, batch.iri), graph)
 
-    return load_graph(store, kind=KIND, name=batch.name, version=batch.version, writer=writer, source="derived",
+    rec = load_graph(store, kind=KIND, name=batch.name, version=batch.version, writer=writer, source="derived",
                       sha256=derived_sha([batch], params), byte_size=0, loader="prediction-summary",
                       loader_version=VERSION, parameters=params, derived_from=[batch.iri], counted=True)
+    if written:  # the summaries kept beside the store too: the index step encodes them without reading the graph
+        from kg.predictions.summary_file import keep
+
+        keep(store, rec, *written)
+    return rec
 
 
 __all__ = ["KIND", "summarise", "summary_parts", "combine", "unit_targets", "targets_from_counts", "write_summaries",

@@ -60,12 +60,14 @@ def traitkg(store: Path, *args: str) -> subprocess.CompletedProcess:
 
 #: the taxon names the loads resolve against (kg.taxon_names): kept beside the store, never read by a start
 NAME_KINDS = {"taxonnames", "taxonuniverse"}
+#: the summaries the prediction loads keep (kg.predictions.summary_file): read by `traitkg index`, not by a start
+LOAD_KINDS = {"summaryframes"}
 
 
 def stamps(store: Path) -> dict[str, tuple[int, int, int]]:
     """The index files a start reads: (size, mtime, inode) by ``kind/file``."""
     return {f"{p.parent.name}/{p.name}": (p.stat().st_size, p.stat().st_mtime_ns, p.stat().st_ino)
-            for p in Path(f"{store}.cache").glob("*/*.npz") if p.parent.name not in NAME_KINDS}
+            for p in Path(f"{store}.cache").glob("*/*.npz") if p.parent.name not in NAME_KINDS | LOAD_KINDS}
 
 
 def serve(store: Path, log: Path, workers: int) -> tuple[list, str]:
@@ -144,7 +146,7 @@ def test_traitkg_index_prints_what_it_wrote(store):
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["part", "seconds", "written"]
     assert any(line.startswith("traits ") and "traitpages/" in line for line in lines)
-    names = len([p for k in NAME_KINDS for p in Path(f"{store}.cache", k).glob("*.npz")])  # the loads' taxon names
+    names = len([p for k in NAME_KINDS | LOAD_KINDS for p in Path(f"{store}.cache", k).glob("*.npz")])  # the loads' files
     assert names and re.search(rf"^5 index files written in [\d.]+ s; {8 + names} in .*kg\.cache \([\d.]+ MB\)$",
                                lines[-1]), lines[-1]
     again = traitkg(store, "index")

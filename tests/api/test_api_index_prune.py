@@ -15,6 +15,7 @@ from test_api_index_files import (  # noqa: F401
     BUILT,
     EXE,
     KINDS,
+    LOAD_KINDS,
     NAME_KINDS,
     READY,
     ROOT,
@@ -41,6 +42,8 @@ def test_prune_removes_the_files_of_older_states_and_keeps_the_current_ones(stor
         assert done.returncode == 0, done.stderr
     loaded = set(stamps(store))  # the tree's load wrote its new version's file
     names_before = _names(store)
+    summaries = _kept(store, LOAD_KINDS)
+    assert summaries  # the prediction loads kept their summaries
     done = traitkg(store, "index", "--prune", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
@@ -70,6 +73,7 @@ def test_prune_removes_the_files_of_older_states_and_keeps_the_current_ones(stor
     names_now = _names(store)
     assert pruned_names and not pruned_names & in_use and names_now <= in_use
     assert names_now == (names_before & in_use) and pruned_names == names_before - in_use
+    assert _kept(store, LOAD_KINDS) == summaries  # the summary graphs are those of before: their files stay
 
     answers, log = serve(store, tmp_path / "serve.log", 2)  # a start after it reads every file: none built
     assert stamps(store) == now and BUILT.findall(log) == [], log[-3000:]
@@ -77,10 +81,15 @@ def test_prune_removes_the_files_of_older_states_and_keeps_the_current_ones(stor
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[-1] == "pruned 0 files no current graph asks for (0.0 MB)"
     assert stamps(store) == now
+    assert _kept(store, LOAD_KINDS) == summaries  # kept though this run read none (the pages' file was there)
 
 
 def _names(path: Path) -> set[str]:
-    return {f"{p.parent.name}/{p.name}" for k in NAME_KINDS for p in Path(f"{path}.cache", k).glob("*.npz")}
+    return _kept(path, NAME_KINDS)
+
+
+def _kept(path: Path, kinds: set[str]) -> set[str]:
+    return {f"{p.parent.name}/{p.name}" for k in kinds for p in Path(f"{path}.cache", k).glob("*.npz")}
 
 
 def _maps(pid: int) -> list[str]:
@@ -91,7 +100,7 @@ def test_a_server_keeps_answering_from_files_removed_under_it(store, tmp_path): 
     """Removing an index file a running server maps (Linux: the name goes, the pages stay until the
     last mapping goes) changes none of its answers, and nothing is rebuilt."""
     assert traitkg(store, "index").returncode == 0
-    files, names = set(stamps(store)), _names(store)
+    files, names = set(stamps(store)), _names(store) | _kept(store, LOAD_KINDS)
     port, log = free_port(), tmp_path / "serve.log"
     with open(log, "w") as fh:
         proc = subprocess.Popen([EXE, "--store", f"oxigraph:{store}", "serve", "--port", str(port), "--warm",

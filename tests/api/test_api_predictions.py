@@ -209,8 +209,11 @@ def test_taxon_predictions_fast_path_gives_the_handlers_bytes(sclient, wings):
 
 def test_summary_pages_from_the_graphs_read_ahead_equal_those_read_when_built(tmp_path):
     """`traitkg index` has the summary graphs read in a thread while the other parts run
-    (prefetch_summaries); the pages built from those texts are the pages built by reading them then,
-    and nothing is read ahead once their file is written (or for a store without batches)."""
+    (prefetch_summaries) where their loads kept no summaries file (here removed, as for graphs
+    written by an older version); the pages built from those texts are the pages built by reading
+    them then, and nothing is read ahead once their file is written (or for a store without batches)."""
+    import shutil
+
     import numpy as np
 
     from api.routers._prediction_pages import SummaryPages, prefetch_summaries
@@ -220,6 +223,8 @@ def test_summary_pages_from_the_graphs_read_ahead_equal_those_read_when_built(tm
 
     with KnowledgeGraph.open(f"oxigraph:{tmp_path / 'kg'}") as kg:
         load_sample(kg)
+        assert list((tmp_path / "kg.cache" / "summaryframes").glob("*.npz"))
+        shutil.rmtree(tmp_path / "kg.cache" / "summaryframes")
         fetched = prefetch_summaries(kg)
         assert fetched is not None
         ahead = SummaryPages.open(kg, summary_encoder(kg), fetched)
@@ -229,3 +234,31 @@ def test_summary_pages_from_the_graphs_read_ahead_equal_those_read_when_built(tm
         assert all(np.array_equal(ahead._a[k], then._a[k]) for k in then._a)
         assert prefetch_summaries(kg) is None  # the file is written now
     assert prefetch_summaries(KnowledgeGraph.open("oxigraph:")) is None
+
+
+def test_summary_pages_from_the_loads_files_equal_those_from_the_graphs(tmp_path):
+    """The loads keep each summary graph's summaries beside the store (kg.predictions.summary_file):
+    the index step reads nothing ahead and encodes the pages from those files, byte for byte the
+    pages encoded from the graphs (the files removed: the graphs are read)."""
+    import shutil
+
+    import numpy as np
+
+    from api.routers._prediction_pages import SummaryPages, prefetch_summaries
+    from api.routers.predictions import summary_encoder
+    from kg import KnowledgeGraph
+    from kg.demo import load_sample
+    from kg.indexlock import asked_for
+
+    with KnowledgeGraph.open(f"oxigraph:{tmp_path / 'kg'}") as kg:
+        load_sample(kg)
+        kept = sorted((tmp_path / "kg.cache" / "summaryframes").glob("*.npz"))
+        assert len(kept) == len(kg.predictions.chosen()[1]) > 0
+        assert prefetch_summaries(kg) is None  # every summary graph's summaries are kept: nothing to read ahead
+        with asked_for() as asked:
+            files = SummaryPages.build(kg, summary_encoder(kg))
+        assert set(kept) <= {p.resolve() for p in asked}
+        shutil.rmtree(tmp_path / "kg.cache" / "summaryframes")
+        graphs = SummaryPages.build(kg, summary_encoder(kg))
+        assert files.rows == graphs.rows > 0 and files._a.keys() == graphs._a.keys()
+        assert all(np.array_equal(files._a[k], graphs._a[k]) for k in graphs._a)

@@ -8,8 +8,15 @@ whether both checkouts wrote the same files: every member of every file compared
 bytes), the files of the two checkouts' last runs.
 
 Run: ``.venv/bin/python bench/index_step.py --store DIR/kg --peer CHECKOUT [--runs 3] [--workdir DIR]``
-on a store built by ``bench/scale.py --keep DIR`` (e.g. ``/work/stores/f01/kg``; it is copied,
+on a store built by ``bench/scale.py --keep DIR`` (e.g. ``/work/stores/m01/kg``; it is copied,
 never written: the copy goes under ``--workdir``, default beside the store, and is removed after).
+``--in-place`` runs on ``--store`` itself (a copy of your own: the step's files are removed in it).
+
+``--resummarise DIR`` first has this checkout write the prediction batches' summaries again, as
+its loads write them (the summary graph of each ``DIR/predictions-v*.parquet`` batch of model
+``bioclip-traits`` dropped, then the same table loaded again: the batch is unchanged, its summary
+graph is written again with the same triples and key, and the summaries kept beside the store):
+the store a build by this checkout leaves. Both checkouts then index that same store.
 """
 
 from __future__ import annotations
@@ -56,6 +63,20 @@ def run_index(code: Path, store: Path) -> dict:
             "written": sorted(f for p in report["parts"] for f in p["written"])}
 
 
+def resummarise(code: Path, store: Path, tables: Path) -> None:
+    """Drop each batch's summary graph and load its table again with ``code`` (see the module text)."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("TRAITKG_CACHE", None)
+    for table in sorted(tables.glob("predictions-v*.parquet")):
+        ver = table.stem.split("-v", 1)[1]
+        t0 = time.perf_counter()
+        for argv in (["drop", f"prediction-summary/bioclip-traits/{ver}"],
+                     ["load", "predictions", str(table), "--model", "bioclip-traits", "--model-version", ver]):
+            subprocess.run([sys.executable, "-c", "from kg.cli import main; main()", "-q", "--store", f"oxigraph:{store}",
+                            *argv], cwd=code, env=env, check=True, stdout=subprocess.DEVNULL)
+        print(f"summaries of v{ver} written again by {code} in {time.perf_counter() - t0:.1f} s", flush=True)
+
+
 def digests(store: Path, files: list[str]) -> dict[str, dict[str, str]]:
     """Each file's members (dtype, shape and bytes digested; the metadata member left out)."""
     out = {}
@@ -72,16 +93,24 @@ def main() -> None:
     ap.add_argument("--peer", type=Path, required=True, help="the checkout to compare with (e.g. /work/main)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=None)
+    ap.add_argument("--in-place", action="store_true", help="run on --store itself (a copy of your own)")
+    ap.add_argument("--resummarise", type=Path, default=None, metavar="DIR",
+                    help="this checkout writes the summaries of the batches of DIR/predictions-v*.parquet again first")
     args = ap.parse_args()
     codes = {"this": ROOT, "peer": args.peer.resolve()}
-    work = Path(tempfile.mkdtemp(prefix="index-step-", dir=args.workdir or args.store.parent))
+    work = None if args.in_place else Path(tempfile.mkdtemp(prefix="index-step-", dir=args.workdir or args.store.parent))
     try:
-        store = work / "kg"
-        t = time.perf_counter()
-        subprocess.run(["cp", "-a", str(args.store), str(store)], check=True)
-        if Path(f"{args.store}.cache").is_dir():
-            subprocess.run(["cp", "-a", f"{args.store}.cache", f"{store}.cache"], check=True)
-        print(f"copied {args.store} in {time.perf_counter() - t:.1f} s", flush=True)
+        if work is None:
+            store = args.store
+        else:
+            store = work / "kg"
+            t = time.perf_counter()
+            for part in ("", ".cache", ".tables"):
+                if Path(f"{args.store}{part}").exists():
+                    subprocess.run(["cp", "-a", f"{args.store}{part}", f"{store}{part}"], check=True)
+            print(f"copied {args.store} in {time.perf_counter() - t:.1f} s", flush=True)
+        if args.resummarise is not None:
+            resummarise(ROOT, store, args.resummarise)
         runs: dict[str, list[dict]] = {n: [] for n in codes}
         files: dict[str, list[dict]] = {n: [] for n in codes}
         for i in range(args.runs):
@@ -92,7 +121,8 @@ def main() -> None:
                 print(f"run {i + 1} {name}: {r['wall']:.1f} s, {r['cpu']:.1f} CPU s, peak {r['rss']:.0f} MB, load "
                       f"{r['load']:.1f}; " + ", ".join(f"{k} {v:.1f}" for k, v in r["parts"].items()), flush=True)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)
 
     def med(name: str, get) -> float:
         return statistics.median(get(r) for r in runs[name])

@@ -178,10 +178,10 @@ def all_summaries(store: Store, graphs: dict[str, GraphRecord],
 
     records = {r.iri: r for r in list_graphs(store, kind=SUMMARY_KIND) if r.iri in graphs}
     for giri, b in graphs.items():
-        kept = summary_file.nodes(store, records[giri]) if giri in records and (texts is None or giri not in texts) \
-            else None
+        kept = summary_file.rows(store, records[giri], batch_dict(b), cur) \
+            if giri in records and (texts is None or giri not in texts) else None
         if kept is not None:  # the summaries the load kept beside the store: the graph is not read
-            items.extend(d for po in kept if (d := _summary(po, b, cur)) is not None)
+            items.extend(kept)
             continue
         by_node: dict[str, list[tuple[str, str, Any]]] = {}
         text = texts[giri] if texts is not None and giri in texts else summary_tsv(store, giri)

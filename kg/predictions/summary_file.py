@@ -5,10 +5,10 @@ pages without reading the summary graphs back (2M lines of TSV at 0.1, 7-10 s of
 The load writes the file (:func:`keep`, from :func:`kg.predictions.summary.write_summaries`'s
 frames) right after the graph is recorded, under the key of that graph's manifest entry (IRI,
 version, checksum, triple count: :func:`kg.indexcache.graphs_key`), as :mod:`kg.taxon_names` keeps
-each graph's names. :func:`nodes` gives each summary node's (predicate, value, typed value) triples
-as the graph's TSV read gives them (:func:`kg.predictions.queries.all_summaries` makes the same
-answer rows from either). A graph without a file (written by hand, by an older version, a file
-removed, a ``sparql:`` store's user cache without it) is read from the store, as before.
+each graph's names. :func:`rows` makes from it the answer rows
+:func:`kg.predictions.queries.all_summaries` makes from the graph's nodes, column by column. A
+graph without a file (written by hand, by an older version, a file removed, a ``sparql:`` store's
+user cache without it) is read from the store, as before.
 
 What a summary graph holds per node (``summary_ntriples``): its taxon, trait and kind; the finite
 values of :data:`kg.predictions.summary.NUMERIC` (``n`` as an integer); a non-empty region; the
@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from kg import indexcache as ic
-from kg.core.graphs import TKG, GraphRecord, list_graphs
+from kg.core.graphs import GraphRecord, list_graphs
 from kg.core.store import Store
 
 log = logging.getLogger(__name__)
@@ -36,8 +37,6 @@ KIND = "summaryframes"
 FORMAT = 1
 _OBO = "http://purl.obolibrary.org/obo/"
 NUMERIC = ("n", "mean", "sd", "se", "min", "q25", "median", "q75", "max", "mean_confidence")  # as summary.NUMERIC
-_PRED = {"n": "n", "mean": "mean", "sd": "sd", "se": "se", "min": "min", "q25": "q25", "median": "median", "q75": "q75",
-         "max": "max", "mean_confidence": "meanConfidence"}
 _KINDS = ("continuous", "categorical")
 SUMMARY_KIND = "prediction-summary"  # the summary graphs' kind (kg.predictions.summary.KIND, which imports this module)
 
@@ -114,70 +113,78 @@ def has(store: Store, record: GraphRecord) -> bool:
     return p is not None and p.is_file()
 
 
-def nodes(store: Store, record: GraphRecord) -> list[list[tuple[str, str, Any]]] | None:
-    """Each summary node of the graph ``record`` as the (predicate IRI, value, typed value) triples
-    the graph's read gives (without ``rdf:type`` and ``tkg:summaryOf``), in node order; ``None``
-    where no readable file is kept (the caller reads the graph)."""
+def rows(store: Store, record: GraphRecord, head: dict[str, Any], cur: Callable[[str], str | None]
+         ) -> list[dict[str, Any]] | None:
+    """The answer rows of the summary graph ``record`` as :func:`kg.predictions.queries.all_summaries`
+    makes them from the graph's nodes (``head``: the batch's fields, first in each row; ``cur``: IRI
+    -> CURIE), made from the kept file column by column; ``None`` where no readable file is kept."""
     p = path(store, record)
     got = ic.load(p, kind=KIND, fmt=FORMAT) if p is not None else None
     if got is None:
         return None
     try:
-        return _nodes(got)
+        return _rows(got, head, cur)
     except (KeyError, IndexError, ValueError) as exc:  # a member missing or of another shape: never trusted
         log.warning("summaries file %s unreadable (%s: %s); the graph is read", p, type(exc).__name__, exc)
         return None
 
 
-def _nodes(a: dict[str, Any]) -> list[list[tuple[str, str, Any]]]:
+#: the fields a row gets after its head, in the order of their predicates' IRIs (as the graph's rows
+#: get them): (field, column of ``numeric`` or the member it comes from)
+_ORDER = (("max", 8), ("mean", 1), ("mean_confidence", 9), ("median", 6), ("min", 4), ("mode", "mode"), ("n", 0),
+          ("regions", "regions"), ("q25", 5), ("q75", 7), ("region", "region"), ("sd", 2), ("se", 3),
+          ("states", "states"), ("unit", "unit"))
+
+
+def _rows(a: dict[str, Any], head: dict[str, Any], cur: Callable[[str], str | None]) -> list[dict[str, Any]]:
     t = ic.strings(a)
     kinds = a["kind"].tolist()
     n = len(kinds)
     cols = {k: t[a[k]].tolist() for k in ("taxon", "trait", "region", "unit", "states", "mode")}
     num = np.asarray(a["numeric"], dtype=float)
-    if num.shape != (n, len(NUMERIC)) or any(len(v) != n for v in cols.values()):
-        raise ValueError("members of different lengths")
-    ok = np.isfinite(num)
     regions = ic.split(t, a["regions_off"], a["regions"])
-    if len(regions) != n:
+    if num.shape != (n, len(NUMERIC)) or len(regions) != n or any(len(v) != n for v in cols.values()):
         raise ValueError("members of different lengths")
-    P = {k: TKG + v for k, v in _PRED.items()}
-    taxon_p, trait_p, kind_p = TKG + "taxon", TKG + "trait", TKG + "traitKind"
-    region_p, pooled_p, unit_p = TKG + "region", TKG + "pooledRegion", TKG + "unit"
-    states_p, mode_p = TKG + "stateCounts", TKG + "mostFrequentState"
-    units: dict[str, str] = {}
-    out: list[list[tuple[str, str, Any]]] = []
-    num_list, ok_list = num.tolist(), ok.tolist()
+    fin = np.isfinite(num).tolist()
+    vals = num.tolist()
+    curies: dict[str, str | None] = {}
+    units: dict[str, str | None] = {}
+
+    def c(iri: str) -> str | None:
+        got = curies.get(iri, curies)
+        if got is curies:
+            got = curies[iri] = cur(iri)
+        return got  # type: ignore[return-value]
+
+    out: list[dict[str, Any]] = []
     for i in range(n):
         kind = _KINDS[kinds[i]]
         taxon, trait = cols["taxon"][i], cols["trait"][i]
-        po: list[tuple[str, str, Any]] = [(taxon_p, taxon, taxon), (trait_p, trait, trait), (kind_p, kind, kind)]
-        vals, fin = num_list[i], ok_list[i]
-        for j, key in enumerate(NUMERIC):
-            if fin[j]:
-                v = vals[j]
-                if key == "n":
-                    x: Any = int(v)
-                    po.append((P[key], str(x), x))
+        d = {**head, "taxon": c(taxon), "taxon_iri": taxon, "trait": c(trait), "kind": kind, "tier": "predicted"}
+        v, ok = vals[i], fin[i]
+        for key, src in _ORDER:
+            if type(src) is int:
+                if ok[src]:
+                    d[key] = int(v[src]) if src == 0 else v[src]
+            elif src == "region":
+                if cols["region"][i]:
+                    d[key] = cols["region"][i]
+            elif src == "regions":
+                if regions[i]:
+                    d[key] = sorted(regions[i])
+            elif src == "unit":
+                u = cols["unit"][i]
+                if kind == "continuous" and u:
+                    if u not in units:
+                        units[u] = cur(f"{_OBO}{u.replace(':', '_')}")
+                    d[key] = units[u]
+            elif kind == "categorical":  # states, mode
+                if src == "states":
+                    d[key] = json.loads(cols["states"][i])
                 else:
-                    po.append((P[key], repr(v), v))
-        reg = cols["region"][i]
-        if reg:
-            po.append((region_p, reg, reg))
-        for r in regions[i]:
-            po.append((pooled_p, r, r))
-        unit = cols["unit"][i]
-        if kind == "continuous" and unit:
-            iri = units.get(unit)
-            if iri is None:
-                iri = units[unit] = f"{_OBO}{unit.replace(':', '_')}"
-            po.append((unit_p, iri, iri))
-        if kind == "categorical":
-            s, m = cols["states"][i], cols["mode"][i]
-            po.append((states_p, s, s))
-            po.append((mode_p, m, m))
-        out.append(po)
+                    d[key] = cols["mode"][i]
+        out.append(d)
     return out
 
 
-__all__ = ["KIND", "FORMAT", "path", "arrays", "keep", "files_in_use", "has", "nodes"]
+__all__ = ["KIND", "FORMAT", "path", "arrays", "keep", "files_in_use", "has", "rows"]

@@ -94,12 +94,12 @@ def test_a_file_that_cannot_be_read_is_not_trusted(store, tmp_path):
     meta = got.pop("__meta__")
     del got["mode"]  # a member missing
     ic.save(path, got, kind=summary_file.KIND, fmt=summary_file.FORMAT, meta=__import__("json").loads(str(meta)))
-    assert summary_file.nodes(store, srec) is None
+    assert summary_file.rows(store, srec, {}, str) is None
     assert all_summaries(store, graphs) == want  # the graph is read
     path.write_bytes(b"not a zip")
-    assert summary_file.nodes(store, srec) is None and all_summaries(store, graphs) == want
+    assert summary_file.rows(store, srec, {}, str) is None and all_summaries(store, graphs) == want
     path.unlink()
-    assert summary_file.nodes(store, srec) is None and all_summaries(store, graphs) == want
+    assert summary_file.rows(store, srec, {}, str) is None and all_summaries(store, graphs) == want
 
 
 def test_the_file_is_kept_under_the_graphs_manifest_entry(store):

@@ -84,6 +84,7 @@ def digests(store: Path, files: list[str]) -> dict[str, dict[str, str]]:
         arrays = load_mapped(Path(f"{store}.cache") / f)
         out[f] = {k: hashlib.sha256(f"{v.dtype}{v.shape}".encode() + v.tobytes()).hexdigest()
                   for k, v in arrays.items() if k != "__meta__"}
+        out[f][" file"] = hashlib.sha256((Path(f"{store}.cache") / f).read_bytes()).hexdigest()  # the whole file's bytes
     return out
 
 
@@ -143,10 +144,10 @@ def main() -> None:
           "each file's members (dtype, shape, bytes) compared:")
     for f in names:
         a, b = files["this"][-1].get(f, {}), files["peer"][-1].get(f, {})
-        steady = all(d.get(f) == files[n][0].get(f) for n in codes for d in files[n])
-        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        unsteady = [n for n in codes if any(d.get(f) != files[n][0].get(f) for d in files[n])]
+        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k != " file")
         print(f"  {f}: {'identical' if not diff else 'members differing: ' + ', '.join(diff)}"
-              f"{'' if steady else ' (differs between runs of one checkout too)'}")
+              f"{'; the same bytes in every run of each checkout' if not unsteady else '; differs between runs of ' + ' and '.join(unsteady)}")
 
 if __name__ == "__main__":
     main()

@@ -205,7 +205,8 @@ def universe(store: Store) -> NameUniverse:
     reads through SPARQL: the named taxa (one entry per name and rank), then the tree tips not among
     them, in the order of their graphs' IRIs; the synonyms; the external ids of taxa.
 
-    The joined names are kept too (``<store>.cache/taxonuniverse/``), keyed by the graphs that hold
+    The joined names are kept too (``<store>.cache/taxonuniverse/``), with the hash tables a resolver
+    looks them up in (:class:`kg.core.name_table.NameTable`), keyed by the graphs that hold
     any (a batch of predictions or a closure holds none, so loading one leaves the key as it was);
     a graph outside the manifest that holds names makes the join run each time."""
     with gc_paused():  # millions of names as small objects: the collector's passes would cost more

@@ -22,7 +22,7 @@ genus (or without a rank and a one-word name).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -227,66 +227,39 @@ class NameTable:
         return self._keys
 
 
-class TaxaByIri:
-    """``iri -> TaxonName`` over a :class:`NameTable`, read as a mapping (its last row)."""
+class Lookup:
+    """A read-only mapping over a lookup of a :class:`NameTable` that gives ``None`` for a missing key:
+    ``get``, ``in`` and ``[]``; ``len`` and iteration where the table gives them (``size``, ``keys``)."""
 
-    def __init__(self, table: NameTable) -> None:
-        self._t = table
+    def __init__(self, find: Callable[[str], Any], *, size: Callable[[], int] | None = None,
+                 keys: Callable[[], list[str]] | None = None) -> None:
+        self._find, self._size, self._keys = find, size, keys
 
-    def get(self, iri: str, default: Any = None) -> TaxonName | Any:
-        got = self._t.taxon(iri)
-        return default if got is None else got
-
-    def __contains__(self, iri: object) -> bool:
-        return isinstance(iri, str) and self._t.taxon(iri) is not None
-
-    def __getitem__(self, iri: str) -> TaxonName:
-        got = self._t.taxon(iri)
-        if got is None:
-            raise KeyError(iri)
-        return got
-
-    def __len__(self) -> int:
-        return len(self._t)
-
-
-class TaxaByKey:
-    """``name key -> [taxon IRI, ...]`` over a :class:`NameTable`, read as a mapping; iterating
-    gives the distinct keys, first seen first."""
-
-    def __init__(self, table: NameTable) -> None:
-        self._t = table
-
-    def get(self, key: str, default: Any = None) -> list[str] | Any:
-        got = self._t.by_key(key)
+    def get(self, key: str, default: Any = None) -> Any:
+        got = self._find(key) if isinstance(key, str) else None
         return default if got is None else got
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and self._t.by_key(key) is not None
+        return isinstance(key, str) and self._find(key) is not None
 
-    def __getitem__(self, key: str) -> list[str]:
-        got = self._t.by_key(key)
+    def __getitem__(self, key: str) -> Any:
+        got = self.get(key)
         if got is None:
             raise KeyError(key)
         return got
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._t.keys())
+    def __len__(self) -> int:
+        if self._size is None:
+            raise TypeError("this lookup has no length")
+        return self._size()
 
-    def items(self) -> Iterator[tuple[str, list[str]]]:
+    def __iter__(self) -> Iterator[str]:
+        if self._keys is None:
+            raise TypeError("this lookup cannot list its keys")
+        return iter(self._keys())
+
+    def items(self) -> Iterator[tuple[str, Any]]:
         return ((k, self[k]) for k in self)
 
 
-class GeneraByKey:
-    """``genus key -> taxon IRI`` over a :class:`NameTable`, read as a mapping (``get`` only)."""
-
-    def __init__(self, table: NameTable) -> None:
-        self._t = table
-
-    def get(self, key: str, default: Any = None) -> str | Any:
-        got = self._t.genus(key)
-        return default if got is None else got
-
-
-__all__ = ["TaxonName", "NameTable", "TaxaByIri", "TaxaByKey", "GeneraByKey", "normalise_name", "name_key",
-           "name_keys"]
+__all__ = ["TaxonName", "NameTable", "Lookup", "normalise_name", "name_key", "name_keys"]

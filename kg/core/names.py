@@ -17,10 +17,8 @@ from typing import Any
 from kg.core.bulk import gc_paused
 from kg.core.graphs import BASE, TKG
 from kg.core.name_table import (
-    GeneraByKey,
+    Lookup,
     NameTable,
-    TaxaByIri,
-    TaxaByKey,
     TaxonName,
     normalise_name,
 )
@@ -137,9 +135,10 @@ class Resolver:
                  external: dict[str, list[str]] | None = None, fuzzy_cutoff: float = 88.0) -> None:
         with gc_paused():
             self.table = taxa if isinstance(taxa, NameTable) else NameTable.from_taxa(taxa)
-            self.taxa = TaxaByIri(self.table)  # iri -> its TaxonName
-            self.exact = TaxaByKey(self.table)  # name key -> taxa, first seen first
-            self.genera = GeneraByKey(self.table)  # genus key -> its first taxon
+            t = self.table
+            self.taxa = Lookup(t.taxon, size=t.__len__)  # iri -> its TaxonName
+            self.exact = Lookup(t.by_key, keys=t.keys)  # name key -> taxa, first seen first
+            self.genera = Lookup(t.genus)  # genus key -> its first taxon
             self.synonyms: dict[str, list[str]] = {}
             for syn, iris in (synonyms or {}).items():
                 lst = self.synonyms.setdefault(_key(syn), [])

@@ -8,7 +8,13 @@ triples have the shape of the prediction graphs (IRIs, typed and plain literals)
 ``--repeat`` runs; the graph is dropped between runs (not timed). The crossing point sets
 ``kg.core.store.virtuoso.BULK_MIN``.
 
-Run: ``.venv/bin/python bench/virtuoso_bulk.py [--sizes 1000,10000,...] [--repeat 3]``.
+``--batches 48x1000,48x10000`` adds batches of graphs (a Phenoscape step writes 47 matrices and an
+inference graph, each of a few thousand triples, through ``Store.load_graphs``) written three ways
+in the same run: one graph at a time through GSP (what a batch of small graphs did before), one
+graph at a time through the bulk loader, and the whole batch in one loader run (what ``load_graphs``
+does now where the batch reaches ``bulk-min``).
+
+Run: ``.venv/bin/python bench/virtuoso_bulk.py [--sizes 1000,10000,...] [--batches 48x1000] [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pathlib import Path
 from _util import table  # also puts tests/ on sys.path (the Virtuoso server fixture class)
 from conftest import VirtuosoServer
 
-from kg.core.store import Literal, NamedNode, Quad, open_store, typed_literal
+from kg.core.store import Literal, NamedNode, Quad, RdfFormat, open_store, serialize_rdf, typed_literal
 
 EX = "https://w3id.org/traitkg/"
 
@@ -53,18 +59,52 @@ def write(store, qs: list[Quad], graph: str) -> float:
     return dt
 
 
+def batch_parts(graphs: int, n: int) -> list[tuple[str, bytes]]:
+    return [(g, serialize_rdf([q.triple for q in quads(n, g)], RdfFormat.N_TRIPLES))
+            for g in (f"{EX}graph/bench/batch/{k}" for k in range(graphs))]
+
+
+def write_batch(store, parts: list[tuple[str, bytes]], how: str) -> float:
+    t0 = time.perf_counter()
+    if how == "batch":
+        store.load_graphs(iter(parts))
+    else:  # one graph at a time, as load_graphs did before
+        for graph, data in parts:
+            store.load_file(data, RdfFormat.N_TRIPLES, graph, lenient=True)
+    store.flush()
+    dt = time.perf_counter() - t0
+    for graph, _ in parts:
+        store.drop_graph(graph)
+    store.flush()
+    return dt
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,5000,20000,100000,400000")
+    ap.add_argument("--batches", default="", help="GRAPHSxTRIPLES,... batches through load_graphs [none]")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
-    sizes = [int(x) for x in a.sizes.split(",")]
+    sizes = [int(x) for x in a.sizes.split(",") if x]
+    batches = [tuple(int(v) for v in x.split("x")) for x in a.batches.split(",") if x]
     with tempfile.TemporaryDirectory(prefix="tkg-vbulk-") as work:
         srv = VirtuosoServer(Path(work))
         os.environ.update(srv.credentials)
         gsp, bulk = open_store(srv.selector), open_store(srv.bulk_selector(0))
-        rows = []
+        rows, batch_rows = [], []
         try:
+            for graphs, n in batches:
+                parts = batch_parts(graphs, n)
+                got: dict[str, list[float]] = {"gsp": [], "each": [], "batch": []}
+                for _ in range(a.repeat):
+                    got["gsp"].append(write_batch(gsp, parts, "each"))
+                    got["each"].append(write_batch(bulk, parts, "each"))
+                    got["batch"].append(write_batch(bulk, parts, "batch"))
+                m = {k: statistics.median(v) for k, v in got.items()}
+                batch_rows.append([f"{graphs}x{n:,}", m["gsp"], m["each"], m["batch"], m["gsp"] / m["batch"],
+                                   m["each"] / m["batch"]])
+                print(f"  {graphs} graphs of {n:,} triples: GSP each {m['gsp']:.3f} s, bulk each {m['each']:.3f} s, "
+                      f"one loader run {m['batch']:.3f} s", flush=True)
             for n in sizes:
                 graph = f"{EX}graph/bench/{n}"
                 qs = quads(n, graph)
@@ -79,6 +119,13 @@ def main() -> None:
             gsp.close()
             bulk.close()
             srv.stop()
+    if batch_rows:
+        table(f"A batch of graphs into Virtuoso 7 (load avg {os.getloadavg()[0]:.1f}): one graph at a time through GSP, "
+              f"one at a time through the bulk loader, all in one loader run (load_graphs); medians of {a.repeat}",
+              ["graphs x triples", "GSP each s", "bulk each s", "one run s", "GSP each/one run", "bulk each/one run"],
+              batch_rows)
+    if not rows:
+        return
     table(f"One graph into Virtuoso 7 (loopback, {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.1f}): "
           f"Graph Store Protocol POST vs bulk loader (ld_dir + rdf_loader_run + checkpoint); medians of {a.repeat}",
           ["triples", "GSP s", "bulk s", "bulk/GSP", "GSP triples/s", "bulk triples/s"], rows)

@@ -33,6 +33,7 @@ import numpy as np
 from kg import indexcache as ic
 from kg.core.bulk import gc_paused
 from kg.core.graphs import list_graphs
+from kg.core.name_table import NameTable
 from kg.core.names import (
     DWC,
     SKOS_EXACT,
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = 2  # 2: a member's pairs as (subjects, objects) rows
 KIND = "taxonnames"
-UNIVERSE_FORMAT = 2  # 2: IRIs and names packed as they are, ranks as codes
+UNIVERSE_FORMAT = 3  # 2: IRIs and names packed as they are, ranks as codes; 3: the hash tables of kg.core.name_table
 UNIVERSE_KIND = "taxonuniverse"
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 _RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -204,7 +205,8 @@ def universe(store: Store) -> NameUniverse:
     reads through SPARQL: the named taxa (one entry per name and rank), then the tree tips not among
     them, in the order of their graphs' IRIs; the synonyms; the external ids of taxa.
 
-    The joined names are kept too (``<store>.cache/taxonuniverse/``), keyed by the graphs that hold
+    The joined names are kept too (``<store>.cache/taxonuniverse/``), with the hash tables a resolver
+    looks them up in (:class:`kg.core.name_table.NameTable`), keyed by the graphs that hold
     any (a batch of predictions or a closure holds none, so loading one leaves the key as it was);
     a graph outside the manifest that holds names makes the join run each time."""
     with gc_paused():  # millions of names as small objects: the collector's passes would cost more
@@ -231,7 +233,7 @@ def _universe(store: Store) -> NameUniverse:
         how = "read" if path is not None and path.is_file() else "joined"
 
         def build() -> ic.Built[NameUniverse]:
-            u = join()
+            u = _tabled(join())
             return ic.Built(u, _universe_arrays(u), {"graphs": len(kept)})
 
         got = ic.load_or_build(path, kind=UNIVERSE_KIND, fmt=UNIVERSE_FORMAT, read=_universe_of, build=build)
@@ -302,17 +304,15 @@ def _flat(table: dict[str, list[str]]) -> tuple[list[str], list[str]]:
     return [k for k, _ in pairs], [v for _, v in pairs]
 
 
+def _tabled(u: NameUniverse) -> NameUniverse:
+    """``u`` with its taxa as a :class:`~kg.core.name_table.NameTable` (what a resolver looks up)."""
+    return u if isinstance(u.taxa, NameTable) else NameUniverse(NameTable.from_taxa(u.taxa), u.synonyms, u.external)
+
+
 def _universe_arrays(u: NameUniverse) -> dict[str, np.ndarray]:
-    """The joined names as arrays: IRIs and names packed as they are (each taxon's are its own: there
-    is nothing to intern), ranks as codes into their few names (-1: no rank), synonyms and external
-    ids as (key, taxon) strings."""
-    rank_code: dict[str | None, int] = {None: -1}
-    for t in u.taxa:
-        if t.rank not in rank_code:
-            rank_code[t.rank] = len(rank_code) - 1
-    out = {"rank": np.fromiter((rank_code[t.rank] for t in u.taxa), dtype=np.int32, count=len(u.taxa)),
-           **ic.pack_strings([t.iri for t in u.taxa], "iri"), **ic.pack_strings([t.name for t in u.taxa], "name"),
-           **ic.pack_strings([r for r in rank_code if r is not None], "ranks")}
+    """The joined names as arrays: the taxa's table (IRIs and names packed as they are, ranks as codes,
+    the hash tables of their keys and IRIs), synonyms and external ids as (key, taxon) strings."""
+    out = _tabled(u).taxa.arrays()
     for m, table in (("synonyms", u.synonyms), ("external", u.external)):
         keys, values = _flat(table)
         out.update({**ic.pack_strings(keys, f"{m}_key"), **ic.pack_strings(values, f"{m}_taxon")})
@@ -320,16 +320,13 @@ def _universe_arrays(u: NameUniverse) -> dict[str, np.ndarray]:
 
 
 def _universe_of(arrays: dict[str, Any]) -> NameUniverse:
-    ranks = ic.strings(arrays, "ranks")  # code -1 (no rank) is None
-    taxa = list(map(TaxonName, ic.unpack_strings(arrays, "iri"), ic.unpack_strings(arrays, "name"),
-                    ranks[arrays["rank"]].tolist()))
     tables: list[dict[str, list[str]]] = []
     for m in ("synonyms", "external"):
         d: dict[str, list[str]] = {}
         for k, v in zip(ic.unpack_strings(arrays, f"{m}_key"), ic.unpack_strings(arrays, f"{m}_taxon")):
             d.setdefault(k, []).append(v)
         tables.append(d)
-    return NameUniverse(taxa, *tables)
+    return NameUniverse(NameTable.from_arrays(arrays), *tables)
 
 
 def store_resolver(store: Store, *, tree: Any = None, fuzzy_cutoff: float = 88.0) -> Resolver:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import xxhash
+
+from kg.core.hashes import label_hashes
 
 AMBIGUOUS = -2  # a label shared by two tips (or, with no tip, two internal nodes)
 _NAMES = ("x_hash", "x_node", "x_res", "k_hash", "k_node", "k_res", "lab", "res", "dup_node_off", "dup_node")
@@ -19,17 +20,6 @@ def normalise_label(name: str) -> str:
     if "  " in k or k[:1] == " " or k[-1:] == " " or not k.isprintable():
         k = " ".join(k.split())
     return k
-
-
-def label_hashes(items: list[Any]) -> np.ndarray:
-    """xxh3-64 of each string's UTF-8 bytes, as int64 (stable across processes and machines).
-    A non-string raises ``TypeError`` (lone surrogates are hashed as written, never refused)."""
-    h = xxhash.xxh3_64_intdigest
-    for x in items:
-        if not isinstance(x, str):
-            raise TypeError(f"not a label: {x!r}")
-    return np.fromiter((h(x.encode("utf-8", "surrogatepass")) for x in items), dtype=np.uint64,
-                       count=len(items)).view(np.int64)
 
 
 def _sorted_table(h: np.ndarray, node: np.ndarray, res: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,16 +16,15 @@ from typing import Any
 
 from kg.core.bulk import gc_paused
 from kg.core.graphs import BASE, TKG
+from kg.core.name_table import (
+    Lookup,
+    NameTable,
+    TaxonName,
+    normalise_name,
+)
+from kg.core.name_table import name_key as _key
 
 TAXON_NS = BASE + "taxon/"
-_WS = re.compile(r"[\s_]+")
-
-
-def normalise_name(name: str) -> str:
-    """Trim, fold underscores and runs of white space to one space (tree tips use ``Genus_species``)."""
-    return _WS.sub(" ", name).strip()
-
-
 #: Names that normalising and percent-encoding leave as they are (ASCII ``Genus_species``): the
 #: characters below, with single ``_`` between runs of them. :func:`taxon_iris` checks the same rule
 #: on a whole batch at once.
@@ -101,28 +100,6 @@ def _curie(iri: str | None) -> str | None:
     return contract(iri)
 
 
-def _key(name: str) -> str:
-    return normalise_name(name).casefold()
-
-
-#: a blob of names joined by NUL in which some name is changed by :func:`normalise_name` (white space
-#: other than single inner spaces, or an underscore)
-_NOT_NORMAL = re.compile(r"[^\S ]|_|  |\0 | \0|^ | $")
-
-
-def _keys(names: list[str]) -> list[str]:
-    """:func:`_key` of many names: where none needs normalising, one ``casefold`` of them all
-    (2.8M names of a full taxonomy: a fraction of a second instead of seconds).
-
-    >>> _keys(["Danio rerio", "ABC"]), _keys(["Danio_rerio", " x "])
-    (['danio rerio', 'abc'], ['danio rerio', 'x'])
-    """
-    blob = "\0".join(names)
-    if names and blob.count("\0") == len(names) - 1 and not _NOT_NORMAL.search(blob):
-        return blob.casefold().split("\0")
-    return [_key(n) for n in names]
-
-
 def clean_name(name: str) -> tuple[str, list[str]]:
     """Strip qualifiers (``cf.``, ``aff.``, ``sp.``) and a trailing authority; returns the
     cleaned name and what was removed.
@@ -145,15 +122,6 @@ def clean_name(name: str) -> tuple[str, list[str]]:
     return q, flags
 
 
-@dataclass
-class TaxonName:
-    """One name of a resolver's universe: a taxon's IRI, its name and rank (``None``: unknown)."""
-
-    iri: str
-    name: str
-    rank: str | None = None
-
-
 class Resolver:
     """Name -> taxon resolution over a fixed universe of taxa, synonyms and external ids.
 
@@ -163,32 +131,26 @@ class Resolver:
     [('matched', 'exact'), ('matched', 'synonym'), ('approximate', 'genus'), ('approximate', 'genus'), ('unmatched', None)]
     """
 
-    def __init__(self, taxa: list[TaxonName], *, synonyms: dict[str, list[str]] | None = None,
+    def __init__(self, taxa: list[TaxonName] | NameTable, *, synonyms: dict[str, list[str]] | None = None,
                  external: dict[str, list[str]] | None = None, fuzzy_cutoff: float = 88.0) -> None:
-        with gc_paused():  # millions of small lists and dicts: the collector's passes would cost more
-            self.taxa = {t.iri: t for t in taxa}
-            keys = _keys([t.name for t in taxa])
-            pairs = dict.fromkeys(zip(keys, [t.iri for t in taxa]))  # distinct (key, taxon), first seen first
-            if len(pairs) == len(dict.fromkeys(keys)):  # the usual universe: one taxon a name
-                self.exact: dict[str, list[str]] = {k: [i] for k, i in pairs}
-            else:
-                self.exact = {}
-                for k, i in pairs:
-                    lst = self.exact.get(k)
-                    if lst is None:
-                        self.exact[k] = [i]
-                    else:
-                        lst.append(i)
+        with gc_paused():
+            self.table = taxa if isinstance(taxa, NameTable) else NameTable.from_taxa(taxa)
+            t = self.table
+            self.taxa = Lookup(t.taxon, size=t.__len__)  # iri -> its TaxonName
+            self.exact = Lookup(t.by_key, keys=t.keys)  # name key -> taxa, first seen first
+            self.genera = Lookup(t.genus)  # genus key -> its first taxon
             self.synonyms: dict[str, list[str]] = {}
             for syn, iris in (synonyms or {}).items():
                 lst = self.synonyms.setdefault(_key(syn), [])
                 lst.extend(i for i in iris if i not in lst)
             self.external = {k: list(dict.fromkeys(v)) for k, v in (external or {}).items()}
-            genera = [(k, t.iri) for k, t in zip(keys, taxa) if t.rank == "genus" or (t.rank is None and " " not in t.name)]
-            self.genera: dict[str, str] = dict(reversed(genera))  # the first taxon of a key
         self.fuzzy_cutoff = fuzzy_cutoff
-        self._choices = list(self.exact)
         self._near: dict[str, tuple[float, list[int]]] = {}  # key -> (cutoff, names that may reach it)
+
+    @property
+    def _choices(self) -> list[str]:
+        """Every distinct name key, first seen first (made on the first fuzzy search)."""
+        return self.table.keys()
 
     def __len__(self) -> int:
         return len(self.taxa)
@@ -334,7 +296,7 @@ class NameUniverse:
     """What a store's resolver reads: its named taxa, then the tree tips not among them (``taxa``),
     the synonyms (name -> taxa) and the external ids (IRI -> taxa)."""
 
-    taxa: list[TaxonName]
+    taxa: list[TaxonName] | NameTable
     synonyms: dict[str, list[str]]
     external: dict[str, list[str]]
 

@@ -205,20 +205,39 @@ def _naive_index(taxa):
     return exact, genera
 
 
+_NAME_CHARS = st.sampled_from("aAbB _\t\u00a0\u00df\u0130")
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["urn:a", "urn:b", "urn:c", "urn:d"]),
-                          st.text(st.sampled_from("aAbB _\t\u00a0\u00df\u0130"), max_size=6),
-                          st.sampled_from(["genus", "species", None])), max_size=12))
-def test_the_resolvers_batch_build_gives_the_tables_of_the_one_by_one_build(rows):
-    """Keys folded in one batch where no name needs normalising, else one by one; a name of several
-    taxa keeps them in the order first seen; a genus key its first taxon."""
+@given(st.lists(st.tuples(st.sampled_from(["urn:a", "urn:b", "urn:c", "urn:d"]), st.text(_NAME_CHARS, max_size=6),
+                          st.sampled_from(["genus", "species", None])), max_size=12),
+       st.lists(st.text(_NAME_CHARS, max_size=6), max_size=6))
+def test_the_name_table_answers_as_dicts_over_the_taxa_would(rows, probes):
+    """The resolver's lookups over its table of hashes, as built and as read back from its file's
+    arrays, and with every name forced onto one of three hashes (each candidate checked against its
+    text): a name key gives its taxa first seen first, a genus key its first taxon, an IRI its last
+    row; keys folded in one batch where no name needs normalising, else one by one."""
+    from kg.core.hashes import label_hashes
+    from kg.core.name_table import NameTable, name_key
     from kg.core.names import Resolver, TaxonName
 
+    class Colliding(NameTable):
+        hashes = staticmethod(lambda items: label_hashes(items) % 3)
+
     taxa = [TaxonName(*r) for r in rows]
-    r = Resolver(taxa)
     exact, genera = _naive_index(taxa)
-    assert list(r.exact.items()) == list(exact.items()) and r.genera == genera
-    assert r._choices == list(exact)
+    by_iri = {t.iri: t for t in taxa}
+    for cls in (NameTable, Colliding):
+        built = cls.from_taxa(taxa)
+        for table in (built, cls.from_arrays(built.arrays())):
+            r = Resolver(table)
+            assert list(r.exact.items()) == list(exact.items()) and r._choices == list(exact)
+            for k in [*exact, *map(name_key, probes), *probes]:
+                assert r.exact.get(k) == exact.get(k) and (k in r.exact) == (k in exact)
+                assert r.genera.get(k) == genera.get(k)
+            for iri in ["urn:a", "urn:b", "urn:c", "urn:d", "urn:e"]:
+                assert r.taxa.get(iri) == by_iri.get(iri) and (iri in r.taxa) == (iri in by_iri)
+            assert len(r) == len(by_iri) and list(table) == taxa and table == taxa
 
 
 @settings(max_examples=80, deadline=None)

@@ -257,48 +257,60 @@ class SparqlEndpointStore:
         rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", {"g": NamedNode(graph)})
         return int(rows.rows[0][0].value)
 
+    def _ntriples(self, triples: Iterable[Triple], counted: list[int]) -> Iterator[bytes]:
+        """``triples`` as N-Triples, :attr:`CHUNK` at a time; ``counted[0]`` grows with each chunk."""
+        batch: list[Triple] = []
+        for t in triples:
+            batch.append(t)
+            if len(batch) >= self.CHUNK:
+                yield ox.serialize(batch, format=RdfFormat.N_TRIPLES)
+                counted[0] += len(batch)
+                batch.clear()
+        if batch:
+            yield ox.serialize(batch, format=RdfFormat.N_TRIPLES)
+            counted[0] += len(batch)
+
+    def _bulk_file(self, triples: Iterable[Triple]) -> tuple[Path, int]:
+        """``triples`` written as a file of the bulk loader's directory (the caller loads or removes it)."""
+        assert self.bulk is not None
+        path, counted = self.bulk.path(), [0]
+        try:
+            with open(path, "wb") as fh:
+                for part in self._ntriples(triples, counted):
+                    fh.write(part)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path, counted[0]
+
+    def _send_file(self, graph: str, path: Path) -> None:
+        try:
+            with open(path, "rb") as fh:
+                self._send(graph, fh, path.stat().st_size)
+        finally:
+            path.unlink(missing_ok=True)
+
     def _stream_graph(self, graph: str, triples: Iterable[Triple]) -> int:
         """Send one graph's triples in ONE request (or one bulk-loader file), serialised in chunks as they
         are produced: blank nodes are scoped to a request, so splitting a graph would split its blank nodes."""
-        count = 0
-
-        def body() -> Iterator[bytes]:
-            nonlocal count
-            batch: list[Triple] = []
-            for t in triples:
-                batch.append(t)
-                if len(batch) >= self.CHUNK:
-                    yield ox.serialize(batch, format=RdfFormat.N_TRIPLES)
-                    count += len(batch)
-                    batch.clear()
-            if batch:
-                yield ox.serialize(batch, format=RdfFormat.N_TRIPLES)
-                count += len(batch)
-
         if self.bulk is not None:
             # a file in the server's load directory; the bulk loader takes it from there when it is big enough
-            path = self.bulk.path()
-            try:
-                with open(path, "wb") as fh:
-                    for part in body():
-                        fh.write(part)
-                if count >= self.bulk.bulk_min:
-                    self.bulk.load(path, graph)
-                    return count
-                with open(path, "rb") as fh:
-                    self._send(graph, fh, path.stat().st_size)
-            finally:
-                path.unlink(missing_ok=True)
+            path, count = self._bulk_file(triples)
+            if count >= self.bulk.bulk_min:
+                self.bulk.load(path, graph)
+            else:
+                self._send_file(graph, path)
             return count
         # Spooled (memory, then a temporary file) and sent with a Content-Length: some servers
         # (Virtuoso 7) answer 201 to a chunked request body without reading it.
+        counted = [0]
         with tempfile.SpooledTemporaryFile(max_size=64 << 20) as buf:
-            for part in body():
+            for part in self._ntriples(triples, counted):
                 buf.write(part)
             size = buf.tell()
             buf.seek(0)
             self._send(graph, buf, size)
-        return count
+        return counted[0]
 
     def _send(self, graph: str, buf: IO[bytes], size: int) -> None:
         """POST ``size`` bytes of N-Triples from ``buf`` into ``graph`` (Graph Store Protocol, else INSERT DATA)."""
@@ -326,10 +338,32 @@ class SparqlEndpointStore:
             self._stream_graph(graph, (q.triple for q in quads))
 
     def load_graphs(self, parts: Iterable[tuple[str, bytes]]) -> None:
-        """Several graphs' N-Triples, ``(graph IRI, bytes)`` each (traitkg's own): one :meth:`load_file`
-        each (a graph big enough goes through Virtuoso's bulk loader where one is configured)."""
-        for graph, data in parts:
-            self.load_file(data, RdfFormat.N_TRIPLES, graph, lenient=True)
+        """Several graphs' N-Triples, ``(graph IRI, bytes)`` each (traitkg's own). Where Virtuoso's bulk
+        loader is configured, each graph becomes a file of its directory and, when they hold
+        ``bulk-min`` triples together, they load in ONE loader run (a Phenoscape batch: 48 graphs of a
+        few thousand triples each, which one at a time would each go through SPARQL); else one
+        :meth:`load_file` each. Blank nodes are scoped to a graph. Not transactional, as :meth:`load_file`."""
+        if self.bulk is None:
+            for graph, data in parts:
+                self.load_file(data, RdfFormat.N_TRIPLES, graph, lenient=True)
+            return
+        files: list[tuple[Path, str]] = []
+        total = 0
+        try:
+            for graph, data in parts:
+                path, n = self._bulk_file(q.triple for q in ox.parse(data, format=RdfFormat.N_TRIPLES, lenient=True))
+                files.append((path, graph))
+                total += n
+            if total >= self.bulk.bulk_min:
+                loading, files = files, []
+                self.bulk.load_many(loading)
+                return
+            while files:
+                path, graph = files.pop(0)
+                self._send_file(graph, path)
+        finally:
+            for path, _ in files:
+                path.unlink(missing_ok=True)
 
     def add_quads(self, quads: Iterable[Quad]) -> int:
         by_graph: dict[str, list[Triple]] = {}

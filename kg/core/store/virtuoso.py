@@ -136,28 +136,42 @@ class VirtuosoBulkLoader:
     def load(self, path: Path, graph: str) -> None:
         """Bulk-load the N-Triples file ``path`` (in the load directory) into ``graph``; the file is
         removed either way. On failure the graph may hold part of the file: the caller drops it."""
-        server_file = f"{self.server_dir.rstrip('/')}/{path.name}"
+        self.load_many([(path, graph)])
+
+    def load_many(self, files: list[tuple[Path, str]]) -> None:
+        """Bulk-load N-Triples files of the load directory, each into its graph, in ONE loader run (each
+        run pays a scan and the loader's start: a batch of small graphs loads as one); the files are
+        removed either way. Raises :class:`BulkLoadFailed` for the first file the loader refused or
+        never took up, once the run has ended; the graphs may then hold part of their files: the
+        caller drops them."""
+        server = {path: f"{self.server_dir.rstrip('/')}/{path.name}" for path, _ in files}
+        states: dict[Path, list[tuple]] = {}
         try:
             with self._lock:
-                self._pending = True  # even a failed load may have written part of the file
-                self._sql("DB.DBA.ld_dir(?, ?, ?)", self.server_dir, path.name, graph)
+                self._pending = True  # even a failed load may have written part of a file
                 try:
+                    for path, graph in files:
+                        self._sql("DB.DBA.ld_dir(?, ?, ?)", self.server_dir, path.name, graph)
                     self._sql("DB.DBA.rdf_loader_run()")
-                    rows = self._state(server_file)
+                    states = {path: self._state(server[path]) for path, _ in files}
                 finally:
-                    self._sql("DELETE FROM DB.DBA.LOAD_LIST WHERE ll_file = ?", server_file)
+                    for path, _ in files:
+                        self._sql("DELETE FROM DB.DBA.LOAD_LIST WHERE ll_file = ?", server[path])
         finally:
-            path.unlink(missing_ok=True)
-        if not rows:
-            raise BulkLoadFailed(f"Virtuoso at {self.isql} found no {path.name} in {self.server_dir}: is server-dir= "
-                                 "the load directory as the server sees it?")
-        state, error = rows[0]
-        if error:
-            raise BulkLoadFailed(f"Virtuoso's bulk loader refused the data for {graph}: {' '.join(str(error).split())}")
-        if state != 2:
-            raise BulkLoadFailed(f"Virtuoso's bulk loader did not load {server_file} into {graph} (state {state}): "
-                                 "can the server read the load directory?")
-        self.files += 1
+            for path, _ in files:
+                path.unlink(missing_ok=True)
+        for path, graph in files:
+            rows = states[path]
+            if not rows:
+                raise BulkLoadFailed(f"Virtuoso at {self.isql} found no {path.name} in {self.server_dir}: is "
+                                     "server-dir= the load directory as the server sees it?")
+            state, error = rows[0]
+            if error:
+                raise BulkLoadFailed(f"Virtuoso's bulk loader refused the data for {graph}: {' '.join(str(error).split())}")
+            if state != 2:
+                raise BulkLoadFailed(f"Virtuoso's bulk loader did not load {server[path]} into {graph} (state {state}): "
+                                     "can the server read the load directory?")
+        self.files += len(files)
 
     def _state(self, server_file: str) -> list[tuple]:
         """The file's LOAD_LIST row once no loader holds it: another session's ``rdf_loader_run`` may have

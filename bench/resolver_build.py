@@ -47,8 +47,14 @@ if names["phenex"]:
     matrices = [parse(p) for p in expand_paths(names["phenex"])]
     t_parsed = time.perf_counter()
     memo = {}
-    for m in matrices:
-        otus += resolve_otus(m, r, memo)
+    try:  # this checkout: the batch's fuzzy searches at once, as load_many makes them
+        from loaders.phenex.names import complete_fuzzy
+    except ImportError:  # an older checkout: matrix by matrix
+        complete_fuzzy = None
+    done = [resolve_otus(m, r, memo, **({"fuzzy": False} if complete_fuzzy else {})) for m in matrices]
+    if complete_fuzzy:
+        complete_fuzzy([(m.otus, names) for m, names in zip(matrices, done)], r)
+    otus = [x for names in done for x in names]
 t4 = time.perf_counter()
 got = json.dumps([m.to_dict() for m in exact + fuzzy + otus], sort_keys=True, default=str)
 print(json.dumps({"resolver": t1 - t0, "exact": t2 - t1, "fuzzy": t3 - t2, "otus": t4 - t_parsed, "n_otus": len(otus),

@@ -7,7 +7,8 @@ The first run of each checkout may join the names kept per graph (each checkout 
 file by its own format); the later ones read them. Printed: seconds to the resolver, seconds to
 resolve the sample, peak RSS, and whether the two checkouts' answers are the same.
 
-    .venv/bin/python bench/resolver_build.py --store /tmp/big/full/kg --peer /work/main --runs 3
+    .venv/bin/python bench/resolver_build.py --store /tmp/big/full/kg --peer /work/main --runs 3 \
+        --phenex ../shared/data/phenoscape-data/nexml
 """
 
 from __future__ import annotations
@@ -37,8 +38,27 @@ exact = r.resolve(names["exact"], fuzzy=False)
 t2 = time.perf_counter()
 fuzzy = r.resolve(names["fuzzy"])
 t3 = time.perf_counter()
-got = json.dumps([m.to_dict() for m in exact + fuzzy], sort_keys=True, default=str)
-print(json.dumps({"resolver": t1 - t0, "exact": t2 - t1, "fuzzy": t3 - t2, "taxa": len(r),
+otus = []
+t_parsed = t3
+if names["phenex"]:
+    from loaders.phenex.load import expand_paths
+    from loaders.phenex.names import resolve_otus
+    from loaders.phenex.nexml import parse
+    matrices = [parse(p) for p in expand_paths(names["phenex"])]
+    t_parsed = time.perf_counter()
+    memo = {}
+    try:  # this checkout: the batch's fuzzy searches at once, as load_many makes them
+        from loaders.phenex.names import complete_fuzzy
+    except ImportError:  # an older checkout: matrix by matrix
+        complete_fuzzy = None
+    done = [resolve_otus(m, r, memo, **({"fuzzy": False} if complete_fuzzy else {})) for m in matrices]
+    if complete_fuzzy:
+        complete_fuzzy([(m.otus, names) for m, names in zip(matrices, done)], r)
+    otus = [x for names in done for x in names]
+t4 = time.perf_counter()
+got = json.dumps([m.to_dict() for m in exact + fuzzy + otus], sort_keys=True, default=str)
+print(json.dumps({"resolver": t1 - t0, "exact": t2 - t1, "fuzzy": t3 - t2, "otus": t4 - t_parsed, "n_otus": len(otus),
+                  "otus_matched": sum(m.status == "matched" for m in otus), "taxa": len(r),
                   "matched": sum(m.status == "matched" for m in exact),
                   "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "digest": hashlib.sha256(got.encode()).hexdigest()[:16]}))
@@ -74,8 +94,10 @@ def main() -> None:
     ap.add_argument("--exact", type=int, default=5_000, help="names asked without fuzzy search [5,000]")
     ap.add_argument("--fuzzy", type=int, default=8, help="misspelt names, searched fuzzily [8]")
     ap.add_argument("--runs", type=int, default=3, help="runs of each checkout, alternating [3]")
+    ap.add_argument("--phenex", type=Path, help="a folder of Phenex NeXML matrices whose OTUs are resolved too")
     args = ap.parse_args()
     names = sample(args.names or args.store.parent / "species.txt", args.exact, args.fuzzy)
+    names["phenex"] = [str(args.phenex.resolve())] if args.phenex else []
     who = {"this": ROOT, "peer": args.peer}
     got: dict[str, list[dict[str, float]]] = {k: [] for k in who}
     for i in range(args.runs):
@@ -89,7 +111,9 @@ def main() -> None:
         a, b = got["this"][0][key], got["peer"][0][key]
         print(f"{label:34}{a:>10.2f}{b:>10.2f}{b / a:>10.2f}x")
     for label, key in (("resolver, later runs, s", "resolver"), ("resolve the exact names, s", "exact"),
-                       ("resolve the misspelt names, s", "fuzzy"), ("peak RSS, MB", "rss")):
+                       ("resolve the misspelt names, s", "fuzzy"),
+                       *([(f"resolve the matrices' {got['this'][0]['n_otus']:,} OTUs, s", "otus")] if args.phenex else []),
+                       ("peak RSS, MB", "rss")):
         later = {k: [r[key] for r in (v[1:] or v)] for k, v in got.items()}
         a, b = statistics.median(later["this"]), statistics.median(later["peer"])
         print(f"{label:34}{a:>10.2f}{b:>10.2f}{b / a:>10.2f}x")

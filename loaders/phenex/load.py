@@ -16,7 +16,7 @@ from kg.core.names import Resolver, normalise_name
 from kg.core.sources import Source
 from kg.core.store import RdfFormat, Store
 from loaders._base import Progress, ingest
-from loaders.phenex.names import NAME_STATUSES, resolve_otus
+from loaders.phenex.names import NAME_STATUSES, complete_fuzzy, resolve_otus
 from loaders.phenex.nexml import parse
 from loaders.phenex.rdf import matrix_ntriples
 from loaders.phenex.records import LEFT_OUT, QUALITY_ONLY
@@ -36,11 +36,14 @@ class _Prepared:
     data: bytes
     triples: int
     parameters: dict[str, Any]
+    otus: list[Any]
 
 
 def _prepare(src: Source, *, name: str | None, lenient: bool, known_terms: Collection[str] | None,
-             resolver: Any, memo: dict | None = None) -> _Prepared:
-    """Everything before the write (no store access): parse, term checks, name resolution, N-Triples."""
+             resolver: Any, memo: dict | None = None, fuzzy: bool = True) -> _Prepared:
+    """Everything before the write (no store access): parse, term checks, name resolution, N-Triples
+    (``fuzzy=False``: the OTUs not matched get their fuzzy answers later, :func:`complete_fuzzy`;
+    the graph is the same, it links matched OTUs only)."""
     m = parse(src, lenient=lenient)
     report = LoadReport(source=src.origin, kind=KIND)
     if m.problems:  # lenient parsing: incomplete phenotypes kept quality-only or left out
@@ -61,16 +64,20 @@ def _prepare(src: Source, *, name: str | None, lenient: bool, known_terms: Colle
     if known_terms is None:
         report.warn("no ontology graphs in the store: term ids were not checked against an ontology")
     report.counts.update(m.counts())
-    names = resolve_otus(m, resolver, memo)
+    names = resolve_otus(m, resolver, memo, fuzzy=fuzzy)
     report.names = names  # type: ignore[attr-defined]  # per-OTU resolution (see names_report)
-    for st in NAME_STATUSES:
-        report.counts[f"names_{st}"] = sum(1 for x in names if x.status == st)
+    _count_names(report)
     report.counts["names_universe"] = len(resolver)  # taxa resolved against (0: no taxonomy or tree loaded)
     links = {o.id: (x.taxon, x.matched_name or normalise_name(o.label))
              for o, x in zip(m.otus, names) if x.status == "matched" and x.taxon}
     nm = name or slug(src.stem)
     data, n_triples = matrix_ntriples(m, nm, report, links)
-    return _Prepared(src, nm, report, data, n_triples, {"lenient": True} if lenient else {})
+    return _Prepared(src, nm, report, data, n_triples, {"lenient": True} if lenient else {}, m.otus)
+
+
+def _count_names(report: LoadReport) -> None:
+    for st in NAME_STATUSES:
+        report.counts[f"names_{st}"] = sum(1 for x in report.names if x.status == st)  # type: ignore[attr-defined]
 
 
 def _write(store: Store, job: _Prepared, version: str | None,
@@ -168,23 +175,30 @@ def load_many(store: Store, paths: Iterable[str | Path], *, lenient: bool = Fals
     # without the GIL) fed file by file while the next file is parsed; fewer, larger bulk loads cost
     # the engine less (each load's files are ingested and compacted beside the store's). The load
     # ends before the batch lists the graphs, or drops them on an error.
+    # The OTUs' fuzzy searches (names report only: a graph links matched OTUs) run for the whole batch
+    # at once after the last graph is handed over, while the engine ends the load.
+    resolved: list[tuple[list[Any], list[Any]]] = []
     with GraphBatch(store) as batch, gc_paused(), ThreadPoolExecutor(1) as pool:
         feed = Feed(2)
         loading = pool.submit(_consume, store, feed)
         try:
             for f in files:
-                job = _prepare(Source.resolve(f), name=options.get("name"),
-                               lenient=lenient, known_terms=known, resolver=resolver, memo=memo)
+                job = _prepare(Source.resolve(f), name=options.get("name"), lenient=lenient, known_terms=known,
+                               resolver=resolver, memo=memo, fuzzy=False)
                 reports.append(_write(store, job, version, on_written, batch, feed))
+                resolved.append((job.otus, job.report.names))  # type: ignore[attr-defined]
                 if progress:
                     progress(len(reports), len(files))
             if then is not None:
                 then(batch, feed)
         except FeedStopped:
-            pass  # the store's load failed: its error is raised below
+            resolved = []  # the store's load failed: its error is raised below
         finally:
             feed.close()
+        complete_fuzzy(resolved, resolver)
         loading.result()
+    for rep in reports:
+        _count_names(rep)
     return reports
 
 

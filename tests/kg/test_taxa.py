@@ -136,10 +136,14 @@ def _fish_resolver(shared) -> Resolver:
     return Resolver(taxa)
 
 
-def test_prefetched_fuzzy_searches_answer_alike(shared):
+@pytest.mark.parametrize("budget", [None, 4 * 64 * 1000])
+def test_prefetched_fuzzy_searches_answer_alike(shared, budget, monkeypatch):
     """A batch's fuzzy searches narrowed at once (``prefetch``, what ``resolve`` and the Phenex
     loader do) answer exactly as one full search per name: status, taxon, scores, flags and the
-    candidates in their order, over the Phenoscape OTU labels and misspelt copies of them."""
+    candidates in their order, over the Phenoscape OTU labels and misspelt copies of them; also with
+    the universe scored 1,000 names a slice (what a universe of millions is, to bound the scores)."""
+    if budget is not None:
+        monkeypatch.setattr("kg.core.names._SCORES_BUDGET", budget)
     with gzip.open(shared / "phenoscape-data" / "derived" / "phenoscape_eq_flat_shared.tsv.gz", "rt") as fh:
         labels = sorted({r["taxon_label"].strip() for r in csv.DictReader(fh, delimiter="\t")})
     typos = [lab[:i] + lab[i + 1:] + "x" for i, lab in enumerate(labels[::7]) if len(lab) > 3]

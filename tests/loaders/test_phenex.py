@@ -240,8 +240,19 @@ def test_real_otu_names_against_the_fish_classification(shared, mem_kg):
     with classification.open() as fh:
         for row in csv.DictReader(fh):
             names.update(normalise_name(v).casefold() for v in row.values() if v.strip())
+    # what resolving matrix by matrix answers (the loader's flow before its fuzzy searches were made
+    # for the whole batch at once, after the graphs were handed over)
+    from kg.taxon_names import store_resolver
+    from loaders.phenex.load import expand_paths
+    from loaders.phenex.names import resolve_otus
+    from loaders.phenex.nexml import parse
+
+    resolver, memo = store_resolver(mem_kg.store), {}
+    one_by_one = [[m.to_dict() for m in resolve_otus(parse(f, lenient=True), resolver, memo)]
+                  for f in expand_paths([shared / "phenoscape-data" / "nexml"])]
     reports = mem_kg.load_phenotypes(shared / "phenoscape-data" / "nexml", lenient=True)
     assert len(reports) == 47
+    assert [[m.to_dict() for m in r.names] for r in reports] == one_by_one
     total = {s: 0 for s in ("matched", "approximate", "ambiguous", "unmatched")}
     for r in reports:
         assert len(r.names) == r.counts["otus"]

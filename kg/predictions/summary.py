@@ -98,10 +98,21 @@ def summary_parts(df: pd.DataFrame, cont_mask: np.ndarray, targets: dict[str, st
         pool = part[has.astype(bool)] if len(part) else part
         pooled = None
         if len(pool):
-            regions = pool.groupby(key)["region"].agg(lambda s: sorted(set(s) - {""})).rename("regions").reset_index()
-            pooled = fn(pool.assign(region="")).drop(columns=["regions"], errors="ignore").merge(regions, on=key)
+            regions = _regions(pool)
+            pooled = fn(pool.assign(region="")).drop(columns=["regions"], errors="ignore")
+            pooled["regions"] = [regions[k] for k in zip(pooled["taxon_iri"].tolist(), pooled["trait_iri"].tolist())]
         out += [per, pooled]
     return out
+
+
+def _regions(pool: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
+    """(taxon, trait) -> the regions its rows name, sorted (one pass over the rows, not a Python
+    call per group)."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    named = pool[(pool["region"] != "").to_numpy()]
+    for t, tr, r in zip(named["taxon_iri"].tolist(), named["trait_iri"].tolist(), named["region"].tolist()):
+        seen.setdefault((t, tr), set()).add(r)
+    return {k: sorted(v) for k, v in seen.items()}
 
 
 def combine(parts: list[list[pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -131,22 +142,21 @@ def _categorical(cat: pd.DataFrame) -> pd.DataFrame:
     if not len(cat):
         return pd.DataFrame(columns=["taxon_iri", "trait_iri", "region", "n", "states", "mode", "mean_confidence"])
     key = ["taxon_iri", "trait_iri", "region"]
-    counts = cat.groupby([*key, "value"], sort=True).size().rename("k").reset_index()
+    counts = cat.groupby([*key, "value"], sort=True).size().rename("k").reset_index()  # by key, then state
     conf = cat.groupby(key, sort=False)["conf"].mean().to_dict()
-    rows: list[dict[str, Any]] = []
-    last = None
-    for t, tr, reg, v, n in zip(counts["taxon_iri"].tolist(), counts["trait_iri"].tolist(), counts["region"].tolist(),
-                                counts["value"].tolist(), counts["k"].tolist()):
-        if (t, tr, reg) != last:
-            last = (t, tr, reg)
-            rows.append({"taxon_iri": t, "trait_iri": tr, "region": reg, "states": {},
-                         "mean_confidence": conf.get(last, np.nan)})
-        rows[-1]["states"][v] = int(n)
-    for r in rows:
-        r["states"] = dict(sorted(r["states"].items(), key=lambda x: (-x[1], x[0])))
-        r["n"] = sum(r["states"].values())
-        r["mode"] = next(iter(r["states"]))
-    return pd.DataFrame(rows)
+    gid = counts.groupby(key, sort=False).ngroup().to_numpy()  # counts is sorted: ids rise along it
+    k = counts["k"].to_numpy()
+    order = np.lexsort((-k, gid))  # stable: within a key, the most frequent state first, ties by state
+    gid, k = gid[order], k[order].tolist()
+    vals = counts["value"].to_numpy(dtype=object)[order].tolist()
+    lo = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    bounds = list(zip(lo.tolist(), [*lo[1:].tolist(), len(gid)]))
+    keys = counts[key].iloc[order[lo]]
+    states = [dict(zip(vals[a:b], k[a:b])) for a, b in bounds]
+    kt = list(zip(*(keys[c].tolist() for c in key)))
+    return pd.DataFrame({"taxon_iri": [x[0] for x in kt], "trait_iri": [x[1] for x in kt], "region": [x[2] for x in kt],
+                         "states": states, "mean_confidence": [conf.get(x, np.nan) for x in kt],
+                         "n": [sum(k[a:b]) for a, b in bounds], "mode": [vals[a] for a, _ in bounds]})
 
 
 def _lit(text: str) -> str:

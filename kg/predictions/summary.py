@@ -232,19 +232,32 @@ def summary_ntriples(cont: pd.DataFrame, cat: pd.DataFrame, prefix: str, batch_g
                 cols.append(_lines(subj, P("unit"), _iris(units, wrap=lambda u: f"<{_OBO}{u.replace(':', '_')}>"),
                                    [bool(u) for u in units]))
             if kind == "categorical":
-                cols.append(_lines(subj, P("stateCounts"),
-                                   pa.array([_lit(json.dumps(st, ensure_ascii=False)) for st in part["states"].tolist()],
-                                            pa.string())))
+                cols.append(_lines(subj, P("stateCounts"), _state_counts(part["states"].tolist())))
                 cols.append(_lines(subj, P("mostFrequentState"), _iris([str(v) for v in part["mode"].tolist()], wrap=_lit)))
-            yield b"".join(_text(c) for c in cols), sum(len(c) for c in cols)
+            yield b"".join([_text(c) for c in cols]), sum(len(c) for c in cols)
 
 
-def _text(lines: pa.Array) -> bytes:
-    """The concatenated text of a string array (its data buffer between its first and last offsets)."""
+def _state_counts(states: list[dict[str, int]]) -> pa.Array:
+    """The ``tkg:stateCounts`` literals (JSON), each distinct set of counts written once (most
+    taxa of a batch share a few small ones)."""
+    done: dict[tuple, str] = {}
+    out = []
+    for st in states:
+        key = tuple(st.items())
+        lit = done.get(key)
+        if lit is None:
+            lit = done[key] = _lit(json.dumps(st, ensure_ascii=False))
+        out.append(lit)
+    return pa.array(out, pa.string())
+
+
+def _text(lines: pa.Array) -> memoryview | bytes:
+    """The concatenated text of a string array (its data buffer between its first and last offsets),
+    as a view of the array's buffer (the caller joins the views: one copy)."""
     if not len(lines):
         return b""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1 + lines.offset)[lines.offset:]
-    return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
+    return memoryview(lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
 
 
 def _camel(key: str) -> str:

@@ -55,7 +55,13 @@ from loaders._table_io import iter_table, refuse_undecoded, undecoded
 CHUNK_ROWS = 250_000  # records of the source table per chunk
 
 
+#: the dtype ``astype(str)`` gives (Arrow-backed strings): a column read as it needs only its gaps filled
+_STR = pd.Series([""]).astype(str).dtype
+
+
 def _as_str(s: pd.Series) -> pd.Series:
+    if s.dtype == _STR:  # (a Parquet table's strings) not through Python objects and back
+        return s.fillna("") if s.hasnans else s
     if s.dtype == object and all(isinstance(x, str) for x in s.iloc[:100]):
         return s.fillna("").astype(str)
     return s.astype(object).where(s.notna(), "").astype(str)

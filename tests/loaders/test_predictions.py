@@ -90,6 +90,26 @@ def test_parquet_and_gzip_read_the_same(pdir, tmp_path):
         assert f[["image", "taxon", "trait", "value", "unit"]].equals(base[["image", "taxon", "trait", "value", "unit"]])
 
 
+
+def test_a_parquet_table_with_missing_cells_and_typed_columns_reads_as_the_csv(pdir, tmp_path):
+    # Arrow strings with nulls, a double confidence and an integer value column: read through
+    # the Parquet path's strings as they are (gaps filled) and through the CSV path, the same frame
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = pd.read_csv(pdir / "v1.csv", dtype=str, keep_default_na=False)
+    rows.loc[1, "unit"] = ""
+    rows.loc[2, "confidence"] = ""
+    rows.to_csv(tmp_path / "t.csv", index=False)
+    cols = {c: pa.array([v or None for v in rows[c]], pa.string()) for c in rows.columns}
+    cols["confidence"] = pa.array([float(v) if v else None for v in rows["confidence"]], pa.float64())
+    pq.write_table(pa.table(cols), tmp_path / "t.parquet")
+    a, b = parse(tmp_path / "t.csv"), parse(tmp_path / "t.parquet")
+    fields = ["row", "image", "taxon", "trait", "value", "unit", "region", "truth", "num", "conf"]
+    pd.testing.assert_frame_equal(a.frame[fields], b.frame[fields], check_exact=True)
+    assert [str(x) for x in a.problems] == [str(x) for x in b.problems] and a.kinds == b.kinds
+
+
 def test_bad_mappings_name_the_problem(pdir, tmp_path):
     with pytest.raises(ValidationError, match="unknown mapping key"):
         Mapping.from_dict({"colums": {}})

@@ -7,6 +7,8 @@ import shutil
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg.core.errors import ParseError, ValidationError
 from kg.core.ids import image_id, image_iri
@@ -274,3 +276,18 @@ def test_an_empty_cell_of_a_wide_table_is_a_measurement_not_taken(pdir, tmp_path
     long = tmp_path / "long.csv"
     long.write_text("image,taxon,trait,value\na.jpg,Danio rerio,PATO:0000122,\n")
     assert [str(x) for x in parse(long).problems] == ["row 1 (line 2), column 'value': empty (every row needs a value)"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Danio rerio", "Danio kyathit", "D. rerio", "", "Zebra fish", "é x"]) | st.none(),
+                max_size=40),
+       st.dictionaries(st.sampled_from(["Danio rerio", "Danio kyathit", "D. rerio", "é x"]),
+                       st.sampled_from(["https://w3id.org/traitkg/taxon/Danio_rerio",
+                                        "https://w3id.org/traitkg/taxon/Danio_kyathit", ""]) | st.none()))
+def test_names_linked_once_each_give_the_per_row_mapping(names, iris):
+    from loaders.predictions import _mapped
+
+    s = pd.Series(names, dtype=object)
+    want = pd.Categorical(s.map({k: v or "" for k, v in iris.items()}).astype(object).fillna(""))
+    got = _mapped(s, iris)
+    pd.testing.assert_series_equal(pd.Series(got), pd.Series(want), check_exact=True, check_categorical=True)

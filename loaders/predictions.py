@@ -212,6 +212,9 @@ def _linked(sc: Scan, p: Pass, taxa: MappingABC[str, str], traits: MappingABC[st
         if progress:
             progress(done, p.kept_total)
         yield df
+    # the first pass's kept chunks are read: removed now (a later pass reads the table), before the
+    # summary graph's load, so that the kernel does not write their pages back beside the engine's
+    sc.close()
 
 
 def rejected_rows_raw(table: PredictionTable) -> dict[int, dict[str, str]]:

@@ -9,12 +9,15 @@ trait, region). :meth:`Scan.finish` then runs the checks that need the whole tab
 trait's values are numbers; no two rows share an identity; after linking, every taxon and trait is
 known) in a second pass, which reads the table again only when the first pass says a chunk can hold
 such a row (a continuous trait with values that are not numbers, a repeated hash, an unknown name).
-Every problem is known before anything is written. :meth:`Scan.chunks` reads the checked table a
-third time for the writer. A table of one chunk is read once and kept.
+Every problem is known before anything is written. :meth:`Scan.chunks` gives the writer the
+checked chunks again: the first pass keeps each chunk's frame in a spill folder as Arrow IPC (a
+fraction of the time it takes to read and convert the table again), read back memory-mapped; a table
+of one chunk is read once and kept in memory. :meth:`Scan.close` removes the spill folder.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
 
 from kg.core.errors import ParseError
 from kg.core.sources import Source
@@ -44,12 +49,19 @@ from loaders._prediction_table import (
     resolve_columns,
     table_format,
 )
+from loaders._prediction_write import SpillDir
 from loaders._table_io import iter_table, refuse_undecoded, undecoded
 
 CHUNK_ROWS = 250_000  # records of the source table per chunk
 
 
+#: the dtype ``astype(str)`` gives (Arrow-backed strings): a column read as it needs only its gaps filled
+_STR = pd.Series([""]).astype(str).dtype
+
+
 def _as_str(s: pd.Series) -> pd.Series:
+    if s.dtype == _STR:  # (a Parquet table's strings) not through Python objects and back
+        return s.fillna("") if s.hasnans else s
     if s.dtype == object and all(isinstance(x, str) for x in s.iloc[:100]):
         return s.fillna("").astype(str)
     return s.astype(object).where(s.notna(), "").astype(str)
@@ -119,6 +131,50 @@ class Scan:
     repeated: np.ndarray | None = None  # identity hashes met more than once
     table: Any = None  # the whole table (a PredictionTable) when it was one chunk
     n_chunks: int = 0
+    spill: Any = None  # the spill folder of the checked chunks (a SpillDir), when they were all kept
+    kept: list | None = field(default_factory=list)  # per kept chunk: (records, empty cells, pos0); None: not kept
+
+    # ------------------------------------------------------------------ kept chunks
+    def _keep(self, t: Any) -> None:
+        """Keep a checked chunk's frame in the spill folder (Arrow IPC); a frame Arrow cannot
+        hold stops the keeping (the chunks are then read from the source again)."""
+        if self.kept is None:
+            return
+        if self.spill is None:
+            self.spill = SpillDir()
+            weakref.finalize(self, self.spill.cleanup)
+        try:
+            tab = pa.Table.from_pandas(t.frame, preserve_index=False)
+            with ipc.new_file(f"{self.spill.name}/chunk-{len(self.kept)}.arrow", tab.schema) as w:
+                w.write_table(tab)
+        except (pa.ArrowException, TypeError, ValueError, OSError):
+            self.kept = None
+            return
+        self.kept.append((t.rows, t.empty_cells, t.pos0))
+
+    def _kept_tables(self) -> Iterator[Any]:
+        m = self.mapping
+        for i, (rows, empty, pos0) in enumerate(self.kept):
+            with ipc.open_file(pa.memory_map(f"{self.spill.name}/chunk-{i}.arrow")) as r:
+                df = r.read_all().to_pandas()
+            yield PredictionTable(df, [], rows, {}, {}, m, self.fmt, self.src.origin, columns=self.columns,
+                                  empty_cells=empty, pos0=pos0)
+
+    def _again(self) -> Iterator[Any]:
+        """The checked chunks again (without the first pass's problems): kept, or read anew."""
+        if self.kept is not None and self.spill is not None and len(self.kept) == self.n_chunks:
+            yield from self._kept_tables()
+            return
+        for t in self._tables(check=False):
+            t.problems = []
+            yield t
+
+    def close(self) -> None:
+        """Remove the kept chunks (the scan reads the source again if asked for its chunks after)."""
+        if self.spill is not None:
+            self.spill.cleanup()
+            self.spill = None
+        self.kept = None
 
     # ------------------------------------------------------------------ reading
     def _tables(self, check: bool, bad: dict[str, tuple[int, str, int]] | None = None) -> Iterator[Any]:
@@ -154,9 +210,7 @@ class Scan:
         if self.table is not None:
             yield self.table
             return
-        for t in self._tables(check=False):
-            t.problems = []
-            yield t
+        yield from self._again()
 
     # ------------------------------------------------------------------ passes
     def first_pass(self) -> None:
@@ -185,6 +239,8 @@ class Scan:
                 self.traits[tr] = 1
             hashes.append(identity_hashes(t.frame))
             self.n_chunks += 1
+            if last is not None and not bad:
+                self._keep(last)
             last = t
         used = list(dict.fromkeys([*self.columns.values(), *(s.column for s in m.traits)]))
         for col in [c for c in used if c in bad]:
@@ -207,6 +263,8 @@ class Scan:
             last.kinds = self.kinds
             last.batch = self.batch
             self.table = last
+        elif last is not None:
+            self._keep(last)
 
     def finish(self, link: Any = None) -> None:
         """The checks that need the whole table (and, with ``link(table)``, the linking problems
@@ -225,8 +283,7 @@ class Scan:
             self.problems = t.problems
         elif need:
             cands = []
-            for t in self._tables(check=False):
-                t.problems = []
+            for t in self._again():
                 check_kinds(t, self.kinds)
                 if len(self.repeated):
                     sel = np.isin(identity_hashes(t.frame), self.repeated)

@@ -111,14 +111,26 @@ def _unknown(scan: Scan, taxa: MappingABC[str, str], traits: MappingABC[str, str
         any(v is None for v in _trait_map(scan.traits, scan.mapping, traits).values())
 
 
+def _mapped(names: pd.Series, iris: MappingABC[str, str | None]) -> pd.Categorical:
+    """Each row's IRI ('' where ``iris`` has none) as a categorical with its categories sorted: each
+    distinct name is looked up once, not each row."""
+    codes, uniq = pd.factorize(names, use_na_sentinel=True)
+    found = [iris.get(n) or "" for n in uniq.tolist()]
+    if (codes < 0).any():  # a missing name
+        codes = np.where(codes < 0, len(found), codes)
+        found.append("")
+    cats, to = np.unique(np.array(found, dtype=object), return_inverse=True)
+    return pd.Categorical.from_codes(to[codes], categories=pd.Index(cats.tolist(), dtype=object))
+
+
 def link_rows(table: PredictionTable, taxa: MappingABC[str, str], traits: MappingABC[str, str] | None) -> None:
     """Put taxon and trait IRIs on the frame (``taxon_iri``, ``trait_iri``); unknown names and
     labels become row problems."""
     df = table.frame
     tmap = _trait_map(pd.unique(df["trait"]), table.mapping, traits)
     # categorical: a batch names a few thousand taxa and a few traits, over millions of rows
-    df["taxon_iri"] = pd.Categorical(df["taxon"].map(dict(taxa)).astype(object).fillna(""))
-    df["trait_iri"] = pd.Categorical(df["trait"].map({k: v or "" for k, v in tmap.items()}).astype(object).fillna(""))
+    df["taxon_iri"] = _mapped(df["taxon"], taxa)
+    df["trait_iri"] = _mapped(df["trait"], tmap)
     rows = df["row"].to_numpy()
     pos = positions(table)
     vcols = df["vcol"].to_numpy() if "vcol" in df else None
@@ -200,6 +212,9 @@ def _linked(sc: Scan, p: Pass, taxa: MappingABC[str, str], traits: MappingABC[st
         if progress:
             progress(done, p.kept_total)
         yield df
+    # the first pass's kept chunks are read: removed now (a later pass reads the table), before the
+    # summary graph's load, so that the kernel does not write their pages back beside the engine's
+    sc.close()
 
 
 def rejected_rows_raw(table: PredictionTable) -> dict[int, dict[str, str]]:

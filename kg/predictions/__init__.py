@@ -101,21 +101,24 @@ class Predictions:
         except BaseException:  # a bad table: no thread may still hold the store when the error leaves here
             names.wait()  # (the caller closes the store next; a reader left behind keeps it open in this process)
             raise
-        lk = link(self.store, None, taxa_names=[x for x in scan.taxa if x], trait_names=list(scan.traits), terms=terms,
-                  trait_labels=scan.mapping.trait_labels, new_taxa=new_taxa, resolve=names.result())
-        report = loader.load(self.store, src, scan=scan, taxa=lk.taxa, traits=lk.traits, model=model,
-                             model_version=model_version, batch=batch, lenient=lenient, name=name,
-                             encoding=encoding, rows=rows, summary=summary, **options)
-        for note in lk.notes:
-            report.warn(note)
-        self._forget()
         try:
-            if report.status in ("loaded", "unchanged"):  # unchanged: a no-op, unless a killed load left no summary
-                rec = get_graph(self.store, report.graph)
-                srec = write_summaries(self.store, rec, None, None, frames=report.summary_frames)
-                report.counts["summary_triples"] = srec.triples
+            lk = link(self.store, None, taxa_names=[x for x in scan.taxa if x], trait_names=list(scan.traits),
+                      terms=terms, trait_labels=scan.mapping.trait_labels, new_taxa=new_taxa, resolve=names.result())
+            report = loader.load(self.store, src, scan=scan, taxa=lk.taxa, traits=lk.traits, model=model,
+                                 model_version=model_version, batch=batch, lenient=lenient, name=name,
+                                 encoding=encoding, rows=rows, summary=summary, **options)
+            for note in lk.notes:
+                report.warn(note)
+            self._forget()
+            try:
+                if report.status in ("loaded", "unchanged"):  # unchanged: a no-op, unless a killed load left no summary
+                    rec = get_graph(self.store, report.graph)
+                    srec = write_summaries(self.store, rec, None, None, frames=report.summary_frames)
+                    report.counts["summary_triples"] = srec.triples
+            finally:
+                self._forget()  # the summary graph is in the manifest now
         finally:
-            self._forget()  # the summary graph is in the manifest now
+            scan.close()  # the first pass's kept chunks
         return report
 
     def _forget(self) -> None:

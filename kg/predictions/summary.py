@@ -98,10 +98,21 @@ def summary_parts(df: pd.DataFrame, cont_mask: np.ndarray, targets: dict[str, st
         pool = part[has.astype(bool)] if len(part) else part
         pooled = None
         if len(pool):
-            regions = pool.groupby(key)["region"].agg(lambda s: sorted(set(s) - {""})).rename("regions").reset_index()
-            pooled = fn(pool.assign(region="")).drop(columns=["regions"], errors="ignore").merge(regions, on=key)
+            regions = _regions(pool)
+            pooled = fn(pool.assign(region="")).drop(columns=["regions"], errors="ignore")
+            pooled["regions"] = [regions[k] for k in zip(pooled["taxon_iri"].tolist(), pooled["trait_iri"].tolist())]
         out += [per, pooled]
     return out
+
+
+def _regions(pool: pd.DataFrame) -> dict[tuple[str, str], list[str]]:
+    """(taxon, trait) -> the regions its rows name, sorted (one pass over the rows, not a Python
+    call per group)."""
+    seen: dict[tuple[str, str], set[str]] = {}
+    named = pool[(pool["region"] != "").to_numpy()]
+    for t, tr, r in zip(named["taxon_iri"].tolist(), named["trait_iri"].tolist(), named["region"].tolist()):
+        seen.setdefault((t, tr), set()).add(r)
+    return {k: sorted(v) for k, v in seen.items()}
 
 
 def combine(parts: list[list[pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -131,22 +142,21 @@ def _categorical(cat: pd.DataFrame) -> pd.DataFrame:
     if not len(cat):
         return pd.DataFrame(columns=["taxon_iri", "trait_iri", "region", "n", "states", "mode", "mean_confidence"])
     key = ["taxon_iri", "trait_iri", "region"]
-    counts = cat.groupby([*key, "value"], sort=True).size().rename("k").reset_index()
+    counts = cat.groupby([*key, "value"], sort=True).size().rename("k").reset_index()  # by key, then state
     conf = cat.groupby(key, sort=False)["conf"].mean().to_dict()
-    rows: list[dict[str, Any]] = []
-    last = None
-    for t, tr, reg, v, n in zip(counts["taxon_iri"].tolist(), counts["trait_iri"].tolist(), counts["region"].tolist(),
-                                counts["value"].tolist(), counts["k"].tolist()):
-        if (t, tr, reg) != last:
-            last = (t, tr, reg)
-            rows.append({"taxon_iri": t, "trait_iri": tr, "region": reg, "states": {},
-                         "mean_confidence": conf.get(last, np.nan)})
-        rows[-1]["states"][v] = int(n)
-    for r in rows:
-        r["states"] = dict(sorted(r["states"].items(), key=lambda x: (-x[1], x[0])))
-        r["n"] = sum(r["states"].values())
-        r["mode"] = next(iter(r["states"]))
-    return pd.DataFrame(rows)
+    gid = counts.groupby(key, sort=False).ngroup().to_numpy()  # counts is sorted: ids rise along it
+    k = counts["k"].to_numpy()
+    order = np.lexsort((-k, gid))  # stable: within a key, the most frequent state first, ties by state
+    gid, k = gid[order], k[order].tolist()
+    vals = counts["value"].to_numpy(dtype=object)[order].tolist()
+    lo = np.flatnonzero(np.r_[True, gid[1:] != gid[:-1]])
+    bounds = list(zip(lo.tolist(), [*lo[1:].tolist(), len(gid)]))
+    keys = counts[key].iloc[order[lo]]
+    states = [dict(zip(vals[a:b], k[a:b])) for a, b in bounds]
+    kt = list(zip(*(keys[c].tolist() for c in key)))
+    return pd.DataFrame({"taxon_iri": [x[0] for x in kt], "trait_iri": [x[1] for x in kt], "region": [x[2] for x in kt],
+                         "states": states, "mean_confidence": [conf.get(x, np.nan) for x in kt],
+                         "n": [sum(k[a:b]) for a, b in bounds], "mode": [vals[a] for a, _ in bounds]})
 
 
 def _lit(text: str) -> str:
@@ -222,19 +232,32 @@ def summary_ntriples(cont: pd.DataFrame, cat: pd.DataFrame, prefix: str, batch_g
                 cols.append(_lines(subj, P("unit"), _iris(units, wrap=lambda u: f"<{_OBO}{u.replace(':', '_')}>"),
                                    [bool(u) for u in units]))
             if kind == "categorical":
-                cols.append(_lines(subj, P("stateCounts"),
-                                   pa.array([_lit(json.dumps(st, ensure_ascii=False)) for st in part["states"].tolist()],
-                                            pa.string())))
+                cols.append(_lines(subj, P("stateCounts"), _state_counts(part["states"].tolist())))
                 cols.append(_lines(subj, P("mostFrequentState"), _iris([str(v) for v in part["mode"].tolist()], wrap=_lit)))
-            yield b"".join(_text(c) for c in cols), sum(len(c) for c in cols)
+            yield b"".join([_text(c) for c in cols]), sum(len(c) for c in cols)
 
 
-def _text(lines: pa.Array) -> bytes:
-    """The concatenated text of a string array (its data buffer between its first and last offsets)."""
+def _state_counts(states: list[dict[str, int]]) -> pa.Array:
+    """The ``tkg:stateCounts`` literals (JSON), each distinct set of counts written once (most
+    taxa of a batch share a few small ones)."""
+    done: dict[tuple, str] = {}
+    out = []
+    for st in states:
+        key = tuple(st.items())
+        lit = done.get(key)
+        if lit is None:
+            lit = done[key] = _lit(json.dumps(st, ensure_ascii=False))
+        out.append(lit)
+    return pa.array(out, pa.string())
+
+
+def _text(lines: pa.Array) -> memoryview | bytes:
+    """The concatenated text of a string array (its data buffer between its first and last offsets),
+    as a view of the array's buffer (the caller joins the views: one copy)."""
     if not len(lines):
         return b""
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32, count=len(lines) + 1 + lines.offset)[lines.offset:]
-    return lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])).to_pybytes()
+    return memoryview(lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0])))
 
 
 def _camel(key: str) -> str:

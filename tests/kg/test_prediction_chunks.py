@@ -166,3 +166,25 @@ def test_the_cli_refuses_a_bad_row_deep_in_a_multi_chunk_table_in_one_line(tmp_p
                          check=True).stdout
     assert "/graph/predictions/" not in out and "prediction-summary" not in out
     assert not list(Path(str(tmp_path / "kg") + ".tables").rglob("*.parquet"))
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_the_chunks_kept_by_the_first_pass_are_the_chunks_read_again(tmp_path, pdir, wide):
+    from loaders._prediction_scan import scan_table
+    from loaders.predictions import Mapping
+
+    if wide:
+        table, mapping, chunk = pdir / "fiji_wings.csv", Mapping.read(pdir / "fiji_wings.yaml"), 3
+    else:
+        table, mapping, chunk = _table(tmp_path / "t.csv", 40, bad={57: {"value": "big"}}), None, 13
+    sc = scan_table(table, mapping, chunk=chunk)
+    assert sc.n_chunks > 2 and sc.kept is not None and len(sc.kept) == sc.n_chunks
+    kept = [(t.frame, t.rows, t.pos0, t.empty_cells, t.problems) for t in sc.chunks()]
+    spill = Path(sc.spill.name)
+    sc.close()
+    assert not spill.exists()
+    again = [(t.frame, t.rows, t.pos0, t.empty_cells, t.problems) for t in sc.chunks()]  # read from the table
+    assert len(kept) == len(again) == sc.n_chunks
+    for a, b in zip(kept, again):
+        pd.testing.assert_frame_equal(a[0], b[0], check_exact=True)
+        assert a[1:] == b[1:] and a[4] == []

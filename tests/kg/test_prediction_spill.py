@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from kg import KnowledgeGraph
 from loaders._prediction_write import SPILL_PREFIX, UNLOCKED_GRACE_S, SpillDir, sweep
 
@@ -73,3 +75,28 @@ def test_a_folder_without_its_lock_is_kept_until_it_is_old(tmp_path):
     assert _spills(tmp_path) == {fresh.name, Path(mine.name).name}
     mine.cleanup()
     assert _spills(tmp_path) == {fresh.name}
+
+
+def test_a_chunked_load_and_a_refused_one_leave_no_spill_folder(tmp_path, toy, monkeypatch):
+    import tempfile
+
+    import pandas as pd
+
+    from loaders.predictions import BatchRejected
+
+    pdir = toy / "predictions"
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    table = pd.read_csv(pdir / "v1.csv", dtype=str, keep_default_na=False)
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    table.to_csv(good, index=False)
+    table.assign(confidence=["0.5"] * (len(table) - 1) + ["7"]).to_csv(bad, index=False)  # in the last chunk
+    g = KnowledgeGraph.open(f"oxigraph:{tmp_path / 's'}")
+    g.load_taxonomy(pdir / "taxa.csv")
+    rep = g.load_predictions(good, chunk_rows=2, rows="parquet")
+    assert rep.status == "loaded" and _spills(tmp) == set()
+    with pytest.raises(BatchRejected):
+        g.load_predictions(bad, model="other", chunk_rows=2)
+    assert _spills(tmp) == set()
+    g.close()

@@ -7,6 +7,8 @@ import shutil
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kg.core.errors import ParseError, ValidationError
 from kg.core.ids import image_id, image_iri
@@ -88,6 +90,26 @@ def test_parquet_and_gzip_read_the_same(pdir, tmp_path):
     for p in (tmp_path / "v1.parquet", tmp_path / "v1.csv.gz"):
         f = parse(p).frame
         assert f[["image", "taxon", "trait", "value", "unit"]].equals(base[["image", "taxon", "trait", "value", "unit"]])
+
+
+
+def test_a_parquet_table_with_missing_cells_and_typed_columns_reads_as_the_csv(pdir, tmp_path):
+    # Arrow strings with nulls, a double confidence and an integer value column: read through
+    # the Parquet path's strings as they are (gaps filled) and through the CSV path, the same frame
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = pd.read_csv(pdir / "v1.csv", dtype=str, keep_default_na=False)
+    rows.loc[1, "unit"] = ""
+    rows.loc[2, "confidence"] = ""
+    rows.to_csv(tmp_path / "t.csv", index=False)
+    cols = {c: pa.array([v or None for v in rows[c]], pa.string()) for c in rows.columns}
+    cols["confidence"] = pa.array([float(v) if v else None for v in rows["confidence"]], pa.float64())
+    pq.write_table(pa.table(cols), tmp_path / "t.parquet")
+    a, b = parse(tmp_path / "t.csv"), parse(tmp_path / "t.parquet")
+    fields = ["row", "image", "taxon", "trait", "value", "unit", "region", "truth", "num", "conf"]
+    pd.testing.assert_frame_equal(a.frame[fields], b.frame[fields], check_exact=True)
+    assert [str(x) for x in a.problems] == [str(x) for x in b.problems] and a.kinds == b.kinds
 
 
 def test_bad_mappings_name_the_problem(pdir, tmp_path):
@@ -254,3 +276,18 @@ def test_an_empty_cell_of_a_wide_table_is_a_measurement_not_taken(pdir, tmp_path
     long = tmp_path / "long.csv"
     long.write_text("image,taxon,trait,value\na.jpg,Danio rerio,PATO:0000122,\n")
     assert [str(x) for x in parse(long).problems] == ["row 1 (line 2), column 'value': empty (every row needs a value)"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["Danio rerio", "Danio kyathit", "D. rerio", "", "Zebra fish", "é x"]) | st.none(),
+                max_size=40),
+       st.dictionaries(st.sampled_from(["Danio rerio", "Danio kyathit", "D. rerio", "é x"]),
+                       st.sampled_from(["https://w3id.org/traitkg/taxon/Danio_rerio",
+                                        "https://w3id.org/traitkg/taxon/Danio_kyathit", ""]) | st.none()))
+def test_names_linked_once_each_give_the_per_row_mapping(names, iris):
+    from loaders.predictions import _mapped
+
+    s = pd.Series(names, dtype=object)
+    want = pd.Categorical(s.map({k: v or "" for k, v in iris.items()}).astype(object).fillna(""))
+    got = _mapped(s, iris)
+    pd.testing.assert_series_equal(pd.Series(got), pd.Series(want), check_exact=True, check_categorical=True)

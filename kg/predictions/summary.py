@@ -24,12 +24,12 @@ from kg.core.bulk import load_chunks
 from kg.core.graphs import TKG, XSD, GraphRecord, derived_sha, load_graph
 from kg.core.ids import PREDICTION_NS
 from kg.core.store import Store
+from kg.predictions.summary_file import NUMERIC, keep
+from kg.predictions.summary_file import SUMMARY_KIND as KIND
 from ontologies.units import UNITS, factor
 
-KIND = "prediction-summary"
 VERSION = "1"
 _OBO = "http://purl.obolibrary.org/obo/"
-NUMERIC = ("n", "mean", "sd", "se", "min", "q25", "median", "q75", "max", "mean_confidence")
 
 
 def unit_targets(cont: pd.DataFrame) -> dict[str, str]:
@@ -284,8 +284,6 @@ def write_summaries(store: Store, batch: GraphRecord, df: pd.DataFrame | None, k
                       sha256=derived_sha([batch], params), byte_size=0, loader="prediction-summary",
                       loader_version=VERSION, parameters=params, derived_from=[batch.iri], counted=True)
     if written:  # the summaries kept beside the store too: the index step encodes them without reading the graph
-        from kg.predictions.summary_file import keep
-
         keep(store, rec, *written)
     return rec
 

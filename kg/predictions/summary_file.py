@@ -36,9 +36,10 @@ log = logging.getLogger(__name__)
 KIND = "summaryframes"
 FORMAT = 1
 _OBO = "http://purl.obolibrary.org/obo/"
-NUMERIC = ("n", "mean", "sd", "se", "min", "q25", "median", "q75", "max", "mean_confidence")  # as summary.NUMERIC
+#: a summary's numeric fields, in the order of the file's ``numeric`` columns (kg.predictions.summary's too)
+NUMERIC = ("n", "mean", "sd", "se", "min", "q25", "median", "q75", "max", "mean_confidence")
 _KINDS = ("continuous", "categorical")
-SUMMARY_KIND = "prediction-summary"  # the summary graphs' kind (kg.predictions.summary.KIND, which imports this module)
+SUMMARY_KIND = "prediction-summary"  # the summary graphs' kind (kg.predictions.summary.KIND)
 
 
 def path(store: Store, record: GraphRecord) -> Path | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,9 @@ from kg.core.bulk import load_chunks
 from kg.core.graphs import TKG, XSD, GraphRecord, derived_sha, load_graph
 from kg.core.ids import PREDICTION_NS
 from kg.core.store import Store
-from kg.predictions.summary_file import NUMERIC, keep
+from kg.predictions.summary_file import NUMERIC, keep, kept_for
 from kg.predictions.summary_file import SUMMARY_KIND as KIND
+from kg.predictions.summary_file import arrays as summary_arrays
 from ontologies.units import UNITS, factor
 
 VERSION = "1"
@@ -273,18 +275,26 @@ def write_summaries(store: Store, batch: GraphRecord, df: pd.DataFrame | None, k
     params = {"summary": VERSION}
     prefix = f"{PREDICTION_NS}{batch.name}/{batch.version}/summary/"
 
-    written: list[pd.DataFrame] = []
+    # the summaries are kept beside the store too (the index step encodes them without reading the
+    # graph back): their arrays are made in a thread while the engine loads the graph
+    pool = ThreadPoolExecutor(1) if kept_for(store) else None
+    kept: list[Future] = []
 
     def writer(graph: str) -> int:
         cont, cat = frames() if frames is not None else summarise(df, kinds or {})
-        written[:] = [cont, cat]
+        if pool is not None:
+            kept.append(pool.submit(summary_arrays, cont, cat))
         return load_chunks(store, summary_ntriples(cont, cat, prefix, batch.iri), graph)
 
-    rec = load_graph(store, kind=KIND, name=batch.name, version=batch.version, writer=writer, source="derived",
-                      sha256=derived_sha([batch], params), byte_size=0, loader="prediction-summary",
-                      loader_version=VERSION, parameters=params, derived_from=[batch.iri], counted=True)
-    if written:  # the summaries kept beside the store too: the index step encodes them without reading the graph
-        keep(store, rec, *written)
+    try:
+        rec = load_graph(store, kind=KIND, name=batch.name, version=batch.version, writer=writer, source="derived",
+                         sha256=derived_sha([batch], params), byte_size=0, loader="prediction-summary",
+                         loader_version=VERSION, parameters=params, derived_from=[batch.iri], counted=True)
+        if kept:
+            keep(store, rec, kept[0].result())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     return rec
 
 

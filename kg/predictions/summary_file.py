@@ -42,13 +42,18 @@ _KINDS = ("continuous", "categorical")
 SUMMARY_KIND = "prediction-summary"  # the summary graphs' kind (kg.predictions.summary.KIND)
 
 
-def path(store: Store, record: GraphRecord) -> Path | None:
-    """Where the summaries of a summary graph version (its manifest entry) are kept: beside an
-    embedded store only (``None`` for any other). A ``sparql:`` endpoint may give back other values
-    than those written (Virtuoso's doubles did not equal the written ones in
+def kept_for(store: Store) -> bool:
+    """Whether summaries are kept beside ``store``: an embedded one only. A ``sparql:`` endpoint may
+    give back other values than those written (Virtuoso's doubles did not equal the written ones in
     tests/kg/test_predictions.py), and its answers are what the rows must equal; its files would
     also sit in the user cache every endpoint shares."""
-    if not store.selector.startswith("oxigraph:"):
+    return store.selector.startswith("oxigraph:")
+
+
+def path(store: Store, record: GraphRecord) -> Path | None:
+    """Where the summaries of a summary graph version (its manifest entry) are kept (``None`` where
+    :func:`kept_for` says no, or the store has no cache directory)."""
+    if not kept_for(store):
         return None
     return ic.path_for(store, KIND, ic.graphs_key([record], FORMAT))
 
@@ -92,16 +97,16 @@ def arrays(cont: pd.DataFrame, cat: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def keep(store: Store, record: GraphRecord, cont: pd.DataFrame, cat: pd.DataFrame) -> None:
-    """Write the summaries of the summary graph ``record`` just loaded (from the frames it was
-    written from), so that no index step reads that graph back. A failure to write is logged: the
-    graph is then read from the store."""
+def keep(store: Store, record: GraphRecord, got: dict[str, np.ndarray]) -> None:
+    """Write the summaries of the summary graph ``record`` just loaded (``got``: the :func:`arrays` of
+    the frames it was written from, made while the engine loaded it), so that no index step reads
+    that graph back. A failure to write is logged: the graph is then read from the store."""
     p = path(store, record)
     if p is None:
         return
     t0 = time.perf_counter()
-    ic.try_save(p, arrays(cont, cat), kind=KIND, fmt=FORMAT, meta={"graph": record.iri, "version": record.version})
-    log.info("summaries of %s: %d kept in %.1f s", record.iri, len(cont) + len(cat), time.perf_counter() - t0)
+    ic.try_save(p, got, kind=KIND, fmt=FORMAT, meta={"graph": record.iri, "version": record.version})
+    log.info("summaries of %s: %d kept in %.1f s", record.iri, len(got["kind"]), time.perf_counter() - t0)
 
 
 def files_in_use(store: Store) -> set[Path]:
@@ -194,4 +199,4 @@ def _rows(a: dict[str, Any], head: dict[str, Any], cur: Callable[[str], str | No
     return out
 
 
-__all__ = ["KIND", "FORMAT", "path", "arrays", "keep", "files_in_use", "has", "rows"]
+__all__ = ["KIND", "FORMAT", "kept_for", "path", "arrays", "keep", "files_in_use", "has", "rows"]

@@ -192,11 +192,7 @@ class NameTable:
     # ---------------------------------------------------------------- lookups
 
     def _rows_of(self, table: np.ndarray, rows: np.ndarray, h: int) -> list[int]:
-        lo = int(np.searchsorted(table, h, "left"))
-        hi = lo
-        while hi < len(table) and table[hi] == h:
-            hi += 1
-        return rows[lo:hi].tolist()
+        return rows[np.searchsorted(table, h, "left"):np.searchsorted(table, h, "right")].tolist()
 
     def by_key(self, key: str) -> list[str] | None:
         """The taxa whose name has ``key`` (:func:`name_key`), first seen first, or ``None``."""

@@ -149,7 +149,7 @@ class Resolver:
             self.external = {k: list(dict.fromkeys(v)) for k, v in (external or {}).items()}
         self.fuzzy_cutoff = fuzzy_cutoff
         self._near: dict[str, tuple[float, list[int]]] = {}  # key -> (cutoff, names that may reach it)
-        self._slices: tuple[int, list[tuple[int, list[str]]]] | None = None  # the universe's keys in slices
+        self._slices: list[tuple[int, list[str]]] | None = None  # the universe's keys in slices: (start, keys)
 
     @property
     def _choices(self) -> list[str]:
@@ -203,14 +203,13 @@ class Resolver:
 
         floor = min(self.fuzzy_cutoff, UNMATCHED_CUTOFF)
         block = list(keys)
-        cols = max(1, _SCORES_BUDGET // (4 * 64))
-        if self._slices is None or self._slices[0] != cols:  # the universe a slice at a time: bounded scores
-            choices = self._choices
-            self._slices = (cols, [(j, choices[j:j + cols]) for j in range(0, len(choices), cols)])
+        if self._slices is None:  # the universe a slice at a time: bounded scores
+            choices, cols = self._choices, max(1, _SCORES_BUDGET // (4 * 64))
+            self._slices = [(j, choices[j:j + cols]) for j in range(0, len(choices), cols)]
         for i in range(0, len(block), 64):  # 64 names at a time: cdist packs them into SIMD lanes
             part = block[i:i + 64]
             near: list[list[np.ndarray]] = [[] for _ in part]
-            for j, names in self._slices[1]:
+            for j, names in self._slices:
                 scores = process.cdist(part, names, scorer=fuzz.ratio, dtype=np.float32, score_cutoff=floor - 0.01)
                 for got, row in zip(near, scores):  # float32 scores: the margin keeps every name at the cutoff
                     got.append(np.flatnonzero(row >= floor - 0.01) + j)

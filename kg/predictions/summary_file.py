@@ -43,11 +43,12 @@ SUMMARY_KIND = "prediction-summary"  # the summary graphs' kind (kg.predictions.
 
 
 def kept_for(store: Store) -> bool:
-    """Whether summaries are kept beside ``store``: an embedded one only. A ``sparql:`` endpoint may
-    give back other values than those written (Virtuoso's doubles did not equal the written ones in
+    """Whether summaries are kept beside ``store``: an embedded one with a cache directory only (an
+    in-memory store has none unless ``$TRAITKG_CACHE`` names one). A ``sparql:`` endpoint may give
+    back other values than those written (Virtuoso's doubles did not equal the written ones in
     tests/kg/test_predictions.py), and its answers are what the rows must equal; its files would
     also sit in the user cache every endpoint shares."""
-    return store.selector.startswith("oxigraph:")
+    return store.selector.startswith("oxigraph:") and ic.cache_dir(store, KIND) is not None
 
 
 def path(store: Store, record: GraphRecord) -> Path | None:
